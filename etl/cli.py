@@ -1,0 +1,220 @@
+"""The `cpip` command. Its contract is fixed: scripts depend on it.
+
+    cpip load [--as-of YYYY-MM-DD] [--valid-rows-only] FILE...
+    cpip scorecard --period YYYY-MM --level la|area|service|team [--format csv|json] [--out FILE]
+    cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
+    cpip loads
+    cpip undo LOAD_ID
+    cpip demo [--if-empty]
+    cpip inbox [FOLDER]
+    cpip boardpack --period YYYY-MM [--level L --unit U] --out FILE.pdf|FILE.xlsx
+
+Every problem is printed as one line (file, line, column, reason); no
+traceback ever reaches the user. Exit 0 only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from etl.safe_csv import write_csv
+
+LEVELS = ("la", "area", "service", "team")
+
+
+def current_user() -> str:
+    """The person running the command (the operating-system user)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2023-07-31") from None
+
+
+def _month(text: str) -> str:
+    from etl.calendar import parse_period
+
+    try:
+        parse_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
+    if fmt == "json":
+        text = frame.to_json(orient="records", indent=2, date_format="iso")
+        if out:
+            Path(out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+    else:
+        write_csv(frame, out or sys.stdout)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from etl.load import load_files
+
+    show_progress = sys.stderr.isatty()
+    reports = load_files(
+        [Path(f) for f in args.files],
+        as_of=args.as_of or date.today(),
+        who=current_user(),
+        valid_rows_only=args.valid_rows_only,
+        progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if show_progress else None,
+    )
+    ok = True
+    for report in reports:
+        print(report.summary())
+        for finding in report.findings:
+            print(finding.describe(report.file_name))
+        ok = ok and report.ok
+    return 0 if ok else 1
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    from etl.queries import scorecard_table
+
+    frame = scorecard_table(args.period, args.level)
+    _emit(frame, args.format, args.out)
+    return 0
+
+
+def cmd_audits(args: argparse.Namespace) -> int:
+    from etl.queries import audit_grades
+
+    frame = audit_grades(by=args.by, team=args.team, service=args.service, audit_type=args.audit_type)
+    _emit(frame, args.format, args.out)
+    return 0
+
+
+def cmd_loads(args: argparse.Namespace) -> int:
+    from etl.load import load_log
+
+    frame = load_log()
+    _emit(frame, args.format, None)
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from etl.load import undo_load
+
+    print(undo_load(args.load_id, who=current_user()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from etl.demo import load_demo
+
+    return load_demo(if_empty=args.if_empty, who=current_user())
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    from etl.inbox import process_inbox
+
+    results = process_inbox(Path(args.folder) if args.folder else None, who=current_user())
+    for line in results.lines():
+        print(line)
+    return 0 if results.ok else 1
+
+
+def cmd_boardpack(args: argparse.Namespace) -> int:
+    from dashboard.export.boardpack import build_boardpack
+
+    path = build_boardpack(args.period, level=args.level, unit=args.unit, out=Path(args.out))
+    print(f"Board pack written to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cpip", description="CPIP scorecard: load extracts, read the KPIs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load", help="validate and load extract CSV files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--as-of", type=_iso_date, help="the date the extract was taken (default: today)")
+    p.add_argument(
+        "--valid-rows-only", action="store_true", help="load the rows that passed; rejected rows go to the load log"
+    )
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("scorecard", help="the CPIP scorecard for one month")
+    p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--level", choices=LEVELS, required=True)
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser("audits", help="case-audit grades by month or quarter")
+    p.add_argument("--by", choices=("month", "quarter"), required=True)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--team")
+    group.add_argument("--service")
+    p.add_argument("--audit-type")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_audits)
+
+    p = sub.add_parser("loads", help="the load log")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.set_defaults(func=cmd_loads)
+
+    p = sub.add_parser("undo", help="undo a load, restoring exactly the state before it")
+    p.add_argument("load_id", type=int, metavar="LOAD_ID")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("demo", help="write the demo extracts to data/demo/ and load them")
+    p.add_argument("--if-empty", action="store_true", help="only when the warehouse holds no data yet")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("inbox", help="one pass over the inbox folder (for cron)")
+    p.add_argument("folder", nargs="?")
+    p.set_defaults(func=cmd_inbox)
+
+    p = sub.add_parser("boardpack", help="the month's board pack as PDF or Excel")
+    p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--level", choices=LEVELS, default="la")
+    p.add_argument("--unit")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
+    p.set_defaults(func=cmd_boardpack)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from etl.metrics import CatalogueError, catalogue
+
+    args = build_parser().parse_args(argv)
+    try:
+        catalogue()  # a broken metrics.yml stops here with one clear line
+        return args.func(args)
+    except CatalogueError as exc:
+        print(f"cpip: metrics.yml is not valid: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, LookupError, OSError) as exc:
+        message = exc.args[0] if exc.args else exc.__class__.__name__
+        print(f"cpip {args.command}: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cpip: interrupted; the warehouse is unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: a clear line, never a traceback
+        print(f"cpip {args.command}: unexpected error ({exc.__class__.__name__}: {exc})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""The extract contract (../shared/spec/extracts.md), declared once.
+
+Everything that knows what an extract looks like reads it from here: the
+reader (header matching, aliases), the validator (types, required values,
+record keys), the warehouse schema (one table per extract type) and the
+documentation. Columns not declared here are never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["text", "date", "datetime", "grade", "month", "number"]
+
+GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
+GRADE_ALIASES = {"ri": "Requires Improvement"}
+
+
+def normalise_header(name: str) -> str:
+    """`Child ID`, `child_id` and `CHILD-ID` all become `childid`."""
+    return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool
+    aliases: tuple[str, ...] = ()
+    notes: str = ""
+
+    def matches(self, header: str) -> bool:
+        wanted = {normalise_header(self.name), *(normalise_header(a) for a in self.aliases)}
+        return normalise_header(header) in wanted
+
+
+@dataclass(frozen=True)
+class ExtractType:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    # The column whose date places a record in a month (for "period covered").
+    period_column: str | None = None
+    # Checks beyond types and required values, as (rule id) names handled by validate.
+    record_level: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return self.name
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+ASSESSMENTS = ExtractType(
+    name="assessments",
+    description="Child and family assessments",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "childuniqueid", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("assessment_start_date", "date", True, ("assessment actual start date", "start date")),
+        Column("child_seen_date", "date", False, ("date child seen", "seen date")),
+        Column(
+            "assessment_completed_date",
+            "date",
+            False,
+            ("assessment authorisation date", "completion date", "date assessment completed"),
+        ),
+    ),
+    key=("child_id", "assessment_start_date"),
+    period_column="assessment_start_date",
+)
+
+HEALTH_ASSESSMENTS = ExtractType(
+    name="health_assessments",
+    description="Initial health assessments for children coming into care",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("care_start_date", "date", True, ("date started to be looked after", "cla start date", "start of care")),
+        Column("iha_date", "date", False, ("initial health assessment date", "date of iha")),
+    ),
+    key=("child_id", "care_start_date"),
+    period_column="care_start_date",
+)
+
+MISSING_EPISODES = ExtractType(
+    name="missing_episodes",
+    description="Missing episodes and return home interviews",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("episode_id", "text", True, ("missing episode id",)),
+        Column("missing_start", "datetime", True, ("missing from", "date missing", "missing start date")),
+        Column("returned_at", "datetime", False, ("returned", "date returned", "missing end date")),
+        Column("rhi_completed_at", "datetime", False, ("return home interview completed", "rhi date", "rhi completed")),
+    ),
+    key=("episode_id",),
+    period_column="missing_start",
+)
+
+CASE_AUDITS = ExtractType(
+    name="case_audits",
+    description="Case-file audits",
+    columns=(
+        Column("audit_id", "text", True),
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("audit_date", "date", True),
+        Column("audit_type", "text", True),
+        Column("grade", "grade", True, ("auditor grade", "overall grade")),
+        Column("moderated_grade", "grade", False, ("moderation grade", "grade after moderation")),
+    ),
+    key=("audit_id",),
+    period_column="audit_date",
+)
+
+REFERRALS = ExtractType(
+    name="referrals",
+    description="Referrals to children's social care",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("referral_date", "date", True, ("date of referral",)),
+    ),
+    key=("child_id", "referral_date"),
+    period_column="referral_date",
+)
+
+KPI_VALUES = ExtractType(
+    name="kpi_values",
+    description="Aggregate KPI values counted elsewhere",
+    columns=(
+        Column("period", "month", True, ("month",)),
+        Column("metric_id", "text", True, ("kpi", "metric")),
+        Column("team", "text", True, ("org unit", "unit")),
+        Column("numerator", "number", True, ("count", "value")),
+        Column("denominator", "number", False),
+    ),
+    key=("period", "metric_id", "team"),
+    period_column="period",
+    record_level=False,
+)
+
+ORGANISATION = ExtractType(
+    name="organisation",
+    description="Organisation reference: one row a team",
+    columns=(
+        Column("team", "text", True, ("team name",)),
+        Column("service", "text", True),
+        Column("area", "text", True, ("locality",)),
+    ),
+    key=("team",),
+    record_level=False,
+)
+
+EXTRACT_TYPES: dict[str, ExtractType] = {
+    t.name: t
+    for t in (ASSESSMENTS, HEALTH_ASSESSMENTS, MISSING_EPISODES, CASE_AUDITS, REFERRALS, KPI_VALUES, ORGANISATION)
+}

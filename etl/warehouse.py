@@ -1,0 +1,264 @@
+"""The embedded DuckDB warehouse: where it is, its tables, and how to open it.
+
+DuckDB allows one writer or many read-only readers across processes, never
+both. So the web app only ever opens the file read-only, per request, and the
+ETL never writes the live file: it copies it to `<file>.tmp`, writes the copy
+in one go, closes it (no WAL left) and swaps it over the live file with
+`os.replace`, which is atomic. A failed or interrupted write leaves the live
+file exactly as it was, and readers never see half a load.
+
+Tables are defined explicitly with SQLAlchemy Core (duckdb-engine cannot
+reflect on SQLAlchemy 2.1) and compiled to DuckDB DDL; bulk data moves
+through DuckDB's own API.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+from duckdb_engine import Dialect
+from sqlalchemy.schema import CreateTable
+
+from etl.calendar import CALENDAR_END, CALENDAR_START, bank_holidays
+from etl.contract import EXTRACT_TYPES, ExtractType
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
+SCHEMA_VERSION = 1
+
+_SQL_TYPES = {
+    "text": sa.Text,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+    "grade": sa.Text,
+    "month": sa.Date,  # first day of the month
+    "number": sa.Double,
+}
+
+metadata = sa.MetaData()
+
+
+def _extract_columns(extract: ExtractType) -> list[sa.Column]:
+    return [sa.Column(c.name, _SQL_TYPES[c.type], nullable=not c.required) for c in extract.columns]
+
+
+# One table per extract type holds the records in force; `<type>_replaced`
+# keeps every record a later load replaced, so that load can be undone.
+for _extract in EXTRACT_TYPES.values():
+    sa.Table(_extract.table, metadata, *_extract_columns(_extract), sa.Column("load_id", sa.Integer, nullable=False))
+    sa.Table(
+        f"{_extract.table}_replaced",
+        metadata,
+        *_extract_columns(_extract),
+        sa.Column("load_id", sa.Integer, nullable=False),
+        sa.Column("replaced_by", sa.Integer, nullable=False),
+    )
+
+loads = sa.Table(
+    "loads",
+    metadata,
+    sa.Column("load_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("loaded_at", sa.DateTime, nullable=False),
+    sa.Column("loaded_by", sa.Text, nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("extract_type", sa.Text),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("rows_read", sa.Integer, nullable=False),
+    sa.Column("rows_added", sa.Integer, nullable=False),
+    sa.Column("rows_replaced", sa.Integer, nullable=False),
+    sa.Column("rows_unchanged", sa.Integer, nullable=False),
+    sa.Column("rows_rejected", sa.Integer, nullable=False),
+    sa.Column("warnings", sa.Integer, nullable=False),
+    sa.Column("first_period", sa.Text),
+    sa.Column("last_period", sa.Text),
+    # loaded | loaded valid rows only | no change | refused | undone
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("undone_at", sa.DateTime),
+    sa.Column("undone_by", sa.Text),
+)
+
+load_findings = sa.Table(
+    "load_findings",
+    metadata,
+    sa.Column("load_id", sa.Integer, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),  # error | warning
+    sa.Column("line", sa.Integer),
+    sa.Column("column_name", sa.Text),
+    sa.Column("value", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+calendar = sa.Table(
+    "calendar",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("is_working_day", sa.Boolean, nullable=False),
+    sa.Column("working_day_number", sa.Integer, nullable=False),  # working days up to and including `day`
+)
+
+# The KPI mart: numerator and denominator per metric, month and org unit at
+# every level, rebuilt by etl.kpis after each load. Pages read it; they never
+# compute a KPI themselves.
+kpi_monthly = sa.Table(
+    "kpi_monthly",
+    metadata,
+    sa.Column("metric_id", sa.Text, nullable=False),
+    sa.Column("period", sa.Date, nullable=False),
+    sa.Column("level", sa.Text, nullable=False),  # la | area | service | team
+    sa.Column("org_unit", sa.Text, nullable=False),
+    sa.Column("numerator", sa.Double, nullable=False),
+    sa.Column("denominator", sa.Double),
+)
+
+benchmarks = sa.Table(
+    "benchmarks",
+    metadata,
+    sa.Column("kpi", sa.Text, nullable=False),
+    sa.Column("period", sa.Integer, nullable=False),
+    sa.Column("england", sa.Double),
+    sa.Column("south_east", sa.Double),
+    sa.Column("west_sussex", sa.Double),
+    sa.Column("sn_median_2025_model", sa.Double),
+    sa.Column("polarity", sa.Text),
+    sa.Column("source", sa.Text),
+    sa.Column("period_meaning", sa.Text),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text),
+)
+
+BENCHMARKS_CSV = ROOT / "data" / "reference" / "benchmarks.csv"
+
+
+def warehouse_path(path: str | os.PathLike | None = None) -> Path:
+    """The warehouse file: `path`, else $CPIP_DB, else data/warehouse.duckdb."""
+    return Path(path or os.environ.get("CPIP_DB") or DEFAULT_PATH)
+
+
+def warehouse_url(path: str | os.PathLike | None = None, *, read_only: bool = True) -> str:
+    """SQLAlchemy URL of the warehouse, for tools that speak SQLAlchemy."""
+    return f"duckdb:///{warehouse_path(path)}" + ("?read_only=true" if read_only else "")
+
+
+def _ddl() -> list[str]:
+    dialect = Dialect()
+    return [str(CreateTable(t, if_not_exists=True).compile(dialect=dialect)) for t in metadata.sorted_tables]
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table (idempotent), fill the working-day calendar and the
+    published benchmarks if they are empty."""
+    for statement in _ddl():
+        con.execute(statement)
+    if con.execute("SELECT count(*) FROM calendar").fetchone()[0] == 0:
+        _fill_calendar(con)
+    if con.execute("SELECT count(*) FROM benchmarks").fetchone()[0] == 0 and BENCHMARKS_CSV.exists():
+        con.execute(
+            "INSERT INTO benchmarks SELECT * FROM read_csv(?, header = true, columns = {"
+            "'kpi': 'VARCHAR', 'period': 'INTEGER', 'england': 'DOUBLE', 'south_east': 'DOUBLE',"
+            "'west_sussex': 'DOUBLE', 'sn_median_2025_model': 'DOUBLE', 'polarity': 'VARCHAR',"
+            "'source': 'VARCHAR', 'period_meaning': 'VARCHAR'})",
+            [str(BENCHMARKS_CSV)],
+        )
+    con.execute(
+        "INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )
+
+
+def _fill_calendar(con: duckdb.DuckDBPyConnection) -> None:
+    """Every day with its running count of working days, built in SQL from
+    the `holidays` package's bank holidays."""
+    days = ", ".join(f"(DATE '{d.isoformat()}')" for d in bank_holidays())
+    con.execute(
+        f"""
+        INSERT INTO calendar
+        WITH bank_holidays(day) AS (VALUES {days}),
+        days AS (
+            SELECT CAST(d AS DATE) AS day FROM generate_series(DATE '{CALENDAR_START}', DATE '{CALENDAR_END}',
+                INTERVAL 1 DAY) AS t(d)
+        ),
+        flagged AS (
+            SELECT day, isodow(day) <= 5 AND day NOT IN (SELECT day FROM bank_holidays) AS is_working_day FROM days
+        )
+        SELECT day, is_working_day,
+               CAST(sum(CAST(is_working_day AS INTEGER)) OVER (ORDER BY day) AS INTEGER)
+        FROM flagged ORDER BY day
+        """
+    )
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """One writer at a time, across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def writer(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a private copy of the warehouse; on a clean exit the
+    copy replaces the live file atomically, on an exception it is thrown away."""
+    live = warehouse_path(path)
+    tmp = live.with_name(live.name + ".tmp")
+    with _lock(live):
+        for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        if live.exists():
+            shutil.copyfile(live, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            create_schema(con)
+            con.execute("BEGIN TRANSACTION")
+            yield con
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            con.close()
+        except BaseException:
+            con.close()
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            raise
+        os.replace(tmp, live)
+
+
+def ensure_warehouse(path: str | os.PathLike | None = None) -> Path:
+    """Create an empty warehouse with its schema if there is none yet."""
+    live = warehouse_path(path)
+    if not live.exists():
+        with writer(live):
+            pass
+    return live
+
+
+def reader(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, opened per request (about 25 ms). Because the
+    ETL swaps a new file in rather than writing the live one, a reader opened
+    after a load sees the new data without a restart."""
+    live = ensure_warehouse(path)
+    return duckdb.connect(str(live), read_only=True)
+
+
+@contextmanager
+def reading(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = reader(path)
+    try:
+        yield con
+    finally:
+        con.close()
