@@ -1,0 +1,132 @@
+"""metrics.yml: the catalogue the Board's scorecard is built from."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from etl.metrics import CatalogueError, Polarity, catalogue, load_catalogue
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "kpis.md"
+CATALOGUE = Path(__file__).resolve().parents[1] / "metrics.yml"
+
+EXPECTED_IDS = [
+    "icpc_15wd",
+    "assessments_45wd",
+    "seen_5wd",
+    "rereferrals_12m",
+    "mo_up_to_date",
+    "mo_audits_good",
+    "assessment_audits_good",
+    "homeless_16_17",
+    "rhi_72h",
+    "missing_episodes",
+    "iha_20wd",
+    "sdq_completed",
+    "dental_up_to_date",
+    "placements_3plus",
+    "placed_20mi_out",
+    "pathway_plans",
+    "lc_audits_good",
+    "audits_good",
+]
+
+
+def test_every_kpi_of_the_spec_in_area_order():
+    assert catalogue().ids == EXPECTED_IDS
+    if SPEC.exists():  # the spec sits beside the project in the workplace
+        spec_ids = set(re.findall(r"^\| ([a-z0-9_]+) \|", SPEC.read_text(), flags=re.M)) - {"metric_id"}
+        assert spec_ids | {"icpc_15wd"} == set(EXPECTED_IDS)
+
+
+def test_metrics_follow_the_order_of_the_improvement_areas():
+    cat = catalogue()
+    positions = [cat.areas.index(m.area) for m in cat.metrics]
+    assert positions == sorted(positions)
+    assert len(cat.areas) == 8
+
+
+def test_polarity_units_and_benchmarks():
+    cat = catalogue()
+    assert cat.metric("homeless_16_17").polarity is Polarity.MONITORED
+    assert cat.metric("homeless_16_17").thresholds_for("2023-07") is None
+    assert cat.metric("rereferrals_12m").polarity is Polarity.LOWER
+    assert cat.metric("missing_episodes").unit == "count"
+    assert cat.metric("rereferrals_12m").benchmark == "re_referrals_within_12m_pct"
+    bench = (CATALOGUE.parent / "data" / "reference" / "benchmarks.csv").read_text()
+    for m in cat.metrics:
+        if m.benchmark:
+            assert f"\n{m.benchmark}," in bench, m.metric_id
+
+
+def test_thresholds_in_force_follow_the_financial_year():
+    m = catalogue().metric("assessments_45wd")
+    assert m.thresholds_for("2023-03").green == 85  # 2022/23 uses the 2020/21 thresholds
+    assert m.thresholds_for("2023-04").green == 90  # 2023/24 brought new ones
+    assert m.thresholds_for("2019-06").green == 85  # before the first year given: the earliest
+
+
+def _write(tmp_path, mutate):
+    raw = yaml.safe_load(CATALOGUE.read_text())
+    mutate(raw)
+    path = tmp_path / "metrics.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _metric(raw, metric_id):
+    return next(m for m in raw["metrics"] if m["metric_id"] == metric_id)
+
+
+def test_unknown_key_named_with_metric_and_field(tmp_path):
+    path = _write(tmp_path, lambda raw: _metric(raw, "seen_5wd").update(colour="red"))
+    with pytest.raises(CatalogueError, match=r"metric seen_5wd, field colour: Extra inputs are not permitted"):
+        load_catalogue(path)
+
+
+def test_thresholds_out_of_order_for_polarity(tmp_path):
+    def mutate(raw):
+        _metric(raw, "rereferrals_12m")["thresholds"]["2023/24"] = {"target": 20, "green": 25, "amber": 20}
+
+    with pytest.raises(CatalogueError, match=r"metric rereferrals_12m.*lower is better, so green \(25.0\) must be <="):
+        load_catalogue(_write(tmp_path, mutate))
+
+
+def test_bad_polarity_named(tmp_path):
+    path = _write(tmp_path, lambda raw: _metric(raw, "iha_20wd").update(polarity="up"))
+    with pytest.raises(CatalogueError, match=r"metric iha_20wd, field polarity"):
+        load_catalogue(path)
+
+
+def test_bad_financial_year_named(tmp_path):
+    def mutate(raw):
+        _metric(raw, "iha_20wd")["thresholds"]["2023-24"] = {"green": 70, "amber": 60}
+
+    with pytest.raises(CatalogueError, match=r"metric iha_20wd, field thresholds.*financial year like 2023/24"):
+        load_catalogue(_write(tmp_path, mutate))
+
+
+def test_monitored_metric_refuses_thresholds(tmp_path):
+    def mutate(raw):
+        _metric(raw, "homeless_16_17")["thresholds"] = {"2023/24": {"green": 1, "amber": 2}}
+
+    with pytest.raises(CatalogueError, match=r"metric homeless_16_17.*monitored metric carries no RAG"):
+        load_catalogue(_write(tmp_path, mutate))
+
+
+def test_cli_stops_with_one_clear_line_on_a_broken_catalogue(tmp_path, monkeypatch, capsys):
+    from etl import cli, metrics
+
+    path = _write(tmp_path, lambda raw: _metric(raw, "seen_5wd").update(unit="percentage"))
+    monkeypatch.setenv("CPIP_METRICS", str(path))
+    metrics._cached.cache_clear()
+    try:
+        code = cli.main(["loads"])
+    finally:
+        metrics._cached.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "metric seen_5wd, field unit" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
