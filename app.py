@@ -1,0 +1,32 @@
+"""The CPIP dashboard: `python app.py` serves it on http://127.0.0.1:8050.
+
+For many users, serve the WSGI `server` with gunicorn (the warehouse is only
+ever opened read-only, per request):  gunicorn -w 4 -b 0.0.0.0:8050 app:server
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+
+from dashboard.shell import APP_TITLE, build_shell, index_string
+
+HERE = Path(__file__).resolve().parent
+
+app = dash.Dash(
+    __name__,
+    use_pages=True,
+    pages_folder=str(HERE / "dashboard" / "pages"),
+    assets_folder=str(HERE / "dashboard" / "assets"),
+    title=APP_TITLE,
+    compress=True,  # callback responses shrink about tenfold
+    suppress_callback_exceptions=False,
+    update_title=None,  # no "Updating..." flicker in the tab title
+)
+app.index_string = index_string()
+app.layout = build_shell(app.get_asset_url)
+server = app.server
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=8050, debug=False)

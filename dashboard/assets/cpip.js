@@ -1,0 +1,25 @@
+/* Clientside helpers for the CPIP dashboard (served from the app's own assets). */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    cpip: {
+        /* Write a page's controls into its URL's query string. The last argument
+           is the page's spec: {params: [names in control order], resets: {name: [control ids]}};
+           a parameter is dropped when one of its reset controls triggered the change. */
+        syncSearch: function () {
+            const args = Array.prototype.slice.call(arguments);
+            const spec = args.pop() || {params: [], resets: {}};
+            const ctx = window.dash_clientside.callback_context;
+            const triggered = (ctx.triggered || []).map(function (t) { return t.prop_id.split(".")[0]; });
+            const query = new URLSearchParams();
+            spec.params.forEach(function (name, i) {
+                const resetBy = (spec.resets || {})[name] || [];
+                if (resetBy.some(function (id) { return triggered.indexOf(id) >= 0; })) { return; }
+                const value = args[i];
+                if (value !== null && value !== undefined && value !== "") { query.set(name, value); }
+            });
+            const text = query.toString().replace(/\+/g, "%20");
+            const search = text ? "?" + text : "";
+            if (search === window.location.search) { return window.dash_clientside.no_update; }
+            return search;
+        }
+    }
+});

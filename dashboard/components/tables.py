@@ -1,0 +1,245 @@
+"""Tables as semantic HTML (caption, column and row headers), built from the
+frames etl.queries returns. Plain tables print well, read well to a screen
+reader, and need no script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from dash import dcc, html
+
+from dashboard.components.badges import direction_badge, rag_chip, rag_word
+from dashboard.components.controls import view_href
+from dashboard.components.format import format_fraction, format_target, format_value, month_label
+from dashboard.components.sparkline import sparkline_src
+from etl.metrics import Catalogue
+
+
+def _num(value: object) -> float | None:
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def _benchmark_cell(value: object, unit: str, year: object) -> html.Td:
+    if _num(value) is None:
+        return html.Td("–", className="cpip-num cpip-muted")
+    suffix = f" ({int(year) - 1}/{str(int(year))[2:]})" if _num(year) is not None else ""
+    return html.Td(
+        [format_value(value, unit), html.Span(suffix, className="cpip-bench-year")], className="cpip-num"
+    )
+
+
+def spc_cell(row: Mapping) -> html.Td:
+    """SPC ICONS GO HERE. A clearly marked place for the lead to fill with the
+    Making Data Count variation and assurance icons from the scorecard frame's
+    `variation` and `assurance` columns (dashboard/components/spc_figure.py and
+    dashboard/assets/spc-icons/). Until then it prints the words, if any."""
+    variation = str(row.get("variation") or "")
+    assurance = str(row.get("assurance") or "")
+    words = " · ".join(w for w in (variation, assurance) if w)
+    return html.Td(
+        words or "–",
+        className="cpip-spc",
+        **{"data-variation": variation, "data-assurance": assurance},
+    )
+
+
+SCORECARD_HEADERS = (
+    ("KPI", "cpip-col-kpi"),
+    ("Value", "cpip-num"),
+    ("Numerator / denominator", "cpip-num"),
+    ("Target", "cpip-num"),
+    ("RAG", ""),
+    ("Since last month", ""),
+    ("Last 12 months", ""),
+    ("England", "cpip-num"),
+    ("Statistical neighbours", "cpip-num"),
+    ("SPC", ""),
+)
+
+
+def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.Tr:
+    """One KPI: name (a link to its trend page for the same unit and month),
+    value, counts, target, RAG chip, direction, sparkline, benchmarks, SPC."""
+    unit_kind = row["unit"]
+    value, previous = _num(row.get("value")), _num(row.get("previous_value"))
+    spark = list(row.get("sparkline") or [])
+    known = [v for v in spark if _num(v) is not None]
+    alt = (
+        f"Last 12 months from {format_value(known[0], unit_kind)} to {format_value(known[-1], unit_kind)}"
+        if known
+        else "No data in the last 12 months"
+    )
+    name = row.get("short_name") or row.get("metric_name")
+    return html.Tr(
+        [
+            html.Th(
+                [
+                    dcc.Link(
+                        name,
+                        href=view_href(f"/kpi/{row['metric_id']}", period, level, unit),
+                        className="cpip-kpi-link",
+                        id=f"sc-link-{row['metric_id']}",
+                    ),
+                    html.Div(row.get("metric_name"), className="cpip-kpi-full") if name != row.get("metric_name") else None,
+                ],
+                scope="row",
+                className="cpip-col-kpi",
+            ),
+            html.Td(format_value(value, unit_kind), className="cpip-num cpip-value"),
+            html.Td(format_fraction(row.get("numerator"), row.get("denominator"), unit_kind) or "–", className="cpip-num"),
+            html.Td(format_target(row.get("target"), unit_kind), className="cpip-num"),
+            html.Td(rag_chip(row.get("rag"))),
+            html.Td(direction_badge(row.get("direction"), value, previous)),
+            html.Td(html.Img(src=sparkline_src(spark), alt=alt, width=120, height=28, className="cpip-spark")),
+            _benchmark_cell(row.get("england"), unit_kind, row.get("benchmark_year")),
+            _benchmark_cell(row.get("sn_median"), unit_kind, row.get("benchmark_year")),
+            spc_cell(row),
+        ],
+        className=f"cpip-sc-row cpip-row-{rag_word(row.get('rag')).lower().replace(' ', '-')}",
+        id=f"sc-row-{row['metric_id']}",
+    )
+
+
+def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, level: str, unit: str) -> html.Table:
+    """The scorecard: KPIs grouped under the improvement areas in catalogue
+    order, one <tbody> per area headed by the area's name."""
+    records = frame.to_dict("records")
+    bodies = []
+    for number, area in enumerate(catalogue.areas, start=1):
+        rows = [r for r in records if r["area"] == area]
+        if not rows:
+            continue
+        heading = html.Tr(
+            html.Th(f"{number}. {area}", colSpan=len(SCORECARD_HEADERS), scope="colgroup", className="cpip-area"),
+            className="cpip-area-row",
+        )
+        bodies.append(html.Tbody([heading, *(scorecard_row(r, period=period, level=level, unit=unit) for r in rows)]))
+    return html.Table(
+        [
+            html.Caption(f"CPIP scorecard, {month_label(period)}, {unit}", className="visually-hidden"),
+            html.Thead(html.Tr([html.Th(h, scope="col", className=c) for h, c in SCORECARD_HEADERS])),
+            *bodies,
+        ],
+        className="table cpip-table cpip-scorecard",
+        id="sc-table",
+    )
+
+
+def monthly_table(series_df: pd.DataFrame, unit: str, *, caption: str, rated: bool = True) -> html.Table:
+    """The KPI's monthly numbers, newest first: month, value, numerator,
+    denominator, target, RAG."""
+    head = ["Month", "Value", "Numerator", "Denominator", "Target"] + (["RAG"] if rated else [])
+    rows = []
+    for r in series_df.iloc[::-1].to_dict("records"):
+        cells = [
+            html.Th(month_label(str(r["period"])[:7]), scope="row"),
+            html.Td(format_value(r.get("value"), unit), className="cpip-num"),
+            html.Td(format_value(r.get("numerator"), "count") if _num(r.get("numerator")) is not None else "–", className="cpip-num"),
+            html.Td(
+                format_value(r.get("denominator"), "count") if _num(r.get("denominator")) is not None else "–",
+                className="cpip-num",
+            ),
+            html.Td(format_target(r.get("target"), unit), className="cpip-num"),
+        ]
+        if rated:
+            cells.append(html.Td(rag_chip(r.get("rag"), small=True)))
+        rows.append(html.Tr(cells))
+    return html.Table(
+        [
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+            html.Tbody(rows),
+        ],
+        className="table table-sm cpip-table cpip-monthly",
+    )
+
+
+def team_grid_table(
+    grid_df: pd.DataFrame, catalogue: Catalogue, *, period: str, metric_ids: Sequence[str] | None = None
+) -> html.Table:
+    """Team by KPI for one month: the RAG word in each cell (with its value).
+    Each team's name opens the scorecard at that team."""
+    ids = list(metric_ids or catalogue.ids)
+    labels = {m.metric_id: m.label for m in catalogue.metrics}
+    units = {m.metric_id: m.unit for m in catalogue.metrics}
+    cells = {(r["team"], r["metric_id"]): r for r in grid_df.to_dict("records")}
+    teams = list(dict.fromkeys(grid_df["team"])) if not grid_df.empty else []
+    head = html.Thead(
+        html.Tr(
+            [html.Th("Team", scope="col", className="cpip-grid-team")]
+            + [html.Th(html.Span(labels[i], className="cpip-grid-kpi"), scope="col") for i in ids]
+        )
+    )
+    body = []
+    for team in teams:
+        row_cells = [
+            html.Th(
+                dcc.Link(team, href=view_href("/", period, "team", team), className="cpip-team-link"),
+                scope="row",
+                className="cpip-grid-team",
+            )
+        ]
+        for i in ids:
+            r = cells.get((team, i), {})
+            rag = r.get("rag")
+            row_cells.append(
+                html.Td(
+                    [rag_chip(rag, small=True), html.Span(format_value(r.get("value"), units[i]), className="cpip-grid-value")],
+                    className="cpip-grid-cell",
+                )
+            )
+        body.append(html.Tr(row_cells))
+    return html.Table(
+        [
+            html.Caption(f"RAG by team and KPI, {month_label(period)}"),
+            head,
+            html.Tbody(body),
+        ],
+        className="table table-sm cpip-table cpip-grid",
+        id="tm-grid",
+    )
+
+
+AUDIT_HEADERS = ("Total audits", "Total moderations", "Outstanding", "Good", "Requires Improvement", "Inadequate")
+
+
+def _pct(value: object) -> str:
+    v = _num(value)
+    return "–" if v is None else f"{v:.0f}%"
+
+
+def audit_table(audit_df: pd.DataFrame, *, caption: str, by: str) -> html.Table:
+    """The audit table in the published report's form: total audits, total
+    moderations, then the share of moderated audits in each grade."""
+    rows = []
+    for r in audit_df.to_dict("records"):
+        label = month_label(str(r["period"])) if by == "month" else str(r["period"])
+        rows.append(
+            html.Tr(
+                [
+                    html.Th(label, scope="row"),
+                    html.Td(format_value(r.get("audits"), "count"), className="cpip-num"),
+                    html.Td(format_value(r.get("moderated"), "count"), className="cpip-num"),
+                    html.Td(_pct(r.get("outstanding_pct")), className="cpip-num"),
+                    html.Td(_pct(r.get("good_pct")), className="cpip-num"),
+                    html.Td(_pct(r.get("requires_improvement_pct")), className="cpip-num"),
+                    html.Td(_pct(r.get("inadequate_pct")), className="cpip-num"),
+                ]
+            )
+        )
+    first = "Month" if by == "month" else "Quarter"
+    return html.Table(
+        [
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(first, scope="col")] + [html.Th(h, scope="col", className="cpip-num") for h in AUDIT_HEADERS])),
+            html.Tbody(rows),
+        ],
+        className="table table-sm cpip-table cpip-audits",
+        id=f"au-table-{by}",
+    )

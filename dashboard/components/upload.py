@@ -1,0 +1,187 @@
+"""Uploaded extracts, from the browser to a staged file the loader can read.
+
+The browser sends each file as a base64 data URL (dcc.Upload). Before the
+loader sees it we check what we can cheaply and say so plainly: CSV only,
+under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
+a spreadsheet saved under a .csv name, UTF-8 text. The bytes are then written
+to a private staging folder under a random token; the uploaded file name is
+only ever used after `safe_file_name`, and the browser only ever names a
+staged file by its token, which must be 32 hex digits, so nothing the browser
+sends can point the server at another path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from etl.inbox import safe_file_name
+
+DEFAULT_MAX_MB = 50
+STALE_SECONDS = 24 * 3600  # staged files nobody loaded or cancelled are swept after a day
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def max_upload_mb() -> float:
+    """The size cap in MB (env CPIP_UPLOAD_MAX_MB; 50 when unset or not a positive number)."""
+    try:
+        value = float(os.environ.get("CPIP_UPLOAD_MAX_MB", DEFAULT_MAX_MB))
+    except ValueError:
+        return DEFAULT_MAX_MB
+    return value if value > 0 else DEFAULT_MAX_MB
+
+
+def max_upload_bytes() -> int:
+    return int(max_upload_mb() * 1024 * 1024)
+
+
+def format_size(size: int) -> str:
+    """1536 -> "1.5 KB"; 52428800 -> "50.0 MB"."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def staging_root() -> Path:
+    """Where uploads wait between "check" and "load" (env CPIP_UPLOAD_DIR, else the system temp folder)."""
+    return Path(os.environ.get("CPIP_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "cpip-uploads")
+
+
+@dataclass
+class StagedFile:
+    """One uploaded file: its token and name, or why it was refused before any check."""
+
+    token: str
+    name: str  # the sanitised name, as shown and logged
+    size: int
+    refused: str | None = None  # a plain-English reason; None when it was staged
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def decode_data_url(contents: str) -> bytes:
+    """The bytes of a `data:<type>;base64,<data>` URL, as dcc.Upload gives them."""
+    _, _, data = contents.partition(",") if contents.startswith("data:") else ("", "", contents)
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the upload was damaged on the way (not valid base64); please try again") from None
+
+
+def precheck(name: str, data: bytes, *, limit: int | None = None) -> str | None:
+    """Why this file cannot even be offered to the loader, or None if it can."""
+    limit = max_upload_bytes() if limit is None else limit
+    if not name.lower().endswith(".csv"):
+        return 'it is not a CSV file. Save the extract as "CSV UTF-8 (comma delimited)" and upload the .csv file.'
+    if len(data) > limit:
+        return f"it is {format_size(len(data))}, over the {format_size(limit)} limit for one file."
+    if not data.strip():
+        return "it is empty."
+    head = data[:4096]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        return 'it is an Excel workbook renamed to .csv. Open it in Excel and save as "CSV UTF-8".'
+    if b"\x00" in head:
+        return "it is not text (it looks like a binary file)."
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return (
+            f"it is not UTF-8 text (an unreadable character on line {line}). "
+            'Save it from Excel as "CSV UTF-8 (comma delimited)".'
+        )
+    return None
+
+
+def staged_path(token: str, name: str, *, root: Path | None = None) -> Path:
+    """The staged file for a token; refuses anything that is not a token we made."""
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        raise ValueError("unknown upload")
+    return (root or staging_root()) / token / safe_file_name(name)
+
+
+def stage_upload(name: str, contents: str | None, *, root: Path | None = None, limit: int | None = None) -> StagedFile:
+    """Decode one upload, check it, and write it to the staging folder."""
+    safe = safe_file_name(name or "")
+    token = secrets.token_hex(16)
+    if contents is None:
+        return StagedFile(token, safe, 0, refused="it was not sent (refused in the browser).")
+    try:
+        data = decode_data_url(contents)
+    except ValueError as exc:
+        return StagedFile(token, safe, 0, refused=str(exc))
+    reason = precheck(name or "", data, limit=limit)
+    if reason:
+        return StagedFile(token, safe, len(data), refused=reason)
+    path = staged_path(token, safe, root=root)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_bytes(data)
+    return StagedFile(token, safe, len(data))
+
+
+def discard(tokens: list[str], *, root: Path | None = None) -> None:
+    """Remove staged uploads (after a load, or on Cancel)."""
+    base = root or staging_root()
+    for token in tokens:
+        if isinstance(token, str) and _TOKEN.match(token):
+            shutil.rmtree(base / token, ignore_errors=True)
+
+
+def sweep(*, root: Path | None = None, older_than: float = STALE_SECONDS) -> int:
+    """Remove staged uploads left behind (a closed tab); returns how many went."""
+    base = root or staging_root()
+    if not base.is_dir():
+        return 0
+    cutoff = time.time() - older_than
+    gone = 0
+    for entry in base.iterdir():
+        if _TOKEN.match(entry.name) and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+# Runs in the browser when files are dropped: refuses what is not a CSV or is
+# over the cap before anything is sent (a 500 MB file never leaves the
+# browser), and says at once what is happening. The server checks again.
+FILTER_UPLOADS_JS = """
+function(contents, names, limit) {
+    const nu = window.dash_clientside.no_update;
+    if (!contents) { return [nu, nu]; }
+    if (!Array.isArray(contents)) { contents = [contents]; names = [names]; }
+    const files = [];
+    let total = 0, sent = 0;
+    for (let i = 0; i < contents.length; i++) {
+        const c = contents[i] || "";
+        const name = (names && names[i]) || "file";
+        const comma = c.indexOf(",");
+        const size = Math.floor((comma >= 0 ? c.length - comma - 1 : c.length) * 3 / 4);
+        let refused = null;
+        if (!/\\.csv$/i.test(name)) {
+            refused = "it is not a CSV file. Save the extract as \\"CSV UTF-8 (comma delimited)\\" and "
+                + "upload the .csv file.";
+        } else if (size > limit) {
+            refused = "it is " + (size / 1048576).toFixed(1) + " MB, over the " + (limit / 1048576).toFixed(1)
+                + " MB limit for one file.";
+        }
+        files.push({name: name, contents: refused ? null : c, refused: refused});
+        if (!refused) { total += size; sent += 1; }
+    }
+    const status = sent
+        ? "Sending " + sent + (sent === 1 ? " file" : " files") + " (" + (total / 1048576).toFixed(1)
+            + " MB) to be read and checked…"
+        : "Nothing to check.";
+    return [files, status];
+}
+"""

@@ -1,0 +1,414 @@
+"""The monthly board pack: the CPIP scorecard for one month and org unit, as PDF
+(for the Performance Assurance and Action Board) or Excel (for analysts).
+
+    build_boardpack("2023-07", level="la", unit=None, out=Path("pack.pdf"))
+
+Numbers come only from `etl.queries` (the pack never counts or rates a KPI
+itself); `collect` gathers them once into a `BoardPack`, and `pdf`/`excel`
+lay it out, so the two files always agree. Charts are the dashboard's own
+figure builders, drawn by kaleido (see `charts`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from dashboard.components.figures import audit_bars_figure, breakdown_figure, trend_figure
+from dashboard.export import charts, look
+from dashboard.export.model import (
+    MONITORED,
+    AuditTable,
+    BoardPack,
+    BreakdownRow,
+    ExceptionPage,
+    ScoreRow,
+)
+from etl import queries
+from etl.calendar import add_months, months_between, parse_period
+from etl.metrics import catalogue
+
+log = logging.getLogger(__name__)
+
+LEVELS = queries.LEVELS
+LEVEL_NAMES = {"la": "authority", "area": "area", "service": "service", "team": "team"}
+SUFFIXES = (".pdf", ".xlsx")
+TREND_MONTHS = 24  # months of history on an exception page's trend chart
+DATA_MONTHS = 12  # months on the Excel Data sheet, ending with the pack's month
+AUDIT_QUARTERS = 4  # complete quarters in the audit table, most recent first
+AUDIT_CHART_MONTHS = 12  # months of moderated grades in the chart under the audit table
+_PERIOD = re.compile(r"^\d{4}-\d{2}$")
+_POLARITY_WORDS = {
+    "higher_is_better": "higher is better",
+    "lower_is_better": "lower is better",
+    "monitored": "monitored (not rated)",
+}
+
+
+class BoardPackError(ValueError):
+    """A request for a pack that cannot be met; the message says why, in one sentence."""
+
+
+# --- the request -----------------------------------------------------------------
+
+
+def _shown(text: str) -> str:
+    """A user's text quoted back in a message: trimmed to a readable length."""
+    text = str(text)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def check_request(
+    period: str | None, level: str | None = "la", unit: str | None = None, *, db: queries.Db = None
+) -> tuple[str, str, str | None]:
+    """Validate a pack request; returns (period, level, unit) or raises BoardPackError.
+
+    A missing period means the latest month with data; a missing level the
+    authority as a whole. Below the authority a unit is needed and must be in
+    the organisation reference."""
+    level = (level or "la").strip()
+    if level not in LEVELS:
+        raise BoardPackError(f"level {_shown(level)} is not one of {', '.join(LEVELS)}.")
+    held = queries.periods(db)
+    if not held:
+        raise BoardPackError("The warehouse holds no KPI data yet: load the extracts first.")
+    period = (period or "").strip() or held[-1]
+    if not _PERIOD.match(period):
+        raise BoardPackError(f"period {_shown(period)} is not a month like 2023-07.")
+    try:
+        parse_period(period)
+    except ValueError:
+        raise BoardPackError(f"period {_shown(period)} is not a month like 2023-07.") from None
+    if period not in held:
+        raise BoardPackError(f"There is no KPI data for {period}: the warehouse holds {held[0]} to {held[-1]}.")
+    unit = (unit or "").strip() or None
+    authority = catalogue().authority.name
+    if level == "la":
+        if unit not in (None, authority):
+            raise BoardPackError(f"level la is the authority as a whole: leave out unit ({_shown(unit)} given).")
+        return period, level, None
+    if unit is None:
+        raise BoardPackError(f"Name the {level} with unit=... (or choose level la for the whole authority).")
+    if unit not in queries.units_at(level, db):
+        raise BoardPackError(f"{_shown(unit)} is not a {level} in the organisation reference.")
+    return period, level, unit
+
+
+# --- gathering ---------------------------------------------------------------------
+
+
+def _num(value: object) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _scope_label(level: str, unit: str | None) -> str:
+    return "Whole authority" if level == "la" else f"{level.capitalize()}: {unit}"
+
+
+def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
+    cat = catalogue()
+    rows = []
+    for r in frame.itertuples(index=False):
+        metric = cat.metric(r.metric_id)
+        value, previous = _num(r.value), _num(r.previous_value)
+        numerator, denominator = _num(r.numerator), _num(r.denominator)
+        rows.append(
+            ScoreRow(
+                metric_id=r.metric_id,
+                name=metric.name,
+                area=metric.area,
+                unit=metric.unit,
+                polarity=_POLARITY_WORDS.get(str(metric.polarity), str(metric.polarity)),
+                value=value,
+                numerator=numerator,
+                denominator=denominator,
+                target=_num(r.target),
+                previous=previous,
+                rag=r.rag or MONITORED,
+                direction=r.direction or "",
+                owner=metric.owner,
+                definition=metric.rule,
+                value_text=look.format_value(value, metric.unit),
+                fraction_text=look.format_fraction(numerator, denominator, metric.unit),
+                target_text=look.format_target(_num(r.target), metric.unit),
+                previous_text=look.format_value(previous, metric.unit),
+                variation=r.variation or None,
+                assurance=r.assurance or None,
+            )
+        )
+    return rows
+
+
+def _benchmarks(row: pd.Series) -> dict[str, float]:
+    """The latest published comparators beside a KPI, for its trend chart."""
+    year = row.get("benchmark_year")
+    suffix = f" ({int(year)})" if _num(year) is not None else ""
+    found = {
+        "England" + suffix: _num(row.get("england")),
+        "Statistical neighbours" + suffix: _num(row.get("sn_median")),
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _exception(
+    row: ScoreRow, scorecard_row: pd.Series, period: str, level: str, unit: str | None, db: queries.Db
+) -> tuple[ExceptionPage, list]:
+    """An exception page's data, and its figures still to be drawn."""
+    metric = catalogue().metric(row.metric_id)
+    first = add_months(period, -(TREND_MONTHS - 1))
+    trend = queries.series(row.metric_id, level, unit, db=db)
+    trend = trend[(trend["period"] >= first) & (trend["period"] <= period)].reset_index(drop=True)
+    spread = queries.breakdown(row.metric_id, period, level, unit, db=db)
+    child = queries.CHILD_LEVEL.get(level, "team")
+    page = ExceptionPage(
+        row=row,
+        breakdown_label=child,
+        breakdown=[
+            BreakdownRow(
+                unit=b.org_unit,
+                value_text=look.format_value(_num(b.value), metric.unit),
+                fraction_text=look.format_fraction(_num(b.numerator), _num(b.denominator), metric.unit),
+                rag=b.rag or MONITORED,
+            )
+            for b in spread.itertuples(index=False)
+        ],
+        source=metric.source,
+    )
+    width, height = charts.TREND_SIZE
+    figure = charts.for_print(trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row)), width, height)
+    figures = [charts.month_ticks(figure, len(trend))]
+    if not spread.empty:
+        spread = spread.assign(period=period)
+        figures.append(
+            charts.for_print(
+                breakdown_figure(spread, metric), charts.BREAKDOWN_WIDTH, charts.breakdown_height(len(spread))
+            )
+        )
+    return page, figures
+
+
+def _draw(page: ExceptionPage, figures: list) -> None:
+    """Render an exception page's charts; a failure is written in the chart's place."""
+    try:
+        page.trend_image = charts.render_png(figures[0])
+        if len(figures) > 1:
+            page.breakdown_image = charts.render_png(figures[1])
+    except charts.ChartError as exc:
+        page.chart_note = str(exc)
+
+
+def _as_of(db: queries.Db) -> tuple[date | None, list[str]]:
+    """The as-of date of the data (the latest load in force), and a note when
+    the extracts were taken on different days."""
+    fresh = queries.freshness(db)
+    extracts = fresh[(fresh["kind"] == "extract") & (fresh["name"] != "organisation") & fresh["as_of"].notna()]
+    if extracts.empty:
+        return None, []
+    dates = sorted(set(extracts["as_of"]))
+    if len(dates) == 1:
+        return dates[0], []
+    detail = "; ".join(f"{r.name} {r.as_of:%-d %b %Y}" for r in extracts.sort_values("name").itertuples())
+    return dates[-1], [f"The extracts were taken on different days: {detail}."]
+
+
+def _audit_label(period: str) -> str:
+    return parse_period(period).strftime("%B %y")
+
+
+def _pct(value: object) -> str:
+    v = _num(value)
+    return "–" if v is None else f"{v:.0f}%"
+
+
+def _audit_row(label: str, r: object, *, quarter: bool) -> dict:
+    return {
+        "label": label,
+        "quarter": quarter,
+        "total": f"{int(r.audits):,}",
+        "moderated": f"{int(r.moderated):,}",
+        "Outstanding": _pct(r.outstanding_pct),
+        "Good": _pct(r.good_pct),
+        "Requires Improvement": _pct(r.requires_improvement_pct),
+        "Inadequate": _pct(r.inadequate_pct),
+    }
+
+
+def _quarter_label(period: str) -> str:
+    """2023-07 -> "2023/24 Q2", as etl.queries.audit_grades labels quarters."""
+    d = parse_period(period)
+    start = d.year if d.month >= 4 else d.year - 1
+    return f"{start}/{(start + 1) % 100:02d} Q{(d.month - 4) % 12 // 3 + 1}"
+
+
+def _audits(period: str, level: str, unit: str | None, db: queries.Db) -> AuditTable:
+    """The seed report's form: this quarter's months up to the pack's month, then
+    the complete quarters, most recent first. A quarter still running is not
+    totalled: its total would count audits after the pack's month."""
+    scope = {level: unit} if level != "la" else {}
+    months = queries.audit_grades("month", db=db, **scope)
+    quarters = queries.audit_grades("quarter", db=db, **scope)
+    this_quarter = _quarter_label(period)
+    q_months = [m for m in months_between(add_months(period, -2), period) if _quarter_label(m) == this_quarter]
+    rows = [_audit_row(_audit_label(r.period), r, quarter=False) for r in months.itertuples() if r.period in q_months]
+    complete = _quarter_label(add_months(period, 1)) != this_quarter  # the pack's month ends its quarter
+    wanted = [this_quarter] if complete else []
+    step = period
+    while len(wanted) < AUDIT_QUARTERS:
+        step = add_months(step, -3)
+        label = _quarter_label(step)
+        if label not in wanted:
+            wanted.append(label)
+    by_label = {r.period: r for r in quarters.itertuples()}
+    for label in wanted:
+        if label in by_label:
+            year, q = label.split(" ")
+            rows.append(_audit_row(f"{q} {year} total", by_label[label], quarter=True))
+    note = "" if complete else f"{this_quarter.split(' ')[1]} {this_quarter.split(' ')[0]} is totalled once complete."
+    recent = months[(months["period"] > add_months(period, -AUDIT_CHART_MONTHS)) & (months["period"] <= period)]
+    return AuditTable(rows=rows, note=note, months=recent.reset_index(drop=True))
+
+
+def _data_sheet(period: str, level: str, unit: str | None, db: queries.Db) -> pd.DataFrame:
+    """Every KPI by org unit by month (the DATA_MONTHS months ending with the
+    pack's month) for the pack's unit and every unit below it: from
+    etl.queries.scorecard, month by month and level by level."""
+    org = queries.org_units(db)
+    if level == "la":
+        scopes = [("la", None), ("area", None), ("service", None), ("team", None)]
+        keep = None
+    else:
+        teams = list(org.loc[org[level] == unit, "team"]) if level != "team" else [unit]
+        scopes = [(level, unit), ("team", None)] if level != "team" else [(level, unit)]
+        keep = {"team": set(teams)}
+    months = months_between(add_months(period, -(DATA_MONTHS - 1)), period)
+    names = {m.metric_id: m.name for m in catalogue().metrics}
+
+    def one(job: tuple[str, str, str | None]) -> pd.DataFrame:
+        month, lvl, u = job
+        frame = queries.scorecard(month, lvl, u, db=db)
+        if keep and lvl in keep:
+            frame = frame[frame["org_unit"].isin(keep[lvl])]
+        return frame[["metric_id", "period", "level", "org_unit", "numerator", "denominator", "value", "rag"]]
+
+    jobs = [(m, lvl, u) for m in months for lvl, u in scopes]
+    # DuckDB releases the GIL: a few threads overlap the per-call connection cost.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        frames = list(pool.map(one, jobs))
+    data = pd.concat(frames, ignore_index=True)
+    data = data[data["numerator"].notna() | data["denominator"].notna()]
+    order = {m: i for i, m in enumerate(names)}
+    level_order = {lv: i for i, lv in enumerate(LEVELS)}
+    data = data.assign(
+        kpi=data["metric_id"].map(names),
+        _m=data["metric_id"].map(order),
+        _l=data["level"].map(level_order),
+    ).sort_values(["_m", "_l", "org_unit", "period"], kind="stable")
+    return data[
+        ["kpi", "metric_id", "period", "level", "org_unit", "numerator", "denominator", "value", "rag"]
+    ].reset_index(drop=True)
+
+
+def _definitions(period: str) -> pd.DataFrame:
+    rows = []
+    for m in catalogue().metrics:
+        t = m.thresholds_for(period)
+        rows.append(
+            {
+                "metric_id": m.metric_id,
+                "kpi": m.name,
+                "area": m.area,
+                "unit": m.unit,
+                "polarity": _POLARITY_WORDS.get(str(m.polarity), str(m.polarity)),
+                "definition": m.rule,
+                "owner": m.owner,
+                "source": m.source,
+                "target": t.target if t else None,
+                "green": t.green if t else None,
+                "amber": t.amber if t else None,
+                "benchmark": m.benchmark or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def collect(
+    period: str, level: str = "la", unit: str | None = None, *, db: queries.Db = None, kind: str = "pdf"
+) -> BoardPack:
+    """Everything a pack shows, from etl.queries. `kind` "pdf" draws the exception
+    charts; "xlsx" gathers the Data sheet instead."""
+    if kind == "pdf":
+        charts.start()  # Chromium boots while the queries run
+    cat = catalogue()
+    frame = queries.scorecard(period, level, unit, db=db)
+    rows = _score_rows(frame)
+    as_of, notes = _as_of(db)
+    pack = BoardPack(
+        authority=cat.authority.name,
+        period=period,
+        period_label=look.long_month_label(period),
+        level=level,
+        unit=unit or cat.authority.name,
+        scope_label=_scope_label(level, unit),
+        as_of=as_of,
+        generated_at=datetime.now().replace(microsecond=0),
+        rows=rows,
+        areas=list(cat.areas),
+        exceptions=[],
+        audits=_audits(period, level, unit, db),
+        data=pd.DataFrame(),
+        definitions=_definitions(period),
+        # The SPC hook: once etl.queries fills `variation`/`assurance` (Making
+        # Data Count), the scorecard shows them as two more columns.
+        show_spc=any(r.variation or r.assurance for r in rows),
+        notes=notes,
+    )
+    if kind == "pdf":
+        by_id = frame.set_index("metric_id")
+        for row in rows:
+            if row.rag == "Red":
+                page, figures = _exception(row, by_id.loc[row.metric_id], period, level, unit, db)
+                _draw(page, figures)
+                pack.exceptions.append(page)
+        if not pack.audits.months.empty:
+            figure = charts.for_print(audit_bars_figure(pack.audits.months), *charts.AUDIT_SIZE)
+            try:
+                pack.audits.image = charts.render_png(figure)
+            except charts.ChartError as exc:
+                pack.audits.chart_note = str(exc)
+    else:
+        pack.data = _data_sheet(period, level, unit, db)
+    return pack
+
+
+def build_boardpack(
+    period: str, level: str = "la", unit: str | None = None, *, out: Path, db: queries.Db = None
+) -> Path:
+    """Write the pack for one month and org unit to `out`; its suffix (.pdf or
+    .xlsx) chooses the format. Raises BoardPackError (a ValueError) with one
+    readable sentence when the request cannot be met."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise BoardPackError(f"{out.name}: the board pack is written as .pdf or .xlsx.")
+    period, level, unit = check_request(period, level, unit, db=db)
+    pack = collect(period, level, unit, db=db, kind=suffix[1:])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".pdf":
+        from dashboard.export.pdf import write_pdf
+
+        return write_pdf(pack, out)
+    from dashboard.export.excel import write_xlsx
+
+    return write_xlsx(pack, out)

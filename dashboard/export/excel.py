@@ -1,0 +1,205 @@
+"""The board pack as an Excel workbook: Scorecard, Data and Definitions sheets.
+
+Every text cell goes through `etl.safe_csv.neutralise` and is typed as a
+string, so a team named `=HYPERLINK("x")` opens as text, never as a formula
+(the same rule as every CSV the product writes).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from dashboard.export import look
+from dashboard.export.model import BoardPack
+from etl.safe_csv import neutralise
+
+PERCENT_FORMAT = '0.0"%"'  # values are already 0-100
+COUNT_FORMAT = "#,##0"
+HEADER_FILL = PatternFill("solid", fgColor=look.theme.PRIMARY.lstrip("#").upper().rjust(8, "F"))
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+THIN = Side(style="thin", color=look.theme.LINE.lstrip("#").upper().rjust(8, "F"))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None) -> Cell:
+    """Write one cell so that it can never run as a formula."""
+    cell = ws.cell(row=row, column=column)
+    if _blank(value):
+        return cell
+    if isinstance(value, str):
+        cell.value = neutralise(value)
+        cell.data_type = "s"  # belt and braces: openpyxl types any "=..." string as a formula
+    elif isinstance(value, bool):
+        cell.value = value
+    elif isinstance(value, int | float):
+        cell.value = float(value) if isinstance(value, float) else value
+        if number_format:
+            cell.number_format = number_format
+    else:
+        cell.value = neutralise(str(value))
+        cell.data_type = "s"
+    return cell
+
+
+def _header(ws: Worksheet, row: int, names: list[str], widths: list[int]) -> None:
+    for i, (name, width) in enumerate(zip(names, widths, strict=True), start=1):
+        cell = put(ws, row, i, name)
+        cell.fill = HEADER_FILL
+        cell.font = HEADER_FONT
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def _finish(ws: Worksheet, header_row: int, columns: int, last_row: int) -> None:
+    """Frozen header and filters over the table."""
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1).coordinate
+    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(columns)}{max(last_row, header_row)}"
+
+
+def _rag_cell(cell: Cell, word: str) -> None:
+    style = look.rag_style(word)
+    cell.fill = PatternFill("solid", fgColor=style.background.lstrip("#").upper().rjust(8, "F"))
+    cell.font = Font(bold=word in ("Red", "Amber", "Green"), color=style.text.lstrip("#").upper().rjust(8, "F"))
+    cell.alignment = Alignment(horizontal="center")
+    cell.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def _number_format(unit: str) -> str:
+    return PERCENT_FORMAT if unit == "percent" else COUNT_FORMAT
+
+
+SCORECARD_COLUMNS = [
+    ("Improvement area", 34),
+    ("KPI", 58),
+    ("Metric ID", 22),
+    ("Value", 10),
+    ("Numerator", 11),
+    ("Denominator", 12),
+    ("Target", 9),
+    ("RAG", 10),
+    ("Previous month", 11),
+    ("Direction of travel", 14),
+    ("Owner", 36),
+]
+
+
+def _scorecard(ws: Worksheet, pack: BoardPack) -> None:
+    ws.title = "Scorecard"
+    title = put(ws, 1, 1, f"{pack.authority} – CPIP scorecard – {pack.period_label}")
+    title.font = Font(bold=True, size=14, color=look.theme.PRIMARY.lstrip("#").upper().rjust(8, "F"))
+    as_of = pack.as_of.strftime("%-d %B %Y") if pack.as_of else "not recorded"
+    put(ws, 2, 1, f"{pack.scope_label} · data as of {as_of} · produced {pack.generated_at:%-d %B %Y %H:%M}")
+    header_row = 4
+    _header(ws, header_row, [c for c, _ in SCORECARD_COLUMNS], [w for _, w in SCORECARD_COLUMNS])
+    r = header_row
+    for row in pack.rows:
+        r += 1
+        fmt = _number_format(row.unit)
+        put(ws, r, 1, row.area)
+        put(ws, r, 2, row.name)
+        put(ws, r, 3, row.metric_id)
+        put(ws, r, 4, row.value if row.value is not None else "No data", fmt)
+        put(ws, r, 5, row.numerator, COUNT_FORMAT)
+        put(ws, r, 6, row.denominator, COUNT_FORMAT)
+        put(ws, r, 7, row.target, fmt)
+        _rag_cell(put(ws, r, 8, row.rag), row.rag)
+        put(ws, r, 9, row.previous, fmt)
+        put(ws, r, 10, row.direction)
+        put(ws, r, 11, row.owner)
+    _finish(ws, header_row, len(SCORECARD_COLUMNS), r)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToHeight = 0
+
+
+DATA_COLUMNS = [
+    ("KPI", 50),
+    ("Metric ID", 22),
+    ("Period", 9),
+    ("Level", 8),
+    ("Org unit", 30),
+    ("Numerator", 11),
+    ("Denominator", 12),
+    ("Value", 10),
+    ("RAG", 10),
+]
+
+
+def _data(ws: Worksheet, pack: BoardPack) -> None:
+    _header(ws, 1, [c for c, _ in DATA_COLUMNS], [w for _, w in DATA_COLUMNS])
+    units = {row.metric_id: row.unit for row in pack.rows}
+    r = 1
+    for rec in pack.data.itertuples(index=False):
+        r += 1
+        unit = units.get(rec.metric_id, "percent")
+        put(ws, r, 1, rec.kpi)
+        put(ws, r, 2, rec.metric_id)
+        put(ws, r, 3, rec.period)
+        put(ws, r, 4, rec.level)
+        put(ws, r, 5, rec.org_unit)
+        put(ws, r, 6, rec.numerator, COUNT_FORMAT)
+        put(ws, r, 7, rec.denominator, COUNT_FORMAT)
+        put(ws, r, 8, rec.value, _number_format(unit))
+        if isinstance(rec.rag, str) and rec.rag:
+            _rag_cell(put(ws, r, 9, rec.rag), rec.rag)
+    _finish(ws, 1, len(DATA_COLUMNS), r)
+
+
+DEFINITION_COLUMNS = [
+    ("Metric ID", 22),
+    ("KPI", 50),
+    ("Improvement area", 34),
+    ("Unit", 8),
+    ("Polarity", 16),
+    ("Definition", 70),
+    ("Owner", 34),
+    ("Source", 16),
+    ("Target", 9),
+    ("Green threshold", 10),
+    ("Amber threshold", 10),
+    ("Benchmark", 26),
+]
+
+
+def _definitions(ws: Worksheet, pack: BoardPack) -> None:
+    _header(ws, 1, [c for c, _ in DEFINITION_COLUMNS], [w for _, w in DEFINITION_COLUMNS])
+    r = 1
+    for rec in pack.definitions.itertuples(index=False):
+        r += 1
+        fmt = _number_format(rec.unit)
+        for c, value in enumerate(
+            (rec.metric_id, rec.kpi, rec.area, rec.unit, rec.polarity, rec.definition, rec.owner, rec.source),
+            start=1,
+        ):
+            put(ws, r, c, value).alignment = Alignment(wrap_text=True, vertical="top")
+        put(ws, r, 9, rec.target, fmt)
+        put(ws, r, 10, rec.green, fmt)
+        put(ws, r, 11, rec.amber, fmt)
+        put(ws, r, 12, rec.benchmark)
+    _finish(ws, 1, len(DEFINITION_COLUMNS), r)
+
+
+def write_xlsx(pack: BoardPack, out: Path) -> Path:
+    wb = Workbook()
+    _scorecard(wb.active, pack)
+    _data(wb.create_sheet("Data"), pack)
+    _definitions(wb.create_sheet("Definitions"), pack)
+    wb.properties.title = f"CPIP scorecard {pack.period} – {pack.scope_label}"
+    wb.properties.creator = "cpip-dashboard"
+    wb.save(out)
+    return out

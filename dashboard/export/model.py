@@ -1,0 +1,120 @@
+"""What a board pack holds, gathered once and drawn twice (PDF and Excel).
+
+`boardpack.collect` fills these from `etl.queries` (the only source of
+numbers); `pdf` and `excel` only lay them out, so both files always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pandas as pd
+
+RAG_WORDS = ("Red", "Amber", "Green", "No data")
+MONITORED = "Not rated"  # a monitored KPI carries no RAG (the theme's word)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One KPI on the scorecard, with its numbers already formatted for print."""
+
+    metric_id: str
+    name: str
+    area: str
+    unit: str  # percent | count
+    polarity: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    target: float | None
+    previous: float | None
+    rag: str  # Red | Amber | Green | No data | Not rated
+    direction: str  # improving | worsening | no change | "" (no comparison)
+    owner: str
+    definition: str
+    value_text: str
+    fraction_text: str
+    target_text: str
+    previous_text: str
+    # Statistical process control (Making Data Count): carried through so the
+    # pack can show variation/assurance once the lead switches SPC on.
+    variation: str | None = None
+    assurance: str | None = None
+
+    @property
+    def rated(self) -> bool:
+        return self.rag != MONITORED
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    unit: str
+    value_text: str
+    fraction_text: str
+    rag: str
+
+
+@dataclass
+class ExceptionPage:
+    """One Red KPI: its trend, its spread across services or teams, what it is."""
+
+    row: ScoreRow
+    breakdown_label: str  # "service", "team", ...
+    breakdown: list[BreakdownRow]
+    trend_image: bytes | None = None
+    breakdown_image: bytes | None = None
+    chart_note: str | None = None  # why a chart is missing, printed in its place
+    source: str = ""
+
+
+@dataclass
+class AuditTable:
+    """The seed report's audit-grade table: months, then quarter totals."""
+
+    rows: list[dict]  # label, total, moderated, Outstanding, Good, Requires Improvement, Inadequate (text)
+    note: str = ""
+    months: pd.DataFrame = field(default_factory=pd.DataFrame)  # etl.queries.audit_grades by month, for the chart
+    image: bytes | None = None
+    chart_note: str | None = None
+
+
+@dataclass
+class BoardPack:
+    authority: str
+    period: str  # YYYY-MM
+    period_label: str  # July 2023
+    level: str
+    unit: str
+    scope_label: str  # "Whole authority" or "Team: North A&I"
+    as_of: date | None
+    generated_at: datetime
+    rows: list[ScoreRow]
+    areas: list[str]
+    exceptions: list[ExceptionPage]
+    audits: AuditTable
+    data: pd.DataFrame  # every KPI by org unit by month (Excel's Data sheet)
+    definitions: pd.DataFrame
+    show_spc: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Red, Amber, Green, No data: how many rated KPIs are in each."""
+        out = dict.fromkeys(RAG_WORDS, 0)
+        for row in self.rows:
+            if row.rag in out:
+                out[row.rag] += 1
+        return out
+
+    @property
+    def monitored(self) -> int:
+        return sum(1 for row in self.rows if not row.rated)
+
+    def rows_by_area(self) -> list[tuple[str, list[ScoreRow]]]:
+        """The scorecard in the improvement plan's order of areas."""
+        return [
+            (area, [r for r in self.rows if r.area == area])
+            for area in self.areas
+            if any(r.area == area for r in self.rows)
+        ]

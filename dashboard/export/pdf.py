@@ -1,0 +1,101 @@
+"""The board pack as PDF: HTML from a Jinja template, printed by WeasyPrint.
+
+WeasyPrint subsets and embeds every font it uses (Liberation Sans, with
+DejaVu Sans for the arrows), so the file prints the same anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from dashboard.export import look
+from dashboard.export.model import BoardPack, ScoreRow
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+CSS_FILE = HERE / "static" / "boardpack.css"
+
+
+def _slug(word: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(word).lower()).strip("-")
+
+
+def _data_uri(image: bytes) -> str:
+    kind = "svg+xml" if image.lstrip().startswith(b"<") else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")
+
+
+def _css_string(text: str) -> Markup:
+    """Text safe inside a CSS "string" in the <style> element (the page footer):
+    no quote, backslash or angle bracket, so it can neither end the string nor
+    the element; HTML escaping does not apply inside <style>."""
+    return Markup(re.sub(r'["\\\n\r<>]', " ", str(text)))
+
+
+def chip(rag: str) -> Markup:
+    """The RAG as the dashboard shows it: colour, a shape and the word, never colour alone."""
+    style = look.rag_style(rag)
+    return Markup('<span class="chip rag-{}"><span class="sym">{}</span> {}</span>').format(
+        _slug(style.word), style.symbol, rag
+    )
+
+
+def direction(row: ScoreRow) -> Markup:
+    """▲/▼ for which way the value moved, and the word for whether that is good."""
+    if not row.direction:
+        return Markup('<span class="dir muted">–</span>')
+    arrow = "►"
+    if row.value is not None and row.previous is not None:
+        if row.value > row.previous:
+            arrow = "▲"
+        elif row.value < row.previous:
+            arrow = "▼"
+    return Markup('<span class="dir">{} {}</span>').format(arrow, row.direction)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["slug"] = _slug
+    env.filters["data_uri"] = _data_uri
+    env.filters["css_string"] = _css_string
+    env.globals["chip"] = chip
+    env.globals["direction"] = direction
+    return env
+
+
+def render_html(pack: BoardPack) -> str:
+    as_of = pack.as_of.strftime("%-d %B %Y") if pack.as_of else "not recorded (no load in the log)"
+    theme = look.theme
+    return (
+        _environment()
+        .get_template("boardpack.html")
+        .render(
+            pack=pack,
+            css=Markup(CSS_FILE.read_text(encoding="utf-8")),  # our own file: not to be escaped
+            colours={
+                "primary": theme.PRIMARY,
+                "ink": theme.INK,
+                "muted": theme.MUTED,
+                "line": theme.LINE,
+                "page": theme.PAGE,
+            },
+            rag=theme.RAG,
+            font=Markup(look.PRINT_FONT),
+            as_of_text=as_of,
+        )
+    )
+
+
+def write_pdf(pack: BoardPack, out: Path) -> Path:
+    from weasyprint import HTML  # imported late: it loads Pango, which the dashboard does not need
+
+    html = render_html(pack)
+    HTML(string=html, base_url=str(HERE)).write_pdf(out)
+    return out

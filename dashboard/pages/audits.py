@@ -1,0 +1,121 @@
+"""Case audits: the moderated grade distribution by month and by financial-year
+quarter, as 100% stacked bars in grade order, each beside the table in the
+published report's form (total audits, total moderations, % in each grade).
+
+URL: `/audits?service=Family%20Safeguarding&team=Coastal%20FS%201&audit_type=assessment`.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from dashboard import theme
+from dashboard.components.banners import notice
+from dashboard.components.controls import labelled_select, url_parts, url_sync
+from dashboard.components.figures import audit_bars_figure
+from dashboard.components.tables import audit_table
+from dashboard.pages.common import page_header, safely
+from etl import queries
+from etl.metrics import catalogue
+
+dash.register_page(__name__, path="/audits", name="Audits", title="Audits · CPIP", order=3)
+
+PREFIX = "au"
+MONTHS_SHOWN = 12
+url_sync(PREFIX, ("service", "team", "audit_type"), resets={"team": ["service"]})
+ALL = ""
+
+
+def audit_types() -> list[str]:
+    """The audit types the catalogue's audit KPIs name, in catalogue order."""
+    return list(dict.fromkeys(m.audit_type for m in catalogue().metrics if m.audit_type))
+
+
+def audit_type_label(audit_type: str) -> str:
+    """`management_oversight` -> `Management oversight`."""
+    return audit_type.replace("_", " ").capitalize()
+
+
+def filters(service: str | None, team: str | None, audit_type: str | None) -> tuple[dict, list[str], dict]:
+    """Check the URL's filters against the organisation reference: a team
+    outside the chosen service, or an unknown name, is dropped with a note.
+    Returns (filters for etl.queries.audit_grades, notes, options)."""
+    org = queries.org_units()
+    services = sorted(set(org["service"])) if not org.empty else []
+    notes = []
+    if service and service not in services:
+        notes.append(f"{service!s} is not a service; showing every service.")
+        service = None
+    teams = sorted(set(org[org["service"] == service]["team"] if service else org["team"])) if not org.empty else []
+    if team and team not in teams:
+        notes.append(f"{team!s} is not a team{' of ' + service if service else ''}; showing every team.")
+        team = None
+    types = audit_types()
+    if audit_type and audit_type not in types:
+        notes.append(f"{audit_type!s} is not an audit type; showing every type.")
+        audit_type = None
+    chosen = {"service": service or None, "team": team or None, "audit_type": audit_type or None}
+    return chosen, notes, {"services": services, "teams": teams, "types": types}
+
+
+def describe(chosen: dict) -> str:
+    parts = [chosen["team"] or chosen["service"] or catalogue().authority.name]
+    parts.append(audit_type_label(chosen["audit_type"]) + " audits" if chosen["audit_type"] else "all audit types")
+    return " · ".join(parts)
+
+
+def build(service: str | None, team: str | None, audit_type: str | None) -> list:
+    chosen, notes, options = filters(service, team, audit_type)
+    query = {"team": chosen["team"], "service": None if chosen["team"] else chosen["service"],
+             "audit_type": chosen["audit_type"]}
+    by_month = queries.audit_grades("month", **query).tail(MONTHS_SHOWN)
+    by_quarter = queries.audit_grades("quarter", **query)
+    what = describe(chosen)
+    controls = html.Div(
+        [
+            labelled_select(f"{PREFIX}-service", "Service",
+                            [(ALL, "All services")] + [(s, s) for s in options["services"]], chosen["service"] or ALL),
+            labelled_select(f"{PREFIX}-team", "Team", [(ALL, "All teams")] + [(t, t) for t in options["teams"]],
+                            chosen["team"] or ALL),
+            labelled_select(f"{PREFIX}-audit_type", "Audit type",
+                            [(ALL, "All types")] + [(t, audit_type_label(t)) for t in options["types"]],
+                            chosen["audit_type"] or ALL),
+        ],
+        className="cpip-controls d-print-none",
+        role="group",
+        **{"aria-label": "Filter the audits"},
+    )
+
+    def section(title: str, frame, by: str, graph_id: str) -> html.Div:
+        return html.Div(
+            [
+                html.H2(title, className="cpip-h2 mt-0"),
+                html.Div(
+                    [
+                        dcc.Graph(figure=audit_bars_figure(frame), config=theme.GRAPH_CONFIG, id=graph_id),
+                        html.Div(audit_table(frame, caption=f"{title}: {what}", by=by), className="cpip-table-wrap"),
+                    ],
+                    className="cpip-two-col-even",
+                ),
+            ],
+            className="cpip-card",
+        )
+
+    return [
+        page_header("Case audits", what),
+        controls,
+        notice(notes, title="Some of the address was not understood", kind="info"),
+        html.P(
+            "Percentages are shares of the moderated audits, by moderated grade; total audits includes audits not "
+            "yet moderated.",
+            className="cpip-footnote",
+        ),
+        section(f"Grades by month (last {MONTHS_SHOWN} months)", by_month, "month", "au-month-graph"),
+        section("Grades by financial-year quarter", by_quarter, "quarter", "au-quarter-graph"),
+    ]
+
+
+def layout(service: str | None = None, team: str | None = None, audit_type: str | None = None, **_other: str) -> list:
+    return [*url_parts(PREFIX), html.Div(safely(lambda: build(service, team, audit_type), what="audits page"),
+                                         id="au-page")]

@@ -1,0 +1,85 @@
+"""Pieces every page uses: the page heading, the safe wrapper that turns any
+failure into a plain message, and the org-unit controls.
+
+(Not a page itself: Dash's page discovery skips modules that never register one.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashboard.components.controls import (
+    LEVELS,
+    Selection,
+    labelled_select,
+    level_options,
+    period_options,
+    unit_options,
+)
+
+log = logging.getLogger("cpip.dashboard")
+
+
+def page_header(title: str, subtitle: str | None = None, *, actions: list | None = None) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(title, className="cpip-h1"),
+                    html.P(subtitle, className="cpip-subtitle", id="page-subtitle") if subtitle else None,
+                ]
+            ),
+            html.Div(actions, className="cpip-header-actions d-print-none") if actions else None,
+        ],
+        className="cpip-page-header",
+    )
+
+
+def safely(build: Callable[[], list], *, what: str) -> list:
+    """Build a page; if anything fails, say so in plain words (and log the
+    details for the analysts), never show a traceback."""
+    try:
+        return build()
+    except Exception:  # the last line of defence for a page
+        log.exception("building the %s failed", what)
+        return [
+            page_header(what.capitalize()),
+            html.Div(
+                dbc.Alert(
+                    [
+                        html.Strong(f"The {what} could not be shown. "),
+                        "The warehouse may be being updated or a value in the address is not understood. "
+                        "Try again in a moment, or open the page from the menu.",
+                    ],
+                    color="danger",
+                ),
+                role="alert",
+            ),
+        ]
+
+
+def unit_controls(prefix: str, sel: Selection, *, levels: Sequence[str] = LEVELS, with_period: bool = True) -> list:
+    """Month, level and org unit selects, labelled, ids `{prefix}-period/level/unit`."""
+    out = []
+    if with_period:
+        out.append(labelled_select(f"{prefix}-period", "Month", period_options(sel.periods), sel.period, width="sm"))
+    out.append(labelled_select(f"{prefix}-level", "Level", level_options(levels), sel.level, width="sm"))
+    out.append(labelled_select(f"{prefix}-unit", "Org unit", unit_options(sel.units), sel.unit, width="lg"))
+    return out
+
+
+def no_data_message() -> html.Div:
+    return html.Div(
+        dbc.Alert(
+            [
+                html.Strong("No data has been loaded yet. "),
+                "Load the extracts (cpip load, or the Data page) or the demo data (cpip demo) and reload this page.",
+            ],
+            color="info",
+        ),
+        role="status",
+    )

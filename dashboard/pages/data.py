@@ -1,0 +1,652 @@
+"""The analysts' data page: upload extracts, check them, load or cancel; the
+load history with undo; how fresh each extract and KPI is.
+
+Nothing is stored until "Load": a dropped file is written to a private
+staging folder and checked with `etl.load.preview_file`, which commits
+nothing. The check and the load run as Dash background callbacks (a separate
+process, results in a disk cache shared by every gunicorn worker), so a large
+file shows its progress and no web worker is held while it is read. Pages
+never write the warehouse themselves: `etl.load` does, through
+`etl.warehouse.writer()`, which swaps a new file in atomically, so every
+other page keeps serving during a load and shows the new data after it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+
+from dashboard.components import data_report as report
+from dashboard.components import upload
+from dashboard.identity import current_user
+
+dash.register_page(__name__, path="/data", name="Data", title="Data · CPIP scorecard", order=90)
+
+log = logging.getLogger(__name__)
+SHOW: dict = {}
+HIDE = {"display": "none"}
+TICK = 0.5  # seconds between progress updates while a file is read
+_PERCENT = re.compile(r"\((\d{1,3})%\)\s*$")
+
+
+def cache_dir() -> Path:
+    """The background callbacks' disk cache: one folder every worker shares (env CPIP_CACHE_DIR)."""
+    default = Path(tempfile.gettempdir()) / f"cpip-dash-cache-{os.getuid()}"
+    return Path(os.environ.get("CPIP_CACHE_DIR") or default)
+
+
+def _manager() -> dash.DiskcacheManager:
+    import diskcache
+
+    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir())))
+
+
+MANAGER = _manager()
+
+
+def _parse_as_of(text: str | None) -> date:
+    try:
+        return date.fromisoformat(text) if text else date.today()
+    except ValueError:
+        return date.today()
+
+
+def layout(**_kwargs: Any) -> html.Div:
+    limit_mb = upload.max_upload_mb()
+    return html.Div(
+        [
+            html.H1("Data", className="h3 mb-1"),
+            html.P(
+                [
+                    "Load extracts, check what a load did, undo it, and see how fresh each figure is. ",
+                    html.Span(["You are ", html.Strong(current_user(), id="data-who"), "."]),
+                ],
+                className="text-muted",
+            ),
+            dcc.Store(id="data-limit", data=upload.max_upload_bytes()),
+            dcc.Store(id="data-incoming"),
+            dcc.Store(id="data-staged"),
+            dcc.Store(id="data-previews", data=[]),
+            dcc.Store(id="data-refresh", data=0),
+            dcc.Store(id="data-undo-target"),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Upload extracts", className="h5 mb-0")),
+                    dbc.CardBody(
+                        [
+                            dbc.Row(
+                                [
+                                    dbc.Col(
+                                        dcc.Upload(
+                                            id="data-upload",
+                                            multiple=True,
+                                            # No `accept`: the browser would drop other files silently; ours
+                                            # are refused with a message instead.
+                                            children=html.Div(
+                                                [
+                                                    html.Strong("Drag and drop CSV files here"),
+                                                    html.Span(" or "),
+                                                    html.U("choose files"),
+                                                ]
+                                            ),
+                                            className="data-upload-box",
+                                            style={
+                                                "border": "2px dashed var(--cpip-line, #d5dae0)",
+                                                "borderRadius": "0.5rem",
+                                                "padding": "2rem 1rem",
+                                                "textAlign": "center",
+                                                "cursor": "pointer",
+                                            },
+                                        ),
+                                        md=8,
+                                    ),
+                                    dbc.Col(
+                                        [
+                                            dbc.Label("Extract taken on (as-of date)", html_for="data-as-of"),
+                                            dbc.Input(id="data-as-of", type="date", value=date.today().isoformat()),
+                                        ],
+                                        md=4,
+                                    ),
+                                ],
+                                className="g-3",
+                            ),
+                            html.P(
+                                f'CSV files only ("CSV UTF-8" from Excel), up to {limit_mb:g} MB each. Each file '
+                                "is checked first; nothing is stored until you press Load. A file with the same "
+                                "name as one waiting replaces it.",
+                                className="text-muted small mt-2",
+                            ),
+                            html.Div(id="data-status", role="status", **{"aria-live": "polite"}, className="mb-2"),
+                            html.Div(
+                                dbc.Progress(
+                                    id="data-progress", value=0, striped=True, animated=True, style={"height": "1.5rem"}
+                                ),
+                                id="data-progress-wrap",
+                                style=HIDE,
+                                className="mb-3",
+                            ),
+                            html.Div(id="data-reports"),
+                            html.Div(
+                                [
+                                    dbc.Checklist(id="data-valid-only", options=[], value=[], className="mb-3"),
+                                    dbc.Button(
+                                        "Load", id="data-load", color="primary", className="me-2", disabled=True
+                                    ),
+                                    dbc.Button("Cancel", id="data-cancel", color="secondary", outline=True),
+                                ],
+                                id="data-actions",
+                                style=HIDE,
+                            ),
+                            html.Div(id="data-load-result", className="mt-3"),
+                        ]
+                    ),
+                ],
+                className="mb-4",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Load history", className="h5 mb-0")),
+                    dbc.CardBody(
+                        [
+                            html.Div(id="data-undo-result"),
+                            html.Div(id="data-history"),
+                            html.Div(id="data-findings-panel", className="mt-3"),
+                        ]
+                    ),
+                ],
+                className="mb-4",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Freshness", className="h5 mb-0")),
+                    dbc.CardBody(
+                        [
+                            html.P(
+                                "For each extract type and each KPI: the latest month loaded and the as-of date "
+                                "of the load it came from.",
+                                className="text-muted small",
+                            ),
+                            html.Div(id="data-freshness"),
+                        ]
+                    ),
+                ],
+                className="mb-4",
+            ),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?")),
+                    dbc.ModalBody(id="data-undo-question"),
+                    dbc.ModalFooter(
+                        [
+                            dbc.Button("Undo the load", id="data-undo-confirm", color="danger"),
+                            dbc.Button("Keep it", id="data-undo-cancel", color="secondary", outline=True),
+                        ]
+                    ),
+                ],
+                id="data-undo-modal",
+                is_open=False,
+            ),
+        ],
+        className="data-page",
+    )
+
+
+# 1. In the browser: refuse what is not a CSV or is too big before it is sent.
+clientside_callback(
+    upload.FILTER_UPLOADS_JS,
+    Output("data-incoming", "data"),
+    Output("data-status", "children"),
+    Input("data-upload", "contents"),
+    State("data-upload", "filename"),
+    State("data-limit", "data"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output("data-staged", "data"),
+    Output("data-upload", "contents"),
+    Output("data-status", "children", allow_duplicate=True),
+    Input("data-incoming", "data"),
+    running=[(Output("data-upload", "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def save_uploads(incoming: list[dict] | None) -> tuple:
+    """2. Write each upload to the staging folder (the upload is cleared so the
+    same file can be dropped again)."""
+    if not incoming:
+        return no_update, no_update, no_update
+    upload.sweep()
+    staged = []
+    for item in incoming:
+        name = str(item.get("name") or "file")
+        if item.get("refused"):
+            staged.append(upload.StagedFile("", upload.safe_file_name(name), 0, refused=str(item["refused"])).to_dict())
+            continue
+        try:
+            staged.append(upload.stage_upload(name, item.get("contents")).to_dict())
+        except OSError as exc:  # a full disk, say: the person gets a sentence, the log the detail
+            log.exception("could not stage an upload")
+            staged.append(
+                upload.StagedFile(
+                    "", upload.safe_file_name(name), 0, refused=f"it could not be saved on the server ({exc.strerror})."
+                ).to_dict()
+            )
+    return staged, None, f"Received {len(staged)} {'file' if len(staged) == 1 else 'files'}; checking…"
+
+
+def _preview(path: Path, *, as_of: date, display_name: str, on_progress) -> Any:
+    """etl.load.preview_file, passing a progress hook if the loader offers one."""
+    from etl.load import preview_file
+
+    kwargs: dict[str, Any] = {"as_of": as_of, "display_name": display_name}
+    if "progress" in inspect.signature(preview_file).parameters:
+        kwargs["progress"] = on_progress
+    return preview_file(path, **kwargs)
+
+
+def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[dict]:
+    """Check each staged file (nothing is committed) and return its report as a dict.
+
+    While one file is read the progress label counts the seconds, so a large
+    file visibly moves; a loader that reports its own progress says more.
+    """
+    out = []
+    total = len(staged)
+    for i, item in enumerate(staged):
+        name, size, token = item.get("name") or "file", item.get("size") or 0, item.get("token") or None
+        if item.get("refused"):
+            out.append(report.refused_dict(name, str(item["refused"]), token=None, size=size))
+            continue
+        base = f"Reading and checking {name} ({upload.format_size(size)}), file {i + 1} of {total}"
+        latest = {"note": ""}
+
+        def tick(done: float, note: str = "", base: str = base, i: int = i) -> None:
+            if set_progress is not None:
+                set_progress((round(100 * (i + done) / total), f"{base}{note}"))
+
+        def on_progress(message: Any, latest: dict = latest) -> None:
+            latest["note"] = f": {message}"
+
+        tick(0)
+        result: dict[str, Any] = {}
+
+        def work(result: dict = result, token: str = token, name: str = name) -> None:
+            try:
+                path = upload.staged_path(token, name)
+                result["report"] = _preview(path, as_of=as_of, display_name=name, on_progress=on_progress)
+            except Exception as exc:  # never a traceback for the person: a refusal with the reason
+                log.exception("checking %s failed", name)
+                result["error"] = exc  # noqa: B023 - read before the next file starts
+
+        # The bar moves against an estimate from the file size (about 15 MB a
+        # second, measured on this kind of machine) and stops short of the end
+        # until the file is really done; the label counts real seconds.
+        expected = 0.5 + size / 15e6
+        started = time.monotonic()
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(TICK)
+            if worker.is_alive():
+                elapsed = time.monotonic() - started
+                tick(min(0.9, elapsed / expected), latest["note"] or f": {elapsed:.0f} s")
+        if "report" in result:
+            out.append(report.report_to_dict(result["report"], token=token, size=size))
+        else:
+            exc = result.get("error")
+            out.append(report.refused_dict(name, f"it could not be read: {_plain(exc)}", token=token, size=size))
+        tick(1)
+    return out
+
+
+def _plain(exc: BaseException | None) -> str:
+    """One line for a person; ValueError-type messages are the loader's own words."""
+    if exc is None:
+        return "unknown problem"
+    text = str(exc.args[0]) if exc.args else exc.__class__.__name__
+    return text if isinstance(exc, ValueError | LookupError) else f"{exc.__class__.__name__}: {text}"
+
+
+def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[dict], list[str]]:
+    """New reports join those waiting; one with the same file name replaces the
+    older (the corrected file). Returns the list and the tokens no longer needed."""
+    names = {p.get("file_name") for p in new}
+    kept, dropped = [], []
+    for p in waiting or []:
+        if p.get("file_name") in names:
+            if p.get("token"):
+                dropped.append(p["token"])
+        else:
+            kept.append(p)
+    return kept + new, dropped
+
+
+def _status_after_check(previews: list[dict]) -> html.Div:
+    clean, _partial, left = report.loadable(previews, [])
+    errors = [p for p in left if report.file_status(p) == "errors"]
+    refused = [p for p in left if report.file_status(p) == "refused"]
+    parts = [f"{len(previews)} {'file' if len(previews) == 1 else 'files'} checked: {len(clean)} ready to load"]
+    if errors:
+        parts.append(f"{len(errors)} with errors")
+    if refused:
+        parts.append(f"{len(refused)} refused")
+    return html.Div(", ".join(parts) + ". Nothing has been stored yet.")
+
+
+@callback(
+    Output("data-previews", "data", allow_duplicate=True),
+    Output("data-status", "children", allow_duplicate=True),
+    Input("data-staged", "data"),
+    State("data-previews", "data"),
+    State("data-as-of", "value"),
+    background=True,
+    manager=MANAGER,
+    progress=[Output("data-progress", "value"), Output("data-progress", "label")],
+    progress_default=[0, ""],
+    running=[
+        (Output("data-progress-wrap", "style"), SHOW, HIDE),
+        (Output("data-actions", "className"), "d-none", ""),
+    ],
+    prevent_initial_call=True,
+)
+def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | None, as_of: str | None) -> tuple:
+    """3. Check the staged files with the loader's preview; nothing is stored."""
+    if not staged:
+        return no_update, no_update
+    new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress)
+    previews, dropped = merge_previews(waiting, new)
+    upload.discard(dropped)
+    return previews, _status_after_check(previews)
+
+
+@callback(
+    Output("data-reports", "children"),
+    Output("data-valid-only", "options"),
+    Output("data-valid-only", "value"),
+    Output("data-actions", "style"),
+    Output("data-load", "disabled"),
+    Output("data-load", "children"),
+    Input("data-previews", "data"),
+    Input("data-valid-only", "value"),
+)
+def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tuple:
+    """4. A report per file; the valid-rows-only choice for files with errors;
+    Load names how many files it would load."""
+    previews = previews or []
+    if not previews:
+        return [], [], [], HIDE, True, "Load"
+    cards = [report.file_report(p, index=i) for i, p in enumerate(previews)]
+    with_errors = [p for p in previews if report.file_status(p) == "errors"]
+    options = [{"label": valid_only_label(p), "value": p["token"]} for p in with_errors]
+    value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
+    clean, partial, _left = report.loadable(previews, value)
+    n = len(clean) + len(partial)
+    label = "Load" if n == 0 else f"Load {n} {'file' if n == 1 else 'files'}"
+    return cards, options, value, SHOW, n == 0, label
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def valid_only_label(preview: dict) -> str:
+    """The explicit choice offered for a file with errors."""
+    rejected = preview.get("rejected") or 0
+    valid = (preview.get("rows_read") or 0) - rejected
+    return (
+        f"Load the valid rows only of {preview.get('file_name')}: {_rows(valid)} loaded, "
+        f"{_rows(rejected)} rejected (kept in the load log with their reasons)"
+    )
+
+
+def load_checked(
+    previews: list[dict], chosen: list[str] | None, *, as_of: date, who: str, set_progress=None
+) -> tuple[list[dict], list[Any], list[dict]]:
+    """Load the files that passed, and the valid rows of those explicitly chosen.
+
+    Returns (the reports of what was loaded, as dicts; lines for the person;
+    the files left waiting)."""
+    from etl.load import load_files
+
+    clean, partial, left = report.loadable(previews, chosen)
+    done: list[dict] = []
+    lines: list[Any] = []
+    batches = [(clean, False), (partial, True)]
+    total = len(clean) + len(partial)
+    count = 0
+    for batch, valid_only in batches:
+        if not batch:
+            continue
+        paths = [upload.staged_path(p["token"], p["file_name"]) for p in batch]
+
+        def progress(message: Any, count: int = count, size: int = len(batch)) -> None:
+            # The loader ends each message with its share of this call done, "(40%)".
+            if set_progress is not None:
+                match = _PERCENT.search(str(message))
+                share = int(match.group(1)) / 100 if match else 0
+                set_progress((round(100 * (count + share * size) / max(total, 1)), f"Loading {message}"))
+
+        if set_progress is not None:
+            set_progress((round(100 * count / max(total, 1)), f"Loading {len(batch)} file(s)…"))
+        try:
+            reports = load_files(
+                paths,
+                as_of=as_of,
+                who=who,
+                valid_rows_only=valid_only,
+                progress=progress,
+                display_names=[p["file_name"] for p in batch],
+            )
+        except Exception as exc:  # the warehouse is unchanged (atomic swap); say so plainly
+            log.exception("load failed")
+            lines.append(
+                f"Nothing was loaded from {', '.join(p['file_name'] for p in batch)}: {_plain(exc)}. "
+                "The data is as it was."
+            )
+            left.extend(batch)
+            continue
+        for p, r in zip(batch, reports, strict=False):
+            done.append(report.report_to_dict(r, token=p["token"], size=p.get("size")))
+            lines.append(r.summary())
+        count += len(batch)
+        upload.discard([p["token"] for p in batch if p.get("token")])
+    return done, lines, left
+
+
+@callback(
+    Output("data-previews", "data", allow_duplicate=True),
+    Output("data-load-result", "children"),
+    Output("data-refresh", "data"),
+    Output("data-status", "children", allow_duplicate=True),
+    Input("data-load", "n_clicks"),
+    State("data-previews", "data"),
+    State("data-valid-only", "value"),
+    State("data-as-of", "value"),
+    background=True,
+    manager=MANAGER,
+    progress=[Output("data-progress", "value"), Output("data-progress", "label")],
+    progress_default=[0, ""],
+    running=[
+        (Output("data-progress-wrap", "style"), SHOW, HIDE),
+        (Output("data-actions", "className"), "d-none", ""),
+        (Output("data-upload", "disabled"), True, False),
+    ],
+    prevent_initial_call=True,
+)
+def load_clicked(
+    set_progress, n_clicks: int | None, previews: list[dict] | None, chosen: list[str] | None, as_of: str | None
+) -> tuple:
+    """5. Commit the files that passed (and the valid rows of those chosen)."""
+    if not n_clicks or not previews:
+        return no_update, no_update, no_update, no_update
+    done, lines, left = load_checked(
+        previews, chosen, as_of=_parse_as_of(as_of), who=current_user(), set_progress=set_progress
+    )
+    failed = len(done) == 0
+    result = dbc.Alert(
+        [html.Strong("Loaded." if not failed else "Nothing was loaded."), html.Ul([html.Li(x) for x in lines])],
+        color="danger" if failed else "success",
+        dismissable=True,
+        id="data-load-alert",
+    )
+    left_note = f"{len(left)} {'file is' if len(left) == 1 else 'files are'} still waiting." if left else ""
+    return left, result, time.time(), left_note
+
+
+@callback(
+    Output("data-previews", "data", allow_duplicate=True),
+    Output("data-status", "children", allow_duplicate=True),
+    Output("data-load-result", "children", allow_duplicate=True),
+    Input("data-cancel", "n_clicks"),
+    State("data-previews", "data"),
+    prevent_initial_call=True,
+)
+def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
+    """Cancel: discard the files waiting; nothing was stored."""
+    if not n_clicks:
+        return no_update, no_update, no_update
+    upload.discard([p["token"] for p in previews or [] if p.get("token")])
+    return [], "Cancelled: the files were discarded and nothing was stored.", ""
+
+
+@callback(Output("data-history", "children"), Input("data-refresh", "data"))
+def show_history(_refresh: Any) -> Any:
+    """The load history (newest first) with an Undo button per load."""
+    try:
+        from etl.load import load_log
+
+        return report.history_table(load_log())
+    except Exception:
+        log.exception("load history failed")
+        return dbc.Alert("The load history cannot be shown just now; please reload the page.", color="warning")
+
+
+@callback(Output("data-freshness", "children"), Input("data-refresh", "data"))
+def show_freshness(_refresh: Any) -> Any:
+    """For each extract type and KPI: the latest month loaded and its as-of date."""
+    try:
+        from etl.metrics import catalogue
+        from etl.queries import freshness
+
+        names = {m.metric_id: m.label for m in catalogue().metrics}
+        return report.freshness_table(freshness(), metric_names=names)
+    except Exception:
+        log.exception("freshness failed")
+        return dbc.Alert("Freshness cannot be shown just now; please reload the page.", color="warning")
+
+
+def _triggered_index(values: list[int | None]) -> int | None:
+    """The load id of the pattern-matched button that was really clicked (a
+    table redraw fires the callback with n_clicks None)."""
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not any(values or []):
+        return None
+    for item in ctx.triggered:
+        if item.get("value"):
+            return int(trigger["index"])
+    return None
+
+
+@callback(
+    Output("data-undo-modal", "is_open"),
+    Output("data-undo-target", "data"),
+    Output("data-undo-question", "children"),
+    Input({"type": "data-undo", "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def ask_undo(clicks: list[int | None]) -> tuple:
+    """Undo asks first: what the load was, and what undoing it does."""
+    load_id = _triggered_index(clicks)
+    if load_id is None:
+        return no_update, no_update, no_update
+    return True, load_id, undo_question(load_id)
+
+
+def undo_question(load_id: int) -> Any:
+    try:
+        from etl.load import load_log
+
+        frame = load_log()
+        row = frame[frame["load_id"] == load_id]
+    except Exception:
+        row = None
+    if row is None or row.empty:
+        return f"Undo load {load_id}?"
+    r = row.iloc[0]
+    return html.Div(
+        [
+            html.P(
+                f"Undo load {load_id}: {r.get('file_name')} ({r.get('extract_type') or 'unknown type'}), "
+                f"loaded by {r.get('loaded_by')}?"
+            ),
+            html.P(
+                f"The {int(r.get('rows_added') or 0):,} records it added will be removed and the "
+                f"{int(r.get('rows_replaced') or 0):,} records it replaced will come back, exactly as they were "
+                "before it. The KPIs are recalculated."
+            ),
+        ]
+    )
+
+
+@callback(
+    Output("data-undo-modal", "is_open", allow_duplicate=True),
+    Output("data-undo-result", "children"),
+    Output("data-refresh", "data", allow_duplicate=True),
+    Input("data-undo-confirm", "n_clicks"),
+    State("data-undo-target", "data"),
+    prevent_initial_call=True,
+)
+def confirm_undo(n_clicks: int | None, load_id: int | None) -> tuple:
+    """Undo the load after the confirmation."""
+    if not n_clicks or load_id is None:
+        return no_update, no_update, no_update
+    from etl.load import undo_load
+
+    try:
+        message = undo_load(int(load_id), who=current_user())
+    except Exception as exc:
+        log.exception("undo failed")
+        alert = dbc.Alert(f"Load {load_id} was not undone: {_plain(exc)}", color="danger", dismissable=True)
+        return False, alert, time.time()
+    return False, dbc.Alert(message, color="success", dismissable=True, id="data-undo-alert"), time.time()
+
+
+@callback(
+    Output("data-undo-modal", "is_open", allow_duplicate=True),
+    Input("data-undo-cancel", "n_clicks"),
+    prevent_initial_call=True,
+)
+def cancel_undo(n_clicks: int | None) -> Any:
+    return False if n_clicks else no_update
+
+
+@callback(
+    Output("data-findings-panel", "children"),
+    Input({"type": "data-findings", "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def show_findings(clicks: list[int | None]) -> Any:
+    """The rejected rows (and warnings) a load kept in the load log."""
+    load_id = _triggered_index(clicks)
+    if load_id is None:
+        return no_update
+    try:
+        from etl.load import load_findings
+
+        return report.findings_frame_table(load_findings(load_id), load_id)
+    except Exception:
+        log.exception("findings failed")
+        return dbc.Alert("The findings cannot be shown just now.", color="warning")

@@ -1,0 +1,266 @@
+"""One KPI: its monthly trend for an org unit, its definition, the breakdown
+across the units below, and the monthly numbers with a CSV download.
+
+URL: `/kpi/iha_20wd?period=2023-07&level=service&unit=Children%20We%20Care%20For`.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashboard import theme
+from dashboard.components.badges import direction_badge, rag_chip
+from dashboard.components.banners import notice
+from dashboard.components.controls import LEVEL_LABELS, resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.figures import breakdown_figure, trend_figure
+from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
+from dashboard.components.tables import monthly_table
+from dashboard.pages.common import no_data_message, page_header, safely, unit_controls
+from etl import queries
+from etl.metrics import Metric, Polarity, catalogue
+from etl.safe_csv import to_csv_text
+
+
+def _title(metric_id: str | None = None, **_other: str) -> str:
+    try:
+        return f"{catalogue().metric(metric_id or '').label} · CPIP"
+    except KeyError:
+        return "KPI · CPIP"
+
+
+dash.register_page(__name__, path_template="/kpi/<metric_id>", name="KPI", title=_title, order=1)
+
+PREFIX = "kpi"
+url_sync(PREFIX, ("period", "level", "unit"), resets={"unit": ["level"]})
+
+POLARITY_WORDS = {
+    Polarity.HIGHER: "Higher is better",
+    Polarity.LOWER: "Lower is better",
+    Polarity.MONITORED: "Monitored: neither higher nor lower is better (no RAG)",
+}
+SOURCE_WORDS = {
+    "assessments": "Assessments extract (record level)",
+    "health_assessments": "Initial health assessments extract (record level)",
+    "missing_episodes": "Missing episodes extract (record level)",
+    "case_audits": "Case audits extract (record level)",
+    "referrals": "Referrals extract (record level)",
+    "kpi_values": "KPI values extract (counted upstream)",
+}
+CHILD_WORDS = {"la": "services", "area": "teams", "service": "teams"}
+
+
+def thresholds_text(metric: Metric, period: str) -> str:
+    """The thresholds in force in the month, in words."""
+    t = metric.thresholds_for(period)
+    if t is None:
+        return "None: this KPI is monitored, not rated."
+    sign = "at or above" if metric.polarity is Polarity.HIGHER else "at or below"
+    target = f"Target {format_target(t.target, metric.unit)}; " if t.target is not None else ""
+    return (
+        f"{target}Green {sign} {format_value(t.green, metric.unit)}, Amber {sign} "
+        f"{format_value(t.amber, metric.unit)}, otherwise Red (financial year {_fy(period)})."
+    )
+
+
+def _fy(period: str) -> str:
+    from etl.calendar import financial_year_of
+
+    return financial_year_of(period)
+
+
+def definition(metric: Metric, period: str) -> html.Div:
+    """What the KPI counts, in plain words, and who owns it."""
+    items = [
+        ("KPI", metric.name),
+        ("Rule", metric.rule),
+        ("Polarity", POLARITY_WORDS[metric.polarity]),
+        ("Source", SOURCE_WORDS.get(metric.source, metric.source)),
+        ("Owner", metric.owner),
+        ("Thresholds", thresholds_text(metric, period)),
+        ("Improvement area", metric.area),
+    ]
+    if metric.benchmark:
+        items.append(("Benchmark", "England and statistical neighbours (DfE published figures, latest year)"))
+    body = []
+    for term, text in items:
+        body += [html.Dt(term), html.Dd(text)]
+    return html.Div(
+        [html.H2("Definition", className="cpip-h2 mt-0"), html.Dl(body, className="cpip-definition")],
+        className="cpip-card",
+        id="kpi-definition",
+    )
+
+
+def benchmarks_of(row: dict | None) -> dict[str, float | None]:
+    if not row:
+        return {}
+    year = row.get("benchmark_year")
+    suffix = f" {int(year) - 1}/{str(int(year))[2:]}" if year is not None and year == year else ""
+    return {f"England{suffix}": row.get("england"), f"Statistical neighbours{suffix}": row.get("sn_median")}
+
+
+def headline(metric: Metric, row: dict | None, period: str) -> html.Div:
+    """The month's figure: value, counts, target, RAG, direction."""
+    row = row or {}
+    value = row.get("value")
+    tiles = [
+        ("Value", html.Span(format_value(value, metric.unit), className="cpip-headline-value", id="kpi-value")),
+        ("Numerator / denominator", format_fraction(row.get("numerator"), row.get("denominator"), metric.unit) or "–"),
+        ("Target", format_target(row.get("target"), metric.unit)),
+        ("RAG", rag_chip(row.get("rag"))),
+        ("Since last month", direction_badge(row.get("direction"), value, row.get("previous_value"))),
+    ]
+    return html.Div(
+        [html.Div([html.Div(label, className="cpip-tile-label"), html.Div(content)], className="cpip-tile")
+         for label, content in tiles],
+        className="cpip-tiles",
+        role="group",
+        **{"aria-label": f"{metric.label}, {long_month_label(period)}"},
+    )
+
+
+def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
+    cat = catalogue()
+    try:
+        metric = cat.metric(metric_id or "")
+    except KeyError:
+        return [
+            page_header("KPI not found"),
+            notice([f"There is no KPI called {metric_id!s}. Choose one from the scorecard."], title="Not found",
+                   kind="info"),
+            dcc.Link("Back to the scorecard", href="/"),
+        ]
+    sel = resolve_selection(period, level, unit, periods=queries.periods(), units_at=queries.units_at)
+    if sel.period is None or sel.unit is None:
+        return [page_header(metric.label), no_data_message()]
+    series = queries.series(metric.metric_id, sel.level, sel.unit)
+    card = queries.scorecard(sel.period, sel.level, sel.unit)
+    rows = card[card["metric_id"] == metric.metric_id].to_dict("records")
+    row = rows[0] if rows else None
+    # The trend runs from the first month with data to the chosen month.
+    shown = series[series["period"] <= sel.period] if not series.empty else series
+    trend = trend_figure(shown, metric, benchmarks=benchmarks_of(row))
+    parts = [
+        page_header(
+            metric.label,
+            f"{sel.unit} · {long_month_label(sel.period)}",
+            actions=[dcc.Link("← Back to the scorecard", href=view_href("/", sel.period, sel.level, sel.unit),
+                              className="btn btn-outline-primary btn-sm", id="kpi-back")],
+        ),
+        html.Div(
+            unit_controls(PREFIX, sel),
+            className="cpip-controls d-print-none",
+            role="group",
+            **{"aria-label": "Choose the month and org unit"},
+        ),
+        notice(sel.notes, title="Some of the address was not understood", kind="info"),
+        headline(metric, row, sel.period),
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
+                        dcc.Graph(figure=trend, config=theme.GRAPH_CONFIG, id="kpi-trend",
+                                  className="cpip-graph"),
+                        html.P(
+                            "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
+                            "the target; dotted vertical lines mark the start of each financial year.",
+                            className="cpip-footnote",
+                        ),
+                    ],
+                    className="cpip-card",
+                ),
+                definition(metric, sel.period),
+            ],
+            className="cpip-two-col",
+        ),
+    ]
+    if sel.level != "team":
+        below = queries.breakdown(metric.metric_id, sel.period, sel.level, sel.unit)
+        child = CHILD_WORDS[sel.level]
+        parts.append(
+            html.Div(
+                [
+                    html.H2(f"{month_label(sel.period)} across the {child} of {sel.unit}", className="cpip-h2 mt-0"),
+                    html.P(
+                        f"Sorted best first; each bar gives the value, the counts and the RAG. Choose a name in the "
+                        f"Org unit list above (level: {LEVEL_LABELS['team' if child == 'teams' else 'service']}) "
+                        "to see its trend.",
+                        className="cpip-footnote",
+                    ),
+                    dcc.Graph(figure=breakdown_figure(below, metric, period=sel.period), config=theme.GRAPH_CONFIG,
+                              id="kpi-breakdown"),
+                ],
+                className="cpip-card",
+            )
+        )
+    parts.append(
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H2("Monthly numbers", className="cpip-h2 mt-0"),
+                        html.Button("Download CSV", id="kpi-download-btn", className="btn btn-outline-primary btn-sm "
+                                    "cpip-download"),
+                    ],
+                    className="cpip-page-header",
+                ),
+                dcc.Download(id="kpi-download"),
+                dcc.Store(id="kpi-params", data={"metric_id": metric.metric_id, "level": sel.level,
+                                                 "unit": sel.unit, "period": sel.period}),
+                html.Div(
+                    monthly_table(shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month",
+                                  rated=metric.rated),
+                    className="cpip-table-wrap",
+                ),
+            ],
+            className="cpip-card",
+        )
+    )
+    return parts
+
+
+def layout(metric_id: str | None = None, period: str | None = None, level: str | None = None,
+           unit: str | None = None, **_other: str) -> list:
+    # Dash builds its validation layout by calling layout() with no arguments:
+    # give it a real KPI so that every component id the callbacks use is there.
+    metric_id = metric_id or catalogue().ids[0]
+    return [*url_parts(PREFIX),
+            html.Div(safely(lambda: build(metric_id, period, level, unit), what="KPI page"), id="kpi-page")]
+
+
+def csv_frame(metric_id: str, level: str, unit: str, period: str | None = None):
+    """The monthly numbers as the CSV gives them (up to the month on screen)."""
+    metric = catalogue().metric(metric_id)
+    frame = queries.series(metric_id, level, unit)
+    if period:
+        frame = frame[frame["period"] <= period]
+    out = frame[["period", "numerator", "denominator", "value", "target", "rag"]].copy()
+    out.insert(0, "org_unit", unit)
+    out.insert(0, "level", level)
+    out.insert(0, "metric_id", metric_id)
+    if metric.unit == "count":
+        out["denominator"] = None
+    out["value"] = out["value"].round(1)
+    return out
+
+
+@callback(
+    Output("kpi-download", "data"),
+    Input("kpi-download-btn", "n_clicks"),
+    State("kpi-params", "data"),
+    prevent_initial_call=True,
+)
+def download_csv(n_clicks: int | None, params: dict | None):
+    """The monthly numbers as CSV, written so that no cell can run as a formula
+    (etl.safe_csv): an org unit named `=HYPERLINK(...)` arrives as text."""
+    if not n_clicks or not params:
+        return no_update
+    frame = csv_frame(params["metric_id"], params["level"], params["unit"], params.get("period"))
+    safe_unit = "".join(c if c.isalnum() else "-" for c in params["unit"]).strip("-").lower()
+    return {
+        "content": to_csv_text(frame),
+        "filename": f"{params['metric_id']}_{safe_unit}.csv",
+        "type": "text/csv",
+    }

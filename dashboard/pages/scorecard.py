@@ -1,0 +1,85 @@
+"""The CPIP scorecard (home): every KPI for one month and one org unit.
+
+URL: `/?period=2023-07&level=team&unit=Coastal%20FS%201`. The layout is built
+from those parameters (see dashboard/components/controls.py); the controls
+write them back, so every view can be bookmarked or emailed.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from dashboard.components.badges import rag_summary
+from dashboard.components.banners import freshness_notes, notice
+from dashboard.components.controls import LEVEL_LABELS, Selection, query_string, resolve_selection, url_parts, url_sync
+from dashboard.components.format import long_month_label
+from dashboard.components.tables import scorecard_table
+from dashboard.pages.common import no_data_message, page_header, safely, unit_controls
+from etl import queries
+from etl.metrics import catalogue
+
+dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
+
+PREFIX = "sc"
+url_sync(PREFIX, ("period", "level", "unit"), resets={"unit": ["level"]})
+
+
+def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
+    """The month (default: the latest with data), level (default: the authority)
+    and org unit (default: the first at that level) the URL asks for."""
+    return resolve_selection(period, level, unit, periods=queries.periods(), units_at=queries.units_at)
+
+
+def boardpack_links(sel: Selection) -> html.Div:
+    """Links to the board pack for the month and unit on screen (served by
+    dashboard/export as Flask routes)."""
+    query = query_string({"period": sel.period, "level": sel.level, "unit": sel.unit})
+    return html.Div(
+        [
+            html.A("Download board pack (PDF)", href=f"/boardpack.pdf{query}", className="btn btn-primary btn-sm",
+                   id="sc-boardpack-pdf"),
+            html.A("Board pack (Excel)", href=f"/boardpack.xlsx{query}", className="btn btn-outline-primary btn-sm",
+                   id="sc-boardpack-xlsx"),
+        ],
+        className="cpip-actions",
+    )
+
+
+def build(period: str | None = None, level: str | None = None, unit: str | None = None) -> list:
+    """The scorecard's content for a URL's parameters (a plain function: tested
+    without a browser)."""
+    sel = selection(period, level, unit)
+    if sel.period is None or sel.unit is None:
+        return [page_header("CPIP scorecard"), no_data_message()]
+    frame = queries.scorecard(sel.period, sel.level, sel.unit)
+    cat = catalogue()
+    fresh_notes = freshness_notes(queries.freshness(), sel.period)
+    level_word = LEVEL_LABELS[sel.level]
+    subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
+    return [
+        page_header("CPIP scorecard", subtitle, actions=[boardpack_links(sel)]),
+        html.Div(
+            unit_controls(PREFIX, sel),
+            className="cpip-controls d-print-none",
+            role="group",
+            **{"aria-label": "Choose the month and org unit"},
+        ),
+        notice(sel.notes, title="Some of the address was not understood", kind="info"),
+        notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
+        rag_summary(frame["rag"], id_prefix=PREFIX),
+        html.Div(
+            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit),
+            className="cpip-table-wrap",
+        ),
+        html.P(
+            "RAG uses the thresholds in force in the month's financial year. Direction compares with the previous "
+            "month in the KPI's own polarity. England and statistical-neighbour figures are the latest published "
+            "year (DfE).",
+            className="cpip-footnote",
+        ),
+    ]
+
+
+def layout(period: str | None = None, level: str | None = None, unit: str | None = None, **_other: str) -> list:
+    return [*url_parts(PREFIX), html.Div(safely(lambda: build(period, level, unit), what="scorecard"), id="sc-page")]

@@ -1,0 +1,104 @@
+"""Teams: for one service or area, a heatmap of its teams over the last 12
+months for one KPI, and a team-by-KPI grid of RAG for the month. A team's name
+opens the scorecard at that team.
+
+URL: `/teams?period=2023-07&level=service&unit=Family%20Safeguarding&kpi=iha_20wd`.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from dashboard import theme
+from dashboard.components.banners import notice
+from dashboard.components.controls import (
+    labelled_select,
+    resolve_selection,
+    url_parts,
+    url_sync,
+    view_href,
+)
+from dashboard.components.figures import heatmap_figure
+from dashboard.components.format import long_month_label, month_label
+from dashboard.components.tables import team_grid_table
+from dashboard.pages.common import no_data_message, page_header, safely, unit_controls
+from etl import queries
+from etl.calendar import add_months
+from etl.metrics import catalogue
+
+dash.register_page(__name__, path="/teams", name="Teams", title="Teams · CPIP", order=2)
+
+PREFIX = "tm"
+LEVELS = ("service", "area")
+url_sync(PREFIX, ("period", "level", "unit", "kpi"), resets={"unit": ["level"]})
+
+
+def build(period: str | None, level: str | None, unit: str | None, kpi: str | None) -> list:
+    cat = catalogue()
+    sel = resolve_selection(
+        period, level, unit, periods=queries.periods(), units_at=queries.units_at,
+        default_level="service", allowed_levels=LEVELS,
+    )
+    if sel.period is None or sel.unit is None:
+        return [page_header("Teams"), no_data_message()]
+    metric_id = kpi if kpi in cat.ids else cat.ids[0]
+    if kpi and kpi not in cat.ids:
+        sel.notes.append(f"There is no KPI called {kpi!s}; showing {cat.metric(metric_id).label}.")
+    metric = cat.metric(metric_id)
+    matrix = queries.team_matrix(metric_id, sel.level, sel.unit, sel.period, months=12)
+    grid = queries.team_grid(sel.period, sel.level, sel.unit)
+    first = add_months(sel.period, -11)
+    kpi_options = [{"label": m.label, "value": m.metric_id} for m in cat.metrics]
+    teams = list(dict.fromkeys(grid["team"])) if not grid.empty else []
+    return [
+        page_header("Teams", f"{sel.unit} · {long_month_label(sel.period)}"),
+        html.Div(
+            [*unit_controls(PREFIX, sel, levels=LEVELS),
+             labelled_select(f"{PREFIX}-kpi", "KPI for the heatmap", kpi_options, metric_id, width="lg")],
+            className="cpip-controls d-print-none",
+            role="group",
+            **{"aria-label": "Choose the month, service or area, and KPI"},
+        ),
+        notice(sel.notes, title="Some of the address was not understood", kind="info"),
+        html.Div(
+            [
+                html.H2(
+                    f"{metric.label}: teams of {sel.unit}, {month_label(first)} to {month_label(sel.period)}",
+                    className="cpip-h2 mt-0",
+                    id="tm-heatmap-title",
+                ),
+                html.P(
+                    "Each cell gives the value and its RAG; darker colours are worse in this KPI's polarity. "
+                    "The colour scale is independent of RAG and readable with colour-vision deficiency.",
+                    className="cpip-footnote",
+                ),
+                dash.dcc.Graph(figure=heatmap_figure(matrix, metric), config=theme.GRAPH_CONFIG, id="tm-heatmap"),
+                html.P(
+                    ["Open a team's scorecard: "]
+                    + [
+                        item
+                        for i, team in enumerate(teams)
+                        for item in (
+                            [", "] if i else []
+                        ) + [dash.dcc.Link(team, href=view_href("/", sel.period, "team", team), className="cpip-team-link")]
+                    ],
+                    className="cpip-team-links",
+                ),
+            ],
+            className="cpip-card",
+        ),
+        html.Div(
+            [
+                html.H2(f"RAG by team and KPI, {long_month_label(sel.period)}", className="cpip-h2 mt-0"),
+                html.Div(team_grid_table(grid, cat, period=sel.period), className="cpip-table-wrap"),
+            ],
+            className="cpip-card",
+        ),
+    ]
+
+
+def layout(period: str | None = None, level: str | None = None, unit: str | None = None, kpi: str | None = None,
+           **_other: str) -> list:
+    return [*url_parts(PREFIX), html.Div(safely(lambda: build(period, level, unit, kpi), what="teams page"),
+                                         id="tm-page")]

@@ -1,0 +1,148 @@
+"""The frame around every page: skip link, header with the authority's name and
+logo, navigation, the page itself, a footer. Also the HTML template, which
+carries the theme's colours as CSS custom properties so that the palette is
+defined once (dashboard/theme.py) and the stylesheet only refers to it.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, clientside_callback, dcc, html
+
+from dashboard import theme
+from etl.metrics import catalogue
+
+DEFAULT_LOGO = "logo.svg"
+APP_TITLE = "CPIP scorecard"
+
+
+def logo_src(get_asset_url, logo: str | None) -> str:
+    """Where the header's logo comes from: the catalogue's `authority.logo`
+    (an address, or a file name in dashboard/assets/), else the plain default."""
+    if not logo:
+        return get_asset_url(DEFAULT_LOGO)
+    if logo.startswith(("/", "http://", "https://", "data:")):
+        return logo
+    return get_asset_url(logo)
+
+
+def index_string() -> str:
+    """Dash's page template with the theme's palette inlined as CSS variables
+    and the page language set (screen readers need it)."""
+    variables = ";".join(f"{k}:{v}" for k, v in theme.css_variables().items())
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {{%metas%}}
+        <title>{{%title%}}</title>
+        {{%favicon%}}
+        <style>:root{{{variables};--cpip-font:{theme.FONT_FAMILY.replace('"', "'")}}}</style>
+        {{%css%}}
+    </head>
+    <body>
+        {{%app_entry%}}
+        <footer>
+            {{%config%}}
+            {{%scripts%}}
+            {{%renderer%}}
+        </footer>
+    </body>
+</html>"""
+
+
+NAV_PAGES = ("/", "/teams", "/audits", "/data")
+
+
+def nav_items() -> list[tuple[str, str]]:
+    """(label, path) for the main navigation, from Dash's page registry, in a
+    fixed order; pages reached only by drill-down (a KPI) are not listed."""
+    by_path = {p["path"]: p for p in dash.page_registry.values() if not p.get("path_template")}
+    items = []
+    for path in NAV_PAGES:
+        page = by_path.get(path)
+        if page is not None:
+            items.append((page.get("name") or page["title"], path))
+    return items
+
+
+def build_shell(get_asset_url) -> html.Div:
+    authority = catalogue().authority
+    nav = html.Ul(
+        [
+            html.Li(html.A(label, href=path, id={"type": "nav-link", "path": path}, className="cpip-nav-link"))
+            for label, path in nav_items()
+        ],
+        className="cpip-nav-list",
+    )
+    return html.Div(
+        [
+            html.A("Skip to main content", href="#main-content", className="cpip-skip-link"),
+            html.Header(
+                html.Div(
+                    [
+                        dcc.Link(
+                            [
+                                html.Img(
+                                    src=logo_src(get_asset_url, authority.logo),
+                                    alt="",  # decorative: the authority's name follows as text
+                                    className="cpip-logo",
+                                    height=40,
+                                ),
+                                html.Span(
+                                    [
+                                        html.Span(authority.name, className="cpip-authority"),
+                                        html.Span(APP_TITLE, className="cpip-app-title"),
+                                    ],
+                                    className="cpip-brand-text",
+                                ),
+                            ],
+                            href="/",
+                            className="cpip-brand",
+                            id="cpip-home-link",
+                        ),
+                        html.Nav(nav, className="cpip-nav", **{"aria-label": "Main"}),
+                    ],
+                    className="cpip-header-inner",
+                ),
+                className="cpip-header",
+            ),
+            html.Main(dash.page_container, id="main-content", className="cpip-main", tabIndex="-1"),
+            html.Footer(
+                html.Div(
+                    [
+                        html.Span(f"{authority.name} · Continual Practice Improvement Plan"),
+                        html.Span("Figures are counted from the loaded extracts; see each KPI's definition."),
+                    ],
+                    className="cpip-footer-inner",
+                ),
+                className="cpip-footer",
+            ),
+        ],
+        className="cpip-shell",
+    )
+
+
+# Keep the month and org unit when moving between pages, and mark the current
+# page for screen readers (aria-current), without a round trip to the server.
+clientside_callback(
+    """
+    function(pathname, search, ids) {
+        const params = new URLSearchParams(search || "");
+        const keep = new URLSearchParams();
+        ["period", "level", "unit"].forEach(k => { if (params.get(k)) { keep.set(k, params.get(k)); } });
+        const query = keep.toString();
+        const hrefs = ids.map(id => id.path + (query ? "?" + query : ""));
+        const current = ids.map(id => {
+            const here = (pathname || "/").replace(/\\/$/, "") || "/";
+            const mine = id.path === "/" ? (here === "/" || here.startsWith("/kpi")) : here.startsWith(id.path);
+            return mine ? "page" : null;
+        });
+        return [hrefs, current];
+    }
+    """,
+    Output({"type": "nav-link", "path": dash.ALL}, "href"),
+    Output({"type": "nav-link", "path": dash.ALL}, "aria-current"),
+    Input("_pages_location", "pathname"),
+    Input("_pages_location", "search"),
+    dash.State({"type": "nav-link", "path": dash.ALL}, "id"),
+)

@@ -1,0 +1,38 @@
+-- Assessments: team-level rows for assessments_45wd and seen_5wd.
+-- Working days after S up to and including E = wd(E) - wd(S) (S is day 0),
+-- through the calendar's running count: equi-joins, no per-case counting.
+-- Each record is judged against the as_of of the load that brought it.
+WITH a AS (
+    SELECT a.team, a.assessment_start_date AS started, a.child_seen_date AS seen,
+           a.assessment_completed_date AS completed,
+           cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
+           cc.working_day_number AS wd_completed, co.working_day_number AS wd_as_of
+    FROM assessments a
+    JOIN loads l USING (load_id)
+    JOIN calendar cs ON cs.day = a.assessment_start_date
+    LEFT JOIN calendar cv ON cv.day = a.child_seen_date
+    LEFT JOIN calendar cc ON cc.day = a.assessment_completed_date
+    LEFT JOIN calendar co ON co.day = l.as_of
+),
+-- assessments_45wd: completed assessments only, in the month of completion.
+completed AS (
+    SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', completed) AS DATE) AS period, team,
+           count(*) FILTER (WHERE wd_completed - wd_start <= 45) AS numerator,
+           count(*) AS denominator
+    FROM a WHERE completed IS NOT NULL
+    GROUP BY ALL
+),
+-- seen_5wd: in the month of the start; met if seen within 5 working days; not
+-- met if seen later, or not seen and even a visit on the as-of day would be late.
+-- Not seen and still within the 5 days: not yet due, left out.
+seen AS (
+    SELECT 'seen_5wd' AS metric_id, CAST(date_trunc('month', started) AS DATE) AS period, team,
+           count(*) FILTER (WHERE seen IS NOT NULL AND wd_seen - wd_start <= 5) AS numerator,
+           count(*) FILTER (WHERE seen IS NOT NULL OR wd_as_of - wd_start > 5) AS denominator
+    FROM a
+    GROUP BY ALL
+)
+SELECT metric_id, period, 'team' AS level, team AS org_unit,
+       CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator
+FROM (SELECT * FROM completed UNION ALL SELECT * FROM seen)
+WHERE denominator > 0

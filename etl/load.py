@@ -1,0 +1,436 @@
+"""Loading extract files into the warehouse, with the load log and undo.
+
+One file is one load, and one load is one `etl.warehouse.writer()`
+transaction on a private copy of the warehouse: read, validate, replace by
+record key, write the log and its findings, rebuild the KPIs, then swap the
+copy in. A failure anywhere leaves the live file as it was.
+
+A file with any error loads nothing unless the caller asks for the valid rows
+alone. A record whose key is already in the warehouse replaces it only when it
+differs (the old version moves to `<table>_replaced`, so the load can be
+undone); an identical record is left untouched, so loading a file twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from etl import warehouse
+from etl.contract import EXTRACT_TYPES, ExtractType
+from etl.read import ExtractFile, ExtractFileError, Recognised, inspect_file, recognise, stage
+from etl.validate import validate
+
+Progress = Callable[[str], None]
+
+OUTCOMES = ("loaded", "loaded valid rows only", "no change", "refused", "preview", "undone")
+
+
+@dataclass
+class Finding:
+    severity: str  # "error" | "warning"
+    line: int | None  # line in the file, header = line 1
+    column: str | None  # the contract's column name
+    value: str | None
+    reason: str
+
+    def describe(self, file_name: str) -> str:
+        """`assessments.csv: line 7: assessment_completed_date: impossible date ... (value '31/02/2023')`."""
+        parts = [file_name]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column:
+            parts.append(self.column)
+        reason = f"warning: {self.reason}" if self.severity == "warning" else self.reason
+        text = ": ".join([*parts, reason])
+        if self.value is not None:
+            text += f" (value '{self.value}')"
+        return text
+
+
+@dataclass
+class LoadReport:
+    file_name: str
+    extract_type: str | None
+    rows_read: int = 0
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    first_period: str | None = None
+    last_period: str | None = None
+    outcome: str = "refused"  # loaded | loaded valid rows only | no change | refused | preview
+    load_id: int | None = None
+    # Header names the contract does not declare: read past, never stored.
+    dropped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was refused."""
+        return self.outcome != "refused"
+
+    def summary(self) -> str:
+        """One line for the analyst."""
+        head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
+        where = f" (load {self.load_id})" if self.load_id is not None else ""
+        if self.outcome == "refused" and self.rows_read == 0:
+            return f"{head}: refused, nothing loaded{where}"
+        if self.outcome == "refused":
+            good = self.rows_read - self.rejected
+            text = (
+                f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {self.rows_read:,} rows have errors"
+                " (listed below). Correct them and load the file again"
+            )
+            if good:
+                text += f", or load the {good:,} valid rows only"
+            return text
+        counts = (
+            f"{self.rows_read:,} rows read: {self.added:,} added, {self.replaced:,} replaced, "
+            f"{self.unchanged:,} unchanged, {self.rejected:,} rejected, {self.warnings:,} warnings"
+        )
+        text = f"{head}: {self.outcome}{where}: {counts}"
+        if self.first_period:
+            text += f"; periods {self.first_period} to {self.last_period}"
+        if self.dropped_columns:
+            text += f"; columns not in the contract dropped: {', '.join(self.dropped_columns)}"
+        return text
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    name: str
+    file: ExtractFile | None = None
+    recognised: Recognised | None = None
+    problem: str | None = None
+
+
+def _prepare(path: str | os.PathLike, name: str | None) -> _Prepared:
+    path = Path(path)
+    prepared = _Prepared(path, name or path.name)
+    try:
+        prepared.file = inspect_file(path)
+        prepared.recognised = recognise(prepared.file.header)
+    except ExtractFileError as exc:
+        prepared.problem = str(exc)
+    return prepared
+
+
+def _as_date(as_of: date | str) -> date:
+    if isinstance(as_of, datetime):
+        return as_of.date()
+    if isinstance(as_of, date):
+        return as_of
+    try:
+        return date.fromisoformat(str(as_of))
+    except ValueError:
+        raise ValueError(f"as-of date {as_of!r} is not a date like 2023-07-31") from None
+
+
+def _rebuild_kpis(con: duckdb.DuckDBPyConnection, sources: set[str] | None) -> None:
+    """Rebuild the KPI mart from the changed sources, in the load's transaction."""
+    try:
+        from etl.kpis import rebuild
+    except ImportError:
+        # etl.kpis (written separately) is not in the tree yet: there is no mart to rebuild.
+        return
+    rebuild(con, sources=sources)
+
+
+def _sources_for(extract_type: str) -> set[str] | None:
+    # The organisation reference feeds every KPI (team -> service -> area -> authority).
+    return None if extract_type == "organisation" else {extract_type}
+
+
+def _keys_on(extract: ExtractType, left: str, right: str) -> str:
+    return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in extract.key)
+
+
+def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[int, int, int]:
+    """Classify the valid rows against the warehouse: (added, replaced, unchanged).
+    Leaves temp table `matched(<key>, same)`."""
+    table = extract.table
+    keys = ", ".join(f'i."{k}"' for k in extract.key)
+    same = " AND ".join(f'i."{c}" IS NOT DISTINCT FROM t."{c}"' for c in extract.column_names)
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same '
+        f'FROM good i JOIN "{table}" t ON {_keys_on(extract, "i", "t")}'
+    )
+    total = con.execute("SELECT count(*) FROM good").fetchone()[0]
+    unchanged, replaced = con.execute(
+        "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM matched"
+    ).fetchone()
+    return total - unchanged - replaced, replaced, unchanged
+
+
+def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, replaced: int) -> None:
+    """Move the records being replaced to `<table>_replaced`, then insert the new and changed ones."""
+    table = extract.table
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    if replaced:
+        con.execute("CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM matched WHERE NOT same")
+        con.execute(
+            f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by) '
+            f'SELECT {", ".join(f"t.{chr(34)}{c}{chr(34)}" for c in extract.column_names)}, t.load_id, ? '
+            f'FROM "{table}" t SEMI JOIN changed c ON {_keys_on(extract, "t", "c")}',
+            [load_id],
+        )
+        con.execute(f'DELETE FROM "{table}" t USING changed c WHERE {_keys_on(extract, "t", "c")}')
+    con.execute(
+        f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, ? '
+        f"FROM good g ANTI JOIN (SELECT * FROM matched WHERE same) m ON {_keys_on(extract, 'g', 'm')}",
+        [load_id],
+    )
+
+
+def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str | None, str | None]:
+    if not extract.period_column:
+        return None, None
+    column = f'"{extract.period_column}"'
+    return con.execute(f"SELECT strftime(min({column}), '%Y-%m'), strftime(max({column}), '%Y-%m') FROM good").fetchone()
+
+
+def _findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    rows = con.execute(
+        "SELECT severity, line, column_name, value, reason FROM findings "
+        "ORDER BY severity = 'warning', line, ord, column_name"
+    ).fetchall()
+    return [Finding(*row) for row in rows]
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    prepared: _Prepared,
+    *,
+    as_of: date,
+    valid_rows_only: bool,
+    write: bool,
+    load_id: int | None,
+    step: Progress,
+) -> LoadReport:
+    """Read, validate and (when `write`) apply one file on `con`. File-level
+    problems become a refused report, never an exception."""
+    recognised = prepared.recognised
+    report = LoadReport(prepared.name, recognised.extract.name if recognised else None, load_id=load_id)
+    if prepared.problem or prepared.file is None or recognised is None:
+        report.findings = [Finding("error", None, None, None, prepared.problem or "cannot be read")]
+        return report
+    report.dropped_columns = recognised.dropped
+    extract = recognised.extract
+    size_mb = prepared.file.size / 1e6
+    step(f"reading {size_mb:.1f} MB as {extract.name}")
+    try:
+        stage(con, prepared.file, recognised)
+    except ExtractFileError as exc:
+        report.findings = [Finding("error", None, None, None, str(exc))]
+        if write:
+            # A parser error aborts DuckDB's transaction; nothing was written yet, so start afresh to log the refusal.
+            con.execute("ROLLBACK")
+            con.execute("BEGIN TRANSACTION")
+        return report
+    step("validating")
+    result = validate(con, extract, as_of=as_of)
+    report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
+    report.findings = _findings(con)
+    report.first_period, report.last_period = _periods(con, extract)
+    good = result.rows - result.rejected
+    if result.rejected and (not valid_rows_only or good == 0):
+        report.outcome = "refused"
+        return report
+    step("comparing with the warehouse")
+    report.added, report.replaced, report.unchanged = _compare(con, extract)
+    if not write:
+        report.outcome = "preview"
+        return report
+    if report.added or report.replaced:
+        step(f"writing {report.added + report.replaced:,} records")
+        _write(con, extract, load_id, report.replaced)
+        step("rebuilding the KPIs")
+        _rebuild_kpis(con, _sources_for(extract.name))
+        report.outcome = "loaded valid rows only" if result.rejected else "loaded"
+    else:
+        report.outcome = "loaded valid rows only" if result.rejected else "no change"
+    return report
+
+
+def _log(
+    con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str
+) -> None:
+    con.execute(
+        "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
+        " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.load_id,
+            datetime.now().replace(microsecond=0),
+            who,
+            report.file_name,
+            prepared.file.content_hash if prepared.file else "",
+            report.extract_type,
+            as_of,
+            report.rows_read,
+            report.added,
+            report.replaced,
+            report.unchanged,
+            report.rejected,
+            report.warnings,
+            report.first_period,
+            report.last_period,
+            report.outcome,
+        ],
+    )
+    staged = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'findings'"
+    ).fetchone()[0]
+    if staged:
+        # The findings of a staged file are all in SQL already: copy them in one statement.
+        con.execute(
+            "INSERT INTO load_findings SELECT ?, severity, line, column_name, value, reason FROM findings "
+            "ORDER BY line, ord",
+            [report.load_id],
+        )
+    else:
+        # Refused before staging: the one file-level finding.
+        con.executemany(
+            "INSERT INTO load_findings VALUES (?, ?, ?, ?, ?, ?)",
+            [[report.load_id, f.severity, f.line, f.column, f.value, f.reason] for f in report.findings],
+        )
+
+
+def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
+
+
+def load_files(
+    paths: Sequence[str | os.PathLike],
+    *,
+    as_of: date | str,
+    who: str,
+    valid_rows_only: bool = False,
+    db: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    display_names: Sequence[str] | None = None,
+) -> list[LoadReport]:
+    """Load each file as its own all-or-nothing load; reports in the order given.
+
+    Organisation files load first, so the teams they add are known to the
+    other files of the same call. `progress(message)` hears each stage."""
+    as_of = _as_date(as_of)
+    names = list(display_names) if display_names is not None else [None] * len(paths)
+    if len(names) != len(paths):
+        raise ValueError("display_names must give one name per file")
+    prepared = [_prepare(p, n) for p, n in zip(paths, names, strict=True)]
+    order = sorted(
+        range(len(prepared)),
+        key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.name == "organisation" else 1,
+    )
+    reports: dict[int, LoadReport] = {}
+    stages = 6
+    for done, index in enumerate(order):
+        item = prepared[index]
+        count = [0]
+
+        def step(message: str, item: _Prepared = item, done: int = done, count: list[int] = count) -> None:
+            count[0] += 1
+            if progress is not None:
+                percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
+                progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
+
+        with warehouse.writer(db) as con:
+            load_id = _next_load_id(con)
+            report = _run(con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id,
+                          step=step)
+            step("writing the load log")
+            _log(con, report, item, as_of=as_of, who=who)
+        if progress is not None:
+            progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
+        reports[index] = report
+    return [reports[i] for i in range(len(prepared))]
+
+
+def preview_file(
+    path: str | os.PathLike, *, as_of: date | str, db: str | os.PathLike | None = None, display_name: str | None = None
+) -> LoadReport:
+    """What loading the file would do (counts, findings), committing nothing."""
+    as_of = _as_date(as_of)
+    prepared = _prepare(path, display_name)
+    with warehouse.reading(db) as con:
+        return _run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None,
+                    step=lambda _message: None)
+
+
+def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) -> str:
+    """Restore exactly the state before load `load_id`: its records go, the
+    records it replaced come back. Refused (ValueError) when a later load that
+    is still in force replaced some of its records, or when it is already undone."""
+    with warehouse.writer(db) as con:
+        row = con.execute(
+            "SELECT file_name, extract_type, outcome, undone_at, undone_by FROM loads WHERE load_id = ?", [load_id]
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"there is no load {load_id}")
+        file_name, extract_type, outcome, undone_at, undone_by = row
+        if outcome == "undone":
+            raise ValueError(f"load {load_id} ({file_name}) was already undone on {undone_at:%Y-%m-%d %H:%M} by {undone_by}")
+        if outcome in ("refused", "no change"):
+            raise ValueError(f"load {load_id} ({file_name}) changed nothing ({outcome}): there is nothing to undo")
+        extract = EXTRACT_TYPES[extract_type]
+        table = extract.table
+        later = [
+            r[0]
+            for r in con.execute(
+                f'SELECT DISTINCT replaced_by FROM "{table}_replaced" r JOIN loads l ON l.load_id = r.replaced_by '
+                "WHERE r.load_id = ? AND l.outcome <> 'undone' ORDER BY 1",
+                [load_id],
+            ).fetchall()
+        ]
+        if later:
+            which = ", ".join(str(i) for i in later)
+            raise ValueError(
+                f"load {load_id} ({file_name}) cannot be undone: later load {which} replaced some of its records;"
+                f" undo load {which} first"
+            )
+        columns = ", ".join(f'"{c}"' for c in extract.column_names)
+        removed = con.execute(f'SELECT count(*) FROM "{table}" WHERE load_id = ?', [load_id]).fetchone()[0]
+        con.execute(f'DELETE FROM "{table}" WHERE load_id = ?', [load_id])
+        restored = con.execute(f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]).fetchone()[0]
+        con.execute(
+            f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, load_id FROM "{table}_replaced" '
+            "WHERE replaced_by = ?",
+            [load_id],
+        )
+        con.execute(f'DELETE FROM "{table}_replaced" WHERE replaced_by = ?', [load_id])
+        con.execute(
+            "UPDATE loads SET outcome = 'undone', undone_at = ?, undone_by = ? WHERE load_id = ?",
+            [datetime.now().replace(microsecond=0), who, load_id],
+        )
+        _rebuild_kpis(con, _sources_for(extract_type))
+    return (
+        f"load {load_id} ({file_name}, {extract_type}) undone: {removed:,} records removed, "
+        f"{restored:,} earlier records restored"
+    )
+
+
+def load_log(db: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every load, newest last."""
+    with warehouse.reading(db) as con:
+        return con.execute("SELECT * FROM loads ORDER BY load_id").df()
+
+
+def load_findings(load_id: int, db: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The errors and warnings of one load, by line."""
+    with warehouse.reading(db) as con:
+        return con.execute(
+            "SELECT load_id, severity, line, column_name, value, reason FROM load_findings WHERE load_id = ? "
+            "ORDER BY line NULLS FIRST, severity",
+            [load_id],
+        ).df()

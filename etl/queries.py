@@ -1,0 +1,613 @@
+"""The read side: what pages, the board pack and the CLI ask of the warehouse.
+
+Every function opens its own read-only connection (`etl.warehouse.reading`),
+so a load that swaps a new warehouse file in is seen by the next call. KPI
+values come from the `kpi_monthly` mart only (pages never count records
+themselves); percentages are pooled by summing numerators and denominators,
+never averaged. RAG and direction of travel are computed over whole columns
+(numpy), not row by row, because the scorecard must answer in well under
+200 ms on 100 teams x 60 months.
+
+Conventions: periods are months as text (`2023-07`); levels are `la`, `area`,
+`service`, `team`; the `la` unit is the authority's name from metrics.yml. A
+value is 0-100 for a percentage (unrounded) and the count for a count; no data
+is NaN (None in lists and dicts), rated "No data", never 0 and never Red.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from etl.calendar import add_months, financial_year_of, parse_period, period_of
+from etl.contract import EXTRACT_TYPES
+from etl.metrics import Metric, Polarity, catalogue
+from etl.warehouse import reading
+
+LEVELS = ("la", "area", "service", "team")
+# The units one level below, for drill-down (la -> services; area, service -> teams).
+CHILD_LEVEL = {"la": "service", "area": "team", "service": "team"}
+GREEN, AMBER, RED, NO_DATA = "Green", "Amber", "Red", "No data"
+
+Db = str | os.PathLike | None
+
+
+# --- catalogue helpers -------------------------------------------------------
+
+
+def _check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise ValueError(f"{level!r} is not a level (one of {', '.join(LEVELS)})")
+
+
+def _metric(metric_id: str) -> Metric:
+    try:
+        return catalogue().metric(metric_id)
+    except KeyError:
+        raise ValueError(f"{metric_id!r} is not a metric in metrics.yml") from None
+
+
+def _unit_or_authority(level: str, unit: str | None) -> str:
+    _check_level(level)
+    if unit:
+        return unit
+    if level == "la":
+        return catalogue().authority.name
+    raise ValueError(f"name the {level} (a unit is needed below the authority as a whole)")
+
+
+def _first(period: str | date) -> date:
+    """`2023-07` (or a date) -> date(2023, 7, 1)."""
+    if isinstance(period, date):
+        return period.replace(day=1)
+    return parse_period(period)
+
+
+def _thresholds(metric: Metric, period: str) -> tuple[float, float, float]:
+    """(target, green, amber) in force in the period; NaN for a monitored metric."""
+    t = metric.thresholds_for(period)
+    if t is None:
+        return (math.nan, math.nan, math.nan)
+    return (math.nan if t.target is None else t.target, t.green, t.amber)
+
+
+def _metrics_frame(period: str) -> pd.DataFrame:
+    """The catalogue as a frame, in catalogue order, with the thresholds in force in `period`."""
+    rows = []
+    for order, m in enumerate(catalogue().metrics):
+        target, green, amber = _thresholds(m, period)
+        rows.append(
+            {
+                "ord": order,
+                "metric_id": m.metric_id,
+                "metric_name": m.name,
+                "short_name": m.label,
+                "area": m.area,
+                "unit": m.unit,
+                "polarity": str(m.polarity),
+                "target": target,
+                "green": green,
+                "amber": amber,
+                "benchmark_kpi": m.benchmark,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _metrics_values_sql() -> str:
+    """The catalogue as a VALUES list (ord, metric_id, is_count). Metric ids are
+    validated by metrics.yml's model (`^[a-z][a-z0-9_]*$`), so they are safe inline."""
+    return ", ".join(
+        f"({i}, '{m.metric_id}', {'true' if m.unit == 'count' else 'false'})" for i, m in enumerate(catalogue().metrics)
+    )
+
+
+# --- RAG and direction, vectorised and scalar ---------------------------------
+
+
+def rag_array(
+    values: Iterable[float], green: Iterable[float], amber: Iterable[float], polarity: Iterable[str]
+) -> np.ndarray:
+    """RAG for whole columns. Higher is better: Green at or above green, Amber at or
+    above amber, else Red; lower is better the mirror; a value exactly on a threshold
+    takes the better colour; no value "No data"; monitored metrics ""."""
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(green, dtype=float)
+    a = np.asarray(amber, dtype=float)
+    pol = np.asarray(polarity, dtype=object)
+    higher = pol == str(Polarity.HIGHER)
+    green_ok = np.where(higher, v >= g, v <= g)
+    amber_ok = np.where(higher, v >= a, v <= a)
+    out = np.where(green_ok, GREEN, np.where(amber_ok, AMBER, RED)).astype(object)
+    out[np.isnan(v)] = NO_DATA
+    out[pol == str(Polarity.MONITORED)] = ""
+    return out
+
+
+def direction_array(values: Iterable[float], previous: Iterable[float], polarity: Iterable[str]) -> np.ndarray:
+    """Direction of travel against the previous month, in each metric's polarity:
+    improving / worsening / no change; up / down / no change for monitored metrics;
+    "" when either value is missing."""
+    v = np.asarray(values, dtype=float)
+    p = np.asarray(previous, dtype=float)
+    pol = np.asarray(polarity, dtype=object)
+    diff = v - p
+    # Percentages of equal ratios are bit-identical (one correctly rounded division);
+    # the tolerance only absorbs noise from non-integer upstream figures.
+    same = np.abs(diff) <= 1e-9
+    up = diff > 0
+    better = np.where(pol == str(Polarity.LOWER), ~up, up)
+    out = np.where(better, "improving", "worsening").astype(object)
+    monitored = pol == str(Polarity.MONITORED)
+    out[monitored] = np.where(up[monitored], "up", "down")
+    out[same] = "no change"
+    out[np.isnan(diff)] = ""
+    return out
+
+
+def _is_missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def rag_for(metric: Metric, value: float | None, period: str) -> str:
+    """RAG of one value with the thresholds in force in `period`."""
+    if not metric.rated:
+        return ""
+    if _is_missing(value):
+        return NO_DATA
+    _, green, amber = _thresholds(metric, period)
+    return str(rag_array([value], [green], [amber], [str(metric.polarity)])[0])
+
+
+def direction_for(metric: Metric, value: float | None, previous: float | None) -> str:
+    """Direction of travel of one value against the previous month's."""
+    if _is_missing(value) or _is_missing(previous):
+        return ""
+    return str(direction_array([value], [previous], [str(metric.polarity)])[0])
+
+
+# --- periods and organisation --------------------------------------------------
+
+
+def latest_period(db: Db = None) -> str | None:
+    """The latest month with any KPI in the warehouse, or None when it is empty."""
+    with reading(db) as con:
+        latest = con.execute("SELECT max(period) FROM kpi_monthly").fetchone()[0]
+    return period_of(latest) if latest else None
+
+
+def periods(db: Db = None) -> list[str]:
+    """Every month with any KPI, oldest first."""
+    with reading(db) as con:
+        rows = con.execute("SELECT DISTINCT period FROM kpi_monthly ORDER BY period").fetchall()
+    return [period_of(p) for (p,) in rows]
+
+
+def org_units(db: Db = None) -> pd.DataFrame:
+    """The organisation reference: team, service, area (by area, service, team)."""
+    with reading(db) as con:
+        return con.execute("SELECT team, service, area FROM organisation ORDER BY area, service, team").df()
+
+
+_UNITS_SQL = {
+    "team": "SELECT DISTINCT team AS org_unit FROM organisation",
+    "service": "SELECT DISTINCT service AS org_unit FROM organisation",
+    "area": "SELECT DISTINCT area AS org_unit FROM organisation",
+    "la": "SELECT $authority AS org_unit",
+}
+
+
+def _units_at(con: duckdb.DuckDBPyConnection, level: str) -> list[str]:
+    _check_level(level)
+    params = {"authority": catalogue().authority.name} if level == "la" else {}
+    rows = con.execute(f"SELECT org_unit FROM ({_UNITS_SQL[level]}) ORDER BY org_unit", params).fetchall()
+    return [u for (u,) in rows]
+
+
+def units_at(level: str, db: Db = None) -> list[str]:
+    """Every org unit at a level (alphabetical); `la` is the authority alone."""
+    with reading(db) as con:
+        return _units_at(con, level)
+
+
+def _teams_under(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
+    """The teams of a unit: all of them for the authority, the unit itself for a team."""
+    if level == "team":
+        return [unit]
+    where = {"la": "true", "area": "area = $unit", "service": "service = $unit"}[level]
+    params = {"unit": unit} if level != "la" else {}
+    rows = con.execute(f"SELECT DISTINCT team FROM organisation WHERE {where} ORDER BY team", params).fetchall()
+    return [t for (t,) in rows]
+
+
+def _children(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
+    """The units one level below `unit` (empty for a team)."""
+    if level == "team":
+        return []
+    if level == "la":
+        return _units_at(con, "service")
+    return _teams_under(con, level, unit)
+
+
+# --- the scorecard --------------------------------------------------------------
+
+_SCORECARD_SQL = """
+WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
+units AS ({units}),
+months AS (
+    SELECT CAST(range AS DATE) AS period FROM range($first, $last + INTERVAL 1 MONTH, INTERVAL 1 MONTH)
+),
+data AS (
+    SELECT metric_id, org_unit, period, numerator, denominator FROM kpi_monthly
+    WHERE level = $level AND period BETWEEN $first AND $last
+),
+valued AS (
+    SELECT m.ord, m.metric_id, u.org_unit, mo.period, d.numerator, d.denominator,
+           CASE WHEN m.is_count THEN d.numerator
+                WHEN d.denominator > 0 THEN 100.0 * d.numerator / d.denominator END AS value
+    FROM metrics m CROSS JOIN units u CROSS JOIN months mo
+    LEFT JOIN data d ON d.metric_id = m.metric_id AND d.org_unit = u.org_unit AND d.period = mo.period
+)
+SELECT ord, metric_id, org_unit,
+       max(numerator) FILTER (WHERE period = $last) AS numerator,
+       max(denominator) FILTER (WHERE period = $last) AS denominator,
+       max(value) FILTER (WHERE period = $last) AS value,
+       max(value) FILTER (WHERE period = $previous) AS previous_value,
+       list(value ORDER BY period) AS sparkline
+FROM valued
+GROUP BY ord, metric_id, org_unit
+ORDER BY ord, org_unit
+"""
+
+_BENCHMARKS_SQL = """
+SELECT kpi AS benchmark_kpi, period AS benchmark_year, england, south_east, sn_median_2025_model AS sn_median
+FROM benchmarks
+QUALIFY row_number() OVER (PARTITION BY kpi ORDER BY period DESC) = 1
+"""
+
+SCORECARD_COLUMNS = [
+    "metric_id", "metric_name", "short_name", "area", "period", "level", "org_unit", "numerator", "denominator",
+    "value", "unit", "polarity", "target", "green", "amber", "rag", "previous_value", "direction", "sparkline",
+    "benchmark_kpi", "benchmark_year", "england", "south_east", "sn_median", "variation", "assurance",
+]  # fmt: skip
+
+
+def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db = None) -> pd.DataFrame:
+    """The scorecard for one month: one row per metric (catalogue order) per org unit
+    at `level` (alphabetical; every unit of the organisation reference, with or
+    without data; only `unit` when given). Columns: SCORECARD_COLUMNS. The
+    sparkline is the 12 monthly values ending at `period` (None for gaps)."""
+    _check_level(level)
+    last = _first(period)
+    period = period_of(last)
+    first = _first(add_months(period, -11))
+    previous = _first(add_months(period, -1))
+    units = "SELECT $unit AS org_unit" if unit else _UNITS_SQL[level]
+    params: dict = {"first": first, "last": last, "previous": previous, "level": level}
+    if unit:
+        params["unit"] = unit
+    elif level == "la":
+        params["authority"] = catalogue().authority.name
+    sql = _SCORECARD_SQL.format(metrics=_metrics_values_sql(), units=units)
+    with reading(db) as con:
+        data = con.execute(sql, params).df()
+        bench = con.execute(_BENCHMARKS_SQL).df()
+
+    meta = _metrics_frame(period).merge(bench, on="benchmark_kpi", how="left")
+    frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
+    frame["period"] = period
+    frame["level"] = level
+    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"])
+    frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
+    # DuckDB hands lists over as masked arrays; tolist() turns masked gaps into None.
+    frame["sparkline"] = [s.tolist() for s in frame["sparkline"]]
+    frame["benchmark_year"] = frame["benchmark_year"].astype("Int64")
+    frame["variation"] = ""
+    frame["assurance"] = ""
+    return frame[SCORECARD_COLUMNS].reset_index(drop=True)
+
+
+SCORECARD_TABLE_COLUMNS = [
+    "metric_id", "metric_name", "area", "period", "level", "org_unit", "numerator", "denominator", "value", "unit",
+    "target", "rag", "previous_value", "direction", "variation", "assurance",
+]  # fmt: skip
+
+
+def _whole_numbers(column: pd.Series) -> pd.Series:
+    """Counts print as 3, not 3.0; a column with fractions stays as it is."""
+    present = column.dropna()
+    if len(present) and not (present % 1 == 0).all():
+        return column
+    return column.astype("Int64")
+
+
+def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
+    """The scorecard as the CLI prints it (SCORECARD_TABLE_COLUMNS): a count's value
+    and numerator are the count and its denominator is empty; no data leaves the
+    value empty; monitored metrics have an empty rag."""
+    frame = scorecard(period, level, db=db)[SCORECARD_TABLE_COLUMNS].copy()
+    for column in ("numerator", "denominator", "target"):
+        frame[column] = _whole_numbers(frame[column])
+    return frame
+
+
+# --- one metric: series, breakdown, matrices -------------------------------------
+
+
+def _rag_by_period(metric: Metric, values: pd.Series, period_labels: pd.Series) -> pd.DataFrame:
+    """target, green, amber and rag per row, with the thresholds of each row's period."""
+    years = period_labels.map(financial_year_of)
+    by_year = {y: _thresholds(metric, p) for y, p in zip(years, period_labels, strict=True)}
+    limits = np.array([by_year[y] for y in years], dtype=float).reshape(-1, 3)
+    out = pd.DataFrame({"target": limits[:, 0], "green": limits[:, 1], "amber": limits[:, 2]}, index=values.index)
+    out["rag"] = rag_array(values, out["green"], out["amber"], [str(metric.polarity)] * len(values))
+    return out
+
+
+def _value_sql(metric: Metric, alias: str = "d") -> str:
+    if metric.unit == "count":
+        return f"{alias}.numerator"
+    return f"CASE WHEN {alias}.denominator > 0 THEN 100.0 * {alias}.numerator / {alias}.denominator END"
+
+
+def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd.DataFrame:
+    """One metric for one unit, every month from its first month with data to the
+    latest month in the warehouse (gaps as no data): period, numerator, denominator,
+    value, target, green, amber, rag (each month rated with its own year's thresholds)."""
+    metric = _metric(metric_id)
+    unit = _unit_or_authority(level, unit)
+    sql = f"""
+        WITH d AS (
+            SELECT period, numerator, denominator FROM kpi_monthly
+            WHERE metric_id = $metric AND level = $level AND org_unit = $unit
+        ),
+        months AS (
+            SELECT CAST(range AS DATE) AS period
+            FROM range((SELECT min(period) FROM d), (SELECT max(period) FROM kpi_monthly) + INTERVAL 1 MONTH,
+                       INTERVAL 1 MONTH)
+        )
+        SELECT strftime(m.period, '%Y-%m') AS period, d.numerator, d.denominator, {_value_sql(metric)} AS value
+        FROM months m LEFT JOIN d USING (period)
+        ORDER BY m.period
+    """
+    with reading(db) as con:
+        frame = con.execute(sql, {"metric": metric_id, "level": level, "unit": unit}).df()
+    frame = frame.astype({"numerator": float, "denominator": float, "value": float})
+    if frame.empty:
+        return pd.DataFrame(columns=["period", "numerator", "denominator", "value", "target", "green", "amber", "rag"])
+    return pd.concat([frame, _rag_by_period(metric, frame["value"], frame["period"])], axis=1)
+
+
+def _sort_best_first(frame: pd.DataFrame, metric: Metric, by: str = "value") -> pd.DataFrame:
+    """Best first in the metric's polarity (highest first when monitored), no data last."""
+    ascending = metric.polarity is Polarity.LOWER
+    return frame.sort_values([by, "org_unit"], ascending=[ascending, True], na_position="last", kind="stable")
+
+
+def breakdown(metric_id: str, period: str, level: str, unit: str | None, *, db: Db = None) -> pd.DataFrame:
+    """The units one level below `unit` for one metric and month (la -> services,
+    area -> teams, service -> teams; a team has none): org_unit, level, numerator,
+    denominator, value, rag; best first, no data last."""
+    metric = _metric(metric_id)
+    unit = _unit_or_authority(level, unit)
+    month = _first(period)
+    columns = ["org_unit", "level", "numerator", "denominator", "value", "rag"]
+    if level == "team":
+        return pd.DataFrame(columns=columns)
+    child = CHILD_LEVEL[level]
+    with reading(db) as con:
+        children = _children(con, level, unit)
+        frame = con.execute(
+            f"""
+            SELECT u.org_unit, $child AS level, d.numerator, d.denominator, {_value_sql(metric)} AS value
+            FROM unnest($children::VARCHAR[]) AS u(org_unit)
+            LEFT JOIN kpi_monthly d
+                ON d.org_unit = u.org_unit AND d.metric_id = $metric AND d.level = $child AND d.period = $period
+            """,
+            {"children": children, "child": child, "metric": metric_id, "period": month},
+        ).df()
+    frame = frame.astype({"numerator": float, "denominator": float, "value": float})
+    frame["rag"] = _rag_by_period(metric, frame["value"], pd.Series([period_of(month)] * len(frame)))["rag"].values
+    return _sort_best_first(frame, metric)[columns].reset_index(drop=True)
+
+
+def team_matrix(
+    metric_id: str, level: str, unit: str | None, end_period: str, months: int = 12, *, db: Db = None
+) -> pd.DataFrame:
+    """The heatmap data: every team of `unit` (all teams for the authority) by the
+    `months` months ending at `end_period`, as a long frame sorted by team then
+    period: team, period, numerator, denominator, value, rag (gaps as no data).
+    Pivot with `frame.pivot(index="team", columns="period", values="value")`."""
+    metric = _metric(metric_id)
+    unit = _unit_or_authority(level, unit)
+    last = _first(end_period)
+    first = _first(add_months(period_of(last), -(months - 1)))
+    with reading(db) as con:
+        teams = _teams_under(con, level, unit)
+        frame = con.execute(
+            f"""
+            WITH months AS (
+                SELECT CAST(range AS DATE) AS period FROM range($first, $last + INTERVAL 1 MONTH, INTERVAL 1 MONTH)
+            )
+            SELECT t.team, strftime(m.period, '%Y-%m') AS period, d.numerator, d.denominator,
+                   {_value_sql(metric)} AS value
+            FROM unnest($teams::VARCHAR[]) AS t(team) CROSS JOIN months m
+            LEFT JOIN kpi_monthly d ON d.metric_id = $metric AND d.level = 'team' AND d.org_unit = t.team
+                AND d.period = m.period
+            ORDER BY t.team, m.period
+            """,
+            {"teams": teams, "first": first, "last": last, "metric": metric_id},
+        ).df()
+    frame = frame.astype({"numerator": float, "denominator": float, "value": float})
+    frame["rag"] = _rag_by_period(metric, frame["value"], frame["period"])["rag"].values
+    return frame
+
+
+def team_grid(period: str, level: str, unit: str | None, *, db: Db = None) -> pd.DataFrame:
+    """Teams of `unit` by every metric for one month: team, metric_id, short_name,
+    numerator, denominator, value, rag (sorted by team, then catalogue order)."""
+    unit = _unit_or_authority(level, unit)
+    month = _first(period)
+    label = period_of(month)
+    with reading(db) as con:
+        teams = _teams_under(con, level, unit)
+        frame = con.execute(
+            f"""
+            WITH metrics(ord, metric_id, is_count) AS (VALUES {_metrics_values_sql()})
+            SELECT t.team, m.ord, m.metric_id, d.numerator, d.denominator,
+                   CASE WHEN m.is_count THEN d.numerator
+                        WHEN d.denominator > 0 THEN 100.0 * d.numerator / d.denominator END AS value
+            FROM unnest($teams::VARCHAR[]) AS t(team) CROSS JOIN metrics m
+            LEFT JOIN kpi_monthly d ON d.metric_id = m.metric_id AND d.level = 'team' AND d.org_unit = t.team
+                AND d.period = $period
+            ORDER BY t.team, m.ord
+            """,
+            {"teams": teams, "period": month},
+        ).df()
+    meta = _metrics_frame(label)
+    frame = frame.astype({"numerator": float, "denominator": float, "value": float})
+    frame = frame.merge(meta[["ord", "short_name", "green", "amber", "polarity"]], on="ord", how="left", sort=False)
+    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"])
+    return frame[["team", "metric_id", "short_name", "numerator", "denominator", "value", "rag"]]
+
+
+def pooled(metric_id: str, months: Iterable[str], level: str, unit: str | None, *, db: Db = None) -> dict:
+    """One metric over several months (a quarter, a year), pooled: numerators and
+    denominators summed, then divided. {numerator, denominator, value}; None where
+    there is no data."""
+    metric = _metric(metric_id)
+    unit = _unit_or_authority(level, unit)
+    firsts = [_first(m) for m in months]
+    with reading(db) as con:
+        numerator, denominator, rows = con.execute(
+            "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly"
+            " WHERE metric_id = $metric AND level = $level AND org_unit = $unit AND period IN (SELECT unnest($months))",
+            {"metric": metric_id, "level": level, "unit": unit, "months": firsts},
+        ).fetchone()
+    if not rows:
+        return {"numerator": None, "denominator": None, "value": None}
+    if metric.unit == "count":
+        return {"numerator": numerator, "denominator": None, "value": numerator}
+    value = 100.0 * numerator / denominator if denominator else None
+    return {"numerator": numerator, "denominator": denominator, "value": value}
+
+
+# --- audits --------------------------------------------------------------------
+
+AUDIT_COLUMNS = [
+    "period", "audits", "moderated", "outstanding", "good", "requires_improvement", "inadequate",
+    "outstanding_pct", "good_pct", "requires_improvement_pct", "inadequate_pct",
+]  # fmt: skip
+
+# A financial-year quarter label from a month: 2023-07 -> 2023/24 Q2.
+_QUARTER_SQL = """
+    CAST(year(audit_month) - CASE WHEN month(audit_month) < 4 THEN 1 ELSE 0 END AS VARCHAR) || '/'
+    || lpad(CAST((year(audit_month) - CASE WHEN month(audit_month) < 4 THEN 1 ELSE 0 END + 1) % 100 AS VARCHAR),
+            2, '0')
+    || ' Q' || CAST((month(audit_month) + 8) % 12 // 3 + 1 AS VARCHAR)
+"""
+
+
+def audit_grades(
+    by: str = "month",
+    *,
+    team: str | None = None,
+    service: str | None = None,
+    area: str | None = None,
+    audit_type: str | None = None,
+    db: Db = None,
+) -> pd.DataFrame:
+    """The audit-grade table of the published report, by month (`2023-04`) or
+    financial-year quarter (`2023/24 Q1`). `audits` counts every audit, `moderated`
+    the moderated ones; grade counts and percentages (0-100, unrounded) are shares
+    of the moderated audits by moderated grade."""
+    if by not in ("month", "quarter"):
+        raise ValueError(f"{by!r}: audits are grouped by month or quarter")
+    label = "strftime(audit_month, '%Y-%m')" if by == "month" else _QUARTER_SQL
+    filters, params = ["true"], {}
+    for column, value in (("team", team), ("service", service), ("area", area)):
+        if value:
+            filters.append(f"a.team IN (SELECT team FROM organisation WHERE {column} = ${column})")
+            params[column] = value
+    if audit_type:
+        filters.append("lower(trim(a.audit_type)) = lower(trim($audit_type))")
+        params["audit_type"] = audit_type
+    sql = f"""
+        WITH a AS (
+            SELECT CAST(date_trunc('month', a.audit_date) AS DATE) AS audit_month,
+                   nullif(lower(trim(a.moderated_grade)), '') AS grade
+            FROM case_audits a WHERE {" AND ".join(filters)}
+        ),
+        counted AS (
+            SELECT {label} AS period, min(audit_month) AS first_month,
+                   count(*) AS audits,
+                   count(grade) AS moderated,
+                   count(*) FILTER (WHERE grade = 'outstanding') AS outstanding,
+                   count(*) FILTER (WHERE grade = 'good') AS good,
+                   count(*) FILTER (WHERE grade IN ('requires improvement', 'ri')) AS requires_improvement,
+                   count(*) FILTER (WHERE grade = 'inadequate') AS inadequate
+            FROM a GROUP BY 1
+        )
+        SELECT period, audits, moderated, outstanding, good, requires_improvement, inadequate,
+               100.0 * outstanding / nullif(moderated, 0) AS outstanding_pct,
+               100.0 * good / nullif(moderated, 0) AS good_pct,
+               100.0 * requires_improvement / nullif(moderated, 0) AS requires_improvement_pct,
+               100.0 * inadequate / nullif(moderated, 0) AS inadequate_pct
+        FROM counted ORDER BY first_month
+    """
+    with reading(db) as con:
+        frame = con.execute(sql, params).df()
+    return frame[AUDIT_COLUMNS].astype({c: float for c in AUDIT_COLUMNS if c.endswith("_pct")})
+
+
+# --- freshness -------------------------------------------------------------------
+
+
+def freshness(db: Db = None) -> pd.DataFrame:
+    """How current the data is: one row per extract type, then one per metric.
+    Columns: kind ("extract" | "metric"), name, source, latest_period (latest month
+    with data, None if none), as_of (as-of date of the latest load whose records
+    are in force for that extract type, None if none)."""
+    parts = []
+    for extract in EXTRACT_TYPES.values():
+        latest = (
+            f"(SELECT strftime(max({extract.period_column}), '%Y-%m') FROM {extract.table})"
+            if extract.period_column
+            else "CAST(NULL AS VARCHAR)"
+        )
+        parts.append(
+            f"SELECT '{extract.name}' AS source, {latest} AS latest_period,"
+            f" (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table})) AS as_of"
+        )
+    with reading(db) as con:
+        extracts = con.execute(" UNION ALL ".join(parts)).df()
+        marts = con.execute(
+            "SELECT metric_id, strftime(max(period), '%Y-%m') AS latest_period FROM kpi_monthly GROUP BY metric_id"
+        ).df()
+    as_of = {r.source: r.as_of for r in extracts.itertuples()}
+    latest = dict(zip(marts["metric_id"], marts["latest_period"], strict=True))
+    rows = [
+        {"kind": "extract", "name": r.source, "source": r.source, "latest_period": r.latest_period, "as_of": r.as_of}
+        for r in extracts.itertuples()
+    ]
+    rows += [
+        {
+            "kind": "metric",
+            "name": m.metric_id,
+            "source": m.source,
+            "latest_period": latest.get(m.metric_id),
+            "as_of": as_of.get(m.source),
+        }
+        for m in catalogue().metrics
+    ]
+    frame = pd.DataFrame(rows, columns=["kind", "name", "source", "latest_period", "as_of"])
+    # None, not NaN or NaT, where there is nothing yet: the page prints "no data yet".
+    frame["latest_period"] = pd.Series([None if pd.isna(v) else v for v in frame["latest_period"]], dtype=object)
+    frame["as_of"] = pd.Series([None if pd.isna(v) else pd.Timestamp(v).date() for v in frame["as_of"]], dtype=object)
+    return frame

@@ -1,0 +1,529 @@
+"""Statistical process control in the NHS England "Making Data Count" style.
+
+Pure functions: a monthly series in, means, limits and flags out. No Dash, no
+warehouse. Two charts:
+
+- ``xmr`` (individuals chart): centre = segment mean; process limits at
+  mean +/- 2.66 x mean moving range; "two-sigma" lines at mean +/- (2/3) x 2.66 x
+  mean moving range (sigma = mean moving range / 1.128).
+- ``p`` (proportions with small denominators): centre = pooled proportion
+  (sum of numerators / sum of denominators) per segment; limits for each month
+  from that month's denominator: p +/- 3 sqrt(p(1 - p) / n), clipped to 0-100%.
+
+Special-cause rules, as NHSRplotthedots (the NHS-R "plot the dots" package)
+applies them, each within one segment (a rebase is a wall no rule crosses):
+
+1. a point beyond the process limits (strictly);
+2. a shift: 7 or more consecutive points on the same side of the mean; all of
+   them are marked; a point exactly on the mean ends the run;
+3. a trend: 7 consecutive points each strictly higher (or each strictly lower)
+   than the one before, i.e. 6 increases in a row; all 7 are marked; a point
+   equal to the one before ends the trend. Its direction is the trend's, not
+   the side of the mean (NHSRplotthedots issue #167);
+4. two in three: in 3 consecutive points, at least 2 lie beyond a two-sigma
+   line (and inside the process limits) and all 3 lie on the same side of the
+   mean; only the points beyond two sigma are marked (the third is not), and a
+   pair on opposite sides never fires (NHSRplotthedots issue #143).
+
+When more than one rule marks a point, its direction comes from the first in
+the order above (as NHSRplotthedots's case_when does).
+
+Like NHSRplotthedots (``screen_outliers = TRUE``, the Making Data Count
+advice), moving ranges at or above 3.267 x the mean moving range are left out
+and the mean moving range taken again, so one wild month does not widen the
+limits for the whole segment; ``screen_outliers=False`` turns that off.
+
+Gaps (None, NaN) are left out: the rules and moving ranges run over the months
+that have a value, in order. A p-chart month with no denominator is a gap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+XMR_LIMIT = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of two points
+XMR_TWO_SIGMA = 2 * XMR_LIMIT / 3
+MR_SCREEN = 3.267  # upper range limit (D4 x mean moving range) for screening outliers
+SHIFT_RUN = 7
+TREND_RUN = 7
+MIN_POINTS_FOR_ICONS = 12
+
+POLARITIES = ("higher_is_better", "lower_is_better", "monitored")
+CHARTS = ("xmr", "p")
+
+COMMON_CAUSE = "common cause"
+IMPROVING = "special cause improving"
+CONCERNING = "special cause concerning"
+NEUTRAL = "special cause neutral"
+NO_DATA = ""  # the classification of a month without a value
+POINT_CLASSES = (COMMON_CAUSE, IMPROVING, CONCERNING, NEUTRAL)
+
+PASSING = "consistently passing"
+FAILING = "consistently failing"
+HIT_AND_MISS = "hit and miss"
+ASSURANCES = (PASSING, FAILING, HIT_AND_MISS)
+
+RULE_OUTSIDE = "outside limits"
+RULE_SHIFT = "shift"
+RULE_TREND = "trend"
+RULE_TWO_IN_THREE = "two in three"
+
+_CLASS_BY_CODE = (COMMON_CAUSE, IMPROVING, CONCERNING, NEUTRAL)
+
+
+@dataclass(frozen=True)
+class SPCResult:
+    """One chart: per-point arrays (all the same length as the input) and the icons.
+
+    Numbers are float arrays with NaN where there is nothing (a gap, or a
+    segment too short for limits). ``point_class`` is one of ``POINT_CLASSES``
+    or "" for a gap; ``point_side`` is "high"/"low" for a special cause, else
+    "". ``rules`` names the rules that marked each point.
+
+    ``variation``/``variation_side`` and ``assurance`` describe the latest
+    point; they are "" / None (and ``reason`` says why) when the latest segment
+    has fewer than 12 points. ``assurance_reason`` says why there is no
+    assurance icon when there are variation icons but no assurance (no target,
+    or a monitored metric).
+    """
+
+    chart: str
+    polarity: str
+    target: float | None
+    period: tuple[str, ...]
+    value: np.ndarray
+    denominator: np.ndarray | None
+    mean: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    upper_2s: np.ndarray
+    lower_2s: np.ndarray
+    segment: np.ndarray  # int, 0 for the first segment, +1 at each rebase
+    rebase_positions: tuple[int, ...]  # where each new segment starts
+    point_class: tuple[str, ...]
+    point_side: tuple[str, ...]
+    rules: tuple[tuple[str, ...], ...]
+    outside_limits: np.ndarray  # bool per point: one array per rule
+    shift: np.ndarray
+    trend: np.ndarray
+    two_in_three: np.ndarray
+    variation: str = ""
+    variation_side: str | None = None
+    assurance: str = ""
+    reason: str = ""
+    assurance_reason: str = ""
+    latest_index: int | None = None  # the point the icons describe
+    points_in_latest_segment: int = 0
+
+    @property
+    def special_cause(self) -> np.ndarray:
+        """True where any rule marked the point."""
+        return self.outside_limits | self.shift | self.trend | self.two_in_three
+
+    def __len__(self) -> int:
+        return len(self.period)
+
+
+@dataclass(frozen=True)
+class _Core:
+    """What the rules need, over the observed points only (gaps removed)."""
+
+    obs: np.ndarray  # positions in the full series
+    y: np.ndarray
+    seg: np.ndarray
+    seg_full: np.ndarray
+    n_seg: int
+    counts: np.ndarray  # observed points per segment
+    mean_full: np.ndarray
+    upper_full: np.ndarray
+    lower_full: np.ndarray
+    upper2_full: np.ndarray
+    lower2_full: np.ndarray
+    outside: np.ndarray
+    shift: np.ndarray
+    trend: np.ndarray
+    two_in_three: np.ndarray
+    code: np.ndarray  # 0 common, 1 improving, 2 concerning, 3 neutral
+    direction: np.ndarray  # +1 high, -1 low, 0 common cause
+
+
+def _as_float(values: Sequence[float | None] | np.ndarray) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        out = values.astype(float, copy=True)
+    else:
+        out = np.array([np.nan if v is None else v for v in values], dtype=float)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _check(polarity: str, chart: str) -> None:
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {', '.join(POLARITIES)}; got {polarity!r}")
+    if chart not in CHARTS:
+        raise ValueError(f"chart must be 'xmr' or 'p'; got {chart!r}")
+
+
+def rebase_positions_for(rebase: Sequence[int | str] | None, periods: Sequence[str] | None, n: int) -> tuple[int, ...]:
+    """Rebase points as positions where a new segment starts.
+
+    An int is a position; a string is a period such as "2023-04" and starts the
+    new segment at the first period on or after it (periods must be in order),
+    so a change point in a month with no row still takes effect. Change points
+    at or before the first point, or after the last, change nothing.
+    """
+    positions: set[int] = set()
+    for r in rebase or ():
+        if isinstance(r, str):
+            if periods is None:
+                raise ValueError(f"rebase period {r!r} given without period labels")
+            pos = bisect.bisect_left(periods, r)
+        else:
+            pos = int(r)
+        if 0 < pos < n:
+            positions.add(pos)
+    return tuple(sorted(positions))
+
+
+def _segment_sums(seg: np.ndarray, weights: np.ndarray, n_seg: int) -> np.ndarray:
+    return np.bincount(seg, weights=weights, minlength=n_seg)
+
+
+def _run_length(starts: np.ndarray) -> np.ndarray:
+    """Length of the run each element belongs to; ``starts`` marks the first of each run."""
+    run_id = np.cumsum(starts) - 1
+    return np.bincount(run_id)[run_id]
+
+
+def _core(
+    values: np.ndarray,
+    denominators: np.ndarray | None,
+    polarity: str,
+    chart: str,
+    breaks: tuple[int, ...],
+    screen_outliers: bool,
+) -> _Core:
+    n = values.size
+    seg_full = np.searchsorted(np.asarray(breaks, dtype=int), np.arange(n), side="right")
+    n_seg = len(breaks) + 1
+    present = ~np.isnan(values)
+    if chart == "p":
+        present &= ~np.isnan(denominators) & (denominators > 0)
+    obs = np.flatnonzero(present)
+    y = values[obs]
+    seg = seg_full[obs]
+    counts = np.bincount(seg, minlength=n_seg)
+    m = y.size
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if chart == "xmr":
+            mean_seg = _segment_sums(seg, y, n_seg) / counts
+            mr = np.abs(np.diff(y))
+            same = seg[1:] == seg[:-1]  # no moving range across a rebase
+            mr_seg = seg[1:][same]
+            mr_val = mr[same]
+            amr = _segment_sums(mr_seg, mr_val, n_seg) / np.bincount(mr_seg, minlength=n_seg)
+            if screen_outliers and mr_val.size:
+                keep = mr_val < MR_SCREEN * amr[mr_seg]
+                amr = _segment_sums(mr_seg[keep], mr_val[keep], n_seg) / np.bincount(mr_seg[keep], minlength=n_seg)
+            mean_full = mean_seg[seg_full]
+            half = XMR_LIMIT * amr[seg_full]
+            half2 = XMR_TWO_SIGMA * amr[seg_full]
+            upper_full, lower_full = mean_full + half, mean_full - half
+            upper2_full, lower2_full = mean_full + half2, mean_full - half2
+        else:
+            den = denominators[obs]
+            num = y / 100.0 * den
+            pbar = _segment_sums(seg, num, n_seg) / _segment_sums(seg, den, n_seg)
+            p_full = pbar[seg_full]
+            den_full = np.where(present, denominators, np.nan)
+            sigma = np.sqrt(p_full * (1 - p_full) / den_full) * 100.0
+            mean_full = p_full * 100.0
+            upper_full = np.minimum(mean_full + 3 * sigma, 100.0)
+            lower_full = np.maximum(mean_full - 3 * sigma, 0.0)
+            upper2_full = np.minimum(mean_full + 2 * sigma, 100.0)
+            lower2_full = np.maximum(mean_full - 2 * sigma, 0.0)
+
+    mean = mean_full[obs]
+    upper, lower = upper_full[obs], lower_full[obs]
+    upper2, lower2 = upper2_full[obs], lower2_full[obs]
+    side = np.sign(y - mean)  # NaN only where the mean is NaN, which cannot happen for an observed point
+
+    # Rule 1: beyond the process limits (NaN limits, e.g. a one-point segment, never fire).
+    outside = (y > upper) | (y < lower)
+
+    new_seg = np.ones(m, dtype=bool)
+    new_seg[1:] = seg[1:] != seg[:-1]
+
+    # Rule 2: runs of the same side of the mean, 7 or more long, all marked.
+    starts = new_seg.copy()
+    starts[1:] |= side[1:] != side[:-1]
+    shift = (side != 0) & (_run_length(starts) >= SHIFT_RUN) if m else np.zeros(0, dtype=bool)
+
+    # Rule 3: 6 equal-signed differences in a row (7 points); a difference across a rebase counts as 0.
+    if m >= 2:
+        d = np.sign(np.diff(y))
+        d[new_seg[1:]] = 0
+        d_starts = np.ones(m - 1, dtype=bool)
+        d_starts[1:] = d[1:] != d[:-1]
+        d_in_trend = (d != 0) & (_run_length(d_starts) >= TREND_RUN - 1)
+        left = np.concatenate(([False], d_in_trend))  # the difference ending at the point
+        right = np.concatenate((d_in_trend, [False]))  # the difference starting at it
+        trend = left | right
+        d_left = np.concatenate(([0.0], d))
+        d_right = np.concatenate((d, [0.0]))
+        # A point shared by two trends (a peak) takes the one to its right, as NHSRplotthedots does.
+        trend_dir = np.where(right, d_right, d_left)
+    else:
+        trend = np.zeros(m, dtype=bool)
+        trend_dir = np.zeros(m)
+
+    # Rule 4: 2 of 3 beyond two sigma (but inside the limits), all 3 on the same side of the mean.
+    close = ~outside & ((y > upper2) | (y < lower2))
+    if m >= 3:
+        c3 = close[:-2].astype(int) + close[1:-1] + close[2:]
+        s3 = side[:-2] + side[1:-1] + side[2:]
+        window = (c3 >= 2) & (np.abs(s3) == 3) & (seg[:-2] == seg[2:])
+        wp = np.concatenate(([False, False], window, [False, False]))
+        two_in_three = close & (wp[:m] | wp[1 : m + 1] | wp[2 : m + 2])
+    else:
+        two_in_three = np.zeros(m, dtype=bool)
+
+    # Direction: first rule that fired, in NHSRplotthedots's order.
+    direction = np.where(outside, side, np.where(trend, trend_dir, np.where(two_in_three | shift, side, 0.0))).astype(
+        int
+    )
+    if polarity == "monitored":
+        code = np.where(direction != 0, 3, 0)
+    else:
+        sign = 1 if polarity == "higher_is_better" else -1
+        oriented = direction * sign
+        code = np.where(oriented > 0, 1, np.where(oriented < 0, 2, 0))
+
+    return _Core(
+        obs=obs, y=y, seg=seg, seg_full=seg_full, n_seg=n_seg, counts=counts,
+        mean_full=mean_full, upper_full=upper_full, lower_full=lower_full,
+        upper2_full=upper2_full, lower2_full=lower2_full,
+        outside=outside, shift=shift, trend=trend, two_in_three=two_in_three,
+        code=code, direction=direction,
+    )  # fmt: skip
+
+
+def _icons(
+    core: _Core,
+    polarity: str,
+    chart: str,
+    target: float | None,
+    denominators: np.ndarray | None,
+) -> tuple[str, str | None, str, str, str, int | None, int]:
+    """(variation, side, assurance, reason, assurance_reason, latest index, points in latest segment)."""
+    if core.obs.size == 0:
+        return "", None, "", "no data", "", None, 0
+    last = core.obs.size - 1
+    last_seg = int(core.seg[last])
+    has = int(core.counts[last_seg])
+    latest = int(core.obs[last])
+    if has < MIN_POINTS_FOR_ICONS:
+        since = " since the last rebase" if last_seg > 0 else ""
+        return "", None, "", f"needs at least {MIN_POINTS_FOR_ICONS} points{since}; has {has}", "", latest, has
+    code = int(core.code[last])
+    direction = int(core.direction[last])
+    variation = _CLASS_BY_CODE[code]
+    side = None if code == 0 else ("high" if direction > 0 else "low")
+
+    if polarity == "monitored":
+        return variation, side, "", "", "a monitored metric has no target", latest, has
+    if target is None or not math.isfinite(target):
+        return variation, side, "", "", "no target", latest, has
+    if chart == "p":
+        # Limits differ month by month; judge the process at the segment's average denominator,
+        # so one small month does not turn a passing process into "hit and miss".
+        mask = core.seg_full == last_seg
+        dens = denominators[mask]
+        dens = dens[np.isfinite(dens) & (dens > 0)]
+        p = core.mean_full[latest] / 100.0
+        sigma = math.sqrt(p * (1 - p) / float(dens.mean())) * 100.0
+        upper = min(core.mean_full[latest] + 3 * sigma, 100.0)
+        lower = max(core.mean_full[latest] - 3 * sigma, 0.0)
+    else:
+        upper, lower = float(core.upper_full[latest]), float(core.lower_full[latest])
+    higher = polarity == "higher_is_better"
+    if target > upper:
+        assurance = FAILING if higher else PASSING
+    elif target < lower:
+        assurance = PASSING if higher else FAILING
+    else:
+        assurance = HIT_AND_MISS
+    return variation, side, assurance, "", "", latest, has
+
+
+def _prepare(
+    values: Sequence[float | None] | np.ndarray,
+    denominators: Sequence[float | None] | np.ndarray | None,
+    polarity: str,
+    chart: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    polarity = str(polarity)
+    _check(polarity, chart)
+    y = _as_float(values)
+    den = None
+    if chart == "p":
+        if denominators is None:
+            raise ValueError("a p-chart needs the denominators")
+        den = _as_float(denominators)
+        if den.size != y.size:
+            raise ValueError(f"{y.size} values but {den.size} denominators")
+    elif denominators is not None:
+        den = _as_float(denominators)
+    return y, den
+
+
+def spc(
+    values: Sequence[float | None] | np.ndarray,
+    *,
+    polarity: str,
+    denominators: Sequence[float | None] | np.ndarray | None = None,
+    target: float | None = None,
+    chart: str = "xmr",
+    periods: Sequence[str] | None = None,
+    rebase: Sequence[int | str] | None = None,
+    screen_outliers: bool = True,
+) -> SPCResult:
+    """The SPC chart of a monthly series.
+
+    values: one per month, oldest first; None for a month with no value. For a
+    p-chart, percentages (0-100) and ``denominators`` (the month's count).
+    polarity: "higher_is_better", "lower_is_better" or "monitored".
+    rebase: change points, as positions or periods ("2023-04"); each starts a
+    segment with its own centre and limits.
+    """
+    polarity = str(polarity)
+    y, den = _prepare(values, denominators, polarity, chart)
+    n = y.size
+    if periods is None:
+        period = tuple(str(i + 1) for i in range(n))
+    else:
+        period = tuple(str(p) for p in periods)
+        if len(period) != n:
+            raise ValueError(f"{n} values but {len(period)} periods")
+    breaks = rebase_positions_for(rebase, period if periods is not None else None, n)
+    core = _core(y, den, polarity, chart, breaks, screen_outliers)
+    variation, side, assurance, reason, assurance_reason, latest, has = _icons(core, polarity, chart, target, den)
+
+    def full(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        out[core.obs] = a
+        return out
+
+    point_class = [NO_DATA] * n
+    point_side = [""] * n
+    rules: list[tuple[str, ...]] = [()] * n
+    for i, pos in enumerate(core.obs.tolist()):
+        point_class[pos] = _CLASS_BY_CODE[core.code[i]]
+        if core.direction[i]:
+            point_side[pos] = "high" if core.direction[i] > 0 else "low"
+        fired = tuple(
+            name
+            for name, hit in (
+                (RULE_OUTSIDE, core.outside[i]),
+                (RULE_SHIFT, core.shift[i]),
+                (RULE_TREND, core.trend[i]),
+                (RULE_TWO_IN_THREE, core.two_in_three[i]),
+            )
+            if hit
+        )
+        rules[pos] = fired
+
+    value = np.full(n, np.nan)
+    value[core.obs] = core.y  # a p-chart month without a denominator is a gap too
+    return SPCResult(
+        chart=chart,
+        polarity=polarity,
+        target=target,
+        period=period,
+        value=value,
+        denominator=den,
+        mean=core.mean_full,
+        upper=core.upper_full,
+        lower=core.lower_full,
+        upper_2s=core.upper2_full,
+        lower_2s=core.lower2_full,
+        segment=core.seg_full,
+        rebase_positions=breaks,
+        point_class=tuple(point_class),
+        point_side=tuple(point_side),
+        rules=tuple(rules),
+        outside_limits=full(core.outside),
+        shift=full(core.shift),
+        trend=full(core.trend),
+        two_in_three=full(core.two_in_three),
+        variation=variation,
+        variation_side=side,
+        assurance=assurance,
+        reason=reason,
+        assurance_reason=assurance_reason,
+        latest_index=latest,
+        points_in_latest_segment=has,
+    )
+
+
+def spc_for_scorecard(
+    values: Sequence[float | None] | np.ndarray,
+    denominators: Sequence[float | None] | np.ndarray | None = None,
+    polarity: str = "higher_is_better",
+    target: float | None = None,
+    chart: str = "xmr",
+    rebase_positions: Sequence[int | str] | None = None,
+    *,
+    periods: Sequence[str] | None = None,
+    screen_outliers: bool = True,
+) -> tuple[str, str]:
+    """(variation, assurance) for the latest point, for the scorecard's columns.
+
+    variation: "common cause", "special cause improving", "special cause
+    concerning", "special cause neutral" or "" (fewer than 12 points since the
+    last rebase); assurance: "consistently passing", "consistently failing",
+    "hit and miss" or "" (no target, monitored, or too few points). The latest
+    point is the last month with a value. Rebase points are positions, or
+    periods when ``periods`` labels the values. Skips the per-point labels
+    ``spc`` builds, so it is cheap enough to call for every metric and unit on
+    a scorecard (600 series of 60 months in about 50 ms).
+    """
+    polarity = str(polarity)
+    y, den = _prepare(values, denominators, polarity, chart)
+    breaks = rebase_positions_for(rebase_positions, periods, y.size)
+    core = _core(y, den, polarity, chart, breaks, screen_outliers)
+    variation, _side, assurance, *_ = _icons(core, polarity, chart, target, den)
+    return variation, assurance
+
+
+# Icon kinds, named as Making Data Count names its icons; the UI picks the arrow from high/low.
+VARIATION_ICON_KINDS = (
+    "common_cause",
+    "improvement_high",
+    "improvement_low",
+    "concern_high",
+    "concern_low",
+    "neither_high",
+    "neither_low",
+)
+ASSURANCE_ICON_KINDS = ("pass", "fail", "hit_and_miss")
+
+
+def variation_icon_kind(variation: str, side: str | None) -> str:
+    """The Making Data Count variation icon for (variation, side); "" when there is none."""
+    if variation == COMMON_CAUSE:
+        return "common_cause"
+    prefix = {IMPROVING: "improvement", CONCERNING: "concern", NEUTRAL: "neither"}.get(variation)
+    if prefix is None or side not in ("high", "low"):
+        return ""
+    return f"{prefix}_{side}"
+
+
+def assurance_icon_kind(assurance: str) -> str:
+    """The Making Data Count assurance icon for an assurance string; "" when there is none."""
+    return {PASSING: "pass", FAILING: "fail", HIT_AND_MISS: "hit_and_miss"}.get(assurance, "")

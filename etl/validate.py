@@ -1,0 +1,370 @@
+"""The two tiers of findings, as DuckDB SQL over the whole staged file.
+
+Each check is a query that returns the failing rows with a severity, the way
+dbt's data tests do: an **error** rejects the row, a **warning** (a query in
+the national validators' words) loads it and is reported. Casting happens
+here too: `typed` holds each row's contract values in their stored types.
+
+Dates are ISO `2023-07-31` or UK day-first `31/07/2023`, never US month-first;
+datetimes add `14:05` (seconds optional). A value is shape-checked before it is
+parsed, because DuckDB alone would read `31/07/23` as the year 23.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from etl.contract import Column, ExtractType
+from etl.metrics import catalogue
+
+OPEN_ASSESSMENT_WORKING_DAYS = 45
+RHI_LATE_DAYS = 30
+
+_DATE_HINT = "write dates as 2023-07-31 or 31/07/2023"
+_DATETIME_HINT = "write dates and times as 2023-07-31 14:05 or 31/07/2023 14:05"
+
+# Shapes (RE2): ISO year-month-day, UK day/month/year with a four-digit year.
+_ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
+_UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+_TIME = r"\d{1,2}:\d{2}(:\d{2})?"
+
+# Later event, earlier event, reason: an end before its start rejects the row.
+_ORDER_RULES: dict[str, list[tuple[str, str, str]]] = {
+    "assessments": [
+        ("child_seen_date", "assessment_start_date", "child seen before the assessment started"),
+        ("assessment_completed_date", "assessment_start_date", "assessment completed before it started"),
+    ],
+    "health_assessments": [
+        ("iha_date", "care_start_date", "initial health assessment before the child came into care"),
+    ],
+    "missing_episodes": [
+        ("returned_at", "missing_start", "returned before the missing episode started"),
+        ("rhi_completed_at", "returned_at", "return home interview before the child returned"),
+    ],
+}
+
+
+@dataclass
+class Validation:
+    rows: int
+    rejected: int
+    warnings: int
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parse_sql(column: Column) -> str:
+    """SQL casting the trimmed text `r."col"` to the column's stored type, NULL if it cannot."""
+    raw = f"r.{_q(column.name)}"
+    if column.type == "date":
+        return (
+            f"CASE WHEN regexp_full_match({raw}, '{_ISO_DATE}') THEN CAST(try_strptime({raw}, '%Y-%m-%d') AS DATE) "
+            f"WHEN regexp_full_match({raw}, '{_UK_DATE}') THEN CAST(try_strptime({raw}, '%d/%m/%Y') AS DATE) END"
+        )
+    if column.type == "datetime":
+        value = f"replace({raw}, 'T', ' ')"
+        return (
+            f"CASE WHEN regexp_full_match({value}, '{_ISO_DATE} {_TIME}') "
+            f"THEN CAST(try_strptime({value}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']) AS TIMESTAMP) "
+            f"WHEN regexp_full_match({value}, '{_UK_DATE} {_TIME}') "
+            f"THEN CAST(try_strptime({value}, ['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M']) AS TIMESTAMP) END"
+        )
+    if column.type == "month":
+        return (
+            f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}-\\d{{2}}') "
+            f"THEN CAST(try_strptime({raw} || '-01', '%Y-%m-%d') AS DATE) END"
+        )
+    if column.type == "number":
+        return f"CASE WHEN isfinite(try_cast({raw} AS DOUBLE)) THEN try_cast({raw} AS DOUBLE) END"
+    if column.type == "grade":
+        spaced = f"lower(regexp_replace({raw}, '[\\s_]+', ' ', 'g'))"
+        return (
+            f"CASE {spaced} WHEN 'outstanding' THEN 'Outstanding' WHEN 'good' THEN 'Good' "
+            "WHEN 'requires improvement' THEN 'Requires Improvement' WHEN 'ri' THEN 'Requires Improvement' "
+            "WHEN 'requires improvement to be good' THEN 'Requires Improvement' "
+            "WHEN 'inadequate' THEN 'Inadequate' END"
+        )
+    if column.name == "team":
+        return "u.name"
+    if column.name == "audit_type":
+        # `Management Oversight` and `management_oversight` are one audit type (the KPIs filter on it).
+        return f"trim(regexp_replace(lower({raw}), '[^0-9a-z]+', '_', 'g'), '_')"
+    return raw
+
+
+def _bad_value_reason(column: Column) -> str:
+    """SQL for why a non-blank value did not cast."""
+    raw = f'"{column.name}"'
+    if column.type == "date":
+        return (
+            f"CASE WHEN regexp_full_match({raw}, '{_ISO_DATE}|{_UK_DATE}') "
+            f"THEN 'impossible date: no such day (dates are day first: 31/07/2023)' "
+            f"ELSE 'not a date: {_DATE_HINT}' END"
+        )
+    if column.type == "datetime":
+        return (
+            f"CASE WHEN regexp_full_match(replace({raw}, 'T', ' '), '({_ISO_DATE}|{_UK_DATE}) {_TIME}') "
+            f"THEN 'impossible date or time: no such day or time (dates are day first: 31/07/2023 14:05)' "
+            f"ELSE 'not a date and time: {_DATETIME_HINT}' END"
+        )
+    if column.type == "month":
+        return "'not a month: write months as 2023-07'"
+    if column.type == "number":
+        return "'not a number'"
+    if column.type == "grade":
+        return "'not a grade: use Outstanding, Good, Requires Improvement (or RI) or Inadequate'"
+    raise AssertionError(column.type)
+
+
+def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
+    """`_units(key, name)`: the names a `team` may take, matched ignoring case.
+    Returns whether the organisation reference holds any team."""
+    has_teams = con.execute("SELECT count(*) FROM organisation").fetchone()[0] > 0
+    if extract.name == "kpi_values":
+        # An aggregate may be given for a team, a service, an area or the authority as a whole.
+        names = (
+            "SELECT team AS name FROM organisation UNION SELECT service FROM organisation "
+            "UNION SELECT area FROM organisation UNION SELECT CAST(? AS VARCHAR)"
+        )
+        params = [catalogue().authority.name]
+    else:
+        names, params = "SELECT team AS name FROM organisation", []
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT lower(trim(name)) AS key, min(name) AS name "
+        f"FROM ({names}) GROUP BY ALL",
+        params,
+    )
+    return has_teams
+
+
+def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
+    metrics = catalogue().metrics
+    con.execute("CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR)")
+    con.executemany("INSERT INTO _metrics VALUES (?, ?)", [[m.metric_id, m.unit] for m in metrics])
+
+
+def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str = "stage") -> bool:
+    """`typed(line, <raw columns>, <column>__v typed values>)` from the staged text.
+    Returns False when teams are checked but no organisation reference is loaded."""
+    checks_team = "team" in extract.column_names and extract.name != "organisation"
+    joins = ""
+    has_teams = True
+    if checks_team:
+        has_teams = _units_table(con, extract)
+        joins += " LEFT JOIN _units u ON u.key = lower(r.team)"
+    if extract.name == "kpi_values":
+        _metrics_table(con)
+        joins += " LEFT JOIN _metrics m ON m.metric_id = r.metric_id"
+    values = []
+    for column in extract.columns:
+        if column.name == "team" and not checks_team:
+            values.append(f"r.team AS {_q('team__v')}")
+        else:
+            values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
+    extra = ", m.unit AS _unit" if extract.name == "kpi_values" else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT r.*, {', '.join(values)}{extra} FROM {_q(stage)} r{joins}"
+    )
+    return has_teams
+
+
+def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | None, str, str, str]]:
+    """(column, failing-row condition, value SQL, reason SQL) for every error."""
+    checks: list[tuple[str | None, str, str, str]] = []
+    for column in extract.columns:
+        name, value = _q(column.name), _q(column.name + "__v")
+        if column.required:
+            checks.append((column.name, f"{name} IS NULL", "NULL", "'missing required value'"))
+        if column.type in ("date", "datetime", "month", "number", "grade"):
+            checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
+        if column.type == "number":
+            checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
+    if "team" in extract.column_names and extract.name != "organisation":
+        what = "team, service or area" if extract.name == "kpi_values" else "team"
+        hint = "not in the organisation reference" if has_teams else "no organisation reference is loaded yet"
+        checks.append(
+            (
+                "team",
+                "team IS NOT NULL AND team__v IS NULL",
+                "team",
+                f"'unknown {what} ''' || team || ''': {hint}'",
+            )
+        )
+    for later, earlier, reason in _ORDER_RULES.get(extract.name, []):
+        fmt = "%Y-%m-%d %H:%M" if extract.column(earlier).type == "datetime" else "%Y-%m-%d"
+        checks.append(
+            (
+                later,
+                f"{later}__v < {earlier}__v",
+                later,
+                f"'{reason} ({earlier} ' || strftime({earlier}__v, '{fmt}') || ')'",
+            )
+        )
+    if extract.name == "missing_episodes":
+        checks.append(
+            (
+                "rhi_completed_at",
+                "rhi_completed_at__v IS NOT NULL AND returned_at IS NULL",
+                "rhi_completed_at",
+                "'return home interview recorded but the child has not returned (returned_at is blank)'",
+            )
+        )
+    if extract.name == "kpi_values":
+        checks += [
+            (
+                "metric_id",
+                "metric_id IS NOT NULL AND _unit IS NULL",
+                "metric_id",
+                "'unknown metric ''' || metric_id || ''': not in metrics.yml'",
+            ),
+            (
+                "denominator",
+                "_unit = 'percent' AND denominator IS NULL",
+                "NULL",
+                "'missing denominator: ' || metric_id || ' is a percentage'",
+            ),
+            (
+                "denominator",
+                "_unit = 'percent' AND denominator__v = 0",
+                "denominator",
+                "'the denominator must be above 0 for a percentage'",
+            ),
+            (
+                "numerator",
+                "_unit = 'percent' AND numerator__v > denominator__v",
+                "numerator",
+                "'numerator above denominator (' || denominator || ')'",
+            ),
+            (
+                "denominator",
+                "_unit = 'count' AND denominator IS NOT NULL",
+                "denominator",
+                "'a count takes no denominator: ' || metric_id || ' is a count, leave it blank'",
+            ),
+        ]
+    return checks
+
+
+def _warning_checks(extract: ExtractType, as_of: date) -> list[tuple[str | None, str, str, str]]:
+    """Warnings: the row loads, the finding is reported."""
+    checks: list[tuple[str | None, str, str, str]] = []
+    as_of_sql = f"DATE '{as_of.isoformat()}'"
+    for column in extract.columns:
+        value = _q(column.name + "__v")
+        if column.type in ("date", "datetime"):
+            condition = f"CAST({value} AS DATE) > {as_of_sql}"
+        elif column.type == "month":
+            condition = f"{value} > date_trunc('month', {as_of_sql})"
+        else:
+            continue
+        checks.append((column.name, condition, _q(column.name), f"'after the as-of date {as_of.isoformat()}'"))
+    if extract.name == "assessments":
+        # Working days after the start up to the as-of date: two lookups in the running-count calendar.
+        checks.append(
+            (
+                "assessment_completed_date",
+                f"assessment_completed_date__v IS NULL AND _open_wd > {OPEN_ASSESSMENT_WORKING_DAYS}",
+                "NULL",
+                f"'assessment still open ' || _open_wd || ' working days after it started "
+                f"(more than {OPEN_ASSESSMENT_WORKING_DAYS}) at the as-of date {as_of.isoformat()}'",
+            )
+        )
+    if extract.name == "missing_episodes":
+        checks.append(
+            (
+                "rhi_completed_at",
+                f"rhi_completed_at__v > returned_at__v + INTERVAL {RHI_LATE_DAYS} DAY",
+                "rhi_completed_at",
+                f"'return home interview ' || date_diff('day', returned_at__v, rhi_completed_at__v) "
+                f"|| ' days after the return (more than {RHI_LATE_DAYS})'",
+            )
+        )
+    return checks
+
+
+def _union(checks: list[tuple[str | None, str, str, str]], severity: str, source: str) -> str:
+    parts = []
+    for order, (column, condition, value, reason) in enumerate(checks):
+        col = "NULL" if column is None else _lit(column)
+        parts.append(
+            f"SELECT line, {order} AS ord, '{severity}' AS severity, {col} AS column_name, "
+            f"CAST({value} AS VARCHAR) AS value, {reason} AS reason FROM {source} WHERE {condition}"
+        )
+    return "\nUNION ALL\n".join(parts)
+
+
+def validate(con: duckdb.DuckDBPyConnection, extract: ExtractType, *, as_of: date, stage: str = "stage") -> Validation:
+    """Cast the staged file and find its errors and warnings.
+
+    Leaves temp tables `typed` (every row, cast), `findings(line, ord,
+    severity, column_name, value, reason)` and `good` (the rows without an
+    error, in the contract's columns and types)."""
+    has_teams = build_typed(con, extract, stage)
+    errors = _error_checks(extract, has_teams)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE findings AS {_union(errors, 'error', 'typed')}")
+    _duplicate_keys(con, extract)
+    con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT DISTINCT line FROM findings")
+    rejected = con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+    source = "typed"
+    if rejected:
+        con.execute("CREATE OR REPLACE TEMP TABLE typed_ok AS SELECT * FROM typed ANTI JOIN rejected USING (line)")
+        source = "typed_ok"
+    if extract.name == "assessments":
+        wd_as_of = con.execute(
+            "SELECT working_day_number FROM calendar WHERE day = ?", [as_of]
+        ).fetchone()
+        wd = wd_as_of[0] if wd_as_of else "NULL"
+        source = (
+            f"(SELECT t.*, {wd} - c.working_day_number AS _open_wd FROM {source} t "
+            "LEFT JOIN calendar c ON c.day = t.assessment_start_date__v)"
+        )
+    warnings = _warning_checks(extract, as_of)
+    before = con.execute("SELECT count(*) FROM findings").fetchone()[0]
+    if warnings:
+        con.execute(f"INSERT INTO findings {_union(warnings, 'warning', source)}")
+    warned = con.execute("SELECT count(*) FROM findings").fetchone()[0] - before
+    good_source = "typed_ok" if rejected else "typed"
+    columns = ", ".join(f"{_q(c.name + '__v')} AS {_q(c.name)}" for c in extract.columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE good AS SELECT line, {columns} FROM {good_source}")
+    rows = con.execute("SELECT count(*) FROM typed").fetchone()[0]
+    return Validation(rows=rows, rejected=rejected, warnings=warned)
+
+
+def _duplicate_keys(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> None:
+    """Every row whose record key appears more than once in the file is an error:
+    which of them is right is for the analyst to say."""
+    keys = [_q(k + "__v") for k in extract.key]
+    key_list = ", ".join(keys)
+    not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    shown = " || ' + ' || ".join(
+        f"strftime(r.{_q(k + '__v')}, '%Y-%m')" if extract.column(k).type == "month" else f"CAST(r.{_q(k + '__v')} AS VARCHAR)"
+        for k in extract.key
+    )
+    label = " + ".join(extract.key)
+    con.execute(
+        f"""
+        INSERT INTO findings
+        WITH dup AS (
+            SELECT {key_list} FROM typed WHERE {not_null} GROUP BY ALL HAVING count(*) > 1
+        ),
+        rows AS (
+            SELECT t.line, {", ".join("t." + k for k in keys)} FROM typed t SEMI JOIN dup USING ({key_list})
+        ),
+        lines AS (
+            SELECT {key_list}, string_agg(CAST(line AS VARCHAR), ', ' ORDER BY line) AS all_lines
+            FROM rows GROUP BY ALL
+        )
+        SELECT r.line, 1000, 'error', NULL, {shown},
+               'duplicate record key ({label}): the same record is on lines ' || l.all_lines
+        FROM rows r JOIN lines l USING ({key_list})
+        """
+    )
