@@ -63,7 +63,7 @@ DIRECTION = {
 # (dark blue to orange), so no grade relies on red/green.
 GRADE_COLOURS = {
     "Outstanding": "#12345f",
-    "Good": "#4f7fbf",
+    "Good": "#3a6aa8",
     "Requires Improvement": "#f0a35e",
     "Inadequate": "#a3480b",
 }
@@ -87,7 +87,7 @@ CHART_LAYOUT = {
 }
 
 # Graph config shared by every chart: no plotly logo, no cloud links, a PNG button.
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SPARK_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": False}
 
 

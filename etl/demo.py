@@ -315,7 +315,7 @@ class _World:
     size: dict[str, float]
     days: _Days
     ids: _Ids
-    children_of: dict[str, list[str]]  # team -> children it has worked with, for audits
+    children_of: dict[str, list[tuple[date, str]]]  # team -> (date, child) of its records, for audits
 
 
 def _world() -> _World:
@@ -596,7 +596,7 @@ def _assign_assessment_children(
                     break
         a.child = child or world.ids.new()
         used.add((a.child, a.start))
-        world.children_of[a.team.name].append(a.child)
+        world.children_of[a.team.name].append((a.start, a.child))
 
 
 # --- health assessments ------------------------------------------------------------------------
@@ -629,14 +629,15 @@ def _health_assessments(world: _World) -> list[_CareStart]:
             team = _pick_team(rng, world.by_service, CWCF)
             room = days.between(start, END)  # nothing is dated after the extract's last month
             if i in met:
-                iha = days.add(start, rng.randint(min(4, room), min(20, room)))
+                # Too recent to have been done by the end of March: not recorded yet (not yet due).
+                iha = days.add(start, rng.randint(4, min(20, room))) if room >= 4 else None
             elif rng.random() < 0.85:
                 iha = days.add(start, rng.randint(21, 45))
             else:
                 iha = None  # declined or never recorded: not met once 20 working days have passed
             child = world.ids.new()
             out.append(_CareStart(child, team, start, iha if iha and iha <= END else None))
-            world.children_of[team.name].append(child)
+            world.children_of[team.name].append((start, child))
     return out
 
 
@@ -781,7 +782,7 @@ def _missing_episodes(world: _World, care_starts: list[_CareStart]) -> list[_Epi
     episodes.sort(key=lambda e: (e.start, e.child))
     for i, e in enumerate(episodes, start=1):
         e.episode_id = f"M{i:06d}"
-        world.children_of[e.team.name].append(e.child)
+        world.children_of[e.team.name].append((e.start.date(), e.child))
     return episodes
 
 
@@ -800,19 +801,23 @@ def _settle_focus_returns(rng: random.Random, episodes: list[_Episode]) -> None:
             next_start[id(a)] = b.start
     midnight = datetime(2023, 8, 1)
     if len(july) > target:
+        # Back after midnight instead, at most a day and a half later than they were.
         movable = [
             e
             for e in july
-            if e.start >= datetime(2023, 7, 30) and next_start.get(id(e), datetime.max) > midnight + timedelta(hours=12)
+            if e.returned >= datetime(2023, 7, 30, 12)
+            and e.start.month == 7
+            and next_start.get(id(e), datetime.max) > midnight + timedelta(hours=12)
         ]
         for e in rng.sample(movable, len(july) - target):
             e.returned = midnight + timedelta(minutes=5 * rng.randint(1, 100))
     elif len(july) < target:
+        # Back before midnight instead: episodes that began in July and ended in the first days of August.
         movable = [
             e
             for e in episodes
             if e.returned
-            and midnight <= e.returned < midnight + timedelta(days=2)
+            and midnight <= e.returned < midnight + timedelta(days=4)
             and e.start < datetime(2023, 7, 31, 20)
         ]
         for e in rng.sample(movable, target - len(july)):
@@ -846,8 +851,8 @@ def _grade_mix(period: str) -> dict[str, float]:
     if period < "2022-04":
         return {GOOD: 0.2, RI: 0.57, INADEQUATE: 0.23}
     if period < "2023-04":
-        return {GOOD: 0.26, RI: 0.57, INADEQUATE: 0.17}
-    return {OUTSTANDING: 0.02, GOOD: 0.4, RI: 0.52, INADEQUATE: 0.06}
+        return {GOOD: 0.27, RI: 0.58, INADEQUATE: 0.15}
+    return {OUTSTANDING: 0.02, GOOD: 0.36, RI: 0.55, INADEQUATE: 0.07}
 
 
 @dataclass
@@ -900,6 +905,7 @@ def _auditor_grade(rng: random.Random, moderated: str, period: str) -> str:
 
 def _case_audits(world: _World) -> list[_Audit]:
     rng = _rng("case_audits")
+    children = {team: sorted(records) for team, records in world.children_of.items()}
     out: list[_Audit] = []
     for period, entries in _audit_plan(rng).items():
         working = world.days.month(period)
@@ -915,14 +921,18 @@ def _case_audits(world: _World) -> list[_Audit]:
                 services = AUDIT_SERVICES[audit_type]
                 service = rng.choices(list(services), weights=list(services.values()))[0]
             team = _pick_team(rng, world.by_service, service)
-            known = world.children_of.get(team.name)
-            child = rng.choice(known) if known else world.ids.new()
+            day = rng.choice(working)
+            # A child the team worked with in the year before the audit.
+            known = children.get(team.name, [])
+            lo = bisect_left(known, (day - timedelta(days=365), ""))
+            hi = bisect_right(known, (day, "~"))
+            child = known[rng.randrange(lo, hi)][1] if hi > lo else world.ids.new()
             if moderated:
                 grade = _auditor_grade(rng, moderated, period)
             else:
                 mix = _grade_mix(period)
                 grade = rng.choices(list(mix), weights=list(mix.values()))[0]
-            out.append(_Audit(rng.choice(working), audit_type, team, child, grade, moderated))
+            out.append(_Audit(day, audit_type, team, child, grade, moderated))
     out.sort(key=lambda a: (a.day, a.team.name, a.child))
     for i, a in enumerate(out, start=1):
         a.audit_id = f"A{i:06d}"
@@ -937,9 +947,9 @@ def _kpi_values(world: _World) -> list[tuple[str, str, str, int, int | None]]:
     rng = _rng("kpi_values")
     inspection = {"2023-04": -0.1, "2023-05": -0.04}
     # metric: (services, denominator series or None for a count, rate or count series)
-    children_cared_for = _series(rng, 880, 1010, 6, lo=0, hi=5000)
-    care_leavers = _series(rng, 540, 640, 5, lo=0, hi=5000)
-    open_cases = _series(rng, 1900, 2060, 20, lo=0, hi=10000)
+    children_cared_for = _series(rng, 890, 1015, 6, lo=0, hi=5000)
+    care_leavers = _series(rng, 520, 620, 5, lo=0, hi=5000)
+    open_cases = _series(rng, 1880, 2030, 20, lo=0, hi=10000)
     conferences = _series(rng, 44, 44, 5, {"2020-04": -8, "2020-05": -6}, lo=10, hi=500)
     dental_covid = {p: -0.32 * max(0.0, 1 - i / 14) for i, p in enumerate(MONTHS)}  # practices shut in 2020
     specs: dict[str, tuple[tuple[str, ...], dict[str, float] | None, dict[str, float]]] = {

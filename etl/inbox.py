@@ -115,13 +115,19 @@ def _pass_lock(folder: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def waiting_files(folder: Path) -> list[Path]:
+def waiting_files(folder: Path, *, db: str | os.PathLike | None = None) -> list[Path]:
     """The files a pass would take: regular files at the top of the folder,
-    not hidden, not half-copied, oldest first (then by name)."""
+    not hidden, not half-copied, oldest first (then by name). The warehouse
+    and its lock, copy and WAL are never taken, wherever the inbox points."""
+    from etl.warehouse import warehouse_path
+
+    live = warehouse_path(db).resolve()
     files = []
     for entry in folder.iterdir():
         name = entry.name
         if name.startswith(".") or name.lower().endswith(_PARTIAL_SUFFIXES) or name.endswith(REPORT_SUFFIX):
+            continue
+        if entry.resolve().parent == live.parent and name.startswith(live.name):
             continue
         if entry.is_symlink() or not entry.is_file():  # a link could point anywhere
             continue
@@ -193,7 +199,7 @@ def process_inbox(
         if not mine:
             result.note = f"inbox: another pass is already working on {folder}; nothing done"
             return result
-        for path in waiting_files(folder):
+        for path in waiting_files(folder, db=db):
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             display = safe_file_name(path.name)
             outcome, summary, problems = _load_one(path, display, who, as_of or date.today(), db)

@@ -52,7 +52,8 @@ class Finding:
         text = ": ".join([*parts, reason])
         if self.value is not None:
             text += f" (value '{self.value}')"
-        return text
+        # One finding, one line: a value with a line break in it is shown escaped.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @dataclass
@@ -91,11 +92,11 @@ class LoadReport:
                 " (listed below). Correct them and load the file again"
             )
             if good:
-                text += f", or load the {good:,} valid rows only"
+                text += f", or load the {_count(good, 'valid row')} only"
             return text
         counts = (
             f"{self.rows_read:,} rows read: {self.added:,} added, {self.replaced:,} replaced, "
-            f"{self.unchanged:,} unchanged, {self.rejected:,} rejected, {self.warnings:,} warnings"
+            f"{self.unchanged:,} unchanged, {self.rejected:,} rejected, {_count(self.warnings, 'warning')}"
         )
         text = f"{head}: {self.outcome}{where}: {counts}"
         if self.first_period:
@@ -103,6 +104,10 @@ class LoadReport:
         if self.dropped_columns:
             text += f"; columns not in the contract dropped: {', '.join(self.dropped_columns)}"
         return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 @dataclass
@@ -162,7 +167,7 @@ def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[int,
     keys = ", ".join(f'i."{k}"' for k in extract.key)
     same = " AND ".join(f'i."{c}" IS NOT DISTINCT FROM t."{c}"' for c in extract.column_names)
     con.execute(
-        f'CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same '
+        f"CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same "
         f'FROM good i JOIN "{table}" t ON {_keys_on(extract, "i", "t")}'
     )
     total = con.execute("SELECT count(*) FROM good").fetchone()[0]
@@ -180,7 +185,7 @@ def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, r
         con.execute("CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM matched WHERE NOT same")
         con.execute(
             f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by) '
-            f'SELECT {", ".join(f"t.{chr(34)}{c}{chr(34)}" for c in extract.column_names)}, t.load_id, ? '
+            f"SELECT {', '.join(f't.{chr(34)}{c}{chr(34)}' for c in extract.column_names)}, t.load_id, ? "
             f'FROM "{table}" t SEMI JOIN changed c ON {_keys_on(extract, "t", "c")}',
             [load_id],
         )
@@ -196,7 +201,9 @@ def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str 
     if not extract.period_column:
         return None, None
     column = f'"{extract.period_column}"'
-    return con.execute(f"SELECT strftime(min({column}), '%Y-%m'), strftime(max({column}), '%Y-%m') FROM good").fetchone()
+    return con.execute(
+        f"SELECT strftime(min({column}), '%Y-%m'), strftime(max({column}), '%Y-%m') FROM good"
+    ).fetchone()
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
@@ -262,9 +269,7 @@ def _run(
     return report
 
 
-def _log(
-    con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str
-) -> None:
+def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str) -> None:
     con.execute(
         "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
         " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome)"
@@ -288,9 +293,9 @@ def _log(
             report.outcome,
         ],
     )
-    staged = con.execute(
+    [(staged,)] = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'findings'"
-    ).fetchone()[0]
+    ).fetchall()
     if staged:
         # The findings of a staged file are all in SQL already: copy them in one statement.
         con.execute(
@@ -347,8 +352,9 @@ def load_files(
 
         with warehouse.writer(db) as con:
             load_id = _next_load_id(con)
-            report = _run(con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id,
-                          step=step)
+            report = _run(
+                con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step
+            )
             step("writing the load log")
             _log(con, report, item, as_of=as_of, who=who)
         if progress is not None:
@@ -364,8 +370,9 @@ def preview_file(
     as_of = _as_date(as_of)
     prepared = _prepare(path, display_name)
     with warehouse.reading(db) as con:
-        return _run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None,
-                    step=lambda _message: None)
+        return _run(
+            con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=lambda _message: None
+        )
 
 
 def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) -> str:
@@ -380,7 +387,9 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
             raise ValueError(f"there is no load {load_id}")
         file_name, extract_type, outcome, undone_at, undone_by = row
         if outcome == "undone":
-            raise ValueError(f"load {load_id} ({file_name}) was already undone on {undone_at:%Y-%m-%d %H:%M} by {undone_by}")
+            raise ValueError(
+                f"load {load_id} ({file_name}) was already undone on {undone_at:%Y-%m-%d %H:%M} by {undone_by}"
+            )
         if outcome in ("refused", "no change"):
             raise ValueError(f"load {load_id} ({file_name}) changed nothing ({outcome}): there is nothing to undo")
         extract = EXTRACT_TYPES[extract_type]
@@ -402,7 +411,9 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
         columns = ", ".join(f'"{c}"' for c in extract.column_names)
         removed = con.execute(f'SELECT count(*) FROM "{table}" WHERE load_id = ?', [load_id]).fetchone()[0]
         con.execute(f'DELETE FROM "{table}" WHERE load_id = ?', [load_id])
-        restored = con.execute(f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]).fetchone()[0]
+        [(restored,)] = con.execute(
+            f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]
+        ).fetchall()
         con.execute(
             f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, load_id FROM "{table}_replaced" '
             "WHERE replaced_by = ?",

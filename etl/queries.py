@@ -28,6 +28,7 @@ import pandas as pd
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.contract import EXTRACT_TYPES
 from etl.metrics import Metric, Polarity, catalogue
+from etl import spc
 from etl.warehouse import reading
 
 LEVELS = ("la", "area", "service", "team")
@@ -275,6 +276,7 @@ SCORECARD_COLUMNS = [
     "metric_id", "metric_name", "short_name", "area", "period", "level", "org_unit", "numerator", "denominator",
     "value", "unit", "polarity", "target", "green", "amber", "rag", "previous_value", "direction", "sparkline",
     "benchmark_kpi", "benchmark_year", "england", "south_east", "sn_median", "variation", "assurance",
+    "variation_icon", "assurance_icon", "spc_note",
 ]  # fmt: skip
 
 
@@ -298,6 +300,10 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     with reading(db) as con:
         data = con.execute(sql, params).df()
         bench = con.execute(_BENCHMARKS_SQL).df()
+        history = con.execute(
+            _SPC_SQL.format(unit_filter="AND org_unit = $unit" if unit else ""),
+            {k: params[k] for k in ("level", "last", "unit") if k in params},
+        ).fetchall()
 
     meta = _metrics_frame(period).merge(bench, on="benchmark_kpi", how="left")
     frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
@@ -308,9 +314,52 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     # DuckDB hands lists over as masked arrays; tolist() turns masked gaps into None.
     frame["sparkline"] = [s.tolist() for s in frame["sparkline"]]
     frame["benchmark_year"] = frame["benchmark_year"].astype("Int64")
-    frame["variation"] = ""
-    frame["assurance"] = ""
+    _add_spc(frame, history)
     return frame[SCORECARD_COLUMNS].reset_index(drop=True)
+
+
+_SPC_SQL = """
+SELECT metric_id, org_unit,
+       list(strftime(period, '%Y-%m') ORDER BY period) AS periods,
+       list(numerator ORDER BY period) AS numerators,
+       list(denominator ORDER BY period) AS denominators
+FROM kpi_monthly
+WHERE level = $level AND period <= $last {unit_filter}
+GROUP BY metric_id, org_unit
+"""
+
+
+def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
+    """Variation and assurance (Making Data Count) for each row's own monthly series up to
+    and including the period, from its latest rebase; the reason when there is no icon."""
+    cat = catalogue()
+    metrics = {m.metric_id: m for m in cat.metrics}
+    target_of = dict(zip(frame["metric_id"], frame["target"], strict=False))
+    icons: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+    for metric_id, org_unit, months, numerators, denominators in history:
+        metric = metrics.get(metric_id)
+        if metric is None:
+            continue
+        num = np.asarray(numerators, dtype=float)
+        if metric.unit == "count":
+            values, chart_den, chart = num, None, "xmr"
+        else:
+            den = np.array([np.nan if d is None else d for d in denominators], dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.where(den > 0, 100.0 * num / den, np.nan)
+            chart, chart_den = metric.spc_chart, (den if metric.spc_chart == "p" else None)
+        target = target_of.get(metric_id)
+        target = None if target is None or pd.isna(target) else float(target)
+        icons[(metric_id, org_unit)] = spc.scorecard_icons(
+            values, chart_den, metric.polarity.value, target, chart, months, [r.period for r in metric.rebase]
+        )
+    empty = ("", "", "", "no data")
+    found = [icons.get(key, empty) for key in zip(frame["metric_id"], frame["org_unit"], strict=True)]
+    frame["variation"] = [f[0] for f in found]
+    frame["variation_icon"] = [f[1] for f in found]
+    frame["assurance"] = [f[2] for f in found]
+    frame["assurance_icon"] = [spc.assurance_icon_kind(f[2]) for f in found]
+    frame["spc_note"] = [f[3] for f in found]
 
 
 SCORECARD_TABLE_COLUMNS = [

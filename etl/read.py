@@ -169,8 +169,9 @@ def _csv_error(exc: duckdb.Error) -> ExtractFileError:
 
 
 def stage(con: duckdb.DuckDBPyConnection, file: ExtractFile, recognised: Recognised, table: str = "stage") -> int:
-    """Read the file's declared columns as trimmed text into a temporary table
-    `table(line, <contract columns>)`; blank rows are dropped. Returns the rows read.
+    """Read the file's declared columns as trimmed text: temporary view
+    `table(line, <contract columns>)` over table `<table>_raw`; blank rows are
+    dropped. Returns the rows read.
 
     Line numbers: the header is line 1, the first record line 2."""
     extract = recognised.extract
@@ -200,21 +201,25 @@ def stage(con: duckdb.DuckDBPyConnection, file: ExtractFile, recognised: Recogni
     names = ", ".join(f'"{c.name}"' for c in extract.columns)
     if records + 1 == file.lines:
         # The usual case: one record a line, and the table keeps the file's order.
-        line_sql = "CAST(rowid + 2 AS INTEGER)"
+        # Inside a transaction DuckDB numbers new rows from a large offset: count from the first.
+        line_sql = f'CAST(rowid - (SELECT min(rowid) FROM "{table}_raw") + 2 AS INTEGER)'
         source = f'"{table}_raw"'
     else:
         # Blank lines or line breaks inside quoted values: number records the slow, exact way.
         _register_lines(con, file, records, f"{table}_lines")
         line_sql = "l.line"
-        source = f'(SELECT rowid AS _rid, * FROM "{table}_raw") r JOIN "{table}_lines" l ON l.rid = r._rid'
+        source = (
+            f'(SELECT rowid - (SELECT min(rowid) FROM "{table}_raw") AS _rid, * FROM "{table}_raw") r '
+            f'JOIN "{table}_lines" l ON l.rid = r._rid'
+        )
+    # A view, not a copy: validation reads it once into `typed`.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE "{table}" AS
+        CREATE OR REPLACE TEMP VIEW "{table}" AS
         SELECT {line_sql} AS line, {names} FROM {source} WHERE NOT _blank
         """
     )
-    con.execute(f'DROP TABLE "{table}_raw"')
-    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    rows = con.execute(f'SELECT count(*) FROM "{table}_raw" WHERE NOT _blank').fetchone()[0]
     if rows == 0:
         raise ExtractFileError("the file has a header but no data rows")
     return rows

@@ -501,6 +501,26 @@ def spc_for_scorecard(
     return variation, assurance
 
 
+def scorecard_icons(
+    values: Sequence[float | None] | np.ndarray,
+    denominators: Sequence[float | None] | np.ndarray | None,
+    polarity: str,
+    target: float | None,
+    chart: str,
+    periods: Sequence[str],
+    rebase: Sequence[str] = (),
+) -> tuple[str, str, str, str]:
+    """(variation, variation icon kind, assurance, reason) for a scorecard row:
+    spc_for_scorecard plus what the page needs to draw the icon and say why
+    there is none."""
+    polarity = str(polarity)
+    y, den = _prepare(values, denominators, polarity, chart)
+    breaks = rebase_positions_for(list(rebase) or None, periods, y.size)
+    core = _core(y, den, polarity, chart, breaks, True)
+    variation, side, assurance, reason, *_ = _icons(core, polarity, chart, target, den)
+    return variation, variation_icon_kind(variation, side), assurance, reason
+
+
 # Icon kinds, named as Making Data Count names its icons; the UI picks the arrow from high/low.
 VARIATION_ICON_KINDS = (
     "common_cause",

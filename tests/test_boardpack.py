@@ -33,7 +33,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from dashboard.export.boardpack import BoardPackError, build_boardpack, check_request
-from dashboard.export.routes import download_name, register
+from dashboard.export.routes import boardpack_url, download_name, register
 from etl.warehouse import writer
 
 AUTHORITY = "Demo County Council"
@@ -185,10 +185,10 @@ def test_pages_are_a4_landscape_numbered_with_fonts_embedded(pdf: Path, pdf_page
 def test_exception_page_has_the_charts(pdf: Path) -> None:
     reader = PdfReader(pdf)
     exception = next(p for p in reader.pages if "Exception:" in p.extract_text())
-    # trend (780 x 470 px) and breakdown (520 px wide, two services) at scale 2
+    # trend (780 x 530 px) and breakdown (520 x 220 px: two services) at scale 1.6
     sizes = {image.image.size for image in exception.images}
-    assert (1560, 940) in sizes
-    assert (1040, 440) in sizes
+    assert (1248, 848) in sizes
+    assert (832, 352) in sizes
 
 
 def test_pages_render_to_png(pdf: Path, tmp_path: Path) -> None:
@@ -272,6 +272,46 @@ def test_check_request(db: Path) -> None:
 def test_wrong_suffix(db: Path, tmp_path: Path) -> None:
     with pytest.raises(BoardPackError, match=re.escape("written as .pdf or .xlsx")):
         build_boardpack("2023-07", out=tmp_path / "pack.docx", db=db)
+
+
+def test_cli_writes_the_pack_and_refuses_a_bad_unit_in_one_line(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from etl.cli import main
+
+    monkeypatch.setenv("CPIP_DB", str(db))
+    out = tmp_path / "team.xlsx"
+    assert main(["boardpack", "--period", "2023-07", "--level", "team", "--unit", "South A&I", "--out", str(out)]) == 0
+    assert f"Board pack written to {out}" in capsys.readouterr().out
+    ws = load_workbook(out)["Data"]
+    # a team's pack holds that team's rows only
+    assert {r[4].value for r in ws.iter_rows(min_row=2)} == {"South A&I"}
+    assert main(["boardpack", "--period", "2023-07", "--level", "team", "--unit", "Nowhere", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == "cpip boardpack: 'Nowhere' is not a team in the organisation reference.\n"
+
+
+def test_pack_without_a_chart_browser_says_so_in_place_of_the_charts(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pdf: Path
+) -> None:
+    from dashboard.export import charts
+
+    charts.stop()
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chromium"))
+    try:
+        out = build_boardpack("2023-07", out=tmp_path / "pack.pdf", db=db)
+    finally:
+        charts.stop()  # the next pack starts a browser that works
+    text = squash(" ".join(page.extract_text() for page in PdfReader(out).pages))
+    assert "Trend chart not drawn: ChromeNotFoundError" in text
+    assert "Exception: % assessments completed within 45 working days" in text
+
+
+def test_boardpack_url() -> None:
+    assert boardpack_url("pdf", "2023-07") == "/boardpack.pdf?period=2023-07&level=la"
+    assert boardpack_url("xlsx", "2023-07", "team", EVIL) == (
+        "/boardpack.xlsx?period=2023-07&level=team&unit=%3DHYPERLINK%28%22x%22%29"
+    )
 
 
 def test_download_name_is_safe() -> None:

@@ -9,7 +9,6 @@ two-sigma lines mean +/- (2/3) x 2.66 x mrbar = mean +/- 1.7733 x mrbar.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest

@@ -34,12 +34,15 @@ def freshness_notes(fresh: pd.DataFrame, period: str, *, sources: Sequence[str] 
     if sources is not None:
         metrics = metrics[metrics["source"].isin(list(sources))]
     notes: list[str] = []
-    missing = metrics[[(lp is None or (isinstance(lp, float) and lp != lp) or str(lp) < period) for lp in metrics["latest_period"]]]
+    missing = metrics[
+        [(lp is None or (isinstance(lp, float) and lp != lp) or str(lp) < period) for lp in metrics["latest_period"]]
+    ]
     if not missing.empty:
         names = sorted(set(missing["source"]))
         notes.append(
             f"No data yet for {long_month_label(period)} from: {', '.join(names)}. "
-            f"{len(missing)} KPI{'s' if len(missing) != 1 else ''} show No data for this month."
+            + (f"{len(missing)} KPIs show" if len(missing) != 1 else "1 KPI shows")
+            + " No data for this month."
         )
     month_end = _month_end(period)
     extracts = fresh[(fresh["kind"] == "extract") & (fresh["name"] != "organisation")]

@@ -2,8 +2,10 @@
 
 The URL is the one source of truth. A page's layout is built from its query
 parameters (`period`, `level`, `unit`, ...), so a link pasted into an email
-opens the same view. Each control writes the URL (a clientside callback sets
-the page's `dcc.Location(refresh=False)` search), and Dash's page router then
+opens the same view. Each control writes the URL: a clientside callback sets
+the `search` of the page's own `dcc.Location(refresh="callback-nav")`, which
+pushes the new address into the history without reloading (like
+refresh=False) and, unlike refresh=False, tells Dash's page router, which then
 rebuilds the page from the new URL: one request per change, and the Back
 button works. React keeps the controls mounted across the rebuild, so
 keyboard focus stays on the control that was used.
@@ -76,7 +78,9 @@ def resolve_selection(
     else:
         chosen_period = periods[-1]
         if period:
-            notes.append(f"There is no data for {period!s}; showing {long_month_label(chosen_period)}, the latest month.")
+            notes.append(
+                f"There is no data for {period!s}; showing {long_month_label(chosen_period)}, the latest month."
+            )
     if level not in allowed_levels:
         if level:
             notes.append(f"{level!s} is not a level; showing {LEVEL_LABELS[default_level].lower()} instead.")
@@ -87,7 +91,8 @@ def resolve_selection(
     else:
         chosen_unit = units[0] if units else None
         if unit and chosen_unit:
-            notes.append(f"{unit!s} is not a{'n' if level[0] in 'ae' else ''} {LEVEL_LABELS[level].lower()}; showing {chosen_unit}.")
+            article = "an" if level[0] in "ae" else "a"
+            notes.append(f"{unit!s} is not {article} {LEVEL_LABELS[level].lower()}; showing {chosen_unit}.")
     return Selection(chosen_period, level, chosen_unit, periods, units, notes)
 
 
@@ -137,17 +142,19 @@ def url_sync(prefix: str, params: Sequence[str], *, resets: Mapping[str, Sequenc
         State(f"{prefix}-url-spec", "data"),
         prevent_initial_call=True,
     )
-    _SPECS[prefix] = {"params": list(params), "resets": {k: [f"{prefix}-{v}" for v in vs] for k, vs in (resets or {}).items()}}
+    _SPECS[prefix] = {
+        "params": list(params),
+        "resets": {k: [f"{prefix}-{v}" for v in vs] for k, vs in (resets or {}).items()},
+    }
 
 
 _SPECS: dict[str, dict] = {}
 
 
 def url_parts(prefix: str) -> list:
-    """The page's own Location (refresh=False: the page router rebuilds the view)
-    and the constant that tells the sync script which controls map to which
+    """The page's own Location and the constant that tells the sync script which controls map to which
     parameters."""
     return [
-        dcc.Location(id=f"{prefix}-url", refresh=False),
+        dcc.Location(id=f"{prefix}-url", refresh="callback-nav"),
         dcc.Store(id=f"{prefix}-url-spec", data=_SPECS.get(prefix, {"params": [], "resets": {}})),
     ]

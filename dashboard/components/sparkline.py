@@ -33,8 +33,7 @@ def sparkline_svg(values: Sequence[float | None]) -> str:
     clean = _clean(values)
     known = [v for v in clean if v is not None]
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">'
     ]
     if known:
         lo, hi = min(known), max(known)

@@ -28,10 +28,8 @@ def _num(value: object) -> float | None:
 def _benchmark_cell(value: object, unit: str, year: object) -> html.Td:
     if _num(value) is None:
         return html.Td("–", className="cpip-num cpip-muted")
-    suffix = f" ({int(year) - 1}/{str(int(year))[2:]})" if _num(year) is not None else ""
-    return html.Td(
-        [format_value(value, unit), html.Span(suffix, className="cpip-bench-year")], className="cpip-num"
-    )
+    suffix = f"{int(year) - 1}/{str(int(year))[2:]}" if _num(year) is not None else ""
+    return html.Td([format_value(value, unit), html.Span(suffix, className="cpip-bench-year")], className="cpip-num")
 
 
 def spc_cell(row: Mapping) -> html.Td:
@@ -51,14 +49,14 @@ def spc_cell(row: Mapping) -> html.Td:
 
 SCORECARD_HEADERS = (
     ("KPI", "cpip-col-kpi"),
-    ("Value", "cpip-num"),
-    ("Numerator / denominator", "cpip-num"),
-    ("Target", "cpip-num"),
+    ("Value", "cpip-num-head"),
+    ("Numerator / denominator", "cpip-num-head"),
+    ("Target", "cpip-num-head"),
     ("RAG", ""),
     ("Since last month", ""),
     ("Last 12 months", ""),
-    ("England", "cpip-num"),
-    ("Statistical neighbours", "cpip-num"),
+    ("England", "cpip-num-head"),
+    ("Stat. neighbours", "cpip-num-head"),
     ("SPC", ""),
 )
 
@@ -86,13 +84,17 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
                         className="cpip-kpi-link",
                         id=f"sc-link-{row['metric_id']}",
                     ),
-                    html.Div(row.get("metric_name"), className="cpip-kpi-full") if name != row.get("metric_name") else None,
+                    html.Div(row.get("metric_name"), className="cpip-kpi-full")
+                    if name != row.get("metric_name")
+                    else None,
                 ],
                 scope="row",
                 className="cpip-col-kpi",
             ),
             html.Td(format_value(value, unit_kind), className="cpip-num cpip-value"),
-            html.Td(format_fraction(row.get("numerator"), row.get("denominator"), unit_kind) or "–", className="cpip-num"),
+            html.Td(
+                format_fraction(row.get("numerator"), row.get("denominator"), unit_kind) or "–", className="cpip-num"
+            ),
             html.Td(format_target(row.get("target"), unit_kind), className="cpip-num"),
             html.Td(rag_chip(row.get("rag"))),
             html.Td(direction_badge(row.get("direction"), value, previous)),
@@ -135,12 +137,16 @@ def monthly_table(series_df: pd.DataFrame, unit: str, *, caption: str, rated: bo
     """The KPI's monthly numbers, newest first: month, value, numerator,
     denominator, target, RAG."""
     head = ["Month", "Value", "Numerator", "Denominator", "Target"] + (["RAG"] if rated else [])
+    head_class = ["", "cpip-num-head", "cpip-num-head", "cpip-num-head", "cpip-num-head", ""]
     rows = []
     for r in series_df.iloc[::-1].to_dict("records"):
         cells = [
             html.Th(month_label(str(r["period"])[:7]), scope="row"),
             html.Td(format_value(r.get("value"), unit), className="cpip-num"),
-            html.Td(format_value(r.get("numerator"), "count") if _num(r.get("numerator")) is not None else "–", className="cpip-num"),
+            html.Td(
+                format_value(r.get("numerator"), "count") if _num(r.get("numerator")) is not None else "–",
+                className="cpip-num",
+            ),
             html.Td(
                 format_value(r.get("denominator"), "count") if _num(r.get("denominator")) is not None else "–",
                 className="cpip-num",
@@ -153,7 +159,7 @@ def monthly_table(series_df: pd.DataFrame, unit: str, *, caption: str, rated: bo
     return html.Table(
         [
             html.Caption(caption),
-            html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+            html.Thead(html.Tr([html.Th(h, scope="col", className=c) for h, c in zip(head, head_class, strict=False)])),
             html.Tbody(rows),
         ],
         className="table table-sm cpip-table cpip-monthly",
@@ -163,41 +169,54 @@ def monthly_table(series_df: pd.DataFrame, unit: str, *, caption: str, rated: bo
 def team_grid_table(
     grid_df: pd.DataFrame, catalogue: Catalogue, *, period: str, metric_ids: Sequence[str] | None = None
 ) -> html.Table:
-    """Team by KPI for one month: the RAG word in each cell (with its value).
-    Each team's name opens the scorecard at that team."""
+    """Team by KPI for one month: a column per team (its name opens the
+    scorecard at that team), a row per KPI in catalogue order, the RAG word and
+    the value in each cell. KPIs run down the page so their names stay readable
+    however many teams there are."""
     ids = list(metric_ids or catalogue.ids)
-    labels = {m.metric_id: m.label for m in catalogue.metrics}
-    units = {m.metric_id: m.unit for m in catalogue.metrics}
+    metrics = {m.metric_id: m for m in catalogue.metrics}
     cells = {(r["team"], r["metric_id"]): r for r in grid_df.to_dict("records")}
     teams = list(dict.fromkeys(grid_df["team"])) if not grid_df.empty else []
     head = html.Thead(
         html.Tr(
-            [html.Th("Team", scope="col", className="cpip-grid-team")]
-            + [html.Th(html.Span(labels[i], className="cpip-grid-kpi"), scope="col") for i in ids]
+            [html.Th("KPI", scope="col", className="cpip-grid-kpi-head")]
+            + [
+                html.Th(
+                    dcc.Link(
+                        team,
+                        href=view_href("/", period, "team", team),
+                        className="cpip-team-link",
+                        id={"type": "tm-team-link", "team": team},
+                    ),
+                    scope="col",
+                    className="cpip-grid-team",
+                )
+                for team in teams
+            ]
         )
     )
     body = []
-    for team in teams:
-        row_cells = [
-            html.Th(
-                dcc.Link(team, href=view_href("/", period, "team", team), className="cpip-team-link"),
-                scope="row",
-                className="cpip-grid-team",
-            )
-        ]
-        for i in ids:
+    for i in ids:
+        metric = metrics[i]
+        row_cells = [html.Th(metric.label, scope="row", className="cpip-grid-kpi")]
+        for team in teams:
             r = cells.get((team, i), {})
-            rag = r.get("rag")
             row_cells.append(
                 html.Td(
-                    [rag_chip(rag, small=True), html.Span(format_value(r.get("value"), units[i]), className="cpip-grid-value")],
+                    [
+                        rag_chip(r.get("rag"), small=True) if metric.rated else None,
+                        # the chip already says "No data"; a value is shown only when there is one
+                        html.Span(format_value(r.get("value"), metric.unit), className="cpip-grid-value")
+                        if _num(r.get("value")) is not None or not metric.rated
+                        else None,
+                    ],
                     className="cpip-grid-cell",
                 )
             )
         body.append(html.Tr(row_cells))
     return html.Table(
         [
-            html.Caption(f"RAG by team and KPI, {month_label(period)}"),
+            html.Caption(f"RAG by KPI and team, {month_label(period)}", className="visually-hidden"),
             head,
             html.Tbody(body),
         ],
@@ -237,7 +256,12 @@ def audit_table(audit_df: pd.DataFrame, *, caption: str, by: str) -> html.Table:
     return html.Table(
         [
             html.Caption(caption),
-            html.Thead(html.Tr([html.Th(first, scope="col")] + [html.Th(h, scope="col", className="cpip-num") for h in AUDIT_HEADERS])),
+            html.Thead(
+                html.Tr(
+                    [html.Th(first, scope="col")]
+                    + [html.Th(h, scope="col", className="cpip-num-head") for h in AUDIT_HEADERS]
+                )
+            ),
             html.Tbody(rows),
         ],
         className="table table-sm cpip-table cpip-audits",

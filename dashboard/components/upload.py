@@ -158,7 +158,7 @@ def sweep(*, root: Path | None = None, older_than: float = STALE_SECONDS) -> int
 FILTER_UPLOADS_JS = """
 function(contents, names, limit) {
     const nu = window.dash_clientside.no_update;
-    if (!contents) { return [nu, nu]; }
+    if (!contents) { return [nu, nu, nu]; }
     if (!Array.isArray(contents)) { contents = [contents]; names = [names]; }
     const files = [];
     let total = 0, sent = 0;
@@ -182,6 +182,6 @@ function(contents, names, limit) {
         ? "Sending " + sent + (sent === 1 ? " file" : " files") + " (" + (total / 1048576).toFixed(1)
             + " MB) to be read and checked…"
         : "Nothing to check.";
-    return [files, status];
+    return [files, status, null];
 }
 """

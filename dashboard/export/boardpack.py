@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ LEVELS = queries.LEVELS
 LEVEL_NAMES = {"la": "authority", "area": "area", "service": "service", "team": "team"}
 SUFFIXES = (".pdf", ".xlsx")
 TREND_MONTHS = 24  # months of history on an exception page's trend chart
+RECENT_MONTHS = 6  # months listed beside the trend when there is no breakdown (a team's pack)
 DATA_MONTHS = 12  # months on the Excel Data sheet, ending with the pack's month
 AUDIT_QUARTERS = 4  # complete quarters in the audit table, most recent first
 AUDIT_CHART_MONTHS = 12  # months of moderated grades in the chart under the audit table
@@ -96,7 +97,8 @@ def check_request(
     if unit is None:
         raise BoardPackError(f"Name the {level} with unit=... (or choose level la for the whole authority).")
     if unit not in queries.units_at(level, db):
-        raise BoardPackError(f"{_shown(unit)} is not a {level} in the organisation reference.")
+        article = "an" if level[0] in "aeiou" else "a"
+        raise BoardPackError(f"{_shown(unit)} is not {article} {level} in the organisation reference.")
     return period, level, unit
 
 
@@ -146,6 +148,7 @@ def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
                 previous_text=look.format_value(previous, metric.unit),
                 variation=r.variation or None,
                 assurance=r.assurance or None,
+                sparkline=tuple(_num(v) for v in (r.sparkline or ())),
             )
         )
     return rows
@@ -185,6 +188,15 @@ def _exception(
             for b in spread.itertuples(index=False)
         ],
         source=metric.source,
+        recent=[
+            BreakdownRow(
+                unit=look.long_month_label(t.period),
+                value_text=look.format_value(_num(t.value), metric.unit),
+                fraction_text=look.format_fraction(_num(t.numerator), _num(t.denominator), metric.unit),
+                rag=t.rag or MONITORED,
+            )
+            for t in trend.tail(RECENT_MONTHS).iloc[::-1].itertuples(index=False)
+        ],
     )
     width, height = charts.TREND_SIZE
     figure = charts.for_print(trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row)), width, height)
@@ -197,16 +209,6 @@ def _exception(
             )
         )
     return page, figures
-
-
-def _draw(page: ExceptionPage, figures: list) -> None:
-    """Render an exception page's charts; a failure is written in the chart's place."""
-    try:
-        page.trend_image = charts.render_png(figures[0])
-        if len(figures) > 1:
-            page.breakdown_image = charts.render_png(figures[1])
-    except charts.ChartError as exc:
-        page.chart_note = str(exc)
 
 
 def _as_of(db: queries.Db) -> tuple[date | None, list[str]]:
@@ -376,17 +378,24 @@ def collect(
     )
     if kind == "pdf":
         by_id = frame.set_index("metric_id")
+        # Each chart is handed to the browser as soon as it is built, so drawing
+        # overlaps the next page's queries; the browser draws two at a time.
+        drawing: list[tuple[object, str, Future]] = []  # (where the image goes, its attribute, the drawing)
         for row in rows:
             if row.rag == "Red":
                 page, figures = _exception(row, by_id.loc[row.metric_id], period, level, unit, db)
-                _draw(page, figures)
                 pack.exceptions.append(page)
+                for attribute, figure in zip(("trend_image", "breakdown_image"), figures, strict=False):
+                    drawing.append((page, attribute, charts.submit(figure)))
         if not pack.audits.months.empty:
             figure = charts.for_print(audit_bars_figure(pack.audits.months), *charts.AUDIT_SIZE)
-            try:
-                pack.audits.image = charts.render_png(figure)
-            except charts.ChartError as exc:
-                pack.audits.chart_note = str(exc)
+            drawing.append((pack.audits, "image", charts.submit(figure)))
+        for target, attribute, future in drawing:
+            image = charts.result(future)
+            if isinstance(image, charts.ChartError):
+                target.chart_note = target.chart_note or str(image)
+            else:
+                setattr(target, attribute, image)
     else:
         pack.data = _data_sheet(period, level, unit, db)
     return pack

@@ -41,6 +41,7 @@ class ScoreRow:
     # pack can show variation/assurance once the lead switches SPC on.
     variation: str | None = None
     assurance: str | None = None
+    sparkline: tuple[float | None, ...] = ()  # the 12 monthly values ending with this month
 
     @property
     def rated(self) -> bool:
@@ -66,6 +67,7 @@ class ExceptionPage:
     breakdown_image: bytes | None = None
     chart_note: str | None = None  # why a chart is missing, printed in its place
     source: str = ""
+    recent: list[BreakdownRow] = field(default_factory=list)  # the last months, shown when there is no breakdown
 
 
 @dataclass

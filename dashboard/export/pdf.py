@@ -59,6 +59,42 @@ def direction(row: ScoreRow) -> Markup:
     return Markup('<span class="dir">{} {}</span>').format(arrow, row.direction)
 
 
+def sparkline(values: tuple[float | None, ...]) -> Markup:
+    """The last 12 months as a small vector line, as the dashboard's scorecard
+    shows it: drawn here as SVG (no browser needed), gaps left as gaps, the
+    last point marked."""
+    known = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(known) < 2:
+        return Markup("")
+    width, height, pad = 100.0, 22.0, 2.5
+    low, high = min(v for _, v in known), max(v for _, v in known)
+    span = (high - low) or 1.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+
+    def point(i: int, v: float) -> str:
+        return f"{pad + i * step:.1f},{height - pad - (v - low) / span * (height - 2 * pad):.1f}"
+
+    runs, run = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            runs, run = [*runs, run] if len(run) > 1 else runs, []
+        else:
+            run.append(point(i, v))
+    if len(run) > 1:
+        runs.append(run)
+    colour = look.theme.SPARK_LINE
+    lines = "".join(
+        f'<polyline points="{" ".join(r)}" fill="none" stroke="{colour}" stroke-width="1.6" '
+        'stroke-linejoin="round" stroke-linecap="round"/>'
+        for r in runs
+    )
+    x, y = point(*known[-1]).split(",")
+    dot = f'<circle cx="{x}" cy="{y}" r="2.2" fill="{look.theme.SPARK_POINT}"/>'
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}">{lines}{dot}</svg>'
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup('<img class="spark" src="{}" alt="">').format(uri)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -67,6 +103,7 @@ def _environment() -> Environment:
     env.filters["css_string"] = _css_string
     env.globals["chip"] = chip
     env.globals["direction"] = direction
+    env.globals["sparkline"] = sparkline
     return env
 
 

@@ -16,6 +16,7 @@ import tempfile
 import threading
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request, send_file
 
@@ -30,6 +31,14 @@ MIME = {
 # One pack at a time per process: each build already uses both cores (Chromium
 # and WeasyPrint), and a queue is fairer than thrashing.
 _building = threading.Lock()
+
+
+def boardpack_url(kind: str, period: str | None, level: str = "la", unit: str | None = None) -> str:
+    """The download link for the scorecard page: `kind` is "pdf" or "xlsx"."""
+    params = {"period": period, "level": level}
+    if unit and level != "la":
+        params["unit"] = unit
+    return f"/boardpack.{kind}?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def _plain(message: str, status: int) -> Response:

@@ -15,7 +15,7 @@ from dashboard.components.banners import notice
 from dashboard.components.controls import labelled_select, url_parts, url_sync
 from dashboard.components.figures import audit_bars_figure
 from dashboard.components.tables import audit_table
-from dashboard.pages.common import page_header, safely
+from dashboard.pages.common import page_header, per_load, safely
 from etl import queries
 from etl.metrics import catalogue
 
@@ -24,7 +24,7 @@ dash.register_page(__name__, path="/audits", name="Audits", title="Audits · CPI
 PREFIX = "au"
 MONTHS_SHOWN = 12
 url_sync(PREFIX, ("service", "team", "audit_type"), resets={"team": ["service"]})
-ALL = ""
+ALL = "_all"  # the "All ..." option; never written into the URL
 
 
 def audit_types() -> list[str]:
@@ -41,7 +41,7 @@ def filters(service: str | None, team: str | None, audit_type: str | None) -> tu
     """Check the URL's filters against the organisation reference: a team
     outside the chosen service, or an unknown name, is dropped with a note.
     Returns (filters for etl.queries.audit_grades, notes, options)."""
-    org = queries.org_units()
+    org = per_load(queries.org_units)
     services = sorted(set(org["service"])) if not org.empty else []
     notes = []
     if service and service not in services:
@@ -59,6 +59,11 @@ def filters(service: str | None, team: str | None, audit_type: str | None) -> tu
     return chosen, notes, {"services": services, "teams": teams, "types": types}
 
 
+def grades(by: str, team: str | None, service: str | None, audit_type: str | None):
+    """etl.queries.audit_grades with positional filters, so per_load can remember it until the next load."""
+    return queries.audit_grades(by, team=team, service=service, audit_type=audit_type)
+
+
 def describe(chosen: dict) -> str:
     parts = [chosen["team"] or chosen["service"] or catalogue().authority.name]
     parts.append(audit_type_label(chosen["audit_type"]) + " audits" if chosen["audit_type"] else "all audit types")
@@ -67,20 +72,34 @@ def describe(chosen: dict) -> str:
 
 def build(service: str | None, team: str | None, audit_type: str | None) -> list:
     chosen, notes, options = filters(service, team, audit_type)
-    query = {"team": chosen["team"], "service": None if chosen["team"] else chosen["service"],
-             "audit_type": chosen["audit_type"]}
-    by_month = queries.audit_grades("month", **query).tail(MONTHS_SHOWN)
-    by_quarter = queries.audit_grades("quarter", **query)
+    query = {
+        "team": chosen["team"],
+        "service": None if chosen["team"] else chosen["service"],
+        "audit_type": chosen["audit_type"],
+    }
+    by_month = per_load(grades, "month", query["team"], query["service"], query["audit_type"]).tail(MONTHS_SHOWN)
+    by_quarter = per_load(grades, "quarter", query["team"], query["service"], query["audit_type"])
     what = describe(chosen)
     controls = html.Div(
         [
-            labelled_select(f"{PREFIX}-service", "Service",
-                            [(ALL, "All services")] + [(s, s) for s in options["services"]], chosen["service"] or ALL),
-            labelled_select(f"{PREFIX}-team", "Team", [(ALL, "All teams")] + [(t, t) for t in options["teams"]],
-                            chosen["team"] or ALL),
-            labelled_select(f"{PREFIX}-audit_type", "Audit type",
-                            [(ALL, "All types")] + [(t, audit_type_label(t)) for t in options["types"]],
-                            chosen["audit_type"] or ALL),
+            labelled_select(
+                f"{PREFIX}-service",
+                "Service",
+                [(ALL, "All services")] + [(s, s) for s in options["services"]],
+                chosen["service"] or ALL,
+            ),
+            labelled_select(
+                f"{PREFIX}-team",
+                "Team",
+                [(ALL, "All teams")] + [(t, t) for t in options["teams"]],
+                chosen["team"] or ALL,
+            ),
+            labelled_select(
+                f"{PREFIX}-audit_type",
+                "Audit type",
+                [(ALL, "All types")] + [(t, audit_type_label(t)) for t in options["types"]],
+                chosen["audit_type"] or ALL,
+            ),
         ],
         className="cpip-controls d-print-none",
         role="group",
@@ -117,5 +136,7 @@ def build(service: str | None, team: str | None, audit_type: str | None) -> list
 
 
 def layout(service: str | None = None, team: str | None = None, audit_type: str | None = None, **_other: str) -> list:
-    return [*url_parts(PREFIX), html.Div(safely(lambda: build(service, team, audit_type), what="audits page"),
-                                         id="au-page")]
+    return [
+        *url_parts(PREFIX),
+        html.Div(safely(lambda: build(service, team, audit_type), what="audits page"), id="au-page"),
+    ]

@@ -7,7 +7,10 @@ failure into a plain message, and the org-unit controls.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
@@ -22,6 +25,41 @@ from dashboard.components.controls import (
 )
 
 log = logging.getLogger("cpip.dashboard")
+
+_cache: dict[tuple, Any] = {}
+_cache_lock = threading.Lock()
+_CACHE_LIMIT = 256
+
+
+def warehouse_version() -> tuple:
+    """Identifies the warehouse file's current contents. The ETL never writes
+    the live file: it swaps a new one in (os.replace), which gives a new inode,
+    so (path, inode, mtime, size) changes exactly when the data does."""
+    from etl.warehouse import warehouse_path
+
+    path = warehouse_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def per_load(function: Callable, *args: Any) -> Any:
+    """`function(*args)`, remembered until the next load. For the answers that
+    only change when data is loaded (the months, the org units, freshness,
+    benchmarks): each call of an etl.queries function opens the warehouse
+    (about 12 ms), and a page change should not pay that for lists it already has."""
+    key = (warehouse_version(), getattr(function, "__qualname__", repr(function)), args)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    value = function(*args)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = value
+    return value
 
 
 def page_header(title: str, subtitle: str | None = None, *, actions: list | None = None) -> html.Div:

@@ -130,9 +130,11 @@ def layout(**_kwargs: Any) -> html.Div:
                             ),
                             html.Div(id="data-status", role="status", **{"aria-live": "polite"}, className="mb-2"),
                             html.Div(
-                                dbc.Progress(
-                                    id="data-progress", value=0, striped=True, animated=True, style={"height": "1.5rem"}
-                                ),
+                                [
+                                    # The words above the bar, not in it: a short bar would cut them off.
+                                    html.Div(id="data-progress-label", className="small mb-1"),
+                                    dbc.Progress(id="data-progress", value=0, striped=True, animated=True),
+                                ],
                                 id="data-progress-wrap",
                                 style=HIDE,
                                 className="mb-3",
@@ -208,6 +210,7 @@ clientside_callback(
     upload.FILTER_UPLOADS_JS,
     Output("data-incoming", "data"),
     Output("data-status", "children"),
+    Output("data-upload", "contents"),  # cleared, so the same file can be dropped again
     Input("data-upload", "contents"),
     State("data-upload", "filename"),
     State("data-limit", "data"),
@@ -217,15 +220,15 @@ clientside_callback(
 
 @callback(
     Output("data-staged", "data"),
-    Output("data-upload", "contents"),
+    Output("data-incoming", "data", allow_duplicate=True),
     Output("data-status", "children", allow_duplicate=True),
     Input("data-incoming", "data"),
     running=[(Output("data-upload", "disabled"), True, False)],
     prevent_initial_call=True,
 )
 def save_uploads(incoming: list[dict] | None) -> tuple:
-    """2. Write each upload to the staging folder (the upload is cleared so the
-    same file can be dropped again)."""
+    """2. Write each upload to the staging folder. The browser's copy is
+    dropped (a 50 MB file is 67 MB of text in the page's memory)."""
     if not incoming:
         return no_update, no_update, no_update
     upload.sweep()
@@ -354,7 +357,7 @@ def _status_after_check(previews: list[dict]) -> html.Div:
     State("data-as-of", "value"),
     background=True,
     manager=MANAGER,
-    progress=[Output("data-progress", "value"), Output("data-progress", "label")],
+    progress=[Output("data-progress", "value"), Output("data-progress-label", "children")],
     progress_default=[0, ""],
     running=[
         (Output("data-progress-wrap", "style"), SHOW, HIDE),
@@ -477,7 +480,7 @@ def load_checked(
     State("data-as-of", "value"),
     background=True,
     manager=MANAGER,
-    progress=[Output("data-progress", "value"), Output("data-progress", "label")],
+    progress=[Output("data-progress", "value"), Output("data-progress-label", "children")],
     progress_default=[0, ""],
     running=[
         (Output("data-progress-wrap", "style"), SHOW, HIDE),
@@ -575,6 +578,11 @@ def ask_undo(clicks: list[int | None]) -> tuple:
     return True, load_id, undo_question(load_id)
 
 
+def _records(n: Any) -> str:
+    n = int(n or 0)
+    return f"{n:,} record" if n == 1 else f"{n:,} records"
+
+
 def undo_question(load_id: int) -> Any:
     try:
         from etl.load import load_log
@@ -593,8 +601,8 @@ def undo_question(load_id: int) -> Any:
                 f"loaded by {r.get('loaded_by')}?"
             ),
             html.P(
-                f"The {int(r.get('rows_added') or 0):,} records it added will be removed and the "
-                f"{int(r.get('rows_replaced') or 0):,} records it replaced will come back, exactly as they were "
+                f"The {_records(r.get('rows_added'))} it added will be removed and the "
+                f"{_records(r.get('rows_replaced'))} it replaced will come back, exactly as they were "
                 "before it. The KPIs are recalculated."
             ),
         ]

@@ -16,8 +16,9 @@ from dashboard.components.controls import LEVEL_LABELS, resolve_selection, url_p
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.tables import monthly_table
-from dashboard.pages.common import no_data_message, page_header, safely, unit_controls
+from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
+from etl.calendar import add_months, financial_year_of
 from etl.metrics import Metric, Polarity, catalogue
 from etl.safe_csv import to_csv_text
 
@@ -59,14 +60,8 @@ def thresholds_text(metric: Metric, period: str) -> str:
     target = f"Target {format_target(t.target, metric.unit)}; " if t.target is not None else ""
     return (
         f"{target}Green {sign} {format_value(t.green, metric.unit)}, Amber {sign} "
-        f"{format_value(t.amber, metric.unit)}, otherwise Red (financial year {_fy(period)})."
+        f"{format_value(t.amber, metric.unit)}, otherwise Red (financial year {financial_year_of(period)})."
     )
-
-
-def _fy(period: str) -> str:
-    from etl.calendar import financial_year_of
-
-    return financial_year_of(period)
 
 
 def definition(metric: Metric, period: str) -> html.Div:
@@ -93,11 +88,38 @@ def definition(metric: Metric, period: str) -> html.Div:
 
 
 def benchmarks_of(row: dict | None) -> dict[str, float | None]:
+    """{"England 2024/25": 22.6, "Statistical neighbours 2024/25": 17.4} for the trend's reference lines."""
     if not row:
         return {}
     year = row.get("benchmark_year")
     suffix = f" {int(year) - 1}/{str(int(year))[2:]}" if year is not None and year == year else ""
     return {f"England{suffix}": row.get("england"), f"Statistical neighbours{suffix}": row.get("sn_median")}
+
+
+def benchmark_table() -> dict[str, dict]:
+    """The latest published England and statistical-neighbour figures per KPI
+    (the same for every unit and month), from the scorecard query."""
+    latest = queries.latest_period()
+    if latest is None:
+        return {}
+    frame = queries.scorecard(latest, "la")
+    columns = ["benchmark_year", "england", "sn_median"]
+    return {r["metric_id"]: {c: r[c] for c in columns} for r in frame[["metric_id", *columns]].to_dict("records")}
+
+
+def month_row(metric: Metric, series, period: str) -> dict:
+    """The month's figure from the KPI's series, with the direction of travel
+    against the month before (etl.queries.direction_for)."""
+    if series.empty:
+        return {}
+    by_period = {r["period"]: r for r in series.to_dict("records")}
+    row = dict(by_period.get(period, {}))
+    if not row:
+        return {}
+    previous = by_period.get(add_months(period, -1), {}).get("value")
+    row["previous_value"] = previous
+    row["direction"] = queries.direction_for(metric, row.get("value"), previous)
+    return row
 
 
 def headline(metric: Metric, row: dict | None, period: str) -> html.Div:
@@ -112,8 +134,10 @@ def headline(metric: Metric, row: dict | None, period: str) -> html.Div:
         ("Since last month", direction_badge(row.get("direction"), value, row.get("previous_value"))),
     ]
     return html.Div(
-        [html.Div([html.Div(label, className="cpip-tile-label"), html.Div(content)], className="cpip-tile")
-         for label, content in tiles],
+        [
+            html.Div([html.Div(label, className="cpip-tile-label"), html.Div(content)], className="cpip-tile")
+            for label, content in tiles
+        ],
         className="cpip-tiles",
         role="group",
         **{"aria-label": f"{metric.label}, {long_month_label(period)}"},
@@ -127,26 +151,35 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     except KeyError:
         return [
             page_header("KPI not found"),
-            notice([f"There is no KPI called {metric_id!s}. Choose one from the scorecard."], title="Not found",
-                   kind="info"),
+            notice(
+                [f"There is no KPI called {metric_id!s}. Choose one from the scorecard."],
+                title="Not found",
+                kind="info",
+            ),
             dcc.Link("Back to the scorecard", href="/"),
         ]
-    sel = resolve_selection(period, level, unit, periods=queries.periods(), units_at=queries.units_at)
+    sel = resolve_selection(
+        period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
+    )
     if sel.period is None or sel.unit is None:
         return [page_header(metric.label), no_data_message()]
     series = queries.series(metric.metric_id, sel.level, sel.unit)
-    card = queries.scorecard(sel.period, sel.level, sel.unit)
-    rows = card[card["metric_id"] == metric.metric_id].to_dict("records")
-    row = rows[0] if rows else None
+    row = month_row(metric, series, sel.period)
     # The trend runs from the first month with data to the chosen month.
     shown = series[series["period"] <= sel.period] if not series.empty else series
-    trend = trend_figure(shown, metric, benchmarks=benchmarks_of(row))
+    trend = trend_figure(shown, metric, benchmarks=benchmarks_of(per_load(benchmark_table).get(metric.metric_id)))
     parts = [
         page_header(
             metric.label,
             f"{sel.unit} · {long_month_label(sel.period)}",
-            actions=[dcc.Link("← Back to the scorecard", href=view_href("/", sel.period, sel.level, sel.unit),
-                              className="btn btn-outline-primary btn-sm", id="kpi-back")],
+            actions=[
+                dcc.Link(
+                    "← Back to the scorecard",
+                    href=view_href("/", sel.period, sel.level, sel.unit),
+                    className="btn btn-outline-primary btn-sm",
+                    id="kpi-back",
+                )
+            ],
         ),
         html.Div(
             unit_controls(PREFIX, sel),
@@ -161,8 +194,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                 html.Div(
                     [
                         html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
-                        dcc.Graph(figure=trend, config=theme.GRAPH_CONFIG, id="kpi-trend",
-                                  className="cpip-graph"),
+                        dcc.Graph(figure=trend, config=theme.GRAPH_CONFIG, id="kpi-trend", className="cpip-graph"),
                         html.P(
                             "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
                             "the target; dotted vertical lines mark the start of each financial year.",
@@ -189,8 +221,11 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                         "to see its trend.",
                         className="cpip-footnote",
                     ),
-                    dcc.Graph(figure=breakdown_figure(below, metric, period=sel.period), config=theme.GRAPH_CONFIG,
-                              id="kpi-breakdown"),
+                    dcc.Graph(
+                        figure=breakdown_figure(below, metric, period=sel.period),
+                        config=theme.GRAPH_CONFIG,
+                        id="kpi-breakdown",
+                    ),
                 ],
                 className="cpip-card",
             )
@@ -201,17 +236,23 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                 html.Div(
                     [
                         html.H2("Monthly numbers", className="cpip-h2 mt-0"),
-                        html.Button("Download CSV", id="kpi-download-btn", className="btn btn-outline-primary btn-sm "
-                                    "cpip-download"),
+                        html.Button(
+                            "Download CSV",
+                            id="kpi-download-btn",
+                            className="btn btn-outline-primary btn-sm cpip-download",
+                        ),
                     ],
                     className="cpip-page-header",
                 ),
                 dcc.Download(id="kpi-download"),
-                dcc.Store(id="kpi-params", data={"metric_id": metric.metric_id, "level": sel.level,
-                                                 "unit": sel.unit, "period": sel.period}),
+                dcc.Store(
+                    id="kpi-params",
+                    data={"metric_id": metric.metric_id, "level": sel.level, "unit": sel.unit, "period": sel.period},
+                ),
                 html.Div(
-                    monthly_table(shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month",
-                                  rated=metric.rated),
+                    monthly_table(
+                        shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month", rated=metric.rated
+                    ),
                     className="cpip-table-wrap",
                 ),
             ],
@@ -221,13 +262,20 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     return parts
 
 
-def layout(metric_id: str | None = None, period: str | None = None, level: str | None = None,
-           unit: str | None = None, **_other: str) -> list:
+def layout(
+    metric_id: str | None = None,
+    period: str | None = None,
+    level: str | None = None,
+    unit: str | None = None,
+    **_other: str,
+) -> list:
     # Dash builds its validation layout by calling layout() with no arguments:
     # give it a real KPI so that every component id the callbacks use is there.
     metric_id = metric_id or catalogue().ids[0]
-    return [*url_parts(PREFIX),
-            html.Div(safely(lambda: build(metric_id, period, level, unit), what="KPI page"), id="kpi-page")]
+    return [
+        *url_parts(PREFIX),
+        html.Div(safely(lambda: build(metric_id, period, level, unit), what="KPI page"), id="kpi-page"),
+    ]
 
 
 def csv_frame(metric_id: str, level: str, unit: str, period: str | None = None):

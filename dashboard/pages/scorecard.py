@@ -15,7 +15,7 @@ from dashboard.components.banners import freshness_notes, notice
 from dashboard.components.controls import LEVEL_LABELS, Selection, query_string, resolve_selection, url_parts, url_sync
 from dashboard.components.format import long_month_label
 from dashboard.components.tables import scorecard_table
-from dashboard.pages.common import no_data_message, page_header, safely, unit_controls
+from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
 from etl.metrics import catalogue
 
@@ -28,7 +28,9 @@ url_sync(PREFIX, ("period", "level", "unit"), resets={"unit": ["level"]})
 def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
     """The month (default: the latest with data), level (default: the authority)
     and org unit (default: the first at that level) the URL asks for."""
-    return resolve_selection(period, level, unit, periods=queries.periods(), units_at=queries.units_at)
+    return resolve_selection(
+        period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
+    )
 
 
 def boardpack_links(sel: Selection) -> html.Div:
@@ -37,10 +39,18 @@ def boardpack_links(sel: Selection) -> html.Div:
     query = query_string({"period": sel.period, "level": sel.level, "unit": sel.unit})
     return html.Div(
         [
-            html.A("Download board pack (PDF)", href=f"/boardpack.pdf{query}", className="btn btn-primary btn-sm",
-                   id="sc-boardpack-pdf"),
-            html.A("Board pack (Excel)", href=f"/boardpack.xlsx{query}", className="btn btn-outline-primary btn-sm",
-                   id="sc-boardpack-xlsx"),
+            html.A(
+                "Download board pack (PDF)",
+                href=f"/boardpack.pdf{query}",
+                className="btn btn-primary btn-sm",
+                id="sc-boardpack-pdf",
+            ),
+            html.A(
+                "Board pack (Excel)",
+                href=f"/boardpack.xlsx{query}",
+                className="btn btn-outline-primary btn-sm",
+                id="sc-boardpack-xlsx",
+            ),
         ],
         className="cpip-actions",
     )
@@ -54,7 +64,7 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         return [page_header("CPIP scorecard"), no_data_message()]
     frame = queries.scorecard(sel.period, sel.level, sel.unit)
     cat = catalogue()
-    fresh_notes = freshness_notes(queries.freshness(), sel.period)
+    fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
     subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
     return [

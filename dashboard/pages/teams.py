@@ -22,7 +22,7 @@ from dashboard.components.controls import (
 from dashboard.components.figures import heatmap_figure
 from dashboard.components.format import long_month_label, month_label
 from dashboard.components.tables import team_grid_table
-from dashboard.pages.common import no_data_message, page_header, safely, unit_controls
+from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
 from etl.calendar import add_months
 from etl.metrics import catalogue
@@ -37,8 +37,13 @@ url_sync(PREFIX, ("period", "level", "unit", "kpi"), resets={"unit": ["level"]})
 def build(period: str | None, level: str | None, unit: str | None, kpi: str | None) -> list:
     cat = catalogue()
     sel = resolve_selection(
-        period, level, unit, periods=queries.periods(), units_at=queries.units_at,
-        default_level="service", allowed_levels=LEVELS,
+        period,
+        level,
+        unit,
+        periods=per_load(queries.periods),
+        units_at=lambda lv: per_load(queries.units_at, lv),
+        default_level="service",
+        allowed_levels=LEVELS,
     )
     if sel.period is None or sel.unit is None:
         return [page_header("Teams"), no_data_message()]
@@ -54,8 +59,10 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
     return [
         page_header("Teams", f"{sel.unit} · {long_month_label(sel.period)}"),
         html.Div(
-            [*unit_controls(PREFIX, sel, levels=LEVELS),
-             labelled_select(f"{PREFIX}-kpi", "KPI for the heatmap", kpi_options, metric_id, width="lg")],
+            [
+                *unit_controls(PREFIX, sel, levels=LEVELS),
+                labelled_select(f"{PREFIX}-kpi", "KPI for the heatmap", kpi_options, metric_id, width="lg"),
+            ],
             className="cpip-controls d-print-none",
             role="group",
             **{"aria-label": "Choose the month, service or area, and KPI"},
@@ -79,9 +86,12 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
                     + [
                         item
                         for i, team in enumerate(teams)
-                        for item in (
-                            [", "] if i else []
-                        ) + [dash.dcc.Link(team, href=view_href("/", sel.period, "team", team), className="cpip-team-link")]
+                        for item in ([", "] if i else [])
+                        + [
+                            dash.dcc.Link(
+                                team, href=view_href("/", sel.period, "team", team), className="cpip-team-link"
+                            )
+                        ]
                     ],
                     className="cpip-team-links",
                 ),
@@ -91,14 +101,23 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
         html.Div(
             [
                 html.H2(f"RAG by team and KPI, {long_month_label(sel.period)}", className="cpip-h2 mt-0"),
-                html.Div(team_grid_table(grid, cat, period=sel.period), className="cpip-table-wrap"),
+                html.Div(
+                    team_grid_table(grid, cat, period=sel.period),
+                    className="cpip-table-wrap",
+                    tabIndex="0",  # scrolls sideways when a unit has many teams: reachable by keyboard
+                    role="region",
+                    **{"aria-label": "RAG by KPI and team"},
+                ),
             ],
             className="cpip-card",
         ),
     ]
 
 
-def layout(period: str | None = None, level: str | None = None, unit: str | None = None, kpi: str | None = None,
-           **_other: str) -> list:
-    return [*url_parts(PREFIX), html.Div(safely(lambda: build(period, level, unit, kpi), what="teams page"),
-                                         id="tm-page")]
+def layout(
+    period: str | None = None, level: str | None = None, unit: str | None = None, kpi: str | None = None, **_other: str
+) -> list:
+    return [
+        *url_parts(PREFIX),
+        html.Div(safely(lambda: build(period, level, unit, kpi), what="teams page"), id="tm-page"),
+    ]

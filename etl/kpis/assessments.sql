@@ -8,7 +8,7 @@ WITH a AS (
            cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
            cc.working_day_number AS wd_completed, co.working_day_number AS wd_as_of
     FROM assessments a
-    JOIN loads l USING (load_id)
+    LEFT JOIN loads l USING (load_id)  -- a record whose load is not logged is still counted
     JOIN calendar cs ON cs.day = a.assessment_start_date
     LEFT JOIN calendar cv ON cv.day = a.child_seen_date
     LEFT JOIN calendar cc ON cc.day = a.assessment_completed_date

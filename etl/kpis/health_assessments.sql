@@ -7,7 +7,7 @@ WITH h AS (
            cs.working_day_number AS wd_start, cd.working_day_number AS wd_done,
            co.working_day_number AS wd_as_of
     FROM health_assessments h
-    JOIN loads l USING (load_id)
+    LEFT JOIN loads l USING (load_id)  -- a record whose load is not logged is still counted
     JOIN calendar cs ON cs.day = h.care_start_date
     LEFT JOIN calendar cd ON cd.day = h.iha_date
     LEFT JOIN calendar co ON co.day = l.as_of

@@ -12,7 +12,7 @@ WITH rhi AS (
                WHERE m.rhi_completed_at IS NOT NULL OR m.returned_at + INTERVAL 72 HOUR < CAST(l.as_of AS TIMESTAMP)
            ) AS denominator
     FROM missing_episodes m
-    JOIN loads l USING (load_id)
+    LEFT JOIN loads l USING (load_id)  -- a record whose load is not logged is still counted
     WHERE m.returned_at IS NOT NULL
     GROUP BY ALL
 ),

@@ -1,0 +1,74 @@
+"""How long a whole-authority board pack takes to build on the demo data.
+
+    .venv/bin/python benchmarks/boardpack.py [--period 2023-07] [--runs 3]
+
+Loads the demo extracts into a throwaway warehouse, then builds the
+authority-level pack as PDF and as Excel. The first PDF is cold (as the CLI
+runs it: Chromium for the charts starts inside the timing); later ones are
+warm (as the web app runs it, with kaleido's browser already up). The budget
+(issue 5) is 10 seconds for a whole authority-level pack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+BUDGET_SECONDS = 10.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--period", default="2023-07")
+    parser.add_argument("--runs", type=int, default=3, help="warm PDF builds after the cold one")
+    args = parser.parse_args()
+
+    from dashboard.export.boardpack import build_boardpack, collect
+    from etl.demo import load_demo
+
+    with tempfile.TemporaryDirectory(prefix="cpip-bench-") as folder:
+        root = Path(folder)
+        db = root / "warehouse.duckdb"
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = load_demo(if_empty=False, who="benchmark", db=db, folder=root / "demo")
+        if code != 0:
+            print("demo data did not load", file=sys.stderr)
+            return 1
+        print(f"demo data loaded in {time.perf_counter() - started:.1f} s")
+
+        pack = collect(args.period, "la", None, db=db, kind="xlsx")
+        reds = sum(1 for r in pack.rows if r.rag == "Red")
+        print(f"{args.period}, whole authority: {len(pack.rows)} KPIs, {reds} Red (one exception page each)")
+
+        started = time.perf_counter()
+        pdf = build_boardpack(args.period, level="la", out=root / "pack.pdf", db=db)
+        cold = time.perf_counter() - started
+        warm = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            build_boardpack(args.period, level="la", out=root / "pack.pdf", db=db)
+            warm.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        xlsx = build_boardpack(args.period, level="la", out=root / "pack.xlsx", db=db)
+        excel = time.perf_counter() - started
+
+        print(f"PDF, cold (Chromium starts): {cold:.2f} s  ({pdf.stat().st_size / 1024:.0f} KB)")
+        if warm:
+            print(f"PDF, warm (median of {len(warm)}): {statistics.median(warm):.2f} s")
+        print(f"Excel: {excel:.2f} s  ({xlsx.stat().st_size / 1024:.0f} KB)")
+        verdict = "within" if cold < BUDGET_SECONDS else "OVER"
+        print(f"budget {BUDGET_SECONDS:.0f} s for a whole authority-level pack: {verdict} ({cold:.2f} s cold)")
+        return 0 if cold < BUDGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

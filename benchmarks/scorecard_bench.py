@@ -1,0 +1,165 @@
+"""Speed of the scorecard on 100 teams x 60 months, against the same query straight in DuckDB.
+
+    .venv/bin/python benchmarks/scorecard_bench.py
+
+Builds a temporary warehouse: 100 teams (10 services, 5 areas), every metric of
+metrics.yml, 60 months of team figures, rolled up to service, area and the
+authority by etl.kpis' own roll-up. Then, for one month at every level, times
+`etl.queries.scorecard(period, level)` (a read-only connection opened per call,
+RAG, direction, sparklines, benchmarks: what a page callback pays) against the
+underlying SQL run on an already-open DuckDB connection and fetched as rows.
+Goal: the scorecard under 200 ms at every level.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this folder would shadow the `etl` package with benchmarks/etl.py.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from etl import kpis, queries  # noqa: E402
+from etl.calendar import add_months  # noqa: E402
+from etl.metrics import catalogue  # noqa: E402
+from etl.warehouse import reading, writer  # noqa: E402
+
+TEAMS = 100
+MONTHS = 60
+FIRST = "2021-01"
+GOAL_MS = 200.0
+REPEATS = 15
+
+
+def build(db: Path) -> int:
+    """The warehouse: organisation, loads, and kpi_monthly at every level. Returns mart rows."""
+    cat = catalogue()
+    metrics = ", ".join(f"('{m.metric_id}', {'true' if m.unit == 'count' else 'false'})" for m in cat.metrics)
+    with writer(db) as con:
+        con.execute(
+            f"""
+            INSERT INTO organisation
+            SELECT 'Team ' || lpad(CAST(i AS VARCHAR), 3, '0'), 'Service ' || CAST(i % 10 AS VARCHAR),
+                   'Area ' || CAST(i % 5 AS VARCHAR), 1
+            FROM range({TEAMS}) t(i)
+            """
+        )
+        con.execute(
+            "CREATE TEMP TABLE _kpi_rows (metric_id VARCHAR, period DATE, level VARCHAR, org_unit VARCHAR,"
+            " numerator DOUBLE, denominator DOUBLE)"
+        )
+        # Deterministic figures: denominators 5-44, numerators below them; about 3% of
+        # team-months missing, so gaps and "No data" are exercised too.
+        con.execute(
+            f"""
+            INSERT INTO _kpi_rows
+            WITH metrics(metric_id, is_count) AS (VALUES {metrics}),
+            months AS (
+                SELECT CAST(range AS DATE) AS period
+                FROM range(DATE '{FIRST}-01', DATE '{FIRST}-01' + INTERVAL {MONTHS} MONTH, INTERVAL 1 MONTH)
+            ),
+            cells AS (
+                SELECT m.metric_id, m.is_count, mo.period, o.team,
+                       hash(m.metric_id, mo.period, o.team) AS h
+                FROM metrics m CROSS JOIN months mo CROSS JOIN organisation o
+            )
+            SELECT metric_id, period, 'team', team,
+                   CAST(h % 40 AS DOUBLE) * CASE WHEN is_count THEN 1 ELSE 0 END
+                       + CASE WHEN is_count THEN 0 ELSE CAST((h >> 8) % (5 + h % 40) AS DOUBLE) END,
+                   CASE WHEN is_count THEN NULL ELSE CAST(5 + h % 40 AS DOUBLE) END
+            FROM cells WHERE (h >> 16) % 33 <> 0
+            """
+        )
+        con.execute(kpis._ROLLUP, {"authority": cat.authority.name})
+        con.execute("DROP TABLE _kpi_rows")
+        return con.execute("SELECT count(*) FROM kpi_monthly").fetchone()[0]
+
+
+def _time(fn: Callable[[], object], repeats: int = REPEATS) -> list[float]:
+    fn()  # warm: first call parses metrics.yml and primes the OS file cache
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def _raw_sql(period: str, level: str) -> tuple[str, dict]:
+    """The scorecard's own SQL and parameters, as queries.scorecard runs it."""
+    from etl.calendar import parse_period
+
+    params = {
+        "first": parse_period(add_months(period, -11)),
+        "last": parse_period(period),
+        "previous": parse_period(add_months(period, -1)),
+        "level": level,
+    }
+    if level == "la":
+        params["authority"] = catalogue().authority.name
+    sql = queries._SCORECARD_SQL.format(metrics=queries._metrics_values_sql(), units=queries._UNITS_SQL[level])
+    return sql, params
+
+
+def run() -> dict[str, dict[str, float]]:
+    """Build the warehouse, time the scorecard at every level, print and return the figures (ms)."""
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "warehouse.duckdb"
+        start = time.perf_counter()
+        rows = build(db)
+        built = time.perf_counter() - start
+        period = add_months(FIRST, MONTHS - 1)
+        print(
+            f"scorecard: {TEAMS} teams x {MONTHS} months x {len(catalogue().metrics)} metrics "
+            f"({rows:,} mart rows, built in {built:.1f} s); month {period}; {REPEATS} runs each"
+        )
+        open_ms = _time(lambda: reading(db).__enter__().close())
+        print(f"  opening a read-only connection: median {statistics.median(open_ms):.1f} ms")
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            for level in ("la", "area", "service", "team"):
+                sql, params = _raw_sql(period, level)
+                raw = _time(lambda sql=sql, params=params: con.execute(sql, params).fetchall())
+                full = _time(lambda level=level: queries.scorecard(period, level, db=db))
+                n = len(queries.scorecard(period, level, db=db))
+                best, median = min(full), statistics.median(full)
+                results[level] = {"rows": n, "best_ms": best, "median_ms": median, "duckdb_best_ms": min(raw),
+                                  "duckdb_median_ms": statistics.median(raw)}  # fmt: skip
+                print(
+                    f"  {level:<7} {n:>5} rows: scorecard() best {best:6.1f} ms, median {median:6.1f} ms | "
+                    f"same SQL in DuckDB (open connection) best {min(raw):6.1f} ms, median "
+                    f"{statistics.median(raw):6.1f} ms | goal < {GOAL_MS:.0f} ms: "
+                    f"{'met' if median < GOAL_MS else 'NOT met'}"
+                )
+        finally:
+            con.close()
+        # The other read functions a page update calls (goal: each update under 300 ms).
+        others = {
+            "series (la)": lambda: queries.series("assessments_45wd", "la", None, db=db),
+            "breakdown (la -> services)": lambda: queries.breakdown("assessments_45wd", period, "la", None, db=db),
+            "team_matrix (all teams x 12)": lambda: queries.team_matrix("assessments_45wd", "la", None, period, db=db),
+            "team_grid (all teams)": lambda: queries.team_grid(period, "la", None, db=db),
+            "pooled (a year)": lambda: queries.pooled(
+                "assessments_45wd", [add_months(period, -i) for i in range(12)], "la", None, db=db
+            ),
+            "freshness": lambda: queries.freshness(db=db),
+            "periods": lambda: queries.periods(db=db),
+        }
+        for name, fn in others.items():
+            t = _time(fn)
+            results[name] = {"best_ms": min(t), "median_ms": statistics.median(t)}
+            print(f"  {name:<29} best {min(t):6.1f} ms, median {statistics.median(t):6.1f} ms")
+    return results
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,191 @@
+"""Fixtures for the browser tests: a real app on the demo data, driven by the
+system's headless Chromium through Playwright. Reuse them for any page's tests
+(the data page, the board pack links) by putting the test module in this
+folder and marking it `@pytest.mark.browser`.
+
+Session-scoped (built once per run):
+
+- `warehouse` -> Path: a warehouse in a temporary folder filled with the demo
+  data by `etl.demo.load_demo(if_empty=False, who="test", db=path)`. Pass it as
+  `db=warehouse` to `etl.queries` functions to work out what a page should show.
+- `live_server` -> str: the base URL (`http://127.0.0.1:<free port>`) of the app
+  (`app.py`'s `app`) running in a subprocess with `CPIP_DB=warehouse`. Its log
+  is `live_server_log` (a Path); the fixture fails the run at the end if the
+  server logged a traceback.
+- `browser`: Playwright's Chromium, launched from /usr/bin/chromium (never
+  `playwright install`) with the flags in CHROMIUM_ARGS.
+
+Per test:
+
+- `page`: a fresh 1280 x 900 page. Every console error and uncaught page error
+  is collected in `page.console_errors` (a list of strings); the test fails at
+  teardown if there are any. Call `expect_no_console_errors(page)` to check
+  sooner.
+
+Helpers (import from `tests.browser.conftest` is not needed; they are plain
+fixtures too):
+
+- `axe` -> callable(page) -> list of serious/critical violations, from axe-core
+  (tests/browser/vendor/axe.min.js, npm package axe-core, injected into the
+  page) run against WCAG 2.0/2.1/2.2 A and AA rules.
+- `screenshot` -> callable(page, name) -> Path: saves a full-page PNG under
+  test-artifacts/ (gitignored) for a person to look at.
+- `wait_for_dash` -> callable(page): waits until Dash has no callback or page
+  render in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Path:
+    """The demo data in a fresh warehouse (about 4 s)."""
+    from etl.demo import load_demo
+
+    path = tmp_path_factory.mktemp("browser") / "warehouse.duckdb"
+    status = load_demo(if_empty=False, who="test", db=path)
+    assert status == 0, "the demo data did not load"
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def live_server(warehouse: Path, live_server_log: Path) -> Iterator[str]:
+    """The app on a free port, in its own process, reading the demo warehouse."""
+    port = _free_port()
+    env = {**os.environ, "CPIP_DB": str(warehouse), "PYTHONUNBUFFERED": "1"}
+    code = f"import app; app.app.run(host='127.0.0.1', port={port}, debug=False)"
+    with open(live_server_log, "w", encoding="utf-8") as log:
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the app did not start:\n{live_server_log.read_text(encoding='utf-8')[-3000:]}")
+        time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log_text = live_server_log.read_text(encoding="utf-8")
+    assert "Traceback" not in log_text, f"the app logged an error:\n{log_text[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server: str):
+    """A fresh page (1280 x 900, the laptop the brief names) that records every
+    console error and page error; any of them fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server,
+                                  accept_downloads=True)
+    new_page = context.new_page()
+    errors: list[str] = []
+    new_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    new_page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    new_page.console_errors = errors
+    yield new_page
+    context.close()
+    assert errors == [], f"browser console errors: {errors}"
+
+
+def expect_no_console_errors(page) -> None:
+    assert page.console_errors == [], f"browser console errors: {page.console_errors}"
+
+
+@pytest.fixture
+def wait_for_dash() -> Callable:
+    def wait(page, timeout: float = 15_000) -> None:
+        page.wait_for_load_state("networkidle", timeout=timeout)
+        # Dash marks the document while a callback is running.
+        page.wait_for_function(
+            "() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=timeout
+        )
+
+    return wait
+
+
+@pytest.fixture
+def axe() -> Callable:
+    source = AXE_JS.read_text(encoding="utf-8")
+
+    def run(page) -> list[dict]:
+        page.add_script_tag(content=source)
+        result = page.evaluate(
+            "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            AXE_TAGS,
+        )
+        return [
+            {"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return run
+
+
+@pytest.fixture
+def screenshot() -> Callable:
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

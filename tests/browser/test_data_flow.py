@@ -1,0 +1,232 @@
+"""The analyst's whole flow in a real browser, on real files, against the real
+app served by gunicorn with two workers (so the background check and load
+may be polled from either worker):
+
+upload a file with errors -> the report names the lines -> upload the
+corrected file -> load -> the scorecard shows the new figure -> undo -> the
+old figure is back. Plus the refusals a person meets: a file that is not a
+CSV, a file over the size cap.
+
+The server fixture is this module's own (tests/browser/conftest.py's live
+server did not exist when this was written); it runs the app exactly as
+production does, from app.py, on a temporary warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from etl.load import load_files
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "data_page"
+ARTIFACTS = ROOT / "test-artifacts"
+USER = "k.jones"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT = 20_000  # ms: a check or a load is a background job polled every second
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def data_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gunicorn -w 2 serving app:server on a warehouse holding the organisation
+    and the base KPI values (pathway plans, July 2023: 86 of 100)."""
+    tmp = tmp_path_factory.mktemp("data-flow")
+    db = tmp / "warehouse.duckdb"
+    reports = load_files(
+        [FIXTURES / "organisation.csv", FIXTURES / "kpi_values_base.csv"], as_of=date(2023, 8, 5), who="setup", db=db
+    )
+    assert [r.outcome for r in reports] == ["loaded", "loaded"]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CPIP_DB": str(db),
+        "CPIP_UPLOAD_DIR": str(tmp / "uploads"),
+        "CPIP_CACHE_DIR": str(tmp / "cache"),
+        "CPIP_UPLOAD_MAX_MB": "1",
+    }
+    env.pop("CPIP_INBOX_INTERVAL", None)
+    log = open(tmp / "gunicorn.log", "w")  # closed at teardown
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "app:server", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/data", timeout=10) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):  # not listening yet, or still starting
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            log.close()
+            raise RuntimeError("the app did not start:\n" + (tmp / "gunicorn.log").read_text())
+        time.sleep(0.3)
+    try:
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture
+def browser_page(data_server: str) -> Iterator:
+    """A Chromium page signed in as k.jones (the sign-on proxy's header), that
+    fails the test on any console error or page error."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 1000},
+            extra_http_headers={"X-Remote-User": USER},
+            locale="en-GB",
+            timezone_id="Europe/London",
+        )
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page
+        context.close()
+        browser.close()
+    assert errors == [], f"console errors: {errors}"
+
+
+def _scorecard_row(page, url: str) -> str:
+    page.goto(url + "/?period=2023-07&level=la")
+    row = page.locator("#sc-row-pathway_plans")
+    row.wait_for()
+    return row.inner_text()
+
+
+def test_upload_correct_load_and_undo(browser_page, data_server: str) -> None:
+    page, url = browser_page, data_server
+
+    before = _scorecard_row(page, url)
+    assert "86.0%" in before and "86 / 100" in before
+
+    page.goto(url + "/data")
+    page.locator("#data-upload").wait_for()
+    assert page.locator("#data-who").inner_text() == USER
+
+    # 1. A file with errors: the report names the lines, and Load stays off.
+    page.set_input_files("#data-upload input[type=file]", str(FIXTURES / "with_errors" / "pathway_plans_july.csv"))
+    report = page.locator(".data-file-report")
+    report.get_by_text("Has errors").wait_for()
+    text = report.inner_text()
+    assert "kpi_values" in text and "Jul 2023" in text
+    assert "2 of 3 rows have errors" in text
+    errors = page.locator("#data-errors-0 tbody tr")
+    assert errors.count() == 2
+    line3, line4 = errors.nth(0).inner_text(), errors.nth(1).inner_text()
+    assert line3.startswith("3\tnumerator\t60\t")
+    assert line4.startswith("4\tmetric_id\tpathway_plan\t") and "not in metrics.yml" in line4
+    assert page.locator("#data-load").is_disabled()
+    page.screenshot(path=str(ARTIFACTS / "data-1-errors.png"), full_page=True)
+
+    # 2. The corrected file (same name) replaces it: ready, one record added and one replaced.
+    page.set_input_files("#data-upload input[type=file]", str(FIXTURES / "pathway_plans_july.csv"))
+    report.get_by_text("Ready to load").wait_for()
+    assert page.locator(".data-file-report").count() == 1
+    facts = page.locator(".data-facts").inner_text()
+    assert "Would add\n1" in facts and "Would replace\n1" in facts and "Rows with errors\n0" in facts
+    page.screenshot(path=str(ARTIFACTS / "data-2-corrected.png"), full_page=True)
+
+    # 3. Load.
+    page.get_by_role("button", name="Load 1 file").click()
+    page.locator("#data-load-alert").wait_for()
+    assert "pathway_plans_july.csv: kpi_values: loaded" in page.locator("#data-load-alert").inner_text()
+    history_row = page.locator("#data-history-table tbody tr").first
+    expect(history_row).to_contain_text("pathway_plans_july.csv")  # the history redraws after the load
+    history = history_row.inner_text()
+    assert USER in history and "\tloaded\t" in history
+    page.screenshot(path=str(ARTIFACTS / "data-3-loaded.png"), full_page=True)
+
+    # 4. The scorecard shows the new figure, without a restart.
+    after = _scorecard_row(page, url)
+    assert "93.0%" in after and "93 / 100" in after
+    page.screenshot(path=str(ARTIFACTS / "data-4-scorecard-new.png"), full_page=True)
+
+    # 5. Undo, after the confirmation: the old figure is back.
+    page.goto(url + "/data")
+    page.locator("#data-history-table tbody tr").first.get_by_role("button", name="Undo").click()
+    question = page.locator("#data-undo-question")
+    question.wait_for()
+    assert "pathway_plans_july.csv" in question.inner_text()
+    assert "the 1 record it replaced will come back" in question.inner_text()
+    page.locator(".modal.show").wait_for()
+    page.wait_for_timeout(400)  # the modal's fade-in, for a readable screenshot
+    page.screenshot(path=str(ARTIFACTS / "data-5-undo-confirm.png"))
+    page.get_by_role("button", name="Undo the load").click()
+    page.locator("#data-undo-alert").wait_for()
+    assert "undone" in page.locator("#data-undo-alert").inner_text()
+    expect(page.locator("#data-history-table tbody tr").first).to_contain_text("undone")
+
+    restored = _scorecard_row(page, url)
+    assert "86.0%" in restored and "86 / 100" in restored
+    page.screenshot(path=str(ARTIFACTS / "data-6-scorecard-restored.png"), full_page=True)
+
+
+def test_files_that_cannot_be_loaded_are_refused_with_a_message(browser_page, data_server: str, tmp_path: Path) -> None:
+    page, url = browser_page, data_server
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an extract\n", encoding="utf-8")
+    big = tmp_path / "big.csv"  # over the 1 MB cap this server runs with
+    big.write_text("period,metric_id,team,numerator,denominator\n" + "2023-07,x,y,1,2\n" * 80_000, encoding="utf-8")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+
+    page.goto(url + "/data")
+    page.locator("#data-upload").wait_for()
+    page.set_input_files("#data-upload input[type=file]", [str(notes), str(big), str(binary)])
+    page.locator("#data-status").get_by_text("3 files checked").wait_for()
+    cards = page.locator(".data-file-report")
+    assert cards.count() == 3
+    text = page.locator("#data-reports").inner_text()
+    assert "notes.txt" in text and "it is not a CSV file" in text
+    assert "big.csv" in text and "over the 1.0 MB limit for one file" in text
+    assert "binary.csv" in text and "it is not text" in text
+    assert "Traceback" not in page.content()
+    assert page.locator("#data-load").is_disabled()
+    page.screenshot(path=str(ARTIFACTS / "data-7-refused.png"), full_page=True)
+    page.get_by_role("button", name="Cancel").click()
+    page.locator("#data-status").get_by_text("nothing was stored").wait_for()
+    assert page.locator(".data-file-report").count() == 0

@@ -1,0 +1,334 @@
+"""The pages' builders and callbacks called as plain functions, against a small
+hand-made warehouse whose mart rows are written straight into `kpi_monthly`,
+so every number a reader would see is known by hand:
+
+- assessments_45wd, authority: July 2023 375 / 425 = 88.2% (2023/24 thresholds
+  green 90, amber 85: Amber), June 340 / 400 = 85.0% (so: improving).
+  Family Safeguarding 200 / 220 = 90.9% (Green), Assessment and Intervention
+  175 / 205 = 85.4% (Amber). Coastal FS 1 120 / 130 = 92.3%.
+- missing_episodes (lower is better, green 250, amber 300): July 283 (Amber), June 250.
+- iha_20wd: July 9 / 14 = 64.3% (green 75, amber 60: Amber). homeless_16_17 (monitored): 19.
+- Every other KPI has no data: the catalogue has 18 KPIs, 17 rated, so 3 Amber and 14 No data.
+- Audits: April 2023, Coastal FS 1: 5 audits, 4 moderated (Outstanding, Good, 2 x Requires
+  Improvement) -> 25%, 25%, 50%, 0%. May 2023, North A&I 1: 1 audit, moderated Inadequate.
+  The audits were loaded with as-of 20 July 2023, before July ended.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from etl.warehouse import writer
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTHORITY = "Demo County Council"
+
+TEAMS = [
+    ("Coastal FS 1", "Family Safeguarding", "Coastal"),
+    ("Coastal FS 2", "Family Safeguarding", "Coastal"),
+    ("=SUM(A1)", "Family Safeguarding", "Coastal"),  # a name that would run as a formula in Excel
+    ("North A&I 1", "Assessment and Intervention", "Northern"),
+]
+
+MART = [
+    ("assessments_45wd", "2023-07", "la", AUTHORITY, 375, 425),
+    ("assessments_45wd", "2023-06", "la", AUTHORITY, 340, 400),
+    ("assessments_45wd", "2023-07", "service", "Family Safeguarding", 200, 220),
+    ("assessments_45wd", "2023-07", "service", "Assessment and Intervention", 175, 205),
+    ("assessments_45wd", "2023-07", "area", "Coastal", 200, 220),
+    ("assessments_45wd", "2023-07", "area", "Northern", 175, 205),
+    ("assessments_45wd", "2023-07", "team", "Coastal FS 1", 120, 130),
+    ("assessments_45wd", "2023-06", "team", "Coastal FS 1", 100, 125),
+    ("assessments_45wd", "2023-07", "team", "Coastal FS 2", 79, 88),
+    ("assessments_45wd", "2023-07", "team", "=SUM(A1)", 1, 2),
+    ("assessments_45wd", "2023-07", "team", "North A&I 1", 175, 205),
+    ("missing_episodes", "2023-07", "la", AUTHORITY, 283, None),
+    ("missing_episodes", "2023-06", "la", AUTHORITY, 250, None),
+    ("iha_20wd", "2023-07", "la", AUTHORITY, 9, 14),
+    ("homeless_16_17", "2023-07", "la", AUTHORITY, 19, None),
+]
+
+AUDITS = [
+    ("A1", "C1", "Coastal FS 1", date(2023, 4, 3), "assessment", "Good", "Outstanding"),
+    ("A2", "C2", "Coastal FS 1", date(2023, 4, 4), "assessment", "Good", "Good"),
+    ("A3", "C3", "Coastal FS 1", date(2023, 4, 5), "management_oversight", "Good", "Requires Improvement"),
+    ("A4", "C4", "Coastal FS 1", date(2023, 4, 6), "management_oversight", "Inadequate", "Requires Improvement"),
+    ("A5", "C5", "Coastal FS 1", date(2023, 4, 7), "assessment", "Good", None),
+    ("A6", "C6", "North A&I 1", date(2023, 5, 9), "assessment", "Requires Improvement", "Inadequate"),
+]
+
+
+def build_warehouse(path: Path) -> None:
+    org = pd.DataFrame(TEAMS, columns=["team", "service", "area"]).assign(load_id=1)
+    mart = pd.DataFrame(MART, columns=["metric_id", "period", "level", "org_unit", "numerator", "denominator"])
+    mart["period"] = pd.to_datetime(mart["period"] + "-01").dt.date
+    audits = pd.DataFrame(
+        AUDITS, columns=["audit_id", "child_id", "team", "audit_date", "audit_type", "grade", "moderated_grade"]
+    ).assign(load_id=1)
+    with writer(path) as con:
+        con.register("org_frame", org)
+        con.execute("INSERT INTO organisation SELECT team, service, area, load_id FROM org_frame")
+        con.register("mart_frame", mart)
+        con.execute(
+            "INSERT INTO kpi_monthly SELECT metric_id, CAST(period AS DATE), level, org_unit, numerator, denominator"
+            " FROM mart_frame"
+        )
+        con.register("audit_frame", audits)
+        con.execute("INSERT INTO case_audits SELECT * FROM audit_frame")
+        con.execute(
+            "INSERT INTO loads VALUES (1, TIMESTAMP '2023-07-21 09:00', 'test', 'case_audits.csv', 'h', 'case_audits',"
+            " DATE '2023-07-20', 6, 6, 0, 0, 0, 0, '2023-04', '2023-05', 'loaded', NULL, NULL)"
+        )
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """The app's page modules, reading the hand-made warehouse."""
+    db = tmp_path_factory.mktemp("callbacks") / "warehouse.duckdb"
+    build_warehouse(db)
+    previous = os.environ.get("CPIP_DB")
+    os.environ["CPIP_DB"] = str(db)
+    sys.path.insert(0, str(ROOT))
+    import app  # noqa: F401  (creating the app registers the pages)
+    from dashboard.pages import audits, kpi, scorecard, teams
+
+    yield {"scorecard": scorecard, "kpi": kpi, "teams": teams, "audits": audits}
+    if previous is None:
+        os.environ.pop("CPIP_DB", None)
+    else:
+        os.environ["CPIP_DB"] = previous
+
+
+def text_of(component) -> str:
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(t for t in (text_of(c) for c in component) if t)
+    return text_of(getattr(component, "children", None))
+
+
+def by_id(component, wanted):
+    if isinstance(component, list | tuple):
+        for c in component:
+            found = by_id(c, wanted)
+            if found is not None:
+                return found
+        return None
+    if component is None or isinstance(component, str | int | float):
+        return None
+    if getattr(component, "id", None) == wanted:
+        return component
+    return by_id(getattr(component, "children", None), wanted)
+
+
+# ---------------------------------------------------------------- scorecard
+
+
+def test_scorecard_defaults_to_the_latest_month_and_the_authority(pages):
+    content = pages["scorecard"].build()
+    assert text_of(by_id(content, "page-subtitle")) == f"{AUTHORITY} · July 2023"
+    row = text_of(by_id(content, "sc-row-assessments_45wd"))
+    assert "88.2%" in row and "375 / 425" in row and "Amber" in row and "Improving" in row
+    missing = text_of(by_id(content, "sc-row-missing_episodes"))
+    assert "283" in missing and "Worsening" in missing and "Amber" in missing
+    homeless = text_of(by_id(content, "sc-row-homeless_16_17"))
+    assert "19" in homeless and "Not rated" in homeless
+    assert text_of(by_id(content, "sc-count-amber")) == "3"
+    assert text_of(by_id(content, "sc-count-no-data")) == "14"
+    assert text_of(by_id(content, "sc-count-red")) == "0"
+
+
+def test_scorecard_for_a_team_links_each_kpi_to_the_same_view(pages):
+    content = pages["scorecard"].build("2023-07", "team", "Coastal FS 1")
+    row = text_of(by_id(content, "sc-row-assessments_45wd"))
+    assert "92.3%" in row and "120 / 130" in row and "Green" in row
+    link = by_id(content, "sc-link-assessments_45wd")
+    assert link.href == "/kpi/assessments_45wd?period=2023-07&level=team&unit=Coastal%20FS%201"
+    assert by_id(content, "sc-boardpack-pdf").href == "/boardpack.pdf?period=2023-07&level=team&unit=Coastal%20FS%201"
+    assert by_id(content, "sc-boardpack-xlsx").href == (
+        "/boardpack.xlsx?period=2023-07&level=team&unit=Coastal%20FS%201"
+    )
+    # the controls show what the URL asked for
+    assert by_id(content, "sc-period").value == "2023-07"
+    assert by_id(content, "sc-level").value == "team"
+    assert by_id(content, "sc-unit").value == "Coastal FS 1"
+    assert [o["value"] for o in by_id(content, "sc-unit").options] == sorted(t for t, _, _ in TEAMS)
+
+
+def test_scorecard_june_compares_with_may_which_has_no_data(pages):
+    row = text_of(by_id(pages["scorecard"].build("2023-06", "la", None), "sc-row-assessments_45wd"))
+    assert "85.0%" in row and "340 / 400" in row and "No comparison" in row
+
+
+def test_scorecard_banner_says_the_month_may_be_incomplete(pages):
+    banner = text_of(by_id(pages["scorecard"].build("2023-07"), "sc-freshness"))
+    assert "July 2023 may be incomplete" in banner
+    assert (
+        "No data yet for July 2023 from: assessments, case_audits, kpi_values, missing_episodes, referrals." in banner
+    )
+    assert "14 KPIs show No data" in banner
+    assert "case_audits (taken 20 July 2023)" in banner
+
+
+def test_scorecard_explains_values_it_did_not_understand(pages):
+    content = pages["scorecard"].build("1999-01", "galaxy", "Nowhere")
+    words = text_of(content)
+    assert "There is no data for 1999-01; showing July 2023, the latest month." in words
+    assert "galaxy is not a level" in words
+    assert text_of(by_id(content, "page-subtitle")) == f"{AUTHORITY} · July 2023"
+
+
+def test_scorecard_layout_carries_its_url_location(pages):
+    parts = pages["scorecard"].layout(period="2023-07", level="la")
+    assert parts[0].id == "sc-url" and parts[0].refresh == "callback-nav"
+    assert parts[1].data == {"params": ["period", "level", "unit"], "resets": {"unit": ["sc-level"]}}
+
+
+def test_a_failing_query_gives_a_plain_message_not_a_traceback(pages, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pages["scorecard"].queries, "scorecard", broken)
+    words = text_of(pages["scorecard"].layout())
+    assert "The scorecard could not be shown." in words
+    assert "disk on fire" not in words and "Traceback" not in words
+
+
+def test_empty_warehouse_says_no_data_loaded(pages, tmp_path, monkeypatch):
+    monkeypatch.setenv("CPIP_DB", str(tmp_path / "empty.duckdb"))
+    assert "No data has been loaded yet." in text_of(pages["scorecard"].build())
+
+
+# ---------------------------------------------------------------- KPI page
+
+
+def test_kpi_page_headline_breakdown_table_and_definition(pages):
+    content = pages["kpi"].build("assessments_45wd", "2023-07", "la", None)
+    assert text_of(by_id(content, "kpi-value")) == "88.2%"
+    breakdown = by_id(content, "kpi-breakdown").figure
+    bar = breakdown.data[0]
+    # best first, drawn bottom-up: Assessment and Intervention (85.4%) below Family Safeguarding (90.9%)
+    assert list(bar.y) == ["Assessment and Intervention", "Family Safeguarding"]
+    assert list(bar.text) == ["85.4% (175 / 205) · Amber", "90.9% (200 / 220) · Green"]
+    definition = text_of(by_id(content, "kpi-definition"))
+    assert "Head of Service, Assessment and Intervention" in definition
+    assert "Higher is better" in definition
+    assert (
+        "Target 90.0%; Green at or above 90.0%, Amber at or above 85.0%, otherwise Red (financial year 2023/24)."
+        in (definition)
+    )
+    words = text_of(content)
+    assert "Jul 2023 88.2% 375 425 90.0% ◆ Amber" in words
+    assert "Jun 2023 85.0% 340 400 90.0% ◆ Amber" in words
+    trend = by_id(content, "kpi-trend").figure
+    assert [round(v, 1) for v in trend.data[0].y] == [85.0, 88.2]
+
+
+def test_kpi_page_for_a_team_has_no_breakdown(pages):
+    content = pages["kpi"].build("assessments_45wd", "2023-07", "team", "Coastal FS 1")
+    assert by_id(content, "kpi-breakdown") is None
+    assert text_of(by_id(content, "kpi-value")) == "92.3%"
+    assert by_id(content, "kpi-back").href == "/?period=2023-07&level=team&unit=Coastal%20FS%201"
+
+
+def test_kpi_page_for_an_unknown_kpi(pages):
+    assert "There is no KPI called nope." in text_of(pages["kpi"].build("nope", None, None, None))
+
+
+def test_csv_download_neutralises_formulas(pages):
+    params = {"metric_id": "assessments_45wd", "level": "team", "unit": "=SUM(A1)", "period": "2023-07"}
+    out = pages["kpi"].download_csv(1, params)
+    assert out["filename"] == "assessments_45wd_sum-a1.csv"
+    frame = pd.read_csv(io.StringIO(out["content"]))
+    assert list(frame.columns) == [
+        "metric_id", "level", "org_unit", "period", "numerator", "denominator", "value", "target", "rag"
+    ]  # fmt: skip
+    assert frame["org_unit"].tolist() == ["'=SUM(A1)"]
+    assert frame.iloc[0][["numerator", "denominator", "value", "rag"]].tolist() == [1.0, 2.0, 50.0, "Red"]
+
+
+def test_csv_download_for_the_authority(pages):
+    params = {"metric_id": "assessments_45wd", "level": "la", "unit": AUTHORITY, "period": "2023-07"}
+    frame = pd.read_csv(io.StringIO(pages["kpi"].download_csv(1, params)["content"]))
+    assert frame["period"].tolist() == ["2023-06", "2023-07"]
+    assert frame["value"].tolist() == [85.0, 88.2]
+
+
+def test_csv_download_needs_a_click(pages):
+    from dash import no_update
+
+    assert pages["kpi"].download_csv(None, {"metric_id": "x"}) is no_update
+
+
+# ---------------------------------------------------------------- teams
+
+
+def test_teams_page_heatmap_and_grid_for_a_service(pages):
+    content = pages["teams"].build("2023-07", "service", "Family Safeguarding", "assessments_45wd")
+    title = text_of(by_id(content, "tm-heatmap-title"))
+    assert title == "Assessments within 45 working days: teams of Family Safeguarding, Aug 2022 to Jul 2023"
+    heat = by_id(content, "tm-heatmap").figure.data[0]
+    assert list(heat.y) == ["Coastal FS 2", "Coastal FS 1", "=SUM(A1)"]
+    assert heat.text[1][-1] == "92.3%<br>Green"  # Coastal FS 1, July
+    assert heat.text[0][-1] == "89.8%<br>Amber"  # Coastal FS 2: 79 / 88
+    assert heat.text[1][-2] == "80.0%<br>Red"  # Coastal FS 1, June: 100 / 125 under 2023/24's 85
+    grid = by_id(content, "tm-grid")
+    hrefs = [h.children.href for h in grid.children[1].children.children[1:]]
+    assert hrefs == [
+        "/?period=2023-07&level=team&unit=%3DSUM%28A1%29",
+        "/?period=2023-07&level=team&unit=Coastal%20FS%201",
+        "/?period=2023-07&level=team&unit=Coastal%20FS%202",
+    ]
+
+
+def test_teams_page_defaults_to_the_first_service_and_kpi(pages):
+    content = pages["teams"].build(None, None, None, None)
+    assert text_of(by_id(content, "page-subtitle")) == "Assessment and Intervention · July 2023"
+    assert by_id(content, "tm-kpi").value == "icpc_15wd"
+
+
+# ---------------------------------------------------------------- audits
+
+
+def test_audits_table_in_the_reports_form(pages):
+    content = pages["audits"].build(None, None, None)
+    months = text_of(by_id(content, "au-table-month").children[2])
+    assert months == "Apr 2023 5 4 25% 25% 50% 0% May 2023 1 1 0% 0% 0% 100%"
+    quarters = text_of(by_id(content, "au-table-quarter").children[2])
+    # Q1 2023/24 pools April and May: 6 audits, 5 moderated: 1, 1, 2, 1 -> 20%, 20%, 40%, 20%
+    assert quarters == "2023/24 Q1 6 5 20% 20% 40% 20%"
+    bars = by_id(content, "au-quarter-graph").figure
+    assert [t.name for t in bars.data] == ["Outstanding", "Good", "Requires Improvement", "Inadequate"]
+
+
+def test_audits_filters(pages):
+    service = text_of(by_id(pages["audits"].build("Assessment and Intervention", None, None), "au-table-month"))
+    assert "May 2023 1 1 0% 0% 0% 100%" in service and "Apr 2023" not in service
+    by_type = text_of(by_id(pages["audits"].build(None, "Coastal FS 1", "management_oversight"), "au-table-month"))
+    assert "Apr 2023 2 2 0% 0% 100% 0%" in by_type
+    chosen, notes, _options = pages["audits"].filters("Assessment and Intervention", "Coastal FS 1", "gossip")
+    assert chosen == {"service": "Assessment and Intervention", "team": None, "audit_type": None}
+    assert notes == [
+        "Coastal FS 1 is not a team of Assessment and Intervention; showing every team.",
+        "gossip is not an audit type; showing every type.",
+    ]
+
+
+# ---------------------------------------------------------------- shell
+
+
+def test_navigation_lists_the_pages_in_order(pages):
+    from dashboard.shell import nav_items
+
+    items = nav_items()
+    assert items[:3] == [("Scorecard", "/"), ("Teams", "/teams"), ("Audits", "/audits")]
+    assert "/kpi/<metric_id>" not in [path for _, path in items]
