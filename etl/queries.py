@@ -25,10 +25,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from etl import spc
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.contract import EXTRACT_TYPES
 from etl.metrics import Metric, Polarity, catalogue
-from etl import spc
 from etl.warehouse import reading
 
 LEVELS = ("la", "area", "service", "team")
