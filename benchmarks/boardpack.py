@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/boardpack.py [--period 2023-07] [--runs 3]
 
 Loads the demo extracts into a throwaway warehouse, then builds the
-authority-level pack as PDF and as Excel. The first PDF is cold (as the CLI
-runs it: Chromium for the charts starts inside the timing); later ones are
-warm (as the web app runs it, with kaleido's browser already up). The budget
+authority-level pack as PDF and as Excel. The PDF is timed three ways: as
+`cpip boardpack` in a fresh process (imports and Chromium's start included),
+cold in this process (Chromium starts inside the timing), and warm (as the web
+app runs it, with the chart browser already up). The budget
 (issue 5) is 10 seconds for a whole authority-level pack.
 """
 
@@ -14,13 +15,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 BUDGET_SECONDS = 10.0
 
@@ -49,6 +53,22 @@ def main() -> int:
         reds = sum(1 for r in pack.rows if r.rag == "Red")
         print(f"{args.period}, whole authority: {len(pack.rows)} KPIs, {reds} Red (one exception page each)")
 
+        # As an analyst runs it: a fresh process, imports and Chromium's start included.
+        env = {**os.environ, "CPIP_DB": str(db)}
+        command = [
+            sys.executable,
+            "-m",
+            "etl.cli",
+            "boardpack",
+            "--period",
+            args.period,
+            "--out",
+            str(root / "cli.pdf"),
+        ]
+        started = time.perf_counter()
+        subprocess.run(command, env=env, check=True, capture_output=True, cwd=ROOT)
+        cli = time.perf_counter() - started
+
         started = time.perf_counter()
         pdf = build_boardpack(args.period, level="la", out=root / "pack.pdf", db=db)
         cold = time.perf_counter() - started
@@ -61,13 +81,15 @@ def main() -> int:
         xlsx = build_boardpack(args.period, level="la", out=root / "pack.xlsx", db=db)
         excel = time.perf_counter() - started
 
-        print(f"PDF, cold (Chromium starts): {cold:.2f} s  ({pdf.stat().st_size / 1024:.0f} KB)")
+        print(f"PDF, `cpip boardpack` in a fresh process: {cli:.2f} s")
+        print(f"PDF, cold in process (Chromium starts): {cold:.2f} s  ({pdf.stat().st_size / 1024:.0f} KB)")
         if warm:
             print(f"PDF, warm (median of {len(warm)}): {statistics.median(warm):.2f} s")
         print(f"Excel: {excel:.2f} s  ({xlsx.stat().st_size / 1024:.0f} KB)")
-        verdict = "within" if cold < BUDGET_SECONDS else "OVER"
-        print(f"budget {BUDGET_SECONDS:.0f} s for a whole authority-level pack: {verdict} ({cold:.2f} s cold)")
-        return 0 if cold < BUDGET_SECONDS else 1
+        worst = max(cli, cold)
+        verdict = "within" if worst < BUDGET_SECONDS else "OVER"
+        print(f"budget {BUDGET_SECONDS:.0f} s for a whole authority-level pack: {verdict} (slowest {worst:.2f} s)")
+        return 0 if worst < BUDGET_SECONDS else 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +33,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchm
 sys.path.insert(0, str(ROOT))
 
 TEAMS = 100
+AS_OF = date(2024, 1, 31)
 GOAL = 3.0
 
 
@@ -81,11 +85,10 @@ def time_read_csv(extract: Path, db: Path) -> float:
     return time.perf_counter() - start
 
 
-def time_load(org: Path, extract: Path, db: Path, *, profile: bool = False) -> tuple[float, str]:
+def time_load(extract: Path, db: Path, *, profile: bool = False) -> tuple[float, list[str], str]:
+    """One full load of the extract into `db` (which already holds the organisation)."""
     from etl.load import load_files
 
-    as_of = date(2024, 1, 31)
-    load_files([org], as_of=as_of, who="benchmark", db=db)  # the reference the extract is checked against
     stages: list[tuple[float, str]] = []
 
     def progress(message: str) -> None:
@@ -98,44 +101,65 @@ def time_load(org: Path, extract: Path, db: Path, *, profile: bool = False) -> t
         profiler = cProfile.Profile()
         profiler.enable()
     start = time.perf_counter()
-    [report] = load_files([extract], as_of=as_of, who="benchmark", db=db, progress=progress)
+    [report] = load_files([extract], as_of=AS_OF, who="benchmark", db=db, progress=progress)
     elapsed = time.perf_counter() - start
     if profiler is not None:
         import pstats
 
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    previous = start
+    lines, previous = [], start
     for moment, message in stages:
-        print(f"    {moment - previous:6.3f} s before: {message}")
+        lines.append(f"    {moment - previous:6.3f} s, then: {message}")
         previous = moment
-    return elapsed, report.summary()
+    return elapsed, lines, report.summary()
 
 
-def bench_load(rows: int = 1_000_000, *, profile: bool = False) -> float:
-    """Time load_files against read_csv on the same file; returns the ratio."""
+def bench_load(rows: int = 1_000_000, *, repeats: int = 3, profile: bool = False) -> float:
+    """Time load_files against read_csv on the same file, alternating, best of `repeats`; returns the ratio."""
+    from etl.load import load_files
+
     with tempfile.TemporaryDirectory(prefix="cpip-bench-") as tmp:
         folder = Path(tmp)
         org, extract = write_extracts(folder, rows)
-        size = extract.stat().st_size / 1e6
-        print(f"assessments extract: {rows:,} rows, {size:.1f} MB")
-        baseline = time_read_csv(extract, folder / "baseline.duckdb")
-        loaded, summary = time_load(org, extract, folder / "warehouse.duckdb", profile=profile)
-        baseline = min(baseline, time_read_csv(extract, folder / "baseline2.duckdb"))
+        print(f"assessments extract: {rows:,} rows, {extract.stat().st_size / 1e6:.1f} MB; {os.cpu_count()} cores")
+        template = folder / "template.duckdb"
+        load_files([org], as_of=AS_OF, who="benchmark", db=template)  # the reference the extract is checked against
+        baselines, loads = [], []
+        best_stages: list[str] = []
+        summary = ""
+        for run in range(repeats):
+            baselines.append(time_read_csv(extract, folder / f"baseline{run}.duckdb"))
+            db = folder / f"warehouse{run}.duckdb"
+            shutil.copyfile(template, db)
+            elapsed, stages, summary = time_load(extract, db, profile=profile and run == 0)
+            if not loads or elapsed < min(loads):
+                best_stages = stages
+            loads.append(elapsed)
+        again = time.perf_counter()
+        [report] = load_files([extract], as_of=AS_OF, who="benchmark", db=db)
+        again = time.perf_counter() - again
         print(f"  {summary}")
+        print("  stages of the best load:")
+        print("\n".join(best_stages))
+        baseline, loaded = min(baselines), min(loads)
         ratio = loaded / baseline
-        print(f"DuckDB read_csv into a file database: {baseline:.2f} s")
-        print(f"load_files (validation included):     {loaded:.2f} s")
-        print(f"ratio: {ratio:.1f}x (goal: within {GOAL:.0f}x) {'OK' if ratio <= GOAL else 'TOO SLOW'}")
+        print(
+            f"DuckDB read_csv into a file database: best {baseline:.2f} s, median {statistics.median(baselines):.2f} s"
+        )
+        print(f"load_files (validation included):     best {loaded:.2f} s, median {statistics.median(loads):.2f} s")
+        print(f"the same file again ({report.outcome}):      {again:.2f} s")
+        print(f"ratio (best to best): {ratio:.1f}x (goal: within {GOAL:.0f}x) {'OK' if ratio <= GOAL else 'TOO SLOW'}")
         return ratio
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the load")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the first load")
     args = parser.parse_args(argv)
-    ratio = bench_load(args.rows, profile=args.profile)
+    ratio = bench_load(args.rows, repeats=args.repeats, profile=args.profile)
     # TODO(KPI engineer): part 2, the scorecard on 100 teams x 60 months, lives in benchmarks/scorecard_bench.py.
     try:
         scorecard_bench = importlib.import_module("benchmarks.scorecard_bench")

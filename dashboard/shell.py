@@ -36,7 +36,7 @@ def index_string() -> str:
         {{%metas%}}
         <title>{{%title%}}</title>
         {{%favicon%}}
-        <style>:root{{{variables};--cpip-font:{theme.FONT_FAMILY.replace('"', "'")}}}</style>
+        <style>:root{{{variables};--cpip-font:{theme.FONT_FAMILY.replace('"', "'")}}}{theme.rag_symbol_css()}</style>
         {{%css%}}
     </head>
     <body>

@@ -111,6 +111,16 @@ def css_variables() -> dict[str, str]:
     return out
 
 
+def rag_symbol_css() -> str:
+    """The RAG chips' shapes as CSS `::before` content, with empty alternative
+    text so screen readers say only the word."""
+    rules = []
+    for key, style in RAG.items():
+        slug = key.lower().replace(" ", "-")
+        rules.append(f'.cpip-rag-{slug}::before{{content:"{style.symbol}" / "";font-size:0.7em}}')
+    return "".join(rules)
+
+
 def _channel(value: int) -> float:
     c = value / 255
     return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4

@@ -170,10 +170,10 @@ def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[int,
         f"CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same "
         f'FROM good i JOIN "{table}" t ON {_keys_on(extract, "i", "t")}'
     )
-    total = con.execute("SELECT count(*) FROM good").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
     unchanged, replaced = con.execute(
         "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM matched"
-    ).fetchone()
+    ).fetchall()[0]
     return total - unchanged - replaced, replaced, unchanged
 
 
@@ -203,7 +203,7 @@ def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str 
     column = f'"{extract.period_column}"'
     return con.execute(
         f"SELECT strftime(min({column}), '%Y-%m'), strftime(max({column}), '%Y-%m') FROM good"
-    ).fetchone()
+    ).fetchall()[0]
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
@@ -261,8 +261,6 @@ def _run(
     if report.added or report.replaced:
         step(f"writing {report.added + report.replaced:,} records")
         _write(con, extract, load_id, report.replaced)
-        step("rebuilding the KPIs")
-        _rebuild_kpis(con, _sources_for(extract.name))
         report.outcome = "loaded valid rows only" if result.rejected else "loaded"
     else:
         report.outcome = "loaded valid rows only" if result.rejected else "no change"
@@ -312,7 +310,7 @@ def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared
 
 
 def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0]
+    return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
 
 
 def load_files(
@@ -330,6 +328,8 @@ def load_files(
     Organisation files load first, so the teams they add are known to the
     other files of the same call. `progress(message)` hears each stage."""
     as_of = _as_date(as_of)
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]  # one file given on its own
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
@@ -357,6 +357,10 @@ def load_files(
             )
             step("writing the load log")
             _log(con, report, item, as_of=as_of, who=who)
+            if report.added or report.replaced:
+                # After the log: the KPI rules judge each record against its load's as-of date.
+                step("rebuilding the KPIs")
+                _rebuild_kpis(con, _sources_for(report.extract_type))
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
@@ -382,10 +386,10 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
     with warehouse.writer(db) as con:
         row = con.execute(
             "SELECT file_name, extract_type, outcome, undone_at, undone_by FROM loads WHERE load_id = ?", [load_id]
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not row:
             raise ValueError(f"there is no load {load_id}")
-        file_name, extract_type, outcome, undone_at, undone_by = row
+        [(file_name, extract_type, outcome, undone_at, undone_by)] = row
         if outcome == "undone":
             raise ValueError(
                 f"load {load_id} ({file_name}) was already undone on {undone_at:%Y-%m-%d %H:%M} by {undone_by}"
@@ -409,7 +413,7 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
                 f" undo load {which} first"
             )
         columns = ", ".join(f'"{c}"' for c in extract.column_names)
-        removed = con.execute(f'SELECT count(*) FROM "{table}" WHERE load_id = ?', [load_id]).fetchone()[0]
+        removed = con.execute(f'SELECT count(*) FROM "{table}" WHERE load_id = ?', [load_id]).fetchall()[0][0]
         con.execute(f'DELETE FROM "{table}" WHERE load_id = ?', [load_id])
         [(restored,)] = con.execute(
             f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from etl.contract import EXTRACT_TYPES, ExtractType, normalise_header
 
@@ -113,6 +114,10 @@ def recognise(header: list[str]) -> Recognised:
 
     Matching ignores case, spaces, underscores and punctuation, and accepts
     each column's aliases. No type, or more than one, is refused."""
+    if len(header) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if separator in header[0]:
+                raise ExtractFileError(f"line 1: the columns are separated by {name}, not commas: {_EXCEL_HINT}")
     normalised = [normalise_header(h) for h in header]
     fits: list[tuple[ExtractType, dict[str, list[int]]]] = []
     scored = []
@@ -184,6 +189,7 @@ def stage(con: duckdb.DuckDBPyConnection, file: ExtractFile, recognised: Recogni
             picked.append(f'CAST(NULL AS VARCHAR) AS "{column.name}"')
     # Excel leaves rows of bare commas after the data; they are not records.
     blank = " AND ".join(f"NULLIF(trim(c{i}), '') IS NULL" for i in range(len(file.header)))
+    con.execute("SET enable_progress_bar = false")  # progress is ours to report, not DuckDB's on the terminal
     try:
         con.execute(
             f"""
@@ -197,7 +203,7 @@ def stage(con: duckdb.DuckDBPyConnection, file: ExtractFile, recognised: Recogni
         )
     except duckdb.Error as exc:
         raise _csv_error(exc) from None
-    records = con.execute(f'SELECT count(*) FROM "{table}_raw"').fetchone()[0]
+    records = con.execute(f'SELECT count(*) FROM "{table}_raw"').fetchall()[0][0]
     names = ", ".join(f'"{c.name}"' for c in extract.columns)
     if records + 1 == file.lines:
         # The usual case: one record a line, and the table keeps the file's order.
@@ -219,7 +225,7 @@ def stage(con: duckdb.DuckDBPyConnection, file: ExtractFile, recognised: Recogni
         SELECT {line_sql} AS line, {names} FROM {source} WHERE NOT _blank
         """
     )
-    rows = con.execute(f'SELECT count(*) FROM "{table}_raw" WHERE NOT _blank').fetchone()[0]
+    rows = con.execute(f'SELECT count(*) FROM "{table}_raw" WHERE NOT _blank').fetchall()[0][0]
     if rows == 0:
         raise ExtractFileError("the file has a header but no data rows")
     return rows
@@ -239,9 +245,12 @@ def _register_lines(con: duckdb.DuckDBPyConnection, file: ExtractFile, records: 
             starts.append(start)
     if len(starts) != records:
         raise ExtractFileError("the file's rows cannot be numbered reliably: the file is not a clean CSV")
-    con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" (rid BIGINT, line INTEGER)')
-    con.execute(
-        f'INSERT INTO "{table}" SELECT i - 1, CAST(list_extract(?, CAST(i AS INTEGER)) AS INTEGER) '
-        "FROM range(1, ? + 1) t(i)",
-        [starts, records],
-    )
+    numbered = pd.DataFrame({"rid": range(records), "line": starts})
+    con.register("_numbered", numbered)
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT CAST(rid AS BIGINT) AS rid, '
+            "CAST(line AS INTEGER) AS line FROM _numbered"
+        )
+    finally:
+        con.unregister("_numbered")

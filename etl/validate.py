@@ -8,6 +8,9 @@ here too: `typed` holds each row's contract values in their stored types.
 Dates are ISO `2023-07-31` or UK day-first `31/07/2023`, never US month-first;
 datetimes add `14:05` (seconds optional). A value is shape-checked before it is
 parsed, because DuckDB alone would read `31/07/23` as the year 23.
+
+Results are read with fetchall, never fetchone: a half-read DuckDB result
+blocks other work on the connection (the KPI rebuild in the same load).
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ def _bad_value_reason(column: Column) -> str:
 def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     """`_units(key, name)`: the names a `team` may take, matched ignoring case.
     Returns whether the organisation reference holds any team."""
-    has_teams = con.execute("SELECT count(*) FROM organisation").fetchone()[0] > 0
+    has_teams = con.execute("SELECT count(*) FROM organisation").fetchall()[0][0] > 0
     if extract.name == "kpi_values":
         # An aggregate may be given for a team, a service, an area or the authority as a whole.
         names = (
@@ -320,27 +323,27 @@ def validate(con: duckdb.DuckDBPyConnection, extract: ExtractType, *, as_of: dat
     con.execute(f"CREATE OR REPLACE TEMP TABLE findings AS {_union(errors, 'error', 'typed')}")
     _duplicate_keys(con, extract)
     con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT DISTINCT line FROM findings")
-    rejected = con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+    rejected = con.execute("SELECT count(*) FROM rejected").fetchall()[0][0]
     source = "typed"
     if rejected:
         con.execute("CREATE OR REPLACE TEMP TABLE typed_ok AS SELECT * FROM typed ANTI JOIN rejected USING (line)")
         source = "typed_ok"
     if extract.name == "assessments":
-        wd_as_of = con.execute("SELECT working_day_number FROM calendar WHERE day = ?", [as_of]).fetchone()
-        wd = wd_as_of[0] if wd_as_of else "NULL"
+        wd_as_of = con.execute("SELECT working_day_number FROM calendar WHERE day = ?", [as_of]).fetchall()
+        wd = wd_as_of[0][0] if wd_as_of else "NULL"  # an as-of date outside the calendar: no such warning
         source = (
             f"(SELECT t.*, {wd} - c.working_day_number AS _open_wd FROM {source} t "
             "LEFT JOIN calendar c ON c.day = t.assessment_start_date__v)"
         )
     warnings = _warning_checks(extract, as_of)
-    before = con.execute("SELECT count(*) FROM findings").fetchone()[0]
+    before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
     if warnings:
         con.execute(f"INSERT INTO findings {_union(warnings, 'warning', source)}")
-    warned = con.execute("SELECT count(*) FROM findings").fetchone()[0] - before
+    warned = con.execute("SELECT count(*) FROM findings").fetchall()[0][0] - before
     good_source = "typed_ok" if rejected else "typed"
     columns = ", ".join(f"{_q(c.name + '__v')} AS {_q(c.name)}" for c in extract.columns)
     con.execute(f"CREATE OR REPLACE TEMP VIEW good AS SELECT line, {columns} FROM {good_source}")
-    rows = con.execute("SELECT count(*) FROM typed").fetchone()[0]
+    rows = con.execute("SELECT count(*) FROM typed").fetchall()[0][0]
     return Validation(rows=rows, rejected=rejected, warnings=warned)
 
 
@@ -367,11 +370,15 @@ def _duplicate_keys(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> Non
             SELECT t.line, {", ".join("t." + k for k in keys)} FROM typed t SEMI JOIN dup USING ({key_list})
         ),
         lines AS (
-            SELECT {key_list}, string_agg(CAST(line AS VARCHAR), ', ' ORDER BY line) AS all_lines
+            -- The first five lines are enough to find them.
+            SELECT {key_list}, count(*) AS n,
+                   array_to_string(list_slice(list(line ORDER BY line), 1, 5), ', ') AS some_lines
             FROM rows GROUP BY ALL
         )
         SELECT r.line, 1000, 'error', NULL, {shown},
-               'duplicate record key ({label}): the same record is on lines ' || l.all_lines
+               'duplicate record key ({label}): the same record is on '
+               || CASE WHEN l.n <= 5 THEN 'lines ' || l.some_lines
+                       ELSE l.n || ' lines: ' || l.some_lines || ', ...' END
         FROM rows r JOIN lines l USING ({key_list})
         """
     )

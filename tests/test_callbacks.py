@@ -227,8 +227,8 @@ def test_kpi_page_headline_breakdown_table_and_definition(pages):
         in (definition)
     )
     words = text_of(content)
-    assert "Jul 2023 88.2% 375 425 90.0% ◆ Amber" in words
-    assert "Jun 2023 85.0% 340 400 90.0% ◆ Amber" in words
+    assert "Jul 2023 88.2% 375 425 90.0% Amber" in words
+    assert "Jun 2023 85.0% 340 400 90.0% Amber" in words
     trend = by_id(content, "kpi-trend").figure
     assert [round(v, 1) for v in trend.data[0].y] == [85.0, 88.2]
 

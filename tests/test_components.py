@@ -108,6 +108,13 @@ def test_stylesheet_defines_no_colours_and_uses_only_theme_variables():
     assert used <= defined, used - defined
 
 
+def test_each_rag_has_a_shape_as_well_as_a_colour():
+    css = theme.rag_symbol_css()
+    for word, style in theme.RAG.items():
+        assert f'.cpip-rag-{word.lower().replace(" ", "-")}::before{{content:"{style.symbol}" / ""' in css
+    assert len({style.symbol for style in theme.RAG.values()}) == len(theme.RAG)
+
+
 def test_assets_hold_bootstrap_so_no_cdn_is_needed():
     head = (ASSETS / "bootstrap.min.css").read_text(encoding="utf-8")[:200]
     assert "Bootstrap" in head and "v5.3.8" in head
@@ -142,7 +149,7 @@ def test_rag_counts_and_summary():
     counts = rag_counts(["Red", "Red", "Green", "No data", "", "Amber", "Red"])
     assert counts == {"Red": 3, "Amber": 1, "Green": 1, "No data": 1}
     strip = rag_summary(["Red", "Green", "Green"], id_prefix="x")
-    assert text_of(strip).split() == ["1", "●", "Red", "0", "◆", "Amber", "2", "▲", "Green", "0", "○", "No", "data"]
+    assert text_of(strip).split() == ["1", "Red", "0", "Amber", "2", "Green", "0", "No", "data"]
 
 
 # ---------------------------------------------------------------- sparkline
@@ -334,7 +341,7 @@ def test_team_grid_links_each_team_to_its_scorecard():
         "/?period=2023-07&level=team&unit=Coastal%20FS%201",
         "/?period=2023-07&level=team&unit=Coastal%20FS%202",
     ]
-    assert text_of(table.children[2]).split()[-6:] == ["▲", "Green", "75.0%", "●", "Red", "50.0%"]
+    assert text_of(table.children[2]).split()[-4:] == ["Green", "75.0%", "Red", "50.0%"]
 
 
 def test_audit_table_in_the_published_form():
@@ -397,3 +404,27 @@ def test_rag_summary_is_a_labelled_group():
     strip = rag_summary([], id_prefix="x")
     assert isinstance(strip, html.Div)
     assert strip.role == "group"
+
+
+# ---------------------------------------------------------------- shell
+
+
+def test_logo_comes_from_the_catalogue_or_the_plain_default():
+    from dashboard.shell import logo_src
+
+    def asset(name: str) -> str:
+        return f"/assets/{name}"
+
+    assert logo_src(asset, None) == "/assets/logo.svg"
+    assert logo_src(asset, "crest.png") == "/assets/crest.png"
+    assert logo_src(asset, "https://intranet.example/crest.svg") == "https://intranet.example/crest.svg"
+
+
+def test_page_template_carries_the_theme_and_the_language():
+    from dashboard.shell import index_string
+
+    template = index_string()
+    assert '<html lang="en-GB">' in template
+    assert f"--cpip-rag-red-bg:{theme.RAG['Red'].background}" in template
+    for placeholder in ("{%app_entry%}", "{%config%}", "{%scripts%}", "{%renderer%}", "{%css%}"):
+        assert placeholder in template

@@ -147,6 +147,8 @@ def server(tmp_path: Path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
         log.close()
+    text = (tmp_path / "gunicorn.log").read_text()
+    assert "Traceback" not in text, f"the app logged an error:\n{text[-4000:]}"
 
 
 def test_scorecard_keeps_serving_while_loads_run(server) -> None:

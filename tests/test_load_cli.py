@@ -3,7 +3,10 @@ exit codes, the one-line messages, never a traceback."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,23 @@ def test_loads_and_undo(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert err.startswith("cpip undo: load 2 (assessments_excel.csv) was already undone on ")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_cpip_command_in_its_own_process(tmp_path: Path, db: Path) -> None:
+    """The real command, as an analyst runs it: the KPI mart is rebuilt for real here."""
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "etl.cli", "load", "--as-of", "2023-09-29",
+            str(FIXTURES / "organisation.csv"), str(FIXTURES / "binary.csv"),
+        ],
+        capture_output=True, text=True, env={**os.environ, "CPIP_DB": str(db)}, cwd=Path(__file__).parent.parent,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "organisation.csv: organisation: loaded (load 1): 3 rows read: 3 added, 0 replaced, 0 unchanged,"
+        " 0 rejected, 0 warnings",
+        "binary.csv: unrecognised file: refused, nothing loaded (load 2)",
+        "binary.csv: this is a binary file, not a CSV text file",
+    ]
+    assert result.stderr == ""

@@ -17,6 +17,7 @@ from etl.load import Finding, LoadReport, load_files, load_findings, load_log, p
 from etl.read import recognise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extracts"
+REAL_REBUILD = etl.load._rebuild_kpis
 AS_OF = date(2023, 9, 29)  # a Friday
 
 
@@ -510,3 +511,82 @@ def test_organisation_corrections_replace_by_team(with_org: Path, tmp_path: Path
     [report] = load_files([changed], as_of=AS_OF, who="tester", db=with_org)
     assert (report.added, report.replaced, report.unchanged) == (0, 1, 2)
     assert query(with_org, "SELECT service FROM organisation WHERE team = 'West Care'") == [("Leaving Care",)]
+
+
+def test_the_kpi_mart_is_rebuilt_in_the_load_and_after_undo(with_org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(etl.load, "_rebuild_kpis", REAL_REBUILD)
+    report = load_one(with_org, "assessments_excel.csv")
+    mart = "SELECT metric_id, strftime(period, '%Y-%m'), numerator, denominator FROM kpi_monthly WHERE level = 'la'"
+    # C001 completed in 20 working days (met, July); C003 in 61 (not met, August). Seen: C003 next day (June),
+    # C001 next day (July); C002 never seen and 58 working days gone by the as-of date (not met, July).
+    assert sorted(query(with_org, mart)) == [
+        ("assessments_45wd", "2023-07", 1.0, 1.0),
+        ("assessments_45wd", "2023-08", 0.0, 1.0),
+        ("seen_5wd", "2023-06", 1.0, 1.0),
+        ("seen_5wd", "2023-07", 1.0, 2.0),
+    ]
+    undo_load(report.load_id, who="lead", db=with_org)
+    assert query(with_org, mart) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "stored", "reason"),
+    [
+        ("1/7/2023", date(2023, 7, 1), None),  # Excel's UK short date without leading zeros
+        ("2023-7-31", date(2023, 7, 31), None),
+        ("29/02/2024", date(2024, 2, 29), None),  # a leap year
+        ("29/02/2023", None, "impossible date"),
+        ("31/07/23", None, "not a date"),  # a two-digit year is not read as the year 23
+        ("2023/07/31", None, "not a date"),
+        ("31 July 2023", None, "not a date"),
+    ],
+)
+def test_date_shapes(with_org: Path, tmp_path: Path, value: str, stored: date | None, reason: str | None) -> None:
+    path = tmp_path / "referrals.csv"
+    path.write_text(f"child_id,team,referral_date\nR1,West Care,{value}\n", encoding="utf-8")
+    [report] = load_files([path], as_of=AS_OF, who="tester", db=with_org)
+    if stored is None:
+        assert report.outcome == "refused"
+        assert errors(report) == [(2, "referral_date", value)]
+        assert report.findings[0].reason.startswith(reason)
+    else:
+        assert report.outcome == "loaded"
+        assert query(with_org, "SELECT referral_date FROM referrals") == [(stored,)]
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("2023-07-31T14:05", datetime(2023, 7, 31, 14, 5)),
+        ("31/07/2023 4:05", datetime(2023, 7, 31, 4, 5)),
+        ("31/07/2023 14:05:59", datetime(2023, 7, 31, 14, 5, 59)),
+        ("2023-07-31 14:05:59", datetime(2023, 7, 31, 14, 5, 59)),
+    ],
+)
+def test_datetime_shapes(with_org: Path, tmp_path: Path, value: str, stored: datetime) -> None:
+    path = tmp_path / "missing.csv"
+    path.write_text(
+        f"child_id,team,episode_id,missing_start,returned_at,rhi_completed_at\nM1,West Care,EP1,{value},,\n",
+        encoding="utf-8",
+    )
+    [report] = load_files([path], as_of=AS_OF, who="tester", db=with_org)
+    assert report.outcome == "loaded", report.findings
+    assert query(with_org, "SELECT missing_start FROM missing_episodes") == [(stored,)]
+
+
+def test_a_semicolon_separated_file_is_refused_with_a_hint(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "referrals.csv"
+    path.write_text("child_id;team;referral_date\nR1;West Care;2023-07-01\n", encoding="utf-8")
+    [report] = load_files([path], as_of=AS_OF, who="tester", db=db)
+    assert report.findings[0].reason.startswith("line 1: the columns are separated by semicolons, not commas")
+
+
+def test_a_key_repeated_many_times_lists_the_first_five_lines(with_org: Path, tmp_path: Path) -> None:
+    path = tmp_path / "referrals.csv"
+    path.write_text("child_id,team,referral_date\n" + "R1,West Care,2023-07-01\n" * 7, encoding="utf-8")
+    [report] = load_files([path], as_of=AS_OF, who="tester", db=with_org)
+    assert report.rejected == 7
+    assert report.findings[0].describe("r.csv") == (
+        "r.csv: line 2: duplicate record key (child_id + referral_date): the same record is on 7 lines:"
+        " 2, 3, 4, 5, 6, ... (value 'R1 + 2023-07-01')"
+    )

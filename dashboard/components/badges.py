@@ -28,13 +28,11 @@ def rag_word(rag: str | None) -> str:
 
 
 def rag_chip(rag: str | None, *, small: bool = False) -> html.Span:
-    """A chip with the RAG's shape and word on its colour."""
+    """A chip with the RAG's word on its colour. Its shape (theme.RAG[...].symbol)
+    is drawn by the stylesheet (`::before`, silent to screen readers), which
+    keeps a chip one component: a KPI page has hundreds of them."""
     word = rag_word(rag)
-    style = theme.RAG[word]
-    return html.Span(
-        [html.Span(style.symbol, className="cpip-rag-symbol", **{"aria-hidden": "true"}), word],
-        className=f"cpip-rag cpip-rag-{rag_slug(rag)}" + (" cpip-rag-small" if small else ""),
-    )
+    return html.Span(word, className=f"cpip-rag cpip-rag-{rag_slug(rag)}" + (" cpip-rag-small" if small else ""))
 
 
 def arrow_for(value: float | None, previous: float | None) -> str:

@@ -185,3 +185,16 @@ function(contents, names, limit) {
     return [files, status, null];
 }
 """
+
+# Gives dcc.Upload's hidden file input an accessible name (WCAG 4.1.2).
+LABEL_INPUT_JS = """
+function(id) {
+    const name = function() {
+        const input = document.querySelector("#" + id + " input[type=file]");
+        if (input) { input.setAttribute("aria-label", "Choose CSV extract files to upload"); }
+        return !!input;
+    };
+    if (!name()) { setTimeout(name, 500); }
+    return window.dash_clientside.no_update;
+}
+"""

@@ -148,6 +148,7 @@ def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
                 previous_text=look.format_value(previous, metric.unit),
                 variation=r.variation or None,
                 assurance=r.assurance or None,
+                variation_icon=getattr(r, "variation_icon", None) or None,
                 sparkline=tuple(_num(v) for v in (r.sparkline or ())),
             )
         )
@@ -200,7 +201,7 @@ def _exception(
     )
     width, height = charts.TREND_SIZE
     figure = charts.for_print(trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row)), width, height)
-    figures = [charts.month_ticks(figure, len(trend))]
+    figures = [charts.label_bands(charts.month_ticks(figure, len(trend)), metric, period)]
     if not spread.empty:
         spread = spread.assign(period=period)
         figures.append(
@@ -284,30 +285,31 @@ def _audits(period: str, level: str, unit: str | None, db: queries.Db) -> AuditT
 
 def _data_sheet(period: str, level: str, unit: str | None, db: queries.Db) -> pd.DataFrame:
     """Every KPI by org unit by month (the DATA_MONTHS months ending with the
-    pack's month) for the pack's unit and every unit below it: from
-    etl.queries.scorecard, month by month and level by level."""
-    org = queries.org_units(db)
-    if level == "la":
-        scopes = [("la", None), ("area", None), ("service", None), ("team", None)]
-        keep = None
-    else:
-        teams = list(org.loc[org[level] == unit, "team"]) if level != "team" else [unit]
-        scopes = [(level, unit), ("team", None)] if level != "team" else [(level, unit)]
-        keep = {"team": set(teams)}
+    pack's month) for the pack's unit and every unit below it. Teams come from
+    etl.queries.team_matrix (one call a KPI); the authority, areas and services
+    from etl.queries.scorecard, month by month (a few units each)."""
     months = months_between(add_months(period, -(DATA_MONTHS - 1)), period)
+    columns = ["metric_id", "period", "level", "org_unit", "numerator", "denominator", "value", "rag"]
     names = {m.metric_id: m.name for m in catalogue().metrics}
+    if level == "la":
+        scopes = [("la", None), ("area", None), ("service", None)]
+    elif level == "team":
+        scopes = []
+    else:
+        scopes = [(level, unit)]
 
-    def one(job: tuple[str, str, str | None]) -> pd.DataFrame:
+    def units_above_teams(job: tuple[str, str, str | None]) -> pd.DataFrame:
         month, lvl, u = job
-        frame = queries.scorecard(month, lvl, u, db=db)
-        if keep and lvl in keep:
-            frame = frame[frame["org_unit"].isin(keep[lvl])]
-        return frame[["metric_id", "period", "level", "org_unit", "numerator", "denominator", "value", "rag"]]
+        return queries.scorecard(month, lvl, u, db=db)[columns]
 
-    jobs = [(m, lvl, u) for m in months for lvl, u in scopes]
-    # DuckDB releases the GIL: a few threads overlap the per-call connection cost.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        frames = list(pool.map(one, jobs))
+    def teams(metric_id: str) -> pd.DataFrame:
+        frame = queries.team_matrix(metric_id, level, unit, period, months=DATA_MONTHS, db=db)
+        return frame.rename(columns={"team": "org_unit"}).assign(metric_id=metric_id, level="team")[columns]
+
+    # DuckDB releases the GIL while it works: a few threads overlap the calls.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        frames = list(pool.map(units_above_teams, [(m, lv, u) for m in months for lv, u in scopes]))
+        frames += list(pool.map(teams, names))
     data = pd.concat(frames, ignore_index=True)
     data = data[data["numerator"].notna() | data["denominator"].notna()]
     order = {m: i for i, m in enumerate(names)}
@@ -317,9 +319,7 @@ def _data_sheet(period: str, level: str, unit: str | None, db: queries.Db) -> pd
         _m=data["metric_id"].map(order),
         _l=data["level"].map(level_order),
     ).sort_values(["_m", "_l", "org_unit", "period"], kind="stable")
-    return data[
-        ["kpi", "metric_id", "period", "level", "org_unit", "numerator", "denominator", "value", "rag"]
-    ].reset_index(drop=True)
+    return data[["kpi", *columns]].reset_index(drop=True)
 
 
 def _definitions(period: str) -> pd.DataFrame:
@@ -349,7 +349,7 @@ def collect(
     period: str, level: str = "la", unit: str | None = None, *, db: queries.Db = None, kind: str = "pdf"
 ) -> BoardPack:
     """Everything a pack shows, from etl.queries. `kind` "pdf" draws the exception
-    charts; "xlsx" gathers the Data sheet instead."""
+    charts; "xlsx" gathers the Data sheet instead; anything else neither."""
     if kind == "pdf":
         charts.start()  # Chromium boots while the queries run
     cat = catalogue()
@@ -396,7 +396,7 @@ def collect(
                 target.chart_note = target.chart_note or str(image)
             else:
                 setattr(target, attribute, image)
-    else:
+    elif kind == "xlsx":
         pack.data = _data_sheet(period, level, unit, db)
     return pack
 

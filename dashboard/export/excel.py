@@ -92,6 +92,8 @@ SCORECARD_COLUMNS = [
     ("Previous month", 11),
     ("Direction of travel", 14),
     ("Owner", 36),
+    ("Variation (SPC)", 22),
+    ("Assurance (SPC)", 20),
 ]
 
 
@@ -118,6 +120,8 @@ def _scorecard(ws: Worksheet, pack: BoardPack) -> None:
         put(ws, r, 9, row.previous, fmt)
         put(ws, r, 10, row.direction)
         put(ws, r, 11, row.owner)
+        put(ws, r, 12, row.variation)
+        put(ws, r, 13, row.assurance)
     _finish(ws, header_row, len(SCORECARD_COLUMNS), r)
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"

@@ -41,6 +41,7 @@ class ScoreRow:
     # pack can show variation/assurance once the lead switches SPC on.
     variation: str | None = None
     assurance: str | None = None
+    variation_icon: str | None = None  # Making Data Count icon kind, e.g. "concern_high"
     sparkline: tuple[float | None, ...] = ()  # the 12 monthly values ending with this month
 
     @property

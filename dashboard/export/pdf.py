@@ -95,6 +95,36 @@ def sparkline(values: tuple[float | None, ...]) -> Markup:
     return Markup('<img class="spark" src="{}" alt="">').format(uri)
 
 
+_VARIATION_WORDS = {
+    "common cause": "Common cause",
+    "special cause improving": "Improving",
+    "special cause concerning": "Concerning",
+    "special cause neutral": "Special cause",
+}
+_ASSURANCE_WORDS = {
+    "consistently passing": "Passing",
+    "consistently failing": "Failing",
+    "hit and miss": "Hit and miss",
+}
+
+
+def variation(row: ScoreRow) -> Markup:
+    """Making Data Count variation in a few words, with ↑/↓ for a high or low
+    special cause. The hook for the lead's icons: replace this and `assurance`."""
+    if not row.variation:
+        return Markup("")
+    word = _VARIATION_WORDS.get(row.variation, row.variation)
+    icon = row.variation_icon or ""
+    arrow = "↑" if icon.endswith("_high") else "↓" if icon.endswith("_low") else ""
+    return Markup('<span class="spc">{}{}</span>').format(word, f" {arrow}" if arrow else "")
+
+
+def assurance(row: ScoreRow) -> Markup:
+    if not row.assurance:
+        return Markup("")
+    return Markup('<span class="spc">{}</span>').format(_ASSURANCE_WORDS.get(row.assurance, row.assurance))
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -104,6 +134,8 @@ def _environment() -> Environment:
     env.globals["chip"] = chip
     env.globals["direction"] = direction
     env.globals["sparkline"] = sparkline
+    env.globals["variation"] = variation
+    env.globals["assurance"] = assurance
     return env
 
 

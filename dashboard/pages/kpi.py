@@ -6,6 +6,8 @@ URL: `/kpi/iha_20wd?period=2023-07&level=service&unit=Children%20We%20Care%20For
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
@@ -33,6 +35,7 @@ def _title(metric_id: str | None = None, **_other: str) -> str:
 dash.register_page(__name__, path_template="/kpi/<metric_id>", name="KPI", title=_title, order=1)
 
 PREFIX = "kpi"
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpi-page")
 url_sync(PREFIX, ("period", "level", "unit"), resets={"unit": ["level"]})
 
 POLARITY_WORDS = {
@@ -163,6 +166,13 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     )
     if sel.period is None or sel.unit is None:
         return [page_header(metric.label), no_data_message()]
+    # The trend and the breakdown are independent queries, each on its own
+    # read-only connection: run them side by side (DuckDB releases the GIL).
+    below_job = (
+        _POOL.submit(queries.breakdown, metric.metric_id, sel.period, sel.level, sel.unit)
+        if sel.level != "team"
+        else None
+    )
     series = queries.series(metric.metric_id, sel.level, sel.unit)
     row = month_row(metric, series, sel.period)
     # The trend runs from the first month with data to the chosen month.
@@ -208,8 +218,8 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             className="cpip-two-col",
         ),
     ]
-    if sel.level != "team":
-        below = queries.breakdown(metric.metric_id, sel.period, sel.level, sel.unit)
+    if below_job is not None:
+        below = below_job.result()
         child = CHILD_WORDS[sel.level]
         parts.append(
             html.Div(

@@ -8,7 +8,7 @@ URL: `/teams?period=2023-07&level=service&unit=Family%20Safeguarding&kpi=iha_20w
 from __future__ import annotations
 
 import dash
-from dash import html
+from dash import Input, Output, State, clientside_callback, dcc, html
 
 from dashboard import theme
 from dashboard.components.banners import notice
@@ -119,5 +119,23 @@ def layout(
 ) -> list:
     return [
         *url_parts(PREFIX),
+        dcc.Location(id="tm-go", refresh="callback-nav"),
         html.Div(safely(lambda: build(period, level, unit, kpi), what="teams page"), id="tm-page"),
     ]
+
+
+# Clicking a team's cell in the heatmap opens the scorecard at that team for
+# the month on screen (the team links below the chart do the same by keyboard).
+clientside_callback(
+    """
+    function(click, period) {
+        if (!click || !click.points || !click.points.length) { return window.dash_clientside.no_update; }
+        const query = new URLSearchParams({period: period || "", level: "team", unit: click.points[0].y});
+        return "/?" + query.toString().replace(/\\+/g, "%20");
+    }
+    """,
+    Output("tm-go", "href"),
+    Input("tm-heatmap", "clickData"),
+    State("tm-period", "value"),
+    prevent_initial_call=True,
+)

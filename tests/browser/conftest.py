@@ -17,13 +17,12 @@ Session-scoped (built once per run):
 
 Per test:
 
-- `page`: a fresh 1280 x 900 page. Every console error and uncaught page error
-  is collected in `page.console_errors` (a list of strings); the test fails at
-  teardown if there are any. Call `expect_no_console_errors(page)` to check
-  sooner.
+- `page`: a fresh 1280 x 900 page whose relative URLs go to `live_server`
+  (`page.goto("/teams")`). Every console error and uncaught page error is
+  collected in `page.console_errors` (a list of strings); the test fails at
+  teardown if there are any; `assert page.console_errors == []` checks sooner.
 
-Helpers (import from `tests.browser.conftest` is not needed; they are plain
-fixtures too):
+Helper fixtures, each a function:
 
 - `axe` -> callable(page) -> list of serious/critical violations, from axe-core
   (tests/browser/vendor/axe.min.js, npm package axe-core, injected into the
@@ -131,8 +130,7 @@ def browser():
 def page(browser, live_server: str):
     """A fresh page (1280 x 900, the laptop the brief names) that records every
     console error and page error; any of them fails the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server,
-                                  accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server, accept_downloads=True)
     new_page = context.new_page()
     errors: list[str] = []
     new_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -143,18 +141,12 @@ def page(browser, live_server: str):
     assert errors == [], f"browser console errors: {errors}"
 
 
-def expect_no_console_errors(page) -> None:
-    assert page.console_errors == [], f"browser console errors: {page.console_errors}"
-
-
 @pytest.fixture
 def wait_for_dash() -> Callable:
     def wait(page, timeout: float = 15_000) -> None:
         page.wait_for_load_state("networkidle", timeout=timeout)
         # Dash marks the document while a callback is running.
-        page.wait_for_function(
-            "() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=timeout
-        )
+        page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=timeout)
 
     return wait
 
@@ -166,12 +158,12 @@ def axe() -> Callable:
     def run(page) -> list[dict]:
         page.add_script_tag(content=source)
         result = page.evaluate(
-            "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            "async (tags) => await axe.run(document,"
+            " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
             AXE_TAGS,
         )
         return [
-            {"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result["violations"]
             if v["impact"] in ("serious", "critical")
         ]

@@ -7,9 +7,10 @@ corrected file -> load -> the scorecard shows the new figure -> undo -> the
 old figure is back. Plus the refusals a person meets: a file that is not a
 CSV, a file over the size cap.
 
-The server fixture is this module's own (tests/browser/conftest.py's live
-server did not exist when this was written); it runs the app exactly as
-production does, from app.py, on a temporary warehouse.
+The server is this module's own, not conftest's `live_server`: that one
+serves the shared demo warehouse to every browser test, and this flow writes
+to its warehouse. It runs the app as production does (gunicorn, app:server)
+on a warehouse of its own. Chromium comes from conftest's `browser`.
 """
 
 from __future__ import annotations
@@ -37,15 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "data_page"
 ARTIFACTS = ROOT / "test-artifacts"
 USER = "k.jones"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT = 20_000  # ms: a check or a load is a background job polled every second
 
 
@@ -102,31 +94,29 @@ def data_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=15)
         log.close()
+    text = (tmp / "gunicorn.log").read_text()
+    assert "Traceback" not in text, f"the app logged an error:\n{text[-4000:]}"
 
 
 @pytest.fixture
-def browser_page(data_server: str) -> Iterator:
-    """A Chromium page signed in as k.jones (the sign-on proxy's header), that
-    fails the test on any console error or page error."""
-    from playwright.sync_api import sync_playwright
-
+def browser_page(browser, data_server: str) -> Iterator:
+    """A page on this module's server (Chromium from conftest's `browser`),
+    signed in as k.jones through the sign-on proxy's header, in a British
+    browser; any console error or page error fails the test."""
     ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 1000},
+        extra_http_headers={"X-Remote-User": USER},
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
     errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 1000},
-            extra_http_headers={"X-Remote-User": USER},
-            locale="en-GB",
-            timezone_id="Europe/London",
-        )
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page
-        context.close()
-        browser.close()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
     assert errors == [], f"console errors: {errors}"
 
 
@@ -137,7 +127,7 @@ def _scorecard_row(page, url: str) -> str:
     return row.inner_text()
 
 
-def test_upload_correct_load_and_undo(browser_page, data_server: str) -> None:
+def test_upload_correct_load_and_undo(browser_page, data_server: str, axe) -> None:
     page, url = browser_page, data_server
 
     before = _scorecard_row(page, url)
@@ -161,6 +151,7 @@ def test_upload_correct_load_and_undo(browser_page, data_server: str) -> None:
     assert line4.startswith("4\tmetric_id\tpathway_plan\t") and "not in metrics.yml" in line4
     assert page.locator("#data-load").is_disabled()
     page.screenshot(path=str(ARTIFACTS / "data-1-errors.png"), full_page=True)
+    assert axe(page) == []  # no serious or critical WCAG 2.2 AA problem on the page with a report
 
     # 2. The corrected file (same name) replaces it: ready, one record added and one replaced.
     page.set_input_files("#data-upload input[type=file]", str(FIXTURES / "pathway_plans_july.csv"))
@@ -219,7 +210,7 @@ def test_files_that_cannot_be_loaded_are_refused_with_a_message(browser_page, da
     page.set_input_files("#data-upload input[type=file]", [str(notes), str(big), str(binary)])
     page.locator("#data-status").get_by_text("3 files checked").wait_for()
     cards = page.locator(".data-file-report")
-    assert cards.count() == 3
+    expect(cards).to_have_count(3)  # drawn just after the status line
     text = page.locator("#data-reports").inner_text()
     assert "notes.txt" in text and "it is not a CSV file" in text
     assert "big.csv" in text and "over the 1.0 MB limit for one file" in text
@@ -229,4 +220,4 @@ def test_files_that_cannot_be_loaded_are_refused_with_a_message(browser_page, da
     page.screenshot(path=str(ARTIFACTS / "data-7-refused.png"), full_page=True)
     page.get_by_role("button", name="Cancel").click()
     page.locator("#data-status").get_by_text("nothing was stored").wait_for()
-    assert page.locator(".data-file-report").count() == 0
+    expect(page.locator(".data-file-report")).to_have_count(0)  # the reports redraw just after

@@ -229,6 +229,14 @@ def test_teams_page_heatmap_grid_and_controls(page, warehouse, wait_for_dash, ax
     page.wait_for_function("s => document.querySelector('#page-subtitle').innerText.startsWith(s)", arg=area)
     area_teams = list(dict.fromkeys(queries.team_grid(latest, "area", area, db=warehouse)["team"]))
     assert page.locator("#tm-grid thead th").all_inner_texts()[1:] == area_teams
+
+    # clicking a cell of the heatmap opens that team's scorecard for the month
+    page.locator("#tm-heatmap .nsewdrag").first.click()
+    page.wait_for_url(re.compile(r"level=team"))
+    wait_for_dash(page)
+    clicked = params(page.url)
+    assert clicked["period"] == latest and clicked["unit"] in area_teams
+    page.wait_for_function("s => document.querySelector('#page-subtitle').innerText.startsWith(s)", arg=clicked["unit"])
     assert page.console_errors == []
 
 
@@ -238,8 +246,10 @@ def test_teams_page_heatmap_grid_and_controls(page, warehouse, wait_for_dash, ax
 def _audit_rows(frame) -> list[str]:
     out = []
     for r in frame.to_dict("records"):
-        pct = [f"{r[c]:.0f}%" if r[c] == r[c] else "–" for c in
-               ("outstanding_pct", "good_pct", "requires_improvement_pct", "inadequate_pct")]
+        pct = [
+            f"{r[c]:.0f}%" if r[c] == r[c] else "–"
+            for c in ("outstanding_pct", "good_pct", "requires_improvement_pct", "inadequate_pct")
+        ]
         out.append(" ".join([month_label(r["period"]), str(int(r["audits"])), str(int(r["moderated"])), *pct]))
     return out
 
