@@ -335,7 +335,7 @@ def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
     cat = catalogue()
     metrics = {m.metric_id: m for m in cat.metrics}
     target_of = dict(zip(frame["metric_id"], frame["target"], strict=False))
-    icons: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+    keys, rows = [], []
     for metric_id, org_unit, months, numerators, denominators in history:
         metric = metrics.get(metric_id)
         if metric is None:
@@ -350,9 +350,11 @@ def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
             chart, chart_den = metric.spc_chart, (den if metric.spc_chart == "p" else None)
         target = target_of.get(metric_id)
         target = None if target is None or pd.isna(target) else float(target)
-        icons[(metric_id, org_unit)] = spc.scorecard_icons(
-            values, chart_den, metric.polarity.value, target, chart, months, [r.period for r in metric.rebase]
+        keys.append((metric_id, org_unit))
+        rows.append(
+            (values, chart_den, metric.polarity.value, target, chart, months, [r.period for r in metric.rebase])
         )
+    icons = dict(zip(keys, spc.scorecard_icons_many(rows), strict=True))
     empty = ("", "", "", "no data")
     found = [icons.get(key, empty) for key in zip(frame["metric_id"], frame["org_unit"], strict=True)]
     frame["variation"] = [f[0] for f in found]

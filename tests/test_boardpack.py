@@ -342,12 +342,23 @@ def test_route_sends_the_excel_pack(client) -> None:
     assert response.data[:2] == b"PK"
 
 
-def test_route_sends_the_pdf_pack(client, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A service pack: assessments_45wd is Red for Assessment and Intervention too.
+def test_route_sends_the_pdf_pack(client, pdf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The PDF itself is tested above: here the route hands over its parameters and sends
+    # the file (reusing the module's pack keeps the tests fast).
+    calls = []
+
+    def build(period: str, *, level: str, unit: str | None, out: Path, db: str) -> Path:
+        calls.append((period, level, unit))
+        out.write_bytes(pdf.read_bytes())
+        return out
+
+    monkeypatch.setattr("dashboard.export.routes.build_boardpack", build)
     response = client.get("/boardpack.pdf?period=2023-07&level=service&unit=Assessment+and+Intervention")
     assert response.status_code == 200
+    assert calls == [("2023-07", "service", "Assessment and Intervention")]
     assert response.mimetype == "application/pdf"
-    assert response.data[:5] == b"%PDF-"
+    assert "cpip-boardpack-2023-07-service-Assessment-and-Intervention.pdf" in response.headers["Content-Disposition"]
+    assert response.data == pdf.read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -231,6 +231,11 @@ def test_kpi_page_headline_breakdown_table_and_definition(pages):
     assert "Jun 2023 85.0% 340 400 90.0% Amber" in words
     trend = by_id(content, "kpi-trend").figure
     assert [round(v, 1) for v in trend.data[0].y] == [85.0, 88.2]
+    links = [c for c in by_id(content, "kpi-breakdown-links").children if not isinstance(c, str)]
+    assert [link.href for link in links] == [
+        "/kpi/assessments_45wd?period=2023-07&level=service&unit=Family%20Safeguarding",
+        "/kpi/assessments_45wd?period=2023-07&level=service&unit=Assessment%20and%20Intervention",
+    ]
 
 
 def test_kpi_page_for_a_team_has_no_breakdown(pages):

@@ -432,3 +432,28 @@ def test_rules_agree_with_a_plain_reading_of_nhsrplotthedots() -> None:
         assert got == _reference_point_types(y), y
         checked_special += sum(1 for g in got if g)
     assert checked_special > 500  # the comparison exercised special causes, not only common cause
+
+
+def test_many_series_at_once_agree_with_one_at_a_time() -> None:
+    # The scorecard judges every row's series in one vectorised pass; it must give exactly
+    # what each series gives alone, gaps, rebases, short series and both charts included.
+    from etl.spc import scorecard_icons, scorecard_icons_many
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for k in range(300):
+        n = int(rng.integers(0, 40))
+        periods = [f"{2020 + (i // 12)}-{i % 12 + 1:02d}" for i in range(n)]
+        values = [None if rng.random() < 0.1 else float(v) for v in rng.normal(60, 8, n)]
+        chart = "p" if k % 2 else "xmr"
+        dens = [float(d) for d in rng.integers(1, 30, n)] if chart == "p" else None
+        polarity = ("higher_is_better", "lower_is_better", "monitored")[k % 3]
+        target = None if k % 5 == 0 else float(rng.normal(60, 10))
+        rebase = ["2021-04"] if k % 4 == 0 else []
+        rows.append((values, dens, polarity, target, chart, periods, rebase))
+    many = scorecard_icons_many(rows)
+    alone = [scorecard_icons(v, d, p, t, c, per, r) if v else ("", "", "", "no data") for v, d, p, t, c, per, r in rows]
+    assert many == alone
+    variations = {m[0] for m in many}
+    assert {"common cause", ""} <= variations and any(v.startswith("special cause") for v in variations)
+    assert {m[2] for m in many} >= {"hit and miss", ""}

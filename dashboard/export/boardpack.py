@@ -11,9 +11,11 @@ figure builders, drawn by kaleido (see `charts`).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import re
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
@@ -352,6 +354,8 @@ def collect(
     charts; "xlsx" gathers the Data sheet instead; anything else neither."""
     if kind == "pdf":
         charts.start()  # Chromium boots while the queries run
+        # WeasyPrint (and Pango) load meanwhile too, while this thread mostly waits for the charts.
+        threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()
     cat = catalogue()
     frame = queries.scorecard(period, level, unit, db=db)
     rows = _score_rows(frame)

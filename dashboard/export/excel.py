@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -24,9 +24,16 @@ from etl.safe_csv import neutralise
 
 PERCENT_FORMAT = '0.0"%"'  # values are already 0-100
 COUNT_FORMAT = "#,##0"
-HEADER_FILL = PatternFill("solid", fgColor=look.theme.PRIMARY.lstrip("#").upper().rjust(8, "F"))
+
+
+def _argb(colour: str) -> str:
+    """`#b3261e` -> `FFB3261E` (opaque), as openpyxl stores colours."""
+    return "FF" + colour.lstrip("#").upper()
+
+
+HEADER_FILL = PatternFill("solid", fgColor=_argb(look.theme.PRIMARY))
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-THIN = Side(style="thin", color=look.theme.LINE.lstrip("#").upper().rjust(8, "F"))
+THIN = Side(style="thin", color=_argb(look.theme.LINE))
 
 
 def _blank(value: Any) -> bool:
@@ -68,12 +75,21 @@ def _finish(ws: Worksheet, header_row: int, columns: int, last_row: int) -> None
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(columns)}{max(last_row, header_row)}"
 
 
+def _rag_styles(wb: Workbook) -> None:
+    """One named style per RAG word, registered once: styling thousands of Data
+    cells one by one with fresh fill and font objects takes seconds."""
+    for word in look.theme.RAG:
+        style = look.rag_style(word)
+        named = NamedStyle(name=f"RAG {word}")
+        named.fill = PatternFill("solid", fgColor=_argb(style.background))
+        named.font = Font(bold=word in ("Red", "Amber", "Green"), color=_argb(style.text))
+        named.alignment = Alignment(horizontal="center")
+        named.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+        wb.add_named_style(named)
+
+
 def _rag_cell(cell: Cell, word: str) -> None:
-    style = look.rag_style(word)
-    cell.fill = PatternFill("solid", fgColor=style.background.lstrip("#").upper().rjust(8, "F"))
-    cell.font = Font(bold=word in ("Red", "Amber", "Green"), color=style.text.lstrip("#").upper().rjust(8, "F"))
-    cell.alignment = Alignment(horizontal="center")
-    cell.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+    cell.style = f"RAG {word if word in look.theme.RAG else 'No data'}"
 
 
 def _number_format(unit: str) -> str:
@@ -100,7 +116,7 @@ SCORECARD_COLUMNS = [
 def _scorecard(ws: Worksheet, pack: BoardPack) -> None:
     ws.title = "Scorecard"
     title = put(ws, 1, 1, f"{pack.authority} – CPIP scorecard – {pack.period_label}")
-    title.font = Font(bold=True, size=14, color=look.theme.PRIMARY.lstrip("#").upper().rjust(8, "F"))
+    title.font = Font(bold=True, size=14, color=_argb(look.theme.PRIMARY))
     as_of = pack.as_of.strftime("%-d %B %Y") if pack.as_of else "not recorded"
     put(ws, 2, 1, f"{pack.scope_label} · data as of {as_of} · produced {pack.generated_at:%-d %B %Y %H:%M}")
     header_row = 4
@@ -200,6 +216,7 @@ def _definitions(ws: Worksheet, pack: BoardPack) -> None:
 
 def write_xlsx(pack: BoardPack, out: Path) -> Path:
     wb = Workbook()
+    _rag_styles(wb)
     _scorecard(wb.active, pack)
     _data(wb.create_sheet("Data"), pack)
     _definitions(wb.create_sheet("Definitions"), pack)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import dash
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import theme
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
-from dashboard.components.controls import LEVEL_LABELS, resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.tables import monthly_table
@@ -221,20 +221,36 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     if below_job is not None:
         below = below_job.result()
         child = CHILD_WORDS[sel.level]
+        child_level = "team" if child == "teams" else "service"
+        links = []
+        for i, name in enumerate(below["org_unit"]):
+            links += [", "] if i else []
+            links.append(
+                dcc.Link(name, href=view_href(f"/kpi/{metric.metric_id}", sel.period, child_level, name),
+                         className="cpip-unit-link")
+            )  # fmt: skip
         parts.append(
             html.Div(
                 [
                     html.H2(f"{month_label(sel.period)} across the {child} of {sel.unit}", className="cpip-h2 mt-0"),
                     html.P(
-                        f"Sorted best first; each bar gives the value, the counts and the RAG. Choose a name in the "
-                        f"Org unit list above (level: {LEVEL_LABELS['team' if child == 'teams' else 'service']}) "
-                        "to see its trend.",
+                        "Sorted best first; each bar gives the value, the counts and the RAG. Choose a bar, or a "
+                        "name below, to see its trend.",
                         className="cpip-footnote",
                     ),
                     dcc.Graph(
                         figure=breakdown_figure(below, metric, period=sel.period),
                         config=theme.GRAPH_CONFIG,
                         id="kpi-breakdown",
+                    ),
+                    dcc.Store(
+                        id="kpi-breakdown-target",
+                        data={"metric_id": metric.metric_id, "period": sel.period, "level": child_level},
+                    ),
+                    html.P(
+                        [f"Open a {child_level}'s trend: ", *links],
+                        className="cpip-team-links",
+                        id="kpi-breakdown-links",
                     ),
                 ],
                 className="cpip-card",
@@ -284,6 +300,7 @@ def layout(
     metric_id = metric_id or catalogue().ids[0]
     return [
         *url_parts(PREFIX),
+        dcc.Location(id="kpi-go", refresh="callback-nav"),
         html.Div(safely(lambda: build(metric_id, period, level, unit), what="KPI page"), id="kpi-page"),
     ]
 
@@ -322,3 +339,20 @@ def download_csv(n_clicks: int | None, params: dict | None):
         "filename": f"{params['metric_id']}_{safe_unit}.csv",
         "type": "text/csv",
     }
+
+
+# Clicking a bar of the breakdown opens that service's or team's trend for the
+# same KPI and month (the links under the chart do the same by keyboard).
+clientside_callback(
+    """
+    function(click, target) {
+        if (!click || !click.points || !click.points.length || !target) { return window.dash_clientside.no_update; }
+        const query = new URLSearchParams({period: target.period, level: target.level, unit: click.points[0].y});
+        return "/kpi/" + target.metric_id + "?" + query.toString().replace(/\\+/g, "%20");
+    }
+    """,
+    Output("kpi-go", "href"),
+    Input("kpi-breakdown", "clickData"),
+    State("kpi-breakdown-target", "data"),
+    prevent_initial_call=True,
+)

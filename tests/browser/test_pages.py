@@ -190,6 +190,16 @@ def test_kpi_page_trend_breakdown_table_and_csv(page, warehouse, wait_for_dash, 
     value = expected[expected["metric_id"] == metric.metric_id].iloc[0]["value"]
     assert page.inner_text("#kpi-value") == format_value(value, metric.unit)
     assert params(page.url) == {"period": latest, "level": "service"}
+
+    # choosing a bar of the breakdown opens that team's trend
+    teams = queries.breakdown(metric.metric_id, latest, "service", service, db=warehouse)["org_unit"].tolist()
+    page.locator("#kpi-breakdown g.point path").first.click()
+    page.wait_for_url(re.compile(r"level=team"))
+    wait_for_dash(page)
+    chosen = params(page.url)
+    assert urlparse(page.url).path == f"/kpi/{metric.metric_id}"
+    assert chosen["period"] == latest and chosen["unit"] in teams
+    page.wait_for_function("s => document.querySelector('#page-subtitle').innerText.startsWith(s)", arg=chosen["unit"])
     assert page.console_errors == []
 
 
@@ -288,9 +298,13 @@ def test_audits_page_tables_follow_the_filters(page, warehouse, wait_for_dash, a
 
 
 @pytest.mark.parametrize("path", ["/", "/kpi/icpc_15wd", "/teams", "/audits", "/data"])
-def test_every_page_is_accessible_and_keyboard_reachable(page, wait_for_dash, axe, path):
+def test_every_page_is_accessible_and_keyboard_reachable(page, live_server, wait_for_dash, axe, path):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(path)
     wait_for_dash(page)
+    # every stylesheet, script and font comes from the app itself: no CDN
+    assert [u for u in requested if not u.startswith((live_server, "data:"))] == []
     assert axe(page) == []
     # landmarks: one banner, one navigation, one main
     assert page.locator("header.cpip-header").count() == 1
