@@ -367,20 +367,27 @@ def _icons(
         mask = core.seg_full == last_seg
         dens = denominators[mask]
         dens = dens[np.isfinite(dens) & (dens > 0)]
-        p = core.mean_full[latest] / 100.0
-        sigma = math.sqrt(p * (1 - p) / float(dens.mean())) * 100.0
-        upper = min(core.mean_full[latest] + 3 * sigma, 100.0)
-        lower = max(core.mean_full[latest] - 3 * sigma, 0.0)
+        upper, lower = _p_limits_at(float(core.mean_full[latest]), float(dens.mean()))
     else:
         upper, lower = float(core.upper_full[latest]), float(core.lower_full[latest])
+    return variation, side, _assurance(polarity, target, upper, lower), "", "", latest, has
+
+
+def _p_limits_at(mean_pct: float, denominator: float) -> tuple[float, float]:
+    """p-chart process limits (percent) at a given denominator."""
+    p = mean_pct / 100.0
+    sigma = math.sqrt(p * (1 - p) / denominator) * 100.0
+    return min(mean_pct + 3 * sigma, 100.0), max(mean_pct - 3 * sigma, 0.0)
+
+
+def _assurance(polarity: str, target: float, upper: float, lower: float) -> str:
+    """Where the target sits against the process limits (NHSRplotthedots)."""
     higher = polarity == "higher_is_better"
     if target > upper:
-        assurance = FAILING if higher else PASSING
-    elif target < lower:
-        assurance = PASSING if higher else FAILING
-    else:
-        assurance = HIT_AND_MISS
-    return variation, side, assurance, "", "", latest, has
+        return FAILING if higher else PASSING
+    if target < lower:
+        return PASSING if higher else FAILING
+    return HIT_AND_MISS
 
 
 def _prepare(
@@ -633,18 +640,9 @@ def scorecard_icons_many(
             if polarity != "monitored" and target is not None and math.isfinite(target):
                 latest = int(core.obs[hi])
                 if chart == "p":
-                    p = core.mean_full[latest] / 100.0
-                    sigma = math.sqrt(p * (1 - p) / float(mean_den[last_seg])) * 100.0
-                    upper = min(core.mean_full[latest] + 3 * sigma, 100.0)
-                    lower = max(core.mean_full[latest] - 3 * sigma, 0.0)
+                    upper, lower = _p_limits_at(float(core.mean_full[latest]), float(mean_den[last_seg]))
                 else:
                     upper, lower = float(core.upper_full[latest]), float(core.lower_full[latest])
-                higher = polarity == "higher_is_better"
-                if target > upper:
-                    assurance = FAILING if higher else PASSING
-                elif target < lower:
-                    assurance = PASSING if higher else FAILING
-                else:
-                    assurance = HIT_AND_MISS
+                assurance = _assurance(polarity, target, upper, lower)
             out[i] = (variation, variation_icon_kind(variation, side), assurance, "")
     return out
