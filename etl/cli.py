@@ -57,7 +57,7 @@ def _month(text: str) -> str:
 
 def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
     if fmt == "json":
-        text = frame.to_json(orient="records", indent=2, date_format="iso")
+        text = frame.to_json(orient="records", indent=2, date_format="iso", double_precision=15)
         if out:
             Path(out).write_text(text + "\n", encoding="utf-8")
         else:

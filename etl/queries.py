@@ -385,6 +385,17 @@ def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
     frame = scorecard(period, level, db=db)[SCORECARD_TABLE_COLUMNS].copy()
     for column in ("numerator", "denominator", "target"):
         frame[column] = _whole_numbers(frame[column])
+    # A count prints as 19, not 19.0; a percentage keeps every digit.
+    counts = frame["unit"].eq("count")
+    for column in ("value", "previous_value"):
+        frame[column] = pd.Series(
+            [
+                None if pd.isna(v) else (int(v) if is_count and float(v).is_integer() else float(v))
+                for v, is_count in zip(frame[column], counts, strict=True)
+            ],
+            index=frame.index,
+            dtype=object,
+        )
     return frame
 
 

@@ -25,8 +25,14 @@ def neutralise(value: Any) -> Any:
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise)
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            # Only the cells that would run as a formula change: numbers keep their type.
+            risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS)).astype(bool)
+            if risky.any():
+                values = values.astype(object).copy()
+                values[risky] = "'" + values[risky].astype(str)
+                out[column] = values
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 

@@ -353,12 +353,14 @@ def collect(
     """Everything a pack shows, from etl.queries. `kind` "pdf" draws the exception
     charts; "xlsx" gathers the Data sheet instead; anything else neither."""
     if kind == "pdf":
-        charts.start()  # Chromium boots while the queries run
-        # WeasyPrint (and Pango) load meanwhile too, while this thread mostly waits for the charts.
+        # WeasyPrint (and Pango) load meanwhile, while this thread mostly waits on queries and charts.
         threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()
     cat = catalogue()
     frame = queries.scorecard(period, level, unit, db=db)
     rows = _score_rows(frame)
+    audits = _audits(period, level, unit, db)
+    if kind == "pdf" and (any(r.rag == "Red" for r in rows) or not audits.months.empty):
+        charts.start()  # Chromium boots while the exception pages' queries run
     as_of, notes = _as_of(db)
     pack = BoardPack(
         authority=cat.authority.name,
@@ -372,7 +374,7 @@ def collect(
         rows=rows,
         areas=list(cat.areas),
         exceptions=[],
-        audits=_audits(period, level, unit, db),
+        audits=audits,
         data=pd.DataFrame(),
         definitions=_definitions(period),
         # The SPC hook: once etl.queries fills `variation`/`assurance` (Making

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,6 @@ class _Renderer:
                     with contextlib.suppress(Exception):
                         await browser.close()  # removes its temporary profile folder
                 return exc
-            finally:
-                # Registered once the browser's temporary profile folder exists, so that at exit
-                # (handlers run last-in first-out) the browser closes before Python's tempfile
-                # finalizer tries to delete the folder under a running Chromium (a traceback).
-                atexit.register(stop)
             return browser
 
         self._browser: concurrent.futures.Future = asyncio.run_coroutine_threadsafe(open_browser(), self._loop)
@@ -111,6 +107,8 @@ class _Renderer:
         return asyncio.run_coroutine_threadsafe(draw(), self._loop)
 
     def close(self) -> None:
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            self._browser.result(timeout=START_TIMEOUT)  # a browser still starting is closed once up
         browser = self._opened()
         if browser is not None:
             closing = asyncio.run_coroutine_threadsafe(browser.close(), self._loop)
@@ -126,6 +124,24 @@ class _Renderer:
 
 _lock = threading.Lock()
 _renderer: _Renderer | None = None
+
+
+class _Anchor:
+    pass
+
+
+def _close_before_tempfile_cleanup() -> None:
+    """Make `stop` run at exit before Python's tempfile finalizers: atexit runs
+    handlers last-in first-out, and weakref registers its own handler (which
+    deletes temporary folders, Chromium's profile among them) with the first
+    finalizer ever made. Making one first, then registering `stop`, closes the
+    browser before its folder is deleted under it (else: a traceback at exit)."""
+    weakref.finalize(_ANCHOR, lambda: None)
+    atexit.register(stop)
+
+
+_ANCHOR = _Anchor()
+_exit_hook = False
 
 
 def _describe(exc: BaseException) -> str:
@@ -147,6 +163,10 @@ def start() -> None:
             _renderer.close()
         if "BROWSER_PATH" not in os.environ and SYSTEM_CHROMIUM.exists():
             os.environ["BROWSER_PATH"] = str(SYSTEM_CHROMIUM)
+        global _exit_hook
+        if not _exit_hook:
+            _close_before_tempfile_cleanup()
+            _exit_hook = True
         _renderer = _Renderer()
 
 
