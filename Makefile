@@ -43,6 +43,8 @@ lint: install-test
 bench: install-test
 	$(BIN)/python benchmarks/etl.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/boardpack.py
+	$(BIN)/python benchmarks/spc.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import dash
 
+from dashboard import inbox_schedule
+from dashboard.components.upload import max_upload_bytes
+from dashboard.export import routes as boardpack_routes
 from dashboard.shell import APP_TITLE, build_shell, index_string
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +30,10 @@ app = dash.Dash(
 app.index_string = index_string()
 app.layout = build_shell(app.get_asset_url)
 server = app.server
+# Refuse an oversized upload before it is read (base64 makes a file about 4/3 larger).
+server.config["MAX_CONTENT_LENGTH"] = int(max_upload_bytes() * 1.4) + 2**20
+boardpack_routes.register(server)  # /boardpack.pdf and /boardpack.xlsx
+inbox_schedule.start(server)  # only when CPIP_INBOX_INTERVAL is set; one worker wins the lock
 
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=8050, debug=False)
