@@ -446,6 +446,41 @@ def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd
     return pd.concat([frame, _rag_by_period(metric, frame["value"], frame["period"])], axis=1)
 
 
+def spc_of_series(metric_id: str, frame: pd.DataFrame, *, period: str | None = None) -> spc.SPCResult:
+    """The Making Data Count chart of a `series(...)` frame, up to and including `period`
+    (all of it when None): the metric's `spc_chart` (a p-chart takes each month's
+    denominator; a count is always XmR), its `rebase` periods, and the target in force
+    in the last month. The same judgement the scorecard's icons make for that month."""
+    metric = _metric(metric_id)
+    if period is not None and not frame.empty:
+        frame = frame[frame["period"] <= period]
+    periods = [str(p) for p in frame["period"]]
+    values = frame["value"].to_numpy(dtype=float) if len(frame) else np.array([], dtype=float)
+    chart = "xmr" if metric.unit == "count" else metric.spc_chart
+    denominators = frame["denominator"].to_numpy(dtype=float) if chart == "p" else None
+    target = None
+    if periods:
+        t = _thresholds(metric, periods[-1])[0]
+        target = None if math.isnan(t) else float(t)
+    return spc.spc(
+        values,
+        polarity=str(metric.polarity),
+        denominators=denominators,
+        target=target,
+        chart=chart,
+        periods=periods,
+        rebase=[r.period for r in metric.rebase],
+    )
+
+
+def spc_series(
+    metric_id: str, level: str, unit: str | None, *, period: str | None = None, db: Db = None
+) -> spc.SPCResult:
+    """Statistical process control of one metric for one unit: `series(...)` up to
+    `period` (default: the latest month) judged by `etl.spc.spc` (see `spc_of_series`)."""
+    return spc_of_series(metric_id, series(metric_id, level, unit, db=db), period=period)
+
+
 def _sort_best_first(frame: pd.DataFrame, metric: Metric, by: str = "value") -> pd.DataFrame:
     """Best first in the metric's polarity (highest first when monitored), no data last."""
     ascending = metric.polarity is Polarity.LOWER

@@ -212,8 +212,11 @@ def test_spc_columns_appear_once_the_scorecard_carries_them(db: Path) -> None:
     pack.show_spc = True
     html = render_html(pack)
     assert "Variation<br>(SPC)" in html
-    assert '<span class="spc">Concerning ↓</span>' in html
-    assert '<span class="spc">Failing</span>' in html
+    # each with its icon (alt text in words) and the short word beside it, for black-and-white print
+    assert '<span class="spc-word">Concerning ↓</span>' in html
+    assert 'alt="Special cause variation – concerning: lower values"' in html
+    assert '<span class="spc-word">Failing</span>' in html
+    assert 'alt="Assurance: the process will consistently fail the target"' in html
 
 
 # --- Excel ---------------------------------------------------------------------

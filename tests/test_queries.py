@@ -382,7 +382,7 @@ def test_cli_scorecard_csv(db, tmp_path, monkeypatch, capsys):
     assert float(icpc["value"]) == pytest.approx(73.333, abs=1e-3)
     assert icpc["direction"] == "no change"
     homeless = rows["homeless_16_17"]  # a monitored count: 12, no denominator, no RAG, up from 8
-    assert (homeless["numerator"], homeless["denominator"], homeless["value"]) == ("12", "", "12.0")
+    assert (homeless["numerator"], homeless["denominator"], homeless["value"]) == ("12", "", "12")
     assert (homeless["rag"], homeless["direction"], homeless["unit"]) == ("", "up", "count")
     none = rows["assessments_45wd"]  # no data: empty value, "No data", never 0 or Red
     assert (none["value"], none["numerator"], none["rag"]) == ("", "", "No data")

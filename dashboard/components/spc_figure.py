@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -236,6 +236,7 @@ def spc_figure(
     rebase_reasons: Mapping[str, str] | None = None,
     show_icons: bool = True,
     show_two_sigma: bool = False,
+    subtitle: str | None = None,
 ) -> go.Figure:
     """The Making Data Count chart of one series.
 
@@ -243,7 +244,8 @@ def spc_figure(
     dashed line (defaults to the result's). polarity defaults to the result's;
     it only changes the words in the subtitle. rebase_reasons: period -> why
     (from metrics.yml), shown at each rebase. Two-sigma lines are in the legend
-    but hidden until clicked, unless show_two_sigma.
+    but hidden until clicked, unless show_two_sigma. subtitle replaces the
+    default one (the icons in words), e.g. when the page shows the icons beside.
     """
     target = result.target if target is None else target
     polarity = str(polarity or result.polarity)
@@ -313,17 +315,20 @@ def spc_figure(
         if reason:
             note += f": {reason}"
         fig.add_vline(x=at, line={"color": SPC_REBASE, "dash": "dashdot", "width": 1.5})
+        # The note runs away from the nearer edge, so it stays over the plot.
         fig.add_annotation(
-            x=at, y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False, text=note,
-            font={"size": 11, "color": SPC_REBASE},
+            x=at, y=1, yref="paper", yanchor="bottom", xanchor="left" if pos < n / 2 else "right",
+            showarrow=False, text=note, font={"size": 11, "color": SPC_REBASE},
         )  # fmt: skip
 
-    subtitle = _subtitle(result, polarity)
+    subtitle = _subtitle(result, polarity) if subtitle is None else subtitle
     xaxis: dict[str, object] = {"title": {"text": ""}}
+    # A fixed range: plotly would otherwise widen the axis to fit the rebase notes.
     if is_date:
         xaxis["type"] = "date"
+        xaxis["range"] = [x[0] - timedelta(days=15), x[-1] + timedelta(days=15)]
     else:
-        xaxis.update(tickmode="array", tickvals=x, ticktext=list(result.period))
+        xaxis.update(tickmode="array", tickvals=x, ticktext=list(result.period), range=[-0.5, n - 0.5])
     yaxis: dict[str, object] = {"title": {"text": "%" if unit == "percent" else unit}}
     if unit == "percent":
         yaxis["ticksuffix"] = "%"
@@ -365,3 +370,90 @@ def _subtitle(result: SPCResult, polarity: str) -> str:
     elif polarity == "monitored":
         parts.append("Monitored: no assurance against a target")
     return " · ".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------- words beside the icons
+
+_ICON_WORD = {
+    "common_cause": "Common cause",
+    "improvement_high": "Improving (high)",
+    "improvement_low": "Improving (low)",
+    "concern_high": "Concerning (high)",
+    "concern_low": "Concerning (low)",
+    "neither_high": "Special cause (high)",
+    "neither_low": "Special cause (low)",
+    "pass": "Passing",
+    "fail": "Failing",
+    "hit_and_miss": "Hit and miss",
+}
+
+_TOO_FEW = re.compile(r"needs at least (\d+) points( since the last rebase)?; has (\d+)")
+
+
+def icon_word(kind: str) -> str:
+    """A short caption for an icon, printed beside it ("" for no icon)."""
+    if not kind:
+        return ""
+    icon_text(kind)  # raises on an unknown kind
+    return _ICON_WORD[kind]
+
+
+def reason_words(reason: str) -> str:
+    """Why a series has no icons, short enough for a table cell:
+    "needs at least 12 points; has 8" -> "Too few points (8 of 12)"."""
+    if not reason:
+        return ""
+    found = _TOO_FEW.fullmatch(reason.strip())
+    if found:
+        need, since, has = found.groups()
+        return f"Too few points{' since the rebase' if since else ''} ({has} of {need})"
+    if reason.strip() == "no data":
+        return "No data"
+    return reason[:1].upper() + reason[1:]
+
+
+def spc_explanation(
+    result: SPCResult, *, unit: str, target: float | None = None, rebase_reasons: Mapping[str, str] | None = None
+) -> str:
+    """The chart in plain words, for the paragraph under it."""
+    if len(result.period) == 0 or np.isnan(result.value).all():
+        return "There is no data for this KPI and unit yet, so there is no chart."
+    target = result.target if target is None else target
+    parts = []
+    if result.polarity == "monitored":
+        parts.append(
+            "Each point is a month. Grey circles are common cause: the ordinary ups and downs of the process. "
+            "Purple triangles are special cause: a change unlikely to be chance (this KPI is monitored, so a "
+            "change is neither improving nor concerning)."
+        )
+    else:
+        better = "higher" if result.polarity == "higher_is_better" else "lower"
+        parts.append(
+            "Each point is a month. Points in blue (diamonds) are special cause improving and points in orange "
+            "(squares) special cause concerning: a change unlikely to be chance, judged in this KPI's direction "
+            f"({better} is better). Grey circles are common cause: the ordinary ups and downs of the process."
+        )
+    parts.append(
+        "The solid line is the mean and the dashed lines the process limits. A month is special cause when it "
+        "falls outside the limits, is one of 7 or more in a row on the same side of the mean, one of 7 rising or "
+        "falling in a row, or one of 2 in 3 close to a limit."
+    )
+    if result.chart == "p":
+        parts.append("The limits are wider in months with fewer cases.")
+    if target is not None and np.isfinite(target) and result.polarity != "monitored":
+        parts.append(
+            f"The red dashed line is the target ({format_value(target, unit)}): between the limits, meeting it is "
+            "hit and miss; outside them, the process will consistently pass or consistently fail."
+        )
+    for pos in result.rebase_positions:
+        period = result.period[pos]
+        reason = (rebase_reasons or {}).get(period)
+        when = _month_words(period)
+        parts.append(f"The mean and limits were recalculated from {when}" + (f" ({reason})." if reason else "."))
+    return " ".join(parts)
+
+
+def _month_words(period: str) -> str:
+    if _MONTH.match(period):
+        return date(int(period[:4]), int(period[5:7]), 1).strftime("%B %Y")
+    return period

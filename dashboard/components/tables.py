@@ -14,6 +14,7 @@ from dashboard.components.badges import direction_badge, rag_chip, rag_word
 from dashboard.components.controls import view_href
 from dashboard.components.format import format_fraction, format_target, format_value, month_label
 from dashboard.components.sparkline import sparkline_src
+from dashboard.components.spc_figure import icon_data_uri, icon_text, icon_word, reason_words
 from etl.metrics import Catalogue
 
 
@@ -32,18 +33,44 @@ def _benchmark_cell(value: object, unit: str, year: object) -> html.Td:
     return html.Td([format_value(value, unit), html.Span(suffix, className="cpip-bench-year")], className="cpip-num")
 
 
+def spc_icon(kind: str, *, size: int = 30) -> html.Img:
+    """A Making Data Count icon as an <img> (an inline data URI: it prints, and
+    needs no app context) whose alt text is the icon in words."""
+    text = icon_text(kind)
+    return html.Img(
+        src=icon_data_uri(kind), alt=text, title=text, width=size, height=size, className=f"cpip-spc-icon spc-{kind}"
+    )
+
+
 def spc_cell(row: Mapping) -> html.Td:
-    """SPC ICONS GO HERE. A clearly marked place for the lead to fill with the
-    Making Data Count variation and assurance icons from the scorecard frame's
-    `variation` and `assurance` columns (dashboard/components/spc_figure.py and
-    dashboard/assets/spc-icons/). Until then it prints the words, if any."""
+    """The Making Data Count variation and assurance icons beside the RAG, from
+    the scorecard frame's `variation_icon` and `assurance_icon` (their words are
+    the alt text, and are printed under the icons on paper); the reason in words
+    when there are none ("Too few points (8 of 12)")."""
     variation = str(row.get("variation") or "")
     assurance = str(row.get("assurance") or "")
-    words = " · ".join(w for w in (variation, assurance) if w)
+    kinds = [str(row.get(k) or "") for k in ("variation_icon", "assurance_icon")]
+    kinds = [k for k in kinds if k]
+    data = {"data-variation": variation, "data-assurance": assurance}
+    if not kinds:
+        note = str(row.get("spc_note") or "")
+        words = reason_words(note)
+        if not words or words == "No data":
+            # The RAG already says "No data"; a dash, with the reason kept for a screen reader.
+            return html.Td(
+                ["–", html.Span(" No SPC icons: no data", className="visually-hidden")], className="cpip-spc", **data
+            )
+        return html.Td(html.Span(words, title=note), className="cpip-spc", **data)
     return html.Td(
-        words or "–",
+        [
+            html.Span([spc_icon(k) for k in kinds], className="d-inline-flex", style={"gap": "4px"}),
+            # Paper has no hover and no screen reader: print the short words under the icons.
+            html.Div(
+                " · ".join(icon_word(k) for k in kinds), className="d-none d-print-block", **{"aria-hidden": "true"}
+            ),
+        ],
         className="cpip-spc",
-        **{"data-variation": variation, "data-assurance": assurance},
+        **data,
     )
 
 

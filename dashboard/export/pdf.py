@@ -14,8 +14,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from dashboard.components.spc_figure import icon_svg, icon_text
 from dashboard.export import look
 from dashboard.export.model import BoardPack, ScoreRow
+from etl.spc import assurance_icon_kind, variation_icon_kind
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -108,21 +110,37 @@ _ASSURANCE_WORDS = {
 }
 
 
+def spc_icon(kind: str) -> Markup:
+    """A Making Data Count icon as an inline SVG image (base64, as the sparkline),
+    its words as the alt text. The icon's letter (H/L, P/F/?) and the word printed
+    beside it keep it legible in black and white."""
+    svg = icon_svg(kind)
+    if not svg:
+        return Markup("")
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup('<img class="spc-icon" src="{}" alt="{}">').format(uri, icon_text(kind))
+
+
 def variation(row: ScoreRow) -> Markup:
-    """Making Data Count variation in a few words, with ↑/↓ for a high or low
-    special cause. The hook for the lead's icons: replace this and `assurance`."""
+    """Making Data Count variation: its icon, then a few words, with ↑/↓ for a
+    high or low special cause."""
     if not row.variation:
         return Markup("")
     word = _VARIATION_WORDS.get(row.variation, row.variation)
-    icon = row.variation_icon or ""
+    icon = row.variation_icon or variation_icon_kind(row.variation, None)
     arrow = "↑" if icon.endswith("_high") else "↓" if icon.endswith("_low") else ""
-    return Markup('<span class="spc">{}{}</span>').format(word, f" {arrow}" if arrow else "")
+    return Markup('<span class="spc">{}<span class="spc-word">{}{}</span></span>').format(
+        spc_icon(icon), word, f" {arrow}" if arrow else ""
+    )
 
 
 def assurance(row: ScoreRow) -> Markup:
+    """Making Data Count assurance: its icon, then the word."""
     if not row.assurance:
         return Markup("")
-    return Markup('<span class="spc">{}</span>').format(_ASSURANCE_WORDS.get(row.assurance, row.assurance))
+    return Markup('<span class="spc">{}<span class="spc-word">{}</span></span>').format(
+        spc_icon(assurance_icon_kind(row.assurance)), _ASSURANCE_WORDS.get(row.assurance, row.assurance)
+    )
 
 
 @lru_cache(maxsize=1)

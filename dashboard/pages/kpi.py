@@ -17,12 +17,14 @@ from dashboard.components.banners import notice
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
-from dashboard.components.tables import monthly_table
+from dashboard.components.spc_figure import icon_word, icons_for, reason_words, spc_explanation, spc_figure
+from dashboard.components.tables import monthly_table, spc_icon
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
 from etl.calendar import add_months, financial_year_of
 from etl.metrics import Metric, Polarity, catalogue
 from etl.safe_csv import to_csv_text
+from etl.spc import SPCResult
 
 
 def _title(metric_id: str | None = None, **_other: str) -> str:
@@ -147,6 +149,72 @@ def headline(metric: Metric, row: dict | None, period: str) -> html.Div:
     )
 
 
+def spc_icons(result: SPCResult) -> html.Div:
+    """The variation and assurance icons for the latest month, each with its
+    caption (the alt text says it in full), or in words why there are none."""
+    kinds = [kind for kind in icons_for(result) if kind]
+    items: list = [
+        html.Figure(
+            [spc_icon(kind, size=52), html.Figcaption(icon_word(kind), className="cpip-footnote mb-0")],
+            className="m-0 text-center",
+            style={"maxWidth": "9rem"},
+        )
+        for kind in kinds
+    ]
+    if not kinds:
+        why = reason_words(result.reason) or "No data"
+        items.append(html.P(f"No variation or assurance icons: {why[:1].lower() + why[1:]}.", className="mb-0"))
+    elif result.assurance_reason:
+        items.append(html.P(f"No assurance icon: {result.assurance_reason}.", className="cpip-footnote mb-0"))
+    return html.Div(
+        items,
+        className="d-flex flex-wrap align-items-start",
+        style={"gap": "16px"},
+        id="kpi-spc-icons",
+        role="group",
+        **{"aria-label": "Variation and assurance for the latest month"},
+    )
+
+
+def chart_words(result: SPCResult) -> str:
+    """Which chart, over which months: "p-chart (limits from each month's cases), May 2020 to Jul 2023"."""
+    if not result.period:
+        return ""
+    kind = "p-chart (limits from each month's cases)" if result.chart == "p" else "XmR chart (individual values)"
+    return f"{kind}, {month_label(result.period[0])} to {month_label(result.period[-1])}"
+
+
+def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> html.Div:
+    """The Making Data Count view: the icons, the chart and what it means in words."""
+    reasons = {r.period: r.reason for r in metric.rebase}
+    figure = spc_figure(
+        result,
+        title=f"{metric.label}: statistical process control, {unit_name}",
+        unit=metric.unit,
+        polarity=str(metric.polarity),
+        rebase_reasons=reasons,
+        show_icons=False,  # drawn beside the chart as images with alt text instead
+        subtitle=chart_words(result),  # the icons' words are beside the chart already
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2(f"Statistical process control, to {month_label(period)}", className="cpip-h2 mt-0"),
+                    spc_icons(result),
+                ],
+                className="d-flex flex-wrap justify-content-between align-items-start",
+                style={"gap": "12px"},
+            ),
+            dcc.Graph(figure=figure, config=theme.GRAPH_CONFIG, id="kpi-spc", className="cpip-graph"),
+            html.P(spc_explanation(result, unit=metric.unit, rebase_reasons=reasons), className="cpip-footnote",
+                   id="kpi-spc-note"),
+        ],
+        className="cpip-card",
+        id="kpi-spc-card",
+    )  # fmt: skip
+
+
 def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
     cat = catalogue()
     try:
@@ -174,6 +242,8 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
         else None
     )
     series = queries.series(metric.metric_id, sel.level, sel.unit)
+    # The same months the trend shows, judged as the scorecard's icons judge them.
+    spc_result = queries.spc_of_series(metric.metric_id, series, period=sel.period)
     row = month_row(metric, series, sel.period)
     # The trend runs from the first month with data to the chosen month.
     shown = series[series["period"] <= sel.period] if not series.empty else series
@@ -217,6 +287,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             ],
             className="cpip-two-col",
         ),
+        spc_card(metric, spc_result, sel.unit, sel.period),
     ]
     if below_job is not None:
         below = below_job.result()
