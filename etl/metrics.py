@@ -61,9 +61,7 @@ class Metric(_Strict):
     area: str
     unit: Literal["percent", "count"]
     polarity: Polarity
-    source: Literal[
-        "assessments", "health_assessments", "missing_episodes", "case_audits", "referrals", "kpi_values"
-    ]
+    source: Literal["assessments", "health_assessments", "missing_episodes", "case_audits", "referrals", "kpi_values"]
     rule: str
     owner: str
     benchmark: str | None = None
@@ -89,9 +87,13 @@ class Metric(_Strict):
             raise ValueError("a rated metric needs 'thresholds' for at least one financial year")
         for year, t in self.thresholds.items():
             if self.polarity is Polarity.HIGHER and not t.green >= t.amber:
-                raise ValueError(f"thresholds {year}: higher is better, so green ({t.green}) must be >= amber ({t.amber})")
+                raise ValueError(
+                    f"thresholds {year}: higher is better, so green ({t.green}) must be >= amber ({t.amber})"
+                )
             if self.polarity is Polarity.LOWER and not t.green <= t.amber:
-                raise ValueError(f"thresholds {year}: lower is better, so green ({t.green}) must be <= amber ({t.amber})")
+                raise ValueError(
+                    f"thresholds {year}: lower is better, so green ({t.green}) must be <= amber ({t.amber})"
+                )
             if self.unit == "percent":
                 for name, v in (("green", t.green), ("amber", t.amber), ("target", t.target)):
                     if v is not None and not 0 <= v <= 100:

@@ -172,9 +172,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
             "'source': 'VARCHAR', 'period_meaning': 'VARCHAR'})",
             [str(BENCHMARKS_CSV)],
         )
-    con.execute(
-        "INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-    )
+    con.execute("INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
 def _fill_calendar(con: duckdb.DuckDBPyConnection) -> None:
