@@ -16,12 +16,7 @@ load, 93 of 100 (93.0%) after the corrected file.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -30,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from servers import running_app
 
 from etl.load import load_files, load_log, undo_load
 from etl.metrics import catalogue
@@ -63,12 +59,6 @@ def http(method: str, url: str, body: dict | None = None, timeout: float = 30) -
             return response.status, response.read().decode("utf-8")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode("utf-8", "replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _find(node, wanted_id: str):
@@ -117,38 +107,9 @@ def server(tmp_path: Path):
         [FIXTURES / "organisation.csv", FIXTURES / "kpi_values_base.csv"], as_of=AS_OF, who="setup", db=db
     )
     assert [r.outcome for r in reports] == ["loaded", "loaded"]
-    port = _free_port()
-    env = {**os.environ, "CPIP_DB": str(db), "CPIP_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("CPIP_INBOX_INTERVAL", None)
-    log = open(tmp_path / "gunicorn.log", "w")  # closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:server", "-w", "3", "-b", f"127.0.0.1:{port}", "--timeout", "60"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if http("GET", url + "/", timeout=10)[0] == 200:
-                break
-        except (urllib.error.URLError, OSError):  # not listening yet, or still starting
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise RuntimeError("the app did not start:\n" + (tmp_path / "gunicorn.log").read_text())
-        time.sleep(0.3)
-    try:
+    env = {"CPIP_CACHE_DIR": str(tmp_path / "cache")}
+    with running_app(db, tmp_path / "gunicorn.log", workers=3, env=env) as url:
         yield url, db
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-        log.close()
-    text = (tmp_path / "gunicorn.log").read_text()
-    assert "Traceback" not in text, f"the app logged an error:\n{text[-4000:]}"
 
 
 def test_scorecard_keeps_serving_while_loads_run(server) -> None:

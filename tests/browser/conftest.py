@@ -35,17 +35,11 @@ Helper fixtures, each a function:
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from servers import running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -61,12 +55,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -88,32 +76,8 @@ def live_server_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def live_server(warehouse: Path, live_server_log: Path) -> Iterator[str]:
     """The app on a free port, in its own process, reading the demo warehouse."""
-    port = _free_port()
-    env = {**os.environ, "CPIP_DB": str(warehouse), "PYTHONUNBUFFERED": "1"}
-    code = f"import app; app.app.run(host='127.0.0.1', port={port}, debug=False)"
-    with open(live_server_log, "w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the app did not start:\n{live_server_log.read_text(encoding='utf-8')[-3000:]}")
-        time.sleep(0.2)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log_text = live_server_log.read_text(encoding="utf-8")
-    assert "Traceback" not in log_text, f"the app logged an error:\n{log_text[-4000:]}"
+    with running_app(warehouse, live_server_log) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

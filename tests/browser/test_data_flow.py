@@ -15,20 +15,13 @@ on a warehouse of its own. Chromium comes from conftest's `browser`.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from servers import running_app
 
 from etl.load import load_files
 
@@ -41,12 +34,6 @@ USER = "k.jones"
 TIMEOUT = 20_000  # ms: a check or a load is a background job polled every second
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def data_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gunicorn -w 2 serving app:server on a warehouse holding the organisation
@@ -57,45 +44,9 @@ def data_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [FIXTURES / "organisation.csv", FIXTURES / "kpi_values_base.csv"], as_of=date(2023, 8, 5), who="setup", db=db
     )
     assert [r.outcome for r in reports] == ["loaded", "loaded"]
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CPIP_DB": str(db),
-        "CPIP_UPLOAD_DIR": str(tmp / "uploads"),
-        "CPIP_CACHE_DIR": str(tmp / "cache"),
-        "CPIP_UPLOAD_MAX_MB": "1",
-    }
-    env.pop("CPIP_INBOX_INTERVAL", None)
-    log = open(tmp / "gunicorn.log", "w")  # closed at teardown
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:server", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/data", timeout=10) as response:
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, OSError):  # not listening yet, or still starting
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise RuntimeError("the app did not start:\n" + (tmp / "gunicorn.log").read_text())
-        time.sleep(0.3)
-    try:
+    env = {"CPIP_UPLOAD_DIR": str(tmp / "uploads"), "CPIP_CACHE_DIR": str(tmp / "cache"), "CPIP_UPLOAD_MAX_MB": "1"}
+    with running_app(db, tmp / "gunicorn.log", workers=2, env=env, ready_path="/data") as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-        log.close()
-    text = (tmp / "gunicorn.log").read_text()
-    assert "Traceback" not in text, f"the app logged an error:\n{text[-4000:]}"
 
 
 @pytest.fixture
