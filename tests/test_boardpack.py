@@ -200,9 +200,17 @@ def test_pages_render_to_png(pdf: Path, tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("page-*.png"))) == 4
 
 
-def test_spc_columns_appear_once_the_scorecard_carries_them(db: Path) -> None:
+def test_spc_column_says_why_there_is_no_icon(pdf_pages: list[str]) -> None:
+    # assessments_45wd has May, June and July 2023: three points (its April 2023 rebase comes before them all).
+    text = squash(" ".join(pdf_pages))
+    assert "Too few points (3 of 12)" in text
+    # rereferrals_12m (no rebase) has June and July.
+    assert "Too few points (2 of 12)" in text
+
+
+def test_spc_columns_show_icons_and_words(db: Path) -> None:
     pack = collect("2023-07", db=db, kind="html")
-    assert not pack.show_spc  # three months are too few for SPC icons
+    assert pack.show_spc  # every row says why it has no icon yet
     pack.rows = [
         replace(r, variation="special cause concerning", variation_icon="concern_low", assurance="consistently failing")
         if r.metric_id == "assessments_45wd"

@@ -151,6 +151,7 @@ def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
                 variation=r.variation or None,
                 assurance=r.assurance or None,
                 variation_icon=getattr(r, "variation_icon", None) or None,
+                spc_note=getattr(r, "spc_note", "") or "",
                 sparkline=tuple(_num(v) for v in (r.sparkline or ())),
             )
         )
@@ -377,9 +378,9 @@ def collect(
         audits=audits,
         data=pd.DataFrame(),
         definitions=_definitions(period),
-        # The SPC hook: once etl.queries fills `variation`/`assurance` (Making
-        # Data Count), the scorecard shows them as two more columns.
-        show_spc=any(r.variation or r.assurance for r in rows),
+        # Making Data Count: the icons, or the reason a row has none (too few points
+        # since the rebase), as the dashboard's scorecard shows them.
+        show_spc=any(r.variation or r.assurance or r.spc_note for r in rows),
         notes=notes,
     )
     if kind == "pdf":

@@ -42,6 +42,7 @@ class ScoreRow:
     variation: str | None = None
     assurance: str | None = None
     variation_icon: str | None = None  # Making Data Count icon kind, e.g. "concern_high"
+    spc_note: str = ""  # why there is no icon, e.g. "needs at least 12 points; has 8"
     sparkline: tuple[float | None, ...] = ()  # the 12 monthly values ending with this month
 
     @property

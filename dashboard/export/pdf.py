@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from dashboard.components.spc_figure import icon_svg, icon_text
+from dashboard.components.spc_figure import icon_svg, icon_text, reason_words
 from dashboard.export import look
 from dashboard.export.model import BoardPack, ScoreRow
 from etl.spc import assurance_icon_kind, variation_icon_kind
@@ -125,7 +125,8 @@ def variation(row: ScoreRow) -> Markup:
     """Making Data Count variation: its icon, then a few words, with ↑/↓ for a
     high or low special cause."""
     if not row.variation:
-        return Markup("")
+        # No icon: say why (too few points since the rebase, no data), as the scorecard does.
+        return Markup('<span class="spc-word">{}</span>').format(reason_words(row.spc_note))
     word = _VARIATION_WORDS.get(row.variation, row.variation)
     icon = row.variation_icon or variation_icon_kind(row.variation, None)
     arrow = "↑" if icon.endswith("_high") else "↓" if icon.endswith("_low") else ""
