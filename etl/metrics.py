@@ -67,6 +67,10 @@ class Metric(_Strict):
     benchmark: str | None = None
     audit_type: str | None = None
     spc_chart: Literal["xmr", "p"] = "xmr"
+    # The org-unit levels its thresholds are meant for. A count's thresholds are set for
+    # the whole authority (283 missing episodes a month); a team's 9 are not "Green"
+    # against them, so a count is usually rated at `la` only and shown unrated below.
+    rated_levels: tuple[Literal["la", "area", "service", "team"], ...] = ("la", "area", "service", "team")
     rebase: tuple[Rebase, ...] = ()
     thresholds: dict[str, Thresholds] = Field(default_factory=dict)
 
@@ -83,6 +87,8 @@ class Metric(_Strict):
             if self.thresholds:
                 raise ValueError("a monitored metric carries no RAG thresholds: remove 'thresholds'")
             return self
+        if not self.rated_levels:
+            raise ValueError("rated_levels: give at least one level, or make the metric monitored")
         if not self.thresholds:
             raise ValueError("a rated metric needs 'thresholds' for at least one financial year")
         for year, t in self.thresholds.items():
@@ -99,6 +105,10 @@ class Metric(_Strict):
                     if v is not None and not 0 <= v <= 100:
                         raise ValueError(f"thresholds {year}: {name} ({v}) must be between 0 and 100 for a percentage")
         return self
+
+    def rated_at(self, level: str | None) -> bool:
+        """Whether the metric carries a RAG at this org-unit level (None: any level)."""
+        return self.rated and (level is None or level in self.rated_levels)
 
     @property
     def label(self) -> str:

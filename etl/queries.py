@@ -70,19 +70,21 @@ def _first(period: str | date) -> date:
     return parse_period(period)
 
 
-def _thresholds(metric: Metric, period: str) -> tuple[float, float, float]:
-    """(target, green, amber) in force in the period; NaN for a monitored metric."""
-    t = metric.thresholds_for(period)
+def _thresholds(metric: Metric, period: str, level: str | None = None) -> tuple[float, float, float]:
+    """(target, green, amber) in force in the period; NaN for a monitored metric, or
+    at a level the metric is not rated at (metrics.yml `rated_levels`)."""
+    t = metric.thresholds_for(period) if metric.rated_at(level) else None
     if t is None:
         return (math.nan, math.nan, math.nan)
     return (math.nan if t.target is None else t.target, t.green, t.amber)
 
 
-def _metrics_frame(period: str) -> pd.DataFrame:
-    """The catalogue as a frame, in catalogue order, with the thresholds in force in `period`."""
+def _metrics_frame(period: str, level: str | None = None) -> pd.DataFrame:
+    """The catalogue as a frame, in catalogue order, with the thresholds in force in
+    `period` at `level`; `rated` says whether the metric carries a RAG there."""
     rows = []
     for order, m in enumerate(catalogue().metrics):
-        target, green, amber = _thresholds(m, period)
+        target, green, amber = _thresholds(m, period, level)
         rows.append(
             {
                 "ord": order,
@@ -92,6 +94,7 @@ def _metrics_frame(period: str) -> pd.DataFrame:
                 "area": m.area,
                 "unit": m.unit,
                 "polarity": str(m.polarity),
+                "rated": m.rated_at(level),
                 "target": target,
                 "green": green,
                 "amber": amber,
@@ -113,11 +116,16 @@ def _metrics_values_sql() -> str:
 
 
 def rag_array(
-    values: Iterable[float], green: Iterable[float], amber: Iterable[float], polarity: Iterable[str]
+    values: Iterable[float],
+    green: Iterable[float],
+    amber: Iterable[float],
+    polarity: Iterable[str],
+    rated: Iterable[bool] | None = None,
 ) -> np.ndarray:
     """RAG for whole columns. Higher is better: Green at or above green, Amber at or
     above amber, else Red; lower is better the mirror; a value exactly on a threshold
-    takes the better colour; no value "No data"; monitored metrics ""."""
+    takes the better colour; no value "No data"; monitored metrics, and rows where
+    `rated` is False (a level the metric is not rated at), ""."""
     v = np.asarray(values, dtype=float)
     g = np.asarray(green, dtype=float)
     a = np.asarray(amber, dtype=float)
@@ -128,6 +136,8 @@ def rag_array(
     out = np.where(green_ok, GREEN, np.where(amber_ok, AMBER, RED)).astype(object)
     out[np.isnan(v)] = NO_DATA
     out[pol == str(Polarity.MONITORED)] = ""
+    if rated is not None:
+        out[~np.asarray(rated, dtype=bool)] = ""
     return out
 
 
@@ -156,13 +166,13 @@ def _is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def rag_for(metric: Metric, value: float | None, period: str) -> str:
-    """RAG of one value with the thresholds in force in `period`."""
-    if not metric.rated:
+def rag_for(metric: Metric, value: float | None, period: str, level: str | None = None) -> str:
+    """RAG of one value with the thresholds in force in `period` (at `level`)."""
+    if not metric.rated_at(level):
         return ""
     if _is_missing(value):
         return NO_DATA
-    _, green, amber = _thresholds(metric, period)
+    _, green, amber = _thresholds(metric, period, level)
     return str(rag_array([value], [green], [amber], [str(metric.polarity)])[0])
 
 
@@ -305,11 +315,11 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
             {k: params[k] for k in ("level", "last", "unit") if k in params},
         ).fetchall()
 
-    meta = _metrics_frame(period).merge(bench, on="benchmark_kpi", how="left")
+    meta = _metrics_frame(period, level).merge(bench, on="benchmark_kpi", how="left")
     frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
     frame["period"] = period
     frame["level"] = level
-    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"])
+    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
     frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
     # DuckDB hands lists over as masked arrays; tolist() turns masked gaps into None.
     frame["sparkline"] = [s.tolist() for s in frame["sparkline"]]
@@ -402,13 +412,14 @@ def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
 # --- one metric: series, breakdown, matrices -------------------------------------
 
 
-def _rag_by_period(metric: Metric, values: pd.Series, period_labels: pd.Series) -> pd.DataFrame:
-    """target, green, amber and rag per row, with the thresholds of each row's period."""
+def _rag_by_period(metric: Metric, values: pd.Series, period_labels: pd.Series, level: str) -> pd.DataFrame:
+    """target, green, amber and rag per row, with the thresholds of each row's period at `level`."""
     years = period_labels.map(financial_year_of)
-    by_year = {y: _thresholds(metric, p) for y, p in zip(years, period_labels, strict=True)}
+    by_year = {y: _thresholds(metric, p, level) for y, p in zip(years, period_labels, strict=True)}
     limits = np.array([by_year[y] for y in years], dtype=float).reshape(-1, 3)
     out = pd.DataFrame({"target": limits[:, 0], "green": limits[:, 1], "amber": limits[:, 2]}, index=values.index)
-    out["rag"] = rag_array(values, out["green"], out["amber"], [str(metric.polarity)] * len(values))
+    rated = [metric.rated_at(level)] * len(values)
+    out["rag"] = rag_array(values, out["green"], out["amber"], [str(metric.polarity)] * len(values), rated)
     return out
 
 
@@ -443,7 +454,7 @@ def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
     if frame.empty:
         return pd.DataFrame(columns=["period", "numerator", "denominator", "value", "target", "green", "amber", "rag"])
-    return pd.concat([frame, _rag_by_period(metric, frame["value"], frame["period"])], axis=1)
+    return pd.concat([frame, _rag_by_period(metric, frame["value"], frame["period"], level)], axis=1)
 
 
 def spc_of_series(metric_id: str, frame: pd.DataFrame, *, period: str | None = None) -> spc.SPCResult:
@@ -460,8 +471,9 @@ def spc_of_series(metric_id: str, frame: pd.DataFrame, *, period: str | None = N
     denominators = frame["denominator"].to_numpy(dtype=float) if chart == "p" else None
     target = None
     if periods:
-        t = _thresholds(metric, periods[-1])[0]
-        target = None if math.isnan(t) else float(t)
+        # The series carries the target in force at its level (none where the metric is not rated).
+        t = float(frame["target"].iloc[-1]) if "target" in frame else _thresholds(metric, periods[-1])[0]
+        target = None if math.isnan(t) else t
     return spc.spc(
         values,
         polarity=str(metric.polarity),
@@ -510,7 +522,8 @@ def breakdown(metric_id: str, period: str, level: str, unit: str | None, *, db: 
             {"children": children, "child": child, "metric": metric_id, "period": month},
         ).df()
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
-    frame["rag"] = _rag_by_period(metric, frame["value"], pd.Series([period_of(month)] * len(frame)))["rag"].values
+    labels = pd.Series([period_of(month)] * len(frame))
+    frame["rag"] = _rag_by_period(metric, frame["value"], labels, child)["rag"].values
     return _sort_best_first(frame, metric)[columns].reset_index(drop=True)
 
 
@@ -542,7 +555,7 @@ def team_matrix(
             {"teams": teams, "first": first, "last": last, "metric": metric_id},
         ).df()
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
-    frame["rag"] = _rag_by_period(metric, frame["value"], frame["period"])["rag"].values
+    frame["rag"] = _rag_by_period(metric, frame["value"], frame["period"], "team")["rag"].values
     return frame
 
 
@@ -567,10 +580,12 @@ def team_grid(period: str, level: str, unit: str | None, *, db: Db = None) -> pd
             """,
             {"teams": teams, "period": month},
         ).df()
-    meta = _metrics_frame(label)
+    meta = _metrics_frame(label, "team")
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
-    frame = frame.merge(meta[["ord", "short_name", "green", "amber", "polarity"]], on="ord", how="left", sort=False)
-    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"])
+    frame = frame.merge(
+        meta[["ord", "short_name", "green", "amber", "polarity", "rated"]], on="ord", how="left", sort=False
+    )
+    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
     return frame[["team", "metric_id", "short_name", "numerator", "denominator", "value", "rag"]]
 
 
