@@ -358,21 +358,30 @@ def _status_after_check(previews: list[dict]) -> html.Div:
     return html.Div(", ".join(parts) + ". Nothing has been stored yet.")
 
 
+def _background_job(also_running: list | None = None) -> dict:
+    """A check or a load runs as a background job: the progress bar and its label show
+    while it runs, the Load/Cancel buttons hide (and whatever `also_running` names)."""
+    return {
+        "background": True,
+        "manager": MANAGER,
+        "progress": [Output("data-progress", "value"), Output("data-progress-label", "children")],
+        "progress_default": [0, ""],
+        "running": [
+            (Output("data-progress-wrap", "style"), SHOW, HIDE),
+            (Output("data-actions", "className"), "d-none", ""),
+            *(also_running or []),
+        ],
+        "prevent_initial_call": True,
+    }
+
+
 @callback(
     Output("data-previews", "data", allow_duplicate=True),
     Output("data-status", "children", allow_duplicate=True),
     Input("data-staged", "data"),
     State("data-previews", "data"),
     State("data-as-of", "value"),
-    background=True,
-    manager=MANAGER,
-    progress=[Output("data-progress", "value"), Output("data-progress-label", "children")],
-    progress_default=[0, ""],
-    running=[
-        (Output("data-progress-wrap", "style"), SHOW, HIDE),
-        (Output("data-actions", "className"), "d-none", ""),
-    ],
-    prevent_initial_call=True,
+    **_background_job(),
 )
 def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | None, as_of: str | None) -> tuple:
     """3. Check the staged files with the loader's preview; nothing is stored."""
@@ -487,16 +496,7 @@ def load_checked(
     State("data-previews", "data"),
     State("data-valid-only", "value"),
     State("data-as-of", "value"),
-    background=True,
-    manager=MANAGER,
-    progress=[Output("data-progress", "value"), Output("data-progress-label", "children")],
-    progress_default=[0, ""],
-    running=[
-        (Output("data-progress-wrap", "style"), SHOW, HIDE),
-        (Output("data-actions", "className"), "d-none", ""),
-        (Output("data-upload", "disabled"), True, False),
-    ],
-    prevent_initial_call=True,
+    **_background_job(also_running=[(Output("data-upload", "disabled"), True, False)]),
 )
 def load_clicked(
     set_progress, n_clicks: int | None, previews: list[dict] | None, chosen: list[str] | None, as_of: str | None
