@@ -20,6 +20,7 @@ from datetime import date
 
 import duckdb
 
+from etl.calendar import CALENDAR_END, CALENDAR_START
 from etl.contract import Column, ExtractType
 from etl.metrics import catalogue
 
@@ -198,6 +199,17 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
             checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
         if column.type == "number":
             checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
+        if column.type in ("date", "datetime", "month"):
+            # Working days are counted from a calendar of these years; a date outside it would be
+            # dropped from every KPI without a word, so it is refused instead.
+            checks.append(
+                (
+                    column.name,
+                    f"CAST({value} AS DATE) NOT BETWEEN DATE '{CALENDAR_START}' AND DATE '{CALENDAR_END}'",
+                    name,
+                    f"'outside the years this dashboard counts ({CALENDAR_START.year} to {CALENDAR_END.year})'",
+                )
+            )
     if "team" in extract.column_names and extract.name != "organisation":
         what = "team, service or area" if extract.name == "kpi_values" else "team"
         hint = "not in the organisation reference" if has_teams else "no organisation reference is loaded yet"

@@ -287,6 +287,19 @@ def test_health_assessment_before_care_start(with_org: Path) -> None:
     ]
 
 
+def test_dates_outside_the_working_day_calendar_are_refused(with_org: Path) -> None:
+    # The calendar runs 2000-2040; a date outside it would silently drop out of every KPI.
+    report = load_one(with_org, "assessments_out_of_range.csv")
+    assert report.outcome == "refused"
+    assert errors(report) == [
+        (2, "assessment_start_date", "01/01/1899"),
+        (3, "assessment_completed_date", "2041-01-01"),
+    ]
+    assert {f.reason for f in report.findings if f.severity == "error"} == {
+        "outside the years this dashboard counts (2000 to 2040)"
+    }
+
+
 def test_missing_episode_datetimes_orders_and_late_interviews(with_org: Path) -> None:
     report = load_one(with_org, "missing_episodes.csv", valid_rows_only=True)
     assert errors(report) == [
