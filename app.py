@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dash
+from etl.metrics import require_catalogue
 
-from dashboard import inbox_schedule
-from dashboard.components.upload import max_upload_bytes
-from dashboard.export import routes as boardpack_routes
-from dashboard.shell import APP_TITLE, build_shell, index_string
+require_catalogue()  # a broken metrics.yml stops here with one line, before any page is built
+
+import dash  # noqa: E402
+
+from dashboard import inbox_schedule  # noqa: E402
+from dashboard.components.upload import max_upload_bytes  # noqa: E402
+from dashboard.export import routes as boardpack_routes  # noqa: E402
+from dashboard.shell import APP_TITLE, build_shell, index_string  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

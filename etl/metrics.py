@@ -204,3 +204,12 @@ def _cached(path: str) -> Catalogue:
 def catalogue() -> Catalogue:
     """The catalogue in use (CPIP_METRICS or metrics.yml), parsed once per process."""
     return _cached(str(os.environ.get("CPIP_METRICS") or DEFAULT_CATALOGUE))
+
+
+def require_catalogue() -> Catalogue:
+    """The catalogue, or stop the program with one line naming the metric and the field
+    (for entry points: the app, gunicorn workers)."""
+    try:
+        return catalogue()
+    except CatalogueError as exc:
+        raise SystemExit(f"metrics.yml is not valid: {exc}") from None

@@ -1,6 +1,9 @@
 """metrics.yml: the catalogue the Board's scorecard is built from."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,17 @@ def test_cli_stops_with_one_clear_line_on_a_broken_catalogue(tmp_path, monkeypat
     assert "metric seen_5wd, field unit" in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_app_stops_with_one_clear_line_on_a_broken_catalogue(tmp_path):
+    path = _write(tmp_path, lambda raw: _metric(raw, "iha_20wd").update(polarity="upwards"))
+    env = {**os.environ, "CPIP_METRICS": str(path), "CPIP_DB": str(tmp_path / "w.duckdb")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], cwd=CATALOGUE.parent, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"metrics.yml is not valid: {path}: metric iha_20wd, field polarity: "
+        "Input should be 'higher_is_better', 'lower_is_better' or 'monitored'"
+    ]
