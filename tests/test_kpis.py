@@ -1,4 +1,4 @@
-"""The KPI rules of ../shared/spec/kpis.md on hand-made records.
+"""The KPI rules of docs/spec/kpis.md on hand-made records.
 
 Every expected figure is worked out by hand from a wall calendar (the working is
 in the comments); none is copied from the code under test. Bank holidays used:

@@ -1,4 +1,4 @@
-"""The extract loader against ../shared/spec/extracts.md, on hand-made files in
+"""The extract loader against docs/spec/extracts.md, on hand-made files in
 tests/fixtures/extracts. Every expected answer below was worked out by hand
 from the fixture (line numbers: header = line 1)."""
 
