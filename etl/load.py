@@ -368,15 +368,29 @@ def load_files(
 
 
 def preview_file(
-    path: str | os.PathLike, *, as_of: date | str, db: str | os.PathLike | None = None, display_name: str | None = None
+    path: str | os.PathLike,
+    *,
+    as_of: date | str,
+    db: str | os.PathLike | None = None,
+    display_name: str | None = None,
+    progress: Progress | None = None,
 ) -> LoadReport:
-    """What loading the file would do (counts, findings), committing nothing."""
+    """What loading the file would do (counts, findings), committing nothing.
+    `progress(message)` hears each stage (reading, validating, comparing)."""
     as_of = _as_date(as_of)
     prepared = _prepare(path, display_name)
+    stages, count = 3, [0]
+
+    def step(message: str) -> None:
+        count[0] += 1
+        if progress is not None:
+            progress(f"{prepared.name}: {message} ({round(100 * (count[0] - 1) / stages)}%)")
+
     with warehouse.reading(db) as con:
-        return _run(
-            con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=lambda _message: None
-        )
+        report = _run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=step)
+    if progress is not None:
+        progress(f"{prepared.name}: checked (100%)")
+    return report
 
 
 def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) -> str:

@@ -490,6 +490,17 @@ def test_preview_commits_nothing(with_org: Path) -> None:
     assert with_org.read_bytes() == before
 
 
+def test_preview_reports_its_stages(with_org: Path) -> None:
+    messages: list[str] = []
+    preview_file(FIXTURES / "assessments_excel.csv", as_of=AS_OF, db=with_org, progress=messages.append)
+    assert messages == [
+        "assessments_excel.csv: reading 0.0 MB as assessments (0%)",
+        "assessments_excel.csv: validating (33%)",
+        "assessments_excel.csv: comparing with the warehouse (67%)",
+        "assessments_excel.csv: checked (100%)",
+    ]
+
+
 def test_progress_reports_stages_with_percent(with_org: Path) -> None:
     messages: list[str] = []
     load_files([FIXTURES / "assessments_excel.csv"], as_of=AS_OF, who="tester", db=with_org, progress=messages.append)

@@ -13,7 +13,6 @@ other page keeps serving during a load and shows the new data after it.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import re
@@ -259,20 +258,17 @@ def save_uploads(incoming: list[dict] | None) -> tuple:
 
 
 def _preview(path: Path, *, as_of: date, display_name: str, on_progress) -> Any:
-    """etl.load.preview_file, passing a progress hook if the loader offers one."""
+    """etl.load.preview_file, its stages (reading, validating, comparing) shown in the label."""
     from etl.load import preview_file
 
-    kwargs: dict[str, Any] = {"as_of": as_of, "display_name": display_name}
-    if "progress" in inspect.signature(preview_file).parameters:
-        kwargs["progress"] = on_progress
-    return preview_file(path, **kwargs)
+    return preview_file(path, as_of=as_of, display_name=display_name, progress=on_progress)
 
 
 def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[dict]:
     """Check each staged file (nothing is committed) and return its report as a dict.
 
-    While one file is read the progress label counts the seconds, so a large
-    file visibly moves; a loader that reports its own progress says more.
+    While one file is read the bar moves against an estimate from its size and
+    the label names the loader's stage (reading, validating, comparing).
     """
     out = []
     total = len(staged)
