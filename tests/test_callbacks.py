@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dash_tree import by_id, text_of
 
 from etl.warehouse import writer
 
@@ -104,30 +105,6 @@ def pages(tmp_path_factory):
         os.environ.pop("CPIP_DB", None)
     else:
         os.environ["CPIP_DB"] = previous
-
-
-def text_of(component) -> str:
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(t for t in (text_of(c) for c in component) if t)
-    return text_of(getattr(component, "children", None))
-
-
-def by_id(component, wanted):
-    if isinstance(component, list | tuple):
-        for c in component:
-            found = by_id(c, wanted)
-            if found is not None:
-                return found
-        return None
-    if component is None or isinstance(component, str | int | float):
-        return None
-    if getattr(component, "id", None) == wanted:
-        return component
-    return by_id(getattr(component, "children", None), wanted)
 
 
 # ---------------------------------------------------------------- scorecard

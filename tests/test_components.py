@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dash import html
+from dash_tree import find_all, text_of
 
 from dashboard import theme
 from dashboard.components.badges import direction_badge, rag_chip, rag_counts, rag_summary
@@ -23,30 +24,6 @@ from dashboard.components.tables import audit_table, scorecard_table, team_grid_
 from etl.metrics import catalogue
 
 ASSETS = Path(__file__).resolve().parent.parent / "dashboard" / "assets"
-
-
-def text_of(component) -> str:
-    """All the text a reader would see in a component tree, space-joined."""
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(text_of(c) for c in component)
-    return text_of(getattr(component, "children", None))
-
-
-def find_all(component, predicate) -> list:
-    out = []
-    if isinstance(component, list | tuple):
-        for c in component:
-            out += find_all(c, predicate)
-        return out
-    if component is None or isinstance(component, str | int | float):
-        return out
-    if predicate(component):
-        out.append(component)
-    return out + find_all(getattr(component, "children", None), predicate)
 
 
 # ---------------------------------------------------------------- format

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dash_tree import ids_in, text_of
 
 from dashboard import identity
 from dashboard.components import data_report, upload
@@ -34,29 +35,6 @@ AS_OF_TEXT = AS_OF.isoformat()
 
 def data_url(raw: bytes, kind: str = "text/csv") -> str:
     return f"data:{kind};base64," + base64.b64encode(raw).decode()
-
-
-def text_of(component) -> str:
-    """All the text a person would read in a component tree."""
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(text_of(c) for c in component)
-    return text_of(getattr(component, "children", None))
-
-
-def ids_in(component) -> list:
-    found = []
-    if isinstance(component, list | tuple):
-        for c in component:
-            found += ids_in(c)
-    elif component is not None and not isinstance(component, str | int | float):
-        if getattr(component, "id", None) is not None:
-            found.append(component.id)
-        found += ids_in(getattr(component, "children", None))
-    return found
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dash_tree import by_id, text_of
 from kpi_helpers import add_records, new_warehouse
 
 from dashboard.components.spc_figure import reason_words
@@ -125,16 +126,6 @@ def _imgs(component) -> list:
     return found + _imgs(getattr(component, "children", None))
 
 
-def _text(component) -> str:
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
-
-
 def test_spc_cell_shows_both_icons_with_their_words():
     row = {
         "variation": "special cause improving",
@@ -151,7 +142,7 @@ def test_spc_cell_shows_both_icons_with_their_words():
     ]
     assert all(i.src.startswith("data:image/svg+xml") for i in imgs)
     # the words printed under the icons on paper
-    assert _text(cell).strip() == "Improving (high) · Failing"
+    assert text_of(cell).strip() == "Improving (high) · Failing"
     assert cell.className == "cpip-spc"
 
 
@@ -165,10 +156,10 @@ def test_spc_cell_gives_the_reason_when_there_are_no_icons(db):
     row = frame[frame["metric_id"] == "mo_up_to_date"].iloc[0].to_dict()
     cell = spc_cell(row)
     assert _imgs(cell) == []
-    assert _text(cell) == "Too few points (8 of 12)"
+    assert text_of(cell) == "Too few points (8 of 12)"
     # a KPI with no data at all: a dash, and the reason for a screen reader
     empty = frame[frame["metric_id"] == "icpc_15wd"].iloc[0].to_dict()
-    assert _text(spc_cell(empty)) == "–  No SPC icons: no data"
+    assert text_of(spc_cell(empty)) == "–  No SPC icons: no data"
 
 
 # ---------------------------------------------------------------- KPI page
@@ -184,23 +175,9 @@ def kpi_page(db, monkeypatch):
     return kpi
 
 
-def _by_id(component, wanted):
-    if isinstance(component, list | tuple):
-        for c in component:
-            found = _by_id(c, wanted)
-            if found is not None:
-                return found
-        return None
-    if component is None or isinstance(component, str | int | float):
-        return None
-    if getattr(component, "id", None) == wanted:
-        return component
-    return _by_id(getattr(component, "children", None), wanted)
-
-
 def test_kpi_page_has_the_spc_chart_with_its_legend_in_words_and_the_icons(kpi_page):
     content = kpi_page.build("mo_up_to_date", "2023-11", "team", "Team A")
-    graph = _by_id(content, "kpi-spc")
+    graph = by_id(content, "kpi-spc")
     assert graph is not None
     fig = graph.figure
     assert fig.layout.title.text == "Management oversight up to date: statistical process control, Team A"
@@ -215,22 +192,22 @@ def test_kpi_page_has_the_spc_chart_with_its_legend_in_words_and_the_icons(kpi_p
     ]
     points = {t.name: t for t in fig.data if t.mode == "markers"}
     assert len(points["Special cause – improving"].x) == 7 and len(points["Special cause – concerning"].x) == 7
-    icons = _by_id(content, "kpi-spc-icons")
+    icons = by_id(content, "kpi-spc-icons")
     assert [i.alt for i in _imgs(icons)] == [
         "Special cause variation – improving: higher values",
         "Assurance: the process will consistently fail the target",
     ]
-    assert " ".join(_text(icons).split()) == "Improving (high) Failing"
-    note = _text(_by_id(content, "kpi-spc-note"))
+    assert " ".join(text_of(icons).split()) == "Improving (high) Failing"
+    note = text_of(by_id(content, "kpi-spc-note"))
     assert note.startswith("Each point is a month. Points in blue (diamonds) are special cause improving")
     assert "The red dashed line is the target (95.0%)" in note
 
 
 def test_kpi_page_says_why_there_are_no_icons(kpi_page):
     content = kpi_page.build("mo_up_to_date", "2023-05", "team", "Team A")
-    icons = _by_id(content, "kpi-spc-icons")
+    icons = by_id(content, "kpi-spc-icons")
     assert _imgs(icons) == []
-    assert _text(icons) == "No variation or assurance icons: too few points (8 of 12)."
+    assert text_of(icons) == "No variation or assurance icons: too few points (8 of 12)."
     # the chart stops at the month on screen
-    fig = _by_id(content, "kpi-spc").figure
+    fig = by_id(content, "kpi-spc").figure
     assert fig.layout.title.subtitle.text == "XmR chart (individual values), Oct 2022 to May 2023"
