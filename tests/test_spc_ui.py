@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dash_tree import by_id, text_of
+from dash_tree import by_id, find_all, text_of
 from kpi_helpers import add_records, new_warehouse
 
 from dashboard.components.spc_figure import reason_words
@@ -114,16 +114,7 @@ def test_a_count_is_always_an_xmr_chart():
 
 
 def _imgs(component) -> list:
-    found = []
-    if isinstance(component, list | tuple):
-        for c in component:
-            found += _imgs(c)
-        return found
-    if component is None or isinstance(component, str | int | float):
-        return found
-    if type(component).__name__ == "Img":
-        found.append(component)
-    return found + _imgs(getattr(component, "children", None))
+    return find_all(component, lambda c: type(c).__name__ == "Img")
 
 
 def test_spc_cell_shows_both_icons_with_their_words():
