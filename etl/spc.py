@@ -522,12 +522,28 @@ def spc_for_scorecard(
     ``spc`` builds, so it is cheap enough to call for every metric and unit on
     a scorecard (600 series of 60 months in about 50 ms).
     """
+    variation, _side, assurance, *_ = _latest_icons(
+        values, denominators, polarity, target, chart, rebase_positions, periods, screen_outliers
+    )
+    return variation, assurance
+
+
+def _latest_icons(
+    values: Sequence[float | None] | np.ndarray,
+    denominators: Sequence[float | None] | np.ndarray | None,
+    polarity: str,
+    target: float | None,
+    chart: str,
+    rebase: Sequence[int | str] | None,
+    periods: Sequence[str] | None,
+    screen_outliers: bool,
+) -> tuple[str, str | None, str, str, str, int | None, int]:
+    """The icons for the latest point only (no per-point labels): _icons of _core."""
     polarity = str(polarity)
     y, den = _prepare(values, denominators, polarity, chart)
-    breaks = rebase_positions_for(rebase_positions, periods, y.size)
+    breaks = rebase_positions_for(rebase, periods, y.size)
     core = _core(y, den, polarity, chart, breaks, screen_outliers)
-    variation, _side, assurance, *_ = _icons(core, polarity, chart, target, den)
-    return variation, assurance
+    return _icons(core, polarity, chart, target, den)
 
 
 def scorecard_icons(
@@ -542,11 +558,9 @@ def scorecard_icons(
     """(variation, variation icon kind, assurance, reason) for a scorecard row:
     spc_for_scorecard plus what the page needs to draw the icon and say why
     there is none."""
-    polarity = str(polarity)
-    y, den = _prepare(values, denominators, polarity, chart)
-    breaks = rebase_positions_for(list(rebase) or None, periods, y.size)
-    core = _core(y, den, polarity, chart, breaks, True)
-    variation, side, assurance, reason, *_ = _icons(core, polarity, chart, target, den)
+    variation, side, assurance, reason, *_ = _latest_icons(
+        values, denominators, polarity, target, chart, list(rebase) or None, periods, True
+    )
     return variation, variation_icon_kind(variation, side), assurance, reason
 
 
