@@ -57,9 +57,7 @@ def children_csv(metric_id: str) -> Response:
     db = current_app.config.get("CPIP_DB")
     try:
         period = args.get("period") or ""
-        found = children.child_list(
-            metric_id, period, args.get("level") or "la", args.get("unit"), fmt="csv", db=db
-        )
+        found = children.child_list(metric_id, period, args.get("level") or "la", args.get("unit"), fmt="csv", db=db)
     except ValueError as exc:
         return _plain(str(exc), 400)
     name = f"children-{metric_id}-{found.period}-{found.level}-{found.unit if found.level != 'la' else ''}"

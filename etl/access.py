@@ -108,7 +108,9 @@ class AccessFile(_Strict):
     @model_validator(mode="after")
     def _default_role_has_no_scope(self) -> AccessFile:
         if self.default_role in (Role.TEAM_MANAGER, Role.HEAD_OF_SERVICE):
-            raise ValueError("a team_manager or head_of_service needs its teams or services, so it cannot be the default")
+            raise ValueError(
+                "a team_manager or head_of_service needs its teams or services, so it cannot be the default"
+            )
         names = [n.casefold() for n in self.users]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:

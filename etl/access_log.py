@@ -65,9 +65,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
-def record(
-    *, who: str, role: str, list_name: str, fmt: str, children: int, db: str | os.PathLike | None = None
-) -> int:
+def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: str | os.PathLike | None = None) -> int:
     """Append one entry; returns its id. Raises (sqlite3.Error, OSError) if it cannot be written."""
     con = _connect(log_path(db))
     try:

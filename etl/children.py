@@ -109,7 +109,8 @@ def _unit_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[s
     if level == "team":
         found = con.execute("SELECT team FROM organisation WHERE team = ?", [unit]).fetchall()
     else:
-        found = con.execute(f"SELECT DISTINCT team FROM organisation WHERE {level} = ? ORDER BY team", [unit]).fetchall()
+        sql = f"SELECT DISTINCT team FROM organisation WHERE {level} = ? ORDER BY team"  # level: one of LEVELS
+        found = con.execute(sql, [unit]).fetchall()
     if not found:
         raise ValueError(f"{unit!r} is not a {level} in the organisation reference")
     return [t for (t,) in found]
@@ -135,9 +136,7 @@ def _wanted_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str | None) 
     return _unit_teams(con, level, unit), f"the {level} {unit}"
 
 
-def check_scope(
-    *, level: str | None = None, unit: str | None = None, team: str | None = None, db: Db = None
-) -> None:
+def check_scope(*, level: str | None = None, unit: str | None = None, team: str | None = None, db: Db = None) -> None:
     """Refuse (AccessDenied) a child list of `level`/`unit`, or the due list of
     `team` (None: every team the viewer may see), outside the current viewer's
     teams. The gate asks before a page is built; the lists ask again."""
@@ -215,7 +214,7 @@ def _list_rows(
     params: dict = {"metric": metric.metric_id, "months": firsts}
     where = ""
     if level != "la":
-        where = "AND team IN (SELECT team FROM organisation WHERE " + ("team" if level == "team" else level) + " = $unit)"
+        where = f"AND team IN (SELECT team FROM organisation WHERE {level} = $unit)"  # level: one of LEVELS
         params["unit"] = unit
     sql = f"""
         SELECT child_id, team, start, deadline, event_date, working_days, outcome
@@ -241,14 +240,21 @@ def _figure(
     return numerator, (None if metric.unit == "count" else denominator)
 
 
+def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
+    """Spaces as %20 and the financial year's slash kept: `period=2023/24%20Q1`."""
+    from urllib.parse import quote
+
+    return quote(text, safe="/", encoding=encoding, errors=errors)
+
+
 def list_address(metric_id: str, period: str, level: str, unit: str | None, *, csv: bool = False) -> str:
     """`/kpi/seen_5wd/children?period=2023-07&level=team&unit=Coastal%20FS%201` (the page or its .csv)."""
-    from urllib.parse import quote, urlencode
+    from urllib.parse import urlencode
 
     params = {"period": period, "level": level}
     if unit and level != "la":
         params["unit"] = unit
-    return f"/kpi/{metric_id}/children{'.csv' if csv else ''}?" + urlencode(params, quote_via=quote)
+    return f"/kpi/{metric_id}/children{'.csv' if csv else ''}?" + urlencode(params, quote_via=_quote)
 
 
 def child_list(
@@ -305,7 +311,7 @@ class DueList:
 
 
 def due_address(team: str | None, days: int, on: date | None, *, csv: bool = False) -> str:
-    from urllib.parse import quote, urlencode
+    from urllib.parse import urlencode
 
     params: dict = {}
     if team:
@@ -313,7 +319,7 @@ def due_address(team: str | None, days: int, on: date | None, *, csv: bool = Fal
     params["days"] = days
     if on:
         params["on"] = on.isoformat()
-    return f"/due{'.csv' if csv else ''}?" + urlencode(params, quote_via=quote)
+    return f"/due{'.csv' if csv else ''}?" + urlencode(params, quote_via=_quote)
 
 
 def due_list(

@@ -60,12 +60,15 @@ def build(team: str | None, days: str | None, on: str | None) -> list:
         ),
         html.Div(
             [
-                html.P(f"{due:,} due in the next {found.days} working days; {overdue:,} overdue.", id="due-counts",
-                       className="mb-1 fw-bold"),
+                html.P(
+                    f"{due:,} due in the next {found.days} working days; {overdue:,} overdue.",
+                    id="due-counts",
+                    className="mb-1 fw-bold",
+                ),
                 html.P(now, className="mb-0"),
             ],
             className="cpip-card",
-        ),  # fmt: skip
+        ),
         html.P(
             "Children seen within 5 working days, assessments within 45, initial health assessments within 20 and "
             "return home interviews within 72 hours. ICPCs within 15 working days are counted upstream, so there "

@@ -16,7 +16,7 @@ from dashboard.components.controls import LEVEL_LABELS, Selection, query_string,
 from dashboard.components.format import long_month_label
 from dashboard.components.tables import scorecard_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import queries
+from etl import children, queries
 from etl.metrics import catalogue
 
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
@@ -56,6 +56,18 @@ def boardpack_links(sel: Selection) -> html.Div:
     )
 
 
+def children_links(sel: Selection) -> dict[str, str]:
+    """metric_id -> the children behind its figure, for the record-level KPIs, when
+    the viewer may open this unit's child lists (the query layer's answer)."""
+    if not children.may_list(sel.level, sel.unit):
+        return {}
+    return {
+        m.metric_id: children.list_address(m.metric_id, sel.period, sel.level, sel.unit)
+        for m in catalogue().metrics
+        if children.is_record_level(m)
+    }
+
+
 def build(period: str | None = None, level: str | None = None, unit: str | None = None) -> list:
     """The scorecard's content for a URL's parameters (a plain function: tested
     without a browser)."""
@@ -79,7 +91,9 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
         rag_summary(frame["rag"], id_prefix=PREFIX),
         html.Div(
-            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit),
+            scorecard_table(
+                frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=children_links(sel)
+            ),
             className="cpip-table-wrap",
         ),
         html.P(
