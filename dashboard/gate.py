@@ -145,6 +145,27 @@ def not_signed_in() -> Response:
     )
 
 
+def refusal_for(viewer: access.Viewer, *, method: str, path: str, query_string: str, body: object) -> str | None:
+    """Why `viewer` may not make this request (a plain sentence), or None when they may.
+    Judged from the request alone, before anything of the app runs."""
+    query = parse_qs(query_string)
+    if path == CALLBACK_PATH and method == "POST":
+        need, page, search = callback_request(body)
+        if page is not None:
+            path, query = page, parse_qs(search.lstrip("?"))
+    else:
+        need = capability_of_path(path)
+    if not viewer.may(need):
+        return viewer.refusal(need)
+    if need == CHILDREN:
+        try:
+            with access.viewing(viewer):
+                _check_child_scope(path, query)
+        except AccessDenied as exc:
+            return str(exc)
+    return None
+
+
 def _before() -> Response | None:
     policy = access.policy()
     try:
@@ -154,21 +175,15 @@ def _before() -> Response | None:
     if viewer is None:
         return not_signed_in()
     g.cpip_viewer_token = access.set_viewer(viewer)
-    path, query = request.path, parse_qs(request.query_string.decode("utf-8", "replace"))
-    if path == CALLBACK_PATH and request.method == "POST":
-        need, page, search = callback_request(request.get_json(silent=True))
-        if page is not None:
-            path, query = page, parse_qs(search.lstrip("?"))
-    else:
-        need = capability_of_path(path)
-    if not viewer.may(need):
-        return refused(viewer.refusal(need))
-    if need == CHILDREN:
-        try:
-            _check_child_scope(path, query)
-        except AccessDenied as exc:
-            return refused(str(exc))
-    return None
+    body = request.get_json(silent=True) if request.method == "POST" and request.path == CALLBACK_PATH else None
+    why = refusal_for(
+        viewer,
+        method=request.method,
+        path=request.path,
+        query_string=request.query_string.decode("utf-8", "replace"),
+        body=body,
+    )
+    return refused(why) if why else None
 
 
 def _teardown(_exc: BaseException | None) -> None:

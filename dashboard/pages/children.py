@@ -45,7 +45,7 @@ def building_for_a_visit() -> bool:
 
     try:
         ctx.outputs_list  # noqa: B018 - raises outside a callback
-    except MissingCallbackContextException:
+    except (MissingCallbackContextException, LookupError):
         return False
     return True
 
