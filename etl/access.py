@@ -182,7 +182,9 @@ class Policy:
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    loc = [str(p) for p in first["loc"]]
+    loc = [str(p) for p in first["loc"] if "[" not in str(p)]  # drop pydantic's union-branch tags
+    if loc == ["default_role"] and first["type"] != "missing":
+        return "field default_role: must be viewer, board, analyst or none (who a signed-in user not listed is)"
     where = ""
     if len(loc) >= 2 and loc[0] == "users":
         where = f"user {loc[1]}" + (f", field {'.'.join(loc[2:])}" if loc[2:] else "")
