@@ -44,8 +44,10 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
     """A grid of `frame`'s columns, every column sortable and filterable, 50 rows a page."""
     columns = []
     for name in frame.columns:
-        column = {"field": name, "headerName": COLUMN_LABELS.get(name, name)}
+        # ISO dates as text: sorted correctly, filtered by typing "2023-07", never a US-format date picker.
+        column = {"field": name, "headerName": COLUMN_LABELS.get(name, name), "cellDataType": "text"}
         if name == "working_days":
+            column["cellDataType"] = "number"
             column["filter"] = "agNumberColumnFilter"
             column["type"] = "rightAligned"
         columns.append(column)

@@ -56,15 +56,17 @@ def boardpack_links(sel: Selection) -> html.Div:
     )
 
 
-def children_links(sel: Selection) -> dict[str, str]:
-    """metric_id -> the children behind its figure, for the record-level KPIs, when
-    the viewer may open this unit's child lists (the query layer's answer)."""
+def children_links(sel: Selection, frame) -> dict[str, str]:
+    """metric_id -> the children behind its figure, for the record-level KPIs with a
+    figure this month, when the viewer may open this unit's child lists (the query
+    layer's answer)."""
     if not children.may_list(sel.level, sel.unit):
         return {}
+    with_figure = set(frame.loc[frame["numerator"].notna(), "metric_id"])
     return {
         m.metric_id: children.list_address(m.metric_id, sel.period, sel.level, sel.unit)
         for m in catalogue().metrics
-        if children.is_record_level(m)
+        if children.is_record_level(m) and m.metric_id in with_figure
     }
 
 
@@ -92,7 +94,7 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         rag_summary(frame["rag"], id_prefix=PREFIX),
         html.Div(
             scorecard_table(
-                frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=children_links(sel)
+                frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=children_links(sel, frame)
             ),
             className="cpip-table-wrap",
         ),
