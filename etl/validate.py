@@ -34,6 +34,8 @@ _DATETIME_HINT = "write dates and times as 2023-07-31 14:05 or 31/07/2023 14:05"
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
 _TIME = r"\d{1,2}:\d{2}(:\d{2})?"
+# A line break or other control character (RE2 class, as a SQL literal).
+_CONTROL = "'[\\x00-\\x1f\\x7f]'"
 
 # Later event, earlier event, reason: an end before its start rejects the row.
 _ORDER_RULES: dict[str, list[tuple[str, str, str]]] = {
@@ -199,6 +201,17 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
             checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
         if column.type == "number":
             checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
+        if column.type == "text":
+            # A line break or control character inside an identifier would make two records of one
+            # child, or a name no filter can match: refused on its line.
+            checks.append(
+                (
+                    column.name,
+                    f"regexp_matches({name}, {_CONTROL})",
+                    name,
+                    "'contains a line break or other control character'",
+                )
+            )
         if column.type in ("date", "datetime", "month"):
             # Working days are counted from a calendar of these years; a date outside it would be
             # dropped from every KPI without a word, so it is refused instead.
@@ -216,7 +229,7 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
         checks.append(
             (
                 "team",
-                "team IS NOT NULL AND team__v IS NULL",
+                f"team IS NOT NULL AND team__v IS NULL AND NOT regexp_matches(team, {_CONTROL})",
                 "team",
                 f"'unknown {what} ''' || team || ''': {hint}'",
             )
