@@ -25,6 +25,7 @@ import pandas as pd
 
 from etl import warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
+from etl.metrics import catalogue
 from etl.read import ExtractFile, ExtractFileError, Recognised, inspect_file, recognise, stage
 from etl.validate import validate
 
@@ -235,6 +236,45 @@ def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, a
     )
 
 
+def _superseded(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> set[tuple[str, str, str]]:
+    """The kpi_values rows (metric, month, unit) that records of this type supersede now."""
+    if not extract.record_level:
+        return set()
+    from etl.kpis import coverage
+
+    span = coverage(con).get(extract.name)
+    metrics = [m.metric_id for m in catalogue().metrics if m.source == extract.name]
+    if span is None or not metrics:
+        return set()
+    rows = con.execute(
+        "SELECT metric_id, strftime(period, '%Y-%m'), team FROM kpi_values"
+        " WHERE metric_id IN (SELECT unnest($metrics)) AND period BETWEEN $first AND $last",
+        {"metrics": metrics, "first": span[0], "last": span[1]},
+    ).fetchall()
+    return set(rows)
+
+
+def _report_superseded(
+    con: duckdb.DuckDBPyConnection, report: LoadReport, extract: ExtractType, before: set[tuple[str, str, str]]
+) -> None:
+    """Say which kpi_values rows these records now supersede (a warning on the file)."""
+    now = sorted(_superseded(con, extract) - before)
+    if not now:
+        return
+    months = sorted({m for _, m, _ in now})
+    metrics = ", ".join(sorted({metric for metric, _, _ in now}))
+    shown = "; ".join(f"{metric} {month} {unit}" for metric, month, unit in now[:5])
+    more = f" and {len(now) - 5:,} more" if len(now) > 5 else ""
+    reason = (
+        f"{_count(len(now), 'kpi_values row')} for {metrics} ({months[0]} to {months[-1]}) "
+        f"{'is' if len(now) == 1 else 'are'} superseded: these {extract.name} records cover "
+        f"{'its month' if len(now) == 1 else 'their months'}, so the figures are counted from them ({shown}{more})"
+    )
+    con.execute("INSERT INTO findings VALUES (NULL, 2000, 'warning', NULL, NULL, ?)", [reason])
+    report.findings.append(Finding("warning", None, None, None, reason))
+    report.warnings += 1
+
+
 def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str | None, str | None]:
     if not extract.period_column:
         return None, None
@@ -300,7 +340,9 @@ def _run(
         return report
     if report.added or report.replaced or report.unchanged:
         step(f"writing {report.added + report.replaced:,} records")
+        before = _superseded(con, extract)
         _write(con, extract, load_id, as_of, report.replaced)
+        _report_superseded(con, report, extract, before)
     if result.rejected:
         report.outcome = "loaded valid rows only"
     elif report.added or report.replaced:

@@ -21,7 +21,7 @@ from datetime import date
 import duckdb
 
 from etl.calendar import CALENDAR_END, CALENDAR_START
-from etl.contract import Column, ExtractType
+from etl.contract import Column, ExtractType, audit_type_key_sql, name_key_sql
 from etl.metrics import catalogue
 
 OPEN_ASSESSMENT_WORKING_DAYS = 45
@@ -110,7 +110,7 @@ def _parse_sql(column: Column) -> str:
         return "u.name"
     if column.name == "audit_type":
         # `Management Oversight` and `management_oversight` are one audit type (the KPIs filter on it).
-        return f"trim(regexp_replace(lower({raw}), '[^0-9a-z]+', '_', 'g'), '_')"
+        return audit_type_key_sql(raw)
     return raw
 
 
@@ -152,7 +152,7 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     else:
         names, params = "SELECT team AS name FROM organisation", []
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT lower(trim(name)) AS key, min(name) AS name "
+        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT {name_key_sql('name')} AS key, min(name) AS name "
         f"FROM ({names}) GROUP BY ALL",
         params,
     )
@@ -160,9 +160,20 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
 
 
 def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
+    """`_metrics(metric_id, unit, covered_from, covered_to, source)`: each metric, and the months
+    its record-level source covers (a kpi_values row there is superseded by the records)."""
+    from etl.kpis import coverage
+
+    covered = coverage(con)
     metrics = catalogue().metrics
-    con.execute("CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR)")
-    con.executemany("INSERT INTO _metrics VALUES (?, ?)", [[m.metric_id, m.unit] for m in metrics])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR, covered_from DATE,"
+        " covered_to DATE, source VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO _metrics VALUES (?, ?, ?, ?, ?)",
+        [[m.metric_id, m.unit, *covered.get(m.source, (None, None)), m.source] for m in metrics],
+    )
 
 
 def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str = "stage") -> bool:
@@ -173,7 +184,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str
     has_teams = True
     if checks_team:
         has_teams = _units_table(con, extract)
-        joins += " LEFT JOIN _units u ON u.key = lower(r.team)"
+        joins += f" LEFT JOIN _units u ON u.key = {name_key_sql('r.team')}"
     if extract.name == "kpi_values":
         _metrics_table(con)
         joins += " LEFT JOIN _metrics m ON m.metric_id = r.metric_id"
@@ -183,7 +194,11 @@ def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str
             values.append(f"r.team AS {_q('team__v')}")
         else:
             values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
-    extra = ", m.unit AS _unit" if extract.name == "kpi_values" else ""
+    extra = (
+        ", m.unit AS _unit, m.covered_from AS _covered_from, m.covered_to AS _covered_to, m.source AS _source"
+        if extract.name == "kpi_values"
+        else ""
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE typed AS SELECT r.*, {', '.join(values)}{extra} FROM {_q(stage)} r{joins}"
     )
@@ -311,6 +326,17 @@ def _warning_checks(extract: ExtractType, as_of: date) -> list[tuple[str | None,
                 "NULL",
                 f"'assessment still open ' || _open_wd || ' working days after it started "
                 f"(more than {OPEN_ASSESSMENT_WORKING_DAYS}) at the as-of date {as_of.isoformat()}'",
+            )
+        )
+    if extract.name == "kpi_values":
+        # One rule whatever the metric's source: where records cover the month, the records win.
+        checks.append(
+            (
+                "period",
+                "period__v BETWEEN _covered_from AND _covered_to",
+                "period",
+                "'superseded: the ' || _source || ' records cover ' || strftime(period__v, '%Y-%m') || ', so '"
+                " || metric_id || ' is counted from them there (the row is kept for a month they do not cover)'",
             )
         )
     if extract.name == "missing_episodes":

@@ -68,7 +68,9 @@ def add_records(
         )
         if rows:
             # A record-level record carries its own as-of date (here, its load's).
-            extra, values = (["load_id", "as_of"], [load_id, as_of]) if extract.record_level else (["load_id"], [load_id])
+            extra, values = (
+                (["load_id", "as_of"], [load_id, as_of]) if extract.record_level else (["load_id"], [load_id])
+            )
             placeholders = ", ".join("?" for _ in range(len(columns) + len(extra)))
             con.executemany(
                 f"INSERT INTO {extract.table} ({', '.join(columns + extra)}) VALUES ({placeholders})",

@@ -78,7 +78,8 @@ def build_warehouse(path: Path) -> None:
         con.execute("INSERT INTO organisation SELECT team, service, area, load_id FROM org_frame")
         con.register("mart_frame", mart)
         con.execute(
-            "INSERT INTO kpi_monthly SELECT metric_id, CAST(period AS DATE), level, org_unit, numerator, denominator"
+            "INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator)"
+            " SELECT metric_id, CAST(period AS DATE), level, org_unit, numerator, denominator"
             " FROM mart_frame"
         )
         con.register("audit_frame", audits)

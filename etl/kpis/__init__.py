@@ -112,9 +112,7 @@ def coverage(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
         extract = EXTRACT_TYPES.get(source)
         if extract is None or not extract.record_level or not extract.period_column:
             continue
-        first, last = con.execute(
-            _COVERAGE.format(column=extract.period_column, table=extract.table)
-        ).fetchall()[0]
+        first, last = con.execute(_COVERAGE.format(column=extract.period_column, table=extract.table)).fetchall()[0]
         if first is not None:
             out[source] = (first, last)
     return out
