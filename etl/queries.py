@@ -759,11 +759,8 @@ def freshness(db: Db = None) -> pd.DataFrame:
             else "CAST(NULL AS VARCHAR)"
         )
         # A record carries the latest as-of date of the loads that contained it; an aggregate, its load's.
-        as_of = (
-            f"(SELECT max(as_of) FROM {extract.table})"
-            if extract.record_level
-            else f"(SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table}))"
-        )
+        by_load = f"(SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table}))"
+        as_of = f"greatest((SELECT max(as_of) FROM {extract.table}), {by_load})" if extract.record_level else by_load
         parts.append(f"SELECT '{extract.name}' AS source, {latest} AS latest_period, {as_of} AS as_of")
     with reading(db) as con:
         extracts = con.execute(" UNION ALL ".join(parts)).df()

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dash_tree import text_of
 
+from dashboard.components import tables
 from etl import queries
 from etl.cli import main
 from etl.load import load_files, undo_load
@@ -421,6 +423,9 @@ def test_a_service_row_reaches_the_authority_and_an_area_pools_its_teams(db: Pat
         " and cannot be split across areas"
     )
     assert pd.isna(scorecard_row(db, "icpc_15wd", "2023-07", "area", "South")["note"])
+    # The area's scorecard says so beside the KPI.
+    shown = text_of(tables.scorecard_row(north, period="2023-07", level="area", unit="North"))
+    assert "This figure pools its teams' own figures: the figure given for Service S covers" in shown
 
 
 # --- counts are 0 where an extract covers the month ----------------------------------------------------------------
