@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from etl import access, access_log
+from etl import access, access_log, kpis
 from etl.calendar import financial_year_months, parse_period, quarter_months
 from etl.metrics import Metric, catalogue
 from etl.warehouse import reading
@@ -180,6 +180,7 @@ class ChildList:
     rows: pd.DataFrame  # LIST_COLUMNS, soonest start first
     numerator: float | None  # the scorecard's (kpi_monthly, summed over the months)
     denominator: float | None
+    given_upstream: list[str] = field(default_factory=list)  # months whose figure kpi_values gives
 
     @property
     def met(self) -> int:
@@ -197,7 +198,10 @@ class ChildList:
 
     @property
     def ties(self) -> bool:
-        """The rows add up to the scorecard's figure."""
+        """The rows add up to the scorecard's figure (where the figure is counted from
+        records: a month outside the extract's cover may be given upstream instead)."""
+        if self.given_upstream:
+            return False
         if self.metric.unit == "count":
             return (self.numerator or 0) == self.counted
         return (self.numerator or 0) == self.met and (self.denominator or 0) == self.counted
@@ -238,6 +242,23 @@ def _figure(
     if not rows:
         return None, None
     return numerator, (None if metric.unit == "count" else denominator)
+
+
+def _given_upstream(con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str]) -> list[str]:
+    """The months whose figure kpi_values gives: those outside the months the
+    metric's extract covers (etl.kpis.coverage), where the mart takes them instead."""
+    cover = kpis.coverage(con).get(metric.source)
+    outside = [parse_period(m) for m in months]
+    outside = [d for d in outside if cover is None or not cover[0] <= d <= cover[1]]
+    if not outside:
+        return []
+    found = con.execute(
+        "SELECT DISTINCT CAST(date_trunc('month', period) AS DATE) FROM kpi_values"
+        " WHERE metric_id = ? AND list_contains(?, CAST(date_trunc('month', period) AS DATE))",
+        [metric.metric_id, outside],
+    ).fetchall()
+    given = {d for (d,) in found}
+    return [m for m in months if parse_period(m) in given]
 
 
 def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
@@ -281,7 +302,8 @@ def child_list(
         access.check_teams(viewer, wanted, allowed, what)
         rows = _list_rows(con, metric, months, level, unit)
         numerator, denominator = _figure(con, metric, months, level, unit)
-    result = ChildList(metric, period, months, level, unit, rows, numerator, denominator)
+        upstream = _given_upstream(con, metric, months) if numerator is not None else []
+    result = ChildList(metric, period, months, level, unit, rows, numerator, denominator, upstream)
     _record(viewer, list_address(metric_id, period, level, unit, csv=fmt == "csv"), fmt, result.children, db)
     return result
 
@@ -358,7 +380,6 @@ def due_list(
 
 # The "now" of each extract type, as due.sql takes it.
 _NOW_SQL = " UNION ALL ".join(
-    f"SELECT '{table}' AS source, coalesce(CAST($on AS DATE),"
-    f" (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {table}))) AS today"
+    f"SELECT '{table}' AS source, coalesce(CAST($on AS DATE), (SELECT max(as_of) FROM {table})) AS today"
     for table in ("assessments", "health_assessments", "missing_episodes")
 )

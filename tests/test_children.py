@@ -242,6 +242,8 @@ def test_the_records_add_up_to_the_mart_for_every_kpi_unit_and_month(db):
             ).fetchall()
             if metric.unit == "count":
                 expected = [(p, lv, u, listed, None) for p, lv, u, _m, _c, listed in tally]
+                # A covered month with no record is a count of 0 in the mart, and an empty list.
+                mart = [row for row in mart if row[3] != 0]
             else:  # a unit-month with nothing counted yet (only "not yet due") has no figure
                 expected = [(p, lv, u, met, counted) for p, lv, u, met, counted, _l in tally if counted]
             assert mart == expected, metric.metric_id
@@ -352,3 +354,17 @@ def test_a_viewer_sees_only_their_teams_and_a_refusal_is_not_recorded(db):
     with access.viewing(viewer), pytest.raises(access.AccessDenied, match="child-level lists"):
         children.due_list(db=db)
     assert len(access_log.entries(db)) == before + 2  # the two lists shown, not the four refused
+
+
+def test_a_month_given_upstream_is_said_so_not_listed(tmp_path):
+    # Assessments cover May to August 2023 (the record's month to its as-of month); a
+    # kpi_values figure for January 2023 fills a month the extract does not cover.
+    db = new_warehouse(tmp_path)
+    add_records(db, "assessments", [_a("x1", "Team A", date(2023, 5, 3), date(2023, 5, 4))], as_of=date(2023, 8, 2))
+    given = {"period": date(2023, 1, 1), "metric_id": "seen_5wd", "team": "Team A", "numerator": 8, "denominator": 10}
+    add_records(db, "kpi_values", [given], as_of=date(2023, 8, 2))
+    found = children.child_list("seen_5wd", "2022/23 Q4", "team", "Team A", db=db)
+    assert (found.numerator, found.denominator, len(found.rows)) == (8, 10, 0)
+    assert found.given_upstream == ["2023-01"] and not found.ties
+    covered = children.child_list("seen_5wd", "2023-05", "team", "Team A", db=db)
+    assert covered.given_upstream == [] and covered.ties and covered.met == 1

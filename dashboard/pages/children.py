@@ -91,7 +91,20 @@ def build(metric_id: str, period: str | None, level: str | None, unit: str | Non
         ),
     ]
     warning = []
-    if not found.ties and found.numerator is not None:
+    if found.given_upstream:
+        months = ", ".join(found.given_upstream)
+        warning = [
+            notice(
+                [
+                    f"For {months} the figure was given upstream (the KPI values extract), not counted from the "
+                    "records loaded here, so no children can be listed behind that part of it."
+                ],
+                title="Part of this figure has no records behind it",
+                kind="info",
+                banner_id="children-upstream",
+            )
+        ]
+    elif not found.ties and found.numerator is not None:
         warning = [
             notice(
                 ["The records listed do not add up to the scorecard's figure. Please tell the data team."],

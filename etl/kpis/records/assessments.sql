@@ -1,6 +1,7 @@
 -- Assessments, record by record: the rows that assessments.sql counts, with why.
 -- Same joins and the same rules as the mart: working days after S up to and
--- including E = wd(E) - wd(S); each record judged against its load's as-of.
+-- including E = wd(E) - wd(S); each record judged at its own as_of (the latest
+-- as-of date of any load that contained it).
 -- deadline = the working day that is N working days after the start.
 WITH a AS (
     SELECT a.child_id, a.team, a.assessment_start_date AS started, a.child_seen_date AS seen,
@@ -8,11 +9,10 @@ WITH a AS (
            cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
            cc.working_day_number AS wd_completed, co.working_day_number AS wd_as_of
     FROM assessments a
-    LEFT JOIN loads l USING (load_id)
     JOIN calendar cs ON cs.day = a.assessment_start_date
     LEFT JOIN calendar cv ON cv.day = a.child_seen_date
     LEFT JOIN calendar cc ON cc.day = a.assessment_completed_date
-    LEFT JOIN calendar co ON co.day = l.as_of
+    LEFT JOIN calendar co ON co.day = a.as_of
 ),
 deadlines AS (
     SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL

@@ -1,18 +1,18 @@
 -- What falls due: for each timed KPI, the open records whose deadline falls in
 -- the next $days working days, and those already overdue. "Now" is $on, or the
--- as-of date of the latest load whose records are in force for that extract
--- type. Due and overdue follow the KPI rules exactly: working-day deadlines are
+-- latest as-of date of its extract type's records (that of the latest load
+-- that brought any of them). Due and overdue follow the KPI rules exactly: working-day deadlines are
 -- overdue once a visit today would be late (wd(now) - wd(start) > N); the 72-hour
 -- deadline once it is before today began.
 WITH now_of AS (
     SELECT 'assessments' AS source, coalesce(CAST($on AS DATE),
-           (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM assessments))) AS today
+           (SELECT max(as_of) FROM assessments)) AS today
     UNION ALL
     SELECT 'health_assessments', coalesce(CAST($on AS DATE),
-           (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM health_assessments)))
+           (SELECT max(as_of) FROM health_assessments))
     UNION ALL
     SELECT 'missing_episodes', coalesce(CAST($on AS DATE),
-           (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM missing_episodes)))
+           (SELECT max(as_of) FROM missing_episodes))
 ),
 open_records AS (
     SELECT 'seen_5wd' AS metric_id, 'assessments' AS source, child_id, team, assessment_start_date AS started,

@@ -5,10 +5,9 @@ WITH h AS (
            cs.working_day_number AS wd_start, cd.working_day_number AS wd_done,
            co.working_day_number AS wd_as_of
     FROM health_assessments h
-    LEFT JOIN loads l USING (load_id)
     JOIN calendar cs ON cs.day = h.care_start_date
     LEFT JOIN calendar cd ON cd.day = h.iha_date
-    LEFT JOIN calendar co ON co.day = l.as_of
+    LEFT JOIN calendar co ON co.day = h.as_of
 ),
 deadlines AS (
     SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL

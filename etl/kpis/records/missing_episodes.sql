@@ -9,10 +9,9 @@ SELECT 'rhi_72h' AS metric_id, CAST(date_trunc('month', m.returned_at) AS DATE) 
        strftime(m.rhi_completed_at, '%Y-%m-%d %H:%M') AS event_date, CAST(NULL AS INTEGER) AS working_days,
        CASE WHEN m.rhi_completed_at IS NOT NULL AND m.rhi_completed_at <= m.returned_at + INTERVAL 72 HOUR THEN 'met'
             WHEN m.rhi_completed_at IS NOT NULL THEN 'late'
-            WHEN m.returned_at + INTERVAL 72 HOUR < CAST(l.as_of AS TIMESTAMP) THEN 'overdue'
+            WHEN m.returned_at + INTERVAL 72 HOUR < CAST(m.as_of AS TIMESTAMP) THEN 'overdue'
             ELSE 'not yet due' END AS outcome
 FROM missing_episodes m
-LEFT JOIN loads l USING (load_id)
 WHERE m.returned_at IS NOT NULL
 UNION ALL
 -- missing_episodes: a count, by the month the child went missing; no deadline.
