@@ -70,6 +70,14 @@ def children_links(sel: Selection, frame) -> dict[str, str]:
     }
 
 
+def due_link(sel: Selection, children_hrefs: dict[str, str]) -> list:
+    """For a team whose child lists the viewer may open: what falls due for it."""
+    if sel.level != "team" or not children_hrefs:
+        return []
+    href = children.due_address(sel.unit, 5, None)
+    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due")]
+
+
 def build(period: str | None = None, level: str | None = None, unit: str | None = None) -> list:
     """The scorecard's content for a URL's parameters (a plain function: tested
     without a browser)."""
@@ -78,11 +86,12 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         return [page_header("CPIP scorecard"), no_data_message()]
     frame = queries.scorecard(sel.period, sel.level, sel.unit)
     cat = catalogue()
+    hrefs = children_links(sel, frame)
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
     subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
     return [
-        page_header("CPIP scorecard", subtitle, actions=[boardpack_links(sel)]),
+        page_header("CPIP scorecard", subtitle, actions=[*due_link(sel, hrefs), boardpack_links(sel)]),
         html.Div(
             unit_controls(PREFIX, sel),
             className="cpip-controls d-print-none",
@@ -93,9 +102,7 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
         rag_summary(frame["rag"], id_prefix=PREFIX),
         html.Div(
-            scorecard_table(
-                frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=children_links(sel, frame)
-            ),
+            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=hrefs),
             className="cpip-table-wrap",
         ),
         html.P(
