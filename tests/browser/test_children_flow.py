@@ -24,6 +24,7 @@ ACCESS = """
 default_role: viewer
 users:
   a.khan: {role: head_of_service, services: [Family Safeguarding]}
+  j.smith: {role: team_manager, teams: [Coastal FS 1]}
 """
 SERVICE = "Family Safeguarding"
 
@@ -37,19 +38,32 @@ def access_server(warehouse: Path, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def head_of_service(browser, access_server):
+def _signed_in(browser, access_server, user: str):
     context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=access_server, extra_http_headers={"X-Remote-User": "a.khan"}
+        viewport={"width": 1280, "height": 900}, base_url=access_server, extra_http_headers={"X-Remote-User": user}
     )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
     page.console_errors = errors
+    return context, page
+
+
+@pytest.fixture
+def head_of_service(browser, access_server):
+    context, page = _signed_in(browser, access_server, "a.khan")
     yield page
     context.close()
-    assert errors == [], f"browser console errors: {errors}"
+    assert page.console_errors == [], f"browser console errors: {page.console_errors}"
+
+
+@pytest.fixture
+def team_manager(browser, access_server):
+    context, page = _signed_in(browser, access_server, "j.smith")
+    yield page
+    context.close()
+    assert page.console_errors == [], f"browser console errors: {page.console_errors}"
 
 
 def test_head_of_service_opens_a_child_list_from_the_scorecard(head_of_service, warehouse, wait_for_dash, screenshot):
@@ -100,3 +114,27 @@ def test_head_of_service_is_refused_another_services_list(head_of_service, wareh
     # The browser reports the refused document itself; nothing else may go wrong.
     assert all("403" in e for e in page.console_errors), page.console_errors
     page.console_errors.clear()
+
+
+def test_team_manager_opens_what_falls_due_from_their_teams_scorecard(
+    team_manager, warehouse, wait_for_dash, screenshot
+):
+    page = team_manager
+    period = queries.latest_period(warehouse)
+    with viewing(Viewer("test", Role.BOARD)):
+        expected = children.due_list(team="Coastal FS 1", days=5, db=warehouse)
+    overdue = int((expected.rows["outcome"] == "overdue").sum())
+
+    page.goto(f"/?period={period}&level=team&unit=Coastal%20FS%201")
+    wait_for_dash(page)
+    page.locator("#sc-due").click()
+    page.wait_for_url("**/due?team=Coastal%20FS%201&days=5")
+    wait_for_dash(page)
+    assert page.inner_text("#due-counts") == (
+        f"{len(expected.rows) - overdue:,} due in the next 5 working days; {overdue:,} overdue."
+    )
+    if len(expected.rows):
+        page.wait_for_selector("#due-grid .ag-row")
+        first = expected.rows.iloc[0]
+        assert page.locator("#due-grid .ag-row[row-index='0'] [col-id='child_id']").inner_text() == first["child_id"]
+    screenshot(page, "due-team-manager")
