@@ -49,13 +49,16 @@ class Role(StrEnum):
 # What a role may do. `aggregates`: every figure, page and the board pack;
 # `children`: child-level lists (within the role's scope); `data`: the data
 # page (check, load, undo) and the access log.
+# `notes`: write commentary on a KPI (within the role's units: `check_note`);
+# `plans`: add and edit Practice Action Plan actions and a KPI's chart events.
 AGGREGATES, CHILDREN, DATA = "aggregates", "children", "data"
+NOTES, PLANS = "notes", "plans"
 CAPABILITIES: dict[Role, frozenset[str]] = {
     Role.VIEWER: frozenset({AGGREGATES}),
-    Role.TEAM_MANAGER: frozenset({AGGREGATES, CHILDREN}),
-    Role.HEAD_OF_SERVICE: frozenset({AGGREGATES, CHILDREN}),
-    Role.BOARD: frozenset({AGGREGATES, CHILDREN}),
-    Role.ANALYST: frozenset({AGGREGATES, CHILDREN, DATA}),
+    Role.TEAM_MANAGER: frozenset({AGGREGATES, CHILDREN, NOTES}),
+    Role.HEAD_OF_SERVICE: frozenset({AGGREGATES, CHILDREN, NOTES}),
+    Role.BOARD: frozenset({AGGREGATES, CHILDREN, NOTES, PLANS}),
+    Role.ANALYST: frozenset({AGGREGATES, CHILDREN, NOTES, PLANS, DATA}),
 }
 ROLE_WORDS = {
     Role.VIEWER: "viewer",
@@ -67,6 +70,8 @@ ROLE_WORDS = {
 WHAT_IS_REFUSED = {
     CHILDREN: "child-level lists",
     DATA: "the data page (check, load, undo and the access log)",
+    NOTES: "writing notes on KPIs",
+    PLANS: "editing the Practice Action Plans and chart events",
     AGGREGATES: "this dashboard",
 }
 
@@ -316,3 +321,42 @@ def check_teams(viewer: Viewer | None, wanted: Iterable[str], allowed: set[str] 
             f"You are signed in as {viewer.describe() if viewer else 'nobody'}: you may see the child lists "
             f"of {scope or 'no team'} only, and {what} is outside them."
         )
+
+
+def may_write_note(viewer: Viewer | None, level: str, unit: str, org: Iterable[tuple[str, str, str]]) -> bool:
+    """Whether `viewer` may write a note for a KPI of `unit` at `level`: analysts and
+    the board anywhere; a head of service for their services and those services'
+    teams; a team manager for their teams; the command line (None) anywhere.
+    `org` gives (team, service, area) rows of the organisation reference."""
+    if viewer is None or viewer.role in (Role.BOARD, Role.ANALYST):
+        return viewer is None or viewer.may(NOTES)
+    if not viewer.may(NOTES):
+        return False
+    key = unit.casefold()
+    if viewer.role is Role.TEAM_MANAGER:
+        return level == "team" and key in {t.casefold() for t in viewer.teams}
+    services = {s.casefold() for s in viewer.services}
+    if level == "service":
+        return key in services
+    if level == "team":
+        return any(team.casefold() == key and (service or "").casefold() in services for team, service, _ in org)
+    return False
+
+
+def check_note(viewer: Viewer | None, level: str, unit: str, org: Iterable[tuple[str, str, str]]) -> None:
+    """Refuse (AccessDenied) a note `viewer` may not write."""
+    if may_write_note(viewer, level, unit, org):
+        return
+    assert viewer is not None
+    if not viewer.may(NOTES):
+        raise AccessDenied(viewer.refusal(NOTES))
+    scope = ", ".join(viewer.teams or viewer.services)
+    raise AccessDenied(
+        f"You are signed in as {viewer.describe()}: you may write notes for {scope} only, and {unit} is outside it."
+    )
+
+
+def check_plans(viewer: Viewer | None) -> None:
+    """Refuse (AccessDenied) unless `viewer` may edit actions and events (analysts, the board, the command line)."""
+    if viewer is not None and not viewer.may(PLANS):
+        raise AccessDenied(viewer.refusal(PLANS))

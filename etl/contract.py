@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["text", "date", "datetime", "grade", "month", "number"]
+ColumnType = Literal["text", "date", "datetime", "grade", "month", "number", "status"]
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 GRADE_ALIASES = {"ri": "Requires Improvement"}
+# A Practice Action Plan action's status as the council's tracker gives it. `overdue` is
+# never stored: an action past its due date and not done is overdue whatever this says.
+ACTION_STATUSES = ("not started", "on track", "at risk", "done")
 
 
 def normalise_header(name: str) -> str:
@@ -191,7 +194,26 @@ ORGANISATION = ExtractType(
     record_level=False,
 )
 
+ACTIONS = ExtractType(
+    name="actions",
+    description="Practice Action Plan actions (the council's tracker spreadsheet)",
+    columns=(
+        Column("action_id", "text", True, ("action ref", "ref")),
+        Column("area", "text", True, ("improvement area", "area for improvement")),
+        Column("action", "text", True, ("action description",)),
+        Column("sponsor", "text", False),
+        Column("lead", "text", False, ("responsible lead", "responsible leads", "leads")),
+        Column("due_date", "date", False, ("due", "by when", "target date")),
+        Column("status", "status", True, ("progress",)),
+        Column("metrics", "text", False, ("kpis", "metric_ids"), "metric_ids separated by semicolons"),
+    ),
+    key=("action_id",),
+    record_level=False,
+)
+
 EXTRACT_TYPES: dict[str, ExtractType] = {
     t.name: t
-    for t in (ASSESSMENTS, HEALTH_ASSESSMENTS, MISSING_EPISODES, CASE_AUDITS, REFERRALS, KPI_VALUES, ORGANISATION)
-}
+    for t in (
+        ASSESSMENTS, HEALTH_ASSESSMENTS, MISSING_EPISODES, CASE_AUDITS, REFERRALS, KPI_VALUES, ORGANISATION, ACTIONS
+    )
+}  # fmt: skip

@@ -55,7 +55,44 @@ FILES = (
     "case_audits.csv",
     "referrals.csv",
     "kpi_values.csv",
+    "actions.csv",
 )
+
+# The seed report's Strategy Discussion Practice Action Plan (3.9: its six actions and their
+# dates; roles in place of the people) and the Assessments plan (3.10). Statuses as a tracker
+# might say them on the demo's as-of date: an action past its date and not done shows overdue.
+_SD, _AS = "Strategy discussions and child protection investigations", (
+    "Assessments and plans for children in need and in need of protection"
+)
+DEMO_ACTIONS = (
+    ("SD-1", _SD, "Review practice guidance and process for convening strategy discussions",
+     "Assistant Director, Safeguarding", "Head of Service, MASH", "2023-08-31", "done", "icpc_15wd"),
+    ("SD-2", _SD, "Deliver bite-size training on strategy discussions and S47 enquiries, with partner agencies "
+     "in the MASH, at team meetings", "Assistant Director, Safeguarding", "Head of Service, MASH", "2023-09-30",
+     "done", "icpc_15wd;seen_5wd"),
+    ("SD-3", _SD, "Review strategy discussions and S47 enquiries through collaborative and thematic audits and "
+     "Back to the Floor", "Assistant Director, Safeguarding",
+     "Head of Safeguarding and Head of Practice Improvement", "", "on track", "icpc_15wd;audits_good"),
+    ("SD-4", _SD, "Safeguarding Partnership subgroup to include strategy discussions and S47 in its programme "
+     "of partnership audits", "Assistant Director, Safeguarding",
+     "Designated Nurse Safeguarding Children and Head of Safeguarding", "2024-01-31", "on track", "icpc_15wd"),
+    ("SD-5", _SD, "Target child protection conferences for audit", "Assistant Director, Safeguarding",
+     "Head of Safeguarding", "2023-07-31", "done", "icpc_15wd"),
+    ("SD-6", _SD, "Principal Social Worker and Heads of Service observe strategy meetings for compliance and "
+     "good practice", "Assistant Director, Safeguarding", "Head of Practice Improvement", "2023-10-31",
+     "at risk", "icpc_15wd"),
+    ("AS-1", _AS, "Review practice guidance on Child and Family Assessments: what a good assessment contains",
+     "Assistant Director, Safeguarding", "Head of Service, Assessment and Intervention", "2023-08-31", "done",
+     "assessments_45wd;assessment_audits_good"),
+    ("AS-2", _AS, "Bite-size training on what makes a good assessment: genograms, chronologies, non-resident "
+     "parents, initial visits", "Assistant Director, Safeguarding", "Head of Practice Improvement",
+     "2023-09-30", "done", "assessment_audits_good"),
+    ("AS-3", _AS, "Review the 2023/24 training offer for assessment skills", "Assistant Director, Safeguarding",
+     "Head of Practice Improvement", "2023-09-30", "on track", "assessment_audits_good"),
+    ("AS-4", _AS, "Use the Neglect Toolkit within Child and Family Assessments", "Assistant Director, Safeguarding",
+     "Head of Service, Family Safeguarding", "2023-10-31", "not started", "assessments_45wd;seen_5wd"),
+)  # fmt: skip
+DEMO_NOTES_PERIOD = "2023-07"
 
 AI, FS, CWCF, LC, CWD = (
     "Assessment and Intervention",
@@ -1058,6 +1095,9 @@ def write_demo(folder: Path) -> list[Path]:
             ((r.child, r.team.name, _d(r.day)) for r in sorted(referrals, key=lambda r: (r.day, r.child))),
         ),
         "kpi_values.csv": lambda p: _write(p, ("period", "metric_id", "team", "numerator", "denominator"), kpi_values),
+        "actions.csv": lambda p: _write(
+            p, ("action_id", "area", "action", "sponsor", "lead", "due_date", "status", "metrics"), DEMO_ACTIONS
+        ),
     }
     return [writers[name](folder / name) for name in FILES]
 
@@ -1088,4 +1128,39 @@ def load_demo(if_empty: bool, who: str, db: str | Path | None = None, folder: st
     reports = load_files(paths, as_of=AS_OF, who=who, db=db)
     for report in reports:
         print(report.summary())
+    if all(report.ok for report in reports):
+        written = write_demo_notes(who=who, db=db)
+        print(f"Demo notes: {written} written on the Red KPIs of {DEMO_NOTES_PERIOD}")
     return 0 if all(report.ok for report in reports) else 1
+
+
+def write_demo_notes(*, who: str, db: str | Path | None = None) -> int:
+    """A note on each Red KPI of the authority for July 2023, unless it has one already.
+    Returns how many were written."""
+    from etl import notes, queries
+
+    frame = queries.scorecard(DEMO_NOTES_PERIOD, "la", db=db)
+    written = 0
+    for row in frame[frame["rag"] == "Red"].itertuples():
+        if notes.note_history(row.metric_id, DEMO_NOTES_PERIOD, "la", None, db=db):
+            continue
+        text = _DEMO_NOTE.get(row.metric_id, _DEMO_NOTE_DEFAULT).format(name=row.metric_name)
+        notes.write_note(row.metric_id, DEMO_NOTES_PERIOD, "la", None, text, author=f"{who} (demo)", db=db)
+        written += 1
+    return written
+
+
+_DEMO_NOTE_DEFAULT = (
+    "{name} is below the Amber threshold this month.\n"
+    "The head of service is reviewing the teams furthest from target and will report back to the Board next month."
+)
+_DEMO_NOTE = {
+    "seen_5wd": (
+        "Visits within 5 working days fell after the inspection, with high leave in the Family Safeguarding teams.\n"
+        "Team managers now check every unvisited child daily; agency cover starts in August."
+    ),
+    "assessments_45wd": (
+        "Assessment timeliness has not recovered from the drop after the inspection in April.\n"
+        "Overdue assessments are reviewed weekly at service level; see the Assessments plan (AS-4)."
+    ),
+}

@@ -151,6 +151,8 @@ def _as_date(as_of: date | str) -> date:
 
 def _rebuild_kpis(con: duckdb.DuckDBPyConnection, sources: set[str] | None) -> None:
     """Rebuild the KPI mart from the changed sources, in the load's transaction."""
+    if sources is not None and not sources:
+        return  # nothing the mart reads changed (the action plans)
     try:
         from etl.kpis import rebuild
     except ImportError:
@@ -161,6 +163,8 @@ def _rebuild_kpis(con: duckdb.DuckDBPyConnection, sources: set[str] | None) -> N
 
 def _sources_for(extract_type: str) -> set[str] | None:
     # The organisation reference feeds every KPI (team -> service -> area -> authority).
+    if extract_type == "actions":
+        return set()  # the Practice Action Plans feed no KPI
     return None if extract_type == "organisation" else {extract_type}
 
 

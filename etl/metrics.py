@@ -6,6 +6,7 @@ and the field, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from enum import StrEnum
 from functools import lru_cache
@@ -128,6 +129,21 @@ class Metric(_Strict):
         return in_force[-1] if in_force else next(iter(self.thresholds.values()))
 
 
+class Event(_Strict):
+    """An authority-wide dated event, drawn on every KPI's trend and SPC charts."""
+
+    date: dt.date
+    label: Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class Plan(_Strict):
+    """A Practice Action Plan's heading: its improvement area, what that means for the service, its owner."""
+
+    area: str
+    meaning: str
+    owner: str = ""
+
+
 class Authority(_Strict):
     name: str
     short_name: str | None = None
@@ -138,9 +154,14 @@ class Catalogue(_Strict):
     authority: Authority
     areas: tuple[str, ...]
     metrics: tuple[Metric, ...]
+    events: tuple[Event, ...] = ()
+    plans: tuple[Plan, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
+        for plan in self.plans:
+            if plan.area not in self.areas:
+                raise ValueError(f"plan {plan.area!r}: area is not one of 'areas'")
         seen: set[str] = set()
         for m in self.metrics:
             if m.metric_id in seen:
@@ -157,6 +178,9 @@ class Catalogue(_Strict):
             if m.metric_id == metric_id:
                 return m
         raise KeyError(metric_id)
+
+    def plan(self, area: str) -> Plan | None:
+        return next((p for p in self.plans if p.area == area), None)
 
     @property
     def ids(self) -> list[str]:

@@ -21,7 +21,7 @@ from datetime import date
 import duckdb
 
 from etl.calendar import CALENDAR_END, CALENDAR_START
-from etl.contract import Column, ExtractType, audit_type_key_sql, name_key_sql
+from etl.contract import ACTION_STATUSES, Column, ExtractType, audit_type_key_sql, name_key, name_key_sql
 from etl.metrics import catalogue
 
 OPEN_ASSESSMENT_WORKING_DAYS = 45
@@ -106,6 +106,9 @@ def _parse_sql(column: Column) -> str:
             "WHEN 'requires improvement to be good' THEN 'Requires Improvement' "
             "WHEN 'inadequate' THEN 'Inadequate' END"
         )
+    if column.type == "status":
+        spaced = f"lower(trim(regexp_replace({raw}, '[\\s_]+', ' ', 'g')))"
+        return f"CASE WHEN {spaced} IN ({', '.join(_lit(w) for w in ACTION_STATUSES)}) THEN {spaced} END"
     if column.name == "team":
         return "u.name"
     if column.name == "audit_type":
@@ -135,6 +138,8 @@ def _bad_value_reason(column: Column) -> str:
         return "'not a number'"
     if column.type == "grade":
         return "'not a grade: use Outstanding, Good, Requires Improvement (or RI) or Inadequate'"
+    if column.type == "status":
+        return "'not a status: use " + ", ".join(ACTION_STATUSES[:-1]) + f" or {ACTION_STATUSES[-1]}'"
     raise AssertionError(column.type)
 
 
@@ -212,7 +217,7 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
         name, value = _q(column.name), _q(column.name + "__v")
         if column.required:
             checks.append((column.name, f"{name} IS NULL", "NULL", "'missing required value'"))
-        if column.type in ("date", "datetime", "month", "number", "grade"):
+        if column.type in ("date", "datetime", "month", "number", "grade", "status"):
             checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
         if column.type == "number":
             checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
@@ -268,6 +273,25 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
                 "'return home interview recorded but the child has not returned (returned_at is blank)'",
             )
         )
+    if extract.name == "actions":
+        cat = catalogue()
+        areas = ", ".join(_lit(name_key(a)) for a in cat.areas)
+        ids = ", ".join(_lit(m) for m in cat.ids)
+        unknown = f"list_filter(string_split(metrics, ';'), lambda x: trim(x) <> '' AND trim(x) NOT IN ({ids}))"
+        checks += [
+            (
+                "area",
+                f"area IS NOT NULL AND {name_key_sql('area')} NOT IN ({areas})",
+                "area",
+                "'unknown area ''' || area || ''': not one of the improvement areas in metrics.yml'",
+            ),
+            (
+                "metrics",
+                f"metrics IS NOT NULL AND len({unknown}) > 0",
+                "metrics",
+                f"'unknown metric ' || array_to_string({unknown}, ', ') || ': not in metrics.yml (separate with ;)'",
+            ),
+        ]
     if extract.name == "kpi_values":
         checks += [
             (

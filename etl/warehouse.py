@@ -38,6 +38,7 @@ _SQL_TYPES = {
     "date": sa.Date,
     "datetime": sa.DateTime,
     "grade": sa.Text,
+    "status": sa.Text,
     "month": sa.Date,  # first day of the month
     "number": sa.Double,
 }

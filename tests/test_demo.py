@@ -36,6 +36,7 @@ FILES = [
     "case_audits.csv",
     "referrals.csv",
     "kpi_values.csv",
+    "actions.csv",
 ]
 EXTRACTS = [name.removesuffix(".csv") for name in FILES]
 AI, FS, CWCF, LC, CWD = (
