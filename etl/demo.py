@@ -61,8 +61,9 @@ FILES = (
 # The seed report's Strategy Discussion Practice Action Plan (3.9: its six actions and their
 # dates; roles in place of the people) and the Assessments plan (3.10). Statuses as a tracker
 # might say them on the demo's as-of date: an action past its date and not done shows overdue.
-_SD, _AS = "Strategy discussions and child protection investigations", (
-    "Assessments and plans for children in need and in need of protection"
+_SD, _AS = (
+    "Strategy discussions and child protection investigations",
+    ("Assessments and plans for children in need and in need of protection"),
 )
 DEMO_ACTIONS = (
     ("SD-1", _SD, "Review practice guidance and process for convening strategy discussions",
@@ -1151,7 +1152,7 @@ def write_demo_notes(*, who: str, db: str | Path | None = None) -> int:
 
 
 _DEMO_NOTE_DEFAULT = (
-    "{name} is below the Amber threshold this month.\n"
+    "{name} is Red this month.\n"
     "The head of service is reviewing the teams furthest from target and will report back to the Board next month."
 )
 _DEMO_NOTE = {

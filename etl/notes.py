@@ -84,12 +84,27 @@ _SCHEMA = (
     )""",
 )
 TABLES = {
-    "note": ("note_versions", ["version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"]),
+    "note": (
+        "note_versions",
+        ["version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"],
+    ),
     "action": (
         "action_versions",
-        ["version_id", "action_id", "area", "action", "sponsor", "lead", "due_date", "status", "notes", "metrics",
-         "author", "written_at"],
-    ),  # fmt: skip
+        [
+            "version_id",
+            "action_id",
+            "area",
+            "action",
+            "sponsor",
+            "lead",
+            "due_date",
+            "status",
+            "notes",
+            "metrics",
+            "author",
+            "written_at",
+        ],
+    ),
     "event": (
         "event_versions",
         ["version_id", "event_id", "event_date", "label", "metric_id", "removed", "author", "written_at"],
@@ -169,7 +184,7 @@ class Note:
 
     @property
     def written_text(self) -> str:
-        """"12 Aug 2023, 14:05 UTC" for a person."""
+        """ "12 Aug 2023, 14:05 UTC" for a person."""
         return datetime.fromisoformat(self.written_at).strftime("%-d %b %Y, %H:%M UTC")
 
 
@@ -292,7 +307,9 @@ def current_notes(
     )
 
 
-def notes_by_metric(period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None) -> dict[str, Note]:
+def notes_by_metric(
+    period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
+) -> dict[str, Note]:
     """metric_id -> the latest note for one month and unit (the scorecard and the pack)."""
     return {n.metric_id: n for n in current_notes(period, level=level, unit=unit, db=db)}
 
