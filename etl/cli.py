@@ -11,6 +11,10 @@
     cpip children --metric M --period P --level L [--unit U] [--format csv]
     cpip due [--team T] [--days N] [--on YYYY-MM-DD] [--format csv]
     cpip access-log [--format csv|json]
+    cpip comment --metric M --period P [--level L --unit U] --text TEXT
+    cpip comments [--period P] [--format csv]
+    cpip notes export FILE
+    cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
 
 The command line is the analyst's: no roles here. Every child list it prints
 is recorded in the access log all the same (who: the operating-system user).
@@ -189,6 +193,67 @@ def cmd_access_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_comment(args: argparse.Namespace) -> int:
+    from etl.notes import write_note
+
+    note = write_note(args.metric, args.period, args.level, args.unit, args.text, author=current_user())
+    unit = note.org_unit if note.level == "la" else f"{note.level} {note.org_unit}"
+    print(f"Note saved on {note.metric_id}, {unit}, {note.period} (version {note.version} by {note.author})")
+    return 0
+
+
+def cmd_comments(args: argparse.Namespace) -> int:
+    from etl.notes import notes_frame
+
+    frame = notes_frame(args.period)
+    if args.format == "csv":
+        write_csv(frame, args.out or sys.stdout)
+        return 0
+    if frame.empty:
+        print("No notes" + (f" for {args.period}" if args.period else "") + ".")
+        return 0
+    for r in frame.itertuples():
+        unit = r.org_unit if r.level == "la" else f"{r.level} {r.org_unit}"
+        edited = f", version {r.version}" if r.versions > 1 else ""
+        print(f"{r.period} · {r.metric_id} · {unit} · {r.author}, {r.written_at[:16].replace('T', ' ')} UTC{edited}")
+        for line in str(r.text).splitlines():
+            print(f"    {line}")
+    return 0
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    from etl.notes import export
+
+    counts = export(Path(args.file))
+    print(
+        f"Written to {args.file}: {counts['notes']} note versions, {counts['actions']} action versions, "
+        f"{counts['events']} event versions. `cpip load {args.file}` brings them back."
+    )
+    return 0
+
+
+def cmd_plans(args: argparse.Namespace) -> int:
+    from etl.plans import plan_sections
+
+    on, sections = plan_sections(on=args.on, overdue_only=args.overdue, due_in=args.due_in, lead=args.lead)
+    rows = [
+        {"area": s.area, "action_id": a.action_id, "action": a.action, "sponsor": a.sponsor, "lead": a.lead,
+         "due_date": a.due_date, "status": a.state(on), "written_status": a.status, "metrics": ";".join(a.metrics)}
+        for s in sections for a in s.actions
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["area", "action_id", "action", "sponsor", "lead", "due_date", "status",
+                                        "written_status", "metrics"])  # fmt: skip
+    if args.format == "csv":
+        write_csv(frame, args.out or sys.stdout)
+        return 0
+    print(f"Practice Action Plans, judged on {on:%-d %B %Y}")
+    for s in sections:
+        print(f"\n{s.area}: {len(s.actions)} actions shown, {s.overdue} overdue")
+        for a in s.actions:
+            print(f"  {a.action_id:6} {a.state(on):12} {a.due_text:12} {a.lead}: {a.action}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpip", description="CPIP scorecard: load extracts, read the KPIs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +327,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_access_log)
+
+    p = sub.add_parser("comment", help="write a note on a KPI for a month and org unit (a new version if one exists)")
+    p.add_argument("--metric", required=True, metavar="METRIC_ID")
+    p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--level", choices=LEVELS, default="la")
+    p.add_argument("--unit")
+    p.add_argument("--text", required=True)
+    p.set_defaults(func=cmd_comment)
+
+    p = sub.add_parser("comments", help="the notes on KPIs (the latest version of each)")
+    p.add_argument("--period", type=_month, metavar="YYYY-MM")
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_comments)
+
+    p = sub.add_parser("notes", help="notes, actions and events written in the app")
+    notes_sub = p.add_subparsers(dest="notes_command", required=True)
+    q = notes_sub.add_parser("export", help="write every version to one file that `cpip load` brings back")
+    q.add_argument("file", metavar="FILE")
+    q.set_defaults(func=cmd_notes)
+
+    p = sub.add_parser("plans", help="the Practice Action Plans' actions, with overdue worked out")
+    p.add_argument("--overdue", action="store_true", help="only overdue actions")
+    p.add_argument("--due-in", type=_month, metavar="YYYY-MM", help="only actions due in this month")
+    p.add_argument("--lead", help="only actions whose lead names this")
+    p.add_argument("--on", type=_iso_date, help="judge overdue on this date (default: the data's as-of date)")
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_plans)
     return parser
 
 

@@ -424,13 +424,19 @@ def load_files(
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
+    from etl import notes
+
+    # A `cpip notes export` file goes back into the notes store, not the warehouse.
+    restored = {i: _restore_notes(p, n, db) for i, (p, n) in enumerate(zip(paths, names, strict=True))
+                if notes.is_export(p)}  # fmt: skip
     prepared = [_prepare(p, n) for p, n in zip(paths, names, strict=True)]
     order = sorted(
         range(len(prepared)),
         key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.name == "organisation" else 1,
     )
-    reports: dict[int, LoadReport] = {}
+    reports: dict[int, LoadReport] = dict(restored)
     stages = 6
+    order = [i for i in order if i not in restored]
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
@@ -456,6 +462,21 @@ def load_files(
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
     return [reports[i] for i in range(len(prepared))]
+
+
+def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:
+    """Bring back a `cpip notes export` file (etl/notes.py): versions already held are unchanged."""
+    from etl import notes
+
+    report = LoadReport(name or Path(path).name, "notes")
+    try:
+        added, held = notes.restore(path, db=db)
+    except ValueError as exc:
+        report.findings = [Finding("error", None, None, None, str(exc))]
+        return report
+    report.rows_read, report.added, report.unchanged = added + held, added, held
+    report.outcome = "loaded" if added else "no change"
+    return report
 
 
 def preview_file(

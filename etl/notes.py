@@ -201,6 +201,13 @@ def _unit_for(level: str, unit: str | None) -> str:
     return unit.strip()
 
 
+def _check_metric(metric_id: str) -> None:
+    from etl.metrics import catalogue
+
+    if metric_id not in catalogue().ids:
+        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
+
+
 def _known_unit(level: str, unit: str, db: str | os.PathLike | None) -> str:
     """The unit as the organisation reference spells it; ValueError naming the known ones."""
     if level == "la":
@@ -224,9 +231,8 @@ def write_note(
     Raises ValueError for a KPI, month or unit that does not exist or empty text,
     AccessDenied when the viewer may not write notes for this unit."""
     from etl import queries
-    from etl.metrics import catalogue
 
-    catalogue().metric(metric_id)  # KeyError names an unknown KPI
+    _check_metric(metric_id)
     parse_period(period)
     unit = _known_unit(level, _unit_for(level, unit), db)
     text = (text or "").strip()
@@ -356,9 +362,8 @@ def add_event(
     db: str | os.PathLike | None = None,
 ) -> str:
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
-    from etl.metrics import catalogue
 
-    catalogue().metric(metric_id)
+    _check_metric(metric_id)
     day = date.fromisoformat(str(event_date)[:10])
     label = (label or "").strip()
     if not label:
