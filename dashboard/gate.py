@@ -27,7 +27,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from flask import Flask, Response, g, request
 
@@ -49,10 +49,17 @@ _CHILD_PAGE = re.compile(r"^/kpi/([^/]+)/children(\.csv)?/?$")
 _DUE_PAGE = re.compile(r"^/due(\.csv)?/?$")
 
 
+def normal_path(path: str) -> str:
+    """`//kpi/x/%63hildren` -> `/kpi/x/children`: the path as Dash's page router will
+    match it (repeated and trailing slashes and percent-escapes would otherwise dodge a rule)."""
+    return "/" + re.sub(r"/+", "/", unquote(path or "/")).strip("/")
+
+
 def capability_of_path(path: str) -> str:
     """What a route needs: `data`, `children` or `aggregates`."""
+    path = normal_path(path)
     for pattern, capability in ROUTES:
-        if pattern.match(path or "/"):
+        if pattern.match(path):
             return capability
     return AGGREGATES
 
@@ -87,11 +94,13 @@ def callback_request(body: object) -> tuple[str, str | None, str]:
     ids = _output_ids(body.get("outputs"))
     if not ids:
         return DATA, None, ""
+    need = max((capability_of_output(i) for i in ids), key=_ORDER.__getitem__)
     if PAGE_ROUTER_OUTPUT in ids:
         values = {i.get("property"): i.get("value") for i in body.get("inputs") or [] if isinstance(i, dict)}
-        path = str(values.get("pathname") or "/")
-        return capability_of_path(path), path, str(values.get("search") or "")
-    return max((capability_of_output(i) for i in ids), key=_ORDER.__getitem__), None, ""
+        path = normal_path(str(values.get("pathname") or "/"))
+        need = max(need, capability_of_path(path), key=_ORDER.__getitem__)
+        return need, path, str(values.get("search") or "")
+    return need, None, ""
 
 
 def _check_child_scope(path: str, query: dict[str, list[str]]) -> None:
@@ -154,6 +163,7 @@ def refusal_for(viewer: access.Viewer, *, method: str, path: str, query_string: 
         if page is not None:
             path, query = page, parse_qs(search.lstrip("?"))
     else:
+        path = normal_path(path)
         need = capability_of_path(path)
     if not viewer.may(need):
         return viewer.refusal(need)

@@ -368,3 +368,34 @@ def test_a_month_given_upstream_is_said_so_not_listed(tmp_path):
     assert found.given_upstream == ["2023-01"] and not found.ties
     covered = children.child_list("seen_5wd", "2023-05", "team", "Team A", db=db)
     assert covered.given_upstream == [] and covered.ties and covered.met == 1
+
+
+def test_the_command_line_prints_lists_and_the_access_log(db, monkeypatch, capsys):
+    from etl.cli import main
+
+    monkeypatch.setenv("CPIP_DB", str(db))
+    monkeypatch.delenv("CPIP_ACCESS_LOG", raising=False)
+    assert main(["children", "--metric", "seen_5wd", "--period", "2023-05", "--level", "team", "--unit", "Team A",
+                 "--format", "csv"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        "child_id,team,start,deadline,event_date,working_days,outcome",
+        "a1,Team A,2023-05-03,2023-05-11,2023-05-11,5,met",
+        "a2,Team A,2023-05-03,2023-05-11,2023-05-12,6,late",
+    ]
+    assert main(["children", "--metric", "seen_5wd", "--period", "2023-07", "--level", "la"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "Children seen within 5 working days, Demo County Council, 2023-07: scorecard 1 of 2",
+        "this list: 1 met of 2 counted, 1 not yet due",
+    ]
+    assert main(["due", "--team", "Team C", "--days", "5", "--on", "2023-08-02", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "metric_id,child_id,team,start,deadline,outcome",
+        "seen_5wd,a4,Team C,2023-07-26,2023-08-02,due",
+    ]
+    assert main(["access-log"]) == 0
+    log = capsys.readouterr().out.splitlines()
+    assert log[0] == "entry_id,viewed_at,who,role,list,format,children"
+    assert log[1].endswith(",command line,/due?team=Team%20C&days=5&on=2023-08-02,cli,1")
+    assert main(["children", "--metric", "pathway_plans", "--period", "2023-07", "--level", "la"]) == 1
+    assert "counted upstream" in capsys.readouterr().err

@@ -61,8 +61,8 @@ def warehouse(tmp_path_factory) -> Path:
         db,
         "assessments",
         [
-            {"child_id": "c-a", "team": "Team A", "assessment_start_date": date(2023, 7, 3)},
-            {"child_id": "c-c", "team": "Team C", "assessment_start_date": date(2023, 7, 3)},
+            {"child_id": "CHILD-A1", "team": "Team A", "assessment_start_date": date(2023, 7, 3)},
+            {"child_id": "CHILD-C1", "team": "Team C", "assessment_start_date": date(2023, 7, 3)},
         ],
         as_of=date(2023, 8, 4),
     )
@@ -164,7 +164,7 @@ def test_every_route_as_every_role(client, user):
             assert response.status_code not in (401, 403), (user, name, address, text[:300])
         else:
             assert response.status_code == 403, (user, name, address, response.status_code)
-            assert f"You are signed in as {user}" in text and "c-a" not in text and "c-c" not in text
+            assert f"You are signed in as {user}" in text and "CHILD-A1" not in text and "CHILD-C1" not in text
 
 
 def test_child_csv_gives_only_what_the_role_may_see(client):
@@ -172,7 +172,7 @@ def test_child_csv_gives_only_what_the_role_may_see(client):
     assert ok.status_code == 200
     assert ok.get_data(as_text=True).splitlines() == [
         "child_id,team,start,deadline,event_date,working_days,outcome",
-        "c-c,Team C,2023-07-03,2023-07-10,,24,overdue",
+        "CHILD-C1,Team C,2023-07-03,2023-07-10,,24,overdue",
     ]
     edited = client.get(
         "/kpi/seen_5wd/children.csv?period=2023-07&level=team&unit=Team%20A", headers=headers("j.smith")
@@ -255,7 +255,28 @@ def test_the_page_router_opens_only_the_pages_the_role_may_see(client, user):
             assert response.status_code == 200, (user, name, text[:300])
         else:
             assert response.status_code == 403, (user, name)
-            assert "c-a" not in text and "c-c" not in text
+            assert "CHILD-A1" not in text and "CHILD-C1" not in text
+
+
+def test_an_odd_spelling_of_an_address_is_judged_like_the_address(client):
+    # (An address starting // is a host to an HTTP client; the page router's pathname below may.)
+    for address in ("/kpi/seen_5wd//children/?level=la", "/kpi/seen_5wd/%63hildren?level=la", "/data/"):
+        assert client.get(address, headers=headers("stranger")).status_code == 403, address
+    import app
+
+    key = next(k for k in app.app.callback_map if "_pages_content" in k)
+    for pathname in ("//kpi/seen_5wd/children", "/kpi/seen_5wd/%63hildren/", "/data/"):
+        body = _body(key, app.app.callback_map[key], pathname=pathname, search="?level=la")
+        assert client.post(gate.CALLBACK_PATH, json=body, headers=headers("stranger")).status_code == 403, pathname
+
+
+def test_no_record_reaches_the_layout_every_visitor_is_sent(client):
+    """Dash sends every visitor its validation layout (every page's layout() called
+    with no arguments): it must carry no child's record, whoever asked first."""
+    page = client.get("/kpi/seen_5wd/children?period=2023-07&level=la", headers=headers("p.analyst"))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "_dash-config" in text and "CHILD-A1" not in text and "CHILD-C1" not in text
 
 
 def test_a_hand_made_load_is_refused_and_changes_nothing(client, warehouse):
