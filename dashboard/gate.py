@@ -33,7 +33,7 @@ from flask import Flask, Response, g, request
 
 from dashboard.identity import os_user, user_from_headers
 from etl import access
-from etl.access import AGGREGATES, CHILDREN, DATA, AccessDenied
+from etl.access import AGGREGATES, CHILDREN, DATA, NOTES, PLANS, AccessDenied
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,13 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/kpi/[^/]+/children(\.csv)?/?$"), CHILDREN),
     (re.compile(r"^/due(\.csv)?/?$"), CHILDREN),
 )
-CALLBACK_PREFIXES: tuple[tuple[str, str], ...] = (("data-", DATA), ("children-", CHILDREN), ("due-", CHILDREN))
+CALLBACK_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("data-", DATA),
+    ("children-", CHILDREN),
+    ("due-", CHILDREN),
+    ("note-", NOTES),  # writing a note (etl.notes checks the unit against the viewer's again)
+    ("plan-edit-", PLANS),  # editing actions and a KPI's chart events
+)
 PAGE_ROUTER_OUTPUT = "_pages_content"
 _CHILD_PAGE = re.compile(r"^/kpi/([^/]+)/children(\.csv)?/?$")
 _DUE_PAGE = re.compile(r"^/due(\.csv)?/?$")
@@ -84,7 +90,7 @@ def capability_of_output(component_id: str) -> str:
     return AGGREGATES
 
 
-_ORDER = {AGGREGATES: 0, CHILDREN: 1, DATA: 2}
+_ORDER = {AGGREGATES: 0, CHILDREN: 1, NOTES: 2, PLANS: 3, DATA: 4}
 
 
 def callback_request(body: object) -> tuple[str, str | None, str]:

@@ -26,6 +26,7 @@ TARGET = "#1b1f24"  # target line: dark, dashed
 ENGLAND = "#6b3fa0"  # England benchmark line
 NEIGHBOURS = "#00727a"  # statistical-neighbour benchmark line
 FY_BOUNDARY = "#8a939e"  # financial-year boundary lines
+EVENT = "#7a3b00"  # dated events on the charts (an inspection, a system change): dark orange, 8:1 on white
 
 
 @dataclass(frozen=True)

@@ -470,3 +470,42 @@ def restore(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> 
             con.execute("ROLLBACK")
             raise
     return added, held
+
+
+# --- what the viewer may do (for pages deciding whether to offer a form; the writes check again) ---
+
+
+def current_author() -> str:
+    """Who is writing: the signed-in viewer, else the operating-system user (the command line)."""
+    viewer = access.current_viewer()
+    if viewer is not None:
+        return viewer.name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def may_write(level: str, unit: str | None, *, db: str | os.PathLike | None = None) -> bool:
+    """Whether the current viewer may write a note for this unit (the access policy's answer)."""
+    from etl import queries
+
+    try:
+        viewer = access.current_viewer()
+    except access.AccessDenied:
+        return False
+    org = queries.org_units(db)
+    return access.may_write_note(
+        viewer, level, _unit_for(level, unit), org[["team", "service", "area"]].itertuples(index=False)
+    )
+
+
+def may_edit_plans() -> bool:
+    """Whether the current viewer may edit actions and chart events."""
+    try:
+        access.check_plans(access.current_viewer())
+    except access.AccessDenied:
+        return False
+    return True

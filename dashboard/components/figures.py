@@ -12,8 +12,8 @@ as fast as plotly.express for the same figure).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -148,8 +148,12 @@ def trend_figure(
     *,
     benchmarks: Mapping[str, float | None] | None = None,
     title: str | None = None,
+    events: Sequence[tuple[date, str]] = (),
 ) -> go.Figure:
     """The monthly trend of one KPI for one org unit.
+
+    events: (date, label) pairs drawn as labelled vertical lines where they fall
+    inside the months shown (etl.notes.events_for gives them).
 
     series_df: one row per month with `period`, `value`, `numerator`,
     `denominator` and (optionally) `rag`. Draws the RAG bands for the
@@ -264,6 +268,7 @@ def trend_figure(
                 }
             )
 
+    event_marks(shapes, annotations, events, x[0], x[-1])
     layout = _layout(
         xaxis={"tickformat": "%b %Y", "hoverformat": "%b %Y"},
         yaxis={"range": [y_low, y_high], "title": {"text": _value_axis_title(metric)}},
@@ -276,6 +281,23 @@ def trend_figure(
         title={"text": title, "x": 0, "xanchor": "left"} if title else None,
     )
     return go.Figure(data=traces, layout=layout)
+
+
+def event_marks(shapes: list, annotations: list, events: Sequence[tuple[date, str]], first: date, last: date) -> None:
+    """Dated events as dotted vertical lines, each labelled with its words at the
+    top (the list under the chart says them again, for print and screen readers).
+    Labels alternate between two heights so that two events close together stay legible."""
+    shown = [(d, label) for d, label in events if first <= d <= last + timedelta(days=31)]
+    for i, (day, label) in enumerate(shown):
+        shapes.append(
+            {"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day, "y0": 0, "y1": 1,
+             "line": {"color": theme.EVENT, "width": 1.5, "dash": "dot"}}
+        )  # fmt: skip
+        annotations.append(
+            {"x": day, "y": 0.98 - 0.07 * (i % 2), "xref": "x", "yref": "paper", "text": label,
+             "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 11, "color": theme.EVENT},
+             "bgcolor": "rgba(255,255,255,0.8)"}
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------- breakdown

@@ -17,7 +17,7 @@ is their only user, rather than in theme.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -237,8 +237,10 @@ def spc_figure(
     show_icons: bool = True,
     show_two_sigma: bool = False,
     subtitle: str | None = None,
+    events: Sequence[tuple[date, str]] = (),
 ) -> go.Figure:
-    """The Making Data Count chart of one series.
+    """The Making Data Count chart of one series. events: (date, label) pairs drawn as
+    labelled vertical lines, as on the trend.
 
     unit: "percent" or "count" (as in metrics.yml). target: drawn as a red
     dashed line (defaults to the result's). polarity defaults to the result's;
@@ -321,6 +323,16 @@ def spc_figure(
             showarrow=False, text=note, font={"size": 11, "color": SPC_REBASE},
         )  # fmt: skip
 
+    if is_date and events:
+        from dashboard.components.figures import event_marks
+
+        shapes: list = []
+        notes: list = []
+        event_marks(shapes, notes, events, x[0], x[-1])
+        for shape in shapes:
+            fig.add_shape(shape)
+        for note in notes:
+            fig.add_annotation(note)
     subtitle = _subtitle(result, polarity) if subtitle is None else subtitle
     xaxis: dict[str, object] = {"title": {"text": ""}}
     # A fixed range: plotly would otherwise widen the axis to fit the rebase notes.

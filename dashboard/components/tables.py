@@ -6,16 +6,19 @@ reader, and need no script.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import quote
 
 import pandas as pd
 from dash import dcc, html
 
 from dashboard.components.badges import direction_badge, rag_chip, rag_word
+from dashboard.components.commentary import note_marker
 from dashboard.components.controls import view_href
 from dashboard.components.format import format_fraction, format_target, format_value, month_label
 from dashboard.components.sparkline import sparkline_src
 from dashboard.components.spc_figure import icon_data_uri, icon_text, icon_word, reason_words
 from etl.metrics import Catalogue
+from etl.notes import Note
 
 
 def _num(value: object) -> float | None:
@@ -88,7 +91,9 @@ SCORECARD_HEADERS = (
 )
 
 
-def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, children_href: str | None = None) -> html.Tr:
+def scorecard_row(
+    row: Mapping, *, period: str, level: str, unit: str, children_href: str | None = None, note: Note | None = None
+) -> html.Tr:
     """One KPI: name (a link to its trend page for the same unit and month; and to
     the children behind the figure when `children_href` is given), value, counts,
     target, RAG chip, direction, sparkline, benchmarks, SPC."""
@@ -127,6 +132,7 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, children_
                     )
                     if children_href
                     else None,
+                    note_marker(note, row["metric_id"]),
                 ],
                 scope="row",
                 className="cpip-col-kpi",
@@ -156,23 +162,42 @@ def scorecard_table(
     level: str,
     unit: str,
     children_hrefs: Mapping[str, str] | None = None,
+    notes: Mapping[str, Note] | None = None,
+    overdue: Mapping[str, int] | None = None,
 ) -> html.Table:
     """The scorecard: KPIs grouped under the improvement areas in catalogue
     order, one <tbody> per area headed by the area's name; `children_hrefs`
-    (metric_id -> address) links a row to the children behind its figure."""
+    (metric_id -> address) links a row to the children behind its figure; `notes`
+    (metric_id -> the month's note) marks a row with its note; `overdue` (area ->
+    count) says in an area's heading how many of its plan's actions are overdue."""
     records = frame.to_dict("records")
     hrefs = children_hrefs or {}
 
     def row_of(r: Mapping) -> html.Tr:
-        return scorecard_row(r, period=period, level=level, unit=unit, children_href=hrefs.get(r["metric_id"]))
+        return scorecard_row(
+            r,
+            period=period,
+            level=level,
+            unit=unit,
+            children_href=hrefs.get(r["metric_id"]),
+            note=(notes or {}).get(r["metric_id"]),
+        )
 
     bodies = []
     for number, area in enumerate(catalogue.areas, start=1):
         rows = [r for r in records if r["area"] == area]
         if not rows:
             continue
+        late = (overdue or {}).get(area, 0)
+        flag = (
+            [" ", dcc.Link(f"{late} overdue action{'s' if late != 1 else ''}", href=f"/plans?area={quote(area)}",
+                           className="cpip-overdue-flag", id=f"sc-overdue-{number}")]
+            if late else []
+        )  # fmt: skip
         heading = html.Tr(
-            html.Th(f"{number}. {area}", colSpan=len(SCORECARD_HEADERS), scope="colgroup", className="cpip-area"),
+            html.Th(
+                [f"{number}. {area}", *flag], colSpan=len(SCORECARD_HEADERS), scope="colgroup", className="cpip-area"
+            ),
             className="cpip-area-row",
         )
         bodies.append(html.Tbody([heading, *(row_of(r) for r in rows)]))

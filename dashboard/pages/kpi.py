@@ -14,14 +14,15 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 from dashboard import theme
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
+from dashboard.components.commentary import actions_table, events_list, note_card, note_current
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.spc_figure import icon_word, icons_for, reason_words, spc_explanation, spc_figure
 from dashboard.components.tables import monthly_table, spc_icon
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import children, queries
-from etl.calendar import add_months, financial_year_of
+from etl import access, children, notes, plans, queries
+from etl.calendar import add_months, financial_year_of, parse_period
 from etl.metrics import Metric, Polarity, catalogue
 from etl.safe_csv import to_csv_text
 from etl.spc import SPCResult
@@ -184,7 +185,7 @@ def chart_words(result: SPCResult) -> str:
     return f"{kind}, {month_label(result.period[0])} to {month_label(result.period[-1])}"
 
 
-def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> html.Div:
+def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str, events: list | tuple = ()) -> html.Div:
     """The Making Data Count view: the icons, the chart and what it means in words."""
     reasons = {r.period: r.reason for r in metric.rebase}
     figure = spc_figure(
@@ -195,6 +196,7 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> 
         rebase_reasons=reasons,
         show_icons=False,  # drawn beside the chart as images with alt text instead
         subtitle=chart_words(result),  # the icons' words are beside the chart already
+        events=events,
     )
     return html.Div(
         [
@@ -212,6 +214,23 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> 
         ],
         className="cpip-card",
         id="kpi-spc-card",
+    )  # fmt: skip
+
+
+def actions_card(metric: Metric) -> html.Div:
+    """The Practice Action Plan actions meant to move this KPI."""
+    on = plans.judged_on()
+    return html.Div(
+        [
+            html.H2("Actions meant to move this KPI", className="cpip-h2 mt-0"),
+            actions_table(
+                plans.actions_for_metric(metric.metric_id), on,
+                caption=f"Practice Action Plan actions, overdue judged on {on:%-d %B %Y}", table_id="kpi-actions",
+            ),
+            dcc.Link("All Practice Action Plans", href="/plans", className="cpip-footnote"),
+        ],
+        className="cpip-card",
+        id="kpi-actions-card",
     )  # fmt: skip
 
 
@@ -256,7 +275,19 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     row = month_row(metric, series, sel.period)
     # The trend runs from the first month with data to the chosen month.
     shown = series[series["period"] <= sel.period] if not series.empty else series
-    trend = trend_figure(shown, metric, benchmarks=benchmarks_of(per_load(benchmark_table).get(metric.metric_id)))
+    events = notes.events_for(metric.metric_id)
+    marks = [(e.event_date, e.label) for e in events]
+    trend = trend_figure(
+        shown, metric, benchmarks=benchmarks_of(per_load(benchmark_table).get(metric.metric_id)), events=marks
+    )
+    months = list(shown["period"]) if not shown.empty else [sel.period]
+    first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
+    shown_events = events_list(
+        events,
+        [(r.period, r.reason) for r in metric.rebase if months[0] <= r.period <= sel.period],
+        first=first_day,
+        last=parse_period(last_day),
+    )
     parts = [
         page_header(
             metric.label,
@@ -290,6 +321,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                             "the target; dotted vertical lines mark the start of each financial year.",
                             className="cpip-footnote",
                         ),
+                        shown_events,
                     ],
                     className="cpip-card",
                 ),
@@ -297,7 +329,15 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             ],
             className="cpip-two-col",
         ),
-        spc_card(metric, spc_result, sel.unit, sel.period),
+        note_card(
+            notes.note_history(metric.metric_id, sel.period, sel.level, sel.unit),
+            period=sel.period,
+            unit=sel.unit,
+            may_write=notes.may_write(sel.level, sel.unit),
+            params={"metric_id": metric.metric_id, "period": sel.period, "level": sel.level, "unit": sel.unit},
+        ),
+        spc_card(metric, spc_result, sel.unit, sel.period, marks),
+        actions_card(metric),
     ]
     if below_job is not None:
         below = below_job.result()
@@ -420,6 +460,31 @@ def download_csv(n_clicks: int | None, params: dict | None):
         "filename": f"{params['metric_id']}_{safe_unit}.csv",
         "type": "text/csv",
     }
+
+
+@callback(
+    Output("note-current", "children"),
+    Output("note-message", "children"),
+    Input("note-save", "n_clicks"),
+    State("note-text", "value"),
+    State("note-params", "data"),
+    prevent_initial_call=True,
+)
+def save_note(n_clicks: int | None, text: str | None, params: dict | None):
+    """Save the note as a new version; the gate lets only roles that may write notes
+    this far, and etl.notes checks the unit against the viewer's."""
+    if not n_clicks or not params:
+        return no_update, no_update
+    try:
+        note = notes.write_note(
+            params["metric_id"], params["period"], params["level"], params["unit"], text or "",
+            author=notes.current_author(),
+        )  # fmt: skip
+    except (ValueError, access.AccessDenied) as exc:
+        return no_update, f"Not saved: {exc}"
+    history = notes.note_history(params["metric_id"], params["period"], params["level"], params["unit"])
+    saved = f"Saved (version {note.version})." if note.version > 1 else "Saved."
+    return note_current(history, period=params["period"], unit=params["unit"]), saved
 
 
 # Clicking a bar of the breakdown opens that service's or team's trend for the

@@ -16,7 +16,7 @@ from dashboard.components.controls import LEVEL_LABELS, Selection, query_string,
 from dashboard.components.format import long_month_label
 from dashboard.components.tables import scorecard_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import children, queries
+from etl import children, notes, plans, queries
 from etl.metrics import catalogue
 
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
@@ -102,7 +102,16 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
         rag_summary(frame["rag"], id_prefix=PREFIX),
         html.Div(
-            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=hrefs),
+            scorecard_table(
+                frame,
+                cat,
+                period=sel.period,
+                level=sel.level,
+                unit=sel.unit,
+                children_hrefs=hrefs,
+                notes=notes.notes_by_metric(sel.period, sel.level, sel.unit),
+                overdue=plans.overdue_by_area(),
+            ),
             className="cpip-table-wrap",
         ),
         html.P(
