@@ -65,21 +65,23 @@ def note_current(history: Sequence[Note], *, period: str, unit: str) -> list:
 
 def note_card(history: Sequence[Note], *, period: str, unit: str, may_write: bool, params: dict) -> html.Div:
     """The KPI page's note for the month and unit on screen, with the form to write
-    one when the access policy lets the viewer."""
+    one when the access policy lets the viewer. The form is always in the page
+    (hidden otherwise), so Dash's validation layout knows its ids whoever asks first;
+    the gate refuses a save from a role that may not write."""
     body: list = [
         html.H2(f"Note for the Board, {long_month_label(period)}", className="cpip-h2 mt-0"),
         html.Div(note_current(history, period=period, unit=unit), id="note-current"),
     ]
-    if may_write:
-        body += [
-            html.Label("Write or edit the note (earlier versions are kept)", htmlFor="note-text",
-                       className="form-label mt-2"),
-            dcc.Textarea(id="note-text", value=history[-1].text if history else "", className="form-control",
-                         style={"minHeight": "6rem"}, maxLength=4000),
-            html.Button("Save note", id="note-save", className="btn btn-primary btn-sm mt-2"),
-            html.Div(id="note-message", role="status", className="cpip-footnote mt-1"),
-            dcc.Store(id="note-params", data=params),
-        ]  # fmt: skip
+    form = [
+        html.Label("Write or edit the note (earlier versions are kept)", htmlFor="note-text",
+                   className="form-label mt-2"),
+        dcc.Textarea(id="note-text", value=history[-1].text if history else "", className="form-control",
+                     style={"minHeight": "6rem"}, maxLength=4000),
+        html.Button("Save note", id="note-save", className="btn btn-primary btn-sm mt-2"),
+        html.Div(id="note-message", role="status", className="cpip-footnote mt-1"),
+        dcc.Store(id="note-params", data=params),
+    ]  # fmt: skip
+    body.append(html.Div(form, hidden=not may_write, id="note-form"))
     return html.Div(body, className="cpip-card", id="kpi-note-card")
 
 
