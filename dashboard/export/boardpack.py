@@ -30,8 +30,11 @@ from dashboard.export.model import (
     BoardPack,
     BreakdownRow,
     ExceptionPage,
+    PlanPage,
     ScoreRow,
 )
+from etl import notes as notes_store
+from etl import plans as action_plans
 from etl import queries
 from etl.calendar import add_months, months_between, parse_period
 from etl.contract import match_name
@@ -171,6 +174,25 @@ def _benchmarks(row: pd.Series) -> dict[str, float]:
     return {k: v for k, v in found.items() if v is not None}
 
 
+def _plan_pages(rows: list[ScoreRow], period: str, db: queries.Db) -> tuple[date, list[PlanPage]]:
+    """A page per improvement area with a plan or actions: its KPIs, its actions due in
+    the pack's month or overdue (judged at the data's as-of date, as the dashboard judges)."""
+    on, sections = action_plans.plan_sections(db=db)
+    by_id = {r.metric_id: r for r in rows}
+    pages = []
+    for s in sections:
+        wanted = [a for a in s.actions if a.due_in(period) or a.state(on) == action_plans.OVERDUE]
+        pages.append(
+            PlanPage(
+                area=s.area, meaning=s.meaning, owner=s.owner,
+                rows=[by_id[m] for m in s.metric_ids if m in by_id],
+                actions=wanted, states={a.action_id: a.state(on) for a in wanted},
+                total=len(s.actions), overdue=s.overdue,
+            )
+        )  # fmt: skip
+    return on, pages
+
+
 def _exception(
     row: ScoreRow, scorecard_row: pd.Series, period: str, level: str, unit: str | None, db: queries.Db
 ) -> tuple[ExceptionPage, list]:
@@ -204,8 +226,18 @@ def _exception(
             for t in trend.tail(RECENT_MONTHS).iloc[::-1].itertuples(index=False)
         ],
     )
+    if not trend.empty:
+        first_day = parse_period(str(trend["period"].iloc[0])[:7])
+        page.events = [
+            e for e in notes_store.events_for(row.metric_id, db=db) if first_day <= e.event_date <= _month_end(period)
+        ]
+        shown_from = str(trend["period"].iloc[0])[:7]
+        page.rebases = [(r.period, r.reason) for r in metric.rebase if shown_from < r.period <= period]
+    marks = [(e.event_date, e.label) for e in page.events]
     width, height = charts.TREND_SIZE
-    figure = charts.for_print(trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row)), width, height)
+    figure = charts.for_print(
+        trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row), events=marks), width, height
+    )
     figures = [charts.label_bands(charts.month_ticks(figure, len(trend)), metric, period)]
     if not spread.empty:
         spread = spread.assign(period=period)
@@ -215,6 +247,10 @@ def _exception(
             )
         )
     return page, figures
+
+
+def _month_end(period: str) -> date:
+    return parse_period(add_months(period, 1)) - pd.Timedelta(days=1).to_pytimedelta()
 
 
 def _as_of(db: queries.Db) -> tuple[date | None, list[str]]:
@@ -384,7 +420,9 @@ def collect(
         # since the rebase), as the dashboard's scorecard shows them.
         show_spc=any(r.variation or r.assurance or r.spc_note for r in rows),
         notes=notes,
+        row_notes=notes_store.notes_by_metric(period, level, unit, db=db),
     )
+    pack.plans_judged_on, pack.plans = _plan_pages(rows, period, db)
     if kind == "pdf":
         by_id = frame.set_index("metric_id")
         # Each chart is handed to the browser as soon as it is built, so drawing
@@ -393,6 +431,7 @@ def collect(
         for row in rows:
             if row.rag == "Red":
                 page, figures = _exception(row, by_id.loc[row.metric_id], period, level, unit, db)
+                page.note = pack.row_notes.get(row.metric_id)
                 pack.exceptions.append(page)
                 for attribute, figure in zip(("trend_image", "breakdown_image"), figures, strict=False):
                     drawing.append((page, attribute, charts.submit(figure)))

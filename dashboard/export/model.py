@@ -11,6 +11,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from etl.notes import Event, Note
+from etl.plans import Action
+
 RAG_WORDS = ("Red", "Amber", "Green", "No data")
 MONITORED = "Not rated"  # a monitored KPI carries no RAG (the theme's word)
 
@@ -70,6 +73,24 @@ class ExceptionPage:
     chart_note: str | None = None  # why a chart is missing, printed in its place
     source: str = ""
     recent: list[BreakdownRow] = field(default_factory=list)  # the last months, shown when there is no breakdown
+    note: Note | None = None  # the month's note; None prints "no commentary yet"
+    events: list[Event] = field(default_factory=list)  # drawn on the trend and listed under it
+    rebases: list[tuple[str, str]] = field(default_factory=list)  # (period, reason) in the trend's months
+
+
+@dataclass
+class PlanPage:
+    """One improvement area's Practice Action Plan: its KPIs, its actions due this
+    month or overdue, and the notes on its KPIs."""
+
+    area: str
+    meaning: str
+    owner: str
+    rows: list[ScoreRow]
+    actions: list[Action]  # due in the pack's month or overdue, by due date
+    states: dict[str, str]  # action_id -> the state shown (overdue worked out)
+    total: int  # every action of the plan
+    overdue: int
 
 
 @dataclass
@@ -101,6 +122,14 @@ class BoardPack:
     definitions: pd.DataFrame
     show_spc: bool = False
     notes: list[str] = field(default_factory=list)
+    row_notes: dict[str, Note] = field(default_factory=dict)  # metric_id -> the month's note for the pack's unit
+    plans: list[PlanPage] = field(default_factory=list)
+    plans_judged_on: date | None = None
+
+    @property
+    def red_without_note(self) -> list[ScoreRow]:
+        """Red KPIs with no note for the month: what the analyst should write before the Board meets."""
+        return [r for r in self.rows if r.rag == "Red" and r.metric_id not in self.row_notes]
 
     @property
     def counts(self) -> dict[str, int]:

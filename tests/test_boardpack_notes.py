@@ -1,0 +1,79 @@
+"""The board pack carries what the Board discusses: the note beside each KPI, every
+Red KPI's note on its exception page (or "no commentary yet"), a page per Practice
+Action Plan with its actions due or overdue, and the events on the trend chart.
+
+The warehouse is test_boardpack's hand-made one (one Red KPI: assessments_45wd,
+July 2023 70.0%), with an actions tracker loaded through the loader.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from test_boardpack import make_warehouse
+
+from dashboard.export.boardpack import build_boardpack, collect
+from dashboard.export.pdf import render_html
+from etl import notes
+from etl.load import load_files
+
+AREA = "Assessments and plans for children in need and in need of protection"
+TRACKER = (
+    "action_id,area,action,sponsor,lead,due_date,status,metrics\n"
+    f"AS-1,{AREA},Review assessment guidance,AD Safeguarding,Head of Service A&I,2023-06-30,on track,assessments_45wd\n"
+    f"AS-2,{AREA},Bite-size training,AD Safeguarding,Head of Practice Improvement,2023-07-31,done,assessments_45wd\n"
+    f"AS-3,{AREA},Neglect toolkit in assessments,AD Safeguarding,Head of Service FS,2023-12-31,not started,\n"
+)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("wh-notes")
+    path = make_warehouse(folder / "warehouse.duckdb")
+    tracker = folder / "actions.csv"
+    tracker.write_text(TRACKER, encoding="utf-8")
+    (report,) = load_files([tracker], as_of=date(2023, 8, 31), who="t", db=path)
+    assert report.outcome == "loaded"
+    return path
+
+
+def test_a_red_kpi_without_a_note_says_no_commentary_yet(db: Path) -> None:
+    pack = collect("2023-07", "la", None, db=db, kind="none")
+    assert [r.metric_id for r in pack.red_without_note] == ["assessments_45wd"]
+    html = squash(render_html(pack))
+    assert "Red KPIs with no commentary yet for July 2023: % assessments completed within 45 working days." in html
+    assert 'class="missing-note">No commentary yet</td>' in html
+
+
+def test_the_pdf_carries_the_note_the_overdue_actions_and_the_events(db: Path, tmp_path: Path) -> None:
+    notes.write_note(
+        "assessments_45wd", "2023-07", "la", None, "Below target since the inspection.\nAgency cover from August.",
+        author="p.analyst", db=db,
+    )  # fmt: skip
+    notes.add_event("assessments_45wd", "2023-06-12", "New duty rota", author="p.analyst", db=db)
+    pdf = build_boardpack("2023-07", level="la", out=tmp_path / "pack.pdf", db=db)
+    pages = [squash(p.extract_text()) for p in PdfReader(pdf).pages]
+    text = " ".join(pages)
+    assert "no commentary yet" not in text.lower()
+    # Beside the KPI on the scorecard, and on its exception page.
+    assert "Note Below target since the inspection. Agency cover from August. – p.analyst" in text
+    (exception,) = [p for p in pages if "Exception:" in p]
+    assert "Commentary Below target since the inspection. Agency cover from August. p.analyst" in exception
+    # The events drawn on its trend (May to July 2023) are listed under it; those before it are not.
+    assert "12 Jun 2023: New duty rota (this KPI)" in exception
+    assert "ILACS inspection" not in exception
+    # A page for the plan: overdue whatever the tracker says, done stays done, a later action is not listed.
+    (plan,) = [p for p in pages if f"Practice Action Plan: {AREA}" in p]
+    assert "3 actions, 1 overdue on 31 August 2023" in plan
+    assert "AS-1 Review assessment guidance AD Safeguarding Head of Service A&I 30 Jun 2023 ⚠ Overdue (tracker says on track)" in plan  # noqa: E501
+    assert "AS-2 Bite-size training" in plan and "Done" in plan
+    assert "AS-3" not in plan
+    assert "% assessments completed within 45 working days 70.0% 90.0% ● Red" in plan
