@@ -228,9 +228,9 @@ def test_every_callback_as_every_role(client):
     plan_editors = {k for k in callbacks if _page_of(k) == "plan"}
     assert len(note_writers) == 1 and len(plan_editors) == 2
     may = {
-        **dict.fromkeys(analysts_only, {"analyst"}),
-        **dict.fromkeys(note_writers, {"team_manager", "head_of_service", "board", "analyst"}),
-        **dict.fromkeys(plan_editors, {"board", "analyst"}),
+        **dict.fromkeys(analysts_only, frozenset({"analyst"})),
+        **dict.fromkeys(note_writers, frozenset({"team_manager", "head_of_service", "board", "analyst"})),
+        **dict.fromkeys(plan_editors, frozenset({"board", "analyst"})),
     }
     words = {**dict.fromkeys(analysts_only, "data page"), **dict.fromkeys(note_writers, "writing notes"),
              **dict.fromkeys(plan_editors, "Practice Action Plans")}  # fmt: skip
