@@ -73,10 +73,8 @@ def test_the_pdf_carries_the_note_the_overdue_actions_and_the_events(db: Path, t
     # A page for the plan: overdue whatever the tracker says, done stays done, a later action is not listed.
     (plan,) = [p for p in pages if f"Practice Action Plan: {AREA}" in p]
     assert "3 actions, 1 overdue on 31 August 2023" in plan
-    assert (
-        "AS-1 Review assessment guidance AD Safeguarding Head of Service A&I 30 Jun 2023 ⚠ Overdue (tracker says on track)"
-        in plan
-    )  # noqa: E501
+    overdue = "AS-1 Review assessment guidance AD Safeguarding Head of Service A&I 30 Jun 2023 ⚠ Overdue"
+    assert overdue + " (tracker says on track)" in plan
     assert "AS-2 Bite-size training" in plan and "Done" in plan
     assert "AS-3" not in plan
     assert "% assessments completed within 45 working days 70.0% 90.0% ● Red" in plan

@@ -6,7 +6,7 @@
 Numbers come only from `etl.queries` (the pack never counts or rates a KPI
 itself); `collect` gathers them once into a `BoardPack`, and `pdf`/`excel`
 lay it out, so the two files always agree. Charts are the dashboard's own
-figure builders, drawn by kaleido (see `charts`).
+charts are drawn as SVG directly (see `svg`), so no browser is started.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import logging
 import math
 import re
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from dashboard.components.figures import audit_bars_figure, breakdown_figure, trend_figure
-from dashboard.export import charts, look
+from dashboard.export import look, svg
 from dashboard.export.model import (
     MONITORED,
     AuditTable,
@@ -175,12 +174,14 @@ def _benchmarks(row: pd.Series) -> dict[str, float]:
 
 
 def _plan_pages(rows: list[ScoreRow], period: str, db: queries.Db) -> tuple[date, list[PlanPage]]:
-    """A page per improvement area with a plan or actions: its KPIs, its actions due in
+    """A page per improvement area with actions: its KPIs, its actions due in
     the pack's month or overdue (judged at the data's as-of date, as the dashboard judges)."""
     on, sections = action_plans.plan_sections(db=db)
     by_id = {r.metric_id: r for r in rows}
     pages = []
     for s in sections:
+        if not s.actions:
+            continue  # a plan with no actions loaded yet: nothing to scrutinise
         wanted = [a for a in s.actions if a.due_in(period) or a.state(on) == action_plans.OVERDUE]
         pages.append(
             PlanPage(
@@ -195,8 +196,8 @@ def _plan_pages(rows: list[ScoreRow], period: str, db: queries.Db) -> tuple[date
 
 def _exception(
     row: ScoreRow, scorecard_row: pd.Series, period: str, level: str, unit: str | None, db: queries.Db
-) -> tuple[ExceptionPage, list]:
-    """An exception page's data, and its figures still to be drawn."""
+) -> ExceptionPage:
+    """An exception page's data and its charts (SVG drawn here: no browser)."""
     metric = catalogue().metric(row.metric_id)
     first = add_months(period, -(TREND_MONTHS - 1))
     trend = queries.series(row.metric_id, level, unit, db=db)
@@ -234,19 +235,10 @@ def _exception(
         shown_from = str(trend["period"].iloc[0])[:7]
         page.rebases = [(r.period, r.reason) for r in metric.rebase if shown_from < r.period <= period]
     marks = [(e.event_date, e.label) for e in page.events]
-    width, height = charts.TREND_SIZE
-    figure = charts.for_print(
-        trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row), events=marks), width, height
-    )
-    figures = [charts.label_bands(charts.month_ticks(figure, len(trend)), metric, period)]
+    page.trend_image = svg.trend_svg(trend, metric, period, benchmarks=_benchmarks(scorecard_row), events=marks)
     if not spread.empty:
-        spread = spread.assign(period=period)
-        figures.append(
-            charts.for_print(
-                breakdown_figure(spread, metric), charts.BREAKDOWN_WIDTH, charts.breakdown_height(len(spread))
-            )
-        )
-    return page, figures
+        page.breakdown_image = svg.breakdown_svg(spread, metric, period)
+    return page
 
 
 def _month_end(period: str) -> date:
@@ -398,8 +390,6 @@ def collect(
     frame = queries.scorecard(period, level, unit, db=db)
     rows = _score_rows(frame)
     audits = _audits(period, level, unit, db)
-    if kind == "pdf" and (any(r.rag == "Red" for r in rows) or not audits.months.empty):
-        charts.start()  # Chromium boots while the exception pages' queries run
     as_of, notes = _as_of(db)
     pack = BoardPack(
         authority=cat.authority.name,
@@ -425,25 +415,13 @@ def collect(
     pack.plans_judged_on, pack.plans = _plan_pages(rows, period, db)
     if kind == "pdf":
         by_id = frame.set_index("metric_id")
-        # Each chart is handed to the browser as soon as it is built, so drawing
-        # overlaps the next page's queries; the browser draws two at a time.
-        drawing: list[tuple[object, str, Future]] = []  # (where the image goes, its attribute, the drawing)
         for row in rows:
             if row.rag == "Red":
-                page, figures = _exception(row, by_id.loc[row.metric_id], period, level, unit, db)
+                page = _exception(row, by_id.loc[row.metric_id], period, level, unit, db)
                 page.note = pack.row_notes.get(row.metric_id)
                 pack.exceptions.append(page)
-                for attribute, figure in zip(("trend_image", "breakdown_image"), figures, strict=False):
-                    drawing.append((page, attribute, charts.submit(figure)))
         if not pack.audits.months.empty:
-            figure = charts.for_print(audit_bars_figure(pack.audits.months), *charts.AUDIT_SIZE)
-            drawing.append((pack.audits, "image", charts.submit(figure)))
-        for target, attribute, future in drawing:
-            image = charts.result(future)
-            if isinstance(image, charts.ChartError):
-                target.chart_note = target.chart_note or str(image)
-            else:
-                setattr(target, attribute, image)
+            pack.audits.image = svg.audit_svg(pack.audits.months)
     elif kind == "xlsx":
         pack.data = _data_sheet(period, level, unit, db)
     return pack
