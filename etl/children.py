@@ -140,6 +140,9 @@ def check_scope(*, level: str | None = None, unit: str | None = None, team: str 
     """Refuse (AccessDenied) a child list of `level`/`unit`, or the due list of
     `team` (None: every team the viewer may see), outside the current viewer's
     teams. The gate asks before a page is built; the lists ask again."""
+    viewer = access.require(access.CHILDREN)  # a role without child lists: refused before any query
+    if viewer is None or viewer.sees_every_child:
+        return  # every team: nothing to look up (the list itself checks the unit exists)
     with reading(db) as con:
         viewer, allowed = _scope(con)
         if level is not None:
