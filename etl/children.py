@@ -163,14 +163,6 @@ def may_list(level: str, unit: str | None, db: Db = None) -> bool:
     return True
 
 
-def visible_teams(db: Db = None) -> list[str]:
-    """The teams whose due lists the current viewer may open, alphabetical."""
-    with reading(db) as con:
-        _viewer, allowed = _scope(con)
-        teams = [t for (t,) in con.execute("SELECT DISTINCT team FROM organisation ORDER BY team").fetchall()]
-    return teams if allowed is None else [t for t in teams if t in allowed]
-
-
 @dataclass
 class ChildList:
     """The records behind one figure, and the figure as the scorecard shows it."""
