@@ -140,6 +140,9 @@ def check_scope(*, level: str | None = None, unit: str | None = None, team: str 
     """Refuse (AccessDenied) a child list of `level`/`unit`, or the due list of
     `team` (None: every team the viewer may see), outside the current viewer's
     teams. The gate asks before a page is built; the lists ask again."""
+    viewer = access.require(access.CHILDREN)  # a role without child lists: refused before any query
+    if viewer is None or viewer.sees_every_child:
+        return  # every team: nothing to look up (the list itself checks the unit exists)
     with reading(db) as con:
         viewer, allowed = _scope(con)
         if level is not None:
@@ -158,14 +161,6 @@ def may_list(level: str, unit: str | None, db: Db = None) -> bool:
     except (access.AccessDenied, ValueError):
         return False
     return True
-
-
-def visible_teams(db: Db = None) -> list[str]:
-    """The teams whose due lists the current viewer may open, alphabetical."""
-    with reading(db) as con:
-        _viewer, allowed = _scope(con)
-        teams = [t for (t,) in con.execute("SELECT DISTINCT team FROM organisation ORDER BY team").fetchall()]
-    return teams if allowed is None else [t for t in teams if t in allowed]
 
 
 @dataclass

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "data_page"
 AS_OF = date(2023, 8, 5)
-LOAD_SECONDS = 6.0
+LOAD_SECONDS = 4.0
 ACCESS = """
 default_role: none
 users:

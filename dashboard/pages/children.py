@@ -21,6 +21,7 @@ from dashboard.components.controls import LEVEL_LABELS, view_href
 from dashboard.pages.common import page_header, per_load
 from etl import children, queries
 from etl.access import AccessDenied
+from etl.calendar import financial_year_of, quarter_of
 from etl.metrics import catalogue
 
 
@@ -71,6 +72,19 @@ def build(metric_id: str, period: str | None, level: str | None, unit: str | Non
         return _message(f"Children: {metric.label}", str(exc))
     where = found.unit if found.level == "la" else f"{LEVEL_LABELS[found.level]} {found.unit}"
     month = found.months[-1]
+    wider = [("month", month), ("quarter", quarter_of(month)), ("financial year", financial_year_of(month))]
+    other_periods = html.P(
+        ["The same list for the "]
+        + [
+            part
+            for i, (word, value) in enumerate(p for p in wider if p[1] != period)
+            for part in ([" or the "] if i else [])
+            + [html.A(f"{word} {value}", href=children.list_address(metric.metric_id, value, found.level, found.unit))]
+        ]
+        + ["."],
+        className="mb-0",
+        id="children-periods",
+    )
     csv = children.list_address(metric.metric_id, period, found.level, found.unit, csv=True)
     lines = [
         html.P(
@@ -89,6 +103,7 @@ def build(metric_id: str, period: str | None, level: str | None, unit: str | Non
             className="mb-1",
             id="children-counts",
         ),
+        other_periods,
     ]
     warning = []
     if found.given_upstream:

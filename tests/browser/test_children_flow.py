@@ -66,7 +66,9 @@ def team_manager(browser, access_server):
     assert page.console_errors == [], f"browser console errors: {page.console_errors}"
 
 
-def test_head_of_service_opens_a_child_list_from_the_scorecard(head_of_service, warehouse, wait_for_dash, screenshot):
+def test_head_of_service_opens_a_child_list_from_the_scorecard(
+    head_of_service, warehouse, wait_for_dash, screenshot, axe
+):
     page = head_of_service
     period = queries.latest_period(warehouse)
     row = queries.scorecard(period, "service", SERVICE, db=warehouse).set_index("metric_id").loc["seen_5wd"]
@@ -95,6 +97,7 @@ def test_head_of_service_opens_a_child_list_from_the_scorecard(head_of_service, 
     first = expected.rows.iloc[0]
     assert page.locator("#children-grid .ag-row[row-index='0'] [col-id='child_id']").inner_text() == first["child_id"]
     screenshot(page, "children-list-head-of-service")
+    assert axe(page) == []
     assert page.locator("#children-csv").get_attribute("href").startswith("/kpi/seen_5wd/children.csv?period=")
     assert page.console_errors == []
 
@@ -117,7 +120,7 @@ def test_head_of_service_is_refused_another_services_list(head_of_service, wareh
 
 
 def test_team_manager_opens_what_falls_due_from_their_teams_scorecard(
-    team_manager, warehouse, wait_for_dash, screenshot
+    team_manager, warehouse, wait_for_dash, screenshot, axe
 ):
     page = team_manager
     period = queries.latest_period(warehouse)
@@ -138,3 +141,4 @@ def test_team_manager_opens_what_falls_due_from_their_teams_scorecard(
         first = expected.rows.iloc[0]
         assert page.locator("#due-grid .ag-row[row-index='0'] [col-id='child_id']").inner_text() == first["child_id"]
     screenshot(page, "due-team-manager")
+    assert axe(page) == []
