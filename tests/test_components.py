@@ -232,11 +232,49 @@ def test_heatmap_cells_carry_value_and_rag_word():
     heat = fig.data[0]
     assert list(heat.y) == ["T2", "T1"]  # first team on top
     assert list(heat.x) == ["Jun 2023", "Jul 2023"]
-    assert heat.text[1][0] == "88.2%<br>Green"
-    assert heat.text[0][0] == "–"
-    assert heat.text[0][1] == "50.0%<br>Red"
-    assert "(1 / 2)" in heat.customdata[0][1]
-    assert heat.colorscale is not None and heat.zmin == 0 and heat.zmax == 100
+
+    def cell(prop: str, i: int, j: int) -> str:
+        # the cells are split over two traces by text colour; each cell is in one of them
+        return "".join(getattr(trace, prop)[i][j] for trace in fig.data)
+
+    assert cell("text", 1, 0) == "88.2%<br>Green"
+    assert cell("text", 0, 0) == ""  # no data: no cell drawn
+    assert cell("text", 0, 1) == "50.0%<br>Red"
+    assert all("(1 / 2)" in trace.customdata[0][1] for trace in fig.data)
+    for trace in fig.data:
+        assert trace.colorscale is not None and trace.zmin == 0 and trace.zmax == 100
+    assert [trace.showscale for trace in fig.data] == [True, False]  # one colour bar
+
+
+@pytest.mark.parametrize("unit_metric", ["iha_20wd", "missing_episodes"])
+def test_heatmap_text_meets_contrast_on_every_cell(unit_metric):
+    """Each cell's text is black or white, whichever reaches 4.5:1 on that
+    cell's colour (plotly's own #444 gave 3.5:1 on the olive middle)."""
+    from dashboard.components.figures import heatmap_cell_colour
+
+    metric = catalogue().metric(unit_metric)
+    values = [float(v) for v in range(0, 101)]
+    matrix = pd.DataFrame(
+        {
+            "team": ["T"] * len(values),
+            "period": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(len(values))],
+            "numerator": values,
+            "denominator": [100.0] * len(values),
+            "value": values,
+            "rag": ["Green"] * len(values),
+        }
+    )
+    fig = heatmap_figure(matrix, metric)
+    checked = 0
+    for trace in fig.data:
+        colour = trace.textfont.color
+        for value in trace.z[0]:
+            if value is None:
+                continue
+            background = heatmap_cell_colour(value, trace.zmin, trace.zmax, reverse=bool(trace.reversescale))
+            assert theme.contrast(colour, background) >= 4.5, (value, colour, background)
+            checked += 1
+    assert checked == len(values)
 
 
 def test_audit_bars_are_in_grade_order_and_stack_to_100():

@@ -70,7 +70,14 @@ def layout(**_kwargs: Any) -> html.Div:
             html.P(
                 [
                     "Load extracts, check what a load did, undo it, and see how fresh each figure is. ",
-                    html.Span(["You are ", html.Strong(current_user(), id="data-who"), "."]),
+                    # "You are root" read as a puzzle: say what the name is for.
+                    html.Span(
+                        [
+                            "Loads and undos you make are recorded as made by ",
+                            html.Strong(current_user(), id="data-who"),
+                            ".",
+                        ]
+                    ),
                 ],
                 className="text-muted",
             ),
@@ -188,7 +195,7 @@ def layout(**_kwargs: Any) -> html.Div:
             ),
             dbc.Modal(
                 [
-                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?")),
+                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?", id="data-undo-title")),
                     dbc.ModalBody(id="data-undo-question"),
                     dbc.ModalFooter(
                         [
@@ -199,9 +206,11 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 id="data-undo-modal",
                 is_open=False,
+                labelledby="data-undo-title",  # the dialog's accessible name is its title
             ),
         ],
         className="data-page",
+        **{"data-page-title": "Data: load, check and undo extracts – CPIP"},
     )
 
 

@@ -193,7 +193,9 @@ def test_kpi_page_trend_breakdown_table_and_csv(page, warehouse, wait_for_dash, 
 
     # choosing a bar of the breakdown opens that team's trend
     teams = queries.breakdown(metric.metric_id, latest, "service", service, db=warehouse)["org_unit"].tolist()
-    box = page.locator("#kpi-breakdown g.point path").first.bounding_box()
+    bar = page.locator("#kpi-breakdown g.point path").first
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes clicks
     page.wait_for_url(re.compile(r"level=team"))
     wait_for_dash(page)
