@@ -127,6 +127,7 @@ function noticeMove() {
     cpipPage.path = path;
 }
 window.addEventListener("_dashprivate_pushstate", noticeMove);
+window.addEventListener("resize", scheduleAfterRender);
 window.addEventListener("popstate", noticeMove);
 
 // Dash's page router sets document.title to the page's fixed title after each
@@ -140,6 +141,20 @@ window.addEventListener("popstate", noticeMove);
 })();
 
 function tameCharts(root) {
+    // A chart wider than the screen scrolls in its box: then (only then) the box
+    // is a named region that takes focus, so the arrow keys can scroll it.
+    root.querySelectorAll(".cpip-chart-scroll").forEach(function (box) {
+        var scrolls = box.scrollWidth > box.clientWidth + 1;
+        if (scrolls && box.getAttribute("tabindex") !== "0") {
+            box.setAttribute("tabindex", "0");
+            box.setAttribute("role", "region");
+            box.setAttribute("aria-label", box.getAttribute("data-label") || "Chart");
+        } else if (!scrolls && box.hasAttribute("tabindex")) {
+            box.removeAttribute("tabindex");
+            box.removeAttribute("role");
+            box.removeAttribute("aria-label");
+        }
+    });
     root.querySelectorAll(".js-plotly-plot .main-svg").forEach(function (svg) {
         if (svg.getAttribute("aria-hidden") !== "true") { svg.setAttribute("aria-hidden", "true"); }
     });
