@@ -21,7 +21,7 @@ from datetime import date
 import duckdb
 
 from etl.calendar import CALENDAR_END, CALENDAR_START
-from etl.contract import Column, ExtractType
+from etl.contract import Column, ExtractType, audit_type_key_sql, name_key_sql
 from etl.metrics import catalogue
 
 OPEN_ASSESSMENT_WORKING_DAYS = 45
@@ -34,6 +34,8 @@ _DATETIME_HINT = "write dates and times as 2023-07-31 14:05 or 31/07/2023 14:05"
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
 _TIME = r"\d{1,2}:\d{2}(:\d{2})?"
+# A line break or other control character (RE2 class, as a SQL literal).
+_CONTROL = "'[\\x00-\\x1f\\x7f]'"
 
 # Later event, earlier event, reason: an end before its start rejects the row.
 _ORDER_RULES: dict[str, list[tuple[str, str, str]]] = {
@@ -108,7 +110,7 @@ def _parse_sql(column: Column) -> str:
         return "u.name"
     if column.name == "audit_type":
         # `Management Oversight` and `management_oversight` are one audit type (the KPIs filter on it).
-        return f"trim(regexp_replace(lower({raw}), '[^0-9a-z]+', '_', 'g'), '_')"
+        return audit_type_key_sql(raw)
     return raw
 
 
@@ -150,7 +152,7 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     else:
         names, params = "SELECT team AS name FROM organisation", []
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT lower(trim(name)) AS key, min(name) AS name "
+        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT {name_key_sql('name')} AS key, min(name) AS name "
         f"FROM ({names}) GROUP BY ALL",
         params,
     )
@@ -158,9 +160,20 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
 
 
 def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
+    """`_metrics(metric_id, unit, covered_from, covered_to, source)`: each metric, and the months
+    its record-level source covers (a kpi_values row there is superseded by the records)."""
+    from etl.kpis import coverage
+
+    covered = coverage(con)
     metrics = catalogue().metrics
-    con.execute("CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR)")
-    con.executemany("INSERT INTO _metrics VALUES (?, ?)", [[m.metric_id, m.unit] for m in metrics])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR, covered_from DATE,"
+        " covered_to DATE, source VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO _metrics VALUES (?, ?, ?, ?, ?)",
+        [[m.metric_id, m.unit, *covered.get(m.source, (None, None)), m.source] for m in metrics],
+    )
 
 
 def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str = "stage") -> bool:
@@ -171,7 +184,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str
     has_teams = True
     if checks_team:
         has_teams = _units_table(con, extract)
-        joins += " LEFT JOIN _units u ON u.key = lower(r.team)"
+        joins += f" LEFT JOIN _units u ON u.key = {name_key_sql('r.team')}"
     if extract.name == "kpi_values":
         _metrics_table(con)
         joins += " LEFT JOIN _metrics m ON m.metric_id = r.metric_id"
@@ -181,7 +194,11 @@ def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str
             values.append(f"r.team AS {_q('team__v')}")
         else:
             values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
-    extra = ", m.unit AS _unit" if extract.name == "kpi_values" else ""
+    extra = (
+        ", m.unit AS _unit, m.covered_from AS _covered_from, m.covered_to AS _covered_to, m.source AS _source"
+        if extract.name == "kpi_values"
+        else ""
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE typed AS SELECT r.*, {', '.join(values)}{extra} FROM {_q(stage)} r{joins}"
     )
@@ -199,6 +216,17 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
             checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
         if column.type == "number":
             checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
+        if column.type == "text":
+            # A line break or control character inside an identifier would make two records of one
+            # child, or a name no filter can match: refused on its line.
+            checks.append(
+                (
+                    column.name,
+                    f"regexp_matches({name}, {_CONTROL})",
+                    name,
+                    "'contains a line break or other control character'",
+                )
+            )
         if column.type in ("date", "datetime", "month"):
             # Working days are counted from a calendar of these years; a date outside it would be
             # dropped from every KPI without a word, so it is refused instead.
@@ -216,7 +244,7 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
         checks.append(
             (
                 "team",
-                "team IS NOT NULL AND team__v IS NULL",
+                f"team IS NOT NULL AND team__v IS NULL AND NOT regexp_matches(team, {_CONTROL})",
                 "team",
                 f"'unknown {what} ''' || team || ''': {hint}'",
             )
@@ -298,6 +326,17 @@ def _warning_checks(extract: ExtractType, as_of: date) -> list[tuple[str | None,
                 "NULL",
                 f"'assessment still open ' || _open_wd || ' working days after it started "
                 f"(more than {OPEN_ASSESSMENT_WORKING_DAYS}) at the as-of date {as_of.isoformat()}'",
+            )
+        )
+    if extract.name == "kpi_values":
+        # One rule whatever the metric's source: where records cover the month, the records win.
+        checks.append(
+            (
+                "period",
+                "period__v BETWEEN _covered_from AND _covered_to",
+                "period",
+                "'superseded: the ' || _source || ' records cover ' || strftime(period__v, '%Y-%m') || ', so '"
+                " || metric_id || ' is counted from them there (the row is kept for a month they do not cover)'",
             )
         )
     if extract.name == "missing_episodes":

@@ -443,3 +443,13 @@ def test_page_template_carries_the_theme_and_the_language():
     assert f"--cpip-rag-red-bg:{theme.RAG['Red'].background}" in template
     for placeholder in ("{%app_entry%}", "{%config%}", "{%scripts%}", "{%renderer%}", "{%css%}"):
         assert placeholder in template
+
+
+def test_an_unknown_unit_is_named_with_the_right_article():
+    """ "Nowhere is not a authority" was the note; a team keeps "a"."""
+    sel = resolve_selection(
+        "2023-07", "la", "Nowhere", periods=["2023-07"], units_at=lambda level: ["Demo County Council"]
+    )
+    assert sel.notes[0].startswith("Nowhere is not an authority; showing Demo County Council")
+    sel = resolve_selection("2023-07", "team", "Nowhere", periods=["2023-07"], units_at=lambda level: ["Team A"])
+    assert sel.notes[0].startswith("Nowhere is not a team; showing Team A")
