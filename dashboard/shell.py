@@ -116,6 +116,8 @@ def build_shell(get_asset_url) -> html.Div:
                     [
                         html.Span(f"{authority.name} · Continual Practice Improvement Plan"),
                         html.Span("Figures are counted from the loaded extracts; see each KPI's definition."),
+                        # Every term and abbreviation, in plain text a keyboard reaches (not a tooltip).
+                        html.A("Glossary: what the words mean", href="/glossary", className="cpip-footer-link"),
                     ],
                     className="cpip-footer-inner",
                 ),

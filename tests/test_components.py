@@ -453,3 +453,25 @@ def test_an_unknown_unit_is_named_with_the_right_article():
     assert sel.notes[0].startswith("Nowhere is not an authority; showing Demo County Council")
     sel = resolve_selection("2023-07", "team", "Nowhere", periods=["2023-07"], units_at=lambda level: ["Team A"])
     assert sel.notes[0].startswith("Nowhere is not a team; showing Team A")
+
+
+def test_abbreviations_are_expanded_and_every_page_links_to_the_glossary():
+    from dashboard.components.glossary import ABBREVIATIONS, TERMS, with_abbreviations
+    from dashboard.shell import build_shell
+
+    parts = with_abbreviations("ICPCs within 15 working days (A&I, FS)")
+    abbrs = [p for p in parts if isinstance(p, html.Abbr)]
+    assert [(a.children, a.title) for a in abbrs] == [
+        ("ICPCs", "initial child protection conferences"),
+        ("A&I", "Assessment and Intervention (a service)"),
+        ("FS", "Family Safeguarding (a service)"),
+    ]
+    assert "".join(p if isinstance(p, str) else p.children for p in parts) == "ICPCs within 15 working days (A&I, FS)"
+    assert with_abbreviations("FSW and SPCs") == ["FSW and SPCs"]  # whole words only
+    # every abbreviation the catalogue's names and areas use is defined
+    used = " ".join([m.label for m in catalogue().metrics] + list(catalogue().areas))
+    for word in set(re.findall(r"\b[A-Z][A-Z&]{1,}s?\b", used)):
+        assert word in ABBREVIATIONS, word
+    assert {"Special cause variation", "Assurance", "Hit and miss", "p-chart", "Polarity"} <= {t for t, _ in TERMS}
+    links = find_all(build_shell(lambda name: f"/assets/{name}"), lambda c: getattr(c, "href", None) == "/glossary")
+    assert links, "the footer links to the glossary"

@@ -1,4 +1,7 @@
 /* Clientside helpers for the CPIP dashboard (served from the app's own assets). */
+
+/* The view's tab title, a move to another page waiting for its heading (see afterRender). */
+var cpipPage = {title: null, path: window.location.pathname, moved: null, timer: null};
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     cpip: {
         /* Write a page's controls into its URL's query string. The last argument
@@ -71,7 +74,10 @@ document.addEventListener("keydown", function (event) {
     });
     function start() {
         var root = document.getElementById("_pages_content");
-        if (root) { observer.observe(root, {childList: true, subtree: true}); } else { setTimeout(start, 100); }
+        if (root) {
+            observer.observe(root, {childList: true, subtree: true});
+            scheduleAfterRender();  // the page may have rendered before the observer started
+        } else { setTimeout(start, 100); }
     }
     start();
 })();
@@ -84,7 +90,6 @@ document.addEventListener("keydown", function (event) {
    - each chart toolbar is one Tab stop, arrow keys move along it (WCAG 2.4.3);
    - the charts' SVG is hidden from screen readers: its text is a heap of
      labels in drawing order; each chart's data is in a table beside it. */
-var cpipPage = {title: null, path: window.location.pathname, moved: null, timer: null};
 
 function cpipAnnounce(text) {
     var live = document.getElementById("cpip-announce");

@@ -13,6 +13,7 @@ from dash import dcc, html
 from dashboard.components.badges import direction_badge, rag_chip, rag_word
 from dashboard.components.controls import view_href
 from dashboard.components.format import format_fraction, format_target, format_value, month_label
+from dashboard.components.glossary import with_abbreviations
 from dashboard.components.sparkline import sparkline_src
 from dashboard.components.spc_figure import POINT_STYLES, icon_data_uri, icon_text, icon_word, reason_words, rule_words
 from etl.metrics import Catalogue, Metric, Polarity
@@ -125,7 +126,7 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
             html.Th(
                 [
                     dcc.Link(
-                        name,
+                        with_abbreviations(name),
                         href=view_href(f"/kpi/{row['metric_id']}", period, level, unit),
                         className="cpip-kpi-link",
                         id=f"sc-link-{row['metric_id']}",
@@ -170,7 +171,7 @@ def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, l
         # A real heading in the header cell, so a screen reader's heading list has the areas.
         heading = html.Tr(
             html.Th(
-                html.H2(f"{number}. {area}", className="cpip-area-heading"),
+                html.H2(with_abbreviations(f"{number}. {area}"), className="cpip-area-heading"),
                 colSpan=len(SCORECARD_HEADERS),
                 scope="colgroup",
                 className="cpip-area",
@@ -181,7 +182,9 @@ def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, l
     return html.Table(
         [
             html.Caption(f"CPIP scorecard, {month_label(period)}, {unit}", className="visually-hidden"),
-            html.Thead(html.Tr([html.Th(h, scope="col", className=c) for h, c in SCORECARD_HEADERS])),
+            html.Thead(
+                html.Tr([html.Th(with_abbreviations(h), scope="col", className=c) for h, c in SCORECARD_HEADERS])
+            ),
             *bodies,
         ],
         className="table cpip-table cpip-scorecard",
@@ -254,7 +257,7 @@ def team_grid_table(
     body = []
     for i in ids:
         metric = metrics[i]
-        row_cells = [html.Th(metric.label, scope="row", className="cpip-grid-kpi")]
+        row_cells = [html.Th(with_abbreviations(metric.label), scope="row", className="cpip-grid-kpi")]
         for team in teams:
             r = cells.get((team, i), {})
             row_cells.append(

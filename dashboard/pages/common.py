@@ -23,6 +23,7 @@ from dashboard.components.controls import (
     period_options,
     unit_options,
 )
+from dashboard.components.glossary import with_abbreviations
 
 log = logging.getLogger("cpip.dashboard")
 
@@ -76,7 +77,7 @@ def page_header(title: str, subtitle: str | None = None, *, actions: list | None
         [
             html.Div(
                 [
-                    html.H1(title, className="cpip-h1"),
+                    html.H1(with_abbreviations(title), className="cpip-h1"),
                     html.P(subtitle, className="cpip-subtitle", id="page-subtitle") if subtitle else None,
                 ]
             ),

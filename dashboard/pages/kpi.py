@@ -17,6 +17,7 @@ from dashboard.components.chart_block import chart_block
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
+from dashboard.components.glossary import glossary_link
 from dashboard.components.spc_figure import icon_word, icons_for, reason_words, spc_explanation, spc_figure
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
@@ -228,6 +229,7 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> 
             ),
             html.P(spc_explanation(result, unit=metric.unit, rebase_reasons=reasons), className="cpip-footnote",
                    id="kpi-spc-note"),
+            html.P(glossary_link("What special cause, assurance and hit and miss mean"), className="cpip-footnote"),
         ],
         className="cpip-card",
         id="kpi-spc-card",

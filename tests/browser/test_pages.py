@@ -308,6 +308,7 @@ EVERY_PAGE = [
     "/teams",
     "/audits",
     "/data",
+    "/glossary",
 ]
 
 
