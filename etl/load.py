@@ -192,7 +192,9 @@ def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date) 
     return total - unchanged - replaced, replaced, unchanged, redated
 
 
-def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date, replaced: int) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date, added: int, replaced: int
+) -> None:
     """Move the records being replaced to `<table>_replaced`, then insert the new and changed ones.
 
     A record-level record is judged at the latest as-of date of any load that
@@ -229,12 +231,13 @@ def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, a
         )
         return
     g_columns = ", ".join(f'g."{c}"' for c in extract.column_names)
-    con.execute(
-        f'INSERT INTO "{table}" ({columns}, load_id, as_of) '
-        f"SELECT {g_columns}, $load, greatest($as_of, m.old_as_of) "
-        f"FROM good g LEFT JOIN matched m ON {_keys_on(extract, 'g', 'm')} WHERE m.same IS NOT TRUE",
-        {"load": load_id, "as_of": as_of},
-    )
+    if added or replaced:
+        con.execute(
+            f'INSERT INTO "{table}" ({columns}, load_id, as_of) '
+            f"SELECT {g_columns}, $load, greatest($as_of, m.old_as_of) "
+            f"FROM good g LEFT JOIN matched m ON {_keys_on(extract, 'g', 'm')} WHERE m.same IS NOT TRUE",
+            {"load": load_id, "as_of": as_of},
+        )
     keys = ", ".join(f'"{k}"' for k in extract.key)
     con.execute(f'INSERT INTO "{table}_seen" ({keys}, load_id) SELECT {keys}, ? FROM {unchanged}', [load_id])
 
@@ -344,7 +347,7 @@ def _run(
     if report.added or report.replaced or report.unchanged:
         step(f"writing {report.added + report.replaced:,} records")
         before = _superseded(con, extract)
-        _write(con, extract, load_id, as_of, report.replaced)
+        _write(con, extract, load_id, as_of, report.added, report.replaced)
         _report_superseded(con, report, extract, before)
     if result.rejected:
         report.outcome = "loaded valid rows only"
