@@ -108,9 +108,10 @@ SCORECARD_HEADERS = (
 )
 
 
-def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.Tr:
-    """One KPI: name (a link to its trend page for the same unit and month),
-    value, counts, target, RAG chip, direction, sparkline, benchmarks, SPC."""
+def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, children_href: str | None = None) -> html.Tr:
+    """One KPI: name (a link to its trend page for the same unit and month; and to
+    the children behind the figure when `children_href` is given), value, counts,
+    target, RAG chip, direction, sparkline, benchmarks, SPC."""
     unit_kind = row["unit"]
     value, previous = _num(row.get("value")), _num(row.get("previous_value"))
     spark = list(row.get("sparkline") or [])
@@ -138,6 +139,14 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
                     html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")
                     if isinstance(row.get("note"), str) and row.get("note")
                     else None,
+                    html.A(
+                        "Children behind this figure",
+                        href=children_href,
+                        className="cpip-children-link d-print-none",
+                        id=f"sc-children-{row['metric_id']}",
+                    )
+                    if children_href
+                    else None,
                 ],
                 scope="row",
                 className="cpip-col-kpi",
@@ -159,10 +168,24 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
     )
 
 
-def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, level: str, unit: str) -> html.Table:
+def scorecard_table(
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    *,
+    period: str,
+    level: str,
+    unit: str,
+    children_hrefs: Mapping[str, str] | None = None,
+) -> html.Table:
     """The scorecard: KPIs grouped under the improvement areas in catalogue
-    order, one <tbody> per area headed by the area's name."""
+    order, one <tbody> per area headed by the area's name; `children_hrefs`
+    (metric_id -> address) links a row to the children behind its figure."""
     records = frame.to_dict("records")
+    hrefs = children_hrefs or {}
+
+    def row_of(r: Mapping) -> html.Tr:
+        return scorecard_row(r, period=period, level=level, unit=unit, children_href=hrefs.get(r["metric_id"]))
+
     bodies = []
     for number, area in enumerate(catalogue.areas, start=1):
         rows = [r for r in records if r["area"] == area]
@@ -178,7 +201,7 @@ def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, l
             ),
             className="cpip-area-row",
         )
-        bodies.append(html.Tbody([heading, *(scorecard_row(r, period=period, level=level, unit=unit) for r in rows)]))
+        bodies.append(html.Tbody([heading, *(row_of(r) for r in rows)]))
     return html.Table(
         [
             html.Caption(f"CPIP scorecard, {month_label(period)}, {unit}", className="visually-hidden"),

@@ -193,6 +193,13 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 className="mb-4",
             ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
+                    dbc.CardBody(html.Div(id="data-access-log")),
+                ],
+                className="mb-4",
+            ),
             dbc.Modal(
                 [
                     dbc.ModalHeader(dbc.ModalTitle("Undo this load?", id="data-undo-title")),
@@ -563,6 +570,15 @@ def show_freshness(_refresh: Any) -> Any:
     except Exception:
         log.exception("freshness failed")
         return dbc.Alert("Freshness cannot be shown just now; please reload the page.", color="warning")
+
+
+@callback(Output("data-access-log", "children"), Input("data-refresh", "data"))
+def show_access_log(_refresh: Any) -> Any:
+    """Every view or download of a child list: who, when, which list, how many children (latest 200)."""
+    from dashboard.components.child_tables import access_log_table
+    from etl.access_log import entries
+
+    return access_log_table(entries(limit=200))
 
 
 def _triggered_index(values: list[int | None]) -> int | None:
