@@ -25,12 +25,21 @@ import pandas as pd
 
 from etl import warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
-from etl.read import ExtractFile, ExtractFileError, Recognised, inspect_file, recognise, stage
+from etl.read import (
+    ExtractFile,
+    ExtractFileError,
+    Recognised,
+    SkippedList,
+    find_header,
+    inspect_file,
+    stage,
+    stage_rows,
+)
 from etl.validate import validate
 
 Progress = Callable[[str], None]
 
-OUTCOMES = ("loaded", "loaded valid rows only", "no change", "refused", "preview", "undone")
+OUTCOMES = ("loaded", "loaded valid rows only", "no change", "refused", "preview", "undone", "skipped")
 
 
 @dataclass
@@ -73,6 +82,8 @@ class LoadReport:
     load_id: int | None = None
     # Header names the contract does not declare: read past, never stored.
     dropped_columns: list[str] = field(default_factory=list)
+    # How the file was read, for the analyst (an Annex A list recognised, a Yes/No column, a sheet skipped).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +92,8 @@ class LoadReport:
 
     def summary(self) -> str:
         """One line for the analyst."""
+        if self.outcome == "skipped":
+            return f"{self.file_name}: skipped: {'; '.join(self.notes)}"
         head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
         where = f" (load {self.load_id})" if self.load_id is not None else ""
         if self.outcome == "refused" and self.rows_read == 0:
@@ -103,6 +116,8 @@ class LoadReport:
             text += f"; periods {self.first_period} to {self.last_period}"
         if self.dropped_columns:
             text += f"; columns not in the contract dropped: {', '.join(self.dropped_columns)}"
+        for note in self.notes:
+            text += f"; {note}"
         return text
 
 
@@ -117,6 +132,15 @@ class _Prepared:
     file: ExtractFile | None = None
     recognised: Recognised | None = None
     problem: str | None = None
+    # A worksheet: its data rows (cells as read) and the spreadsheet row of the first.
+    rows: list[list[object]] | None = None
+    first_line: int = 2
+    content_hash: str | None = None
+    skipped: str | None = None  # a sheet or list no KPI reads: why it was skipped (not an error)
+
+    @property
+    def hash(self) -> str:
+        return self.content_hash or (self.file.content_hash if self.file else "")
 
 
 def _prepare(path: str | os.PathLike, name: str | None) -> _Prepared:
@@ -124,10 +148,65 @@ def _prepare(path: str | os.PathLike, name: str | None) -> _Prepared:
     prepared = _Prepared(path, name or path.name)
     try:
         prepared.file = inspect_file(path)
-        prepared.recognised = recognise(prepared.file.header)
+        index, prepared.recognised = find_header(prepared.file.top_rows)
+        prepared.file.header = prepared.file.top_rows[index]
+        prepared.file.header_line = index + 1
+    except SkippedList as exc:
+        prepared.skipped = str(exc)
     except ExtractFileError as exc:
         prepared.problem = str(exc)
+    _note_annex(prepared)
     return prepared
+
+
+def _note_annex(prepared: _Prepared) -> None:
+    recognised = prepared.recognised
+    if recognised is not None and recognised.annex is not None:
+        recognised.notes.insert(0, f"read as {recognised.annex.label}")
+
+
+def _prepare_all(path: str | os.PathLike, name: str | None) -> list[_Prepared]:
+    """One item per file, or per sheet of a workbook (each list loads, or is refused, on its own)."""
+    from etl.workbook import is_workbook
+
+    if not is_workbook(path):
+        return [_prepare(path, name)]
+    from etl.annex_a import HEADER_SEARCH_ROWS, identify
+    from etl.read import cell_text
+    from etl.workbook import Workbook, content_hash
+
+    path = Path(path)
+    book_name = name or path.name
+    try:
+        book = Workbook(path)
+    except ExtractFileError as exc:
+        return [_Prepared(path, book_name, problem=str(exc))]
+    digest = content_hash(path)
+    items: list[_Prepared] = []
+    try:
+        for sheet in book.sheets(HEADER_SEARCH_ROWS):
+            item = _Prepared(path, f"{book_name}, sheet '{sheet.name}'", content_hash=f"{digest}:{sheet.name}")
+            items.append(item)
+            top = [[cell_text(c, "text") or "" for c in row] for row in sheet.top]
+            try:
+                index, item.recognised = find_header(top, sheet.name)
+            except SkippedList as exc:
+                item.skipped = str(exc)
+                continue
+            except ExtractFileError as exc:
+                if any(identify(row, sheet.name) for row in top):
+                    item.problem = str(exc)  # a list the KPIs read, but not readable as one: refused
+                else:
+                    item.skipped = "not an extract or an Annex A list the KPIs read"
+                continue
+            first_row, rows = book.rows(sheet.name)
+            skip = index + 1 + (sheet.first_row - first_row)
+            item.rows = rows[skip:]
+            item.first_line = first_row + skip
+            _note_annex(item)
+    finally:
+        book.close()
+    return items
 
 
 def _as_date(as_of: date | str) -> date:
@@ -197,6 +276,77 @@ def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, r
     )
 
 
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal ORDER BY column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
+_SNAPSHOT_MONTH = "date_trunc('month', l.as_of) = date_trunc('month', CAST(? AS DATE))"
+
+
+def _compare_snapshot(
+    con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date
+) -> tuple[int, int, int, str | None]:
+    """A snapshot against the snapshot already loaded for the month of `as_of`: (added, replaced, unchanged,
+    note). The same snapshot again changes nothing; a later one in the month replaces the earlier one whole
+    (replaced counts the earlier records); an earlier one than that already loaded changes nothing."""
+    table = extract.table
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _month AS SELECT t.*, l.as_of AS _as_of FROM "{table}" t '
+        f"JOIN loads l USING (load_id) WHERE {_SNAPSHOT_MONTH}",
+        [as_of],
+    )
+    [(earlier, latest)] = con.execute("SELECT count(*), max(_as_of) FROM _month").fetchall()
+    total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
+    if not earlier:
+        return total, 0, 0, None
+    if latest > as_of:
+        return (
+            0,
+            0,
+            0,
+            f"a later snapshot of the month (as of {latest:%Y-%m-%d}) is already loaded: this one changes nothing",
+        )
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    [(differ,)] = con.execute(
+        f"SELECT count(*) FROM ((SELECT {columns} FROM good EXCEPT ALL SELECT {columns} FROM _month) "
+        f"UNION ALL (SELECT {columns} FROM _month EXCEPT ALL SELECT {columns} FROM good))"
+    ).fetchall()
+    if not differ and latest == as_of:
+        return 0, 0, total, None
+    [(kept,)] = con.execute(
+        f"SELECT count(*) FROM good g SEMI JOIN _month m ON {_keys_on(extract, 'g', 'm')}"
+    ).fetchall()
+    return total - kept, earlier, 0, f"replaces the snapshot of {as_of:%Y-%m} loaded earlier ({earlier:,} records)"
+
+
+def _write_snapshot(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date) -> None:
+    """The snapshot of the month of `as_of`: the month's earlier snapshot moves to `<table>_replaced` (so undo
+    brings it back), then every record of this one goes in. Snapshots of other months stay."""
+    table = extract.table
+    kept = [c for c in _table_columns(con, table) if c in _table_columns(con, f"{table}_replaced")]
+    old = ", ".join(f't."{c}"' for c in kept)
+    con.execute(
+        f'INSERT INTO "{table}_replaced" ({", ".join(chr(34) + c + chr(34) for c in kept)}, replaced_by) '
+        f'SELECT {old}, ? FROM "{table}" t JOIN loads l USING (load_id) WHERE {_SNAPSHOT_MONTH}',
+        [load_id, as_of],
+    )
+    con.execute(f'DELETE FROM "{table}" t USING loads l WHERE l.load_id = t.load_id AND {_SNAPSHOT_MONTH}', [as_of])
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    extra, params = "", [load_id]
+    if "as_of" in kept:  # records that carry the date they are judged at
+        extra, params = ", as_of", [load_id, as_of]
+    con.execute(
+        f'INSERT INTO "{table}" ({columns}, load_id{extra}) SELECT {columns}, ?{", ?" if extra else ""} FROM good',
+        params,
+    )
+
+
 def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str | None, str | None]:
     if not extract.period_column:
         return None, None
@@ -228,15 +378,23 @@ def _run(
     problems become a refused report, never an exception."""
     recognised = prepared.recognised
     report = LoadReport(prepared.name, recognised.extract.name if recognised else None, load_id=load_id)
-    if prepared.problem or prepared.file is None or recognised is None:
+    if prepared.skipped:
+        report.outcome, report.notes = "skipped", [prepared.skipped]
+        return report
+    if prepared.problem or recognised is None or (prepared.file is None and prepared.rows is None):
         report.findings = [Finding("error", None, None, None, prepared.problem or "cannot be read")]
         return report
     report.dropped_columns = recognised.dropped
     extract = recognised.extract
-    size_mb = prepared.file.size / 1e6
-    step(f"reading {size_mb:.1f} MB as {extract.name}")
+    if prepared.rows is not None:
+        step(f"reading {len(prepared.rows):,} rows as {extract.name}")
+    else:
+        step(f"reading {prepared.file.size / 1e6:.1f} MB as {extract.name}")
     try:
-        stage(con, prepared.file, recognised)
+        if prepared.rows is not None:
+            stage_rows(con, prepared.rows, prepared.first_line, recognised)
+        else:
+            stage(con, prepared.file, recognised)
     except ExtractFileError as exc:
         report.findings = [Finding("error", None, None, None, str(exc))]
         if write:
@@ -244,8 +402,9 @@ def _run(
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
         return report
+    report.notes = list(recognised.notes)
     step("validating")
-    result = validate(con, extract, as_of=as_of)
+    result = validate(con, extract, as_of=as_of, blank_team=recognised.annex is not None)
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
     report.findings = _findings(con)
     report.first_period, report.last_period = _periods(con, extract)
@@ -254,13 +413,20 @@ def _run(
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
-    report.added, report.replaced, report.unchanged = _compare(con, extract)
+    if extract.snapshot:
+        report.added, report.replaced, report.unchanged, note = _compare_snapshot(con, extract, as_of)
+        report.notes += [note] if note else []
+    else:
+        report.added, report.replaced, report.unchanged = _compare(con, extract)
     if not write:
         report.outcome = "preview"
         return report
     if report.added or report.replaced:
         step(f"writing {report.added + report.replaced:,} records")
-        _write(con, extract, load_id, report.replaced)
+        if extract.snapshot:
+            _write_snapshot(con, extract, load_id, as_of)
+        else:
+            _write(con, extract, load_id, report.replaced)
         report.outcome = "loaded valid rows only" if result.rejected else "loaded"
     else:
         report.outcome = "loaded valid rows only" if result.rejected else "no change"
@@ -277,7 +443,7 @@ def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared
             datetime.now().replace(microsecond=0),
             who,
             report.file_name,
-            prepared.file.content_hash if prepared.file else "",
+            prepared.hash,
             report.extract_type,
             as_of,
             report.rows_read,
@@ -333,7 +499,7 @@ def load_files(
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    prepared = [_prepare(p, n) for p, n in zip(paths, names, strict=True)]
+    prepared = [item for p, n in zip(paths, names, strict=True) for item in _prepare_all(p, n)]
     order = sorted(
         range(len(prepared)),
         key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.name == "organisation" else 1,

@@ -40,6 +40,7 @@ _SQL_TYPES = {
     "grade": sa.Text,
     "month": sa.Date,  # first day of the month
     "number": sa.Double,
+    "flag": sa.Boolean,
 }
 
 metadata = sa.MetaData()
@@ -162,6 +163,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     published benchmarks if they are empty."""
     for statement in _ddl():
         con.execute(statement)
+    _add_contract_columns(con)
     if con.execute("SELECT count(*) FROM calendar").fetchone()[0] == 0:
         _fill_calendar(con)
     if con.execute("SELECT count(*) FROM benchmarks").fetchone()[0] == 0 and BENCHMARKS_CSV.exists():
@@ -173,6 +175,23 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
             [str(BENCHMARKS_CSV)],
         )
     con.execute("INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def _add_contract_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A column the contract gained since the warehouse was made (assessments' child_seen) is added, empty."""
+    dialect = Dialect()
+    for extract in EXTRACT_TYPES.values():
+        for table in (extract.table, f"{extract.table}_replaced"):
+            have = {
+                r[0]
+                for r in con.execute(
+                    f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'"
+                ).fetchall()
+            }
+            for column in extract.columns:
+                if column.name not in have:
+                    kind = _SQL_TYPES[column.type]().compile(dialect=dialect)
+                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
 
 
 def _fill_calendar(con: duckdb.DuckDBPyConnection) -> None:

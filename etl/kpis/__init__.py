@@ -21,7 +21,27 @@ import duckdb
 from etl.metrics import catalogue
 
 SQL_DIR = Path(__file__).resolve().parent
-SOURCES = ("assessments", "health_assessments", "missing_episodes", "referrals", "case_audits", "kpi_values")
+SOURCES = (
+    "assessments",
+    "health_assessments",
+    "missing_episodes",
+    "referrals",
+    "case_audits",
+    "s47_enquiries",
+    "children_in_care",
+    "care_leavers",
+    "kpi_values",
+)
+# Record sources whose metrics were counted upstream before: kpi_values rows still give the months
+# that no record covers (records win where they give a month).
+FILLED_FROM_KPI_VALUES = ("s47_enquiries", "children_in_care", "care_leavers")
+
+_FILL = """
+INSERT INTO _kpi_rows
+SELECT v.* FROM ({kpi_values}\n) AS v
+WHERE v.metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)
+  AND NOT EXISTS (SELECT 1 FROM _kpi_rows r WHERE r.metric_id = v.metric_id AND r.period = v.period)
+"""
 
 # Team rows -> service, area, la; rows given directly for a unit above team
 # replace that unit's roll-up.
@@ -74,6 +94,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
     wanted = None if sources is None else set(sources)
     if wanted is not None and "organisation" in wanted:
         wanted = None
+    if wanted is not None and "kpi_values" in wanted:
+        wanted |= set(FILLED_FROM_KPI_VALUES)
     if wanted is not None:
         unknown = wanted - set(SOURCES)
         if unknown:
@@ -110,6 +132,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
                 " WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)",
                 params,
             )
+            if source in FILLED_FROM_KPI_VALUES:
+                con.execute(
+                    _FILL.format(kpi_values=source_sql("kpi_values")),
+                    {"source": source, "authority": cat.authority.name},
+                )
         con.execute(_ROLLUP, {"authority": cat.authority.name})
         written = "SELECT count(*) FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)"
         return con.execute(written).fetchone()[0]
