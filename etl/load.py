@@ -516,6 +516,9 @@ def load_files(
                 percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
                 progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
 
+        if item.skipped:
+            reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
+            continue
         with warehouse.writer(db) as con:
             load_id = _next_load_id(con)
             report = _run(
