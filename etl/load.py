@@ -545,21 +545,35 @@ def preview_file(
     progress: Progress | None = None,
 ) -> LoadReport:
     """What loading the file would do (counts, findings), committing nothing.
-    `progress(message)` hears each stage (reading, validating, comparing)."""
+    `progress(message)` hears each stage (reading, validating, comparing).
+    A workbook gives one report per sheet: see `preview_files`; this returns the first."""
+    return preview_files(path, as_of=as_of, db=db, display_name=display_name, progress=progress)[0]
+
+
+def preview_files(
+    path: str | os.PathLike,
+    *,
+    as_of: date | str,
+    db: str | os.PathLike | None = None,
+    display_name: str | None = None,
+    progress: Progress | None = None,
+) -> list[LoadReport]:
+    """What loading the file would do, one report per list (a CSV is one list; a workbook one per sheet)."""
     as_of = _as_date(as_of)
-    prepared = _prepare(path, display_name)
-    stages, count = 3, [0]
+    reports, stages = [], 3
+    for prepared in _prepare_all(path, display_name):
+        count = [0]
 
-    def step(message: str) -> None:
-        count[0] += 1
+        def step(message: str, prepared: _Prepared = prepared, count: list[int] = count) -> None:
+            count[0] += 1
+            if progress is not None:
+                progress(f"{prepared.name}: {message} ({round(100 * (count[0] - 1) / stages)}%)")
+
+        with warehouse.reading(db) as con:
+            reports.append(_run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=step))
         if progress is not None:
-            progress(f"{prepared.name}: {message} ({round(100 * (count[0] - 1) / stages)}%)")
-
-    with warehouse.reading(db) as con:
-        report = _run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=step)
-    if progress is not None:
-        progress(f"{prepared.name}: checked (100%)")
-    return report
+            progress(f"{prepared.name}: checked (100%)")
+    return reports
 
 
 def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) -> str:
