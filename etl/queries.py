@@ -28,6 +28,7 @@ import pandas as pd
 from etl import spc
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.contract import EXTRACT_TYPES
+from etl.kpis import FILLED_FROM_KPI_VALUES
 from etl.metrics import Metric, Polarity, catalogue
 from etl.warehouse import reading
 
@@ -693,6 +694,9 @@ def freshness(db: Db = None) -> pd.DataFrame:
             if extract.period_column
             else "CAST(NULL AS VARCHAR)"
         )
+        if extract.snapshot:  # a snapshot counts in the month of its as-of date
+            loaded = f"SELECT load_id FROM {extract.table}"
+            latest = f"(SELECT strftime(max(as_of), '%Y-%m') FROM loads WHERE load_id IN ({loaded}))"
         parts.append(
             f"SELECT '{extract.name}' AS source, {latest} AS latest_period,"
             f" (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table})) AS as_of"
@@ -708,13 +712,20 @@ def freshness(db: Db = None) -> pd.DataFrame:
         {"kind": "extract", "name": r.source, "source": r.source, "latest_period": r.latest_period, "as_of": r.as_of}
         for r in extracts.itertuples()
     ]
+
+    def source_of(metric) -> str:
+        # A metric counted from records that kpi_values still fill: kpi_values while no record is loaded.
+        if metric.source in FILLED_FROM_KPI_VALUES and pd.isna(as_of.get(metric.source)):
+            return "kpi_values"
+        return metric.source
+
     rows += [
         {
             "kind": "metric",
             "name": m.metric_id,
-            "source": m.source,
+            "source": source_of(m),
             "latest_period": latest.get(m.metric_id),
-            "as_of": as_of.get(m.source),
+            "as_of": as_of.get(source_of(m)),
         }
         for m in catalogue().metrics
     ]
