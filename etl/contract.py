@@ -9,6 +9,7 @@ documentation. Columns not declared here are never stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +26,34 @@ GRADE_ALIASES = {"ri": "Requires Improvement"}
 def normalise_header(name: str) -> str:
     """`Child ID`, `child_id` and `CHILD-ID` all become `childid`."""
     return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
+
+
+# How a name an analyst types matches a stored one, in the loader and in every filter:
+# case, surrounding spaces, and runs of spaces or underscores do not matter
+# (`team a`, `Team  A` and `TEAM_A` are Team A). The SQL twin must give the same key.
+def name_key(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name.strip().lower())
+
+
+def name_key_sql(expression: str) -> str:
+    return f"regexp_replace(lower(trim({expression})), '[\\s_]+', ' ', 'g')"
+
+
+def match_name(name: str, known: Iterable[str], *, key: Callable[[str], str] = name_key) -> str | None:
+    """The known name `name` stands for, matched as the loader matches (case, spaces,
+    underscores), or None."""
+    wanted = key(name)
+    return next((k for k in known if key(k) == wanted), None)
+
+
+# An audit type is stored as `management_oversight`: lower case, anything else between
+# words an underscore. The SQL twin is used by the loader.
+def audit_type_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def audit_type_key_sql(expression: str) -> str:
+    return f"trim(regexp_replace(lower({expression}), '[^0-9a-z]+', '_', 'g'), '_')"
 
 
 @dataclass(frozen=True)

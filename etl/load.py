@@ -25,6 +25,7 @@ import pandas as pd
 
 from etl import warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
+from etl.metrics import catalogue
 from etl.read import (
     ExtractFile,
     ExtractFileError,
@@ -39,7 +40,7 @@ from etl.validate import validate
 
 Progress = Callable[[str], None]
 
-OUTCOMES = ("loaded", "loaded valid rows only", "no change", "refused", "preview", "undone", "skipped")
+OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone", "skipped")
 
 
 @dataclass
@@ -73,12 +74,14 @@ class LoadReport:
     added: int = 0
     replaced: int = 0
     unchanged: int = 0
+    # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
+    redated: int = 0
     rejected: int = 0
     warnings: int = 0
     findings: list[Finding] = field(default_factory=list)
     first_period: str | None = None
     last_period: str | None = None
-    outcome: str = "refused"  # loaded | loaded valid rows only | no change | refused | preview
+    outcome: str = "refused"  # loaded | loaded valid rows only | re-dated | no change | refused | preview
     load_id: int | None = None
     # Header names the contract does not declare: read past, never stored.
     dropped_columns: list[str] = field(default_factory=list)
@@ -101,16 +104,19 @@ class LoadReport:
         if self.outcome == "refused":
             good = self.rows_read - self.rejected
             text = (
-                f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {self.rows_read:,} rows have errors"
-                " (listed below). Correct them and load the file again"
+                f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {_count(self.rows_read, 'row')} "
+                f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
             )
             if good:
                 text += f", or load the {_count(good, 'valid row')} only"
             return text
         counts = (
-            f"{self.rows_read:,} rows read: {self.added:,} added, {self.replaced:,} replaced, "
-            f"{self.unchanged:,} unchanged, {self.rejected:,} rejected, {_count(self.warnings, 'warning')}"
+            f"{_count(self.rows_read, 'row')} read: {self.added:,} added, {self.replaced:,} replaced, "
+            f"{self.unchanged:,} unchanged"
         )
+        if self.redated:
+            counts += f" ({self.redated:,} re-dated to the as-of date)"
+        counts += f", {self.rejected:,} rejected, {_count(self.warnings, 'warning')}"
         text = f"{head}: {self.outcome}{where}: {counts}"
         if self.first_period:
             text += f"; periods {self.first_period} to {self.last_period}"
@@ -142,6 +148,8 @@ class _Prepared:
     def hash(self) -> str:
         return self.content_hash or (self.file.content_hash if self.file else "")
 
+    extract_type: str | None = None  # the type a refused header was recognised as, if any
+
 
 def _prepare(path: str | os.PathLike, name: str | None) -> _Prepared:
     path = Path(path)
@@ -155,6 +163,7 @@ def _prepare(path: str | os.PathLike, name: str | None) -> _Prepared:
         prepared.skipped = str(exc)
     except ExtractFileError as exc:
         prepared.problem = str(exc)
+        prepared.extract_type = exc.extract_type
     _note_annex(prepared)
     return prepared
 
@@ -239,41 +248,111 @@ def _keys_on(extract: ExtractType, left: str, right: str) -> str:
     return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in extract.key)
 
 
-def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[int, int, int]:
-    """Classify the valid rows against the warehouse: (added, replaced, unchanged).
-    Leaves temp table `matched(<key>, same)`."""
+def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date) -> tuple[int, int, int, int]:
+    """Classify the valid rows against the warehouse: (added, replaced, unchanged,
+    re-dated: the unchanged records whose as-of date this load moves later).
+    Leaves temp table `matched(<key>, same, old_as_of)`."""
     table = extract.table
     keys = ", ".join(f'i."{k}"' for k in extract.key)
     same = " AND ".join(f'i."{c}" IS NOT DISTINCT FROM t."{c}"' for c in extract.column_names)
+    old_as_of = "t.as_of" if extract.record_level else "CAST(NULL AS DATE)"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same "
+        f"CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same, {old_as_of} AS old_as_of "
         f'FROM good i JOIN "{table}" t ON {_keys_on(extract, "i", "t")}'
     )
     total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
-    unchanged, replaced = con.execute(
-        "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM matched"
+    unchanged, replaced, redated = con.execute(
+        "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same),"
+        " count(*) FILTER (WHERE same AND (old_as_of IS NULL OR old_as_of < ?)) FROM matched",
+        [as_of],
     ).fetchall()[0]
-    return total - unchanged - replaced, replaced, unchanged
+    if not extract.record_level:
+        redated = 0
+    return total - unchanged - replaced, replaced, unchanged, redated
 
 
-def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, replaced: int) -> None:
-    """Move the records being replaced to `<table>_replaced`, then insert the new and changed ones."""
+def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date, replaced: int) -> None:
+    """Move the records being replaced to `<table>_replaced`, then insert the new and changed ones.
+
+    A record-level record is judged at the latest as-of date of any load that
+    contained it: a changed record keeps the later of its old date and this
+    load's; an unchanged one is re-dated to this load's when that is later, and
+    `<table>_seen` remembers that this load contained it, so undo can restore
+    the earlier date exactly."""
     table = extract.table
     columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    dated = extract.record_level
     if replaced:
         con.execute("CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM matched WHERE NOT same")
+        as_of_col, as_of_val = (", as_of", ", t.as_of") if dated else ("", "")
         con.execute(
-            f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by) '
-            f"SELECT {', '.join(f't.{chr(34)}{c}{chr(34)}' for c in extract.column_names)}, t.load_id, ? "
+            f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by{as_of_col}) '
+            f"SELECT {', '.join(f't.{chr(34)}{c}{chr(34)}' for c in extract.column_names)}, t.load_id, ?{as_of_val} "
             f'FROM "{table}" t SEMI JOIN changed c ON {_keys_on(extract, "t", "c")}',
             [load_id],
         )
         con.execute(f'DELETE FROM "{table}" t USING changed c WHERE {_keys_on(extract, "t", "c")}')
+    unchanged = "(SELECT * FROM matched WHERE same)"
+    if not dated:
+        con.execute(
+            f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, ? '
+            f"FROM good g ANTI JOIN {unchanged} m ON {_keys_on(extract, 'g', 'm')}",
+            [load_id],
+        )
+        return
+    g_columns = ", ".join(f'g."{c}"' for c in extract.column_names)
     con.execute(
-        f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, ? '
-        f"FROM good g ANTI JOIN (SELECT * FROM matched WHERE same) m ON {_keys_on(extract, 'g', 'm')}",
-        [load_id],
+        f'INSERT INTO "{table}" ({columns}, load_id, as_of) '
+        f"SELECT {g_columns}, $load, greatest($as_of, m.old_as_of) "
+        f"FROM good g LEFT JOIN matched m ON {_keys_on(extract, 'g', 'm')} WHERE m.same IS NOT TRUE",
+        {"load": load_id, "as_of": as_of},
     )
+    keys = ", ".join(f'"{k}"' for k in extract.key)
+    con.execute(f'INSERT INTO "{table}_seen" ({keys}, load_id) SELECT {keys}, ? FROM {unchanged}', [load_id])
+    con.execute(
+        f'UPDATE "{table}" t SET as_of = $as_of FROM {unchanged} m '
+        f"WHERE {_keys_on(extract, 't', 'm')} AND (t.as_of IS NULL OR t.as_of < $as_of)",
+        {"as_of": as_of},
+    )
+
+
+def _superseded(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> set[tuple[str, str, str]]:
+    """The kpi_values rows (metric, month, unit) that records of this type supersede now."""
+    if not extract.record_level:
+        return set()
+    from etl.kpis import coverage
+
+    span = coverage(con).get(extract.name)
+    metrics = [m.metric_id for m in catalogue().metrics if m.source == extract.name]
+    if span is None or not metrics:
+        return set()
+    rows = con.execute(
+        "SELECT metric_id, strftime(period, '%Y-%m'), team FROM kpi_values"
+        " WHERE metric_id IN (SELECT unnest($metrics)) AND period BETWEEN $first AND $last",
+        {"metrics": metrics, "first": span[0], "last": span[1]},
+    ).fetchall()
+    return set(rows)
+
+
+def _report_superseded(
+    con: duckdb.DuckDBPyConnection, report: LoadReport, extract: ExtractType, before: set[tuple[str, str, str]]
+) -> None:
+    """Say which kpi_values rows these records now supersede (a warning on the file)."""
+    now = sorted(_superseded(con, extract) - before)
+    if not now:
+        return
+    months = sorted({m for _, m, _ in now})
+    metrics = ", ".join(sorted({metric for metric, _, _ in now}))
+    shown = "; ".join(f"{metric} {month} {unit}" for metric, month, unit in now[:5])
+    more = f" and {len(now) - 5:,} more" if len(now) > 5 else ""
+    reason = (
+        f"{_count(len(now), 'kpi_values row')} for {metrics} ({months[0]} to {months[-1]}) "
+        f"{'is' if len(now) == 1 else 'are'} superseded: these {extract.name} records cover "
+        f"{'its month' if len(now) == 1 else 'their months'}, so the figures are counted from them ({shown}{more})"
+    )
+    con.execute("INSERT INTO findings VALUES (NULL, 2000, 'warning', NULL, NULL, ?)", [reason])
+    report.findings.append(Finding("warning", None, None, None, reason))
+    report.warnings += 1
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -286,7 +365,7 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
-_SNAPSHOT_MONTH = "date_trunc('month', l.as_of) = date_trunc('month', CAST(? AS DATE))"
+_SNAPSHOT_MONTH = "date_trunc('month', t.as_of) = date_trunc('month', CAST(? AS DATE))"
 
 
 def _compare_snapshot(
@@ -297,8 +376,8 @@ def _compare_snapshot(
     (replaced counts the earlier records); an earlier one than that already loaded changes nothing."""
     table = extract.table
     con.execute(
-        f'CREATE OR REPLACE TEMP TABLE _month AS SELECT t.*, l.as_of AS _as_of FROM "{table}" t '
-        f"JOIN loads l USING (load_id) WHERE {_SNAPSHOT_MONTH}",
+        f'CREATE OR REPLACE TEMP TABLE _month AS SELECT t.*, t.as_of AS _as_of FROM "{table}" t '
+        f"WHERE {_SNAPSHOT_MONTH}",
         [as_of],
     )
     [(earlier, latest)] = con.execute("SELECT count(*), max(_as_of) FROM _month").fetchall()
@@ -333,18 +412,13 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_i
     old = ", ".join(f't."{c}"' for c in kept)
     con.execute(
         f'INSERT INTO "{table}_replaced" ({", ".join(chr(34) + c + chr(34) for c in kept)}, replaced_by) '
-        f'SELECT {old}, ? FROM "{table}" t JOIN loads l USING (load_id) WHERE {_SNAPSHOT_MONTH}',
+        f'SELECT {old}, ? FROM "{table}" t WHERE {_SNAPSHOT_MONTH}',
         [load_id, as_of],
     )
-    con.execute(f'DELETE FROM "{table}" t USING loads l WHERE l.load_id = t.load_id AND {_SNAPSHOT_MONTH}', [as_of])
+    con.execute(f'DELETE FROM "{table}" t WHERE {_SNAPSHOT_MONTH}', [as_of])
     columns = ", ".join(f'"{c}"' for c in extract.column_names)
-    extra, params = "", [load_id]
-    if "as_of" in kept:  # records that carry the date they are judged at
-        extra, params = ", as_of", [load_id, as_of]
-    con.execute(
-        f'INSERT INTO "{table}" ({columns}, load_id{extra}) SELECT {columns}, ?{", ?" if extra else ""} FROM good',
-        params,
-    )
+    # A snapshot's as_of is the day it was taken: its records are judged at that date, and no later load moves it.
+    con.execute(f'INSERT INTO "{table}" ({columns}, load_id, as_of) SELECT {columns}, ?, ? FROM good', [load_id, as_of])
 
 
 def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str | None, str | None]:
@@ -377,7 +451,9 @@ def _run(
     """Read, validate and (when `write`) apply one file on `con`. File-level
     problems become a refused report, never an exception."""
     recognised = prepared.recognised
-    report = LoadReport(prepared.name, recognised.extract.name if recognised else None, load_id=load_id)
+    report = LoadReport(
+        prepared.name, recognised.extract.name if recognised else prepared.extract_type, load_id=load_id
+    )
     if prepared.skipped:
         report.outcome, report.notes = "skipped", [prepared.skipped]
         return report
@@ -417,27 +493,35 @@ def _run(
         report.added, report.replaced, report.unchanged, note = _compare_snapshot(con, extract, as_of)
         report.notes += [note] if note else []
     else:
-        report.added, report.replaced, report.unchanged = _compare(con, extract)
+        report.added, report.replaced, report.unchanged, report.redated = _compare(con, extract, as_of)
     if not write:
         report.outcome = "preview"
         return report
-    if report.added or report.replaced:
-        step(f"writing {report.added + report.replaced:,} records")
-        if extract.snapshot:
+    if extract.snapshot:
+        # A snapshot replaces its month's earlier snapshot whole: its own write, never the record-by-key one.
+        if report.added or report.replaced:
+            step(f"writing {report.added:,} records")
             _write_snapshot(con, extract, load_id, as_of)
-        else:
-            _write(con, extract, load_id, report.replaced)
-        report.outcome = "loaded valid rows only" if result.rejected else "loaded"
+    elif report.added or report.replaced or report.unchanged:
+        step(f"writing {report.added + report.replaced:,} records")
+        before = _superseded(con, extract)
+        _write(con, extract, load_id, as_of, report.replaced)
+        _report_superseded(con, report, extract, before)
+    if result.rejected:
+        report.outcome = "loaded valid rows only"
+    elif report.added or report.replaced:
+        report.outcome = "loaded"
     else:
-        report.outcome = "loaded valid rows only" if result.rejected else "no change"
+        report.outcome = "re-dated" if report.redated else "no change"
     return report
 
 
 def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str) -> None:
     con.execute(
         "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
-        " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome,"
+        " rows_redated)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             report.load_id,
             datetime.now().replace(microsecond=0),
@@ -455,6 +539,7 @@ def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared
             report.first_period,
             report.last_period,
             report.outcome,
+            report.redated,
         ],
     )
     [(staged,)] = con.execute(
@@ -526,8 +611,8 @@ def load_files(
             )
             step("writing the load log")
             _log(con, report, item, as_of=as_of, who=who)
-            if report.added or report.replaced:
-                # After the log: the KPI rules judge each record against its load's as-of date.
+            if report.added or report.replaced or report.redated:
+                # After the log: the KPI rules judge each record against its own as-of date.
                 step("rebuilding the KPIs")
                 _rebuild_kpis(con, _sources_for(report.extract_type))
         if progress is not None:
@@ -576,10 +661,34 @@ def preview_files(
     return reports
 
 
+def _recompute_as_of(con: duckdb.DuckDBPyConnection, extract: ExtractType, touched: str) -> None:
+    """Set each touched record's as_of to the latest as-of date of the loads still in force
+    that contained it: the one that brought its version, those that saw it unchanged, and
+    those whose earlier versions it replaced."""
+    table = extract.table
+    keys = ", ".join(f'"{k}"' for k in extract.key)
+    contained = " UNION ALL ".join(
+        f'SELECT {keys}, load_id FROM "{t}" x SEMI JOIN {touched} k ON {_keys_on(extract, "x", "k")}'
+        for t in (table, f"{table}_seen", f"{table}_replaced")
+    )
+    con.execute(
+        f"""
+        UPDATE "{table}" t SET as_of = d.as_of
+        FROM (
+            SELECT {keys}, max(l.as_of) AS as_of FROM ({contained}) c JOIN loads l USING (load_id)
+            WHERE l.outcome <> 'undone' GROUP BY ALL
+        ) d
+        WHERE {_keys_on(extract, "t", "d")}
+        """
+    )
+
+
 def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) -> str:
-    """Restore exactly the state before load `load_id`: its records go, the
-    records it replaced come back. Refused (ValueError) when a later load that
-    is still in force replaced some of its records, or when it is already undone."""
+    """Restore exactly the state before load `load_id`, as if it had never been loaded:
+    its records go and the records it replaced come back, except that a record a later
+    load also contained stays, as that load's; records it re-dated get their earlier
+    as-of dates back. Refused (ValueError) when a later load that is still in force
+    replaced some of its records, or when it is already undone."""
     with warehouse.writer(db) as con:
         row = con.execute(
             "SELECT file_name, extract_type, outcome, undone_at, undone_by FROM loads WHERE load_id = ?", [load_id]
@@ -610,14 +719,55 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
                 f" undo load {which} first"
             )
         columns = ", ".join(f'"{c}"' for c in extract.column_names)
+        keys = ", ".join(f'"{k}"' for k in extract.key)
+        kept = redated = 0
+        # A snapshot's records are its month's alone (the same child is in every month's snapshot): undo takes
+        # them out and puts the month's earlier snapshot back, dates and all; nothing is carried across months.
+        by_key = extract.record_level and not extract.snapshot
+        if by_key:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE _touched AS SELECT {keys} FROM "{table}" WHERE load_id = $load '
+                f'UNION SELECT {keys} FROM "{table}_seen" WHERE load_id = $load',
+                {"load": load_id},
+            )
+            # A record this load brought that a later load in force also contained stays, as the
+            # earliest such load's, with the versions it replaced: as if this load never happened.
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE _heir AS
+                SELECT {", ".join(f's."{k}"' for k in extract.key)}, min(s.load_id) AS heir
+                FROM "{table}_seen" s JOIN loads l ON l.load_id = s.load_id
+                SEMI JOIN "{table}" t ON {_keys_on(extract, "s", "t")} AND t.load_id = $load
+                WHERE s.load_id <> $load AND l.outcome <> 'undone'
+                GROUP BY ALL
+                """,
+                {"load": load_id},
+            )
+            [(kept,)] = con.execute("SELECT count(*) FROM _heir").fetchall()
+            if kept:
+                con.execute(
+                    f'UPDATE "{table}" t SET load_id = h.heir FROM _heir h '
+                    f"WHERE {_keys_on(extract, 't', 'h')} AND t.load_id = ?",
+                    [load_id],
+                )
+                con.execute(
+                    f'UPDATE "{table}_replaced" r SET replaced_by = h.heir FROM _heir h '
+                    f"WHERE {_keys_on(extract, 'r', 'h')} AND r.replaced_by = ?",
+                    [load_id],
+                )
+                con.execute(
+                    f'DELETE FROM "{table}_seen" s USING _heir h WHERE {_keys_on(extract, "s", "h")} '
+                    "AND s.load_id = h.heir"
+                )
         removed = con.execute(f'SELECT count(*) FROM "{table}" WHERE load_id = ?', [load_id]).fetchall()[0][0]
         con.execute(f'DELETE FROM "{table}" WHERE load_id = ?', [load_id])
         [(restored,)] = con.execute(
             f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]
         ).fetchall()
+        as_of_col = ", as_of" if extract.record_level else ""
         con.execute(
-            f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, load_id FROM "{table}_replaced" '
-            "WHERE replaced_by = ?",
+            f'INSERT INTO "{table}" ({columns}, load_id{as_of_col}) SELECT {columns}, load_id{as_of_col} '
+            f'FROM "{table}_replaced" WHERE replaced_by = ?',
             [load_id],
         )
         con.execute(f'DELETE FROM "{table}_replaced" WHERE replaced_by = ?', [load_id])
@@ -625,11 +775,30 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
             "UPDATE loads SET outcome = 'undone', undone_at = ?, undone_by = ? WHERE load_id = ?",
             [datetime.now().replace(microsecond=0), who, load_id],
         )
+        if by_key:
+            con.execute(f'DELETE FROM "{table}_seen" WHERE load_id = ?', [load_id])
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE _before AS SELECT {keys}, as_of FROM "{table}" t '
+                f"SEMI JOIN _touched k ON {_keys_on(extract, 't', 'k')}"
+            )
+            _recompute_as_of(con, extract, "_touched")
+            [(redated,)] = con.execute(
+                f'SELECT count(*) FROM "{table}" t JOIN _before b ON {_keys_on(extract, "t", "b")} '
+                "WHERE t.as_of IS DISTINCT FROM b.as_of AND t.load_id <> ?",
+                [load_id],
+            ).fetchall()
+            for temp in ("_touched", "_heir", "_before"):
+                con.execute(f"DROP TABLE IF EXISTS {temp}")
         _rebuild_kpis(con, _sources_for(extract_type))
-    return (
-        f"load {load_id} ({file_name}, {extract_type}) undone: {removed:,} records removed, "
-        f"{restored:,} earlier records restored"
+    text = (
+        f"load {load_id} ({file_name}, {extract_type}) undone: {_count(removed, 'record')} removed, "
+        f"{restored:,} earlier {'record' if restored == 1 else 'records'} restored"
     )
+    if kept:
+        text += f", {kept:,} kept as a later load also contained {'it' if kept == 1 else 'them'}"
+    if redated:
+        text += f", {_count(redated, 'record')} back at {'its' if redated == 1 else 'their'} earlier as-of date"
+    return text
 
 
 def load_log(db: str | os.PathLike | None = None) -> pd.DataFrame:

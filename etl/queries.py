@@ -27,12 +27,14 @@ import pandas as pd
 
 from etl import spc
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
-from etl.contract import EXTRACT_TYPES
-from etl.kpis import FILLED_FROM_KPI_VALUES
+from etl.contract import EXTRACT_TYPES, audit_type_key, match_name, name_key
 from etl.metrics import Metric, Polarity, catalogue
 from etl.warehouse import reading
 
 LEVELS = ("la", "area", "service", "team")
+# Record sources of metrics that councils counted upstream (kpi_values) before these extracts existed: while a
+# source holds no record, freshness names kpi_values as the metric's source.
+_COUNTED_UPSTREAM_UNTIL_NOW = ("s47_enquiries", "children_in_care", "care_leavers")
 # The units one level below, for drill-down (la -> services; area, service -> teams).
 CHILD_LEVEL = {"la": "service", "area": "team", "service": "team"}
 GREEN, AMBER, RED, NO_DATA = "Green", "Amber", "Red", "No data"
@@ -43,16 +45,40 @@ Db = str | os.PathLike | None
 # --- catalogue helpers -------------------------------------------------------
 
 
+class UnknownName(ValueError):
+    """A filter names something the warehouse does not hold; the message names what it does."""
+
+
+def _known(values: Iterable[str]) -> str:
+    values = list(values)
+    if not values:
+        return "there are none yet"
+    shown = ", ".join(values[:30])
+    return f"known: {shown}" + (f" and {len(values) - 30} more" if len(values) > 30 else "")
+
+
+def _resolve(what: str, name: str, known: Iterable[str], *, key=name_key) -> str:
+    known = list(known)
+    found = match_name(name, known, key=key)
+    if found is None:
+        raise UnknownName(f"{name!r} is not {'an' if what[0] in 'aeiou' else 'a'} {what} ({_known(known)})")
+    return found
+
+
 def _check_level(level: str) -> None:
     if level not in LEVELS:
-        raise ValueError(f"{level!r} is not a level (one of {', '.join(LEVELS)})")
+        raise UnknownName(f"{level!r} is not a level (one of {', '.join(LEVELS)})")
 
 
 def _metric(metric_id: str) -> Metric:
     try:
         return catalogue().metric(metric_id)
     except KeyError:
-        raise ValueError(f"{metric_id!r} is not a metric in metrics.yml") from None
+        known = [m.metric_id for m in catalogue().metrics]
+        found = match_name(metric_id, known)
+        if found is None:
+            raise UnknownName(f"{metric_id!r} is not a metric in metrics.yml ({_known(known)})") from None
+        return catalogue().metric(found)
 
 
 def _unit_or_authority(level: str, unit: str | None) -> str:
@@ -62,6 +88,21 @@ def _unit_or_authority(level: str, unit: str | None) -> str:
     if level == "la":
         return catalogue().authority.name
     raise ValueError(f"name the {level} (a unit is needed below the authority as a whole)")
+
+
+def _resolve_unit(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> str:
+    """The org unit `unit` names at `level`, as the organisation reference spells it."""
+    return _resolve(
+        {"la": "authority", "area": "area", "service": "service", "team": "team"}[level], unit, _units_at(con, level)
+    )
+
+
+def resolve_unit(level: str, unit: str, db: Db = None) -> str:
+    """The org unit `unit` names at `level` (matched as the loader matches); UnknownName
+    naming the known units when there is none."""
+    _check_level(level)
+    with reading(db) as con:
+        return _resolve_unit(con, level, unit)
 
 
 def _first(period: str | date) -> date:
@@ -115,6 +156,15 @@ def _metrics_values_sql() -> str:
 
 # --- RAG and direction, vectorised and scalar ---------------------------------
 
+# Values and thresholds are compared, and printed, at this many decimal places: far
+# finer than any figure is read at, far coarser than floating-point noise.
+PRECISION = 9
+
+
+def exact(values: Iterable[float] | float) -> np.ndarray:
+    """Values rounded to PRECISION decimal places, once, before any comparison or print."""
+    return np.round(np.asarray(values, dtype=float), PRECISION)
+
 
 def rag_array(
     values: Iterable[float],
@@ -127,9 +177,8 @@ def rag_array(
     above amber, else Red; lower is better the mirror; a value exactly on a threshold
     takes the better colour; no value "No data"; monitored metrics, and rows where
     `rated` is False (a level the metric is not rated at), ""."""
-    v = np.asarray(values, dtype=float)
-    g = np.asarray(green, dtype=float)
-    a = np.asarray(amber, dtype=float)
+    # On a threshold is on it, whatever the arithmetic: 100 * 2.2 / 10 is 22.000000000000004.
+    v, g, a = exact(values), exact(green), exact(amber)
     pol = np.asarray(polarity, dtype=object)
     higher = pol == str(Polarity.HIGHER)
     green_ok = np.where(higher, v >= g, v <= g)
@@ -187,17 +236,23 @@ def direction_for(metric: Metric, value: float | None, previous: float | None) -
 # --- periods and organisation --------------------------------------------------
 
 
+# A month is one the scorecard offers when some figure in it is more than a count of 0:
+# an extract covers the days up to its as-of date, so the month it was taken in holds
+# zero counts (no missing episodes yet) long before it can be reported.
+_REPORTED = "(denominator IS NOT NULL OR numerator <> 0)"
+
+
 def latest_period(db: Db = None) -> str | None:
     """The latest month with any KPI in the warehouse, or None when it is empty."""
     with reading(db) as con:
-        latest = con.execute("SELECT max(period) FROM kpi_monthly").fetchone()[0]
+        latest = con.execute(f"SELECT max(period) FROM kpi_monthly WHERE {_REPORTED}").fetchone()[0]
     return period_of(latest) if latest else None
 
 
 def periods(db: Db = None) -> list[str]:
     """Every month with any KPI, oldest first."""
     with reading(db) as con:
-        rows = con.execute("SELECT DISTINCT period FROM kpi_monthly ORDER BY period").fetchall()
+        rows = con.execute(f"SELECT DISTINCT period FROM kpi_monthly WHERE {_REPORTED} ORDER BY period").fetchall()
     return [period_of(p) for (p,) in rows]
 
 
@@ -256,11 +311,11 @@ months AS (
     SELECT CAST(range AS DATE) AS period FROM range($first, $last + INTERVAL 1 MONTH, INTERVAL 1 MONTH)
 ),
 data AS (
-    SELECT metric_id, org_unit, period, numerator, denominator FROM kpi_monthly
+    SELECT metric_id, org_unit, period, numerator, denominator, note FROM kpi_monthly
     WHERE level = $level AND period BETWEEN $first AND $last
 ),
 valued AS (
-    SELECT m.ord, m.metric_id, u.org_unit, mo.period, d.numerator, d.denominator,
+    SELECT m.ord, m.metric_id, u.org_unit, mo.period, d.numerator, d.denominator, d.note,
            CASE WHEN m.is_count THEN d.numerator
                 WHEN d.denominator > 0 THEN 100.0 * d.numerator / d.denominator END AS value
     FROM metrics m CROSS JOIN units u CROSS JOIN months mo
@@ -271,6 +326,7 @@ SELECT ord, metric_id, org_unit,
        max(denominator) FILTER (WHERE period = $last) AS denominator,
        max(value) FILTER (WHERE period = $last) AS value,
        max(value) FILTER (WHERE period = $previous) AS previous_value,
+       max(note) FILTER (WHERE period = $last) AS note,
        list(value ORDER BY period) AS sparkline
 FROM valued
 GROUP BY ord, metric_id, org_unit
@@ -287,7 +343,7 @@ SCORECARD_COLUMNS = [
     "metric_id", "metric_name", "short_name", "area", "period", "level", "org_unit", "numerator", "denominator",
     "value", "unit", "polarity", "target", "green", "amber", "rag", "previous_value", "direction", "sparkline",
     "benchmark_kpi", "benchmark_year", "england", "south_east", "sn_median", "variation", "assurance",
-    "variation_icon", "assurance_icon", "spc_note",
+    "variation_icon", "assurance_icon", "spc_note", "note",
 ]  # fmt: skip
 
 
@@ -309,6 +365,8 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         params["authority"] = catalogue().authority.name
     sql = _SCORECARD_SQL.format(metrics=_metrics_values_sql(), units=units)
     with reading(db) as con:
+        if unit:
+            params["unit"] = _resolve_unit(con, level, unit)
         data = con.execute(sql, params).df()
         bench = con.execute(_BENCHMARKS_SQL).df()
         history = con.execute(
@@ -401,7 +459,7 @@ def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
     for column in ("value", "previous_value"):
         frame[column] = pd.Series(
             [
-                None if pd.isna(v) else (int(v) if is_count and float(v).is_integer() else float(v))
+                None if pd.isna(v) else (int(v) if is_count and float(v).is_integer() else float(exact(v)))
                 for v, is_count in zip(frame[column], counts, strict=True)
             ],
             index=frame.index,
@@ -443,7 +501,8 @@ def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd
         ),
         months AS (
             SELECT CAST(range AS DATE) AS period
-            FROM range((SELECT min(period) FROM d), (SELECT max(period) FROM kpi_monthly) + INTERVAL 1 MONTH,
+            FROM range((SELECT min(period) FROM d),
+                       (SELECT max(period) FROM kpi_monthly WHERE {_REPORTED}) + INTERVAL 1 MONTH,
                        INTERVAL 1 MONTH)
         )
         SELECT strftime(m.period, '%Y-%m') AS period, d.numerator, d.denominator, {_value_sql(metric)} AS value
@@ -451,6 +510,7 @@ def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd
         ORDER BY m.period
     """
     with reading(db) as con:
+        unit = _resolve_unit(con, level, unit)
         frame = con.execute(sql, {"metric": metric_id, "level": level, "unit": unit}).df()
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
     if frame.empty:
@@ -512,6 +572,7 @@ def breakdown(metric_id: str, period: str, level: str, unit: str | None, *, db: 
         return pd.DataFrame(columns=columns)
     child = CHILD_LEVEL[level]
     with reading(db) as con:
+        unit = _resolve_unit(con, level, unit)
         children = _children(con, level, unit)
         frame = con.execute(
             f"""
@@ -540,6 +601,7 @@ def team_matrix(
     last = _first(end_period)
     first = _first(add_months(period_of(last), -(months - 1)))
     with reading(db) as con:
+        unit = _resolve_unit(con, level, unit)
         teams = _teams_under(con, level, unit)
         frame = con.execute(
             f"""
@@ -567,6 +629,7 @@ def team_grid(period: str, level: str, unit: str | None, *, db: Db = None) -> pd
     month = _first(period)
     label = period_of(month)
     with reading(db) as con:
+        unit = _resolve_unit(con, level, unit)
         teams = _teams_under(con, level, unit)
         frame = con.execute(
             f"""
@@ -598,6 +661,7 @@ def pooled(metric_id: str, months: Iterable[str], level: str, unit: str | None, 
     unit = _unit_or_authority(level, unit)
     firsts = [_first(m) for m in months]
     with reading(db) as con:
+        unit = _resolve_unit(con, level, unit)
         numerator, denominator, rows = con.execute(
             "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly"
             " WHERE metric_id = $metric AND level = $level AND org_unit = $unit AND period IN (SELECT unnest($months))",
@@ -644,37 +708,40 @@ def audit_grades(
         raise ValueError(f"{by!r}: audits are grouped by month or quarter")
     label = "strftime(audit_month, '%Y-%m')" if by == "month" else _QUARTER_SQL
     filters, params = ["true"], {}
-    for column, value in (("team", team), ("service", service), ("area", area)):
-        if value:
-            filters.append(f"a.team IN (SELECT team FROM organisation WHERE {column} = ${column})")
-            params[column] = value
-    if audit_type:
-        filters.append("lower(trim(a.audit_type)) = lower(trim($audit_type))")
-        params["audit_type"] = audit_type
-    sql = f"""
-        WITH a AS (
-            SELECT CAST(date_trunc('month', a.audit_date) AS DATE) AS audit_month,
-                   nullif(lower(trim(a.moderated_grade)), '') AS grade
-            FROM case_audits a WHERE {" AND ".join(filters)}
-        ),
-        counted AS (
-            SELECT {label} AS period, min(audit_month) AS first_month,
-                   count(*) AS audits,
-                   count(grade) AS moderated,
-                   count(*) FILTER (WHERE grade = 'outstanding') AS outstanding,
-                   count(*) FILTER (WHERE grade = 'good') AS good,
-                   count(*) FILTER (WHERE grade IN ('requires improvement', 'ri')) AS requires_improvement,
-                   count(*) FILTER (WHERE grade = 'inadequate') AS inadequate
-            FROM a GROUP BY 1
-        )
-        SELECT period, audits, moderated, outstanding, good, requires_improvement, inadequate,
-               100.0 * outstanding / nullif(moderated, 0) AS outstanding_pct,
-               100.0 * good / nullif(moderated, 0) AS good_pct,
-               100.0 * requires_improvement / nullif(moderated, 0) AS requires_improvement_pct,
-               100.0 * inadequate / nullif(moderated, 0) AS inadequate_pct
-        FROM counted ORDER BY first_month
-    """
     with reading(db) as con:
+        # Names match as the loader matches them; one it does not know is an error naming those it does.
+        for column, value in (("team", team), ("service", service), ("area", area)):
+            if value:
+                params[column] = _resolve_unit(con, column, value)
+                filters.append(f"a.team IN (SELECT team FROM organisation WHERE {column} = ${column})")
+        if audit_type:
+            known = [t for (t,) in con.execute("SELECT DISTINCT audit_type FROM case_audits ORDER BY 1").fetchall()]
+            known += [m.audit_type for m in catalogue().metrics if m.audit_type and m.audit_type not in known]
+            params["audit_type"] = _resolve("audit type", audit_type, known, key=audit_type_key)
+            filters.append("a.audit_type = $audit_type")
+        sql = f"""
+            WITH a AS (
+                SELECT CAST(date_trunc('month', a.audit_date) AS DATE) AS audit_month,
+                       nullif(lower(trim(a.moderated_grade)), '') AS grade
+                FROM case_audits a WHERE {" AND ".join(filters)}
+            ),
+            counted AS (
+                SELECT {label} AS period, min(audit_month) AS first_month,
+                       count(*) AS audits,
+                       count(grade) AS moderated,
+                       count(*) FILTER (WHERE grade = 'outstanding') AS outstanding,
+                       count(*) FILTER (WHERE grade = 'good') AS good,
+                       count(*) FILTER (WHERE grade IN ('requires improvement', 'ri')) AS requires_improvement,
+                       count(*) FILTER (WHERE grade = 'inadequate') AS inadequate
+                FROM a GROUP BY 1
+            )
+            SELECT period, audits, moderated, outstanding, good, requires_improvement, inadequate,
+                   100.0 * outstanding / nullif(moderated, 0) AS outstanding_pct,
+                   100.0 * good / nullif(moderated, 0) AS good_pct,
+                   100.0 * requires_improvement / nullif(moderated, 0) AS requires_improvement_pct,
+                   100.0 * inadequate / nullif(moderated, 0) AS inadequate_pct
+            FROM counted ORDER BY first_month
+        """
         frame = con.execute(sql, params).df()
     return frame[AUDIT_COLUMNS].astype({c: float for c in AUDIT_COLUMNS if c.endswith("_pct")})
 
@@ -695,12 +762,11 @@ def freshness(db: Db = None) -> pd.DataFrame:
             else "CAST(NULL AS VARCHAR)"
         )
         if extract.snapshot:  # a snapshot counts in the month of its as-of date
-            loaded = f"SELECT load_id FROM {extract.table}"
-            latest = f"(SELECT strftime(max(as_of), '%Y-%m') FROM loads WHERE load_id IN ({loaded}))"
-        parts.append(
-            f"SELECT '{extract.name}' AS source, {latest} AS latest_period,"
-            f" (SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table})) AS as_of"
-        )
+            latest = f"(SELECT strftime(max(as_of), '%Y-%m') FROM {extract.table})"
+        # A record carries the latest as-of date of the loads that contained it; an aggregate, its load's.
+        by_load = f"(SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table}))"
+        as_of = f"greatest((SELECT max(as_of) FROM {extract.table}), {by_load})" if extract.record_level else by_load
+        parts.append(f"SELECT '{extract.name}' AS source, {latest} AS latest_period, {as_of} AS as_of")
     with reading(db) as con:
         extracts = con.execute(" UNION ALL ".join(parts)).df()
         marts = con.execute(
@@ -715,7 +781,7 @@ def freshness(db: Db = None) -> pd.DataFrame:
 
     def source_of(metric) -> str:
         # A metric counted from records that kpi_values still fill: kpi_values while no record is loaded.
-        if metric.source in FILLED_FROM_KPI_VALUES and pd.isna(as_of.get(metric.source)):
+        if metric.source in _COUNTED_UPSTREAM_UNTIL_NOW and pd.isna(as_of.get(metric.source)):
             return "kpi_values"
         return metric.source
 

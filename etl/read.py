@@ -31,7 +31,12 @@ _EXCEL_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)'"
 
 
 class ExtractFileError(ValueError):
-    """The file as a whole cannot be loaded; the message is one line."""
+    """The file as a whole cannot be loaded; the message is one line. `extract_type`
+    names the type the header was recognised as, when it was."""
+
+    def __init__(self, message: str, extract_type: str | None = None) -> None:
+        super().__init__(message)
+        self.extract_type = extract_type
 
 
 @dataclass
@@ -186,7 +191,7 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
     for column, where in found.items():
         if len(where) > 1:
             both = " and ".join(f"'{header[i]}'" for i in where)
-            raise ExtractFileError(f"line 1: columns {both} both give {column}: keep one")
+            raise ExtractFileError(f"line 1: columns {both} both give {column}: keep one", extract.name)
         if where:
             positions[column] = where[0]
     used = set(positions.values())

@@ -22,7 +22,7 @@ import duckdb
 
 from etl.annex_a import CODE_PREFIX, UNALLOCATED
 from etl.calendar import CALENDAR_END, CALENDAR_START
-from etl.contract import FLAG_NO, FLAG_YES, Column, ExtractType
+from etl.contract import FLAG_NO, FLAG_YES, Column, ExtractType, audit_type_key_sql, name_key_sql
 from etl.metrics import catalogue
 
 OPEN_ASSESSMENT_WORKING_DAYS = 45
@@ -35,6 +35,8 @@ _DATETIME_HINT = "write dates and times as 2023-07-31 14:05 or 31/07/2023 14:05"
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
 _TIME = r"\d{1,2}:\d{2}(:\d{2})?"
+# A line break or other control character (RE2 class, as a SQL literal).
+_CONTROL = "'[\\x00-\\x1f\\x7f]'"
 
 # Later event, earlier event, reason: an end before its start rejects the row.
 _ORDER_RULES: dict[str, list[tuple[str, str, str]]] = {
@@ -120,7 +122,7 @@ def _parse_sql(column: Column) -> str:
         return "u.name"
     if column.name == "audit_type":
         # `Management Oversight` and `management_oversight` are one audit type (the KPIs filter on it).
-        return f"trim(regexp_replace(lower({raw}), '[^0-9a-z]+', '_', 'g'), '_')"
+        return audit_type_key_sql(raw)
     return raw
 
 
@@ -164,7 +166,7 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     else:
         names, params = "SELECT team AS name FROM organisation", []
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT lower(trim(name)) AS key, min(name) AS name "
+        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT {name_key_sql('name')} AS key, min(name) AS name "
         f"FROM ({names}) GROUP BY ALL",
         params,
     )
@@ -172,9 +174,20 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
 
 
 def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
+    """`_metrics(metric_id, unit, covered_from, covered_to, source)`: each metric, and the months
+    its record-level source covers (a kpi_values row there is superseded by the records)."""
+    from etl.kpis import coverage
+
+    covered = coverage(con)
     metrics = catalogue().metrics
-    con.execute("CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR)")
-    con.executemany("INSERT INTO _metrics VALUES (?, ?)", [[m.metric_id, m.unit] for m in metrics])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR, covered_from DATE,"
+        " covered_to DATE, source VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO _metrics VALUES (?, ?, ?, ?, ?)",
+        [[m.metric_id, m.unit, *covered.get(m.source, (None, None)), m.source] for m in metrics],
+    )
 
 
 def build_typed(
@@ -188,7 +201,7 @@ def build_typed(
     has_teams = True
     if checks_team:
         has_teams = _units_table(con, extract)
-        joins += " LEFT JOIN _units u ON u.key = lower(r.team)"
+        joins += f" LEFT JOIN _units u ON u.key = {name_key_sql('r.team')}"
     if extract.name == "kpi_values":
         _metrics_table(con)
         joins += " LEFT JOIN _metrics m ON m.metric_id = r.metric_id"
@@ -200,7 +213,11 @@ def build_typed(
             values.append(f"CASE WHEN r.team IS NULL THEN '{UNALLOCATED}' ELSE u.name END AS {_q('team__v')}")
         else:
             values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
-    extra = ", m.unit AS _unit" if extract.name == "kpi_values" else ""
+    extra = (
+        ", m.unit AS _unit, m.covered_from AS _covered_from, m.covered_to AS _covered_to, m.source AS _source"
+        if extract.name == "kpi_values"
+        else ""
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE typed AS SELECT r.*, {', '.join(values)}{extra} FROM {_q(stage)} r{joins}"
     )
@@ -220,6 +237,17 @@ def _error_checks(
             checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
         if column.type == "number":
             checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
+        if column.type == "text":
+            # A line break or control character inside an identifier would make two records of one
+            # child, or a name no filter can match: refused on its line.
+            checks.append(
+                (
+                    column.name,
+                    f"regexp_matches({name}, {_CONTROL})",
+                    name,
+                    "'contains a line break or other control character'",
+                )
+            )
         if column.type in ("date", "datetime", "month"):
             # Working days are counted from a calendar of these years; a date outside it would be
             # dropped from every KPI without a word, so it is refused instead.
@@ -237,7 +265,7 @@ def _error_checks(
         checks.append(
             (
                 "team",
-                "team IS NOT NULL AND team__v IS NULL",
+                f"team IS NOT NULL AND team__v IS NULL AND NOT regexp_matches(team, {_CONTROL})",
                 "team",
                 f"'unknown {what} ''' || team || ''': {hint}'",
             )
@@ -325,6 +353,17 @@ def _warning_checks(
                 "NULL",
                 f"'assessment still open ' || _open_wd || ' working days after it started "
                 f"(more than {OPEN_ASSESSMENT_WORKING_DAYS}) at the as-of date {as_of.isoformat()}'",
+            )
+        )
+    if extract.name == "kpi_values":
+        # One rule whatever the metric's source: where records cover the month, the records win.
+        checks.append(
+            (
+                "period",
+                "period__v BETWEEN _covered_from AND _covered_to",
+                "period",
+                "'superseded: the ' || _source || ' records cover ' || strftime(period__v, '%Y-%m') || ', so '"
+                " || metric_id || ' is counted from them there (the row is kept for a month they do not cover)'",
             )
         )
     if extract.name == "missing_episodes":

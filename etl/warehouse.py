@@ -31,7 +31,7 @@ from etl.contract import EXTRACT_TYPES, ExtractType
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SQL_TYPES = {
     "text": sa.Text,
@@ -50,17 +50,40 @@ def _extract_columns(extract: ExtractType) -> list[sa.Column]:
     return [sa.Column(c.name, _SQL_TYPES[c.type], nullable=not c.required) for c in extract.columns]
 
 
+def _as_of_column(extract: ExtractType) -> list[sa.Column]:
+    return [sa.Column("as_of", sa.Date)] if extract.record_level else []
+
+
 # One table per extract type holds the records in force; `<type>_replaced`
 # keeps every record a later load replaced, so that load can be undone.
+# A record-level table also carries `as_of`: the latest as-of date of any load
+# still in force that contained the record (changed or not), the date its
+# deadlines are judged at. `<type>_seen` records each later load that contained
+# a record unchanged (its key and that load), so undoing that load restores the
+# earlier date exactly.
 for _extract in EXTRACT_TYPES.values():
-    sa.Table(_extract.table, metadata, *_extract_columns(_extract), sa.Column("load_id", sa.Integer, nullable=False))
+    sa.Table(
+        _extract.table,
+        metadata,
+        *_extract_columns(_extract),
+        sa.Column("load_id", sa.Integer, nullable=False),
+        *_as_of_column(_extract),
+    )
     sa.Table(
         f"{_extract.table}_replaced",
         metadata,
         *_extract_columns(_extract),
         sa.Column("load_id", sa.Integer, nullable=False),
         sa.Column("replaced_by", sa.Integer, nullable=False),
+        *_as_of_column(_extract),
     )
+    if _extract.record_level:
+        sa.Table(
+            f"{_extract.table}_seen",
+            metadata,
+            *[c for c in _extract_columns(_extract) if c.name in _extract.key],
+            sa.Column("load_id", sa.Integer, nullable=False),
+        )
 
 loads = sa.Table(
     "loads",
@@ -80,10 +103,12 @@ loads = sa.Table(
     sa.Column("warnings", sa.Integer, nullable=False),
     sa.Column("first_period", sa.Text),
     sa.Column("last_period", sa.Text),
-    # loaded | loaded valid rows only | no change | refused | undone
+    # loaded | loaded valid rows only | re-dated | no change | refused | undone
     sa.Column("outcome", sa.Text, nullable=False),
     sa.Column("undone_at", sa.DateTime),
     sa.Column("undone_by", sa.Text),
+    # Unchanged records whose as-of date this load moved later.
+    sa.Column("rows_redated", sa.Integer, nullable=False, server_default="0"),
 )
 
 load_findings = sa.Table(
@@ -117,6 +142,9 @@ kpi_monthly = sa.Table(
     sa.Column("org_unit", sa.Text, nullable=False),
     sa.Column("numerator", sa.Double, nullable=False),
     sa.Column("denominator", sa.Double),
+    # Why a figure is pooled the way it is, where a reader needs telling (an area
+    # that cannot take a row given for a whole service).
+    sa.Column("note", sa.Text),
 )
 
 benchmarks = sa.Table(
@@ -163,6 +191,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     published benchmarks if they are empty."""
     for statement in _ddl():
         con.execute(statement)
+    _upgrade(con)
     _add_contract_columns(con)
     if con.execute("SELECT count(*) FROM calendar").fetchone()[0] == 0:
         _fill_calendar(con)
@@ -177,17 +206,31 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a warehouse written by an earlier release up to this schema. Version 2 added
+    each record's `as_of` (filled from the load that brought it) and kpi_monthly's note."""
+    found = con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall()
+    if not found or int(found[0][0]) >= SCHEMA_VERSION:
+        return
+    for extract in EXTRACT_TYPES.values():
+        if not extract.record_level:
+            continue
+        for table in (extract.table, f"{extract.table}_replaced"):
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS as_of DATE')
+            con.execute(
+                f'UPDATE "{table}" t SET as_of = l.as_of FROM loads l WHERE l.load_id = t.load_id AND t.as_of IS NULL'
+            )
+    con.execute("ALTER TABLE kpi_monthly ADD COLUMN IF NOT EXISTS note VARCHAR")
+    con.execute("ALTER TABLE loads ADD COLUMN IF NOT EXISTS rows_redated INTEGER DEFAULT 0")
+
+
 def _add_contract_columns(con: duckdb.DuckDBPyConnection) -> None:
     """A column the contract gained since the warehouse was made (assessments' child_seen) is added, empty."""
     dialect = Dialect()
     for extract in EXTRACT_TYPES.values():
         for table in (extract.table, f"{extract.table}_replaced"):
-            have = {
-                r[0]
-                for r in con.execute(
-                    f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'"
-                ).fetchall()
-            }
+            found = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()
+            have = {r[0] for r in found}
             for column in extract.columns:
                 if column.name not in have:
                     kind = _SQL_TYPES[column.type]().compile(dialect=dialect)

@@ -67,10 +67,14 @@ def add_records(
             ],
         )
         if rows:
-            placeholders = ", ".join("?" for _ in range(len(columns) + 1))
+            # A record-level record carries its own as-of date (here, its load's).
+            extra, values = (
+                (["load_id", "as_of"], [load_id, as_of]) if extract.record_level else (["load_id"], [load_id])
+            )
+            placeholders = ", ".join("?" for _ in range(len(columns) + len(extra)))
             con.executemany(
-                f"INSERT INTO {extract.table} ({', '.join(columns)}, load_id) VALUES ({placeholders})",
-                [[row.get(c) for c in columns] + [load_id] for row in rows],
+                f"INSERT INTO {extract.table} ({', '.join(columns + extra)}) VALUES ({placeholders})",
+                [[row.get(c) for c in columns] + values for row in rows],
             )
         if rebuild:
             kpis.rebuild(con)

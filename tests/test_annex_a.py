@@ -505,15 +505,20 @@ def test_loading_a_workbook_twice_changes_nothing_and_undo_restores_the_state_be
             "List 9": list9(("L1", datetime(2023, 3, 1), "Team C")),
         },
     )
+    empty = query(db, "SELECT * FROM kpi_monthly ORDER BY ALL")
     first = load(db, path)
+    for report in first:
+        undo_load(report.load_id, who="tester", db=db)
+    assert query(db, "SELECT count(*) FROM referrals UNION ALL SELECT count(*) FROM care_leavers") == [(0,), (0,)]
+    assert query(db, "SELECT * FROM kpi_monthly ORDER BY ALL") == empty
+    # Loaded again, then again: the second time changes nothing.
+    load(db, path)
     before = query(db, "SELECT * FROM kpi_monthly ORDER BY ALL")
     second = load(db, path)
     assert [r.outcome for r in second] == ["no change", "no change"]
     assert query(db, "SELECT * FROM kpi_monthly ORDER BY ALL") == before
-    for report in first:
-        undo_load(report.load_id, who="tester", db=db)
-    assert query(db, "SELECT count(*) FROM referrals UNION ALL SELECT count(*) FROM care_leavers") == [(0,), (0,)]
-    assert mart(db, "pathway_plans", "la", AUTHORITY) == {}
+    # L1's plan was reviewed on 1 Mar 2023, within the 6 months up to 31 Jul 2023.
+    assert mart(db, "pathway_plans", "la", AUTHORITY) == {"2023-07": (1, 1)}
 
 
 def test_a_workbook_with_one_bad_list_refuses_that_list_naming_sheet_and_line(db: Path, tmp_path: Path) -> None:

@@ -84,7 +84,8 @@ def make_warehouse(path: Path) -> Path:
         )
         con.executemany("INSERT INTO organisation (team, service, area, load_id) VALUES (?, ?, ?, 1)", TEAMS)
         con.executemany(
-            "INSERT INTO kpi_monthly VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             [(m, _month(p), lv, u, n, d) for m, p, lv, u, n, d in KPI_ROWS],
         )
         con.executemany(

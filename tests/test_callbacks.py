@@ -78,14 +78,15 @@ def build_warehouse(path: Path) -> None:
         con.execute("INSERT INTO organisation SELECT team, service, area, load_id FROM org_frame")
         con.register("mart_frame", mart)
         con.execute(
-            "INSERT INTO kpi_monthly SELECT metric_id, CAST(period AS DATE), level, org_unit, numerator, denominator"
+            "INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator)"
+            " SELECT metric_id, CAST(period AS DATE), level, org_unit, numerator, denominator"
             " FROM mart_frame"
         )
         con.register("audit_frame", audits)
-        con.execute("INSERT INTO case_audits SELECT * FROM audit_frame")
+        con.execute("INSERT INTO case_audits BY NAME SELECT * FROM audit_frame")
         con.execute(
             "INSERT INTO loads VALUES (1, TIMESTAMP '2023-07-21 09:00', 'test', 'case_audits.csv', 'h', 'case_audits',"
-            " DATE '2023-07-20', 6, 6, 0, 0, 0, 0, '2023-04', '2023-05', 'loaded', NULL, NULL)"
+            " DATE '2023-07-20', 6, 6, 0, 0, 0, 0, '2023-04', '2023-05', 'loaded', NULL, NULL, 0)"
         )
 
 
@@ -302,8 +303,12 @@ def test_audits_filters(pages):
     assert chosen == {"service": "Assessment and Intervention", "team": None, "audit_type": None}
     assert notes == [
         "Coastal FS 1 is not a team of Assessment and Intervention; showing every team.",
-        "gossip is not an audit type; showing every type.",
+        "gossip is not an audit type; showing every type (management_oversight, assessment, leaving_care_planning).",
     ]
+    # Names match as the loader matches them: case, spaces, underscores.
+    chosen, notes, _options = pages["audits"].filters("assessment  and intervention", None, "Management Oversight")
+    assert chosen == {"service": "Assessment and Intervention", "team": None, "audit_type": "management_oversight"}
+    assert notes == []
 
 
 # ---------------------------------------------------------------- shell

@@ -193,7 +193,8 @@ def test_rhi_not_done_is_left_out_until_72_hours_have_passed_by_the_as_of_date(d
     )
     assert mart(db, "rhi_72h", "team", "Team A") == {}
     assert mart(db, "rhi_72h", "team", "Team B") == {"2023-07": (0, 1)}
-    assert mart(db, "missing_episodes", "team", "Team B") == {"2023-07": (2, None)}
+    # The extracts, taken up to 3 August, cover July and August: August's count is 0, not "no data".
+    assert mart(db, "missing_episodes", "team", "Team B") == {"2023-07": (2, None), "2023-08": (0, None)}
 
 
 def test_missing_episodes_counted_in_the_month_the_child_went_missing(db):
@@ -310,7 +311,7 @@ def test_kpi_values_roll_up_from_teams_and_a_direct_row_overrides_its_unit(db):
             kpi_value(july, "homeless_16_17", "Team D", 3),
             # A direct row for the authority overrides its roll-up (2 + 3 = 5) too.
             kpi_value(july, "homeless_16_17", AUTHORITY, 19),
-            # Not a kpi_values metric: ignored (assessments_45wd comes from records).
+            # A metric counted from records: with no assessment records loaded, the row fills the month.
             kpi_value(july, "assessments_45wd", "Team A", 1, 1),
         ],
         as_of=date(2023, 8, 5),
@@ -322,7 +323,7 @@ def test_kpi_values_roll_up_from_teams_and_a_direct_row_overrides_its_unit(db):
     assert mart(db, "pathway_plans", "la", AUTHORITY) == {"2023-07": (9, 18)}
     assert mart(db, "homeless_16_17", "area", "Central") == {"2023-07": (3, None)}
     assert mart(db, "homeless_16_17", "la", AUTHORITY) == {"2023-07": (19, None)}
-    assert mart(db, "assessments_45wd", "team", "Team A") == {}
+    assert mart(db, "assessments_45wd", "team", "Team A") == {"2023-07": (1, 1)}
 
 
 # --- audits -------------------------------------------------------------------------

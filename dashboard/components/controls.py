@@ -21,6 +21,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
 from dashboard.components.format import long_month_label, month_label
+from etl.contract import match_name
 
 LEVELS = ("la", "area", "service", "team")
 LEVEL_LABELS = {"la": "Authority", "area": "Area", "service": "Service", "team": "Team"}
@@ -86,13 +87,18 @@ def resolve_selection(
             notes.append(f"{level!s} is not a level; showing {LEVEL_LABELS[default_level].lower()} instead.")
         level = default_level
     units = units_at(level)
-    if unit in units:
-        chosen_unit = unit
+    # Matched as the loader matches names: `coastal fs 1` in an edited address is Coastal FS 1.
+    matched = match_name(unit, units) if unit else None
+    if matched is not None:
+        chosen_unit = matched
     else:
         chosen_unit = units[0] if units else None
         if unit and chosen_unit:
             article = "an" if level[0] in "ae" else "a"
-            notes.append(f"{unit!s} is not {article} {LEVEL_LABELS[level].lower()}; showing {chosen_unit}.")
+            notes.append(
+                f"{unit!s} is not {article} {LEVEL_LABELS[level].lower()}; showing {chosen_unit}"
+                " (choose another from the list)."
+            )
     return Selection(chosen_period, level, chosen_unit, periods, units, notes)
 
 

@@ -18,7 +18,7 @@ from dashboard.components.format import month_label
 from dashboard.components.upload import format_size
 
 MAX_FINDINGS_SHOWN = 200  # a table a person can read; the rest are counted, and kept in the load log
-UNDOABLE = ("loaded", "loaded valid rows only")
+UNDOABLE = ("loaded", "loaded valid rows only", "re-dated")
 
 REPORT_FIELDS = (
     "file_name",
@@ -27,6 +27,7 @@ REPORT_FIELDS = (
     "added",
     "replaced",
     "unchanged",
+    "redated",
     "rejected",
     "warnings",
     "first_period",
@@ -186,6 +187,8 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
             ("Would add", _count(preview.get("added"))),
             ("Would replace", _count(preview.get("replaced"))),
             ("Unchanged", _count(preview.get("unchanged"))),
+            # An unchanged open record in an extract taken later is judged at the later date.
+            ("Would re-date to this as-of date", _count(preview.get("redated"))),
             ("Rows with errors", _count(preview.get("rejected"))),
             ("Warnings", _count(len(warnings))),
         ]

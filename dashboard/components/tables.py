@@ -114,6 +114,10 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
                     html.Div(row.get("metric_name"), className="cpip-kpi-full")
                     if name != row.get("metric_name")
                     else None,
+                    # How the figure is pooled, where a reader needs telling (an area and a service's own row).
+                    html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")
+                    if isinstance(row.get("note"), str) and row.get("note")
+                    else None,
                 ],
                 scope="row",
                 className="cpip-col-kpi",

@@ -34,6 +34,7 @@ from dashboard.export.model import (
 )
 from etl import queries
 from etl.calendar import add_months, months_between, parse_period
+from etl.contract import match_name
 from etl.metrics import catalogue
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,11 @@ def check_request(
         return period, level, None
     if unit is None:
         raise BoardPackError(f"Name the {level} with unit=... (or choose level la for the whole authority).")
-    if unit not in queries.units_at(level, db):
+    matched = match_name(unit, queries.units_at(level, db))
+    if matched is None:
         article = "an" if level[0] in "aeiou" else "a"
         raise BoardPackError(f"{_shown(unit)} is not {article} {level} in the organisation reference.")
-    return period, level, unit
+    return period, level, matched
 
 
 # --- gathering ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dashboard.components.figures import audit_bars_figure
 from dashboard.components.tables import audit_table
 from dashboard.pages.common import page_header, per_load, safely
 from etl import queries
+from etl.contract import audit_type_key, match_name
 from etl.metrics import catalogue
 
 dash.register_page(__name__, path="/audits", name="Audits", title="Audits · CPIP", order=3)
@@ -44,17 +45,24 @@ def filters(service: str | None, team: str | None, audit_type: str | None) -> tu
     org = per_load(queries.org_units)
     services = sorted(set(org["service"])) if not org.empty else []
     notes = []
-    if service and service not in services:
-        notes.append(f"{service!s} is not a service; showing every service.")
+    # Names match as the loader matches them (case, spaces, underscores).
+    if service and match_name(service, services) is None:
+        notes.append(f"{service!s} is not a service; showing every service (choose one from the list).")
         service = None
+    elif service:
+        service = match_name(service, services)
     teams = sorted(set(org[org["service"] == service]["team"] if service else org["team"])) if not org.empty else []
-    if team and team not in teams:
+    if team and match_name(team, teams) is None:
         notes.append(f"{team!s} is not a team{' of ' + service if service else ''}; showing every team.")
         team = None
+    elif team:
+        team = match_name(team, teams)
     types = audit_types()
-    if audit_type and audit_type not in types:
-        notes.append(f"{audit_type!s} is not an audit type; showing every type.")
+    if audit_type and match_name(audit_type, types, key=audit_type_key) is None:
+        notes.append(f"{audit_type!s} is not an audit type; showing every type ({', '.join(types)}).")
         audit_type = None
+    elif audit_type:
+        audit_type = match_name(audit_type, types, key=audit_type_key)
     chosen = {"service": service or None, "team": team or None, "audit_type": audit_type or None}
     return chosen, notes, {"services": services, "teams": teams, "types": types}
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl.contract import EXTRACT_TYPES
 from etl.metrics import catalogue
 
 SQL_DIR = Path(__file__).resolve().parent
@@ -32,47 +33,115 @@ SOURCES = (
     "care_leavers",
     "kpi_values",
 )
-# Record sources whose metrics were counted upstream before: kpi_values rows still give the months
-# that no record covers (records win where they give a month).
-FILLED_FROM_KPI_VALUES = ("s47_enquiries", "children_in_care", "care_leavers")
 
-_FILL = """
-INSERT INTO _kpi_rows
-SELECT v.* FROM ({kpi_values}\n) AS v
-WHERE v.metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)
-  AND NOT EXISTS (SELECT 1 FROM _kpi_rows r WHERE r.metric_id = v.metric_id AND r.period = v.period)
-"""
-
-# Team rows -> service, area, la; rows given directly for a unit above team
-# replace that unit's roll-up.
+# Every level from the rows the sources give. A unit's figure is its own given row
+# where there is one; otherwise the pool of the units under it: a service pools its
+# teams; the authority pools its services (a service's own row in place of its
+# teams) and any team in no service (every record counts for the authority), or,
+# with nothing else, its areas' own rows; an area, which a row given for a whole
+# service cannot be split across, pools its teams and its note says so.
 _ROLLUP = """
-INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator)
-WITH team_rows AS (
-    SELECT metric_id, period, org_unit, numerator, denominator FROM _kpi_rows WHERE level = 'team'
-),
-direct AS (
+INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator, note)
+WITH given AS (
     SELECT metric_id, period, level, org_unit, sum(numerator) AS numerator, sum(denominator) AS denominator
-    FROM _kpi_rows WHERE level <> 'team' GROUP BY ALL
+    FROM _kpi_rows GROUP BY ALL
 ),
-rolled AS (
-    SELECT metric_id, period, 'team' AS level, org_unit, sum(numerator) AS numerator,
-           sum(denominator) AS denominator
-    FROM team_rows GROUP BY ALL
+teams AS (
+    SELECT g.metric_id, g.period, g.org_unit, g.numerator, g.denominator, o.service, o.area
+    FROM given g LEFT JOIN organisation o ON o.team = g.org_unit
+    WHERE g.level = 'team'
+),
+service_given AS (SELECT * FROM given WHERE level = 'service'),
+area_given AS (SELECT * FROM given WHERE level = 'area'),
+la_given AS (SELECT * FROM given WHERE level = 'la'),
+services AS (
+    SELECT metric_id, period, org_unit, numerator, denominator FROM service_given
     UNION ALL
-    SELECT t.metric_id, t.period, 'service', o.service, sum(t.numerator), sum(t.denominator)
-    FROM team_rows t JOIN organisation o ON o.team = t.org_unit GROUP BY ALL
+    SELECT metric_id, period, service, sum(numerator), sum(denominator)
+    FROM teams t WHERE service IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM service_given s
+                        WHERE s.metric_id = t.metric_id AND s.period = t.period AND s.org_unit = t.service)
+    GROUP BY metric_id, period, service
+),
+areas AS (
+    SELECT metric_id, period, org_unit, numerator, denominator, CAST(NULL AS VARCHAR) AS note FROM area_given
     UNION ALL
-    SELECT t.metric_id, t.period, 'area', o.area, sum(t.numerator), sum(t.denominator)
-    FROM team_rows t JOIN organisation o ON o.team = t.org_unit GROUP BY ALL
+    SELECT t.metric_id, t.period, t.area, sum(t.numerator), sum(t.denominator),
+           (SELECT 'pools its teams'' own figures: the figure given for '
+                   || string_agg(DISTINCT s.org_unit, ', ' ORDER BY s.org_unit)
+                   || ' covers the whole service and cannot be split across areas'
+            FROM service_given s JOIN organisation o ON o.service = s.org_unit
+            WHERE s.metric_id = t.metric_id AND s.period = t.period AND o.area = t.area)
+    FROM teams t WHERE area IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM area_given a
+                        WHERE a.metric_id = t.metric_id AND a.period = t.period AND a.org_unit = t.area)
+    GROUP BY t.metric_id, t.period, t.area
+),
+la_pooled AS (
+    SELECT metric_id, period, sum(numerator) AS numerator, sum(denominator) AS denominator FROM (
+        SELECT metric_id, period, numerator, denominator FROM services
+        UNION ALL
+        SELECT metric_id, period, numerator, denominator FROM teams WHERE service IS NULL
+    ) GROUP BY ALL
+),
+la AS (
+    SELECT metric_id, period, numerator, denominator FROM la_given
     UNION ALL
-    -- The authority counts every record, whatever its team.
-    SELECT metric_id, period, 'la', $authority, sum(numerator), sum(denominator) FROM team_rows GROUP BY ALL
+    SELECT * FROM la_pooled p
+    WHERE NOT EXISTS (SELECT 1 FROM la_given g WHERE g.metric_id = p.metric_id AND g.period = p.period)
+    UNION ALL
+    SELECT metric_id, period, sum(numerator), sum(denominator) FROM area_given a
+    WHERE NOT EXISTS (SELECT 1 FROM la_given g WHERE g.metric_id = a.metric_id AND g.period = a.period)
+      AND NOT EXISTS (SELECT 1 FROM la_pooled p WHERE p.metric_id = a.metric_id AND p.period = a.period)
+    GROUP BY ALL
 )
-SELECT r.metric_id, r.period, r.level, r.org_unit, r.numerator, r.denominator
-FROM rolled r ANTI JOIN direct d USING (metric_id, period, level, org_unit)
+SELECT metric_id, period, 'team', org_unit, numerator, denominator, NULL FROM teams
 UNION ALL
-SELECT metric_id, period, level, org_unit, numerator, denominator FROM direct
+SELECT metric_id, period, 'service', org_unit, numerator, denominator, NULL FROM services
+UNION ALL
+SELECT metric_id, period, 'area', org_unit, numerator, denominator, note FROM areas
+UNION ALL
+SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
 """
+
+# The months an extract type covers: from its earliest record's month to the month of
+# the latest as-of date of the loads its records came in (or its latest record, if
+# later). kpi_values rows for a metric counted from that type fill only the months
+# outside; inside, the records win and a count with no record is 0.
+_COVERAGE = """
+SELECT CAST(date_trunc('month', min("{column}")) AS DATE) AS first_month,
+       CAST(date_trunc('month', greatest(max(as_of), max(CAST("{column}" AS DATE)))) AS DATE) AS last_month
+FROM "{table}"
+"""
+
+
+def coverage(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    """{record-level KPI source: (first month, last month)} for each source holding records."""
+    out = {}
+    for source in SOURCES:
+        extract = EXTRACT_TYPES.get(source)
+        if extract is None or not extract.record_level or not extract.period_column:
+            continue
+        first, last = con.execute(_COVERAGE.format(column=extract.period_column, table=extract.table)).fetchall()[0]
+        if first is not None:
+            out[source] = (first, last)
+    return out
+
+
+def _coverage_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table `_kpi_coverage(source, first_month, last_month)`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
+    rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
+    # A snapshot covers the month of each as-of date it was taken on, and no month between.
+    for source in SOURCES:
+        extract = EXTRACT_TYPES.get(source)
+        if extract is not None and extract.snapshot:
+            months = con.execute(
+                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
+            ).fetchall()
+            rows += [(source, month, month) for (month,) in months]
+    if rows:
+        con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
 
 @cache
@@ -92,17 +161,16 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
     its transaction), so the mart changes in the same commit as the load."""
     cat = catalogue()
     wanted = None if sources is None else set(sources)
-    if wanted is not None and "organisation" in wanted:
+    # Teams may have moved (organisation), and kpi_values rows may give any metric.
+    if wanted is not None and wanted & {"organisation", "kpi_values"}:
         wanted = None
-    if wanted is not None and "kpi_values" in wanted:
-        wanted |= set(FILLED_FROM_KPI_VALUES)
     if wanted is not None:
         unknown = wanted - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown KPI source(s): {', '.join(sorted(unknown))}")
     metrics = [m for m in cat.metrics if wanted is None or m.source in wanted]
 
-    con.execute("CREATE OR REPLACE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR, unit VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE _kpi_audit_metrics (metric_id VARCHAR, audit_type VARCHAR)")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _kpi_rows (metric_id VARCHAR, period DATE, level VARCHAR, org_unit VARCHAR,"
@@ -110,10 +178,13 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
     )
     try:
         if metrics:
-            con.executemany("INSERT INTO _kpi_metrics VALUES (?, ?)", [(m.metric_id, m.source) for m in metrics])
+            con.executemany(
+                "INSERT INTO _kpi_metrics VALUES (?, ?, ?)", [(m.metric_id, m.source, m.unit) for m in metrics]
+            )
         audits = [(m.metric_id, m.audit_type) for m in metrics if m.source == "case_audits"]
         if audits:
             con.executemany("INSERT INTO _kpi_audit_metrics VALUES (?, ?)", audits)
+        _coverage_table(con)
 
         # Out with the old rows of every metric rebuilt (and, on a full rebuild,
         # of metrics no longer in the catalogue).
@@ -122,7 +193,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
         else:
             con.execute("DELETE FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)")
 
-        for source in sorted({m.source for m in metrics}, key=SOURCES.index):
+        for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
             sql = source_sql(source)
             params = {"source": source}
             if "$authority" in sql:
@@ -132,14 +203,33 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
                 " WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)",
                 params,
             )
-            if source in FILLED_FROM_KPI_VALUES:
-                con.execute(
-                    _FILL.format(kpi_values=source_sql("kpi_values")),
-                    {"source": source, "authority": cat.authority.name},
-                )
+        # A count counted from records is 0, not "no data", for a team in a month its
+        # extract covers but no record falls in.
+        con.execute(
+            """
+            INSERT INTO _kpi_rows
+            SELECT m.metric_id, CAST(month AS DATE), 'team', o.team, 0, NULL
+            FROM _kpi_metrics m JOIN _kpi_coverage c ON c.source = m.source
+            CROSS JOIN LATERAL (SELECT unnest(range(c.first_month, c.last_month + INTERVAL '1 month',
+                                                    INTERVAL '1 month')) AS month)
+            CROSS JOIN (SELECT DISTINCT team FROM organisation) o
+            WHERE m.unit = 'count'
+              AND NOT EXISTS (SELECT 1 FROM _kpi_rows r WHERE r.metric_id = m.metric_id AND r.level = 'team'
+                              AND r.org_unit = o.team AND r.period = CAST(month AS DATE))
+            """
+        )
+        # kpi_values, one rule whatever the metric's source: rows fill the months its
+        # records do not cover; where they cover a month, the records win.
+        con.execute(
+            f"INSERT INTO _kpi_rows SELECT rows.* FROM ({source_sql('kpi_values')}\n) AS rows"
+            " JOIN _kpi_metrics m USING (metric_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.source = m.source"
+            "                   AND rows.period BETWEEN c.first_month AND c.last_month)",
+            {"authority": cat.authority.name},
+        )
         con.execute(_ROLLUP, {"authority": cat.authority.name})
         written = "SELECT count(*) FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)"
         return con.execute(written).fetchone()[0]
     finally:
-        for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics"):
+        for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics", "_kpi_coverage"):
             con.execute(f"DROP TABLE IF EXISTS {table}")

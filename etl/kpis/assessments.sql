@@ -1,18 +1,17 @@
 -- Assessments: team-level rows for assessments_45wd and seen_5wd.
 -- Working days after S up to and including E = wd(E) - wd(S) (S is day 0),
 -- through the calendar's running count: equi-joins, no per-case counting.
--- Each record is judged against the as_of of the load that brought it.
+-- Each record is judged at its own as_of: the latest as-of date of any load that contained it.
 WITH a AS (
     SELECT a.team, a.assessment_start_date AS started, a.child_seen_date AS seen,
            a.assessment_completed_date AS completed, a.child_seen AS seen_flag,
            cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
            cc.working_day_number AS wd_completed, co.working_day_number AS wd_as_of
     FROM assessments a
-    LEFT JOIN loads l USING (load_id)  -- a record whose load is not logged is still counted
     JOIN calendar cs ON cs.day = a.assessment_start_date
     LEFT JOIN calendar cv ON cv.day = a.child_seen_date
     LEFT JOIN calendar cc ON cc.day = a.assessment_completed_date
-    LEFT JOIN calendar co ON co.day = l.as_of
+    LEFT JOIN calendar co ON co.day = a.as_of
 ),
 -- assessments_45wd: completed assessments only, in the month of completion.
 completed AS (

@@ -1,12 +1,11 @@
--- Children in care (a snapshot): figures count in the month of the snapshot's date S, the as-of date
--- of the load that brought it. In care on S: started on or before S, and not ceased on or before S.
+-- Children in care (a snapshot): figures count in the month of the snapshot's date S, the record's
+-- as_of (the as-of date of the load that brought the snapshot). In care on S: started on or before S, and not ceased on or before S.
 -- S - 12 months is DuckDB's calendar-month arithmetic (31 July 2023 - 12 months = 31 July 2022).
 WITH c AS (
-    SELECT c.team, c.care_start_date, c.last_dental_check_date, c.placements_last_12m, l.as_of AS s,
-           CAST(l.as_of - INTERVAL 12 MONTH AS DATE) AS s_12m
-    FROM children_in_care c
-    JOIN loads l USING (load_id)
-    WHERE c.care_start_date <= l.as_of AND (c.care_end_date IS NULL OR c.care_end_date > l.as_of)
+    SELECT team, care_start_date, last_dental_check_date, placements_last_12m, as_of AS s,
+           CAST(as_of - INTERVAL '12 month' AS DATE) AS s_12m
+    FROM children_in_care
+    WHERE care_start_date <= as_of AND (care_end_date IS NULL OR care_end_date > as_of)
 ),
 -- dental_up_to_date: DfE's cohort, in care 12 months or more on S; met if the last dental check
 -- is within the 12 months up to S.

@@ -2,17 +2,17 @@
 -- rhi_72h: episodes with a return, in the month of return; wall-clock datetimes
 -- (no time zone), met if rhi_completed_at - returned_at <= 72 hours. With no RHI,
 -- not met only once the deadline (returned_at + 72h) is before the as-of day
--- began: the extract's time of day is unknown, so we never call it late early.
+-- began (the record's own as-of: the latest of any load that contained it); the
+-- extract's time of day is unknown, so we never call it late early.
 WITH rhi AS (
     SELECT 'rhi_72h' AS metric_id, CAST(date_trunc('month', m.returned_at) AS DATE) AS period, m.team,
            count(*) FILTER (
                WHERE m.rhi_completed_at IS NOT NULL AND m.rhi_completed_at <= m.returned_at + INTERVAL 72 HOUR
            ) AS numerator,
            count(*) FILTER (
-               WHERE m.rhi_completed_at IS NOT NULL OR m.returned_at + INTERVAL 72 HOUR < CAST(l.as_of AS TIMESTAMP)
+               WHERE m.rhi_completed_at IS NOT NULL OR m.returned_at + INTERVAL 72 HOUR < CAST(m.as_of AS TIMESTAMP)
            ) AS denominator
     FROM missing_episodes m
-    LEFT JOIN loads l USING (load_id)  -- a record whose load is not logged is still counted
     WHERE m.returned_at IS NOT NULL
     GROUP BY ALL
 ),
