@@ -39,7 +39,7 @@ LISTS: tuple[AnnexList, ...] = (
         3,
         "referrals",
         "referrals",
-        ("Referral NFA", "Number of Referrals in Last 12 Months"),
+        ("Referral NFA", "Number of Referrals in Last 12 Months", "Referral Source"),
         {"child_id": _CHILD, "referral_date": ("Date of Referral", "Referral Date"), "team": _TEAM},
     ),
     AnnexList(
