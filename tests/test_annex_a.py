@@ -553,3 +553,16 @@ def test_a_single_list_saved_as_csv_with_its_title_row_loads(db: Path, tmp_path:
     ]
     # 24 Apr -> 18 May is day 16: late.
     assert mart(db, "icpc_15wd", "team", "Team A") == {"2023-05": (0, 1)}
+
+
+def test_the_inbox_loads_a_workbook_list_by_list(db: Path, tmp_path: Path) -> None:
+    from etl.inbox import process_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    workbook(inbox / "Annex_A.xlsx", {"List 9": list9(("L1", datetime(2023, 3, 1), "Team C"))})
+    result = process_inbox(inbox, who="cron", as_of=AS_OF, db=db)
+    [outcome] = result.outcomes
+    assert outcome.outcome == "loaded" and result.ok
+    assert "Annex_A.xlsx, sheet 'List 9': care_leavers: loaded" in outcome.summary
+    assert mart(db, "pathway_plans", "la", AUTHORITY) == {"2023-07": (1, 1)}

@@ -352,7 +352,9 @@ def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
     refused = [p for p in left if report.file_status(p) == "refused"]
-    parts = [f"{len(previews)} {'file' if len(previews) == 1 else 'files'} checked: {len(clean)} ready to load"]
+    files = len({p.get("source_name") or p.get("file_name") for p in previews})
+    lists = f" ({len(previews)} lists)" if len(previews) > files else ""
+    parts = [f"{files} {'file' if files == 1 else 'files'}{lists} checked: {len(clean)} ready to load"]
     if errors:
         parts.append(f"{len(errors)} with errors")
     if refused:
@@ -418,7 +420,9 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
     value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
     clean, partial, _left = report.loadable(previews, value)
     n = len(clean) + len(partial)
-    label = "Load" if n == 0 else f"Load {n} {'file' if n == 1 else 'files'}"
+    files = len({p.get("token") for p in clean + partial})
+    lists = f" ({n} lists)" if n > files else ""  # a workbook: its lists load together
+    label = "Load" if n == 0 else f"Load {files} {'file' if files == 1 else 'files'}{lists}"
     return cards, options, value, SHOW, n == 0, label
 
 
