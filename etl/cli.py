@@ -22,10 +22,10 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from etl.safe_csv import write_csv
+if TYPE_CHECKING:  # pandas is imported where a frame is made: `cpip load` never needs it
+    import pandas as pd
 
 LEVELS = ("la", "area", "service", "team")
 
@@ -63,6 +63,8 @@ def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         else:
             print(text)
     else:
+        from etl.safe_csv import write_csv
+
         write_csv(frame, out or sys.stdout)
 
 
@@ -128,6 +130,10 @@ def cmd_teams(args: argparse.Namespace) -> int:
         for report in preview_files(Path(path), as_of=date.today()):
             for name in unknown_teams(report.findings):
                 names.setdefault(name, None)
+    import pandas as pd
+
+    from etl.safe_csv import write_csv
+
     write_csv(pd.DataFrame({"team": list(names), "service": "", "area": ""}), sys.stdout)
     return 0
 

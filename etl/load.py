@@ -15,13 +15,14 @@ changes nothing.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from etl import warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
@@ -37,6 +38,9 @@ from etl.read import (
     stage_rows,
 )
 from etl.validate import validate
+
+if TYPE_CHECKING:  # pandas only for the log's frames: loading a file never needs it
+    import pandas as pd
 
 Progress = Callable[[str], None]
 
@@ -473,7 +477,7 @@ def _run(
             stage(con, prepared.file, recognised)
     except ExtractFileError as exc:
         report.findings = [Finding("error", None, None, None, str(exc))]
-        if write:
+        if write and prepared.rows is None:
             # A parser error aborts DuckDB's transaction; nothing was written yet, so start afresh to log the refusal.
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
@@ -564,6 +568,33 @@ def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
 
 
+def _load_one(
+    con: duckdb.DuckDBPyConnection, item: _Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress
+) -> LoadReport:
+    """One file or list as one load on `con`: run it and write its log."""
+    con.execute("DROP TABLE IF EXISTS findings")  # the previous list's, when a workbook's lists share a write
+    load_id = _next_load_id(con)
+    report = _run(con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step)
+    step("writing the load log")
+    _log(con, report, item, as_of=as_of, who=who)
+    return report
+
+
+def _finish_shared(shared: tuple | None) -> None:
+    """Rebuild the KPIs of a workbook's changed lists once, then commit its write."""
+    if shared is None:
+        return
+    _, con, context, sources = shared
+    try:
+        if sources:
+            _rebuild_kpis(con, None if "organisation" in sources else set().union(*map(_sources_for, sources)))
+    except BaseException:
+        if not context.__exit__(*sys.exc_info()):
+            raise
+        raise
+    context.__exit__(None, None, None)
+
+
 def load_files(
     paths: Sequence[str | os.PathLike],
     *,
@@ -591,6 +622,7 @@ def load_files(
     )
     reports: dict[int, LoadReport] = {}
     stages = 6
+    shared = None  # (workbook path, connection, writer context, changed sources) while a workbook is written
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
@@ -604,20 +636,39 @@ def load_files(
         if item.skipped:
             reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
             continue
-        with warehouse.writer(db) as con:
-            load_id = _next_load_id(con)
-            report = _run(
-                con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step
-            )
-            step("writing the load log")
-            _log(con, report, item, as_of=as_of, who=who)
+        # The lists of one workbook share one write (one copy of the warehouse, one KPI rebuild); each list is
+        # still a load of its own, loaded or refused on its own.
+        if shared is not None and shared[0] == item.path:
+            con = shared[1]
+        else:
+            _finish_shared(shared)
+            shared = None
+            if item.rows is not None:
+                context = warehouse.writer(db)
+                shared = (item.path, context.__enter__(), context, set())
+                con = shared[1]
+        if shared is None:
+            with warehouse.writer(db) as con:
+                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
+                if report.added or report.replaced or report.redated:
+                    # After the log: the KPI rules judge each record against its own as-of date.
+                    step("rebuilding the KPIs")
+                    _rebuild_kpis(con, _sources_for(report.extract_type))
+        else:
+            try:
+                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
+            except BaseException:
+                context = shared[2]
+                shared = None
+                if not context.__exit__(*sys.exc_info()):
+                    raise
+                raise
             if report.added or report.replaced or report.redated:
-                # After the log: the KPI rules judge each record against its own as-of date.
-                step("rebuilding the KPIs")
-                _rebuild_kpis(con, _sources_for(report.extract_type))
+                shared[3].add(report.extract_type)
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
+    _finish_shared(shared)
     return [reports[i] for i in range(len(prepared))]
 
 

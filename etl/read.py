@@ -20,7 +20,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from etl import annex_a
 from etl.annex_a import AnnexList
@@ -303,16 +302,20 @@ def stage_rows(
     """Stage a worksheet's data rows (cells as the workbook reader gives them) like `stage` does a CSV:
     record n (from 0) is on spreadsheet row `first_line + n`. Only the contract's columns are taken."""
     extract = recognised.extract
-    data: dict[str, list[object]] = {"line": [], "_blank": []}
+    data: dict[str, list[object]] = {
+        "line": list(range(first_line, first_line + len(rows))),
+        "_blank": [all(cell is None or cell == "" for cell in row) for row in rows],
+    }
     taken = [(c, recognised.positions.get(c.name)) for c in extract.columns]
-    for column, _ in taken:
-        data[column.name] = []
-    for offset, row in enumerate(rows):
-        data["line"].append(first_line + offset)
-        data["_blank"].append(all(cell is None or cell == "" for cell in row))
-        for column, position in taken:
-            cell = row[position] if position is not None and position < len(row) else None
-            data[column.name].append(cell_text(cell, column.type))
+    for column, position in taken:
+        if position is None:
+            data[column.name] = [None] * len(rows)
+            continue
+        convert = _CELL_TEXT.get(column.type, cell_text)
+        # Column by column: one converter call per cell, short rows (trailing blanks cut) read as blank.
+        data[column.name] = [convert(row[position], column.type) if position < len(row) else None for row in rows]
+    import pandas as pd  # a worksheet's rows reach DuckDB as a frame; a CSV never needs pandas
+
     frame = pd.DataFrame({name: pd.Series(values, dtype="object") for name, values in data.items()})
     frame = frame.astype({c.name: "string" for c, _ in taken})
     con.register("_sheet", frame)
@@ -345,6 +348,22 @@ def cell_text(cell: object, kind: str) -> str | None:
     text = str(cell).replace("\xa0", " ").strip()
     return text or None
 
+
+def _date_text(cell: object, kind: str) -> str | None:
+    """The common case of a date column, fast: a date cell (calamine gives datetime.date) as ISO text."""
+    if type(cell) is date:
+        return cell.isoformat()
+    return cell_text(cell, kind)
+
+
+def _text_text(cell: object, kind: str) -> str | None:
+    if type(cell) is str:
+        text = cell.replace("\xa0", " ").strip() if "\xa0" in cell else cell.strip()
+        return text or None
+    return cell_text(cell, kind)
+
+
+_CELL_TEXT = {"date": _date_text, "text": _text_text}
 
 _FLAG_WORDS = ", ".join(f"'{w}'" for w in (*FLAG_YES, *FLAG_NO))
 
@@ -403,6 +422,8 @@ def _register_lines(con: duckdb.DuckDBPyConnection, file: ExtractFile, records: 
             starts.append(start)
     if len(starts) != records:
         raise ExtractFileError("the file's rows cannot be numbered reliably: the file is not a clean CSV")
+    import pandas as pd
+
     numbered = pd.DataFrame({"rid": range(records), "line": starts})
     con.register("_numbered", numbered)
     try:

@@ -226,13 +226,12 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
 
 def _add_contract_columns(con: duckdb.DuckDBPyConnection) -> None:
     """A column the contract gained since the warehouse was made (assessments' child_seen) is added, empty."""
+    have = set(con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal").fetchall())
     dialect = Dialect()
     for extract in EXTRACT_TYPES.values():
         for table in (extract.table, f"{extract.table}_replaced"):
-            found = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()
-            have = {r[0] for r in found}
             for column in extract.columns:
-                if column.name not in have:
+                if (table, column.name) not in have:
                     kind = _SQL_TYPES[column.type]().compile(dialect=dialect)
                     con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
 

@@ -50,6 +50,7 @@ class Workbook:
         from python_calamine import CalamineWorkbook
 
         self.path = Path(path)
+        self._sheets: dict[str, object] = {}  # calamine reads a whole sheet at once: each is read only once
         try:
             self._book = CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # calamine raises its own error types for a damaged file
@@ -57,7 +58,7 @@ class Workbook:
 
     def sheets(self, top: int) -> Iterator[Sheet]:
         for name in self._book.sheet_names:
-            sheet = self._book.get_sheet_by_name(name)
+            sheet = self._sheet(name)
             start = sheet.start or (0, 0)
             rows: list[list[object]] = []
             for row in sheet.iter_rows():
@@ -68,11 +69,18 @@ class Workbook:
 
     def rows(self, name: str) -> tuple[int, list[list[object]]]:
         """(row number of the first row, every row) of one sheet."""
-        sheet = self._book.get_sheet_by_name(name)
+        sheet = self._sheets.pop(name, None) or self._book.get_sheet_by_name(name)
         start = sheet.start or (0, 0)
-        return start[0] + 1, [_pad(row, start[1]) for row in sheet.to_python(skip_empty_area=True)]
+        rows = sheet.to_python(skip_empty_area=True)
+        return start[0] + 1, [_pad(row, start[1]) for row in rows] if start[1] else rows
+
+    def _sheet(self, name: str):
+        if name not in self._sheets:
+            self._sheets[name] = self._book.get_sheet_by_name(name)
+        return self._sheets[name]
 
     def close(self) -> None:
+        self._sheets.clear()
         self._book.close()
 
 
