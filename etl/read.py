@@ -383,6 +383,13 @@ def _stage_view(
     for column in extract.columns:
         if column.or_flag and column.name in recognised.positions:
             value = f'"{column.name}"'
+            # Dates always hold `-` or `/`; Yes/No never do: a cheap test first, so a CSV of dates pays little.
+            [(undated,)] = con.execute(
+                f"SELECT count(*) FROM \"{table}_raw\" WHERE {value} IS NOT NULL AND {value} NOT LIKE '%-%' "
+                f"AND {value} NOT LIKE '%/%' AND NOT _blank"
+            ).fetchall()
+            if not undated:
+                continue
             flags, others = con.execute(
                 f"SELECT count(*) FILTER (WHERE {_flag_words(value)} IN ({_FLAG_WORDS})), "
                 f"count(*) FILTER (WHERE {value} IS NOT NULL AND {_flag_words(value)} NOT IN ({_FLAG_WORDS})) "
