@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -314,19 +316,24 @@ def stage_rows(
         convert = _CELL_TEXT.get(column.type, cell_text)
         # Column by column: one converter call per cell, short rows (trailing blanks cut) read as blank.
         data[column.name] = [convert(row[position], column.type) if position < len(row) else None for row in rows]
-    import pandas as pd  # a worksheet's rows reach DuckDB as a frame; a CSV never needs pandas
-
-    frame = pd.DataFrame({name: pd.Series(values, dtype="object") for name, values in data.items()})
-    frame = frame.astype({c.name: "string" for c, _ in taken})
-    con.register("_sheet", frame)
+    # The taken columns reach DuckDB as a CSV of text in a private temporary file, read with every column given
+    # as VARCHAR (no guessing), as an extract CSV is: quicker than building a frame, and no pandas to import.
+    names = list(data)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8", newline="", delete=False) as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(names)
+        out.writerows(zip(*data.values(), strict=True))
     try:
-        names = ", ".join(f'CAST("{c.name}" AS VARCHAR) AS "{c.name}"' for c, _ in taken)
+        columns = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
+        picked = ", ".join(f'NULLIF("{c.name}", \'\') AS "{c.name}"' for c, _ in taken)
         con.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{table}_raw" AS SELECT CAST(line AS INTEGER) AS line, {names}, '
-            "CAST(_blank AS BOOLEAN) AS _blank FROM _sheet"
+            f'CREATE OR REPLACE TEMP TABLE "{table}_raw" AS SELECT CAST(line AS INTEGER) AS line, {picked}, '
+            f"_blank = 'True' AS _blank FROM read_csv(?, header = true, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', columns = {{{columns}}}) ORDER BY 1",
+            [handle.name],
         )
     finally:
-        con.unregister("_sheet")
+        os.unlink(handle.name)
     return _stage_view(con, recognised, table, "line", f'"{table}_raw"', "the list")
 
 
