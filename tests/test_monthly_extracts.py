@@ -518,7 +518,9 @@ def test_query_filters_name_the_known_values(db: Path) -> None:
 def test_a_line_break_inside_a_child_id_is_an_error_on_that_line(db: Path, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(
-        'child_id,team,assessment_start_date\nA1,Team A,2023-07-03\n"A\n2",Team A,2023-07-03\n', encoding="utf-8"
+        "child_id,team,assessment_start_date,child_seen_date,assessment_completed_date\n"
+        'A1,Team A,2023-07-03,,\n"A\n2",Team A,2023-07-03,,\n',
+        encoding="utf-8",
     )
     report = load(db, path, "2023-07-31")
     assert report.outcome == "refused"
