@@ -179,7 +179,7 @@ def cmd_children(args: argparse.Namespace) -> int:
 
     found = child_list(args.metric, args.period, args.level, args.unit, fmt="cli")
     if args.format == "csv":
-        write_csv(found.rows, args.out or sys.stdout)
+        _emit(found.rows, "csv", args.out)
         return 0
     unit = found.unit if found.level == "la" else f"{found.level} {found.unit}"
     figure = (
@@ -201,7 +201,7 @@ def cmd_due(args: argparse.Namespace) -> int:
 
     found = due_list(team=args.team, days=args.days, on=args.on, fmt="cli")
     if args.format == "csv":
-        write_csv(found.rows, args.out or sys.stdout)
+        _emit(found.rows, "csv", args.out)
         return 0
     overdue = int((found.rows["outcome"] == "overdue").sum())
     print(f"{found.team or 'every team'}: {len(found.rows) - overdue} due in the next {found.days} working days, "
