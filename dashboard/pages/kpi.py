@@ -244,10 +244,10 @@ def actions_card(metric: Metric) -> html.Div:
     return html.Div(
         [
             html.H2("Actions meant to move this KPI", className="cpip-h2 mt-0"),
-            actions_table(
+            scroll_region(actions_table(
                 plans.actions_for_metric(metric.metric_id), on,
                 caption=f"Practice Action Plan actions, overdue judged on {on:%-d %B %Y}", table_id="kpi-actions",
-            ),
+            ), label="Actions meant to move this KPI", plain=True),
             dcc.Link("All Practice Action Plans", href="/plans", className="cpip-footnote"),
         ],
         className="cpip-card",

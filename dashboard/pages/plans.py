@@ -14,8 +14,9 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.components.badges import rag_chip
 from dashboard.components.commentary import actions_table
+from dashboard.components.controls import labelled_select
 from dashboard.components.format import format_value, long_month_label
-from dashboard.components.tables import spc_cell
+from dashboard.components.tables import scroll_region, spc_cell
 from dashboard.pages.common import page_header, per_load, safely
 from etl import access, notes, plans, queries
 from etl.contract import ACTION_STATUSES
@@ -117,12 +118,11 @@ def editor(*, hidden: bool) -> html.Div:
             html.H2("Add or edit an action", className="cpip-h2 mt-0"),
             html.P("Saving keeps every earlier version. An action past its date and not done shows as overdue "
                    "whatever its status says.", className="cpip-footnote"),
-            html.Label("Action", htmlFor="plan-edit-pick", className="form-label mb-0"),
-            dcc.Dropdown(id="plan-edit-pick", value=NEW, clearable=False,
-                         options=[{"label": "New action", "value": NEW}]
-                         + [{"label": f"{a.action_id}: {a.action[:70]}", "value": a.action_id} for a in every]),
-            html.Label("Improvement area", htmlFor="plan-edit-area", className="form-label mb-0 mt-2"),
-            dcc.Dropdown(id="plan-edit-area", options=list(cat.areas), value=cat.areas[0], clearable=False),
+            labelled_select("plan-edit-pick", "Action",
+                            [(NEW, "New action"), *((a.action_id, f"{a.action_id}: {a.action[:70]}") for a in every)],
+                            NEW, width="lg"),
+            labelled_select("plan-edit-area", "Improvement area", [(a, a) for a in cat.areas], cat.areas[0],
+                            width="lg"),
             html.Label("What will be done", htmlFor="plan-edit-action", className="form-label mb-0 mt-2"),
             dcc.Textarea(id="plan-edit-action", className=field),
             html.Div([
@@ -132,13 +132,15 @@ def editor(*, hidden: bool) -> html.Div:
                           dcc.Input(id="plan-edit-lead", type="text", className=field)]),
                 html.Div([html.Label("Due date", htmlFor="plan-edit-due", className="form-label mb-0"),
                           dcc.Input(id="plan-edit-due", type="date", className=field)]),
-                html.Div([html.Label("Status", htmlFor="plan-edit-status", className="form-label mb-0"),
-                          dcc.Dropdown(id="plan-edit-status", options=list(ACTION_STATUSES), value="not started",
-                                       clearable=False, style={"minWidth": "10rem"})]),
+                labelled_select("plan-edit-status", "Status", [(s, s) for s in ACTION_STATUSES], "not started",
+                                width="sm"),
             ], className="d-flex flex-wrap mt-2", style={"gap": "12px"}),
-            html.Label("KPIs it is meant to move", htmlFor="plan-edit-metrics", className="form-label mb-0 mt-2"),
-            dcc.Dropdown(id="plan-edit-metrics", multi=True,
-                         options=[{"label": m.label, "value": m.metric_id} for m in cat.metrics]),
+            html.Label("KPIs it is meant to move (metric_ids separated by ;)", htmlFor="plan-edit-metrics",
+                       className="form-label mb-0 mt-2"),
+            dcc.Input(id="plan-edit-metrics", type="text", className=field),
+            html.Details([html.Summary("The metric_ids"),
+                          html.Ul([html.Li(f"{m.metric_id}: {m.label}") for m in cat.metrics])],
+                         className="cpip-footnote", id="plan-edit-ids"),
             html.Label("Notes", htmlFor="plan-edit-notes", className="form-label mb-0 mt-2"),
             dcc.Textarea(id="plan-edit-notes", className=field),
             html.Button("Save action", id="plan-edit-save", className="btn btn-primary btn-sm mt-2"),
@@ -176,11 +178,13 @@ def build(show: str, lead: str, area: str) -> list:
                     html.H2(f"{section.area}{late}", className="cpip-h2 mt-0"),
                     html.P(section.meaning) if section.meaning else None,
                     html.P(f"Owner: {section.owner}", className="cpip-footnote") if section.owner else None,
-                    actions_table(section.actions, on, caption=f"Actions ({SHOW.get(show, SHOW[''])})",
-                                  table_id=f"plans-actions-{number}")
+                    scroll_region(actions_table(section.actions, on, caption=f"Actions ({SHOW.get(show, SHOW[''])})",
+                                                table_id=f"plans-actions-{number}"),
+                                  label=f"Actions, {section.area}", plain=True)
                     if section.actions else html.P("No actions match.", className="cpip-footnote"),
                     *[h for a in section.actions if (h := history(a)) is not None],
-                    kpi_table(section.metric_ids, frame, period) if frame is not None else None,
+                    scroll_region(kpi_table(section.metric_ids, frame, period), label=f"KPIs, {section.area}",
+                                  plain=True) if frame is not None else None,
                 ],
                 className="cpip-card",
                 id=f"plans-area-{number}",
@@ -211,9 +215,9 @@ def pick(action_id: str | None):
     """Fill the form with the chosen action's current version."""
     found = next((a for a in plans.actions() if a.action_id == action_id), None)
     if found is None:
-        return no_update, "", "", "", None, "not started", [], ""
+        return no_update, "", "", "", None, "not started", "", ""
     due = found.due_date.isoformat() if found.due_date else None
-    return found.area, found.action, found.sponsor, found.lead, due, found.status, list(found.metrics), found.notes
+    return found.area, found.action, found.sponsor, found.lead, due, found.status, ";".join(found.metrics), found.notes
 
 
 @callback(
@@ -237,7 +241,7 @@ def save(n_clicks, action_id, area, action, sponsor, lead, due, status, metrics,
         saved = plans.save_action(
             action_id=None if action_id == NEW else action_id, area=area or "", action=action or "",
             sponsor=sponsor or "", lead=lead or "", due_date=due or None, status=status or "",
-            notes_text=notes_text or "", metrics=metrics or [], author=notes.current_author(),
+            notes_text=notes_text or "", metrics=metrics or "", author=notes.current_author(),
         )  # fmt: skip
     except (ValueError, access.AccessDenied) as exc:
         return f"Not saved: {exc}"

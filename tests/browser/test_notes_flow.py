@@ -94,3 +94,30 @@ def test_a_viewer_is_offered_no_form(browser, notes_server, wait_for_dash):
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_plans_page_filters_and_an_analyst_edits_an_action(page, wait_for_dash, axe, screenshot):
+    # The demo server is single-user: the person at the keyboard is the analyst. Its notes file is the
+    # session's; this edit adds an app version of SD-3, which no other test reads.
+    page.goto("/plans?show=overdue")
+    wait_for_dash(page)
+    first = page.locator("#plans-area-1")
+    assert "Strategy discussions and child protection investigations · 2 overdue" in first.inner_text()
+    rows = first.locator("#plans-actions-1 tbody tr")
+    assert [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())] == ["SD-6", "SD-4"]
+    assert "Overdue" in rows.nth(1).inner_text()  # SD-4's tracker says on track; it is past its date
+    # (The sign-on line above the page, #cpip-who, is outside the landmarks on every page: reported, not ours.)
+    found = [v for v in axe(page) if not (v["id"] == "region" and v["nodes"] == [["#cpip-who"]])]
+    assert found == [], found
+    page.select_option("#plan-edit-pick", "SD-3")
+    page.wait_for_function("() => document.querySelector('#plan-edit-action').value.startsWith('Review strategy')")
+    page.select_option("#plan-edit-status", "at risk")
+    page.fill("#plan-edit-notes", "Audit capacity moved to the ICPC sample.")
+    page.click("#plan-edit-save")
+    page.wait_for_selector("#plan-edit-message:has-text('Saved SD-3 (version 2)')")
+    page.goto("/plans?lead=Head%20of%20Practice%20Improvement")
+    wait_for_dash(page)
+    text = page.locator("#plans-area-1").inner_text()
+    assert "Audit capacity moved to the ICPC sample." in text and "SD-3: 2 versions" in text
+    screenshot(page, "notes-plans")
+    assert page.console_errors == []
