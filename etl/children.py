@@ -39,11 +39,20 @@ from etl.warehouse import reading
 Db = str | os.PathLike | None
 
 RECORDS_DIR = Path(__file__).resolve().parent / "kpis" / "records"
-RECORD_SOURCES = ("assessments", "health_assessments", "missing_episodes", "referrals", "case_audits")
+RECORD_SOURCES = (
+    "assessments",
+    "health_assessments",
+    "missing_episodes",
+    "referrals",
+    "case_audits",
+    "s47_enquiries",
+    "children_in_care",
+    "care_leavers",
+)
 LIST_COLUMNS = ["child_id", "team", "start", "deadline", "event_date", "working_days", "outcome"]
 DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "outcome"]
 COUNTED = ("met", "late", "overdue", "not met")  # the denominator's outcomes; `not yet due` is outside
-TIMED_METRICS = ("seen_5wd", "assessments_45wd", "iha_20wd", "rhi_72h")
+TIMED_METRICS = ("seen_5wd", "assessments_45wd", "iha_20wd", "rhi_72h", "icpc_15wd")
 LEVELS = ("la", "area", "service", "team")
 
 

@@ -3,7 +3,8 @@
     cpip load [--as-of YYYY-MM-DD] [--valid-rows-only] FILE...
     cpip scorecard --period YYYY-MM --level la|area|service|team [--format csv|json] [--out FILE]
     cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
-    cpip loads
+    cpip loads [--findings LOAD_ID]
+    cpip teams --unknown FILE...
     cpip undo LOAD_ID
     cpip demo [--if-empty]
     cpip inbox [FOLDER]
@@ -27,10 +28,10 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from etl.safe_csv import write_csv
+if TYPE_CHECKING:  # pandas is imported where a frame is made: `cpip load` never needs it
+    import pandas as pd
 
 LEVELS = ("la", "area", "service", "team")
 
@@ -68,6 +69,8 @@ def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         else:
             print(text)
     else:
+        from etl.safe_csv import write_csv
+
         write_csv(frame, out or sys.stdout)
 
 
@@ -82,11 +85,14 @@ def cmd_load(args: argparse.Namespace) -> int:
         valid_rows_only=args.valid_rows_only,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if show_progress else None,
     )
+    from etl.findings import group_findings
+
     ok = True
     for report in reports:
         print(report.summary())
-        for finding in report.findings:
-            print(finding.describe(report.file_name))
+        # One line per kind of finding, with its first lines; every finding stays in the load log.
+        for group in group_findings(report.findings):
+            print(group.describe(report.file_name, report.load_id))
         ok = ok and report.ok
     return 0 if ok else 1
 
@@ -108,10 +114,33 @@ def cmd_audits(args: argparse.Namespace) -> int:
 
 
 def cmd_loads(args: argparse.Namespace) -> int:
-    from etl.load import load_log
+    from etl.load import load_findings, load_log
 
-    frame = load_log()
+    if args.findings is not None:
+        frame = load_findings(args.findings)
+        if frame.empty and args.findings not in set(load_log()["load_id"]):
+            raise ValueError(f"there is no load {args.findings}")
+    else:
+        frame = load_log()
     _emit(frame, args.format, None)
+    return 0
+
+
+def cmd_teams(args: argparse.Namespace) -> int:
+    """The teams the files name that the organisation reference lacks, as an organisation file to fill in."""
+    from etl.findings import unknown_teams
+    from etl.load import preview_files
+
+    names: dict[str, None] = {}
+    for path in args.files:
+        for report in preview_files(Path(path), as_of=date.today()):
+            for name in unknown_teams(report.findings):
+                names.setdefault(name, None)
+    import pandas as pd
+
+    from etl.safe_csv import write_csv
+
+    write_csv(pd.DataFrame({"team": list(names), "service": "", "area": ""}), sys.stdout)
     return 0
 
 
@@ -150,7 +179,7 @@ def cmd_children(args: argparse.Namespace) -> int:
 
     found = child_list(args.metric, args.period, args.level, args.unit, fmt="cli")
     if args.format == "csv":
-        write_csv(found.rows, args.out or sys.stdout)
+        _emit(found.rows, "csv", args.out)
         return 0
     unit = found.unit if found.level == "la" else f"{found.level} {found.unit}"
     figure = (
@@ -172,7 +201,7 @@ def cmd_due(args: argparse.Namespace) -> int:
 
     found = due_list(team=args.team, days=args.days, on=args.on, fmt="cli")
     if args.format == "csv":
-        write_csv(found.rows, args.out or sys.stdout)
+        _emit(found.rows, "csv", args.out)
         return 0
     overdue = int((found.rows["outcome"] == "overdue").sum())
     print(f"{found.team or 'every team'}: {len(found.rows) - overdue} due in the next {found.days} working days, "
@@ -220,7 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("loads", help="the load log")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--findings", type=int, metavar="LOAD_ID", help="every error and warning of one load")
     p.set_defaults(func=cmd_loads)
+
+    p = sub.add_parser("teams", help="teams the files name that the organisation reference lacks")
+    p.add_argument("--unknown", nargs="+", metavar="FILE", dest="files", required=True)
+    p.set_defaults(func=cmd_teams)
 
     p = sub.add_parser("undo", help="undo a load, restoring exactly the state before it")
     p.add_argument("load_id", type=int, metavar="LOAD_ID")

@@ -14,7 +14,8 @@ from dashboard.components.badges import rag_summary
 from dashboard.components.banners import freshness_notes, notice
 from dashboard.components.controls import LEVEL_LABELS, Selection, query_string, resolve_selection, url_parts, url_sync
 from dashboard.components.format import long_month_label
-from dashboard.components.tables import scorecard_table
+from dashboard.components.glossary import glossary_link, with_abbreviations
+from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import children, queries
 from etl.metrics import catalogue
@@ -101,15 +102,24 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
         rag_summary(frame["rag"], id_prefix=PREFIX),
-        html.Div(
+        scroll_region(
             scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=hrefs),
-            className="cpip-table-wrap",
+            label=f"CPIP scorecard, {long_month_label(sel.period)}, {sel.unit}",
         ),
         html.P(
-            "RAG uses the thresholds in force in the month's financial year. Direction compares with the previous "
-            "month in the KPI's own polarity. England and statistical-neighbour figures are the latest published "
-            "year (DfE).",
+            [
+                *with_abbreviations(
+                    "RAG uses the thresholds in force in the month's financial year. Direction compares with the "
+                    "previous month in the KPI's own polarity. England and statistical-neighbour figures are the "
+                    "latest published year (DfE). SPC icons show variation and assurance (Making Data Count); "
+                    "they need at least 12 months of data, since the last rebase if there was one: until then the "
+                    'SPC column says "Too few points" and how many months there are of the 12. '
+                ),
+                glossary_link(),
+                ".",
+            ],
             className="cpip-footnote",
+            id="sc-footnote",
         ),
     ]
 

@@ -13,6 +13,9 @@ WITH now_of AS (
     UNION ALL
     SELECT 'missing_episodes', coalesce(CAST($on AS DATE),
            (SELECT max(as_of) FROM missing_episodes))
+    UNION ALL
+    SELECT 's47_enquiries', coalesce(CAST($on AS DATE),
+           (SELECT max(as_of) FROM s47_enquiries))
 ),
 open_records AS (
     SELECT 'seen_5wd' AS metric_id, 'assessments' AS source, child_id, team, assessment_start_date AS started,
@@ -24,6 +27,10 @@ open_records AS (
     UNION ALL
     SELECT 'iha_20wd', 'health_assessments', child_id, team, care_start_date, 20
     FROM health_assessments WHERE iha_date IS NULL
+    UNION ALL
+    -- An enquiry whose conference is not yet held, and not deemed unnecessary.
+    SELECT 'icpc_15wd', 's47_enquiries', child_id, team, strategy_discussion_date, 15
+    FROM s47_enquiries WHERE icpc_date IS NULL AND icpc_not_required IS NOT TRUE
 ),
 deadlines AS (
     SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL
