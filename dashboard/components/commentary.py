@@ -102,6 +102,29 @@ def events_list(events: Sequence[Event], rebases: Sequence[tuple[str, str]], *, 
     )  # fmt: skip
 
 
+def event_form(metric_id: str, *, may_edit: bool) -> html.Details:
+    """Add a dated event to this KPI's charts (analysts and the board; hidden from others,
+    but always in the layout so Dash knows its ids)."""
+    field = "form-control form-control-sm"
+    return html.Details(
+        [
+            html.Summary("Add an event to this KPI's charts"),
+            html.Div([
+                html.Div([html.Label("Date", htmlFor="plan-edit-event-date", className="form-label mb-0"),
+                          dcc.Input(id="plan-edit-event-date", type="date", className=field)]),
+                html.Div([html.Label("What happened", htmlFor="plan-edit-event-label", className="form-label mb-0"),
+                          dcc.Input(id="plan-edit-event-label", type="text", maxLength=120, className=field)]),
+                html.Button("Add event", id="plan-edit-event-add", className="btn btn-outline-primary btn-sm"),
+            ], className="d-flex flex-wrap align-items-end mt-1", style={"gap": "8px"}),
+            html.Div(id="plan-edit-event-message", role="status", className="cpip-footnote mt-1"),
+            dcc.Store(id="plan-edit-event-metric", data=metric_id),
+        ],
+        hidden=not may_edit,
+        className="cpip-footnote d-print-none mt-2",
+        id="kpi-event-form",
+    )  # fmt: skip
+
+
 def state_chip(state: str) -> html.Span:
     return html.Span(STATE_WORDS.get(state, state), className=f"cpip-state cpip-state-{state.replace(' ', '-')}")
 

@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
 from dashboard.components.chart_block import chart_block
-from dashboard.components.commentary import actions_table, events_list, note_card, note_current
+from dashboard.components.commentary import actions_table, event_form, events_list, note_card, note_current
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
@@ -353,6 +353,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                             className="cpip-footnote",
                         ),
                         shown_events,
+                        event_form(metric.metric_id, may_edit=notes.may_edit_plans()),
                     ],
                     className="cpip-card",
                 ),
@@ -525,6 +526,27 @@ def save_note(n_clicks: int | None, text: str | None, params: dict | None):
     history = notes.note_history(params["metric_id"], params["period"], params["level"], params["unit"])
     saved = f"Saved (version {note.version})." if note.version > 1 else "Saved."
     return note_current(history, period=params["period"], unit=params["unit"]), saved
+
+
+@callback(
+    Output("plan-edit-event-message", "children"),
+    Input("plan-edit-event-add", "n_clicks"),
+    State("plan-edit-event-date", "value"),
+    State("plan-edit-event-label", "value"),
+    State("plan-edit-event-metric", "data"),
+    prevent_initial_call=True,
+)
+def add_event(n_clicks: int | None, day: str | None, label: str | None, metric_id: str | None):
+    """Add a KPI's event (the gate lets only analysts and the board this far; etl.notes checks again)."""
+    if not n_clicks or not metric_id:
+        return no_update
+    if not day:
+        return "Not added: choose the date it happened."
+    try:
+        notes.add_event(metric_id, day, label or "", author=notes.current_author())
+    except (ValueError, access.AccessDenied) as exc:
+        return f"Not added: {exc}"
+    return f"Added {day}: {(label or '').strip()}. It is drawn on the charts when the page is next opened."
 
 
 # Clicking a bar of the breakdown opens that service's or team's trend for the
