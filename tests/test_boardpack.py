@@ -238,7 +238,7 @@ def test_scorecard_sheet(xlsx: Path) -> None:
     header = [c.value for c in ws[4]]
     assert header[:8] == ["Improvement area", "KPI", "Metric ID", "Value", "Numerator", "Denominator", "Target", "RAG"]
     assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:M22"  # header + 18 KPIs
+    assert ws.auto_filter.ref == "A4:N22"  # header + 18 KPIs
     rows = {ws.cell(r, 3).value: r for r in range(5, 23)}
     red = rows["assessments_45wd"]
     assert [ws.cell(red, c).value for c in (4, 5, 6, 7, 8, 9, 10)] == [70.0, 70, 100, 90, "Red", 80.0, "worsening"]

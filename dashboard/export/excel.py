@@ -110,6 +110,7 @@ SCORECARD_COLUMNS = [
     ("Owner", 36),
     ("Variation (SPC)", 22),
     ("Assurance (SPC)", 20),
+    ("Note for the Board", 60),
 ]
 
 
@@ -138,6 +139,9 @@ def _scorecard(ws: Worksheet, pack: BoardPack) -> None:
         put(ws, r, 11, row.owner)
         put(ws, r, 12, row.variation)
         put(ws, r, 13, row.assurance)
+        note = pack.row_notes.get(row.metric_id)
+        put(ws, r, 14, f"{note.text} ({note.author}, {note.written_text})" if note else
+            "No commentary yet" if row.rag == "Red" else None)  # fmt: skip
     _finish(ws, header_row, len(SCORECARD_COLUMNS), r)
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"
