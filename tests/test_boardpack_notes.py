@@ -18,7 +18,7 @@ from test_boardpack import make_warehouse
 
 from dashboard.export.boardpack import build_boardpack, collect
 from dashboard.export.pdf import render_html
-from etl import notes
+from etl import access, notes
 from etl.load import load_files
 
 AREA = "Assessments and plans for children in need and in need of protection"
@@ -32,6 +32,13 @@ TRACKER = (
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(autouse=True)
+def as_the_command_line():
+    """Run as the command line (no viewer), even when an earlier test imported the web app and its gate."""
+    with access.viewing(None):
+        yield
 
 
 @pytest.fixture(scope="module")

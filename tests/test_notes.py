@@ -27,6 +27,13 @@ ACTIONS_CSV = (
 )
 
 
+@pytest.fixture(autouse=True)
+def as_the_command_line():
+    """Run as the command line (no viewer), even when an earlier test imported the web app and its gate."""
+    with access.viewing(None):
+        yield
+
+
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.delenv("CPIP_NOTES", raising=False)
