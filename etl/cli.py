@@ -9,6 +9,12 @@
     cpip demo [--if-empty]
     cpip inbox [FOLDER]
     cpip boardpack --period YYYY-MM [--level L --unit U] --out FILE.pdf|FILE.xlsx
+    cpip children --metric M --period P --level L [--unit U] [--format csv]
+    cpip due [--team T] [--days N] [--on YYYY-MM-DD] [--format csv]
+    cpip access-log [--format csv|json]
+
+The command line is the analyst's: no roles here. Every child list it prints
+is recorded in the access log all the same (who: the operating-system user).
 
 Every problem is printed as one line (file, line, column, reason); no
 traceback ever reaches the user. Exit 0 only when everything succeeded.
@@ -168,6 +174,50 @@ def cmd_boardpack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_children(args: argparse.Namespace) -> int:
+    from etl.children import child_list
+
+    found = child_list(args.metric, args.period, args.level, args.unit, fmt="cli")
+    if args.format == "csv":
+        _emit(found.rows, "csv", args.out)
+        return 0
+    unit = found.unit if found.level == "la" else f"{found.level} {found.unit}"
+    figure = (
+        f"{found.numerator:g}" if found.metric.unit == "count" and found.numerator is not None else
+        f"{found.numerator:g} of {found.denominator:g}" if found.denominator else "no figure"
+    )  # fmt: skip
+    print(f"{found.metric.label}, {unit}, {found.period}: scorecard {figure}")
+    counts = f"{len(found.rows)} records" if found.metric.unit == "count" else (
+        f"{found.met} met of {found.counted} counted, {found.not_yet_due} not yet due"
+    )  # fmt: skip
+    print(f"this list: {counts}" + ("" if found.ties else " (does not match the scorecard: tell the data team)"))
+    if not found.rows.empty:
+        print(found.rows.fillna("").to_string(index=False))
+    return 0
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    from etl.children import due_list
+
+    found = due_list(team=args.team, days=args.days, on=args.on, fmt="cli")
+    if args.format == "csv":
+        _emit(found.rows, "csv", args.out)
+        return 0
+    overdue = int((found.rows["outcome"] == "overdue").sum())
+    print(f"{found.team or 'every team'}: {len(found.rows) - overdue} due in the next {found.days} working days, "
+          f"{overdue} overdue")  # fmt: skip
+    if not found.rows.empty:
+        print(found.rows.to_string(index=False))
+    return 0
+
+
+def cmd_access_log(args: argparse.Namespace) -> int:
+    from etl.access_log import entries
+
+    _emit(entries(), args.format, args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpip", description="CPIP scorecard: load extracts, read the KPIs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +274,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit")
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     p.set_defaults(func=cmd_boardpack)
+
+    p = sub.add_parser("children", help="the children behind one figure (recorded in the access log)")
+    p.add_argument("--metric", required=True, metavar="METRIC_ID")
+    p.add_argument("--period", required=True, metavar="YYYY-MM|YYYY/YY Qn|YYYY/YY")
+    p.add_argument("--level", choices=LEVELS, required=True)
+    p.add_argument("--unit")
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_children)
+
+    p = sub.add_parser("due", help="what falls due in the next N working days, and what is overdue")
+    p.add_argument("--team")
+    p.add_argument("--days", type=int, default=5)
+    p.add_argument("--on", type=_iso_date, help="as of this date (default: each extract's latest as-of date)")
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_due)
+
+    p = sub.add_parser("access-log", help="who looked at which child list, newest first")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_access_log)
     return parser
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from dash import html
 
 from dashboard.components.format import month_label
+from dashboard.components.tables import scroll_region
 from dashboard.components.upload import format_size
 
 MAX_FINDINGS_SHOWN = 200  # a table a person can read; the rest are counted, and kept in the load log
@@ -129,16 +130,20 @@ def findings_table(findings: list[dict], *, kind: str, table_id: str | None = No
     caption = f"{len(findings):,} {kind}" if len(findings) != 1 else f"1 {kind.rstrip('s')}"
     children: list[Any] = [
         html.H4(caption, className="h6 mt-3"),
-        dbc.Table(
-            [
-                html.Thead(html.Tr([html.Th("Line"), html.Th("Column"), html.Th("Value"), html.Th("Reason")])),
-                html.Tbody(rows),
-            ],
-            bordered=False,
-            striped=True,
-            size="sm",
-            className="mb-1",
-            **({"id": table_id} if table_id else {}),
+        scroll_region(
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th(h, scope="col") for h in ("Line", "Column", "Value", "Reason")])),
+                    html.Tbody(rows),
+                ],
+                bordered=False,
+                striped=True,
+                size="sm",
+                className="mb-1",
+                **({"id": table_id} if table_id else {}),
+            ),
+            label=caption,
+            plain=True,
         ),
     ]
     if len(findings) > len(shown):
@@ -162,7 +167,8 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
     name = preview.get("file_name") or "file"
     header = html.Div(
         [
-            html.Strong(name, className="me-2"),
+            # A heading between the section's <h2> and the findings' <h4> (axe heading-order).
+            html.H3(name, className="h6 mb-0 me-2 fw-bold"),
             dbc.Badge(label, color=colour, className="me-2"),
             html.Span(format_size(preview["size"]), className="text-muted small") if preview.get("size") else None,
         ],
@@ -275,7 +281,7 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
     head = html.Thead(
         html.Tr(
             [
-                html.Th(h)
+                html.Th(h, scope="col")
                 for h in (
                     "Load",
                     "When",
@@ -287,7 +293,7 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
                     "Replaced",
                     "Rejected",
                     "Outcome",
-                    "",
+                    "Actions",
                 )
             ]
         )
@@ -299,25 +305,26 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
         content_hash = str(_get(row, "content_hash") or "")
         actions: list[Any] = []
         if outcome in UNDOABLE:
+            # html.Button, not dbc.Button, which takes no aria-label: "Undo" alone does
+            # not say which load, in a list of a hundred.
             actions.append(
-                dbc.Button(
+                html.Button(
                     "Undo",
                     id={"type": "data-undo", "index": load_id},
-                    size="sm",
-                    color="secondary",
-                    outline=True,
-                    className="me-1",
+                    className="btn btn-sm btn-outline-secondary me-1",
+                    type="button",
+                    **{"aria-label": f"Undo load {load_id} ({_get(row, 'file_name') or 'file'})"},
                 )
             )
         rejected = _get(row, "rows_rejected", "rejected")
         if rejected and not (isinstance(rejected, float) and math.isnan(rejected)) and int(rejected) > 0:
             actions.append(
-                dbc.Button(
+                html.Button(
                     "Rejected rows",
                     id={"type": "data-findings", "index": load_id},
-                    size="sm",
-                    color="link",
-                    className="p-0",
+                    className="btn btn-sm btn-link p-0",
+                    type="button",
+                    **{"aria-label": f"Rejected rows of load {load_id}"},
                 )
             )
         undone = _get(row, "undone_at")
@@ -344,10 +351,10 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
                 id=f"data-history-row-{load_id}",
             )
         )
-    return html.Div(
-        dbc.Table(
-            [head, html.Tbody(rows)], striped=True, hover=True, size="sm", responsive=True, id="data-history-table"
-        ),
+    return scroll_region(
+        dbc.Table([head, html.Tbody(rows)], striped=True, hover=True, size="sm", id="data-history-table"),
+        label="Load history",
+        plain=True,
     )
 
 
@@ -390,12 +397,15 @@ def freshness_table(frame: pd.DataFrame, *, metric_names: dict[str, str] | None 
             body.append(html.Tr(cells, id=f"data-fresh-{kind}-{name}"))
         parts += [
             html.H3(title, className="h6 mt-2"),
-            dbc.Table(
-                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
-                striped=True,
-                size="sm",
-                responsive=True,
-                id=f"data-freshness-{kind}",
+            scroll_region(
+                dbc.Table(
+                    [html.Thead(html.Tr([html.Th(h, scope="col") for h in head])), html.Tbody(body)],
+                    striped=True,
+                    size="sm",
+                    id=f"data-freshness-{kind}",
+                ),
+                label=f"Freshness of the {title.lower()}",
+                plain=True,
             ),
         ]
     return html.Div(parts)

@@ -70,7 +70,14 @@ def layout(**_kwargs: Any) -> html.Div:
             html.P(
                 [
                     "Load extracts, check what a load did, undo it, and see how fresh each figure is. ",
-                    html.Span(["You are ", html.Strong(current_user(), id="data-who"), "."]),
+                    # "You are root" read as a puzzle: say what the name is for.
+                    html.Span(
+                        [
+                            "Loads and undos you make are recorded as made by ",
+                            html.Strong(current_user(), id="data-who"),
+                            ".",
+                        ]
+                    ),
                 ],
                 className="text-muted",
             ),
@@ -187,9 +194,16 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 className="mb-4",
             ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
+                    dbc.CardBody(html.Div(id="data-access-log")),
+                ],
+                className="mb-4",
+            ),
             dbc.Modal(
                 [
-                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?")),
+                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?", id="data-undo-title")),
                     dbc.ModalBody(id="data-undo-question"),
                     dbc.ModalFooter(
                         [
@@ -200,9 +214,11 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 id="data-undo-modal",
                 is_open=False,
+                labelledby="data-undo-title",  # the dialog's accessible name is its title
             ),
         ],
         className="data-page",
+        **{"data-page-title": "Data: load, check and undo extracts – CPIP"},
     )
 
 
@@ -568,6 +584,15 @@ def show_freshness(_refresh: Any) -> Any:
     except Exception:
         log.exception("freshness failed")
         return dbc.Alert("Freshness cannot be shown just now; please reload the page.", color="warning")
+
+
+@callback(Output("data-access-log", "children"), Input("data-refresh", "data"))
+def show_access_log(_refresh: Any) -> Any:
+    """Every view or download of a child list: who, when, which list, how many children (latest 200)."""
+    from dashboard.components.child_tables import access_log_table
+    from etl.access_log import entries
+
+    return access_log_table(entries(limit=200))
 
 
 def _triggered_index(values: list[int | None]) -> int | None:

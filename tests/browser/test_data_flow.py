@@ -102,7 +102,7 @@ def test_upload_correct_load_and_undo(browser_page, data_server: str, axe) -> No
     assert line4.startswith("4\tmetric_id\tpathway_plan\t") and "not in metrics.yml" in line4
     assert page.locator("#data-load").is_disabled()
     page.screenshot(path=str(ARTIFACTS / "data-1-errors.png"), full_page=True)
-    assert axe(page) == []  # no serious or critical WCAG 2.2 AA problem on the page with a report
+    assert axe(page) == []  # no WCAG 2.2 AA or best-practice problem (heading order) on the page with a report
 
     # 2. The corrected file (same name) replaces it: ready, one record added and one replaced.
     page.set_input_files("#data-upload input[type=file]", str(FIXTURES / "pathway_plans_july.csv"))
@@ -135,6 +135,7 @@ def test_upload_correct_load_and_undo(browser_page, data_server: str, axe) -> No
     assert "pathway_plans_july.csv" in question.inner_text()
     assert "the 1 record it replaced will come back" in question.inner_text()
     page.locator(".modal.show").wait_for()
+    assert page.get_by_role("dialog", name="Undo this load?").count() == 1  # the dialog is named by its title
     page.wait_for_timeout(400)  # the modal's fade-in, for a readable screenshot
     page.screenshot(path=str(ARTIFACTS / "data-5-undo-confirm.png"))
     page.get_by_role("button", name="Undo the load").click()
