@@ -225,7 +225,8 @@ def who_line() -> str:
         )
     else:
         text = f"Signed in as {viewer.describe()}"
-    return f'<div class="cpip-who" id="cpip-who" role="note">{html.escape(text)}</div>'
+    # A labelled region: every piece of page content sits in a landmark (axe's `region` rule).
+    return f'<div class="cpip-who" id="cpip-who" role="region" aria-label="Who is signed in">{html.escape(text)}</div>'
 
 
 def may_open(capability: str) -> bool:
