@@ -231,7 +231,7 @@ def who_line() -> str:
         )
     else:
         text = f"Signed in as {viewer.describe()}"
-    # An <aside> (a complementary landmark): axe counts content outside every landmark as a failure.
+    # An <aside> (a landmark of its own): every piece of a page sits in one, for screen readers.
     return f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}</aside>'
 
 
