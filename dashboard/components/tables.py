@@ -108,9 +108,23 @@ SCORECARD_HEADERS = (
 )
 
 
-def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.Tr:
+# The extract each KPI source needs, for "No data: ... would bring it".
+EXTRACT_WORDS = {
+    "assessments": "the assessments extract",
+    "health_assessments": "the initial health assessments extract",
+    "missing_episodes": "the missing episodes extract",
+    "case_audits": "the case audits extract",
+    "referrals": "the referrals extract",
+    "kpi_values": "the KPI values extract",
+}
+
+
+def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, source: str | None = None) -> html.Tr:
     """One KPI: name (a link to its trend page for the same unit and month),
-    value, counts, target, RAG chip, direction, sparkline, benchmarks, SPC."""
+    value, counts, target, RAG chip, direction, sparkline, benchmarks, SPC.
+    With no value, the KPI's `source` says which extract would bring it: the
+    scorecard leaves off the KPIs that are not the unit's work, so "No data"
+    means the data is missing."""
     unit_kind = row["unit"]
     value, previous = _num(row.get("value")), _num(row.get("previous_value"))
     spark = list(row.get("sparkline") or [])
@@ -133,6 +147,12 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
                     ),
                     html.Div(row.get("metric_name"), className="cpip-kpi-full")
                     if name != row.get("metric_name")
+                    else None,
+                    html.Div(
+                        f"No data for this month: {EXTRACT_WORDS.get(source, 'its extract')} would bring it.",
+                        className="cpip-kpi-full cpip-kpi-missing",
+                    )
+                    if value is None and source
                     else None,
                     # How the figure is pooled, where a reader needs telling (an area and a service's own row).
                     html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")
@@ -163,6 +183,7 @@ def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, l
     """The scorecard: KPIs grouped under the improvement areas in catalogue
     order, one <tbody> per area headed by the area's name."""
     records = frame.to_dict("records")
+    sources = {m.metric_id: m.source for m in catalogue.metrics}
     bodies = []
     for number, area in enumerate(catalogue.areas, start=1):
         rows = [r for r in records if r["area"] == area]
@@ -178,7 +199,10 @@ def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, l
             ),
             className="cpip-area-row",
         )
-        bodies.append(html.Tbody([heading, *(scorecard_row(r, period=period, level=level, unit=unit) for r in rows)]))
+        body = [
+            scorecard_row(r, period=period, level=level, unit=unit, source=sources.get(r["metric_id"])) for r in rows
+        ]
+        bodies.append(html.Tbody([heading, *body]))
     return html.Table(
         [
             html.Caption(f"CPIP scorecard, {month_label(period)}, {unit}", className="visually-hidden"),
