@@ -51,6 +51,8 @@ def report_to_dict(report: Any, *, token: str | None = None, size: int | None = 
         }
         for f in getattr(report, "findings", [])
     ]
+    out["notes"] = list(getattr(report, "notes", []) or [])
+    out["dropped_columns"] = list(getattr(report, "dropped_columns", []) or [])
     out["token"] = token
     out["size"] = size
     return out
@@ -77,7 +79,9 @@ def warnings_of(preview: dict) -> list[dict]:
 def file_status(preview: dict) -> str:
     """How a checked file stands: `ready` (can be loaded as it is), `errors`
     (only its valid rows could be loaded, by explicit choice), `refused`
-    (nothing in it can be loaded)."""
+    (nothing in it can be loaded), `skipped` (a sheet or list no KPI reads: not an error)."""
+    if preview.get("outcome") == "skipped":
+        return "skipped"
     if preview.get("outcome") == "refused" and not preview.get("extract_type"):
         return "refused"
     if not preview.get("extract_type") or not preview.get("rows_read"):
@@ -151,6 +155,7 @@ STATUS_TEXT = {
     "ready": ("Ready to load", "success"),
     "errors": ("Has errors", "danger"),
     "refused": ("Refused", "danger"),
+    "skipped": ("Skipped", "secondary"),
 }
 
 
@@ -170,6 +175,10 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
         className="d-flex align-items-center flex-wrap",
     )
     body: list[Any] = []
+    notes = preview.get("notes") or []
+    if status == "skipped":
+        body.append(html.P(f"Skipped, not an error: {'; '.join(notes)}.", className="mb-0"))
+        return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3 data-file-report")
     if status == "refused" and not preview.get("extract_type"):
         reason = errors[0]["reason"] if errors else "it could not be read."
         body.append(html.P(f"This file cannot be loaded: {reason}", className="mb-0"))
@@ -189,6 +198,10 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
             ("Rows with errors", _count(preview.get("rejected"))),
             ("Warnings", _count(len(warnings))),
         ]
+        if notes:
+            facts.insert(1, ("Read as", "; ".join(notes)))
+        if preview.get("dropped_columns"):
+            facts.append(("Columns dropped, never stored", ", ".join(preview["dropped_columns"])))
         body.append(
             html.Dl(
                 [
@@ -234,7 +247,7 @@ def loadable(previews: list[dict], valid_only_tokens: list[str] | None) -> tuple
             clean.append(p)
         elif status == "errors" and p.get("token") in chosen:
             partial.append(p)
-        else:
+        elif status != "skipped":
             left.append(p)
     return clean, partial, left
 

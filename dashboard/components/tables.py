@@ -119,12 +119,20 @@ EXTRACT_WORDS = {
 }
 
 
-def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, source: str | None = None) -> html.Tr:
-    """One KPI: name (a link to its trend page for the same unit and month),
-    value, counts, target, RAG chip, direction, sparkline, benchmarks, SPC.
-    With no value, the KPI's `source` says which extract would bring it: the
-    scorecard leaves off the KPIs that are not the unit's work, so "No data"
-    means the data is missing."""
+def scorecard_row(
+    row: Mapping,
+    *,
+    period: str,
+    level: str,
+    unit: str,
+    children_href: str | None = None,
+    source: str | None = None,
+) -> html.Tr:
+    """One KPI: name (a link to its trend page for the same unit and month; and to
+    the children behind the figure when `children_href` is given), value, counts,
+    target, RAG chip, direction, sparkline, benchmarks, SPC. With no value, the
+    KPI's `source` says which extract would bring it: the scorecard leaves off the
+    KPIs that are not the unit's work, so "No data" means the data is missing."""
     unit_kind = row["unit"]
     value, previous = _num(row.get("value")), _num(row.get("previous_value"))
     spark = list(row.get("sparkline") or [])
@@ -158,6 +166,14 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, source: s
                     html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")
                     if isinstance(row.get("note"), str) and row.get("note")
                     else None,
+                    html.A(
+                        "Children behind this figure",
+                        href=children_href,
+                        className="cpip-children-link d-print-none",
+                        id=f"sc-children-{row['metric_id']}",
+                    )
+                    if children_href
+                    else None,
                 ],
                 scope="row",
                 className="cpip-col-kpi",
@@ -179,11 +195,32 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, source: s
     )
 
 
-def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, level: str, unit: str) -> html.Table:
+def scorecard_table(
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    *,
+    period: str,
+    level: str,
+    unit: str,
+    children_hrefs: Mapping[str, str] | None = None,
+) -> html.Table:
     """The scorecard: KPIs grouped under the improvement areas in catalogue
-    order, one <tbody> per area headed by the area's name."""
+    order, one <tbody> per area headed by the area's name; `children_hrefs`
+    (metric_id -> address) links a row to the children behind its figure."""
     records = frame.to_dict("records")
+    hrefs = children_hrefs or {}
     sources = {m.metric_id: m.source for m in catalogue.metrics}
+
+    def row_of(r: Mapping) -> html.Tr:
+        return scorecard_row(
+            r,
+            period=period,
+            level=level,
+            unit=unit,
+            children_href=hrefs.get(r["metric_id"]),
+            source=sources.get(r["metric_id"]),
+        )
+
     bodies = []
     for number, area in enumerate(catalogue.areas, start=1):
         rows = [r for r in records if r["area"] == area]
@@ -199,10 +236,7 @@ def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, l
             ),
             className="cpip-area-row",
         )
-        body = [
-            scorecard_row(r, period=period, level=level, unit=unit, source=sources.get(r["metric_id"])) for r in rows
-        ]
-        bodies.append(html.Tbody([heading, *body]))
+        bodies.append(html.Tbody([heading, *(row_of(r) for r in rows)]))
     return html.Table(
         [
             html.Caption(f"CPIP scorecard, {month_label(period)}, {unit}", className="visually-hidden"),

@@ -21,7 +21,7 @@ from dashboard.components.glossary import glossary_link
 from dashboard.components.spc_figure import icon_word, icons_for, reason_words, spc_explanation, spc_figure
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import queries
+from etl import children, queries
 from etl.calendar import add_months, financial_year_of
 from etl.metrics import Metric, Polarity, catalogue
 from etl.safe_csv import to_csv_text
@@ -236,6 +236,15 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> 
     )  # fmt: skip
 
 
+def children_link(metric: Metric, period: str, level: str, unit: str) -> list:
+    """A link to the children behind the month's figure, for a record-level KPI,
+    when the viewer may open this unit's child lists (the query layer's answer)."""
+    if not children.is_record_level(metric) or not children.may_list(level, unit):
+        return []
+    href = children.list_address(metric.metric_id, period, level, unit)
+    return [html.A("Children behind this figure", href=href, className="btn btn-primary btn-sm", id="kpi-children")]
+
+
 def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
     cat = catalogue()
     try:
@@ -274,12 +283,13 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             metric.label,
             f"{sel.unit} · {long_month_label(sel.period)}",
             actions=[
+                *children_link(metric, sel.period, sel.level, sel.unit),
                 dcc.Link(
                     "← Back to the scorecard",
                     href=view_href("/", sel.period, sel.level, sel.unit),
                     className="btn btn-outline-primary btn-sm",
                     id="kpi-back",
-                )
+                ),
             ],
         ),
         html.Div(

@@ -17,7 +17,7 @@ from dashboard.components.format import long_month_label
 from dashboard.components.glossary import glossary_link, with_abbreviations
 from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import queries
+from etl import children, queries
 from etl.metrics import catalogue
 
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
@@ -71,6 +71,28 @@ def left_off_note(left_off, unit: str) -> html.P | None:
     )
 
 
+def children_links(sel: Selection, frame) -> dict[str, str]:
+    """metric_id -> the children behind its figure, for the record-level KPIs with a
+    figure this month, when the viewer may open this unit's child lists (the query
+    layer's answer)."""
+    if not children.may_list(sel.level, sel.unit):
+        return {}
+    with_figure = set(frame.loc[frame["numerator"].notna(), "metric_id"])
+    return {
+        m.metric_id: children.list_address(m.metric_id, sel.period, sel.level, sel.unit)
+        for m in catalogue().metrics
+        if children.is_record_level(m) and m.metric_id in with_figure
+    }
+
+
+def due_link(sel: Selection, children_hrefs: dict[str, str]) -> list:
+    """For a team whose child lists the viewer may open: what falls due for it."""
+    if sel.level != "team" or not children_hrefs:
+        return []
+    href = children.due_address(sel.unit, 5, None)
+    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due")]
+
+
 def build(period: str | None = None, level: str | None = None, unit: str | None = None) -> list:
     """The scorecard's content for a URL's parameters (a plain function: tested
     without a browser)."""
@@ -83,11 +105,12 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
     # that "No data" on the scorecard always means data is missing.
     left_off = frame[~frame["applies"].astype(bool)]
     frame = frame[frame["applies"].astype(bool)]
+    hrefs = children_links(sel, frame)
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
     subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
     return [
-        page_header("CPIP scorecard", subtitle, actions=[boardpack_links(sel)]),
+        page_header("CPIP scorecard", subtitle, actions=[*due_link(sel, hrefs), boardpack_links(sel)]),
         html.Div(
             unit_controls(PREFIX, sel),
             className="cpip-controls d-print-none",
@@ -99,7 +122,7 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         rag_summary(frame["rag"], id_prefix=PREFIX),
         left_off_note(left_off, sel.unit),
         scroll_region(
-            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit),
+            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=hrefs),
             label=f"CPIP scorecard, {long_month_label(sel.period)}, {sel.unit}",
         ),
         html.P(

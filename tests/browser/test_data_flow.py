@@ -173,3 +173,39 @@ def test_files_that_cannot_be_loaded_are_refused_with_a_message(browser_page, da
     page.get_by_role("button", name="Cancel").click()
     page.locator("#data-status").get_by_text("nothing was stored").wait_for()
     expect(page.locator(".data-file-report")).to_have_count(0)  # the reports redraw just after
+
+
+def test_an_annex_a_workbook_is_checked_list_by_list_and_loaded(browser_page, data_server: str, tmp_path: Path) -> None:
+    import openpyxl
+
+    page, url = browser_page, data_server
+    book = openpyxl.Workbook()
+    book.active.title = "Front_Sheet"
+    book.active.append(["Ofsted Annex A"])
+    leavers = book.create_sheet("List 9")
+    leavers.append(
+        ["Child Unique ID", "Gender", "Allocated Team", "Allocated Worker", "Latest Pathway Plan Review Date"]
+    )
+    leavers.append(["L1", "a) Male", "Central Leaving Care 1", "A Worker", date(2023, 7, 3)])
+    leavers.append(["L2", "b) Female", "Central Leaving Care 1", "A Worker", date(2022, 7, 3)])
+    contacts = book.create_sheet("List 1")
+    contacts.append(["Child Unique ID", "Date of Contact", "Contact Source"])
+    contacts.append(["X1", date(2023, 7, 3), "Police"])
+    path = tmp_path / "Annex_A_July.xlsx"
+    book.save(path)
+
+    page.goto(url + "/data")
+    page.locator("#data-upload").wait_for()
+    page.locator("#data-as-of").fill("2023-07-31")
+    page.set_input_files("#data-upload input[type=file]", str(path))
+    page.locator("#data-status").get_by_text("1 file (3 lists) checked").wait_for()
+    cards = page.locator(".data-file-report")
+    expect(cards).to_have_count(3)
+    text = page.locator("#data-reports").inner_text()
+    assert "Annex_A_July.xlsx, sheet 'List 9'" in text and "Ready to load" in text
+    assert "Annex A List 9 (care leavers)" in text and "Gender, Allocated Worker" in text
+    assert "Annex A List 1 (contacts): no KPI reads it" in text and "Skipped" in text
+    page.screenshot(path=str(ARTIFACTS / "data-8-workbook.png"), full_page=True)
+    page.get_by_role("button", name="Load 1 file").click()
+    page.locator("#data-load-alert").wait_for()
+    assert "sheet 'List 9': care_leavers: loaded" in page.locator("#data-load-alert").inner_text()
