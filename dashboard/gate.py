@@ -225,12 +225,8 @@ def who_line() -> str:
         )
     else:
         text = f"Signed in as {viewer.describe()}"
-    # A named region: it sits above the banner, and content outside every landmark is
-    # missed by a screen reader's landmark list (axe `region`).
-    return (
-        f'<div class="cpip-who" id="cpip-who" role="region" aria-label="Who is using the dashboard">'
-        f"{html.escape(text)}</div>"
-    )
+    # An <aside> (a landmark of its own): every piece of a page sits in one, for screen readers.
+    return f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}</aside>'
 
 
 def may_open(capability: str) -> bool:

@@ -249,7 +249,8 @@ def test_a_move_to_a_kpi_page_is_announced_and_titled(page, warehouse, wait_for_
     authority = catalogue().authority.name
     page.goto("/")
     wait_for_dash(page)
-    assert page.title() == f"CPIP scorecard: {authority} · {long_month_label(latest)} – CPIP"
+    home = f"CPIP scorecard: {authority} · {long_month_label(latest)} – CPIP"
+    page.wait_for_function("t => document.title === t", arg=home)  # set just after the render
     metric = catalogue().metrics[0]
     page.locator(f"#sc-link-{metric.metric_id}").focus()
     page.keyboard.press("Enter")
