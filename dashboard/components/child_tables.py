@@ -113,12 +113,12 @@ def access_log_table(frame: pd.DataFrame) -> html.Div:
             for r in frame.itertuples()
         ]
     )
-    # A focusable region: at 320 px the table scrolls sideways (axe scrollable-region-focusable).
+    # A region that takes focus, so the table scrolls from the keyboard at 320 px (the house pattern).
     return scroll_region(
         html.Table(
             [html.Caption("Child lists viewed or downloaded, newest first"), head, body],
             className="table table-sm cpip-table",
             id="data-access-log-table",
         ),
-        label="Child lists viewed or downloaded",
+        label="Access log: child lists viewed or downloaded",
     )
