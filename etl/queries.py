@@ -343,7 +343,7 @@ SCORECARD_COLUMNS = [
     "metric_id", "metric_name", "short_name", "area", "period", "level", "org_unit", "numerator", "denominator",
     "value", "unit", "polarity", "target", "green", "amber", "rag", "previous_value", "direction", "sparkline",
     "benchmark_kpi", "benchmark_year", "england", "south_east", "sn_median", "variation", "assurance",
-    "variation_icon", "assurance_icon", "spc_note", "note",
+    "variation_icon", "assurance_icon", "spc_note", "note", "applies",
 ]  # fmt: skip
 
 
@@ -373,6 +373,7 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
             _SPC_SQL.format(unit_filter="AND org_unit = $unit" if unit else ""),
             {k: params[k] for k in ("level", "last", "unit") if k in params},
         ).fetchall()
+        org = con.execute("SELECT team, service, area FROM organisation").df()
 
     meta = _metrics_frame(period, level).merge(bench, on="benchmark_kpi", how="left")
     frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
@@ -384,7 +385,34 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     frame["sparkline"] = [s.tolist() for s in frame["sparkline"]]
     frame["benchmark_year"] = frame["benchmark_year"].astype("Int64")
     _add_spc(frame, history)
+    frame["applies"] = _applies(frame, org, {(h[0], h[1]) for h in history})
     return frame[SCORECARD_COLUMNS].reset_index(drop=True)
+
+
+def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: set[tuple[str, str]]) -> list[bool]:
+    """Per row: does the KPI apply to the row's unit (metrics.yml `applies_to`, by the
+    services the unit is made of)? The authority always does, and so does a unit with
+    records for the KPI; an `applies_to` naming no service of the organisation
+    reference (a misspelling, another authority's names) is not trusted to leave anything off."""
+    metrics = {m.metric_id: m for m in catalogue().metrics}
+    services: dict[str, dict[str, list[str]]] = {
+        "team": {t: [s] for t, s in zip(org["team"], org["service"], strict=True)},
+        "service": {s: [s] for s in org["service"]},
+        "area": {a: list(g["service"]) for a, g in org.groupby("area")},
+    }
+    everything = list(org["service"])
+    out = []
+    for metric_id, level, unit in zip(frame["metric_id"], frame["level"], frame["org_unit"], strict=True):
+        metric = metrics[metric_id]
+        made_of = services.get(level, {}).get(unit, [])
+        out.append(
+            level == "la"
+            or (metric_id, unit) in with_records
+            or not made_of
+            or not metric.applies_to_any(everything)
+            or metric.applies_to_any(made_of)
+        )
+    return out
 
 
 _SPC_SQL = """
@@ -435,7 +463,7 @@ def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
 
 SCORECARD_TABLE_COLUMNS = [
     "metric_id", "metric_name", "area", "period", "level", "org_unit", "numerator", "denominator", "value", "unit",
-    "target", "rag", "previous_value", "direction", "variation", "assurance",
+    "target", "rag", "previous_value", "direction", "variation", "assurance", "applies",
 ]  # fmt: skip
 
 
@@ -452,6 +480,8 @@ def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
     and numerator are the count and its denominator is empty; no data leaves the
     value empty; monitored metrics have an empty rag."""
     frame = scorecard(period, level, db=db)[SCORECARD_TABLE_COLUMNS].copy()
+    # Every row stays (the CLI's contract); `applies` says whether the KPI is the unit's work.
+    frame["applies"] = ["yes" if a else "no" for a in frame["applies"]]
     for column in ("numerator", "denominator", "target"):
         frame[column] = _whole_numbers(frame[column])
     # A count prints as 19, not 19.0; a percentage keeps every digit.

@@ -57,6 +57,20 @@ def boardpack_links(sel: Selection) -> html.Div:
     )
 
 
+def left_off_note(left_off, unit: str) -> html.P | None:
+    """How many KPIs were left off as not the unit's work, and which."""
+    if left_off.empty:
+        return None
+    names = ", ".join(str(n) for n in (left_off["short_name"].fillna(left_off["metric_name"])))
+    count = len(left_off)
+    return html.P(
+        f"{count} {'KPI does' if count == 1 else 'KPIs do'} not apply to {unit} and "
+        f"{'is' if count == 1 else 'are'} left off: {names}.",
+        className="cpip-footnote",
+        id="sc-left-off",
+    )
+
+
 def children_links(sel: Selection, frame) -> dict[str, str]:
     """metric_id -> the children behind its figure, for the record-level KPIs with a
     figure this month, when the viewer may open this unit's child lists (the query
@@ -87,6 +101,10 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         return [page_header("CPIP scorecard"), no_data_message()]
     frame = queries.scorecard(sel.period, sel.level, sel.unit)
     cat = catalogue()
+    # A KPI that is not this unit's work (metrics.yml applies_to) is left off, so
+    # that "No data" on the scorecard always means data is missing.
+    left_off = frame[~frame["applies"].astype(bool)]
+    frame = frame[frame["applies"].astype(bool)]
     hrefs = children_links(sel, frame)
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
@@ -102,6 +120,7 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
         rag_summary(frame["rag"], id_prefix=PREFIX),
+        left_off_note(left_off, sel.unit),
         scroll_region(
             scorecard_table(
                 frame,
