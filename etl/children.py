@@ -39,16 +39,8 @@ from etl.warehouse import reading
 Db = str | os.PathLike | None
 
 RECORDS_DIR = Path(__file__).resolve().parent / "kpis" / "records"
-RECORD_SOURCES = (
-    "assessments",
-    "health_assessments",
-    "missing_episodes",
-    "referrals",
-    "case_audits",
-    "s47_enquiries",
-    "children_in_care",
-    "care_leavers",
-)
+# Every KPI source but kpi_values has records behind it, with a file of record-level rules here.
+RECORD_SOURCES = tuple(s for s in kpis.SOURCES if s != "kpi_values")
 LIST_COLUMNS = ["child_id", "team", "start", "deadline", "event_date", "working_days", "outcome"]
 DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "outcome"]
 COUNTED = ("met", "late", "overdue", "not met")  # the denominator's outcomes; `not yet due` is outside
