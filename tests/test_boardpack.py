@@ -13,8 +13,8 @@ thresholds:
 - rereferrals_12m (lower is better, green 20, amber 23): July 11/50 = 22.0% ->
   Amber; June 12/50 = 24.0%, so improving.
 - homeless_16_17 (monitored count): 19, not rated; the `=HYPERLINK("x")` team 5.
-- Every other rated KPI has no July data: "No data" (14 of them).
-  Summary: 1 Red, 1 Amber, 1 Green, 14 No data, 1 monitored.
+- Every other rated KPI has no July data: "No data" (16 of them).
+  Summary: 1 Red, 1 Amber, 1 Green, 16 No data, 2 monitored.
 - Audits: April Good + RI (both moderated), May one unmoderated Good,
   July one moderated Inadequate. Q1 2023/24: 3 audits, 2 moderations,
   0% / 50% / 50% / 0%; July: 1, 1, 0% / 0% / 0% / 100%.
@@ -133,7 +133,7 @@ def test_cover_names_authority_month_and_as_of(pdf_pages: list[str]) -> None:
 
 def test_summary_counts(pdf_pages: list[str]) -> None:
     summary = squash(pdf_pages[1])
-    for n, word in ((1, "RED"), (1, "AMBER"), (1, "GREEN"), (14, "NO DATA"), (1, "MONITORED, NOT RATED")):
+    for n, word in ((1, "RED"), (1, "AMBER"), (1, "GREEN"), (16, "NO DATA"), (2, "MONITORED, NOT RATED")):
         assert re.search(rf"\b{n}\s*{word}\b", summary), (n, word, summary[:400])
 
 
@@ -238,7 +238,7 @@ def test_scorecard_sheet(xlsx: Path) -> None:
     header = [c.value for c in ws[4]]
     assert header[:8] == ["Improvement area", "KPI", "Metric ID", "Value", "Numerator", "Denominator", "Target", "RAG"]
     assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:M22"  # header + 18 KPIs
+    assert ws.auto_filter.ref == "A4:M25"  # header + 21 KPIs
     rows = {ws.cell(r, 3).value: r for r in range(5, 23)}
     red = rows["assessments_45wd"]
     assert [ws.cell(red, c).value for c in (4, 5, 6, 7, 8, 9, 10)] == [70.0, 70, 100, 90, "Red", 80.0, "worsening"]
@@ -265,7 +265,7 @@ def test_data_sheet_every_kpi_by_unit_and_month(xlsx: Path) -> None:
 def test_definitions_sheet(xlsx: Path) -> None:
     ws = load_workbook(xlsx)["Definitions"]
     rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=2)}
-    assert len(rows) == 18
+    assert len(rows) == 21
     assert rows["assessments_45wd"][6] == "Head of Service, Assessment and Intervention"
     assert rows["assessments_45wd"][8:11] == [90, 90, 85]
 

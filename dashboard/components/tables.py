@@ -11,6 +11,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard.components.badges import direction_badge, rag_chip, rag_word
+from dashboard.components.comparators import SCORECARD_COMPARATOR_HEADERS, comparator_cells
 from dashboard.components.controls import view_href
 from dashboard.components.format import format_fraction, format_target, format_value, month_label
 from dashboard.components.sparkline import sparkline_src
@@ -24,13 +25,6 @@ def _num(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if f != f else f
-
-
-def _benchmark_cell(value: object, unit: str, year: object) -> html.Td:
-    if _num(value) is None:
-        return html.Td("–", className="cpip-num cpip-muted")
-    suffix = f"{int(year) - 1}/{str(int(year))[2:]}" if _num(year) is not None else ""
-    return html.Td([format_value(value, unit), html.Span(suffix, className="cpip-bench-year")], className="cpip-num")
 
 
 def spc_icon(kind: str, *, size: int = 30) -> html.Img:
@@ -82,15 +76,14 @@ SCORECARD_HEADERS = (
     ("RAG", ""),
     ("Since last month", ""),
     ("Last 12 months", ""),
-    ("England", "cpip-num-head"),
-    ("Stat. neighbours", "cpip-num-head"),
+    *SCORECARD_COMPARATOR_HEADERS,
     ("SPC", ""),
 )
 
 
 def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.Tr:
     """One KPI: name (a link to its trend page for the same unit and month),
-    value, counts, target, RAG chip, direction, sparkline, benchmarks, SPC."""
+    value, counts, target, RAG chip, direction, sparkline, published comparators, SPC."""
     unit_kind = row["unit"]
     value, previous = _num(row.get("value")), _num(row.get("previous_value"))
     spark = list(row.get("sparkline") or [])
@@ -130,8 +123,7 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
             html.Td(rag_chip(row.get("rag"))),
             html.Td(direction_badge(row.get("direction"), value, previous)),
             html.Td(html.Img(src=sparkline_src(spark), alt=alt, width=120, height=28, className="cpip-spark")),
-            _benchmark_cell(row.get("england"), unit_kind, row.get("benchmark_year")),
-            _benchmark_cell(row.get("sn_median"), unit_kind, row.get("benchmark_year")),
+            *comparator_cells(row),
             spc_cell(row),
         ],
         className=f"cpip-sc-row cpip-row-{rag_word(row.get('rag')).lower().replace(' ', '-')}",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dashboard.components.comparators import england_by_period
 from dashboard.components.figures import audit_bars_figure, breakdown_figure, trend_figure
 from dashboard.export import charts, look
 from dashboard.export.model import (
@@ -160,15 +161,11 @@ def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
     return rows
 
 
-def _benchmarks(row: pd.Series) -> dict[str, float]:
-    """The latest published comparators beside a KPI, for its trend chart."""
-    year = row.get("benchmark_year")
-    suffix = f" ({int(year)})" if _num(year) is not None else ""
-    found = {
-        "England" + suffix: _num(row.get("england")),
-        "Statistical neighbours" + suffix: _num(row.get("sn_median")),
-    }
-    return {k: v for k, v in found.items() if v is not None}
+def _england_line(metric_id: str, periods: list[str], db: queries.Db) -> dict[str, list[float | None]]:
+    """England's published figure of each month's year, for an exception page's trend chart."""
+    if not catalogue().metric(metric_id).benchmark:
+        return {}
+    return {"England (published, each year)": england_by_period(periods, queries.england_by_year(metric_id, db=db))}
 
 
 def _exception(
@@ -205,7 +202,8 @@ def _exception(
         ],
     )
     width, height = charts.TREND_SIZE
-    figure = charts.for_print(trend_figure(trend, metric, benchmarks=_benchmarks(scorecard_row)), width, height)
+    references = _england_line(row.metric_id, [str(p) for p in trend["period"]], db)
+    figure = charts.for_print(trend_figure(trend, metric, references=references), width, height)
     figures = [charts.label_bands(charts.month_ticks(figure, len(trend)), metric, period)]
     if not spread.empty:
         spread = spread.assign(period=period)

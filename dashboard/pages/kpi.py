@@ -1,5 +1,7 @@
-"""One KPI: its monthly trend for an org unit, its definition, the breakdown
-across the units below, and the monthly numbers with a CSV download.
+"""One KPI: its monthly trend for an org unit, where the authority stands among all
+councils (DfE's published comparators and the comparison chart), its definition,
+its SPC chart and why each special point is special, the breakdown across the
+units below, and the monthly numbers with a CSV download.
 
 URL: `/kpi/iha_20wd?period=2023-07&level=service&unit=Children%20We%20Care%20For`.
 """
@@ -14,15 +16,31 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 from dashboard import theme
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
+from dashboard.components.comparators import (
+    comparator_note,
+    comparator_tiles,
+    comparison_figure,
+    comparison_table,
+    england_by_period,
+    year_label,
+)
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
-from dashboard.components.spc_figure import icon_word, icons_for, reason_words, spc_explanation, spc_figure
+from dashboard.components.spc_figure import (
+    icon_word,
+    icons_for,
+    reason_words,
+    spc_explanation,
+    spc_figure,
+    special_cause_rows,
+)
 from dashboard.components.tables import monthly_table, spc_icon
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
 from etl.calendar import add_months, financial_year_of
 from etl.metrics import Metric, Polarity, catalogue
+from etl.reference import INDICATORS
 from etl.safe_csv import to_csv_text
 from etl.spc import SPCResult
 
@@ -81,7 +99,8 @@ def definition(metric: Metric, period: str) -> html.Div:
         ("Improvement area", metric.area),
     ]
     if metric.benchmark:
-        items.append(("Benchmark", "England and statistical neighbours (DfE published figures, latest year)"))
+        indicator = INDICATORS[metric.benchmark]
+        items.append(("Published counterpart", f"{indicator.name} (DfE, {indicator.source})"))
     body = []
     for term, text in items:
         body += [html.Dt(term), html.Dd(text)]
@@ -92,24 +111,67 @@ def definition(metric: Metric, period: str) -> html.Div:
     )
 
 
-def benchmarks_of(row: dict | None) -> dict[str, float | None]:
-    """{"England 2024/25": 22.6, "Statistical neighbours 2024/25": 17.4} for the trend's reference lines."""
-    if not row:
-        return {}
-    year = row.get("benchmark_year")
-    suffix = f" {int(year) - 1}/{str(int(year))[2:]}" if year is not None and year == year else ""
-    return {f"England{suffix}": row.get("england"), f"Statistical neighbours{suffix}": row.get("sn_median")}
+ENGLAND_LINE = "England (published, each year)"
 
 
-def benchmark_table() -> dict[str, dict]:
-    """The latest published England and statistical-neighbour figures per KPI
-    (the same for every unit and month), from the scorecard query."""
-    latest = queries.latest_period()
-    if latest is None:
+def england_line(metric: Metric, periods: list[str]) -> dict[str, list[float | None]]:
+    """The second reference line of the trend and SPC charts: England's published
+    figure of each month's year, where the KPI has a counterpart."""
+    if not metric.benchmark or not periods:
         return {}
-    frame = queries.scorecard(latest, "la")
-    columns = ["benchmark_year", "england", "sn_median"]
-    return {r["metric_id"]: {c: r[c] for c in columns} for r in frame[["metric_id", *columns]].to_dict("records")}
+    return {ENGLAND_LINE: england_by_period(periods, per_load(queries.england_by_year, metric.metric_id))}
+
+
+def comparator_card(metric: Metric, period: str) -> html.Div | None:
+    """Where the authority stands: its published figure, England, region, the median of
+    its neighbours and its quartile band, then the comparison chart year by year."""
+    if not metric.benchmark:
+        return None
+    frame = per_load(queries.comparators, period)
+    rows = frame[frame["metric_id"] == metric.metric_id].to_dict("records")
+    row = {**(rows[0] if rows else {}), "unit": metric.unit}
+    authority = per_load(queries.reference_authority)
+    name = (authority or {}).get("la_name") or "the authority"
+    comparison = per_load(queries.comparison, metric.metric_id)
+    indicator = INDICATORS[metric.benchmark]
+    year = year_label(row.get("benchmark_year"))
+    return html.Div(
+        [
+            html.H2(f"Where we stand among all councils{', ' + year if year else ''}", className="cpip-h2 mt-0"),
+            comparator_tiles(row, authority),
+            html.H3(
+                f"{indicator.name}: {name} against its ten statistical neighbours and England", className="cpip-h3"
+            ),
+            dcc.Graph(
+                figure=comparison_figure(comparison, unit=metric.unit, authority_name=name, label="%"),
+                config=theme.GRAPH_CONFIG,
+                id="kpi-comparison",
+                className="cpip-graph",
+            ),
+            html.Details(
+                [
+                    html.Summary("Show the comparison as a table"),
+                    html.Div(
+                        comparison_table(
+                            comparison, unit=metric.unit, caption=f"{indicator.name}, by year to 31 March"
+                        ),
+                        className="cpip-table-wrap",
+                        tabIndex="0",
+                        role="region",
+                        **{"aria-label": "The comparison as a table"},
+                    ),
+                ],
+                id="kpi-comparison-data",
+            ),
+            html.P(
+                comparator_note(authority, catalogue().authority.name) + f" Source: DfE, {indicator.source}.",
+                className="cpip-footnote",
+                id="kpi-comparator-note",
+            ),
+        ],
+        className="cpip-card",
+        id="kpi-comparator-card",
+    )
 
 
 def month_row(metric: Metric, series, period: str) -> dict:
@@ -184,6 +246,43 @@ def chart_words(result: SPCResult) -> str:
     return f"{kind}, {month_label(result.period[0])} to {month_label(result.period[-1])}"
 
 
+def special_points(result: SPCResult, unit: str) -> html.Div:
+    """Why each special point is special: the month, its value and class, the rules it met."""
+    rows = special_cause_rows(result)
+    if not rows:
+        return html.P("No month is special cause: every point is common cause variation.", className="cpip-footnote",
+                      id="kpi-spc-rules-none")  # fmt: skip
+    body = [
+        html.Tr(
+            [
+                html.Th(month_label(r["period"]) if len(r["period"]) == 7 else r["period"], scope="row"),
+                html.Td(format_value(r["value"], unit), className="cpip-num"),
+                html.Td(r["class"]),
+                html.Td("; ".join(r["rules"])),
+            ]
+        )
+        for r in reversed(rows)
+    ]
+    table = html.Table(
+        [
+            html.Caption("Why each special-cause month is special (newest first)"),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in ("Month", "Value", "Variation", "Rule met")])),
+            html.Tbody(body),
+        ],
+        className="table table-sm cpip-table cpip-spc-rules",
+        id="kpi-spc-rules",
+    )
+    region = html.Div(table, className="cpip-table-wrap", tabIndex="0", role="region",
+                      **{"aria-label": "Why each special-cause month is special"})  # fmt: skip
+    # A long list (a p-chart after a shift marks most months) folds away; a short one is open.
+    return html.Details(
+        [html.Summary(f"Why each special-cause month is special: {len(rows)} month{'s' if len(rows) != 1 else ''}"),
+         region],
+        open=len(rows) <= 8,
+        id="kpi-spc-rules-box",
+    )  # fmt: skip
+
+
 def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> html.Div:
     """The Making Data Count view: the icons, the chart and what it means in words."""
     reasons = {r.period: r.reason for r in metric.rebase}
@@ -195,6 +294,7 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> 
         rebase_reasons=reasons,
         show_icons=False,  # drawn beside the chart as images with alt text instead
         subtitle=chart_words(result),  # the icons' words are beside the chart already
+        references=england_line(metric, list(result.period)),
     )
     return html.Div(
         [
@@ -209,6 +309,7 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> 
             dcc.Graph(figure=figure, config=theme.GRAPH_CONFIG, id="kpi-spc", className="cpip-graph"),
             html.P(spc_explanation(result, unit=metric.unit, rebase_reasons=reasons), className="cpip-footnote",
                    id="kpi-spc-note"),
+            special_points(result, metric.unit),
         ],
         className="cpip-card",
         id="kpi-spc-card",
@@ -247,7 +348,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     row = month_row(metric, series, sel.period)
     # The trend runs from the first month with data to the chosen month.
     shown = series[series["period"] <= sel.period] if not series.empty else series
-    trend = trend_figure(shown, metric, benchmarks=benchmarks_of(per_load(benchmark_table).get(metric.metric_id)))
+    trend = trend_figure(shown, metric, references=england_line(metric, [str(p) for p in shown["period"]]))
     parts = [
         page_header(
             metric.label,
@@ -277,7 +378,9 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                         dcc.Graph(figure=trend, config=theme.GRAPH_CONFIG, id="kpi-trend", className="cpip-graph"),
                         html.P(
                             "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
-                            "the target; dotted vertical lines mark the start of each financial year.",
+                            "the target; the purple dotted line, where the KPI has a published counterpart, is "
+                            "England's figure of each year; dotted vertical lines mark the start of each financial "
+                            "year.",
                             className="cpip-footnote",
                         ),
                     ],
@@ -287,6 +390,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             ],
             className="cpip-two-col",
         ),
+        comparator_card(metric, sel.period),
         spc_card(metric, spc_result, sel.unit, sel.period),
     ]
     if below_job is not None:

@@ -2,7 +2,9 @@
 
 URL: `/?period=2023-07&level=team&unit=Coastal%20FS%201`. The layout is built
 from those parameters (see dashboard/components/controls.py); the controls
-write them back, so every view can be bookmarked or emailed.
+write them back, so every view can be bookmarked or emailed. `view=icons` shows
+the scorecard as the Making Data Count icon matrix of the units one level below
+(the authority's services, an area's or a service's teams).
 """
 
 from __future__ import annotations
@@ -12,8 +14,18 @@ from dash import html
 
 from dashboard.components.badges import rag_summary
 from dashboard.components.banners import freshness_notes, notice
-from dashboard.components.controls import LEVEL_LABELS, Selection, query_string, resolve_selection, url_parts, url_sync
+from dashboard.components.comparators import comparator_note
+from dashboard.components.controls import (
+    LEVEL_LABELS,
+    Selection,
+    labelled_select,
+    query_string,
+    resolve_selection,
+    url_parts,
+    url_sync,
+)
 from dashboard.components.format import long_month_label
+from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import scorecard_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
@@ -22,7 +34,8 @@ from etl.metrics import catalogue
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
 
 PREFIX = "sc"
-url_sync(PREFIX, ("period", "level", "unit"), resets={"unit": ["level"]})
+url_sync(PREFIX, ("period", "level", "unit", "view"), resets={"unit": ["level"]})
+VIEWS = (("table", "Scorecard"), ("icons", "Icon matrix of the units below"))
 
 
 def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
@@ -56,27 +69,58 @@ def boardpack_links(sel: Selection) -> html.Div:
     )
 
 
-def build(period: str | None = None, level: str | None = None, unit: str | None = None) -> list:
+def matrix_view(sel: Selection) -> list:
+    """The icon matrix of the units below the one chosen (a team has none)."""
+    if sel.level == "team":
+        return [
+            html.P(
+                "A team has no units below it: choose the scorecard view to see its icons, or an area or service "
+                "for the matrix of its teams.",
+                className="cpip-footnote",
+                id="sc-matrix-none",
+            )
+        ]
+    frame = queries.icon_matrix(sel.period, sel.level, sel.unit)
+    return [
+        html.H2(
+            f"Variation and assurance, {long_month_label(sel.period)}: "
+            f"{'services' if sel.level == 'la' else 'teams'} of {sel.unit}",
+            className="cpip-h2",
+        ),
+        icon_matrix_block(frame, queries.matrix_counts(frame), period=sel.period, unit=sel.unit, prefix=PREFIX),
+    ]
+
+
+def build(
+    period: str | None = None, level: str | None = None, unit: str | None = None, view: str | None = None
+) -> list:
     """The scorecard's content for a URL's parameters (a plain function: tested
     without a browser)."""
     sel = selection(period, level, unit)
     if sel.period is None or sel.unit is None:
         return [page_header("CPIP scorecard"), no_data_message()]
-    frame = queries.scorecard(sel.period, sel.level, sel.unit)
+    view = view if view in dict(VIEWS) else "table"
     cat = catalogue()
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
     subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
-    return [
+    controls = html.Div(
+        [*unit_controls(PREFIX, sel), labelled_select(f"{PREFIX}-view", "Show", list(VIEWS), view, width="md")],
+        className="cpip-controls d-print-none",
+        role="group",
+        **{"aria-label": "Choose the month, org unit and view"},
+    )
+    head = [
         page_header("CPIP scorecard", subtitle, actions=[boardpack_links(sel)]),
-        html.Div(
-            unit_controls(PREFIX, sel),
-            className="cpip-controls d-print-none",
-            role="group",
-            **{"aria-label": "Choose the month and org unit"},
-        ),
+        controls,
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
+    ]
+    if view == "icons":
+        return head + matrix_view(sel)
+    frame = queries.scorecard(sel.period, sel.level, sel.unit)
+    return [
+        *head,
         rag_summary(frame["rag"], id_prefix=PREFIX),
         html.Div(
             scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit),
@@ -84,12 +128,25 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
         ),
         html.P(
             "RAG uses the thresholds in force in the month's financial year. Direction compares with the previous "
-            "month in the KPI's own polarity. England and statistical-neighbour figures are the latest published "
-            "year (DfE).",
+            "month in the KPI's own polarity.",
             className="cpip-footnote",
+        ),
+        html.P(
+            comparator_note(per_load(queries.reference_authority), cat.authority.name),
+            className="cpip-footnote",
+            id="sc-comparator-note",
         ),
     ]
 
 
-def layout(period: str | None = None, level: str | None = None, unit: str | None = None, **_other: str) -> list:
-    return [*url_parts(PREFIX), html.Div(safely(lambda: build(period, level, unit), what="scorecard"), id="sc-page")]
+def layout(
+    period: str | None = None,
+    level: str | None = None,
+    unit: str | None = None,
+    view: str | None = None,
+    **_other: str,
+) -> list:
+    return [
+        *url_parts(PREFIX),
+        html.Div(safely(lambda: build(period, level, unit, view), what="scorecard"), id="sc-page"),
+    ]  # fmt: skip
