@@ -89,7 +89,7 @@ def comparator_cells(row: Mapping) -> list[html.Td]:
         html.Td(
             [
                 band_chip(band),
-                html.Span(f" rank {int(row['rank'])} of {int(row['ranked'])}", className="cpip-bench-year"),
+                html.Span(f"rank {int(row['rank'])} of {int(row['ranked'])}", className="cpip-bench-year"),
             ]
             if isinstance(band, str) and band and _num(row.get("rank")) is not None
             else band_chip(band),

@@ -4,19 +4,20 @@ icons with their words, a link to that unit's SPC chart; above it the counts.
 
 A pure builder of `etl.queries.icon_matrix`'s frame. Icons are <img> tags pointing
 at the stored SVGs in assets/spc-icons/ (not inline data URIs: a matrix of 112 teams
-holds thousands of them), each with its words as alt text.
+holds thousands of them); the words beside them say what they mean.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape
 
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashboard.components.controls import view_href
 from dashboard.components.format import month_label
-from dashboard.components.spc_figure import icon_text, icon_word, reason_words
+from dashboard.components.spc_figure import icon_word, reason_words
 from etl import spc
 
 # The order and words of the counts line above the matrix.
@@ -45,61 +46,55 @@ def counts_text(counts: Mapping[str, tuple[int, int]], child_level: str) -> str:
     return "; ".join(parts) + "."
 
 
-def _icon(kind: str, size: int) -> html.Img:
-    text = icon_text(kind)
-    return html.Img(src=f"/assets/spc-icons/{kind}.svg", alt=text, title=text, width=size, height=size)
+def _icon(kind: str, size: int) -> str:
+    # Decorative: the icons' words follow in the same link.
+    return f'<img src="/assets/spc-icons/{kind}.svg" alt="" width="{size}" height="{size}">'
 
 
-def matrix_cell(row: Mapping, *, period: str, size: int = 26) -> html.Td:
-    """One unit's icons for one KPI, with their words, linking to its SPC chart."""
-    kinds = [str(row.get(k) or "") for k in ("variation_icon", "assurance_icon")]
-    kinds = [k for k in kinds if k]
-    href = view_href(f"/kpi/{row['metric_id']}", period, row["level"], row["org_unit"]) + "#kpi-spc-card"
+def matrix_cell(row: Mapping, *, href: str, size: int = 26) -> str:
+    """One unit's icons for one KPI, with their words, as a link to its SPC chart (HTML)."""
+    kinds = [k for k in (row.get("variation_icon"), row.get("assurance_icon")) if k]
     if kinds:
-        content = [
-            html.Span([_icon(k, size) for k in kinds]),
-            html.Span(" · ".join(icon_word(k) for k in kinds), className="d-block"),
-        ]
+        words = " · ".join(icon_word(k) for k in kinds)
+        content = "".join(_icon(k, size) for k in kinds) + f"<span>{escape(words)}</span>"
     else:
-        content = [html.Span(reason_words(str(row.get("spc_note") or "")) or "No data", className="cpip-matrix-none")]
-    return html.Td(
-        html.A(content, href=href, className="cpip-matrix-link", **{"aria-label": _cell_label(row, kinds)}),
-        **{"data-variation": row.get("variation") or "", "data-assurance": row.get("assurance") or ""},
+        words = reason_words(str(row.get("spc_note") or "")) or "No data"
+        content = f'<span class="cpip-matrix-none">{escape(words)}</span>'
+    return (
+        f'<td data-variation="{escape(row.get("variation") or "")}" '
+        f'data-assurance="{escape(row.get("assurance") or "")}">'
+        f'<a class="cpip-matrix-link" href="{escape(href)}">{content}</a></td>'
     )
 
 
-def _cell_label(row: Mapping, kinds: list[str]) -> str:
-    words = "; ".join(icon_text(k) for k in kinds) or reason_words(str(row.get("spc_note") or "")) or "No data"
-    return f"{row['short_name']}, {row['org_unit']}: {words}. Open its SPC chart."
-
-
-def icon_matrix_table(frame: pd.DataFrame, *, period: str, unit: str, table_id: str) -> html.Table:
-    """The matrix as a table: a row per KPI (catalogue order), a column per unit."""
+def icon_matrix_html(frame: pd.DataFrame, *, period: str, unit: str, table_id: str) -> str:
+    """The matrix as an HTML table: a row per KPI (catalogue order), a column per unit.
+    Every name is escaped; the table is HTML text rather than Dash components because a
+    service of 112 teams makes 2,352 cells, which as components take a second to build
+    and send, and as text a few milliseconds."""
     units = list(dict.fromkeys(frame["org_unit"])) if not frame.empty else []
     child = str(frame["level"].iloc[0]) if not frame.empty else "team"
-    head = html.Thead(
-        html.Tr(
-            [html.Th("KPI", scope="col")]
-            + [
-                html.Th(html.A(u, href=view_href("/", period, child, u)), scope="col", className="cpip-matrix-unit")
-                for u in units
-            ]
-        )
+    caption = f"Variation and assurance by KPI and {child}, {unit}, {month_label(period)}"
+    head = "".join(
+        f'<th scope="col" class="cpip-matrix-unit"><a href="{escape(view_href("/", period, child, u))}">'
+        f"{escape(u)}</a></th>"
+        for u in units
     )
-    body = []
-    for _metric_id, rows in frame.groupby("metric_id", sort=False):
-        records = rows.to_dict("records")
-        body.append(
-            html.Tr([html.Th(records[0]["short_name"], scope="row")] + [matrix_cell(r, period=period) for r in records])
-        )
-    return html.Table(
-        [
-            html.Caption(f"Variation and assurance by KPI and {child}, {unit}, {month_label(period)}"),
-            head,
-            html.Tbody(body),
-        ],
-        className="table table-sm cpip-table cpip-matrix",
-        id=table_id,
+    # Each link's address: the KPI page for the unit and month, at its SPC chart.
+    unit_query = {u: view_href("", period, child, u) for u in units}
+    names = dict(zip(frame["metric_id"], frame["short_name"], strict=False))
+    cells: dict[str, list[str]] = {m: [] for m in names}
+    for row in frame.to_dict("records"):
+        href = f"/kpi/{row['metric_id']}{unit_query[row['org_unit']]}#kpi-spc-card"
+        cells[row["metric_id"]].append(matrix_cell(row, href=href))
+    body = "".join(
+        f'<tr><th scope="row">{escape(names[m])}</th>{"".join(row_cells)}</tr>' for m, row_cells in cells.items()
+    )
+    return (
+        f'<table class="table table-sm cpip-table cpip-matrix" id="{escape(table_id)}">'
+        f"<caption>{escape(caption)}</caption>"
+        f'<thead><tr><th scope="col">KPI</th>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
     )
 
 
@@ -110,7 +105,10 @@ def icon_matrix_block(frame: pd.DataFrame, counts: Mapping, *, period: str, unit
         [
             html.P(counts_text(counts, child), className="cpip-matrix-counts", id=f"{prefix}-matrix-counts"),
             html.Div(
-                icon_matrix_table(frame, period=period, unit=unit, table_id=f"{prefix}-matrix"),
+                dcc.Markdown(
+                    icon_matrix_html(frame, period=period, unit=unit, table_id=f"{prefix}-matrix"),
+                    dangerously_allow_html=True,  # built above from escaped text only
+                ),
                 className="cpip-table-wrap",
                 tabIndex="0",
                 role="region",

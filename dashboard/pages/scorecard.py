@@ -80,7 +80,7 @@ def matrix_view(sel: Selection) -> list:
                 id="sc-matrix-none",
             )
         ]
-    frame = queries.icon_matrix(sel.period, sel.level, sel.unit)
+    frame = per_load(queries.icon_matrix, sel.period, sel.level, sel.unit)
     return [
         html.H2(
             f"Variation and assurance, {long_month_label(sel.period)}: "

@@ -55,7 +55,7 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
     metric = cat.metric(metric_id)
     matrix = queries.team_matrix(metric_id, sel.level, sel.unit, sel.period, months=12)
     grid = queries.team_grid(sel.period, sel.level, sel.unit)
-    icons = queries.icon_matrix(sel.period, sel.level, sel.unit)
+    icons = per_load(queries.icon_matrix, sel.period, sel.level, sel.unit)
     first = add_months(sel.period, -11)
     kpi_options = [{"label": m.label, "value": m.metric_id} for m in cat.metrics]
     teams = list(dict.fromkeys(grid["team"])) if not grid.empty else []
