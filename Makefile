@@ -45,6 +45,7 @@ bench: install-test
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/boardpack.py
 	$(BIN)/python benchmarks/spc.py
+	$(BIN)/python benchmarks/children.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

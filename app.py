@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etl.access import require_policy
 from etl.metrics import require_catalogue
 
 require_catalogue()  # a broken metrics.yml stops here with one line, before any page is built
+require_policy()  # so does a broken access file (CPIP_ACCESS)
 
 import dash  # noqa: E402
 
-from dashboard import inbox_schedule  # noqa: E402
+from dashboard import child_routes, gate, inbox_schedule  # noqa: E402
 from dashboard.components.upload import max_upload_bytes  # noqa: E402
 from dashboard.export import routes as boardpack_routes  # noqa: E402
 from dashboard.shell import APP_TITLE, build_shell, index_string  # noqa: E402
@@ -36,7 +38,9 @@ app.layout = build_shell(app.get_asset_url)
 server = app.server
 # Refuse an oversized upload before it is read (base64 makes a file about 4/3 larger).
 server.config["MAX_CONTENT_LENGTH"] = int(max_upload_bytes() * 1.4) + 2**20
+gate.install(app)  # who may see what: every route and callback, before anything else runs
 boardpack_routes.register(server)  # /boardpack.pdf and /boardpack.xlsx
+child_routes.register(server)  # /kpi/<metric_id>/children.csv and /due.csv
 inbox_schedule.start(server)  # only when CPIP_INBOX_INTERVAL is set; one worker wins the lock
 
 if __name__ == "__main__":

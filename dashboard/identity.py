@@ -4,8 +4,9 @@ Behind the council's single sign-on proxy the server knows the signed-in
 person from a header the proxy sets (`X-Remote-User` unless CPIP_USER_HEADER
 names another). Without it (a laptop, a test) the operating-system user that
 runs the app is recorded instead. The header is only trusted because the
-proxy strips it from incoming requests; on a bare server anyone could send it,
-which is why the value is cleaned and only ever used as a label.
+proxy strips it from incoming requests; on a bare server anyone could send it.
+With an access file (CPIP_ACCESS) the name also decides what the person may see
+(dashboard/gate.py), so never expose the app without the proxy in front.
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ def logo_src(get_asset_url, logo: str | None) -> str:
 
 def index_string() -> str:
     """Dash's page template with the theme's palette inlined as CSS variables
-    and the page language set (screen readers need it)."""
+    and the page language set (screen readers need it). Dash's own template
+    wraps its scripts in a <footer>, a second contentinfo landmark beside the
+    shell's footer: here they sit in a plain <div>."""
     variables = ";".join(f"{k}:{v}" for k, v in theme.css_variables().items())
     return f"""<!DOCTYPE html>
 <html lang="en-GB">
@@ -41,11 +43,11 @@ def index_string() -> str:
     </head>
     <body>
         {{%app_entry%}}
-        <footer>
+        <div class="cpip-scripts">
             {{%config%}}
             {{%scripts%}}
             {{%renderer%}}
-        </footer>
+        </div>
     </body>
 </html>"""
 
@@ -107,11 +109,15 @@ def build_shell(get_asset_url) -> html.Div:
                 className="cpip-header",
             ),
             html.Main(dash.page_container, id="main-content", className="cpip-main", tabIndex="-1"),
+            # assets/cpip.js writes the new page's title here when a link opens another page.
+            html.Div(id="cpip-announce", role="status", className="visually-hidden"),
             html.Footer(
                 html.Div(
                     [
                         html.Span(f"{authority.name} · Continual Practice Improvement Plan"),
                         html.Span("Figures are counted from the loaded extracts; see each KPI's definition."),
+                        # Every term and abbreviation, in plain text a keyboard reaches (not a tooltip).
+                        html.A("Glossary: what the words mean", href="/glossary", className="cpip-footer-link"),
                     ],
                     className="cpip-footer-inner",
                 ),

@@ -72,6 +72,11 @@ GRADE_COLOURS = {
 # The team heatmap: cividis, designed to be read by people with colour-vision
 # deficiency, and independent of the RAG colours (the RAG word is in each cell).
 HEATMAP_SCALE = "Cividis"
+# Text on a heatmap cell is black or white, whichever contrasts more with that
+# cell's colour: on Cividis one of the two always reaches 4.5:1 (the worst cell,
+# mid-grey, gives 4.6:1), where plotly's own choice (#444 or white) gave 3.5:1.
+HEATMAP_TEXT_DARK = "#000000"
+HEATMAP_TEXT_LIGHT = "#ffffff"
 
 SPARK_LINE = PRIMARY
 SPARK_POINT = PRIMARY_DARK
@@ -85,10 +90,24 @@ CHART_LAYOUT = {
     "colorway": [PRIMARY, ACCENT, ENGLAND, NEIGHBOURS],
     "xaxis": {"gridcolor": LINE, "linecolor": LINE, "zeroline": False, "automargin": True},
     "yaxis": {"gridcolor": LINE, "linecolor": LINE, "zeroline": False, "automargin": True},
+    # plotly draws its toolbar icons at 30% grey (1.6:1); these meet 3:1 (WCAG 1.4.11).
+    "modebar": {"color": MUTED, "activecolor": PRIMARY_DARK, "bgcolor": SURFACE},
 }
 
-# Graph config shared by every chart: no plotly logo, no cloud links, a PNG button.
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# Graph config shared by every chart. The toolbar holds only what a reader
+# needs: save the chart as a picture, and reset it after a zoom. Nothing that
+# sends a chart anywhere: "Share chart..." uploads it to Plotly Cloud, which a
+# children's-services tool must never offer (so no server URL either).
+# assets/cpip.js gives each toolbar one Tab stop (arrow keys move within it).
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtons": [["toImage", "resetScale2d"]],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "plotlyServerURL": "",
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 SPARK_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": False}
 
 

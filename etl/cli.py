@@ -3,11 +3,18 @@
     cpip load [--as-of YYYY-MM-DD] [--valid-rows-only] FILE...
     cpip scorecard --period YYYY-MM --level la|area|service|team [--format csv|json] [--out FILE]
     cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
-    cpip loads
+    cpip loads [--findings LOAD_ID]
+    cpip teams --unknown FILE...
     cpip undo LOAD_ID
     cpip demo [--if-empty]
     cpip inbox [FOLDER]
     cpip boardpack --period YYYY-MM [--level L --unit U] --out FILE.pdf|FILE.xlsx
+    cpip children --metric M --period P --level L [--unit U] [--format csv]
+    cpip due [--team T] [--days N] [--on YYYY-MM-DD] [--format csv]
+    cpip access-log [--format csv|json]
+
+The command line is the analyst's: no roles here. Every child list it prints
+is recorded in the access log all the same (who: the operating-system user).
 
 Every problem is printed as one line (file, line, column, reason); no
 traceback ever reaches the user. Exit 0 only when everything succeeded.
@@ -21,10 +28,10 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from etl.safe_csv import write_csv
+if TYPE_CHECKING:  # pandas is imported where a frame is made: `cpip load` never needs it
+    import pandas as pd
 
 LEVELS = ("la", "area", "service", "team")
 
@@ -62,6 +69,8 @@ def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         else:
             print(text)
     else:
+        from etl.safe_csv import write_csv
+
         write_csv(frame, out or sys.stdout)
 
 
@@ -76,11 +85,14 @@ def cmd_load(args: argparse.Namespace) -> int:
         valid_rows_only=args.valid_rows_only,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if show_progress else None,
     )
+    from etl.findings import group_findings
+
     ok = True
     for report in reports:
         print(report.summary())
-        for finding in report.findings:
-            print(finding.describe(report.file_name))
+        # One line per kind of finding, with its first lines; every finding stays in the load log.
+        for group in group_findings(report.findings):
+            print(group.describe(report.file_name, report.load_id))
         ok = ok and report.ok
     return 0 if ok else 1
 
@@ -102,10 +114,33 @@ def cmd_audits(args: argparse.Namespace) -> int:
 
 
 def cmd_loads(args: argparse.Namespace) -> int:
-    from etl.load import load_log
+    from etl.load import load_findings, load_log
 
-    frame = load_log()
+    if args.findings is not None:
+        frame = load_findings(args.findings)
+        if frame.empty and args.findings not in set(load_log()["load_id"]):
+            raise ValueError(f"there is no load {args.findings}")
+    else:
+        frame = load_log()
     _emit(frame, args.format, None)
+    return 0
+
+
+def cmd_teams(args: argparse.Namespace) -> int:
+    """The teams the files name that the organisation reference lacks, as an organisation file to fill in."""
+    from etl.findings import unknown_teams
+    from etl.load import preview_files
+
+    names: dict[str, None] = {}
+    for path in args.files:
+        for report in preview_files(Path(path), as_of=date.today()):
+            for name in unknown_teams(report.findings):
+                names.setdefault(name, None)
+    import pandas as pd
+
+    from etl.safe_csv import write_csv
+
+    write_csv(pd.DataFrame({"team": list(names), "service": "", "area": ""}), sys.stdout)
     return 0
 
 
@@ -136,6 +171,50 @@ def cmd_boardpack(args: argparse.Namespace) -> int:
 
     path = build_boardpack(args.period, level=args.level, unit=args.unit, out=Path(args.out))
     print(f"Board pack written to {path}")
+    return 0
+
+
+def cmd_children(args: argparse.Namespace) -> int:
+    from etl.children import child_list
+
+    found = child_list(args.metric, args.period, args.level, args.unit, fmt="cli")
+    if args.format == "csv":
+        _emit(found.rows, "csv", args.out)
+        return 0
+    unit = found.unit if found.level == "la" else f"{found.level} {found.unit}"
+    figure = (
+        f"{found.numerator:g}" if found.metric.unit == "count" and found.numerator is not None else
+        f"{found.numerator:g} of {found.denominator:g}" if found.denominator else "no figure"
+    )  # fmt: skip
+    print(f"{found.metric.label}, {unit}, {found.period}: scorecard {figure}")
+    counts = f"{len(found.rows)} records" if found.metric.unit == "count" else (
+        f"{found.met} met of {found.counted} counted, {found.not_yet_due} not yet due"
+    )  # fmt: skip
+    print(f"this list: {counts}" + ("" if found.ties else " (does not match the scorecard: tell the data team)"))
+    if not found.rows.empty:
+        print(found.rows.fillna("").to_string(index=False))
+    return 0
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    from etl.children import due_list
+
+    found = due_list(team=args.team, days=args.days, on=args.on, fmt="cli")
+    if args.format == "csv":
+        _emit(found.rows, "csv", args.out)
+        return 0
+    overdue = int((found.rows["outcome"] == "overdue").sum())
+    print(f"{found.team or 'every team'}: {len(found.rows) - overdue} due in the next {found.days} working days, "
+          f"{overdue} overdue")  # fmt: skip
+    if not found.rows.empty:
+        print(found.rows.to_string(index=False))
+    return 0
+
+
+def cmd_access_log(args: argparse.Namespace) -> int:
+    from etl.access_log import entries
+
+    _emit(entries(), args.format, args.out)
     return 0
 
 
@@ -170,7 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("loads", help="the load log")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--findings", type=int, metavar="LOAD_ID", help="every error and warning of one load")
     p.set_defaults(func=cmd_loads)
+
+    p = sub.add_parser("teams", help="teams the files name that the organisation reference lacks")
+    p.add_argument("--unknown", nargs="+", metavar="FILE", dest="files", required=True)
+    p.set_defaults(func=cmd_teams)
 
     p = sub.add_parser("undo", help="undo a load, restoring exactly the state before it")
     p.add_argument("load_id", type=int, metavar="LOAD_ID")
@@ -190,6 +274,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit")
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
     p.set_defaults(func=cmd_boardpack)
+
+    p = sub.add_parser("children", help="the children behind one figure (recorded in the access log)")
+    p.add_argument("--metric", required=True, metavar="METRIC_ID")
+    p.add_argument("--period", required=True, metavar="YYYY-MM|YYYY/YY Qn|YYYY/YY")
+    p.add_argument("--level", choices=LEVELS, required=True)
+    p.add_argument("--unit")
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_children)
+
+    p = sub.add_parser("due", help="what falls due in the next N working days, and what is overdue")
+    p.add_argument("--team")
+    p.add_argument("--days", type=int, default=5)
+    p.add_argument("--on", type=_iso_date, help="as of this date (default: each extract's latest as-of date)")
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_due)
+
+    p = sub.add_parser("access-log", help="who looked at which child list, newest first")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_access_log)
     return parser
 
 

@@ -13,7 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["text", "date", "datetime", "grade", "month", "number"]
+ColumnType = Literal["text", "date", "datetime", "grade", "month", "number", "flag"]
+
+# A flag is Yes or No; Annex A codes it with a prefix (`a) Yes`), stripped before reading.
+FLAG_YES = ("yes", "y", "true", "1")
+FLAG_NO = ("no", "n", "false", "0")
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 GRADE_ALIASES = {"ri": "Requires Improvement"}
@@ -59,6 +63,12 @@ class Column:
     required: bool
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    # A KPI counts with this column: the header must carry it (its values may be blank). A file of
+    # this type without it is refused rather than loaded as if every event were missing.
+    counted: bool = False
+    # When every value given is Yes/No rather than a date, the values go to this flag column instead
+    # (Annex A's "Child Seen During Continuous Assessment" holds either, council by council).
+    or_flag: str | None = None
 
     def matches(self, header: str) -> bool:
         wanted = {normalise_header(self.name), *(normalise_header(a) for a in self.aliases)}
@@ -76,6 +86,9 @@ class ExtractType:
     # Checks beyond types and required values, as (rule id) names handled by validate.
     record_level: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    # A snapshot describes the day it was taken (the load's as-of date): a later snapshot in the same
+    # month replaces the earlier one for that month; snapshots of other months stay.
+    snapshot: bool = False
 
     @property
     def table(self) -> str:
@@ -96,13 +109,15 @@ ASSESSMENTS = ExtractType(
         Column("child_id", "text", True, ("person id", "child unique id", "childuniqueid", "LAchildID")),
         Column("team", "text", True, ("allocated team",)),
         Column("assessment_start_date", "date", True, ("assessment actual start date", "start date")),
-        Column("child_seen_date", "date", False, ("date child seen", "seen date")),
+        Column("child_seen_date", "date", False, ("date child seen", "seen date"), counted=True, or_flag="child_seen"),
         Column(
             "assessment_completed_date",
             "date",
             False,
             ("assessment authorisation date", "completion date", "date assessment completed"),
+            counted=True,
         ),
+        Column("child_seen", "flag", False, notes="Yes/No where the list says whether, not when, the child was seen"),
     ),
     key=("child_id", "assessment_start_date"),
     period_column="assessment_start_date",
@@ -115,7 +130,7 @@ HEALTH_ASSESSMENTS = ExtractType(
         Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
         Column("team", "text", True, ("allocated team",)),
         Column("care_start_date", "date", True, ("date started to be looked after", "cla start date", "start of care")),
-        Column("iha_date", "date", False, ("initial health assessment date", "date of iha")),
+        Column("iha_date", "date", False, ("initial health assessment date", "date of iha"), counted=True),
     ),
     key=("child_id", "care_start_date"),
     period_column="care_start_date",
@@ -191,7 +206,73 @@ ORGANISATION = ExtractType(
     record_level=False,
 )
 
+S47_ENQUIRIES = ExtractType(
+    name="s47_enquiries",
+    description="Section 47 enquiries and initial child protection conferences",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("strategy_discussion_date", "date", True, ("strategy discussion date", "s47 start date")),
+        Column("icpc_date", "date", False, ("initial child protection conference date", "icpc"), counted=True),
+        Column("icpc_not_required", "flag", False, ("icpc deemed unnecessary", "icpc not required")),
+    ),
+    key=("child_id", "strategy_discussion_date"),
+    period_column="strategy_discussion_date",
+)
+
+CHILDREN_IN_CARE = ExtractType(
+    name="children_in_care",
+    description="Children in care on the day the list was taken (a snapshot)",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("care_start_date", "date", True, ("date started to be looked after", "cla start date")),
+        Column("care_end_date", "date", False, ("date ceased to be looked after", "cla end date")),
+        Column(
+            "last_dental_check_date", "date", False, ("date of last dental check", "dental check date"), counted=True
+        ),
+        Column(
+            "placements_last_12m",
+            "number",
+            False,
+            ("number of placements in the last 12 months", "placements in last 12 months"),
+            counted=True,
+        ),
+    ),
+    key=("child_id", "care_start_date"),
+    snapshot=True,
+)
+
+CARE_LEAVERS = ExtractType(
+    name="care_leavers",
+    description="Care leavers on the day the list was taken (a snapshot)",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column(
+            "latest_pathway_plan_review",
+            "date",
+            False,
+            ("latest pathway plan review date", "pathway plan review date"),
+            counted=True,
+        ),
+    ),
+    key=("child_id",),
+    snapshot=True,
+)
+
 EXTRACT_TYPES: dict[str, ExtractType] = {
     t.name: t
-    for t in (ASSESSMENTS, HEALTH_ASSESSMENTS, MISSING_EPISODES, CASE_AUDITS, REFERRALS, KPI_VALUES, ORGANISATION)
+    for t in (
+        ASSESSMENTS,
+        HEALTH_ASSESSMENTS,
+        MISSING_EPISODES,
+        CASE_AUDITS,
+        REFERRALS,
+        S47_ENQUIRIES,
+        CHILDREN_IN_CARE,
+        CARE_LEAVERS,
+        KPI_VALUES,
+        ORGANISATION,
+    )
 }

@@ -1070,6 +1070,112 @@ def write_demo(folder: Path) -> list[Path]:
     return [writers[name](folder / name) for name in FILES]
 
 
+# --- the Annex A workbook -------------------------------------------------------------------------
+
+ANNEX_A_AS_OF = date(2023, 7, 31)  # the July 2023 lists, taken on the month's last day
+ANNEX_A_FILE = "Annex_A_2023-07.xlsx"
+_PERSONAL = ("Gender", "Ethnicity", "Date of Birth", "Age")  # kept blank: the demo has no personal data
+
+
+def _annex_rows(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[list[object]]:
+    """A list as Ofsted's template lays it out: the personal columns after the child's ID, left blank."""
+    return [["Child Unique ID", *_PERSONAL, *header[1:], "Allocated Worker"]] + [
+        [row[0], *([None] * len(_PERSONAL)), *row[1:], None] for row in rows
+    ]
+
+
+def annex_a_lists(world: _World | None = None) -> dict[str, list[list[object]]]:
+    """The demo authority's Annex A lists for July 2023, sheet name -> rows (header first), consistent with the
+    demo extracts: Lists 3 and 4 hold exactly their records for the twelve months to July 2023 (as a July list
+    would show them: nothing dated after 31 July); Lists 5, 8 and 9 give, team by team, the July 2023 figures
+    that kpi_values.csv gives for icpc_15wd, dental_up_to_date, placements_3plus and pathway_plans."""
+    world = world or _world()
+    referrals = _referrals(world)
+    assessments = _assessments(world, referrals)
+    july = {(metric, team): (n, d) for period, metric, team, n, d in _kpi_values(world) if period == FOCUS}
+    first, last = date(2022, 8, 1), ANNEX_A_AS_OF
+
+    def within(*days: date | None) -> bool:
+        return all(day is None or day <= last for day in days)
+
+    list3 = _annex_rows(
+        ("Child Unique ID", "Date of Referral", "Referral Source", "Referral NFA?", "Allocated Team"),
+        (
+            (r.child, r.day, "q) 6: Police", "b) No", r.team.name)
+            for r in sorted(referrals, key=lambda r: (r.day, r.child))
+            if first <= r.day <= last
+        ),
+    )
+    list4 = _annex_rows(
+        ("Child Unique ID", "Continuous Assessment Start Date", "Child Seen During Continuous Assessment",
+         "Continuous Assessment Date of Authorisation", "Allocated Team"),
+        (
+            (a.child, a.start, a.seen, a.completed, a.team.name)
+            for a in sorted(assessments, key=lambda a: (a.start, a.child))
+            if first <= a.start and within(a.start, a.seen, a.completed)
+        ),
+    )  # fmt: skip
+    serial = iter(range(1, 100_000))
+    enquiries, in_care, leavers = [], [], []
+    for team in world.teams:
+        n, d = july.get(("icpc_15wd", team.name), (0, 0))
+        for k in range(int(d or 0)):
+            # 3-7 July; on time two weeks later (10 working days), late 24 days later (18 working days).
+            start = date(2023, 7, 3) + timedelta(days=k % 5)
+            held = start + timedelta(days=14 if k < n else 24)
+            enquiries.append((f"S{next(serial):06d}", start, "b) No", held, team.name))
+        if ("icpc_15wd", team.name) in july:
+            enquiries.append((f"S{next(serial):06d}", date(2023, 7, 12), "a) Yes", None, team.name))
+        dental, cohort = july.get(("dental_up_to_date", team.name), (0, 0))
+        placements, _ = july.get(("placements_3plus", team.name), (0, 0))
+        for k in range(int(cohort or 0)):
+            # Every child here has been in care over a year, so the dental cohort is every child in care.
+            checked = date(2023, 3, 1) + timedelta(days=k % 90) if k < dental else date(2022, 6, 1)
+            moves = 3 if (cohort - 1 - k) < placements else 1
+            in_care.append((f"K{next(serial):06d}", date(2019, 9, 2) + timedelta(days=k % 700), checked, moves,
+                            None, team.name))  # fmt: skip
+        planned, leaving = july.get(("pathway_plans", team.name), (0, 0))
+        for k in range(int(leaving or 0)):
+            review = date(2023, 5, 2) + timedelta(days=k % 60) if k < planned else date(2022, 11, 30)
+            leavers.append((f"L{next(serial):06d}", team.name, review))
+    list5 = _annex_rows(
+        ("Child Unique ID", "Strategy discussion initiating Section 47 Enquiry Start Date",
+         "Was an Initial Child Protection Conference deemed unnecessary?",
+         "Date of Initial Child Protection Conference", "Allocated Team"),
+        enquiries,
+    )  # fmt: skip
+    list8 = _annex_rows(
+        ("Child Unique ID", "Date Started to be Looked After", "Date of Last Dental Check",
+         "Number of Placements in the Last 12 months", "Date Ceased to be Looked After", "Allocated Team"),
+        in_care,
+    )  # fmt: skip
+    list9 = _annex_rows(("Child Unique ID", "Allocated Team", "Latest Pathway Plan Review Date"), leavers)
+    return {
+        "Front_Sheet": [["Ofsted Annex A"], ["Local authority", "Demo County Council"], ["Lists as at", last]],
+        "List 3": list3,
+        "List 4": list4,
+        "List 5": list5,
+        "List 8": list8,
+        "List 9": list9,
+    }
+
+
+def write_annex_a(folder: Path, world: _World | None = None) -> Path:
+    """The demo's Annex A workbook for July 2023 (`Annex_A_2023-07.xlsx`): load it with --as-of 2023-07-31."""
+    import openpyxl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook(write_only=True)
+    for name, rows in annex_a_lists(world).items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    path = folder / ANNEX_A_FILE
+    book.save(path)
+    return path
+
+
 def _holds_loaded_data(db: str | Path | None) -> bool:
     from etl.warehouse import reading
 
@@ -1092,8 +1198,13 @@ def load_demo(if_empty: bool, who: str, db: str | Path | None = None, folder: st
         return 0
     folder = Path(folder) if folder else DEFAULT_FOLDER
     paths = write_demo(folder)
+    workbook = write_annex_a(folder)
     print(f"Demo extracts for {catalogue().authority.name}, {FIRST_PERIOD} to {LAST_PERIOD}, written to {folder}")
     reports = load_files(paths, as_of=AS_OF, who=who, db=db)
     for report in reports:
         print(report.summary())
+    print(
+        f"The same authority's Annex A workbook for July 2023 is {workbook}: loading it too"
+        f" (cpip load --as-of {ANNEX_A_AS_OF} {workbook}) changes no figure"
+    )
     return 0 if all(report.ok for report in reports) else 1

@@ -155,17 +155,25 @@ def _move(source: Path, target_dir: Path, stamp: str) -> Path:
 
 
 def _load_one(path: Path, display_name: str, who: str, as_of: date, db: str | os.PathLike | None):
-    """(outcome, summary, problem lines) for one file; never raises for a bad file."""
-    if path.suffix.lower() != ".csv":
-        return "refused", "refused: not a CSV file (save the extract as CSV UTF-8)", []
+    """(outcome, summary, problem lines) for one file (a workbook: all its lists); never raises for a bad file."""
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        return "refused", "refused: not a CSV file or an Excel workbook (save the extract as CSV UTF-8)", []
+    from etl.findings import group_findings
     from etl.load import load_files
 
     try:
-        (report,) = load_files([path], as_of=as_of, who=who, db=db, display_names=[display_name])
+        reports = load_files([path], as_of=as_of, who=who, db=db, display_names=[display_name])
     except Exception as exc:  # a file that breaks the reader must not stop the pass
         return "refused", f"refused: the file could not be read ({exc.__class__.__name__}: {exc})", []
-    problems = [f.describe(report.file_name) for f in report.findings]
-    return report.outcome, report.summary(), problems
+    problems = [g.describe(r.file_name, r.load_id) for r in reports for g in group_findings(r.findings)]
+    outcomes = [r.outcome for r in reports]
+    if "refused" in outcomes:
+        outcome = "refused"
+    else:
+        outcome = next(
+            (o for o in outcomes if o.startswith("loaded")), "no change" if "no change" in outcomes else "skipped"
+        )
+    return outcome, "\n".join(r.summary() for r in reports), problems
 
 
 def _write_report(path: Path, *, original: str, who: str, outcome: str, summary: str, problems: list[str]) -> None:

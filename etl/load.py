@@ -15,23 +15,36 @@ changes nothing.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from etl import warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
 from etl.metrics import catalogue
-from etl.read import ExtractFile, ExtractFileError, Recognised, inspect_file, recognise, stage
+from etl.read import (
+    ExtractFile,
+    ExtractFileError,
+    Recognised,
+    SkippedList,
+    find_header,
+    inspect_file,
+    stage,
+    stage_rows,
+)
 from etl.validate import validate
+
+if TYPE_CHECKING:  # pandas only for the log's frames: loading a file never needs it
+    import pandas as pd
 
 Progress = Callable[[str], None]
 
-OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone")
+OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone", "skipped")
 
 
 @dataclass
@@ -76,6 +89,8 @@ class LoadReport:
     load_id: int | None = None
     # Header names the contract does not declare: read past, never stored.
     dropped_columns: list[str] = field(default_factory=list)
+    # How the file was read, for the analyst (an Annex A list recognised, a Yes/No column, a sheet skipped).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +99,8 @@ class LoadReport:
 
     def summary(self) -> str:
         """One line for the analyst."""
+        if self.outcome == "skipped":
+            return f"{self.file_name}: skipped: {'; '.join(self.notes)}"
         head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
         where = f" (load {self.load_id})" if self.load_id is not None else ""
         if self.outcome == "refused" and self.rows_read == 0:
@@ -109,6 +126,8 @@ class LoadReport:
             text += f"; periods {self.first_period} to {self.last_period}"
         if self.dropped_columns:
             text += f"; columns not in the contract dropped: {', '.join(self.dropped_columns)}"
+        for note in self.notes:
+            text += f"; {note}"
         return text
 
 
@@ -123,6 +142,16 @@ class _Prepared:
     file: ExtractFile | None = None
     recognised: Recognised | None = None
     problem: str | None = None
+    # A worksheet: its data rows (cells as read) and the spreadsheet row of the first.
+    rows: list[list[object]] | None = None
+    first_line: int = 2
+    content_hash: str | None = None
+    skipped: str | None = None  # a sheet or list no KPI reads: why it was skipped (not an error)
+
+    @property
+    def hash(self) -> str:
+        return self.content_hash or (self.file.content_hash if self.file else "")
+
     extract_type: str | None = None  # the type a refused header was recognised as, if any
 
 
@@ -131,11 +160,66 @@ def _prepare(path: str | os.PathLike, name: str | None) -> _Prepared:
     prepared = _Prepared(path, name or path.name)
     try:
         prepared.file = inspect_file(path)
-        prepared.recognised = recognise(prepared.file.header)
+        index, prepared.recognised = find_header(prepared.file.top_rows)
+        prepared.file.header = prepared.file.top_rows[index]
+        prepared.file.header_line = index + 1
+    except SkippedList as exc:
+        prepared.skipped = str(exc)
     except ExtractFileError as exc:
         prepared.problem = str(exc)
         prepared.extract_type = exc.extract_type
+    _note_annex(prepared)
     return prepared
+
+
+def _note_annex(prepared: _Prepared) -> None:
+    recognised = prepared.recognised
+    if recognised is not None and recognised.annex is not None:
+        recognised.notes.insert(0, f"read as {recognised.annex.label}")
+
+
+def _prepare_all(path: str | os.PathLike, name: str | None) -> list[_Prepared]:
+    """One item per file, or per sheet of a workbook (each list loads, or is refused, on its own)."""
+    from etl.workbook import is_workbook
+
+    if not is_workbook(path):
+        return [_prepare(path, name)]
+    from etl.annex_a import HEADER_SEARCH_ROWS, identify
+    from etl.read import cell_text
+    from etl.workbook import Workbook, content_hash
+
+    path = Path(path)
+    book_name = name or path.name
+    try:
+        book = Workbook(path)
+    except ExtractFileError as exc:
+        return [_Prepared(path, book_name, problem=str(exc))]
+    digest = content_hash(path)
+    items: list[_Prepared] = []
+    try:
+        for sheet in book.sheets(HEADER_SEARCH_ROWS):
+            item = _Prepared(path, f"{book_name}, sheet '{sheet.name}'", content_hash=f"{digest}:{sheet.name}")
+            items.append(item)
+            top = [[cell_text(c, "text") or "" for c in row] for row in sheet.top]
+            try:
+                index, item.recognised = find_header(top, sheet.name)
+            except SkippedList as exc:
+                item.skipped = str(exc)
+                continue
+            except ExtractFileError as exc:
+                if any(identify(row, sheet.name) for row in top):
+                    item.problem = str(exc)  # a list the KPIs read, but not readable as one: refused
+                else:
+                    item.skipped = "not an extract or an Annex A list the KPIs read"
+                continue
+            first_row, rows = book.rows(sheet.name)
+            skip = index + 1 + (sheet.first_row - first_row)
+            item.rows = rows[skip:]
+            item.first_line = first_row + skip
+            _note_annex(item)
+    finally:
+        book.close()
+    return items
 
 
 def _as_date(as_of: date | str) -> date:
@@ -192,7 +276,9 @@ def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date) 
     return total - unchanged - replaced, replaced, unchanged, redated
 
 
-def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date, replaced: int) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date, added: int, replaced: int
+) -> None:
     """Move the records being replaced to `<table>_replaced`, then insert the new and changed ones.
 
     A record-level record is judged at the latest as-of date of any load that
@@ -229,12 +315,13 @@ def _write(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, a
         )
         return
     g_columns = ", ".join(f'g."{c}"' for c in extract.column_names)
-    con.execute(
-        f'INSERT INTO "{table}" ({columns}, load_id, as_of) '
-        f"SELECT {g_columns}, $load, greatest($as_of, m.old_as_of) "
-        f"FROM good g LEFT JOIN matched m ON {_keys_on(extract, 'g', 'm')} WHERE m.same IS NOT TRUE",
-        {"load": load_id, "as_of": as_of},
-    )
+    if added or replaced:
+        con.execute(
+            f'INSERT INTO "{table}" ({columns}, load_id, as_of) '
+            f"SELECT {g_columns}, $load, greatest($as_of, m.old_as_of) "
+            f"FROM good g LEFT JOIN matched m ON {_keys_on(extract, 'g', 'm')} WHERE m.same IS NOT TRUE",
+            {"load": load_id, "as_of": as_of},
+        )
     keys = ", ".join(f'"{k}"' for k in extract.key)
     con.execute(f'INSERT INTO "{table}_seen" ({keys}, load_id) SELECT {keys}, ? FROM {unchanged}', [load_id])
 
@@ -278,6 +365,72 @@ def _report_superseded(
     report.warnings += 1
 
 
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal ORDER BY column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
+_SNAPSHOT_MONTH = "date_trunc('month', t.as_of) = date_trunc('month', CAST(? AS DATE))"
+
+
+def _compare_snapshot(
+    con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date
+) -> tuple[int, int, int, str | None]:
+    """A snapshot against the snapshot already loaded for the month of `as_of`: (added, replaced, unchanged,
+    note). The same snapshot again changes nothing; a later one in the month replaces the earlier one whole
+    (replaced counts the earlier records); an earlier one than that already loaded changes nothing."""
+    table = extract.table
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _month AS SELECT t.*, t.as_of AS _as_of FROM "{table}" t '
+        f"WHERE {_SNAPSHOT_MONTH}",
+        [as_of],
+    )
+    [(earlier, latest)] = con.execute("SELECT count(*), max(_as_of) FROM _month").fetchall()
+    total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
+    if not earlier:
+        return total, 0, 0, None
+    if latest > as_of:
+        return (
+            0,
+            0,
+            0,
+            f"a later snapshot of the month (as of {latest:%Y-%m-%d}) is already loaded: this one changes nothing",
+        )
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    [(differ,)] = con.execute(
+        f"SELECT count(*) FROM ((SELECT {columns} FROM good EXCEPT ALL SELECT {columns} FROM _month) "
+        f"UNION ALL (SELECT {columns} FROM _month EXCEPT ALL SELECT {columns} FROM good))"
+    ).fetchall()
+    if not differ and latest == as_of:
+        return 0, 0, total, None
+    [(kept,)] = con.execute(
+        f"SELECT count(*) FROM good g SEMI JOIN _month m ON {_keys_on(extract, 'g', 'm')}"
+    ).fetchall()
+    return total - kept, earlier, 0, f"replaces the snapshot of {as_of:%Y-%m} loaded earlier ({earlier:,} records)"
+
+
+def _write_snapshot(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date) -> None:
+    """The snapshot of the month of `as_of`: the month's earlier snapshot moves to `<table>_replaced` (so undo
+    brings it back), then every record of this one goes in. Snapshots of other months stay."""
+    table = extract.table
+    kept = [c for c in _table_columns(con, table) if c in _table_columns(con, f"{table}_replaced")]
+    old = ", ".join(f't."{c}"' for c in kept)
+    con.execute(
+        f'INSERT INTO "{table}_replaced" ({", ".join(chr(34) + c + chr(34) for c in kept)}, replaced_by) '
+        f'SELECT {old}, ? FROM "{table}" t WHERE {_SNAPSHOT_MONTH}',
+        [load_id, as_of],
+    )
+    con.execute(f'DELETE FROM "{table}" t WHERE {_SNAPSHOT_MONTH}', [as_of])
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    # A snapshot's as_of is the day it was taken: its records are judged at that date, and no later load moves it.
+    con.execute(f'INSERT INTO "{table}" ({columns}, load_id, as_of) SELECT {columns}, ?, ? FROM good', [load_id, as_of])
+
+
 def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str | None, str | None]:
     if not extract.period_column:
         return None, None
@@ -311,24 +464,33 @@ def _run(
     report = LoadReport(
         prepared.name, recognised.extract.name if recognised else prepared.extract_type, load_id=load_id
     )
-    if prepared.problem or prepared.file is None or recognised is None:
+    if prepared.skipped:
+        report.outcome, report.notes = "skipped", [prepared.skipped]
+        return report
+    if prepared.problem or recognised is None or (prepared.file is None and prepared.rows is None):
         report.findings = [Finding("error", None, None, None, prepared.problem or "cannot be read")]
         return report
     report.dropped_columns = recognised.dropped
     extract = recognised.extract
-    size_mb = prepared.file.size / 1e6
-    step(f"reading {size_mb:.1f} MB as {extract.name}")
+    if prepared.rows is not None:
+        step(f"reading {len(prepared.rows):,} rows as {extract.name}")
+    else:
+        step(f"reading {prepared.file.size / 1e6:.1f} MB as {extract.name}")
     try:
-        stage(con, prepared.file, recognised)
+        if prepared.rows is not None:
+            stage_rows(con, prepared.rows, prepared.first_line, recognised)
+        else:
+            stage(con, prepared.file, recognised)
     except ExtractFileError as exc:
         report.findings = [Finding("error", None, None, None, str(exc))]
-        if write:
+        if write and prepared.rows is None:
             # A parser error aborts DuckDB's transaction; nothing was written yet, so start afresh to log the refusal.
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
         return report
+    report.notes = list(recognised.notes)
     step("validating")
-    result = validate(con, extract, as_of=as_of)
+    result = validate(con, extract, as_of=as_of, blank_team=recognised.annex is not None)
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
     report.findings = _findings(con)
     report.first_period, report.last_period = _periods(con, extract)
@@ -337,14 +499,23 @@ def _run(
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
-    report.added, report.replaced, report.unchanged, report.redated = _compare(con, extract, as_of)
+    if extract.snapshot:
+        report.added, report.replaced, report.unchanged, note = _compare_snapshot(con, extract, as_of)
+        report.notes += [note] if note else []
+    else:
+        report.added, report.replaced, report.unchanged, report.redated = _compare(con, extract, as_of)
     if not write:
         report.outcome = "preview"
         return report
-    if report.added or report.replaced or report.unchanged:
+    if extract.snapshot:
+        # A snapshot replaces its month's earlier snapshot whole: its own write, never the record-by-key one.
+        if report.added or report.replaced:
+            step(f"writing {report.added:,} records")
+            _write_snapshot(con, extract, load_id, as_of)
+    elif report.added or report.replaced or report.unchanged:
         step(f"writing {report.added + report.replaced:,} records")
         before = _superseded(con, extract)
-        _write(con, extract, load_id, as_of, report.replaced)
+        _write(con, extract, load_id, as_of, report.added, report.replaced)
         _report_superseded(con, report, extract, before)
     if result.rejected:
         report.outcome = "loaded valid rows only"
@@ -366,7 +537,7 @@ def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared
             datetime.now().replace(microsecond=0),
             who,
             report.file_name,
-            prepared.file.content_hash if prepared.file else "",
+            prepared.hash,
             report.extract_type,
             as_of,
             report.rows_read,
@@ -403,6 +574,33 @@ def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
 
 
+def _load_one(
+    con: duckdb.DuckDBPyConnection, item: _Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress
+) -> LoadReport:
+    """One file or list as one load on `con`: run it and write its log."""
+    con.execute("DROP TABLE IF EXISTS findings")  # the previous list's, when a workbook's lists share a write
+    load_id = _next_load_id(con)
+    report = _run(con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step)
+    step("writing the load log")
+    _log(con, report, item, as_of=as_of, who=who)
+    return report
+
+
+def _finish_shared(shared: tuple | None) -> None:
+    """Rebuild the KPIs of a workbook's changed lists once, then commit its write."""
+    if shared is None:
+        return
+    _, con, context, sources = shared
+    try:
+        if sources:
+            _rebuild_kpis(con, None if "organisation" in sources else set().union(*map(_sources_for, sources)))
+    except BaseException:
+        if not context.__exit__(*sys.exc_info()):
+            raise
+        raise
+    context.__exit__(None, None, None)
+
+
 def load_files(
     paths: Sequence[str | os.PathLike],
     *,
@@ -423,13 +621,14 @@ def load_files(
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    prepared = [_prepare(p, n) for p, n in zip(paths, names, strict=True)]
+    prepared = [item for p, n in zip(paths, names, strict=True) for item in _prepare_all(p, n)]
     order = sorted(
         range(len(prepared)),
         key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.name == "organisation" else 1,
     )
     reports: dict[int, LoadReport] = {}
     stages = 6
+    shared = None  # (workbook path, connection, writer context, changed sources) while a workbook is written
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
@@ -440,20 +639,42 @@ def load_files(
                 percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
                 progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
 
-        with warehouse.writer(db) as con:
-            load_id = _next_load_id(con)
-            report = _run(
-                con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step
-            )
-            step("writing the load log")
-            _log(con, report, item, as_of=as_of, who=who)
+        if item.skipped:
+            reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
+            continue
+        # The lists of one workbook share one write (one copy of the warehouse, one KPI rebuild); each list is
+        # still a load of its own, loaded or refused on its own.
+        if shared is not None and shared[0] == item.path:
+            con = shared[1]
+        else:
+            _finish_shared(shared)
+            shared = None
+            if item.rows is not None:
+                context = warehouse.writer(db)
+                shared = (item.path, context.__enter__(), context, set())
+                con = shared[1]
+        if shared is None:
+            with warehouse.writer(db) as con:
+                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
+                if report.added or report.replaced or report.redated:
+                    # After the log: the KPI rules judge each record against its own as-of date.
+                    step("rebuilding the KPIs")
+                    _rebuild_kpis(con, _sources_for(report.extract_type))
+        else:
+            try:
+                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
+            except BaseException:
+                context = shared[2]
+                shared = None
+                if not context.__exit__(*sys.exc_info()):
+                    raise
+                raise
             if report.added or report.replaced or report.redated:
-                # After the log: the KPI rules judge each record against its own as-of date.
-                step("rebuilding the KPIs")
-                _rebuild_kpis(con, _sources_for(report.extract_type))
+                shared[3].add(report.extract_type)
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
+    _finish_shared(shared)
     return [reports[i] for i in range(len(prepared))]
 
 
@@ -466,21 +687,35 @@ def preview_file(
     progress: Progress | None = None,
 ) -> LoadReport:
     """What loading the file would do (counts, findings), committing nothing.
-    `progress(message)` hears each stage (reading, validating, comparing)."""
+    `progress(message)` hears each stage (reading, validating, comparing).
+    A workbook gives one report per sheet: see `preview_files`; this returns the first."""
+    return preview_files(path, as_of=as_of, db=db, display_name=display_name, progress=progress)[0]
+
+
+def preview_files(
+    path: str | os.PathLike,
+    *,
+    as_of: date | str,
+    db: str | os.PathLike | None = None,
+    display_name: str | None = None,
+    progress: Progress | None = None,
+) -> list[LoadReport]:
+    """What loading the file would do, one report per list (a CSV is one list; a workbook one per sheet)."""
     as_of = _as_date(as_of)
-    prepared = _prepare(path, display_name)
-    stages, count = 3, [0]
+    reports, stages = [], 3
+    for prepared in _prepare_all(path, display_name):
+        count = [0]
 
-    def step(message: str) -> None:
-        count[0] += 1
+        def step(message: str, prepared: _Prepared = prepared, count: list[int] = count) -> None:
+            count[0] += 1
+            if progress is not None:
+                progress(f"{prepared.name}: {message} ({round(100 * (count[0] - 1) / stages)}%)")
+
+        with warehouse.reading(db) as con:
+            reports.append(_run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=step))
         if progress is not None:
-            progress(f"{prepared.name}: {message} ({round(100 * (count[0] - 1) / stages)}%)")
-
-    with warehouse.reading(db) as con:
-        report = _run(con, prepared, as_of=as_of, valid_rows_only=True, write=False, load_id=None, step=step)
-    if progress is not None:
-        progress(f"{prepared.name}: checked (100%)")
-    return report
+            progress(f"{prepared.name}: checked (100%)")
+    return reports
 
 
 def _recompute_as_of(con: duckdb.DuckDBPyConnection, extract: ExtractType, touched: str) -> None:
@@ -543,7 +778,10 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
         columns = ", ".join(f'"{c}"' for c in extract.column_names)
         keys = ", ".join(f'"{k}"' for k in extract.key)
         kept = redated = 0
-        if extract.record_level:
+        # A snapshot's records are its month's alone (the same child is in every month's snapshot): undo takes
+        # them out and puts the month's earlier snapshot back, dates and all; nothing is carried across months.
+        by_key = extract.record_level and not extract.snapshot
+        if by_key:
             con.execute(
                 f'CREATE OR REPLACE TEMP TABLE _touched AS SELECT {keys} FROM "{table}" WHERE load_id = $load '
                 f'UNION SELECT {keys} FROM "{table}_seen" WHERE load_id = $load',
@@ -594,7 +832,7 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
             "UPDATE loads SET outcome = 'undone', undone_at = ?, undone_by = ? WHERE load_id = ?",
             [datetime.now().replace(microsecond=0), who, load_id],
         )
-        if extract.record_level:
+        if by_key:
             con.execute(f'DELETE FROM "{table}_seen" WHERE load_id = ?', [load_id])
             con.execute(
                 f'CREATE OR REPLACE TEMP TABLE _before AS SELECT {keys}, as_of FROM "{table}" t '

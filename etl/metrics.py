@@ -62,7 +62,17 @@ class Metric(_Strict):
     area: str
     unit: Literal["percent", "count"]
     polarity: Polarity
-    source: Literal["assessments", "health_assessments", "missing_episodes", "case_audits", "referrals", "kpi_values"]
+    source: Literal[
+        "assessments",
+        "health_assessments",
+        "missing_episodes",
+        "case_audits",
+        "referrals",
+        "s47_enquiries",
+        "children_in_care",
+        "care_leavers",
+        "kpi_values",
+    ]
     rule: str
     owner: str
     benchmark: str | None = None

@@ -32,6 +32,9 @@ from etl.metrics import Metric, Polarity, catalogue
 from etl.warehouse import reading
 
 LEVELS = ("la", "area", "service", "team")
+# Record sources of metrics that councils counted upstream (kpi_values) before these extracts existed: while a
+# source holds no record, freshness names kpi_values as the metric's source.
+_COUNTED_UPSTREAM_UNTIL_NOW = ("s47_enquiries", "children_in_care", "care_leavers")
 # The units one level below, for drill-down (la -> services; area, service -> teams).
 CHILD_LEVEL = {"la": "service", "area": "team", "service": "team"}
 GREEN, AMBER, RED, NO_DATA = "Green", "Amber", "Red", "No data"
@@ -892,6 +895,8 @@ def freshness(db: Db = None) -> pd.DataFrame:
             if extract.period_column
             else "CAST(NULL AS VARCHAR)"
         )
+        if extract.snapshot:  # a snapshot counts in the month of its as-of date
+            latest = f"(SELECT strftime(max(as_of), '%Y-%m') FROM {extract.table})"
         # A record carries the latest as-of date of the loads that contained it; an aggregate, its load's.
         by_load = f"(SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table}))"
         as_of = f"greatest((SELECT max(as_of) FROM {extract.table}), {by_load})" if extract.record_level else by_load
@@ -907,13 +912,20 @@ def freshness(db: Db = None) -> pd.DataFrame:
         {"kind": "extract", "name": r.source, "source": r.source, "latest_period": r.latest_period, "as_of": r.as_of}
         for r in extracts.itertuples()
     ]
+
+    def source_of(metric) -> str:
+        # A metric counted from records that kpi_values still fill: kpi_values while no record is loaded.
+        if metric.source in _COUNTED_UPSTREAM_UNTIL_NOW and pd.isna(as_of.get(metric.source)):
+            return "kpi_values"
+        return metric.source
+
     rows += [
         {
             "kind": "metric",
             "name": m.metric_id,
-            "source": m.source,
+            "source": source_of(m),
             "latest_period": latest.get(m.metric_id),
-            "as_of": as_of.get(m.source),
+            "as_of": as_of.get(source_of(m)),
         }
         for m in catalogue().metrics
     ]

@@ -74,10 +74,10 @@ RULE_TREND = "trend"
 RULE_TWO_IN_THREE = "two in three"
 # Each rule as a reader is told it (the chart's hover and the table under it).
 RULE_DESCRIPTIONS = {
-    RULE_OUTSIDE: "beyond the process limits",
-    RULE_SHIFT: "a run of 7 or more on one side of the mean",
-    RULE_TREND: "a trend of 7 rising or falling",
-    RULE_TWO_IN_THREE: "2 of 3 beyond two sigma, on one side",
+    RULE_OUTSIDE: "beyond a process limit",
+    RULE_SHIFT: "7 or more in a row on one side of the mean",
+    RULE_TREND: "7 or more rising or falling in a row",
+    RULE_TWO_IN_THREE: "2 of 3 close to a limit, on one side",
 }
 
 _CLASS_BY_CODE = (COMMON_CAUSE, IMPROVING, CONCERNING, NEUTRAL)

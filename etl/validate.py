@@ -20,8 +20,9 @@ from datetime import date
 
 import duckdb
 
+from etl.annex_a import CODE_PREFIX, UNALLOCATED
 from etl.calendar import CALENDAR_END, CALENDAR_START
-from etl.contract import Column, ExtractType, audit_type_key_sql, name_key_sql
+from etl.contract import FLAG_NO, FLAG_YES, Column, ExtractType, audit_type_key_sql, name_key_sql
 from etl.metrics import catalogue
 
 OPEN_ASSESSMENT_WORKING_DAYS = 45
@@ -45,6 +46,12 @@ _ORDER_RULES: dict[str, list[tuple[str, str, str]]] = {
     ],
     "health_assessments": [
         ("iha_date", "care_start_date", "initial health assessment before the child came into care"),
+    ],
+    "s47_enquiries": [
+        ("icpc_date", "strategy_discussion_date", "conference before the strategy discussion"),
+    ],
+    "children_in_care": [
+        ("care_end_date", "care_start_date", "ceased to be looked after before the care started"),
     ],
     "missing_episodes": [
         ("returned_at", "missing_start", "returned before the missing episode started"),
@@ -106,6 +113,11 @@ def _parse_sql(column: Column) -> str:
             "WHEN 'requires improvement to be good' THEN 'Requires Improvement' "
             "WHEN 'inadequate' THEN 'Inadequate' END"
         )
+    if column.type == "flag":
+        word = f"lower(trim(regexp_replace({raw}, '{CODE_PREFIX}', '')))"
+        yes = ", ".join(f"'{w}'" for w in FLAG_YES)
+        no = ", ".join(f"'{w}'" for w in FLAG_NO)
+        return f"CASE WHEN {word} IN ({yes}) THEN true WHEN {word} IN ({no}) THEN false END"
     if column.name == "team":
         return "u.name"
     if column.name == "audit_type":
@@ -135,6 +147,8 @@ def _bad_value_reason(column: Column) -> str:
         return "'not a number'"
     if column.type == "grade":
         return "'not a grade: use Outstanding, Good, Requires Improvement (or RI) or Inadequate'"
+    if column.type == "flag":
+        return "'not Yes or No'"
     raise AssertionError(column.type)
 
 
@@ -176,9 +190,12 @@ def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str = "stage") -> bool:
+def build_typed(
+    con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str = "stage", *, blank_team: bool = False
+) -> bool:
     """`typed(line, <raw columns>, <column>__v typed values>)` from the staged text.
-    Returns False when teams are checked but no organisation reference is loaded."""
+    Returns False when teams are checked but no organisation reference is loaded.
+    `blank_team`: a blank team is stored as Unallocated (Annex A lists)."""
     checks_team = "team" in extract.column_names and extract.name != "organisation"
     joins = ""
     has_teams = True
@@ -192,6 +209,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str
     for column in extract.columns:
         if column.name == "team" and not checks_team:
             values.append(f"r.team AS {_q('team__v')}")
+        elif column.name == "team" and blank_team:
+            values.append(f"CASE WHEN r.team IS NULL THEN '{UNALLOCATED}' ELSE u.name END AS {_q('team__v')}")
         else:
             values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
     extra = (
@@ -205,14 +224,16 @@ def build_typed(con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str
     return has_teams
 
 
-def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | None, str, str, str]]:
+def _error_checks(
+    extract: ExtractType, has_teams: bool, blank_team: bool = False
+) -> list[tuple[str | None, str, str, str]]:
     """(column, failing-row condition, value SQL, reason SQL) for every error."""
     checks: list[tuple[str | None, str, str, str]] = []
     for column in extract.columns:
         name, value = _q(column.name), _q(column.name + "__v")
-        if column.required:
+        if column.required and not (blank_team and column.name == "team"):
             checks.append((column.name, f"{name} IS NULL", "NULL", "'missing required value'"))
-        if column.type in ("date", "datetime", "month", "number", "grade"):
+        if column.type in ("date", "datetime", "month", "number", "grade", "flag"):
             checks.append((column.name, f"{name} IS NOT NULL AND {value} IS NULL", name, _bad_value_reason(column)))
         if column.type == "number":
             checks.append((column.name, f"{value} < 0", name, "'a negative number'"))
@@ -304,9 +325,15 @@ def _error_checks(extract: ExtractType, has_teams: bool) -> list[tuple[str | Non
     return checks
 
 
-def _warning_checks(extract: ExtractType, as_of: date) -> list[tuple[str | None, str, str, str]]:
+def _warning_checks(
+    extract: ExtractType, as_of: date, blank_team: bool = False
+) -> list[tuple[str | None, str, str, str]]:
     """Warnings: the row loads, the finding is reported."""
     checks: list[tuple[str | None, str, str, str]] = []
+    if blank_team and "team" in extract.column_names:
+        checks.append(
+            ("team", "team IS NULL", "NULL", f"'no allocated team: counted for the authority as {UNALLOCATED}'")
+        )
     as_of_sql = f"DATE '{as_of.isoformat()}'"
     for column in extract.columns:
         value = _q(column.name + "__v")
@@ -363,14 +390,16 @@ def _union(checks: list[tuple[str | None, str, str, str]], severity: str, source
     return "\nUNION ALL\n".join(parts)
 
 
-def validate(con: duckdb.DuckDBPyConnection, extract: ExtractType, *, as_of: date, stage: str = "stage") -> Validation:
+def validate(
+    con: duckdb.DuckDBPyConnection, extract: ExtractType, *, as_of: date, stage: str = "stage", blank_team: bool = False
+) -> Validation:
     """Cast the staged file and find its errors and warnings.
 
     Leaves temp tables `typed` (every row, cast), `findings(line, ord,
     severity, column_name, value, reason)` and view `good` (the rows without
     an error, in the contract's columns and types)."""
-    has_teams = build_typed(con, extract, stage)
-    errors = _error_checks(extract, has_teams)
+    has_teams = build_typed(con, extract, stage, blank_team=blank_team)
+    errors = _error_checks(extract, has_teams, blank_team)
     con.execute(f"CREATE OR REPLACE TEMP TABLE findings AS {_union(errors, 'error', 'typed')}")
     _duplicate_keys(con, extract)
     con.execute("CREATE OR REPLACE TEMP TABLE rejected AS SELECT DISTINCT line FROM findings")
@@ -386,7 +415,7 @@ def validate(con: duckdb.DuckDBPyConnection, extract: ExtractType, *, as_of: dat
             f"(SELECT t.*, {wd} - c.working_day_number AS _open_wd FROM {source} t "
             "LEFT JOIN calendar c ON c.day = t.assessment_start_date__v)"
         )
-    warnings = _warning_checks(extract, as_of)
+    warnings = _warning_checks(extract, as_of, blank_team)
     before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
     if warnings:
         con.execute(f"INSERT INTO findings {_union(warnings, 'warning', source)}")

@@ -40,6 +40,7 @@ _SQL_TYPES = {
     "grade": sa.Text,
     "month": sa.Date,  # first day of the month
     "number": sa.Double,
+    "flag": sa.Boolean,
 }
 
 metadata = sa.MetaData()
@@ -207,6 +208,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for statement in _ddl():
         con.execute(statement)
     _upgrade(con)
+    _add_contract_columns(con)
     if con.execute("SELECT count(*) FROM calendar").fetchone()[0] == 0:
         _fill_calendar(con)
     _refresh_reference(con)
@@ -243,6 +245,18 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
             )
     con.execute("ALTER TABLE kpi_monthly ADD COLUMN IF NOT EXISTS note VARCHAR")
     con.execute("ALTER TABLE loads ADD COLUMN IF NOT EXISTS rows_redated INTEGER DEFAULT 0")
+
+
+def _add_contract_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A column the contract gained since the warehouse was made (assessments' child_seen) is added, empty."""
+    have = set(con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal").fetchall())
+    dialect = Dialect()
+    for extract in EXTRACT_TYPES.values():
+        for table in (extract.table, f"{extract.table}_replaced"):
+            for column in extract.columns:
+                if (table, column.name) not in have:
+                    kind = _SQL_TYPES[column.type]().compile(dialect=dialect)
+                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {kind}')
 
 
 def _fill_calendar(con: duckdb.DuckDBPyConnection) -> None:

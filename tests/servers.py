@@ -37,10 +37,12 @@ def running_app(
     workers: int | None = None,
     env: Mapping[str, str] | None = None,
     ready_path: str = "/",
+    ready_headers: Mapping[str, str] | None = None,
     startup_seconds: float = 30,
 ) -> Iterator[str]:
     """The app serving `db` on a free port: gunicorn with `workers` workers, or
-    Dash's development server when `workers` is None. Yields the base URL."""
+    Dash's development server when `workers` is None. Yields the base URL.
+    `ready_headers` go with the readiness probe (a signed-in user, under CPIP_ACCESS)."""
     port = free_port()
     environment = {**os.environ, "CPIP_DB": str(db), "PYTHONUNBUFFERED": "1", **(env or {})}
     environment.pop("CPIP_INBOX_INTERVAL", None)  # no test wants a scheduled inbox pass it did not ask for
@@ -58,7 +60,8 @@ def running_app(
             deadline = time.monotonic() + startup_seconds
             while True:
                 try:
-                    with urllib.request.urlopen(url + ready_path, timeout=10) as response:
+                    probe = urllib.request.Request(url + ready_path, headers=dict(ready_headers or {}))
+                    with urllib.request.urlopen(probe, timeout=10) as response:
                         if response.status == 200:
                             break
                 except (urllib.error.URLError, OSError):  # not listening yet, or still starting

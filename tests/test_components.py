@@ -232,11 +232,49 @@ def test_heatmap_cells_carry_value_and_rag_word():
     heat = fig.data[0]
     assert list(heat.y) == ["T2", "T1"]  # first team on top
     assert list(heat.x) == ["Jun 2023", "Jul 2023"]
-    assert heat.text[1][0] == "88.2%<br>Green"
-    assert heat.text[0][0] == "–"
-    assert heat.text[0][1] == "50.0%<br>Red"
-    assert "(1 / 2)" in heat.customdata[0][1]
-    assert heat.colorscale is not None and heat.zmin == 0 and heat.zmax == 100
+
+    def cell(prop: str, i: int, j: int) -> str:
+        # the cells are split over two traces by text colour; each cell is in one of them
+        return "".join(getattr(trace, prop)[i][j] for trace in fig.data)
+
+    assert cell("text", 1, 0) == "88.2%<br>Green"
+    assert cell("text", 0, 0) == ""  # no data: no cell drawn
+    assert cell("text", 0, 1) == "50.0%<br>Red"
+    assert all("(1 / 2)" in trace.customdata[0][1] for trace in fig.data)
+    for trace in fig.data:
+        assert trace.colorscale is not None and trace.zmin == 0 and trace.zmax == 100
+    assert [trace.showscale for trace in fig.data] == [True, False]  # one colour bar
+
+
+@pytest.mark.parametrize("unit_metric", ["iha_20wd", "missing_episodes"])
+def test_heatmap_text_meets_contrast_on_every_cell(unit_metric):
+    """Each cell's text is black or white, whichever reaches 4.5:1 on that
+    cell's colour (plotly's own #444 gave 3.5:1 on the olive middle)."""
+    from dashboard.components.figures import heatmap_cell_colour
+
+    metric = catalogue().metric(unit_metric)
+    values = [float(v) for v in range(0, 101)]
+    matrix = pd.DataFrame(
+        {
+            "team": ["T"] * len(values),
+            "period": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(len(values))],
+            "numerator": values,
+            "denominator": [100.0] * len(values),
+            "value": values,
+            "rag": ["Green"] * len(values),
+        }
+    )
+    fig = heatmap_figure(matrix, metric)
+    checked = 0
+    for trace in fig.data:
+        colour = trace.textfont.color
+        for value in trace.z[0]:
+            if value is None:
+                continue
+            background = heatmap_cell_colour(value, trace.zmin, trace.zmax, reverse=bool(trace.reversescale))
+            assert theme.contrast(colour, background) >= 4.5, (value, colour, background)
+            checked += 1
+    assert checked == len(values)
 
 
 def test_audit_bars_are_in_grade_order_and_stack_to_100():
@@ -405,3 +443,35 @@ def test_page_template_carries_the_theme_and_the_language():
     assert f"--cpip-rag-red-bg:{theme.RAG['Red'].background}" in template
     for placeholder in ("{%app_entry%}", "{%config%}", "{%scripts%}", "{%renderer%}", "{%css%}"):
         assert placeholder in template
+
+
+def test_an_unknown_unit_is_named_with_the_right_article():
+    """ "Nowhere is not a authority" was the note; a team keeps "a"."""
+    sel = resolve_selection(
+        "2023-07", "la", "Nowhere", periods=["2023-07"], units_at=lambda level: ["Demo County Council"]
+    )
+    assert sel.notes[0].startswith("Nowhere is not an authority; showing Demo County Council")
+    sel = resolve_selection("2023-07", "team", "Nowhere", periods=["2023-07"], units_at=lambda level: ["Team A"])
+    assert sel.notes[0].startswith("Nowhere is not a team; showing Team A")
+
+
+def test_abbreviations_are_expanded_and_every_page_links_to_the_glossary():
+    from dashboard.components.glossary import ABBREVIATIONS, TERMS, with_abbreviations
+    from dashboard.shell import build_shell
+
+    parts = with_abbreviations("ICPCs within 15 working days (A&I, FS)")
+    abbrs = [p for p in parts if isinstance(p, html.Abbr)]
+    assert [(a.children, a.title) for a in abbrs] == [
+        ("ICPCs", "initial child protection conferences"),
+        ("A&I", "Assessment and Intervention (a service)"),
+        ("FS", "Family Safeguarding (a service)"),
+    ]
+    assert "".join(p if isinstance(p, str) else p.children for p in parts) == "ICPCs within 15 working days (A&I, FS)"
+    assert with_abbreviations("FSW and SPCs") == ["FSW and SPCs"]  # whole words only
+    # every abbreviation the catalogue's names and areas use is defined
+    used = " ".join([m.label for m in catalogue().metrics] + list(catalogue().areas))
+    for word in set(re.findall(r"\b[A-Z][A-Z&]{1,}s?\b", used)):
+        assert word in ABBREVIATIONS, word
+    assert {"Special cause variation", "Assurance", "Hit and miss", "p-chart", "Polarity"} <= {t for t, _ in TERMS}
+    links = find_all(build_shell(lambda name: f"/assets/{name}"), lambda c: getattr(c, "href", None) == "/glossary")
+    assert links, "the footer links to the glossary"

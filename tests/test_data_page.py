@@ -61,7 +61,7 @@ def pathway_plans_july(db: Path | None = None) -> float:
 @pytest.mark.parametrize(
     ("name", "raw", "expected"),
     [
-        ("extract.xlsx", b"a,b\n1,2\n", "not a CSV file"),
+        ("extract.xlsx", b"a,b\n1,2\n", "not an Excel workbook (.xlsx), whatever its name"),
         ("notes.txt", b"a,b\n", "not a CSV file"),
         ("empty.csv", b"  \n", "it is empty"),
         ("book.csv", b"PK\x03\x04" + b"\x00" * 20, "an Excel workbook renamed to .csv"),
@@ -219,6 +219,44 @@ def _incoming(*paths: Path, names: list[str] | None = None) -> list[dict]:
     return [
         {"name": n, "contents": data_url(p.read_bytes()), "refused": None} for p, n in zip(paths, names, strict=True)
     ]
+
+
+def test_a_workbook_is_checked_and_loaded_list_by_list(env: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Front_Sheet"
+    book.active.append(["Annex A"])
+    lists = book.create_sheet("List 9")
+    lists.append(["Child Unique ID", "Date of Birth", "Allocated Team", "Latest Pathway Plan Review Date"])
+    lists.append(["L1", date(2004, 1, 1), "Central Leaving Care 1", date(2023, 7, 3)])
+    lists.append(["L2", date(2004, 1, 1), "Central Leaving Care 1", date(2022, 7, 3)])
+    bad = book.create_sheet("List 3")
+    bad.append(["Child Unique ID", "Date of Referral", "Allocated Team"])
+    bad.append(["R1", "31/02/2023", "North A&I 1"])
+    path = env / "Annex_A.xlsx"
+    book.save(path)
+    incoming = [{"name": path.name, "contents": data_url(path.read_bytes(), "application/vnd.ms-excel")}]
+    staged, _, _ = page.save_uploads(incoming)
+    previews = page.check_staged(staged, as_of=date(2023, 7, 31))
+    assert [(p["file_name"], data_report.file_status(p)) for p in previews] == [
+        ("Annex_A.xlsx, sheet 'Front_Sheet'", "skipped"),
+        ("Annex_A.xlsx, sheet 'List 9'", "ready"),
+        ("Annex_A.xlsx, sheet 'List 3'", "refused"),
+    ]
+    cards, *_ = page.show_previews(previews, [])
+    text = text_of(cards)
+    assert "Read as" in text and "Annex A List 9 (care leavers)" in text and "Date of Birth" in text
+    assert "Skipped, not an error" in text
+    assert "line 2" in text or "31/02/2023" in text
+    done, _lines, _left = page.load_checked(previews, [], as_of=date(2023, 7, 31), who="k.jones")
+    assert {d["file_name"]: d["outcome"] for d in done} == {
+        "Annex_A.xlsx, sheet 'Front_Sheet'": "skipped",
+        "Annex_A.xlsx, sheet 'List 9'": "loaded",
+        "Annex_A.xlsx, sheet 'List 3'": "refused",
+    }
+    # Records win over the base kpi_values for July: 1 of the 2 care leavers has a plan reviewed within 6 months.
+    assert pathway_plans_july() == 50.0
 
 
 def test_upload_check_load_and_undo_as_plain_functions(env: Path) -> None:

@@ -110,9 +110,9 @@ def test_the_matrix_s_icons_equal_each_team_s_scorecard(tmp_path, monkeypatch):
 
 def test_the_matrix_html_escapes_every_name_and_links_each_cell_to_the_spc_chart(db):
     frame = queries.icon_matrix("2023-11", "service", "Assessment and Intervention", db=db)
-    frame = frame.replace({"Team B": "<script>alert(1)</script> & Co"})
+    frame = frame.replace({"Team B": "<script>alert(1)</script> & {Co}"})
     html = icon_matrix_html(frame, period="2023-11", unit="A&I <b>", table_id="tm-matrix")
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#123;Co&#125;" in html
     assert "A&amp;I &lt;b&gt;" in html
     assert 'href="/kpi/mo_up_to_date?period=2023-11&amp;level=team&amp;unit=Team%20A#kpi-spc-card"' in html
     assert '<img src="/assets/spc-icons/improvement_high.svg"' in html and "Improving (high) · Failing" in html
@@ -128,18 +128,18 @@ def test_each_special_point_says_which_rule_it_met():
     result = spc.spc(A, polarity="higher_is_better", periods=periods)
     rows = special_cause_rows(result)
     assert [r["period"] for r in rows] == periods
-    assert all(r["rules"][0] == "a run of 7 or more on one side of the mean" for r in rows)
+    assert all(r["rules"][0] == "7 or more in a row on one side of the mean" for r in rows)
     # 58 is beyond two sigma (mean 53.9 + 2/3 x 2.66 x 2.31 = 58.0): months 9, 11 and 13 also meet 2 of 3.
-    assert [r["period"] for r in rows if "2 of 3 beyond two sigma, on one side" in r["rules"]] == [
+    assert [r["period"] for r in rows if "2 of 3 close to a limit, on one side" in r["rules"]] == [
         periods[8], periods[10], periods[12],
     ]  # fmt: skip
     assert {r["class"] for r in rows[:7]} == {"Special cause – concerning"}
     assert {r["class"] for r in rows[7:]} == {"Special cause – improving"}
     beyond = spc.spc([10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 30], polarity="lower_is_better")
-    assert special_cause_rows(beyond)[-1]["rules"] == ["beyond the process limits"]
+    assert special_cause_rows(beyond)[-1]["rules"] == ["beyond a process limit"]
     figure = spc_figure(result, title="t", unit="percent")
     hovers = [t for trace in figure.data if trace.text is not None for t in trace.text]
-    assert any("Special because: a run of 7 or more on one side of the mean" in h for h in hovers)
+    assert any("Special because: 7 or more in a row on one side of the mean" in h for h in hovers)
 
 
 def test_the_spc_chart_draws_england_of_each_year_beside_the_target():

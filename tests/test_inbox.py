@@ -174,7 +174,9 @@ def test_cli_inbox_exit_code_and_lines(tmp_path: Path, db: Path, capsys: pytest.
     assert cpip(["inbox", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
     moved = _only(tmp_path / "rejected", "_notes.txt")
-    assert out == [f"notes.txt: refused: not a CSV file (save the extract as CSV UTF-8) -> {moved}"]
+    assert out == [
+        f"notes.txt: refused: not a CSV file or an Excel workbook (save the extract as CSV UTF-8) -> {moved}"
+    ]
 
 
 def _only(folder: Path, suffix: str) -> str:

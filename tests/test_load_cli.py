@@ -67,17 +67,42 @@ def test_load_with_errors_exits_non_zero_and_lists_every_rejected_row(capsys: py
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("assessments_errors.csv: assessments: refused, nothing loaded (load 2): 9 of 11 rows")
+    # Findings of one kind are grouped: one line each, with its first lines.
     assert lines[1] == (
-        "assessments_errors.csv: line 2: assessment_start_date: impossible date: no such day"
-        " (dates are day first: 31/07/2023) (value '31/02/2023')"
+        "assessments_errors.csv: assessment_start_date: 2 rows: impossible date: no such day"
+        " (dates are day first: 31/07/2023) (lines 2, 10)"
     )
-    assert len(lines) == 1 + 9 + 1  # summary, 9 errors, 1 warning
+    assert lines[2] == (
+        "assessments_errors.csv: line 3: assessment_start_date: not a date: write dates as 2023-07-31 or 31/07/2023"
+        " (value 'yesterday')"
+    )
+    assert len(lines) == 1 + 7 + 1  # summary, 9 errors of 7 kinds, 1 warning
 
     code, out, _ = run(
         capsys, "load", "--as-of", "2023-09-29", "--valid-rows-only", str(FIXTURES / "assessments_errors.csv")
     )
     assert code == 0
     assert out.splitlines()[0].startswith("assessments_errors.csv: assessments: loaded valid rows only (load 3)")
+
+
+def test_findings_of_one_kind_are_grouped_and_the_load_log_keeps_them_all(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run(capsys, "load", "--as-of", "2023-09-29", str(FIXTURES / "organisation.csv"))
+    rows = [f"C{i},{'Team X' if i % 3 else 'Team Y'},{1 + i % 28:02d}/07/2023" for i in range(12)]
+    path = tmp_path / "referrals.csv"
+    path.write_text("child_id,team,referral_date\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "load", "--as-of", "2023-09-29", str(path))
+    assert code == 1
+    assert out.splitlines()[1:] == [
+        "referrals.csv: team: 12 rows name 2 teams that are not in the organisation reference: Team Y, Team X"
+        " (lines 2, 3, 4, 5, 6 and 7 more; all of them: cpip loads --findings 2)"
+    ]
+    code, out, _ = run(capsys, "loads", "--findings", "2")
+    assert code == 0
+    assert len(out.splitlines()) == 1 + 12
+    code, out, _ = run(capsys, "teams", "--unknown", str(path))
+    assert (code, out.splitlines()) == (0, ["team,service,area", "Team Y,,", "Team X,,"])
 
 
 def test_unreadable_file_exits_non_zero_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -205,6 +205,44 @@ SEQUENCES = {
         ],
         expected=[(None, None), ((2, 2), None), ((2, 2), (0, 1))],
     ),
+    "icpc_15wd": dict(
+        header=["child_id", "team", "strategy_discussion_date", "icpc_date", "icpc_not_required"],
+        period="2023-07",
+        table="s47_enquiries",
+        extracts=[
+            # As of Fri 14 Jul: strategy discussions Mon 3 Jul, no conference yet: nothing is counted.
+            (
+                "2023-07-14",
+                [
+                    ["O", "Team A", "2023-07-03", None, None],
+                    ["L", "Team A", "2023-07-03", None, None],
+                    ["T", "Team A", "2023-07-03", None, None],
+                ],
+            ),
+            # As of 31 Jul: T's conference Mon 24 Jul is day 15, on the deadline: met; M's discussion Mon
+            # 10 Jul, conference Fri 14 Jul (day 4): met. July 2/2 (O and L still have none).
+            (
+                "2023-07-31",
+                [
+                    ["O", "Team A", "2023-07-03", None, None],
+                    ["L", "Team A", "2023-07-03", None, None],
+                    ["T", "Team A", "2023-07-03", "2023-07-24", None],
+                    ["M", "Team B", "2023-07-10", "2023-07-14", None],
+                ],
+            ),
+            # As of 31 Aug: L's conference Tue 25 Jul (day 16) is recorded: late, in July: 2/3.
+            (
+                "2023-08-31",
+                [
+                    ["O", "Team A", "2023-07-03", None, None],
+                    ["L", "Team A", "2023-07-03", "2023-07-25", None],
+                    ["T", "Team A", "2023-07-03", "2023-07-24", None],
+                    ["M", "Team B", "2023-07-10", "2023-07-14", None],
+                ],
+            ),
+        ],
+        expected=[None, (2, 2), (2, 3)],
+    ),
     "iha_20wd": dict(
         header=["child_id", "team", "care_start_date", "iha_date"],
         period="2023-07",
@@ -304,8 +342,8 @@ def test_three_overlapping_monthly_extracts_and_undo_of_the_middle_one(db: Path,
     undo_load(loads[2], who="test", db=db)
     assert _figures(db, metric, spec["period"]) == spec["expected"][0]
     first_as_of = date.fromisoformat(spec["extracts"][0][0])
-    table = (
-        "missing_episodes" if metric == "rhi_72h" else "health_assessments" if metric == "iha_20wd" else "assessments"
+    table = spec.get("table") or {"rhi_72h": "missing_episodes", "iha_20wd": "health_assessments"}.get(
+        metric, "assessments"
     )
     with reading(db) as con:
         assert con.execute(f"SELECT DISTINCT as_of FROM {table}").fetchall() == [(first_as_of,)]
@@ -518,7 +556,9 @@ def test_query_filters_name_the_known_values(db: Path) -> None:
 def test_a_line_break_inside_a_child_id_is_an_error_on_that_line(db: Path, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(
-        'child_id,team,assessment_start_date\nA1,Team A,2023-07-03\n"A\n2",Team A,2023-07-03\n', encoding="utf-8"
+        "child_id,team,assessment_start_date,child_seen_date,assessment_completed_date\n"
+        'A1,Team A,2023-07-03,,\n"A\n2",Team A,2023-07-03,,\n',
+        encoding="utf-8",
     )
     report = load(db, path, "2023-07-31")
     assert report.outcome == "refused"

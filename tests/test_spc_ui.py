@@ -171,7 +171,15 @@ def test_kpi_page_has_the_spc_chart_with_its_legend_in_words_and_the_icons(kpi_p
     graph = by_id(content, "kpi-spc")
     assert graph is not None
     fig = graph.figure
-    assert fig.layout.title.text == "Management oversight up to date: statistical process control, Team A"
+    # the chart's title is the card's heading, in HTML (inside the chart a narrow screen cut it off)
+    assert not fig.layout.title.text
+    assert text_of(by_id(content, "kpi-spc-card")).startswith("Statistical process control, Team A, to Nov 2023")
+    # the <figure> around the chart names it for a screen reader, and its data is a table
+    (figure,) = find_all(
+        by_id(content, "kpi-spc-card"), lambda c: type(c).__name__ == "Figure" and hasattr(c, "aria-label")
+    )
+    assert getattr(figure, "aria-label") == "Management oversight up to date: statistical process control chart, Team A"
+    assert by_id(content, "kpi-spc-table") is not None
     legend = [t.name for t in fig.data if t.showlegend is not False]
     assert legend == [
         "Mean",
@@ -200,5 +208,6 @@ def test_kpi_page_says_why_there_are_no_icons(kpi_page):
     assert _imgs(icons) == []
     assert text_of(icons) == "No variation or assurance icons: too few points (8 of 12)."
     # the chart stops at the month on screen
+    assert text_of(by_id(content, "kpi-spc-kind")) == "XmR chart (individual values), Oct 2022 to May 2023"
     fig = by_id(content, "kpi-spc").figure
-    assert fig.layout.title.subtitle.text == "XmR chart (individual values), Oct 2022 to May 2023"
+    assert str(fig.data[0].x[0]).startswith("2022-10")

@@ -1,4 +1,7 @@
 /* Clientside helpers for the CPIP dashboard (served from the app's own assets). */
+
+/* The view's tab title, a move to another page waiting for its heading (see afterRender). */
+var cpipPage = {title: null, path: window.location.pathname, moved: null, timer: null};
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     cpip: {
         /* Write a page's controls into its URL's query string. The last argument
@@ -19,10 +22,32 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             const text = query.toString().replace(/\+/g, "%20");
             const search = text ? "?" + text : "";
             if (search === window.location.search) { return window.dash_clientside.no_update; }
+            // Arrowing through a closed <select> changes its value at every key:
+            // wait until the keys stop before loading the view (WCAG 3.2.2), so
+            // passing ten months loads one page, not ten. A click or a choice from
+            // the open list goes at once.
+            if (Date.now() - cpipKeys.arrowAt < 150) {
+                const ticket = ++cpipKeys.ticket;
+                return new Promise(function (resolve) {
+                    setTimeout(function () {
+                        resolve(ticket === cpipKeys.ticket ? search : window.dash_clientside.no_update);
+                    }, cpipKeys.settle);
+                });
+            }
+            cpipKeys.ticket++;
             return search;
         }
     }
 });
+
+/* When an arrow key last changed a select (see syncSearch). */
+var cpipKeys = {arrowAt: 0, ticket: 0, settle: 700};
+document.addEventListener("keydown", function (event) {
+    var keys = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"];
+    if (event.target && event.target.tagName === "SELECT" && keys.indexOf(event.key) >= 0) {
+        cpipKeys.arrowAt = Date.now();
+    }
+}, true);
 
 /* Keep keyboard focus on the control that was used. A control's change
    rebuilds the page from its new URL; the rebuilt control has the same id, so
@@ -40,6 +65,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     document.addEventListener("focusin", remember, true);
     document.addEventListener("change", remember, true);
     var observer = new MutationObserver(function () {
+        scheduleAfterRender();
         if (!lastId || Date.now() - lastAt > 10000) { return; }
         var active = document.activeElement;
         if (active && active !== document.body) { return; }
@@ -48,7 +74,122 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     });
     function start() {
         var root = document.getElementById("_pages_content");
-        if (root) { observer.observe(root, {childList: true, subtree: true}); } else { setTimeout(start, 100); }
+        if (root) {
+            observer.observe(root, {childList: true, subtree: true});
+            scheduleAfterRender();  // the page may have rendered before the observer started
+        } else { setTimeout(start, 100); }
     }
     start();
 })();
+
+/* After each render of a page:
+   - the tab title names the view (the page's `data-page-title`, e.g. the month
+     and unit), not one title for every view (WCAG 2.4.2);
+   - a move to another page is announced: focus goes to its heading, which a
+     screen reader reads, and a status region says the new title (WCAG 4.1.3);
+   - each chart toolbar is one Tab stop, arrow keys move along it (WCAG 2.4.3);
+   - the charts' SVG is hidden from screen readers: its text is a heap of
+     labels in drawing order; each chart's data is in a table beside it. */
+
+function cpipAnnounce(text) {
+    var live = document.getElementById("cpip-announce");
+    if (live) { live.textContent = text; }
+}
+
+function scheduleAfterRender() {
+    if (cpipPage.timer) { clearTimeout(cpipPage.timer); }
+    cpipPage.timer = setTimeout(afterRender, 60);
+}
+
+function afterRender() {
+    cpipPage.timer = null;
+    var content = document.getElementById("_pages_content");
+    if (!content) { return; }
+    var titled = content.querySelector("[data-page-title]");
+    if (titled) {
+        var title = titled.getAttribute("data-page-title");
+        if (title !== cpipPage.title) {
+            cpipPage.title = title;
+            if (document.title !== title) { document.title = title; }
+        }
+    }
+    var heading = content.querySelector("h1");
+    if (cpipPage.moved && heading && heading !== cpipPage.moved.heading) {
+        cpipPage.moved = null;
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+        cpipAnnounce(cpipPage.title || heading.textContent);
+    }
+    tameCharts(content);
+}
+
+function noticeMove() {
+    var path = window.location.pathname;
+    if (path !== cpipPage.path) {
+        var content = document.getElementById("_pages_content");
+        cpipPage.moved = {heading: content ? content.querySelector("h1") : null};
+    }
+    cpipPage.path = path;
+}
+window.addEventListener("_dashprivate_pushstate", noticeMove);
+window.addEventListener("resize", scheduleAfterRender);
+window.addEventListener("popstate", noticeMove);
+
+// Dash's page router sets document.title to the page's fixed title after each
+// render; keep the view's own.
+(function watchTitle() {
+    var node = document.querySelector("title");
+    if (!node) { setTimeout(watchTitle, 100); return; }
+    new MutationObserver(function () {
+        if (cpipPage.title && document.title !== cpipPage.title) { document.title = cpipPage.title; }
+    }).observe(node, {childList: true, characterData: true, subtree: true});
+})();
+
+function tameCharts(root) {
+    // A chart wider than the screen scrolls in its box: then (only then) the box
+    // is a named region that takes focus, so the arrow keys can scroll it.
+    root.querySelectorAll(".cpip-chart-scroll").forEach(function (box) {
+        var scrolls = box.scrollWidth > box.clientWidth + 1;
+        if (scrolls && box.getAttribute("tabindex") !== "0") {
+            box.setAttribute("tabindex", "0");
+            box.setAttribute("role", "region");
+            box.setAttribute("aria-label", box.getAttribute("data-label") || "Chart");
+        } else if (!scrolls && box.hasAttribute("tabindex")) {
+            box.removeAttribute("tabindex");
+            box.removeAttribute("role");
+            box.removeAttribute("aria-label");
+        }
+    });
+    root.querySelectorAll(".js-plotly-plot .main-svg").forEach(function (svg) {
+        if (svg.getAttribute("aria-hidden") !== "true") { svg.setAttribute("aria-hidden", "true"); }
+    });
+    root.querySelectorAll(".modebar").forEach(function (bar) {
+        var buttons = Array.prototype.slice.call(bar.querySelectorAll(".modebar-btn"));
+        if (!buttons.length) { return; }
+        var current = buttons.filter(function (b) { return b.getAttribute("tabindex") === "0"; })[0] || buttons[0];
+        buttons.forEach(function (b) {
+            var want = b === current ? "0" : "-1";
+            if (b.getAttribute("tabindex") !== want) { b.setAttribute("tabindex", want); }
+        });
+        if (!bar.getAttribute("aria-label")) { bar.setAttribute("aria-label", "Chart tools"); }
+        if (!bar.getAttribute("data-cpip-roving")) {
+            bar.setAttribute("data-cpip-roving", "1");
+            bar.addEventListener("keydown", toolbarKey);
+        }
+    });
+}
+
+function toolbarKey(event) {
+    var step = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1}[event.key];
+    var buttons = Array.prototype.slice.call(event.currentTarget.querySelectorAll(".modebar-btn"));
+    var at = buttons.indexOf(document.activeElement);
+    if (at < 0) { return; }
+    var next = null;
+    if (step) { next = buttons[(at + step + buttons.length) % buttons.length]; }
+    if (event.key === "Home") { next = buttons[0]; }
+    if (event.key === "End") { next = buttons[buttons.length - 1]; }
+    if (!next) { return; }
+    event.preventDefault();
+    buttons.forEach(function (b) { b.setAttribute("tabindex", b === next ? "0" : "-1"); });
+    next.focus();
+}

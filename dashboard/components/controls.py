@@ -94,11 +94,9 @@ def resolve_selection(
     else:
         chosen_unit = units[0] if units else None
         if unit and chosen_unit:
-            article = "an" if level[0] in "ae" else "a"
-            notes.append(
-                f"{unit!s} is not {article} {LEVEL_LABELS[level].lower()}; showing {chosen_unit}"
-                " (choose another from the list)."
-            )
+            word = LEVEL_LABELS[level].lower()
+            article = "an" if word[0] in "aeiou" else "a"  # "an authority", "an area", "a team"
+            notes.append(f"{unit!s} is not {article} {word}; showing {chosen_unit} (choose another from the list).")
     return Selection(chosen_period, level, chosen_unit, periods, units, notes)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from dash import html
 
 from dashboard.components.format import month_label
+from dashboard.components.tables import scroll_region
 from dashboard.components.upload import format_size
 
 MAX_FINDINGS_SHOWN = 200  # a table a person can read; the rest are counted, and kept in the load log
@@ -50,6 +51,8 @@ def report_to_dict(report: Any, *, token: str | None = None, size: int | None = 
         }
         for f in getattr(report, "findings", [])
     ]
+    out["notes"] = list(getattr(report, "notes", []) or [])
+    out["dropped_columns"] = list(getattr(report, "dropped_columns", []) or [])
     out["token"] = token
     out["size"] = size
     return out
@@ -76,7 +79,9 @@ def warnings_of(preview: dict) -> list[dict]:
 def file_status(preview: dict) -> str:
     """How a checked file stands: `ready` (can be loaded as it is), `errors`
     (only its valid rows could be loaded, by explicit choice), `refused`
-    (nothing in it can be loaded)."""
+    (nothing in it can be loaded), `skipped` (a sheet or list no KPI reads: not an error)."""
+    if preview.get("outcome") == "skipped":
+        return "skipped"
     if preview.get("outcome") == "refused" and not preview.get("extract_type"):
         return "refused"
     if not preview.get("extract_type") or not preview.get("rows_read"):
@@ -125,16 +130,20 @@ def findings_table(findings: list[dict], *, kind: str, table_id: str | None = No
     caption = f"{len(findings):,} {kind}" if len(findings) != 1 else f"1 {kind.rstrip('s')}"
     children: list[Any] = [
         html.H4(caption, className="h6 mt-3"),
-        dbc.Table(
-            [
-                html.Thead(html.Tr([html.Th("Line"), html.Th("Column"), html.Th("Value"), html.Th("Reason")])),
-                html.Tbody(rows),
-            ],
-            bordered=False,
-            striped=True,
-            size="sm",
-            className="mb-1",
-            **({"id": table_id} if table_id else {}),
+        scroll_region(
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th(h, scope="col") for h in ("Line", "Column", "Value", "Reason")])),
+                    html.Tbody(rows),
+                ],
+                bordered=False,
+                striped=True,
+                size="sm",
+                className="mb-1",
+                **({"id": table_id} if table_id else {}),
+            ),
+            label=caption,
+            plain=True,
         ),
     ]
     if len(findings) > len(shown):
@@ -146,6 +155,7 @@ STATUS_TEXT = {
     "ready": ("Ready to load", "success"),
     "errors": ("Has errors", "danger"),
     "refused": ("Refused", "danger"),
+    "skipped": ("Skipped", "secondary"),
 }
 
 
@@ -157,13 +167,18 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
     name = preview.get("file_name") or "file"
     header = html.Div(
         [
-            html.Strong(name, className="me-2"),
+            # A heading between the section's <h2> and the findings' <h4> (axe heading-order).
+            html.H3(name, className="h6 mb-0 me-2 fw-bold"),
             dbc.Badge(label, color=colour, className="me-2"),
             html.Span(format_size(preview["size"]), className="text-muted small") if preview.get("size") else None,
         ],
         className="d-flex align-items-center flex-wrap",
     )
     body: list[Any] = []
+    notes = preview.get("notes") or []
+    if status == "skipped":
+        body.append(html.P(f"Skipped, not an error: {'; '.join(notes)}.", className="mb-0"))
+        return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3 data-file-report")
     if status == "refused" and not preview.get("extract_type"):
         reason = errors[0]["reason"] if errors else "it could not be read."
         body.append(html.P(f"This file cannot be loaded: {reason}", className="mb-0"))
@@ -183,6 +198,10 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
             ("Rows with errors", _count(preview.get("rejected"))),
             ("Warnings", _count(len(warnings))),
         ]
+        if notes:
+            facts.insert(1, ("Read as", "; ".join(notes)))
+        if preview.get("dropped_columns"):
+            facts.append(("Columns dropped, never stored", ", ".join(preview["dropped_columns"])))
         body.append(
             html.Dl(
                 [
@@ -228,7 +247,7 @@ def loadable(previews: list[dict], valid_only_tokens: list[str] | None) -> tuple
             clean.append(p)
         elif status == "errors" and p.get("token") in chosen:
             partial.append(p)
-        else:
+        elif status != "skipped":
             left.append(p)
     return clean, partial, left
 
@@ -262,7 +281,7 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
     head = html.Thead(
         html.Tr(
             [
-                html.Th(h)
+                html.Th(h, scope="col")
                 for h in (
                     "Load",
                     "When",
@@ -274,7 +293,7 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
                     "Replaced",
                     "Rejected",
                     "Outcome",
-                    "",
+                    "Actions",
                 )
             ]
         )
@@ -286,25 +305,26 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
         content_hash = str(_get(row, "content_hash") or "")
         actions: list[Any] = []
         if outcome in UNDOABLE:
+            # html.Button, not dbc.Button, which takes no aria-label: "Undo" alone does
+            # not say which load, in a list of a hundred.
             actions.append(
-                dbc.Button(
+                html.Button(
                     "Undo",
                     id={"type": "data-undo", "index": load_id},
-                    size="sm",
-                    color="secondary",
-                    outline=True,
-                    className="me-1",
+                    className="btn btn-sm btn-outline-secondary me-1",
+                    type="button",
+                    **{"aria-label": f"Undo load {load_id} ({_get(row, 'file_name') or 'file'})"},
                 )
             )
         rejected = _get(row, "rows_rejected", "rejected")
         if rejected and not (isinstance(rejected, float) and math.isnan(rejected)) and int(rejected) > 0:
             actions.append(
-                dbc.Button(
+                html.Button(
                     "Rejected rows",
                     id={"type": "data-findings", "index": load_id},
-                    size="sm",
-                    color="link",
-                    className="p-0",
+                    className="btn btn-sm btn-link p-0",
+                    type="button",
+                    **{"aria-label": f"Rejected rows of load {load_id}"},
                 )
             )
         undone = _get(row, "undone_at")
@@ -331,10 +351,10 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
                 id=f"data-history-row-{load_id}",
             )
         )
-    return html.Div(
-        dbc.Table(
-            [head, html.Tbody(rows)], striped=True, hover=True, size="sm", responsive=True, id="data-history-table"
-        ),
+    return scroll_region(
+        dbc.Table([head, html.Tbody(rows)], striped=True, hover=True, size="sm", id="data-history-table"),
+        label="Load history",
+        plain=True,
     )
 
 
@@ -377,12 +397,15 @@ def freshness_table(frame: pd.DataFrame, *, metric_names: dict[str, str] | None 
             body.append(html.Tr(cells, id=f"data-fresh-{kind}-{name}"))
         parts += [
             html.H3(title, className="h6 mt-2"),
-            dbc.Table(
-                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
-                striped=True,
-                size="sm",
-                responsive=True,
-                id=f"data-freshness-{kind}",
+            scroll_region(
+                dbc.Table(
+                    [html.Thead(html.Tr([html.Th(h, scope="col") for h in head])), html.Tbody(body)],
+                    striped=True,
+                    size="sm",
+                    id=f"data-freshness-{kind}",
+                ),
+                label=f"Freshness of the {title.lower()}",
+                plain=True,
             ),
         ]
     return html.Div(parts)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 
 from dashboard import theme
@@ -381,12 +382,38 @@ def breakdown_figure(breakdown_df: pd.DataFrame, metric: Metric, *, period: str 
 # ---------------------------------------------------------------- heatmap
 
 
+def _rgb_hex(colour: str) -> str:
+    """`rgb(125, 124, 118)` or `#7d7c76` -> `#7d7c76`."""
+    if colour.startswith("#"):
+        return colour
+    r, g, b = (round(float(c)) for c in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def heatmap_cell_colour(value: float, zmin: float, zmax: float, *, reverse: bool = False) -> str:
+    """The colour (`#rrggbb`) the heatmap paints a value, as plotly samples the scale."""
+    share = 0.5 if zmax <= zmin else min(max((value - zmin) / (zmax - zmin), 0.0), 1.0)
+    scale = plotly.colors.get_colorscale(theme.HEATMAP_SCALE)
+    return _rgb_hex(plotly.colors.sample_colorscale(scale, [1 - share if reverse else share])[0])
+
+
+def heatmap_text_colour(background: str) -> str:
+    """Black or white, whichever contrasts more with the cell (WCAG 1.4.3: at
+    least 4.5:1 on every colour of the scale)."""
+    dark, light = theme.HEATMAP_TEXT_DARK, theme.HEATMAP_TEXT_LIGHT
+    return dark if theme.contrast(dark, background) >= theme.contrast(light, background) else light
+
+
 def heatmap_figure(matrix_df: pd.DataFrame, metric: Metric) -> go.Figure:
     """Teams (rows) by month (columns) for one KPI, from the long frame of
     etl.queries.team_matrix (`team`, `period`, `value`, `numerator`,
     `denominator`, `rag`). Colour follows the value on
     a colour-blind-safe scale independent of RAG; each cell prints the value
-    and the RAG word, and the hover adds the counts."""
+    and the RAG word, and the hover adds the counts.
+
+    Plotly picks one text colour per trace, and its choice (#444 or white)
+    fails contrast on the middle of the scale; so the cells are drawn as two
+    traces on one scale, those that take black text and those that take white."""
     if matrix_df is None or matrix_df.empty:
         return _empty("No teams with data for this KPI", height=260)
     frame = matrix_df.copy()
@@ -397,61 +424,78 @@ def heatmap_figure(matrix_df: pd.DataFrame, metric: Metric) -> go.Figure:
     teams = list(dict.fromkeys(frame["org_unit"]))
     teams.sort(reverse=True)  # plotly's first row is the bottom one: A at the top
     index = {(r.org_unit, r.period): r for r in frame.itertuples(index=False)}
-    z, text, hover = [], [], []
+    known = [v for v in (_num(v) for v in frame["value"]) if v is not None]
+    if metric.unit == "percent":
+        zmin, zmax = 0.0, 100.0
+    else:
+        zmin, zmax = (min(known), max(known)) if known else (0.0, 1.0)
+        zmax = zmax if zmax > zmin else zmin + 1.0
+    reverse = metric.polarity is Polarity.LOWER  # darker = worse in either polarity
+    dark = theme.HEATMAP_TEXT_DARK
+    colours = (dark, theme.HEATMAP_TEXT_LIGHT)
+    layers: dict[str, dict[str, list]] = {c: {"z": [], "text": [], "hover": []} for c in colours}
     for team in teams:
-        z_row, text_row, hover_row = [], [], []
+        rows = {c: {"z": [], "text": [], "hover": []} for c in layers}
         for p in periods:
             row = index.get((team, p))
             value = _num(getattr(row, "value", None)) if row is not None else None
             rag = _rag_word(getattr(row, "rag", None)) if row is not None else NO_DATA
             shown = format_value(value, metric.unit)
-            z_row.append(value)
-            if value is None:
-                text_row.append("–")
-            else:
-                text_row.append(f"{shown}<br>{rag}" if metric.rated else shown)
             frac = (
                 format_fraction(getattr(row, "numerator", None), getattr(row, "denominator", None), metric.unit)
                 if row is not None
                 else ""
             )
-            hover_row.append(
+            hover = (
                 f"<b>{team}</b><br>{month_label(p)}: {shown}"
                 + (f" ({frac})" if frac and metric.unit == "percent" else "")
                 + (f"<br>RAG: {rag}" if metric.rated else "")
             )
-        z.append(z_row)
-        text.append(text_row)
-        hover.append(hover_row)
-    reverse = metric.polarity is Polarity.LOWER  # darker = worse in either polarity
-    heat = go.Heatmap(
-        z=z,
-        x=[month_label(p) for p in periods],
-        y=teams,
-        text=text,
-        texttemplate="%{text}",
-        textfont={"size": 11},
-        customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>",
-        colorscale=theme.HEATMAP_SCALE,
-        reversescale=reverse,
-        xgap=2,
-        ygap=2,
-        colorbar={
-            "title": {"text": _value_axis_title(metric)},
-            "thickness": 12,
-            "ticksuffix": "%" if metric.unit == "percent" else "",
-        },
-        zmin=0 if metric.unit == "percent" else None,
-        zmax=100 if metric.unit == "percent" else None,
-    )
+            owner = None
+            if value is not None:
+                owner = heatmap_text_colour(heatmap_cell_colour(value, zmin, zmax, reverse=reverse))
+            for colour, cells in rows.items():
+                mine = colour == owner
+                cells["z"].append(value if mine else None)
+                cells["text"].append((f"{shown}<br>{rag}" if metric.rated else shown) if mine else "")
+                # every layer carries every cell's hover, so a point (or a gap) reads and clicks the same
+                cells["hover"].append(hover)
+        for colour, cells in rows.items():
+            for key, values in cells.items():
+                layers[colour][key].append(values)
+    x = [month_label(p) for p in periods]
+    traces = [
+        go.Heatmap(
+            z=layer["z"],
+            x=x,
+            y=teams,
+            text=layer["text"],
+            texttemplate="%{text}",
+            textfont={"size": 12, "color": colour},
+            customdata=layer["hover"],
+            hovertemplate="%{customdata}<extra></extra>",
+            colorscale=theme.HEATMAP_SCALE,
+            reversescale=reverse,
+            xgap=2,
+            ygap=2,
+            showscale=colour == dark,
+            colorbar={
+                "title": {"text": _value_axis_title(metric)},
+                "thickness": 12,
+                "ticksuffix": "%" if metric.unit == "percent" else "",
+            },
+            zmin=zmin,
+            zmax=zmax,
+        )
+        for colour, layer in layers.items()
+    ]
     layout = _layout(
         xaxis={"side": "top", "showgrid": False},
         yaxis={"showgrid": False},
         margin={"l": 8, "r": 8, "t": 40, "b": 16},
         height=max(260, 90 + 44 * len(teams)),
     )
-    return go.Figure(data=[heat], layout=layout)
+    return go.Figure(data=traces, layout=layout)
 
 
 # ---------------------------------------------------------------- audits

@@ -2,7 +2,7 @@
 area, or the authority's services) across, each cell the variation and assurance
 icons with their words, a link to that unit's SPC chart; above it the counts.
 
-A pure builder of `etl.queries.icon_matrix`'s frame. Icons are <img> tags pointing
+A pure builder of `etl.queries.icon_matrix`'s frame. Icons are <img /> tags pointing
 at the stored SVGs in assets/spc-icons/ (not inline data URIs: a matrix of 112 teams
 holds thousands of them); the words beside them say what they mean.
 """
@@ -10,7 +10,7 @@ holds thousands of them); the words beside them say what they mean.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
+from html import escape as _html_escape
 
 import pandas as pd
 from dash import dcc, html
@@ -18,6 +18,7 @@ from dash import dcc, html
 from dashboard.components.controls import view_href
 from dashboard.components.format import month_label
 from dashboard.components.spc_figure import icon_word, reason_words
+from dashboard.components.tables import scroll_region
 from etl import spc
 
 # The order and words of the counts line above the matrix.
@@ -46,9 +47,15 @@ def counts_text(counts: Mapping[str, tuple[int, int]], child_level: str) -> str:
     return "; ".join(parts) + "."
 
 
+def escape(text: object) -> str:
+    """Text safe inside the matrix's HTML: dcc.Markdown hands raw HTML to a JSX parser,
+    so braces (a JSX expression) are escaped as well as <, >, & and quotes."""
+    return _html_escape(str(text)).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _icon(kind: str, size: int) -> str:
     # Decorative: the icons' words follow in the same link.
-    return f'<img src="/assets/spc-icons/{kind}.svg" alt="" width="{size}" height="{size}">'
+    return f'<img src="/assets/spc-icons/{kind}.svg" alt="" width="{size}" height="{size}" />'
 
 
 def matrix_cell(row: Mapping, *, href: str, size: int = 26) -> str:
@@ -104,15 +111,13 @@ def icon_matrix_block(frame: pd.DataFrame, counts: Mapping, *, period: str, unit
     return html.Div(
         [
             html.P(counts_text(counts, child), className="cpip-matrix-counts", id=f"{prefix}-matrix-counts"),
-            html.Div(
+            scroll_region(
                 dcc.Markdown(
                     icon_matrix_html(frame, period=period, unit=unit, table_id=f"{prefix}-matrix"),
-                    dangerously_allow_html=True,  # built above from escaped text only
+                    # Built above from escaped text only; img tags are closed (<img />), as its JSX parser needs.
+                    dangerously_allow_html=True,
                 ),
-                className="cpip-table-wrap",
-                tabIndex="0",
-                role="region",
-                **{"aria-label": f"Icon matrix by KPI and {child}"},
+                label=f"Icon matrix by KPI and {child}",
             ),
             html.P(
                 "Each cell is a unit's Making Data Count icons for the month: variation (is something really "

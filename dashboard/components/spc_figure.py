@@ -354,7 +354,7 @@ def spc_figure(
         yaxis=yaxis,
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
         hovermode="closest",
-        margin={"t": 90},
+        margin={"t": 90 if (title or subtitle) else 36},  # room for the rebase notes only, when untitled
     )
     if show_icons:
         kinds = [kind for kind in icons_for(result) if kind]
@@ -389,6 +389,15 @@ def _subtitle(result: SPCResult, polarity: str) -> str:
 
 
 # ---------------------------------------------------------------- words beside the icons
+
+# The rules etl.spc applies, in words for the chart's data table.
+RULE_WORDS = RULE_DESCRIPTIONS  # one set of words, in etl.spc beside the rules
+
+
+def rule_words(rules: tuple[str, ...] | list[str]) -> str:
+    """The rules a point met, in words; "" when it met none."""
+    return "; ".join(RULE_WORDS.get(r, r) for r in rules)
+
 
 _ICON_WORD = {
     "common_cause": "Common cause",

@@ -14,9 +14,28 @@ from dashboard.components.badges import direction_badge, rag_chip, rag_word
 from dashboard.components.comparators import SCORECARD_COMPARATOR_HEADERS, comparator_cells
 from dashboard.components.controls import view_href
 from dashboard.components.format import format_fraction, format_target, format_value, month_label
+from dashboard.components.glossary import with_abbreviations
 from dashboard.components.sparkline import sparkline_src
-from dashboard.components.spc_figure import icon_data_uri, icon_text, icon_word, reason_words
-from etl.metrics import Catalogue
+from dashboard.components.spc_figure import POINT_STYLES, icon_data_uri, icon_text, icon_word, reason_words, rule_words
+from etl.metrics import Catalogue, Metric, Polarity
+from etl.spc import SPCResult
+
+
+def scroll_region(table, *, label: str, region_id: str | None = None, plain: bool = False) -> html.Div:
+    """A table's box, which scrolls sideways when the table is wider than the
+    screen (at 320 CSS px most are). It is a named region that takes focus, so
+    a keyboard user can scroll it with the arrow keys (WCAG 2.1.1; axe
+    `scrollable-region-focusable`) and a screen reader says what it holds.
+    `plain` drops the border, for a table inside a card."""
+    props = {"id": region_id} if region_id else {}
+    return html.Div(
+        table,
+        className="cpip-scroll" + (" cpip-scroll-plain" if plain else ""),
+        tabIndex="0",
+        role="region",
+        **{"aria-label": label},
+        **props,
+    )
 
 
 def _num(value: object) -> float | None:
@@ -54,7 +73,8 @@ def spc_cell(row: Mapping) -> html.Td:
             return html.Td(
                 ["–", html.Span(" No SPC icons: no data", className="visually-hidden")], className="cpip-spc", **data
             )
-        return html.Td(html.Span(words, title=note), className="cpip-spc", **data)
+        # The words in full, not in a mouse-only tooltip; the scorecard's footnote explains them.
+        return html.Td(words, className="cpip-spc", **data)
     return html.Td(
         [
             html.Span([spc_icon(k) for k in kinds], className="d-inline-flex", style={"gap": "4px"}),
@@ -81,9 +101,10 @@ SCORECARD_HEADERS = (
 )
 
 
-def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.Tr:
-    """One KPI: name (a link to its trend page for the same unit and month),
-    value, counts, target, RAG chip, direction, sparkline, published comparators, SPC."""
+def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, children_href: str | None = None) -> html.Tr:
+    """One KPI: name (a link to its trend page for the same unit and month; and to
+    the children behind the figure when `children_href` is given), value, counts,
+    target, RAG chip, direction, sparkline, published comparators, SPC."""
     unit_kind = row["unit"]
     value, previous = _num(row.get("value")), _num(row.get("previous_value"))
     spark = list(row.get("sparkline") or [])
@@ -99,7 +120,7 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
             html.Th(
                 [
                     dcc.Link(
-                        name,
+                        with_abbreviations(name),
                         href=view_href(f"/kpi/{row['metric_id']}", period, level, unit),
                         className="cpip-kpi-link",
                         id=f"sc-link-{row['metric_id']}",
@@ -110,6 +131,14 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
                     # How the figure is pooled, where a reader needs telling (an area and a service's own row).
                     html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")
                     if isinstance(row.get("note"), str) and row.get("note")
+                    else None,
+                    html.A(
+                        "Children behind this figure",
+                        href=children_href,
+                        className="cpip-children-link d-print-none",
+                        id=f"sc-children-{row['metric_id']}",
+                    )
+                    if children_href
                     else None,
                 ],
                 scope="row",
@@ -131,24 +160,46 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str) -> html.T
     )
 
 
-def scorecard_table(frame: pd.DataFrame, catalogue: Catalogue, *, period: str, level: str, unit: str) -> html.Table:
+def scorecard_table(
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    *,
+    period: str,
+    level: str,
+    unit: str,
+    children_hrefs: Mapping[str, str] | None = None,
+) -> html.Table:
     """The scorecard: KPIs grouped under the improvement areas in catalogue
-    order, one <tbody> per area headed by the area's name."""
+    order, one <tbody> per area headed by the area's name; `children_hrefs`
+    (metric_id -> address) links a row to the children behind its figure."""
     records = frame.to_dict("records")
+    hrefs = children_hrefs or {}
+
+    def row_of(r: Mapping) -> html.Tr:
+        return scorecard_row(r, period=period, level=level, unit=unit, children_href=hrefs.get(r["metric_id"]))
+
     bodies = []
     for number, area in enumerate(catalogue.areas, start=1):
         rows = [r for r in records if r["area"] == area]
         if not rows:
             continue
+        # A real heading in the header cell, so a screen reader's heading list has the areas.
         heading = html.Tr(
-            html.Th(f"{number}. {area}", colSpan=len(SCORECARD_HEADERS), scope="colgroup", className="cpip-area"),
+            html.Th(
+                html.H2(with_abbreviations(f"{number}. {area}"), className="cpip-area-heading"),
+                colSpan=len(SCORECARD_HEADERS),
+                scope="colgroup",
+                className="cpip-area",
+            ),
             className="cpip-area-row",
         )
-        bodies.append(html.Tbody([heading, *(scorecard_row(r, period=period, level=level, unit=unit) for r in rows)]))
+        bodies.append(html.Tbody([heading, *(row_of(r) for r in rows)]))
     return html.Table(
         [
             html.Caption(f"CPIP scorecard, {month_label(period)}, {unit}", className="visually-hidden"),
-            html.Thead(html.Tr([html.Th(h, scope="col", className=c) for h, c in SCORECARD_HEADERS])),
+            html.Thead(
+                html.Tr([html.Th(with_abbreviations(h), scope="col", className=c) for h, c in SCORECARD_HEADERS])
+            ),
             *bodies,
         ],
         className="table cpip-table cpip-scorecard",
@@ -221,7 +272,7 @@ def team_grid_table(
     body = []
     for i in ids:
         metric = metrics[i]
-        row_cells = [html.Th(metric.label, scope="row", className="cpip-grid-kpi")]
+        row_cells = [html.Th(with_abbreviations(metric.label), scope="row", className="cpip-grid-kpi")]
         for team in teams:
             r = cells.get((team, i), {})
             row_cells.append(
@@ -289,4 +340,118 @@ def audit_table(audit_df: pd.DataFrame, *, caption: str, by: str) -> html.Table:
         ],
         className="table table-sm cpip-table cpip-audits",
         id=f"au-table-{by}",
+    )
+
+
+# ---------------------------------------------------------------- charts as tables
+# Each chart's data as a table a screen reader can walk (WCAG 1.1.1, 1.3.1):
+# components/chart_block.py puts it under the chart behind "Show as a table".
+
+
+def _period(value: object) -> str:
+    text = str(value)
+    return text[:7] if len(text) >= 7 else text
+
+
+def heatmap_table(matrix_df: pd.DataFrame, metric: Metric, *, caption: str) -> html.Table:
+    """The heatmap's cells: a row per team (A first), a column per month, the
+    value and RAG word in each cell (or "No data")."""
+    if matrix_df is None or matrix_df.empty:
+        return html.Table(html.Caption(caption), className="table table-sm cpip-table")
+    frame = matrix_df.rename(columns={"org_unit": "team"}) if "team" not in matrix_df else matrix_df
+    periods = sorted({_period(p) for p in frame["period"]})
+    teams = sorted(dict.fromkeys(frame["team"]))
+    cells = {(r["team"], _period(r["period"])): r for r in frame.to_dict("records")}
+    body = []
+    for team in teams:
+        row_cells: list = [html.Th(team, scope="row")]
+        for p in periods:
+            r = cells.get((team, p), {})
+            if _num(r.get("value")) is None:
+                row_cells.append(html.Td("No data", className="cpip-num cpip-muted"))
+                continue
+            words = format_value(r.get("value"), metric.unit) + (f", {rag_word(r.get('rag'))}" if metric.rated else "")
+            row_cells.append(html.Td(words, className="cpip-num"))
+        body.append(html.Tr(row_cells))
+    return html.Table(
+        [
+            html.Caption(caption),
+            html.Thead(
+                html.Tr(
+                    [html.Th("Team", scope="col")]
+                    + [html.Th(month_label(p), scope="col", className="cpip-num-head") for p in periods]
+                )
+            ),
+            html.Tbody(body),
+        ],
+        className="table table-sm cpip-table cpip-chart-table",
+        id="tm-heatmap-table",
+    )
+
+
+def spc_table(result: SPCResult, unit: str, *, caption: str) -> html.Table:
+    """The SPC chart point by point: month, value, mean, process limits, the
+    point's class and the rule it met."""
+    head = ["Month", "Value", "Mean", "Lower limit", "Upper limit", "Variation", "Rule met"]
+    rows = []
+    for i, period in enumerate(result.period):
+        value = float(result.value[i])
+        if value != value:
+            continue
+        cls = result.point_class[i]
+        label = month_label(period) if len(period) == 7 and period[4] == "-" else period
+        rows.append(
+            html.Tr(
+                [
+                    html.Th(label, scope="row"),
+                    html.Td(format_value(value, unit), className="cpip-num"),
+                    html.Td(format_value(float(result.mean[i]), unit), className="cpip-num"),
+                    html.Td(format_value(float(result.lower[i]), unit), className="cpip-num"),
+                    html.Td(format_value(float(result.upper[i]), unit), className="cpip-num"),
+                    html.Td(POINT_STYLES[cls].legend if cls in POINT_STYLES else "–"),
+                    html.Td(rule_words(result.rules[i]) or "–"),
+                ],
+                className="cpip-spc-point",
+            )
+        )
+    return html.Table(
+        [
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+            html.Tbody(rows),
+        ],
+        className="table table-sm cpip-table cpip-chart-table",
+        id="kpi-spc-table",
+    )
+
+
+def breakdown_table(breakdown_df: pd.DataFrame, metric: Metric, *, caption: str, unit_word: str) -> html.Table:
+    """The breakdown bars, best first as the chart draws them: each unit's
+    value, counts and RAG word."""
+    frame = breakdown_df.copy() if breakdown_df is not None else pd.DataFrame()
+    rows = []
+    if not frame.empty:
+        frame["_v"] = [_num(v) for v in frame["value"]]
+        frame = frame.sort_values("_v", ascending=metric.polarity is Polarity.LOWER, na_position="last")
+        for r in frame.to_dict("records"):
+            cells = [
+                html.Th(str(r["org_unit"]), scope="row"),
+                html.Td(format_value(r.get("value"), metric.unit), className="cpip-num"),
+                html.Td(
+                    format_fraction(r.get("numerator"), r.get("denominator"), metric.unit) or "–",
+                    className="cpip-num",
+                ),
+            ]
+            if metric.rated:
+                cells.append(html.Td(rag_word(r.get("rag")) if _num(r.get("value")) is not None else "No data"))
+            rows.append(html.Tr(cells))
+    head = [unit_word.capitalize(), "Value", "Numerator / denominator"] + (["RAG"] if metric.rated else [])
+    return html.Table(
+        [
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+            html.Tbody(rows),
+        ],
+        className="table table-sm cpip-table cpip-chart-table",
+        id="kpi-breakdown-table",
     )

@@ -1,7 +1,7 @@
 """Uploaded extracts, from the browser to a staged file the loader can read.
 
 The browser sends each file as a base64 data URL (dcc.Upload). Before the
-loader sees it we check what we can cheaply and say so plainly: CSV only,
+loader sees it we check what we can cheaply and say so plainly: CSV or an .xlsx workbook only,
 under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
 a spreadsheet saved under a .csv name, UTF-8 text. The bytes are then written
 to a private staging folder under a random token; the uploaded file name is
@@ -82,13 +82,19 @@ def decode_data_url(contents: str) -> bytes:
 def precheck(name: str, data: bytes, *, limit: int | None = None) -> str | None:
     """Why this file cannot even be offered to the loader, or None if it can."""
     limit = max_upload_bytes() if limit is None else limit
-    if not name.lower().endswith(".csv"):
-        return 'it is not a CSV file. Save the extract as "CSV UTF-8 (comma delimited)" and upload the .csv file.'
+    workbook = name.lower().endswith(".xlsx")
+    if not name.lower().endswith(".csv") and not workbook:
+        return (
+            'it is not a CSV file or an Excel workbook. Save the extract as "CSV UTF-8 (comma delimited)" and upload'
+            " the .csv file, or upload the .xlsx workbook (an Annex A workbook loads as it is)."
+        )
     if len(data) > limit:
         return f"it is {format_size(len(data))}, over the {format_size(limit)} limit for one file."
     if not data.strip():
         return "it is empty."
     head = data[:4096]
+    if workbook:
+        return None if head.startswith(b"PK\x03\x04") else "it is not an Excel workbook (.xlsx), whatever its name."
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         return 'it is an Excel workbook renamed to .csv. Open it in Excel and save as "CSV UTF-8".'
     if b"\x00" in head:
@@ -168,9 +174,10 @@ function(contents, names, limit) {
         const comma = c.indexOf(",");
         const size = Math.floor((comma >= 0 ? c.length - comma - 1 : c.length) * 3 / 4);
         let refused = null;
-        if (!/\\.csv$/i.test(name)) {
-            refused = "it is not a CSV file. Save the extract as \\"CSV UTF-8 (comma delimited)\\" and "
-                + "upload the .csv file.";
+        if (!/\\.(csv|xlsx)$/i.test(name)) {
+            refused = "it is not a CSV file or an Excel workbook. Save the extract as \\"CSV UTF-8 (comma "
+                + "delimited)\\" and upload the .csv file, or upload the .xlsx workbook (an Annex A workbook "
+                + "loads as it is).";
         } else if (size > limit) {
             refused = "it is " + (size / 1048576).toFixed(1) + " MB, over the " + (limit / 1048576).toFixed(1)
                 + " MB limit for one file.";
@@ -191,7 +198,7 @@ LABEL_INPUT_JS = """
 function(id) {
     const name = function() {
         const input = document.querySelector("#" + id + " input[type=file]");
-        if (input) { input.setAttribute("aria-label", "Choose CSV extract files to upload"); }
+        if (input) { input.setAttribute("aria-label", "Choose CSV extract files or Excel workbooks to upload"); }
         return !!input;
     };
     if (!name()) { setTimeout(name, 500); }

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.components.comparators import england_by_period
+from dashboard.components.comparators import comparator_note, england_by_period
 from dashboard.components.figures import audit_bars_figure, breakdown_figure, trend_figure
 from dashboard.export import charts, look
 from dashboard.export.model import (
@@ -156,9 +156,22 @@ def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
                 variation_icon=getattr(r, "variation_icon", None) or None,
                 spc_note=getattr(r, "spc_note", "") or "",
                 sparkline=tuple(_num(v) for v in (r.sparkline or ())),
+                benchmark_year=int(r.benchmark_year) if _num(r.benchmark_year) is not None else None,
+                published=_num(r.published),
+                england=_num(r.england),
+                region=_num(r.region),
+                sn_median=_num(r.sn_median),
+                quartile=r.quartile or "",
+                published_text=_comparator_text(r.published, metric.unit),
+                england_text=_comparator_text(r.england, metric.unit),
+                sn_text=_comparator_text(r.sn_median, metric.unit),
             )
         )
     return rows
+
+
+def _comparator_text(value: object, unit: str) -> str:
+    return look.format_value(_num(value), unit) if _num(value) is not None else "–"
 
 
 def _england_line(metric_id: str, periods: list[str], db: queries.Db) -> dict[str, list[float | None]]:
@@ -382,6 +395,9 @@ def collect(
         # since the rebase), as the dashboard's scorecard shows them.
         show_spc=any(r.variation or r.assurance or r.spc_note for r in rows),
         notes=notes,
+        # What is changing across the authority's services, at a glance (Making Data Count).
+        matrix=queries.icon_matrix(period, "la", db=db) if level == "la" else pd.DataFrame(),
+        comparator_note=comparator_note(queries.reference_authority(db), cat.authority.name),
     )
     if kind == "pdf":
         by_id = frame.set_index("metric_id")

@@ -8,13 +8,13 @@ URL: `/audits?service=Family%20Safeguarding&team=Coastal%20FS%201&audit_type=ass
 from __future__ import annotations
 
 import dash
-from dash import dcc, html
+from dash import html
 
-from dashboard import theme
 from dashboard.components.banners import notice
+from dashboard.components.chart_block import chart_block
 from dashboard.components.controls import labelled_select, url_parts, url_sync
 from dashboard.components.figures import audit_bars_figure
-from dashboard.components.tables import audit_table
+from dashboard.components.tables import audit_table, scroll_region
 from dashboard.pages.common import page_header, per_load, safely
 from etl import queries
 from etl.contract import audit_type_key, match_name
@@ -120,8 +120,9 @@ def build(service: str | None, team: str | None, audit_type: str | None) -> list
                 html.H2(title, className="cpip-h2 mt-0"),
                 html.Div(
                     [
-                        dcc.Graph(figure=audit_bars_figure(frame), config=theme.GRAPH_CONFIG, id=graph_id),
-                        html.Div(audit_table(frame, caption=f"{title}: {what}", by=by), className="cpip-table-wrap"),
+                        # The table beside the chart is its text alternative: the same percentages.
+                        chart_block(graph_id, audit_bars_figure(frame), label=f"{title}: {what}", min_width=420),
+                        scroll_region(audit_table(frame, caption=f"{title}: {what}", by=by), label=f"{title}: table"),
                     ],
                     className="cpip-two-col-even",
                 ),

@@ -23,6 +23,7 @@ from dashboard.components.controls import (
     period_options,
     unit_options,
 )
+from dashboard.components.glossary import with_abbreviations
 
 log = logging.getLogger("cpip.dashboard")
 
@@ -62,18 +63,28 @@ def per_load(function: Callable, *args: Any) -> Any:
     return value
 
 
+def view_title(title: str, subtitle: str | None = None) -> str:
+    """The browser tab's title for a view: the page, then what it shows, then
+    the service ("Teams: Family Safeguarding · July 2023 – CPIP"), so two tabs
+    or two history entries are told apart (WCAG 2.4.2)."""
+    return f"{title}: {subtitle} – CPIP" if subtitle else f"{title} – CPIP"
+
+
 def page_header(title: str, subtitle: str | None = None, *, actions: list | None = None) -> html.Div:
+    """The page's <h1>, its subtitle (what the view shows) and its actions. It
+    carries the view's tab title (`data-page-title`, set by assets/cpip.js)."""
     return html.Div(
         [
             html.Div(
                 [
-                    html.H1(title, className="cpip-h1"),
+                    html.H1(with_abbreviations(title), className="cpip-h1"),
                     html.P(subtitle, className="cpip-subtitle", id="page-subtitle") if subtitle else None,
                 ]
             ),
             html.Div(actions, className="cpip-header-actions d-print-none") if actions else None,
         ],
         className="cpip-page-header",
+        **{"data-page-title": view_title(title, subtitle)},
     )
 
 

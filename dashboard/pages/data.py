@@ -70,7 +70,14 @@ def layout(**_kwargs: Any) -> html.Div:
             html.P(
                 [
                     "Load extracts, check what a load did, undo it, and see how fresh each figure is. ",
-                    html.Span(["You are ", html.Strong(current_user(), id="data-who"), "."]),
+                    # "You are root" read as a puzzle: say what the name is for.
+                    html.Span(
+                        [
+                            "Loads and undos you make are recorded as made by ",
+                            html.Strong(current_user(), id="data-who"),
+                            ".",
+                        ]
+                    ),
                 ],
                 className="text-muted",
             ),
@@ -96,7 +103,7 @@ def layout(**_kwargs: Any) -> html.Div:
                                             # are refused with a message instead.
                                             children=html.Div(
                                                 [
-                                                    html.Strong("Drag and drop CSV files here"),
+                                                    html.Strong("Drag and drop CSV files or Excel workbooks here"),
                                                     html.Span(" or "),
                                                     html.U("choose files"),
                                                 ]
@@ -123,7 +130,8 @@ def layout(**_kwargs: Any) -> html.Div:
                                 className="g-3",
                             ),
                             html.P(
-                                f'CSV files only ("CSV UTF-8" from Excel), up to {limit_mb:g} MB each. Each file '
+                                f'CSV files ("CSV UTF-8" from Excel) or .xlsx workbooks (an Ofsted Annex A workbook'
+                                f" loads as it is, list by list), up to {limit_mb:g} MB each. Each file "
                                 "is checked first; nothing is stored until you press Load. A file with the same "
                                 "name as one waiting replaces it.",
                                 className="text-muted small mt-2",
@@ -186,9 +194,16 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 className="mb-4",
             ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
+                    dbc.CardBody(html.Div(id="data-access-log")),
+                ],
+                className="mb-4",
+            ),
             dbc.Modal(
                 [
-                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?")),
+                    dbc.ModalHeader(dbc.ModalTitle("Undo this load?", id="data-undo-title")),
                     dbc.ModalBody(id="data-undo-question"),
                     dbc.ModalFooter(
                         [
@@ -199,9 +214,11 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 id="data-undo-modal",
                 is_open=False,
+                labelledby="data-undo-title",  # the dialog's accessible name is its title
             ),
         ],
         className="data-page",
+        **{"data-page-title": "Data: load, check and undo extracts – CPIP"},
     )
 
 
@@ -257,11 +274,11 @@ def save_uploads(incoming: list[dict] | None) -> tuple:
     return staged, None, f"Received {len(staged)} {'file' if len(staged) == 1 else 'files'}; checking…"
 
 
-def _preview(path: Path, *, as_of: date, display_name: str, on_progress) -> Any:
-    """etl.load.preview_file, its stages (reading, validating, comparing) shown in the label."""
-    from etl.load import preview_file
+def _preview(path: Path, *, as_of: date, display_name: str, on_progress) -> list[Any]:
+    """etl.load.preview_files (one report per list: a workbook has several), its stages shown in the label."""
+    from etl.load import preview_files
 
-    return preview_file(path, as_of=as_of, display_name=display_name, progress=on_progress)
+    return preview_files(path, as_of=as_of, display_name=display_name, progress=on_progress)
 
 
 def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[dict]:
@@ -312,7 +329,8 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[
                 elapsed = time.monotonic() - started
                 tick(min(0.9, elapsed / expected), latest["note"] or f": {elapsed:.0f} s")
         if "report" in result:
-            out.append(report.report_to_dict(result["report"], token=token, size=size))
+            for one in result["report"]:
+                out.append(report.report_to_dict(one, token=token, size=size) | {"source_name": name})
         else:
             exc = result.get("error")
             out.append(report.refused_dict(name, f"it could not be read: {_plain(exc)}", token=token, size=size))
@@ -331,11 +349,15 @@ def _plain(exc: BaseException | None) -> str:
 def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[dict], list[str]]:
     """New reports join those waiting; one with the same file name replaces the
     older (the corrected file). Returns the list and the tokens no longer needed."""
-    names = {p.get("file_name") for p in new}
+
+    def source(p: dict) -> str | None:  # a workbook's lists are one upload
+        return p.get("source_name") or p.get("file_name")
+
+    names = {source(p) for p in new}
     kept, dropped = [], []
     for p in waiting or []:
-        if p.get("file_name") in names:
-            if p.get("token"):
+        if source(p) in names:
+            if p.get("token") and p["token"] not in dropped:
                 dropped.append(p["token"])
         else:
             kept.append(p)
@@ -346,7 +368,9 @@ def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
     refused = [p for p in left if report.file_status(p) == "refused"]
-    parts = [f"{len(previews)} {'file' if len(previews) == 1 else 'files'} checked: {len(clean)} ready to load"]
+    files = len({p.get("source_name") or p.get("file_name") for p in previews})
+    lists = f" ({len(previews)} lists)" if len(previews) > files else ""
+    parts = [f"{files} {'file' if files == 1 else 'files'}{lists} checked: {len(clean)} ready to load"]
     if errors:
         parts.append(f"{len(errors)} with errors")
     if refused:
@@ -407,11 +431,14 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
         return [], [], [], HIDE, True, "Load"
     cards = [report.file_report(p, index=i) for i, p in enumerate(previews)]
     with_errors = [p for p in previews if report.file_status(p) == "errors"]
-    options = [{"label": valid_only_label(p), "value": p["token"]} for p in with_errors]
+    # A workbook's lists share a token: one choice loads the valid rows of each of its lists.
+    options = list({p["token"]: {"label": valid_only_label(p), "value": p["token"]} for p in with_errors}.values())
     value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
     clean, partial, _left = report.loadable(previews, value)
     n = len(clean) + len(partial)
-    label = "Load" if n == 0 else f"Load {n} {'file' if n == 1 else 'files'}"
+    files = len({p.get("token") for p in clean + partial})
+    lists = f" ({n} lists)" if n > files else ""  # a workbook: its lists load together
+    label = "Load" if n == 0 else f"Load {files} {'file' if files == 1 else 'files'}{lists}"
     return cards, options, value, SHOW, n == 0, label
 
 
@@ -447,7 +474,9 @@ def load_checked(
     for batch, valid_only in batches:
         if not batch:
             continue
-        paths = [upload.staged_path(p["token"], p["file_name"]) for p in batch]
+        # A workbook's lists share one staged file (token): it is loaded once, all its lists together.
+        files = list({p["token"]: p.get("source_name") or p["file_name"] for p in batch}.items())
+        paths = [upload.staged_path(token, name) for token, name in files]
 
         def progress(message: Any, count: int = count, size: int = len(batch)) -> None:
             # The loader ends each message with its share of this call done, "(40%)".
@@ -465,7 +494,7 @@ def load_checked(
                 who=who,
                 valid_rows_only=valid_only,
                 progress=progress,
-                display_names=[p["file_name"] for p in batch],
+                display_names=[name for _, name in files],
             )
         except Exception as exc:  # the warehouse is unchanged (atomic swap); say so plainly
             log.exception("load failed")
@@ -475,8 +504,9 @@ def load_checked(
             )
             left.extend(batch)
             continue
-        for p, r in zip(batch, reports, strict=False):
-            done.append(report.report_to_dict(r, token=p["token"], size=p.get("size")))
+        for r in reports:
+            token = next(t for t, name in files if r.file_name == name or r.file_name.startswith(f"{name}, sheet "))
+            done.append(report.report_to_dict(r, token=token))
             lines.append(r.summary())
         count += len(batch)
         upload.discard([p["token"] for p in batch if p.get("token")])
@@ -554,6 +584,15 @@ def show_freshness(_refresh: Any) -> Any:
     except Exception:
         log.exception("freshness failed")
         return dbc.Alert("Freshness cannot be shown just now; please reload the page.", color="warning")
+
+
+@callback(Output("data-access-log", "children"), Input("data-refresh", "data"))
+def show_access_log(_refresh: Any) -> Any:
+    """Every view or download of a child list: who, when, which list, how many children (latest 200)."""
+    from dashboard.components.child_tables import access_log_table
+    from etl.access_log import entries
+
+    return access_log_table(entries(limit=200))
 
 
 def _triggered_index(values: list[int | None]) -> int | None:

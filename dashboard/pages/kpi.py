@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from dashboard import theme
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
+from dashboard.components.chart_block import chart_block
 from dashboard.components.comparators import (
     comparator_note,
     comparator_tiles,
@@ -27,6 +27,7 @@ from dashboard.components.comparators import (
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
+from dashboard.components.glossary import glossary_link
 from dashboard.components.spc_figure import (
     icon_word,
     icons_for,
@@ -35,9 +36,9 @@ from dashboard.components.spc_figure import (
     spc_figure,
     special_cause_rows,
 )
-from dashboard.components.tables import monthly_table, spc_icon
+from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import queries
+from etl import children, queries
 from etl.calendar import add_months, financial_year_of
 from etl.metrics import Metric, Polarity, catalogue
 from etl.reference import INDICATORS
@@ -142,26 +143,14 @@ def comparator_card(metric: Metric, period: str) -> html.Div | None:
             html.H3(
                 f"{indicator.name}: {name} against its ten statistical neighbours and England", className="cpip-h3"
             ),
-            dcc.Graph(
-                figure=comparison_figure(comparison, unit=metric.unit, authority_name=name, label="%"),
-                config=theme.GRAPH_CONFIG,
-                id="kpi-comparison",
-                className="cpip-graph",
-            ),
-            html.Details(
-                [
-                    html.Summary("Show the comparison as a table"),
-                    html.Div(
-                        comparison_table(
-                            comparison, unit=metric.unit, caption=f"{indicator.name}, by year to 31 March"
-                        ),
-                        className="cpip-table-wrap",
-                        tabIndex="0",
-                        role="region",
-                        **{"aria-label": "The comparison as a table"},
-                    ),
-                ],
-                id="kpi-comparison-data",
+            chart_block(
+                "kpi-comparison",
+                comparison_figure(comparison, unit=metric.unit, authority_name=name, label="%"),
+                label=f"{indicator.name}: {name}, its ten statistical neighbours and England, by year",
+                table=comparison_table(comparison, unit=metric.unit, caption=f"{indicator.name}, by year to 31 March"),
+                table_label="Show the comparison as a table",
+                min_width=560,
+                class_name="cpip-graph",
             ),
             html.P(
                 comparator_note(authority, catalogue().authority.name) + f" Source: DfE, {indicator.source}.",
@@ -272,8 +261,7 @@ def special_points(result: SPCResult, unit: str) -> html.Div:
         className="table table-sm cpip-table cpip-spc-rules",
         id="kpi-spc-rules",
     )
-    region = html.Div(table, className="cpip-table-wrap", tabIndex="0", role="region",
-                      **{"aria-label": "Why each special-cause month is special"})  # fmt: skip
+    region = scroll_region(table, label="Why each special-cause month is special", plain=True)
     # A long list (a p-chart after a shift marks most months) folds away; a short one is open.
     return html.Details(
         [html.Summary(f"Why each special-cause month is special: {len(rows)} month{'s' if len(rows) != 1 else ''}"),
@@ -286,34 +274,63 @@ def special_points(result: SPCResult, unit: str) -> html.Div:
 def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str) -> html.Div:
     """The Making Data Count view: the icons, the chart and what it means in words."""
     reasons = {r.period: r.reason for r in metric.rebase}
+    # The title and subtitle are the card's heading and first line, in HTML: inside
+    # the chart a narrow screen cut them off ("...statistical process cor").
     figure = spc_figure(
         result,
-        title=f"{metric.label}: statistical process control, {unit_name}",
+        title="",
         unit=metric.unit,
         polarity=str(metric.polarity),
         rebase_reasons=reasons,
         show_icons=False,  # drawn beside the chart as images with alt text instead
-        subtitle=chart_words(result),  # the icons' words are beside the chart already
+        subtitle="",
         references=england_line(metric, list(result.period)),
     )
+    label = f"{metric.label}: statistical process control chart, {unit_name}"
     return html.Div(
         [
             html.Div(
                 [
-                    html.H2(f"Statistical process control, to {month_label(period)}", className="cpip-h2 mt-0"),
+                    html.Div(
+                        [
+                            html.H2(
+                                f"Statistical process control, {unit_name}, to {month_label(period)}",
+                                className="cpip-h2 mt-0",
+                            ),
+                            html.P(chart_words(result), className="cpip-footnote mt-0", id="kpi-spc-kind"),
+                        ]
+                    ),
                     spc_icons(result),
                 ],
                 className="d-flex flex-wrap justify-content-between align-items-start",
                 style={"gap": "12px"},
             ),
-            dcc.Graph(figure=figure, config=theme.GRAPH_CONFIG, id="kpi-spc", className="cpip-graph"),
+            chart_block(
+                "kpi-spc",
+                figure,
+                label=label,
+                table=spc_table(result, metric.unit, caption=f"{label}: each month's class and the rule it met"),
+                table_label="Show the SPC chart as a table",
+                min_width=600,
+                class_name="cpip-graph",
+            ),
             html.P(spc_explanation(result, unit=metric.unit, rebase_reasons=reasons), className="cpip-footnote",
                    id="kpi-spc-note"),
             special_points(result, metric.unit),
+            html.P(glossary_link("What special cause, assurance and hit and miss mean"), className="cpip-footnote"),
         ],
         className="cpip-card",
         id="kpi-spc-card",
     )  # fmt: skip
+
+
+def children_link(metric: Metric, period: str, level: str, unit: str) -> list:
+    """A link to the children behind the month's figure, for a record-level KPI,
+    when the viewer may open this unit's child lists (the query layer's answer)."""
+    if not children.is_record_level(metric) or not children.may_list(level, unit):
+        return []
+    href = children.list_address(metric.metric_id, period, level, unit)
+    return [html.A("Children behind this figure", href=href, className="btn btn-primary btn-sm", id="kpi-children")]
 
 
 def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
@@ -354,12 +371,13 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             metric.label,
             f"{sel.unit} · {long_month_label(sel.period)}",
             actions=[
+                *children_link(metric, sel.period, sel.level, sel.unit),
                 dcc.Link(
                     "← Back to the scorecard",
                     href=view_href("/", sel.period, sel.level, sel.unit),
                     className="btn btn-outline-primary btn-sm",
                     id="kpi-back",
-                )
+                ),
             ],
         ),
         html.Div(
@@ -375,7 +393,17 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                 html.Div(
                     [
                         html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
-                        dcc.Graph(figure=trend, config=theme.GRAPH_CONFIG, id="kpi-trend", className="cpip-graph"),
+                        chart_block(
+                            "kpi-trend",
+                            trend,
+                            label=f"Monthly trend of {metric.label}, {sel.unit}",
+                            min_width=560,
+                            class_name="cpip-graph",
+                            note=html.P(
+                                html.A("The chart's figures are in the Monthly numbers table", href="#kpi-monthly"),
+                                className="cpip-footnote mb-0",
+                            ),
+                        ),
                         html.P(
                             "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
                             "the target; the purple dotted line, where the KPI has a published counterpart, is "
@@ -413,10 +441,18 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                         "name below, to see its trend.",
                         className="cpip-footnote",
                     ),
-                    dcc.Graph(
-                        figure=breakdown_figure(below, metric, period=sel.period),
-                        config=theme.GRAPH_CONFIG,
-                        id="kpi-breakdown",
+                    chart_block(
+                        "kpi-breakdown",
+                        breakdown_figure(below, metric, period=sel.period),
+                        label=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
+                        table=breakdown_table(
+                            below,
+                            metric,
+                            caption=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
+                            unit_word=child_level,
+                        ),
+                        table_label="Show the bars as a table",
+                        min_width=560,
                     ),
                     dcc.Store(
                         id="kpi-breakdown-target",
@@ -450,11 +486,12 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                     id="kpi-params",
                     data={"metric_id": metric.metric_id, "level": sel.level, "unit": sel.unit, "period": sel.period},
                 ),
-                html.Div(
+                scroll_region(
                     monthly_table(
                         shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month", rated=metric.rated
                     ),
-                    className="cpip-table-wrap",
+                    label=f"Monthly numbers of {metric.label}, {sel.unit}",
+                    region_id="kpi-monthly",
                 ),
             ],
             className="cpip-card",

@@ -25,10 +25,11 @@ from dashboard.components.controls import (
     url_sync,
 )
 from dashboard.components.format import long_month_label
+from dashboard.components.glossary import glossary_link, with_abbreviations
 from dashboard.components.matrix import icon_matrix_block
-from dashboard.components.tables import scorecard_table
+from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import queries
+from etl import children, queries
 from etl.metrics import catalogue
 
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
@@ -91,6 +92,28 @@ def matrix_view(sel: Selection) -> list:
     ]
 
 
+def children_links(sel: Selection, frame) -> dict[str, str]:
+    """metric_id -> the children behind its figure, for the record-level KPIs with a
+    figure this month, when the viewer may open this unit's child lists (the query
+    layer's answer)."""
+    if not children.may_list(sel.level, sel.unit):
+        return {}
+    with_figure = set(frame.loc[frame["numerator"].notna(), "metric_id"])
+    return {
+        m.metric_id: children.list_address(m.metric_id, sel.period, sel.level, sel.unit)
+        for m in catalogue().metrics
+        if children.is_record_level(m) and m.metric_id in with_figure
+    }
+
+
+def due_link(sel: Selection, children_hrefs: dict[str, str]) -> list:
+    """For a team whose child lists the viewer may open: what falls due for it."""
+    if sel.level != "team" or not children_hrefs:
+        return []
+    href = children.due_address(sel.unit, 5, None)
+    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due")]
+
+
 def build(
     period: str | None = None, level: str | None = None, unit: str | None = None, view: str | None = None
 ) -> list:
@@ -101,35 +124,44 @@ def build(
         return [page_header("CPIP scorecard"), no_data_message()]
     view = view if view in dict(VIEWS) else "table"
     cat = catalogue()
+    frame = queries.scorecard(sel.period, sel.level, sel.unit) if view == "table" else None
+    hrefs = children_links(sel, frame) if frame is not None else {}
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
     subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
-    controls = html.Div(
-        [*unit_controls(PREFIX, sel), labelled_select(f"{PREFIX}-view", "Show", list(VIEWS), view, width="md")],
-        className="cpip-controls d-print-none",
-        role="group",
-        **{"aria-label": "Choose the month, org unit and view"},
-    )
     head = [
-        page_header("CPIP scorecard", subtitle, actions=[boardpack_links(sel)]),
-        controls,
+        page_header("CPIP scorecard", subtitle, actions=[*due_link(sel, hrefs), boardpack_links(sel)]),
+        html.Div(
+            [*unit_controls(PREFIX, sel), labelled_select(f"{PREFIX}-view", "Show", list(VIEWS), view, width="md")],
+            className="cpip-controls d-print-none",
+            role="group",
+            **{"aria-label": "Choose the month, org unit and view"},
+        ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
     ]
-    if view == "icons":
+    if frame is None:
         return head + matrix_view(sel)
-    frame = queries.scorecard(sel.period, sel.level, sel.unit)
     return [
         *head,
         rag_summary(frame["rag"], id_prefix=PREFIX),
-        html.Div(
-            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit),
-            className="cpip-table-wrap",
+        scroll_region(
+            scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=hrefs),
+            label=f"CPIP scorecard, {long_month_label(sel.period)}, {sel.unit}",
         ),
         html.P(
-            "RAG uses the thresholds in force in the month's financial year. Direction compares with the previous "
-            "month in the KPI's own polarity.",
+            [
+                *with_abbreviations(
+                    "RAG uses the thresholds in force in the month's financial year. Direction compares with the "
+                    "previous month in the KPI's own polarity. SPC icons show variation and assurance (Making Data "
+                    "Count); they need at least 12 months of data, since the last rebase if there was one: until "
+                    'then the SPC column says "Too few points" and how many months there are of the 12. '
+                ),
+                glossary_link(),
+                ".",
+            ],
             className="cpip-footnote",
+            id="sc-footnote",
         ),
         html.P(
             comparator_note(per_load(queries.reference_authority), cat.authority.name),

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, clientside_callback, dcc, html
 
-from dashboard import theme
 from dashboard.components.banners import notice
+from dashboard.components.chart_block import chart_block
 from dashboard.components.controls import (
     labelled_select,
     resolve_selection,
@@ -23,7 +23,7 @@ from dashboard.components.controls import (
 from dashboard.components.figures import heatmap_figure
 from dashboard.components.format import long_month_label, month_label
 from dashboard.components.matrix import icon_matrix_block
-from dashboard.components.tables import team_grid_table
+from dashboard.components.tables import heatmap_table, scroll_region, team_grid_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
 from etl.calendar import add_months
@@ -83,7 +83,19 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
                     "The colour scale is independent of RAG and readable with colour-vision deficiency.",
                     className="cpip-footnote",
                 ),
-                dash.dcc.Graph(figure=heatmap_figure(matrix, metric), config=theme.GRAPH_CONFIG, id="tm-heatmap"),
+                chart_block(
+                    "tm-heatmap",
+                    heatmap_figure(matrix, metric),
+                    label=f"Heatmap of {metric.label} for the teams of {sel.unit}, {month_label(first)} to "
+                    f"{month_label(sel.period)}",
+                    table=heatmap_table(
+                        matrix,
+                        metric,
+                        caption=f"{metric.label} by team and month, {month_label(first)} to {month_label(sel.period)}",
+                    ),
+                    table_label="Show the heatmap as a table",
+                    min_width=880,  # 12 months of "85.0% Green" side by side
+                ),
                 html.P(
                     ["Open a team's scorecard: "]
                     + [
@@ -115,13 +127,7 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
         html.Div(
             [
                 html.H2(f"RAG by team and KPI, {long_month_label(sel.period)}", className="cpip-h2 mt-0"),
-                html.Div(
-                    team_grid_table(grid, cat, period=sel.period),
-                    className="cpip-table-wrap",
-                    tabIndex="0",  # scrolls sideways when a unit has many teams: reachable by keyboard
-                    role="region",
-                    **{"aria-label": "RAG by KPI and team"},
-                ),
+                scroll_region(team_grid_table(grid, cat, period=sel.period), label="RAG by KPI and team"),
             ],
             className="cpip-card",
         ),

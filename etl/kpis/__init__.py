@@ -22,7 +22,17 @@ from etl.contract import EXTRACT_TYPES
 from etl.metrics import catalogue
 
 SQL_DIR = Path(__file__).resolve().parent
-SOURCES = ("assessments", "health_assessments", "missing_episodes", "referrals", "case_audits", "kpi_values")
+SOURCES = (
+    "assessments",
+    "health_assessments",
+    "missing_episodes",
+    "referrals",
+    "case_audits",
+    "s47_enquiries",
+    "children_in_care",
+    "care_leavers",
+    "kpi_values",
+)
 
 # Every level from the rows the sources give. A unit's figure is its own given row
 # where there is one; otherwise the pool of the units under it: a service pools its
@@ -122,6 +132,14 @@ def _coverage_table(con: duckdb.DuckDBPyConnection) -> None:
     """Temp table `_kpi_coverage(source, first_month, last_month)`."""
     con.execute("CREATE OR REPLACE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
     rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
+    # A snapshot covers the month of each as-of date it was taken on, and no month between.
+    for source in SOURCES:
+        extract = EXTRACT_TYPES.get(source)
+        if extract is not None and extract.snapshot:
+            months = con.execute(
+                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
+            ).fetchall()
+            rows += [(source, month, month) for (month,) in months]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 

@@ -24,9 +24,10 @@ Per test:
 
 Helper fixtures, each a function:
 
-- `axe` -> callable(page) -> list of serious/critical violations, from axe-core
-  (tests/browser/vendor/axe.min.js, npm package axe-core, injected into the
-  page) run against WCAG 2.0/2.1/2.2 A and AA rules.
+- `axe` -> callable(page) -> list of violations of any impact (minor included),
+  from axe-core (tests/browser/vendor/axe.min.js, npm package axe-core,
+  injected into the page) run with every WCAG 2.0/2.1/2.2 A and AA rule and
+  axe's `best-practice` rules (landmarks, heading order, ...).
 - `screenshot` -> callable(page, name) -> Path: saves a full-page PNG under
   test-artifacts/ (gitignored) for a person to look at.
 - `wait_for_dash` -> callable(page): waits until Dash has no callback or page
@@ -54,7 +55,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
 
 
 @pytest.fixture(scope="session")
@@ -126,10 +127,10 @@ def axe() -> Callable:
             " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
             AXE_TAGS,
         )
+        # Every impact counts: a "minor" one (an empty header cell) is still a failure a person meets.
         return [
             {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
         ]
 
     return run

@@ -193,7 +193,9 @@ def test_kpi_page_trend_breakdown_table_and_csv(page, warehouse, wait_for_dash, 
 
     # choosing a bar of the breakdown opens that team's trend
     teams = queries.breakdown(metric.metric_id, latest, "service", service, db=warehouse)["org_unit"].tolist()
-    box = page.locator("#kpi-breakdown g.point path").first.bounding_box()
+    bar = page.locator("#kpi-breakdown g.point path").first
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes clicks
     page.wait_for_url(re.compile(r"level=team"))
     wait_for_dash(page)
@@ -298,19 +300,44 @@ def test_audits_page_tables_follow_the_filters(page, warehouse, wait_for_dash, a
 # ---------------------------------------------------------------- every page
 
 
-@pytest.mark.parametrize("path", ["/", "/kpi/icpc_15wd", "/teams", "/audits", "/data"])
-def test_every_page_is_accessible_and_keyboard_reachable(page, live_server, wait_for_dash, axe, path):
+EVERY_PAGE = [
+    "/",
+    "/?level=team&unit=Coastal%20FS%201",  # a team's scorecard was 1,089 px wide at 320 px
+    "/kpi/icpc_15wd",
+    "/kpi/icpc_15wd?level=service",  # with the breakdown bars
+    "/teams",
+    "/audits",
+    "/data",
+    "/glossary",
+]
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+@pytest.mark.parametrize("path", EVERY_PAGE)
+def test_every_page_is_accessible_and_keyboard_reachable(page, live_server, wait_for_dash, axe, path, width):
+    """At 1,280 px and at 320 CSS px (a 1,280 px screen at 400% zoom): no
+    sideways scrolling (WCAG 1.4.10), axe with every WCAG rule and its best
+    practices finds nothing of any impact, one landmark of each kind, the tab
+    title names the view, and the first Tab lands on the skip link."""
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+    page.set_viewport_size({"width": width, "height": 900})
     page.goto(path)
     wait_for_dash(page)
+    page.wait_for_timeout(150)  # assets/cpip.js settles the page (titles, toolbars) after the render
     # every stylesheet, script and font comes from the app itself: no CDN
     assert [u for u in requested if not u.startswith((live_server, "data:"))] == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert axe(page) == []
-    # landmarks: one banner, one navigation, one main
+    # landmarks: one banner, one navigation, one main, one contentinfo
     assert page.locator("header.cpip-header").count() == 1
     assert page.locator("nav[aria-label='Main']").count() == 1
     assert page.locator("main#main-content").count() == 1
+    assert page.get_by_role("contentinfo").count() == 1
+    # the tab title says which view this is
+    subtitle = page.locator("#page-subtitle")
+    if subtitle.count():
+        assert subtitle.inner_text() in page.title()
     # the first Tab lands on the skip link, visibly focused
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "cpip-skip-link"

@@ -1,0 +1,195 @@
+"""Loading a county-sized Ofsted Annex A workbook against the fastest plain read of its cells, in the same run.
+
+    .venv/bin/python benchmarks/annex_a.py [--repeat N]
+
+Builds a 12-month workbook (List 1: 60,000 contacts; List 3: 15,000 referrals; List 4: 15,000 assessments;
+List 5: 4,000 enquiries; List 6: 9,000; List 7: 1,000; List 8: 1,000; List 9: 1,000), every personal column
+filled as councils' lists have them, with its organisation reference. Then, each as a whole Python process:
+
+- the baseline: python-calamine reading every cell of every sheet (the fastest plain read measured here),
+  and openpyxl in read-only mode for comparison;
+- `cpip load --as-of 2024-01-31` of the workbook into a warehouse holding the organisation reference.
+
+Goal: the load within 2x of the fastest plain read, peak memory (the load process's maximum RSS) under 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
+
+AS_OF = date(2024, 1, 31)
+TEAMS = [f"Team {i:02d}" for i in range(40)]
+GOAL = 2.0
+MEMORY_GOAL_MB = 1024
+PERSON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age", "Does the Child have a Disability"]
+LISTS = {
+    "List 1": (60_000, ["Date of Contact", "Contact Source"]),
+    "List 3": (15_000, ["Date of Referral", "Referral Source", "Referral NFA?", "Number of Referrals in Last 12 Months",
+                        "Allocated Team", "Allocated Worker"]),
+    "List 4": (15_000, ["Continuous Assessment Start Date", "Child Seen During Continuous Assessment",
+                        "Continuous Assessment Date of Authorisation",
+                        "Was the child assessed as requiring LA children's social care support?", "Allocated Team",
+                        "Allocated Worker"]),
+    "List 5": (4_000, ["Strategy discussion initiating Section 47 Enquiry Start Date",
+                       "Was an Initial Child Protection Conference deemed unnecessary?",
+                       "Date of Initial Child Protection Conference",
+                       "Did the Initial Child Protection Conference Result in a Child Protection Plan",
+                       "Number of Section 47 Enquiries in the last 12 months", "Number of ICPCs in the last 12 months",
+                       "Allocated Team", "Allocated Worker"]),
+    "List 6": (9_000, ["CIN Start Date", "Primary Need Code", "Date Child Was Last Seen", "CIN Closure Date",
+                       "Reason for Closure", "Case Status", "Allocated Team", "Allocated Worker"]),
+    "List 7": (1_000, ["Child Protection Plan Start Date", "Initial Category of Abuse", "Latest Category of Abuse",
+                       "Date of the Last Statutory Visit", "Allocated Team", "Allocated Worker"]),
+    "List 8": (1_000, ["Date Started to be Looked After", "Date of Last Health Assessment", "Date of Last Dental Check",
+                       "Number of Placements in the Last 12 months", "Date Ceased to be Looked After",
+                       "Placement postcode", "Allocated Team", "Allocated Worker"]),
+    "List 9": (1_000, ["Allocated Team", "Allocated Worker", "Allocated Personal Advisor",
+                       "Latest Pathway Plan Review Date", "LA in Touch"]),
+}  # fmt: skip
+
+
+def _cell(rng: random.Random, heading: str, day: date) -> object:
+    if heading in ("Allocated Team",):
+        return rng.choice(TEAMS)
+    if "Worker" in heading or "Advisor" in heading:
+        return f"Worker {rng.randrange(400)}"
+    if heading == "Child Seen During Continuous Assessment":
+        return day + timedelta(days=rng.randrange(8))
+    if heading == "Continuous Assessment Date of Authorisation":
+        return day + timedelta(days=rng.randrange(20, 60)) if rng.random() < 0.9 else None
+    if heading == "Date of Initial Child Protection Conference":
+        return day + timedelta(days=rng.randrange(10, 25)) if rng.random() < 0.6 else None
+    if heading == "Date Ceased to be Looked After":
+        return None
+    if heading.startswith("Date") or heading.endswith("Date"):
+        return day
+    if heading.startswith(("Was", "Did", "LA in", "Referral NFA")):
+        return rng.choice(["a) Yes", "b) No"])
+    if heading.startswith("Number"):
+        return rng.randrange(5)
+    if heading == "Placement postcode":
+        return "T28 2WB"
+    return rng.choice(["a) Code one", "b) Code two", "c) Code three"])
+
+
+def write_workbook(folder: Path) -> tuple[Path, Path]:
+    import openpyxl
+
+    rng = random.Random(9)
+    book = openpyxl.Workbook(write_only=True)
+    front = book.create_sheet("Front_Sheet")
+    front.append(["Ofsted Annex A"])
+    start = AS_OF - timedelta(days=365)
+    for name, (rows, headings) in LISTS.items():
+        sheet = book.create_sheet(name)
+        sheet.append([*PERSON, *headings])
+        for i in range(rows):
+            day = start + timedelta(days=rng.randrange(300))
+            if name == "List 8":
+                day = start - timedelta(days=rng.randrange(2000))
+            person = [f"{name[-1]}{i:06d}", "a) Male", "a) WBRI", date(2010, 1, 1), 13.2, "b) No"]
+            sheet.append(person + [_cell(rng, h, day) for h in headings])
+    path = folder / "Annex_A_county.xlsx"
+    book.save(path)
+    org = folder / "organisation.csv"
+    org.write_text(
+        "team,service,area\n" + "".join(f"{t},Service {i % 5},Area {i % 3}\n" for i, t in enumerate(TEAMS)),
+        encoding="utf-8",
+    )
+    return path, org
+
+
+CALAMINE = """
+import sys
+from python_calamine import CalamineWorkbook
+book = CalamineWorkbook.from_path(sys.argv[1])
+cells = sum(len(row) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python())
+print(cells)
+"""
+
+OPENPYXL = """
+import sys
+import openpyxl
+book = openpyxl.load_workbook(sys.argv[1], read_only=True, data_only=True)
+print(sum(len(row) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)))
+"""
+
+
+def _timed(args: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - started
+    if result.returncode not in (0,):
+        raise SystemExit(f"{' '.join(args[:3])} failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    import os
+    import shutil
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    python = sys.executable
+    cpip = str(Path(python).with_name("cpip"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        workbook, org = write_workbook(folder)
+        print(f"workbook: {workbook.stat().st_size / 1e6:.1f} MB, written in {time.perf_counter() - started:.1f} s")
+        template = folder / "template.duckdb"
+        env = {**os.environ, "CPIP_DB": str(template)}
+        subprocess.run([cpip, "load", "--as-of", AS_OF.isoformat(), str(org)], env=env, check=True, capture_output=True)
+
+        calamine = [_timed([python, "-c", CALAMINE, str(workbook)])[0] for _ in range(args.repeat)]
+        openpyxl = [_timed([python, "-c", OPENPYXL, str(workbook)])[0] for _ in range(max(1, args.repeat - 1))]
+        loads, peaks = [], []
+        for i in range(args.repeat):
+            db = folder / f"w{i}.duckdb"
+            shutil.copyfile(template, db)
+            seconds, _ = _timed(
+                [cpip, "load", "--as-of", AS_OF.isoformat(), str(workbook)], {**env, "CPIP_DB": str(db)}
+            )
+            loads.append(seconds)
+        # Peak memory of one load measured on its own (ru_maxrss of the children is the largest so far).
+        db = folder / "peak.duckdb"
+        shutil.copyfile(template, db)
+        measure = "import resource, sys; from etl.cli import main; code = main(sys.argv[1:]); "
+        measure += "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)"
+        result = subprocess.run(
+            [python, "-c", measure, "load", "--as-of", AS_OF.isoformat(), str(workbook)],
+            env={**env, "CPIP_DB": str(db)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        peaks.append(int(result.stderr.split("PEAK")[1].split()[0]) / 1024)
+        print(result.stdout.strip().splitlines()[0][:160])
+    base, load = statistics.median(calamine), statistics.median(loads)
+    print(f"plain read, python-calamine (whole process): {base:.2f} s (median of {len(calamine)})")
+    print(f"plain read, openpyxl read-only (whole process): {statistics.median(openpyxl):.2f} s")
+    print(f"cpip load of the workbook (whole process): {load:.2f} s (median of {len(loads)})")
+    print(f"ratio: {load / base:.2f}x (goal within {GOAL:g}x); peak memory of the load: {max(peaks):.0f} MB")
+    ok = load / base <= GOAL and max(peaks) < MEMORY_GOAL_MB
+    print("goal met" if ok else "goal NOT met")
+
+
+if __name__ == "__main__":
+    main()

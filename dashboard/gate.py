@@ -1,0 +1,255 @@
+"""The web app's one gate for who may see what.
+
+Every request passes `before_request` here first (before Dash's own hooks):
+the signed-in user comes from the sign-on header (dashboard/identity.py), the
+access policy (etl/access.py) gives their role, and the request is refused
+with HTTP 403 and a plain sentence unless the role may use what it asks for.
+Nothing here is hidden buttons: an edited address or a hand-made callback POST
+is judged exactly like a click.
+
+What each request needs is decided from the request alone:
+
+- a route, by its path (`ROUTES`): the data page needs `data`, child lists and
+  the due list `children`, everything else `aggregates`;
+- a Dash callback POST (/_dash-update-component), by the ids of its outputs
+  (`CALLBACK_PREFIXES`: a `data-...` output belongs to the data page), and the
+  page router's callback by the page address it asks for.
+
+For a child list, the teams behind it are also checked against the viewer's
+teams or services (`etl.children.check_scope`), and the query layer checks
+them again when it reads the records. The viewer is handed to the query layer
+for the rest of the request (`etl.access.set_viewer`); pages and callbacks
+never test a role themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from urllib.parse import parse_qs, unquote
+
+from flask import Flask, Response, g, request
+
+from dashboard.identity import os_user, user_from_headers
+from etl import access
+from etl.access import AGGREGATES, CHILDREN, DATA, AccessDenied
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/_dash-update-component"
+ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/data/?$"), DATA),
+    (re.compile(r"^/kpi/[^/]+/children(\.csv)?/?$"), CHILDREN),
+    (re.compile(r"^/due(\.csv)?/?$"), CHILDREN),
+)
+CALLBACK_PREFIXES: tuple[tuple[str, str], ...] = (("data-", DATA), ("children-", CHILDREN), ("due-", CHILDREN))
+PAGE_ROUTER_OUTPUT = "_pages_content"
+_CHILD_PAGE = re.compile(r"^/kpi/([^/]+)/children(\.csv)?/?$")
+_DUE_PAGE = re.compile(r"^/due(\.csv)?/?$")
+
+
+def normal_path(path: str) -> str:
+    """`//kpi/x/%63hildren` -> `/kpi/x/children`: the path as Dash's page router will
+    match it (repeated and trailing slashes and percent-escapes would otherwise dodge a rule)."""
+    return "/" + re.sub(r"/+", "/", unquote(path or "/")).strip("/")
+
+
+def capability_of_path(path: str) -> str:
+    """What a route needs: `data`, `children` or `aggregates`."""
+    path = normal_path(path)
+    for pattern, capability in ROUTES:
+        if pattern.match(path):
+            return capability
+    return AGGREGATES
+
+
+def _output_ids(outputs: object) -> list[str]:
+    """The component ids (a pattern-matching id by its `type`) of a callback's outputs."""
+    found: list[str] = []
+    items = outputs if isinstance(outputs, list) else [outputs]
+    for item in items:
+        if isinstance(item, list):
+            found += _output_ids(item)
+        elif isinstance(item, dict):
+            cid = item.get("id")
+            found.append(str(cid.get("type", "")) if isinstance(cid, dict) else str(cid))
+    return found
+
+
+def capability_of_output(component_id: str) -> str:
+    for prefix, capability in CALLBACK_PREFIXES:
+        if component_id.startswith(prefix):
+            return capability
+    return AGGREGATES
+
+
+_ORDER = {AGGREGATES: 0, CHILDREN: 1, DATA: 2}
+
+
+def callback_request(body: object) -> tuple[str, str | None, str]:
+    """(what a callback POST needs, the page path it routes to or None, that page's query string)."""
+    if not isinstance(body, dict) or "outputs" not in body:
+        return DATA, None, ""  # not a callback we know: only the most trusted role gets past
+    ids = _output_ids(body.get("outputs"))
+    if not ids:
+        return DATA, None, ""
+    need = max((capability_of_output(i) for i in ids), key=_ORDER.__getitem__)
+    if PAGE_ROUTER_OUTPUT in ids:
+        values = {i.get("property"): i.get("value") for i in body.get("inputs") or [] if isinstance(i, dict)}
+        path = normal_path(str(values.get("pathname") or "/"))
+        need = max(need, capability_of_path(path), key=_ORDER.__getitem__)
+        return need, path, str(values.get("search") or "")
+    return need, None, ""
+
+
+def _check_child_scope(path: str, query: dict[str, list[str]]) -> None:
+    """For a child list or the due list, refuse (AccessDenied) teams outside the viewer's."""
+    from etl.children import check_scope
+
+    def one(name: str) -> str | None:
+        values = query.get(name) or []
+        return values[0] if values else None
+
+    if _CHILD_PAGE.match(path):
+        try:
+            check_scope(level=one("level") or "la", unit=one("unit"))
+        except ValueError:
+            return  # an address that names no real unit: the page says so in words
+    elif _DUE_PAGE.match(path):
+        try:
+            check_scope(team=one("team"))
+        except ValueError:
+            return
+
+
+def _wants_html() -> bool:
+    return request.method == "GET" and request.accept_mimetypes.accept_html and not request.path.endswith(".csv")
+
+
+def plain_page(title: str, sentence: str, status: int) -> Response:
+    """A plain answer: a small HTML page for a browser, one line of text otherwise."""
+    if _wants_html():
+        body = (
+            '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)} · CPIP scorecard</title>"
+            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+            '<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">'
+            f'<main><h1>{html.escape(title)}</h1><p id="cpip-refusal">{html.escape(sentence)}</p>'
+            '<p><a href="/">Back to the scorecard</a></p></main></body></html>'
+        )
+        return Response(body, status=status, mimetype="text/html")
+    return Response(sentence + "\n", status=status, mimetype="text/plain")
+
+
+def refused(sentence: str) -> Response:
+    return plain_page("Not allowed", sentence, 403)
+
+
+def not_signed_in() -> Response:
+    return plain_page(
+        "Not signed in",
+        "You are not signed in. Open the dashboard through the council's sign-on, then try again.",
+        401,
+    )
+
+
+def refusal_for(viewer: access.Viewer, *, method: str, path: str, query_string: str, body: object) -> str | None:
+    """Why `viewer` may not make this request (a plain sentence), or None when they may.
+    Judged from the request alone, before anything of the app runs."""
+    query = parse_qs(query_string)
+    if path == CALLBACK_PATH and method == "POST":
+        need, page, search = callback_request(body)
+        if page is not None:
+            path, query = page, parse_qs(search.lstrip("?"))
+    else:
+        path = normal_path(path)
+        need = capability_of_path(path)
+    if not viewer.may(need):
+        return viewer.refusal(need)
+    if need == CHILDREN:
+        try:
+            with access.viewing(viewer):
+                _check_child_scope(path, query)
+        except AccessDenied as exc:
+            return str(exc)
+    return None
+
+
+def _before() -> Response | None:
+    policy = access.policy()
+    try:
+        viewer = policy.viewer_for(user_from_headers(request.headers), local_user=os_user())
+    except AccessDenied as exc:
+        return refused(str(exc))
+    if viewer is None:
+        return not_signed_in()
+    g.cpip_viewer_token = access.set_viewer(viewer)
+    body = request.get_json(silent=True) if request.method == "POST" and request.path == CALLBACK_PATH else None
+    why = refusal_for(
+        viewer,
+        method=request.method,
+        path=request.path,
+        query_string=request.query_string.decode("utf-8", "replace"),
+        body=body,
+    )
+    return refused(why) if why else None
+
+
+def _teardown(_exc: BaseException | None) -> None:
+    token = g.pop("cpip_viewer_token", None)
+    if token is not None:
+        try:
+            access.reset_viewer(token)
+        except ValueError:  # reset from another context: the context itself is gone with the request
+            pass
+
+
+def _denied(exc: AccessDenied) -> Response:
+    """The query layer refused: the same plain 403 as the gate."""
+    return refused(str(exc))
+
+
+def who_line() -> str:
+    """The page header's line saying who is using the dashboard and as what (HTML)."""
+    try:
+        viewer = access.current_viewer()
+    except AccessDenied:
+        viewer = None
+    if viewer is None:
+        return ""
+    if viewer.single_user:
+        text = (
+            f"Single-user mode: you ({viewer.name}) are the analyst. No access file is set (CPIP_ACCESS), "
+            "so everyone who can open this address can see child lists and load data."
+        )
+    else:
+        text = f"Signed in as {viewer.describe()}"
+    return f'<div class="cpip-who" id="cpip-who" role="note">{html.escape(text)}</div>'
+
+
+def may_open(capability: str) -> bool:
+    """Whether the current viewer's role may use `capability` (for links only; the gate decides)."""
+    try:
+        viewer = access.current_viewer()
+    except AccessDenied:
+        return False
+    return viewer is None or viewer.may(capability)
+
+
+def install(app) -> None:
+    """Put the gate in front of every route and callback of a Dash app, and the
+    who-line at the top of every page."""
+    server: Flask = app.server
+    access.require_policy()  # a broken access file stops here with one line
+    access.gate_installed()
+    server.before_request_funcs.setdefault(None, []).insert(0, _before)
+    server.teardown_request(_teardown)
+    server.register_error_handler(AccessDenied, _denied)
+    interpolate = app.interpolate_index
+
+    def with_who_line(**parts: str) -> str:
+        page = interpolate(**parts)
+        return page.replace("<body>", "<body>" + who_line(), 1)
+
+    app.interpolate_index = with_who_line
