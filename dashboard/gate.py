@@ -225,7 +225,8 @@ def who_line() -> str:
         )
     else:
         text = f"Signed in as {viewer.describe()}"
-    return f'<div class="cpip-who" id="cpip-who" role="note">{html.escape(text)}</div>'
+    # An <aside> (a landmark of its own): every piece of a page sits in one, for screen readers.
+    return f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}</aside>'
 
 
 def may_open(capability: str) -> bool:

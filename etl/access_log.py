@@ -47,9 +47,9 @@ CREATE TABLE IF NOT EXISTS access_log (
 
 
 def log_path(db: str | os.PathLike | None = None) -> Path:
-    """The access log file: $CPIP_ACCESS_LOG, else beside the warehouse."""
+    """The access log file: $CPIP_ACCESS_LOG, else beside the warehouse (`db`, or $CPIP_DB)."""
     named = os.environ.get("CPIP_ACCESS_LOG", "").strip()
-    if named and db is None:
+    if named:
         return Path(named)
     live = warehouse_path(db)
     return live.with_name(live.name + ".access-log.sqlite")

@@ -385,5 +385,5 @@ def due_list(
 # The "now" of each extract type, as due.sql takes it.
 _NOW_SQL = " UNION ALL ".join(
     f"SELECT '{table}' AS source, coalesce(CAST($on AS DATE), (SELECT max(as_of) FROM {table})) AS today"
-    for table in ("assessments", "health_assessments", "missing_episodes")
+    for table in ("assessments", "health_assessments", "missing_episodes", "s47_enquiries")
 )

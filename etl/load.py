@@ -330,6 +330,16 @@ def _superseded(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> set[tup
     """The kpi_values rows (metric, month, unit) that records of this type supersede now."""
     if not extract.record_level:
         return set()
+    if extract.snapshot:  # a snapshot covers the month of each as-of date it was taken on
+        metrics = [m.metric_id for m in catalogue().metrics if m.source == extract.name]
+        return set(
+            con.execute(
+                "SELECT metric_id, strftime(period, '%Y-%m'), team FROM kpi_values WHERE metric_id IN"
+                " (SELECT unnest($metrics)) AND period IN"
+                f" (SELECT date_trunc('month', as_of) FROM \"{extract.table}\")",
+                {"metrics": metrics},
+            ).fetchall()
+        )
     from etl.kpis import coverage
 
     span = coverage(con).get(extract.name)
@@ -511,7 +521,9 @@ def _run(
         # A snapshot replaces its month's earlier snapshot whole: its own write, never the record-by-key one.
         if report.added or report.replaced:
             step(f"writing {report.added:,} records")
+            before = _superseded(con, extract)
             _write_snapshot(con, extract, load_id, as_of)
+            _report_superseded(con, report, extract, before)
     elif report.added or report.replaced or report.unchanged:
         step(f"writing {report.added + report.replaced:,} records")
         before = _superseded(con, extract)

@@ -273,10 +273,12 @@ def test_kpi_values_still_fill_months_with_no_records_and_records_win(tmp_path: 
         ],
         as_of=AS_OF,
     )
-    add_records(
-        db, "care_leavers", [{"child_id": "p1", "team": "Team C", "latest_pathway_plan_review": AS_OF}], as_of=AS_OF
-    )
+    path = workbook(tmp_path / "a.xlsx", {"List 9": list9(("p1", datetime(2023, 7, 31), "Team C"))})
+    [report] = load(db, path)
     assert mart(db, "pathway_plans", "team", "Team C") == {"2023-06": (8, 10), "2023-07": (1, 1)}
+    # The load says which kpi_values row its records now supersede.
+    [warning] = [f.reason for f in report.findings if "superseded" in f.reason]
+    assert warning.startswith("1 kpi_values row for pathway_plans (2023-07 to 2023-07) is superseded")
 
 
 # --- workbooks and lists ---------------------------------------------------------------------------------------
@@ -470,7 +472,7 @@ def test_no_personal_column_is_stored_anywhere(db: Path, tmp_path: Path) -> None
     reports = load(db, path)
     assert [r.outcome for r in reports] == ["loaded"] * 4
     assert "Date of Birth" in reports[2].dropped_columns and "Placement postcode" in reports[2].dropped_columns
-    secrets = ["Ada", "Worker", "Eve", "Pat Adviser", "WBRI", "Male", "Female", "T28 2WB", "SC123456", "11.4"]
+    secrets = ["Ada Worker", "Worker", "Eve", "Pat Adviser", "WBRI", "Male", "Female", "T28 2WB", "SC123456", "11.4"]
     with warehouse.reading(db) as con:
         # DfE's published reference tables hold public figures and council names ("Redcar and
         # Cleveland", "11.4%"), never a record from an extract: they are not searched.

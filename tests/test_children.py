@@ -275,7 +275,7 @@ def test_quarter_and_year_periods():
 
 def test_a_kpi_counted_upstream_has_no_list(db):
     with pytest.raises(ValueError, match="counted upstream"):
-        children.child_list("pathway_plans", "2023-07", "la", db=db)
+        children.child_list("mo_up_to_date", "2023-07", "la", db=db)
 
 
 # --- what falls due ------------------------------------------------------------------
@@ -397,5 +397,5 @@ def test_the_command_line_prints_lists_and_the_access_log(db, monkeypatch, capsy
     log = capsys.readouterr().out.splitlines()
     assert log[0] == "entry_id,viewed_at,who,role,list,format,children"
     assert log[1].endswith(",command line,/due?team=Team%20C&days=5&on=2023-08-02,cli,1")
-    assert main(["children", "--metric", "pathway_plans", "--period", "2023-07", "--level", "la"]) == 1
+    assert main(["children", "--metric", "mo_up_to_date", "--period", "2023-07", "--level", "la"]) == 1
     assert "counted upstream" in capsys.readouterr().err

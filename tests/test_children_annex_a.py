@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from kpi_helpers import ORG
 
-from etl import children, queries
+from etl import access, children, queries
 from etl.load import load_files
 from etl.warehouse import reading
 
@@ -87,6 +87,14 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "2023-07-31",
     )
     return db
+
+
+@pytest.fixture(autouse=True)
+def command_line():
+    """Read as the command line does: no viewer, no roles (even when another test module
+    has put the web app's gate up in this process)."""
+    with access.viewing(None):
+        yield
 
 
 def rows(found) -> list[tuple]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 from collections import Counter, defaultdict
 from contextlib import redirect_stdout
 from datetime import date, datetime, timedelta
@@ -50,14 +49,12 @@ AI, FS, CWCF, LC, CWD = (
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("demo")
-    started = time.perf_counter()
     paths = write_demo(folder)
-    seconds = time.perf_counter() - started
     rows = {}
     for path in paths:
         with open(path, encoding="utf-8", newline="") as handle:
             rows[path.stem] = list(csv.DictReader(handle))
-    return {"folder": folder, "paths": paths, "seconds": seconds, **rows}
+    return {"folder": folder, "paths": paths, **rows}
 
 
 def d(text: str) -> date | None:
@@ -95,10 +92,6 @@ def test_two_runs_write_the_same_bytes(demo, tmp_path):
     again = write_demo(tmp_path)
     for first, second in zip(demo["paths"], again, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
-
-
-def test_generation_is_fast(demo):
-    assert demo["seconds"] < 5  # measured about 1 s
 
 
 def test_no_personal_details_and_child_ids_like_C000123(demo):
@@ -405,11 +398,9 @@ def test_dip_in_april_2023_and_recovery_by_the_summer(demo):
 def loaded(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("demo-load")
     db = folder / "warehouse.duckdb"
-    started = time.perf_counter()
     with redirect_stdout(io.StringIO()) as out:
         code = load_demo(if_empty=True, who="test", db=db, folder=folder / "demo")
-    seconds = time.perf_counter() - started
-    return {"db": db, "code": code, "seconds": seconds, "folder": folder, "printed": out.getvalue().splitlines()}
+    return {"db": db, "code": code, "folder": folder, "printed": out.getvalue().splitlines()}
 
 
 def test_end_to_end_demo_loads_cleanly(loaded):
@@ -424,7 +415,6 @@ def test_end_to_end_demo_loads_cleanly(loaded):
     assert sorted(log["file_name"]) == sorted(FILES)
     assert set(log["outcome"]) == {"loaded"}
     assert (log["rows_rejected"] == 0).all()
-    assert loaded["seconds"] < 30
 
 
 def test_end_to_end_the_annex_a_workbook_loaded_over_the_demo_changes_no_figure(loaded, tmp_path):

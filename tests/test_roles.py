@@ -92,6 +92,7 @@ PAGES = {
     "/": ("/", None, False),
     "/teams": ("/teams?level=service&unit=Assessment%20and%20Intervention", None, False),
     "/audits": ("/audits", None, False),
+    "/glossary": ("/glossary", None, False),
     "/kpi/<metric_id>": ("/kpi/seen_5wd?period=2023-07&level=team&unit=Team%20A", None, False),
     "/data": ("/data", None, True),
     "/due": ("/due?team=Team%20C&days=5", {"Team C"}, False),

@@ -70,9 +70,9 @@ def build(team: str | None, days: str | None, on: str | None) -> list:
             className="cpip-card",
         ),
         html.P(
-            "Children seen within 5 working days, assessments within 45, initial health assessments within 20 and "
-            "return home interviews within 72 hours. ICPCs within 15 working days are counted upstream, so there "
-            "are no records to list. Every view of this list is recorded.",
+            "Children seen within 5 working days, assessments within 45, initial health assessments within 20, "
+            "initial child protection conferences within 15 and return home interviews within 72 hours. "
+            "Every view of this list is recorded.",
             className="cpip-footnote",
         ),
         grid(found.rows, grid_id="due-grid", label=f"What falls due, {scope}", metric_names=names),
