@@ -36,7 +36,8 @@ dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard",
 
 PREFIX = "sc"
 url_sync(PREFIX, ("period", "level", "unit", "view"), resets={"unit": ["level"]})
-VIEWS = (("table", "Scorecard"), ("icons", "Icon matrix of the units below"))
+# The scorecard itself is the view with no `view` in its address (as before the matrix existed).
+VIEWS = (("", "Scorecard"), ("icons", "Icon matrix of the units below"))
 
 
 def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
@@ -122,9 +123,9 @@ def build(
     sel = selection(period, level, unit)
     if sel.period is None or sel.unit is None:
         return [page_header("CPIP scorecard"), no_data_message()]
-    view = view if view in dict(VIEWS) else "table"
+    view = view if view in dict(VIEWS) else ""
     cat = catalogue()
-    frame = queries.scorecard(sel.period, sel.level, sel.unit) if view == "table" else None
+    frame = queries.scorecard(sel.period, sel.level, sel.unit) if view != "icons" else None
     hrefs = children_links(sel, frame) if frame is not None else {}
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
