@@ -320,12 +320,40 @@ def writer(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCon
         os.replace(tmp, live)
 
 
+# The files (by path, inode and modification time) already known to be at SCHEMA_VERSION,
+# so a reader pays for the check once per file a load swaps in, not per request.
+_CURRENT: set[tuple[str, int, int]] = set()
+
+
 def ensure_warehouse(path: str | os.PathLike | None = None) -> Path:
-    """Create an empty warehouse with its schema if there is none yet."""
+    """Create an empty warehouse with its schema if there is none yet, and bring one
+    written by an earlier release up to this schema (one write, the first time it is
+    read), so the readers' queries find the columns they expect."""
     live = warehouse_path(path)
     if not live.exists():
         with writer(live):
             pass
+        return live
+    stat = live.stat()
+    key = (str(live), stat.st_ino, stat.st_mtime_ns)
+    if key in _CURRENT:
+        return live
+    con = duckdb.connect(str(live), read_only=True)
+    try:
+        found = con.execute(
+            "SELECT value FROM settings WHERE key = 'schema_version'"
+            " AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE table_name = 'settings')"
+        ).fetchall()
+    except duckdb.CatalogException:
+        found = []
+    finally:
+        con.close()
+    if not found or int(found[0][0]) < SCHEMA_VERSION:
+        with writer(live):
+            pass  # create_schema upgrades it
+        stat = live.stat()
+        key = (str(live), stat.st_ino, stat.st_mtime_ns)
+    _CURRENT.add(key)
     return live
 
 

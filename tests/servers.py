@@ -38,7 +38,7 @@ def running_app(
     env: Mapping[str, str] | None = None,
     ready_path: str = "/",
     ready_headers: Mapping[str, str] | None = None,
-    startup_seconds: float = 30,
+    startup_seconds: float = 90,  # a busy 2-core machine can take a minute to start three workers
 ) -> Iterator[str]:
     """The app serving `db` on a free port: gunicorn with `workers` workers, or
     Dash's development server when `workers` is None. Yields the base URL.

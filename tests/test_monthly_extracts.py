@@ -579,3 +579,31 @@ def test_messages_say_1_row_and_a_refusal_names_the_type_it_recognised(db: Path,
     assert report.findings[0].reason == (
         "line 1: columns 'Referral Date' and 'Date of Referral' both give referral_date: keep one"
     )
+
+
+# --- a warehouse written by the previous release ---------------------------------------------------------------------
+
+
+def test_a_warehouse_of_the_previous_schema_is_upgraded_when_it_is_first_read(db: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    from etl.contract import EXTRACT_TYPES
+
+    records = write(tmp_path, "a.csv", ASSESSMENT_HEADER, [["N1", "Team A", "2023-10-02", None, None]])
+    assert load(db, records, "2023-10-20").ok
+    # Take the warehouse back to schema version 1: no record as-of dates, no mart note, no re-dated count.
+    con = duckdb.connect(str(db))
+    for extract in EXTRACT_TYPES.values():
+        if extract.record_level:
+            for table in (extract.table, f"{extract.table}_replaced"):
+                con.execute(f'ALTER TABLE "{table}" DROP COLUMN as_of')
+    con.execute("ALTER TABLE kpi_monthly DROP COLUMN note")
+    con.execute("ALTER TABLE loads DROP COLUMN rows_redated")
+    con.execute("UPDATE settings SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    fresh = queries.freshness(db=db)
+    assert fresh.set_index("name").loc["assessments", "as_of"] == date(2023, 10, 20)
+    with reading(db) as con:
+        assert con.execute("SELECT child_id, as_of FROM assessments").fetchall() == [("N1", date(2023, 10, 20))]
+        assert con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall() == [("2",)]
+    assert scorecard_row(db, "seen_5wd", "2023-10")["numerator"] == 0

@@ -11,6 +11,7 @@ import pandas as pd
 from dash import html
 
 from dashboard.components.format import format_fraction, format_value
+from dashboard.components.tables import scroll_region
 from etl.calendar import parse_period
 
 COLUMN_LABELS = {
@@ -112,11 +113,12 @@ def access_log_table(frame: pd.DataFrame) -> html.Div:
             for r in frame.itertuples()
         ]
     )
-    return html.Div(
+    # A region that takes focus, so the table scrolls from the keyboard at 320 px (the house pattern).
+    return scroll_region(
         html.Table(
             [html.Caption("Child lists viewed or downloaded, newest first"), head, body],
             className="table table-sm cpip-table",
             id="data-access-log-table",
         ),
-        className="cpip-table-wrap",
+        label="Access log: child lists viewed or downloaded",
     )
