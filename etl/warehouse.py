@@ -31,7 +31,7 @@ from etl.contract import EXTRACT_TYPES, ExtractType
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SQL_TYPES = {
     "text": sa.Text,
@@ -231,7 +231,9 @@ def _refresh_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a warehouse written by an earlier release up to this schema. Version 2 added
-    each record's `as_of` (filled from the load that brought it) and kpi_monthly's note."""
+    each record's `as_of` (filled from the load that brought it) and kpi_monthly's note;
+    version 3 DfE's published figures (`published`, `authorities`, `neighbours`), which
+    create_schema creates and fills, so a warehouse of version 2 gets them on first read."""
     found = con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall()
     if not found or int(found[0][0]) >= SCHEMA_VERSION:
         return
