@@ -7,6 +7,7 @@ and the field, never a traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from etl.calendar import financial_year_of, parse_financial_year
+from etl.contract import name_key
 from etl.reference import INDICATORS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +85,10 @@ class Metric(_Strict):
     # against them, so a count is usually rated at `la` only and shown unrated below.
     rated_levels: tuple[Literal["la", "area", "service", "team"], ...] = ("la", "area", "service", "team")
     rebase: tuple[Rebase, ...] = ()
+    # The services whose work the KPI measures (names as in the organisation reference);
+    # empty: every service. A team of another service is not "No data" for it: the
+    # dashboard leaves it off that team's scorecard, unless the team has records for it.
+    applies_to: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     thresholds: dict[str, Thresholds] = Field(default_factory=dict)
 
     @field_validator("thresholds")
@@ -116,6 +122,15 @@ class Metric(_Strict):
                     if v is not None and not 0 <= v <= 100:
                         raise ValueError(f"thresholds {year}: {name} ({v}) must be between 0 and 100 for a percentage")
         return self
+
+    def applies_to_any(self, services: Iterable[str]) -> bool:
+        """Whether the KPI applies to a unit made of these services (a team or a
+        service: one; an area or the authority: all of theirs). Names match as
+        the loader matches them (case, spaces, underscores)."""
+        if not self.applies_to:
+            return True
+        mine = {name_key(s) for s in self.applies_to}
+        return any(name_key(s) in mine for s in services)
 
     def rated_at(self, level: str | None) -> bool:
         """Whether the metric carries a RAG at this org-unit level (None: any level)."""

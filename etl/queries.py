@@ -405,7 +405,7 @@ SCORECARD_COLUMNS = [
     "value", "unit", "polarity", "target", "green", "amber", "rag", "previous_value", "direction", "sparkline",
     "benchmark_kpi", "benchmark_year", "published", "england", "region", "region_name", "sn_median", "sn_count",
     "rank", "ranked", "quartile", "variation", "assurance",
-    "variation_icon", "assurance_icon", "spc_note", "note",
+    "variation_icon", "assurance_icon", "spc_note", "note", "applies",
 ]  # fmt: skip
 
 
@@ -432,6 +432,7 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         data = con.execute(sql, params).df()
         bench = _comparators(con, period).drop(columns="indicator")
         history = _history(con, level, last, [params["unit"]] if unit else _units_at(con, level))
+        org = con.execute("SELECT team, service, area FROM organisation").df()
 
     meta = _metrics_frame(period, level).merge(bench, on="metric_id", how="left")
     frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
@@ -445,7 +446,34 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         frame[column] = frame[column].astype("Int64")
     frame["quartile"] = frame["quartile"].astype(object).where(frame["quartile"].notna(), None)
     _add_spc(frame, history)
+    frame["applies"] = _applies(frame, org, {(h[0], h[1]) for h in history})
     return frame[SCORECARD_COLUMNS].reset_index(drop=True)
+
+
+def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: set[tuple[str, str]]) -> list[bool]:
+    """Per row: does the KPI apply to the row's unit (metrics.yml `applies_to`, by the
+    services the unit is made of)? The authority always does, and so does a unit with
+    records for the KPI; an `applies_to` naming no service of the organisation
+    reference (a misspelling, another authority's names) is not trusted to leave anything off."""
+    metrics = {m.metric_id: m for m in catalogue().metrics}
+    services: dict[str, dict[str, list[str]]] = {
+        "team": {t: [s] for t, s in zip(org["team"], org["service"], strict=True)},
+        "service": {s: [s] for s in org["service"]},
+        "area": {a: list(g["service"]) for a, g in org.groupby("area")},
+    }
+    everything = list(org["service"])
+    out = []
+    for metric_id, level, unit in zip(frame["metric_id"], frame["level"], frame["org_unit"], strict=True):
+        metric = metrics[metric_id]
+        made_of = services.get(level, {}).get(unit, [])
+        out.append(
+            level == "la"
+            or (metric_id, unit) in with_records
+            or not made_of
+            or not metric.applies_to_any(everything)
+            or metric.applies_to_any(made_of)
+        )
+    return out
 
 
 _HISTORY_SQL = """
@@ -568,7 +596,7 @@ def matrix_counts(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
 
 SCORECARD_TABLE_COLUMNS = [
     "metric_id", "metric_name", "area", "period", "level", "org_unit", "numerator", "denominator", "value", "unit",
-    "target", "rag", "previous_value", "direction", "variation", "assurance",
+    "target", "rag", "previous_value", "direction", "variation", "assurance", "applies",
     "benchmark_year", "published", "england", "region", "sn_median", "quartile",
 ]  # fmt: skip
 
@@ -586,6 +614,8 @@ def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
     and numerator are the count and its denominator is empty; no data leaves the
     value empty; monitored metrics have an empty rag."""
     frame = scorecard(period, level, db=db)[SCORECARD_TABLE_COLUMNS].copy()
+    # Every row stays (the CLI's contract); `applies` says whether the KPI is the unit's work.
+    frame["applies"] = ["yes" if a else "no" for a in frame["applies"]]
     for column in ("numerator", "denominator", "target"):
         frame[column] = _whole_numbers(frame[column])
     # A count prints as 19, not 19.0; a percentage keeps every digit.

@@ -163,3 +163,12 @@ def test_the_app_stops_with_one_clear_line_on_a_broken_catalogue(tmp_path):
         f"metrics.yml is not valid: {path}: metric iha_20wd, field polarity: "
         "Input should be 'higher_is_better', 'lower_is_better' or 'monitored'"
     ]
+
+
+def test_applies_to_matches_services_as_the_loader_matches_names():
+    from etl.metrics import catalogue
+
+    metric = catalogue().metric("iha_20wd")
+    assert metric.applies_to == ("Children We Care For",)
+    assert metric.applies_to_any(["children we care  for"]) and not metric.applies_to_any(["Leaving Care"])
+    assert catalogue().metric("missing_episodes").applies_to_any(["Anything"])  # no applies_to: every service

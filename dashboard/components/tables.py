@@ -101,10 +101,31 @@ SCORECARD_HEADERS = (
 )
 
 
-def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, children_href: str | None = None) -> html.Tr:
+# The extract each KPI source needs, for "No data: ... would bring it".
+EXTRACT_WORDS = {
+    "assessments": "the assessments extract",
+    "health_assessments": "the initial health assessments extract",
+    "missing_episodes": "the missing episodes extract",
+    "case_audits": "the case audits extract",
+    "referrals": "the referrals extract",
+    "kpi_values": "the KPI values extract",
+}
+
+
+def scorecard_row(
+    row: Mapping,
+    *,
+    period: str,
+    level: str,
+    unit: str,
+    children_href: str | None = None,
+    source: str | None = None,
+) -> html.Tr:
     """One KPI: name (a link to its trend page for the same unit and month; and to
     the children behind the figure when `children_href` is given), value, counts,
-    target, RAG chip, direction, sparkline, published comparators, SPC."""
+    target, RAG chip, direction, sparkline, published comparators, SPC. With no value, the
+    KPI's `source` says which extract would bring it: the scorecard leaves off the
+    KPIs that are not the unit's work, so "No data" means the data is missing."""
     unit_kind = row["unit"]
     value, previous = _num(row.get("value")), _num(row.get("previous_value"))
     spark = list(row.get("sparkline") or [])
@@ -127,6 +148,12 @@ def scorecard_row(row: Mapping, *, period: str, level: str, unit: str, children_
                     ),
                     html.Div(row.get("metric_name"), className="cpip-kpi-full")
                     if name != row.get("metric_name")
+                    else None,
+                    html.Div(
+                        f"No data for this month: {EXTRACT_WORDS.get(source, 'its extract')} would bring it.",
+                        className="cpip-kpi-full cpip-kpi-missing",
+                    )
+                    if value is None and source
                     else None,
                     # How the figure is pooled, where a reader needs telling (an area and a service's own row).
                     html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")
@@ -174,9 +201,17 @@ def scorecard_table(
     (metric_id -> address) links a row to the children behind its figure."""
     records = frame.to_dict("records")
     hrefs = children_hrefs or {}
+    sources = {m.metric_id: m.source for m in catalogue.metrics}
 
     def row_of(r: Mapping) -> html.Tr:
-        return scorecard_row(r, period=period, level=level, unit=unit, children_href=hrefs.get(r["metric_id"]))
+        return scorecard_row(
+            r,
+            period=period,
+            level=level,
+            unit=unit,
+            children_href=hrefs.get(r["metric_id"]),
+            source=sources.get(r["metric_id"]),
+        )
 
     bodies = []
     for number, area in enumerate(catalogue.areas, start=1):

@@ -93,6 +93,20 @@ def matrix_view(sel: Selection) -> list:
     ]
 
 
+def left_off_note(left_off, unit: str) -> html.P | None:
+    """How many KPIs were left off as not the unit's work, and which."""
+    if left_off.empty:
+        return None
+    names = ", ".join(str(n) for n in (left_off["short_name"].fillna(left_off["metric_name"])))
+    count = len(left_off)
+    return html.P(
+        f"{count} {'KPI does' if count == 1 else 'KPIs do'} not apply to {unit} and "
+        f"{'is' if count == 1 else 'are'} left off: {names}.",
+        className="cpip-footnote",
+        id="sc-left-off",
+    )
+
+
 def children_links(sel: Selection, frame) -> dict[str, str]:
     """metric_id -> the children behind its figure, for the record-level KPIs with a
     figure this month, when the viewer may open this unit's child lists (the query
@@ -126,6 +140,10 @@ def build(
     view = view if view in dict(VIEWS) else ""
     cat = catalogue()
     frame = queries.scorecard(sel.period, sel.level, sel.unit) if view != "icons" else None
+    # A KPI that is not this unit's work (metrics.yml applies_to) is left off, so
+    # that "No data" on the scorecard always means data is missing.
+    left_off = frame[~frame["applies"].astype(bool)] if frame is not None else None
+    frame = frame[frame["applies"].astype(bool)] if frame is not None else None
     hrefs = children_links(sel, frame) if frame is not None else {}
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
@@ -146,6 +164,8 @@ def build(
     return [
         *head,
         rag_summary(frame["rag"], id_prefix=PREFIX),
+        left_off_note(left_off, sel.unit),
+        left_off_note(left_off, sel.unit),
         scroll_region(
             scorecard_table(frame, cat, period=sel.period, level=sel.level, unit=sel.unit, children_hrefs=hrefs),
             label=f"CPIP scorecard, {long_month_label(sel.period)}, {sel.unit}",

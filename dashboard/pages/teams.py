@@ -36,6 +36,21 @@ LEVELS = ("service", "area")
 url_sync(PREFIX, ("period", "level", "unit", "kpi"), resets={"unit": ["level"]})
 
 
+def grid_metrics(cat, grid, teams: list[str]) -> tuple[list, list]:
+    """The KPIs for the team grid, and those left off: a KPI that applies to none
+    of the teams' services (metrics.yml applies_to) and has no value for any of
+    them is not their work, so it is left off rather than shown as No data."""
+    org = per_load(queries.org_units)
+    service_of = dict(zip(org["team"], org["service"], strict=False)) if not org.empty else {}
+    services = [service_of.get(t, "") for t in teams]
+    with_values = set(grid.loc[grid["value"].notna(), "metric_id"]) if not grid.empty else set()
+    shown, left_off = [], []
+    for metric in cat.metrics:
+        keep = metric.metric_id in with_values or not services or metric.applies_to_any(services)
+        (shown if keep else left_off).append(metric)
+    return shown, left_off
+
+
 def build(period: str | None, level: str | None, unit: str | None, kpi: str | None) -> list:
     cat = catalogue()
     sel = resolve_selection(
@@ -59,6 +74,7 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
     first = add_months(sel.period, -11)
     kpi_options = [{"label": m.label, "value": m.metric_id} for m in cat.metrics]
     teams = list(dict.fromkeys(grid["team"])) if not grid.empty else []
+    shown, left_off = grid_metrics(cat, grid, teams)
     return [
         page_header("Teams", f"{sel.unit} · {long_month_label(sel.period)}"),
         html.Div(
@@ -127,7 +143,20 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
         html.Div(
             [
                 html.H2(f"RAG by team and KPI, {long_month_label(sel.period)}", className="cpip-h2 mt-0"),
-                scroll_region(team_grid_table(grid, cat, period=sel.period), label="RAG by KPI and team"),
+                scroll_region(
+                    team_grid_table(grid, cat, period=sel.period, metric_ids=[m.metric_id for m in shown]),
+                    label="RAG by KPI and team",
+                ),
+                html.P(
+                    f"{len(left_off)} {'KPI does' if len(left_off) == 1 else 'KPIs do'} not apply to the teams of "
+                    f"{sel.unit} and {'is' if len(left_off) == 1 else 'are'} left off: "
+                    + ", ".join(m.label for m in left_off)
+                    + ".",
+                    className="cpip-footnote",
+                    id="tm-left-off",
+                )
+                if left_off
+                else None,
             ],
             className="cpip-card",
         ),

@@ -249,7 +249,8 @@ def test_a_move_to_a_kpi_page_is_announced_and_titled(page, warehouse, wait_for_
     authority = catalogue().authority.name
     page.goto("/")
     wait_for_dash(page)
-    assert page.title() == f"CPIP scorecard: {authority} · {long_month_label(latest)} – CPIP"
+    home = f"CPIP scorecard: {authority} · {long_month_label(latest)} – CPIP"
+    page.wait_for_function("t => document.title === t", arg=home)  # set just after the render
     metric = catalogue().metrics[0]
     page.locator(f"#sc-link-{metric.metric_id}").focus()
     page.keyboard.press("Enter")
@@ -324,4 +325,32 @@ def test_the_undo_dialog_and_buttons_are_named(page, wait_for_dash):
     dialog.wait_for()
     dialog.get_by_role("button", name="Keep it").click()
     dialog.wait_for(state="hidden")
+    assert page.console_errors == []
+
+
+# ---------------------------------------------------------------- applicable or missing
+
+
+def test_a_kpi_that_is_not_the_units_work_is_left_off_and_no_data_names_its_extract(page, warehouse, wait_for_dash):
+    """An assessment team's scorecard read "No data" for 8 of 18 KPIs, not its
+    work and missing alike. Now those metrics.yml says are another service's
+    work are left off (and counted); every "No data" left says which extract
+    would bring it; `cpip scorecard` keeps every row, with `applies`."""
+    latest = queries.latest_period(db=warehouse)
+    org = queries.org_units(db=warehouse)
+    team = org[org["service"] == "Assessment and Intervention"]["team"].iloc[0]
+    frame = queries.scorecard(latest, "team", team, db=warehouse)
+    off = frame[~frame["applies"]]
+    assert len(off) >= 5 and off["numerator"].isna().all()  # never a KPI the team has records for
+    page.goto(f"/?period={latest}&level=team&unit={team.replace(' ', '%20').replace('&', '%26')}")
+    wait_for_dash(page)
+    note = page.inner_text("#sc-left-off")
+    assert note.startswith(f"{len(off)} KPIs do not apply to {team} and are left off: ")
+    assert page.locator(".cpip-sc-row").count() == len(frame) - len(off)
+    for metric_id in off["metric_id"]:
+        assert page.locator(f"#sc-row-{metric_id}").count() == 0
+    for row in frame[frame["applies"] & frame["value"].isna()].to_dict("records"):
+        assert "would bring it" in page.inner_text(f"#sc-row-{row['metric_id']}")
+    table = queries.scorecard_table(latest, "team", db=warehouse)
+    assert len(table) == len(catalogue().metrics) * len(org) and set(table["applies"]) == {"yes", "no"}
     assert page.console_errors == []
