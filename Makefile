@@ -46,6 +46,7 @@ bench: install-test
 	$(BIN)/python benchmarks/boardpack.py
 	$(BIN)/python benchmarks/spc.py
 	$(BIN)/python benchmarks/children.py
+	$(BIN)/python benchmarks/matrix.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -25,6 +25,7 @@ ACCENT = "#c05a00"  # highlights that are not RAG (orange, 4.6:1 on white)
 TARGET = "#1b1f24"  # target line: dark, dashed
 ENGLAND = "#6b3fa0"  # England benchmark line
 NEIGHBOURS = "#00727a"  # statistical-neighbour benchmark line
+NEIGHBOUR_EACH = "#8d99a6"  # each neighbour's own line in the comparison chart (behind the authority's)
 FY_BOUNDARY = "#8a939e"  # financial-year boundary lines
 EVENT = "#7a3b00"  # dated events on the charts (an inspection, a system change): dark orange, 8:1 on white
 

@@ -1000,6 +1000,14 @@ def _kpi_values(world: _World) -> list[tuple[str, str, str, int, int | None]]:
         "placed_20mi_out": ((CWCF,), children_cared_for, _series(rng, 0.205, 0.228, 0.006)),
         "pathway_plans": ((LC,), care_leavers, _series(rng, 0.8, 0.88, 0.012)),
     }
+    # Added later: drawn after the others, so the earlier KPIs' demo figures stay as they were.
+    cp_plans = _series(rng, 62, 58, 6, lo=10, hi=500)
+    care_leavers_19_21 = _series(rng, 300, 330, 4, lo=0, hi=5000)
+    specs |= {
+        "repeat_cp_plans": ((AI, FS), cp_plans, _series(rng, 0.26, 0.28, 0.03)),
+        "cla_health_assessments": ((CWCF,), children_cared_for, _series(rng, 0.86, 0.91, 0.01)),
+        "care_leavers_accommodation": ((LC,), care_leavers_19_21, _series(rng, 0.9, 0.94, 0.012)),
+    }
     rows: list[tuple[str, str, str, int, int | None]] = []
     shared_denominators: dict[tuple[int, str], list[int]] = {}
     for metric, (services, denominators, values) in specs.items():

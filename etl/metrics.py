@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from etl.calendar import financial_year_of, parse_financial_year
 from etl.contract import name_key
+from etl.reference import INDICATORS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOGUE = ROOT / "metrics.yml"
@@ -173,6 +174,8 @@ class Authority(_Strict):
     name: str
     short_name: str | None = None
     logo: str | None = None
+    # DfE's three-digit code: whose published figures, region and neighbours are the comparators.
+    la_code: Annotated[str, Field(pattern=r"^\d{3}$")] | None = None
 
 
 class Catalogue(_Strict):
@@ -194,6 +197,11 @@ class Catalogue(_Strict):
             seen.add(m.metric_id)
             if m.area not in self.areas:
                 raise ValueError(f"metric {m.metric_id}: area {m.area!r} is not one of 'areas'")
+            if m.benchmark and m.benchmark not in INDICATORS:
+                raise ValueError(
+                    f"metric {m.metric_id}: benchmark {m.benchmark!r} is not a published indicator "
+                    f"(one of {', '.join(INDICATORS)})"
+                )
             if m.source == "case_audits" and m.metric_id != "audits_good" and not m.audit_type:
                 raise ValueError(f"metric {m.metric_id}: an audit metric needs 'audit_type'")
         return self

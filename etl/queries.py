@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from etl import spc
+from etl import reference, spc
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.contract import EXTRACT_TYPES, audit_type_key, match_name, name_key
 from etl.metrics import Metric, Polarity, catalogue
@@ -333,16 +333,78 @@ GROUP BY ord, metric_id, org_unit
 ORDER BY ord, org_unit
 """
 
-_BENCHMARKS_SQL = """
-SELECT kpi AS benchmark_kpi, period AS benchmark_year, england, south_east, sn_median_2025_model AS sn_median
-FROM benchmarks
-QUALIFY row_number() OVER (PARTITION BY kpi ORDER BY period DESC) = 1
-"""
+
+def published_year_for(period: str) -> int:
+    """The published year matching a month: the year ending 31 March inside its
+    financial year (2023-07 is in 2023/24, so 2024)."""
+    return int(financial_year_of(period)[:4]) + 1
+
+
+def _has_reference(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse holds DfE's published figures (one written before they
+    shipped does not, until its next load)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'published'").fetchone()[0])
+
+
+def _comparators(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
+    """etl.reference comparators for every metric with a benchmark, for the period's published year."""
+    year = published_year_for(period)
+    wanted = [(m.metric_id, m.benchmark, str(m.polarity), year) for m in catalogue().metrics if m.benchmark]
+    if not _has_reference(con):
+        wanted = []
+    return reference.comparator_frame(con, catalogue().authority.la_code, wanted)
+
+
+def comparators(period: str, *, db: Db = None) -> pd.DataFrame:
+    """The published comparators of every KPI with a counterpart, for the month's
+    published year (etl.reference.COMPARATOR_COLUMNS; the scorecard carries the same)."""
+    with reading(db) as con:
+        return _comparators(con, period_of(_first(period)))
+
+
+def reference_authority(db: Db = None) -> dict | None:
+    """The authority whose published figures are the comparators (metrics.yml
+    `authority.la_code`): {la_code, la_name, region_name, neighbours: [names, closest
+    first]}; la_name None when DfE's files do not know the code; None when no code is set."""
+    code = catalogue().authority.la_code
+    if not code:
+        return None
+    with reading(db) as con:
+        if not _has_reference(con):
+            return {"la_code": code, "la_name": None, "region_name": None, "neighbours": []}
+        found = con.execute("SELECT la_name, region_name FROM authorities WHERE la_code = ?", [code]).fetchall()
+        neighbours = con.execute(
+            "SELECT a.la_name FROM neighbours n JOIN authorities a ON a.la_code = n.neighbour_code "
+            "WHERE n.la_code = ? ORDER BY n.rank",
+            [code],
+        ).fetchall()
+    name, region = found[0] if found else (None, None)
+    return {"la_code": code, "la_name": name, "region_name": region, "neighbours": [n for (n,) in neighbours]}
+
+
+def comparison(metric_id: str, *, db: Db = None) -> pd.DataFrame:
+    """A KPI's published counterpart year by year: the authority, each of its ten
+    neighbours (closest first) and England (etl.reference.comparison_frame); empty
+    when the KPI has no counterpart."""
+    metric = _metric(metric_id)
+    with reading(db) as con:
+        if not metric.benchmark or not _has_reference(con):
+            return pd.DataFrame(columns=reference.COMPARISON_COLUMNS)
+        return reference.comparison_frame(con, catalogue().authority.la_code, metric.benchmark)
+
+
+def england_by_year(metric_id: str, *, db: Db = None) -> dict[int, float]:
+    """England's published figure of a KPI's counterpart by year (to 31 March); {} when none."""
+    frame = comparison(metric_id, db=db)
+    england = frame[(frame["role"] == "england") & frame["value"].notna()]
+    return {int(y): float(v) for y, v in zip(england["year"], england["value"], strict=True)}
+
 
 SCORECARD_COLUMNS = [
     "metric_id", "metric_name", "short_name", "area", "period", "level", "org_unit", "numerator", "denominator",
     "value", "unit", "polarity", "target", "green", "amber", "rag", "previous_value", "direction", "sparkline",
-    "benchmark_kpi", "benchmark_year", "england", "south_east", "sn_median", "variation", "assurance",
+    "benchmark_kpi", "benchmark_year", "published", "england", "region", "region_name", "sn_median", "sn_count",
+    "rank", "ranked", "quartile", "variation", "assurance",
     "variation_icon", "assurance_icon", "spc_note", "note", "applies",
 ]  # fmt: skip
 
@@ -368,14 +430,11 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         if unit:
             params["unit"] = _resolve_unit(con, level, unit)
         data = con.execute(sql, params).df()
-        bench = con.execute(_BENCHMARKS_SQL).df()
-        history = con.execute(
-            _SPC_SQL.format(unit_filter="AND org_unit = $unit" if unit else ""),
-            {k: params[k] for k in ("level", "last", "unit") if k in params},
-        ).fetchall()
+        bench = _comparators(con, period).drop(columns="indicator")
+        history = _history(con, level, last, [params["unit"]] if unit else _units_at(con, level))
         org = con.execute("SELECT team, service, area FROM organisation").df()
 
-    meta = _metrics_frame(period, level).merge(bench, on="benchmark_kpi", how="left")
+    meta = _metrics_frame(period, level).merge(bench, on="metric_id", how="left")
     frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
     frame["period"] = period
     frame["level"] = level
@@ -383,7 +442,9 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
     # DuckDB hands lists over as masked arrays; tolist() turns masked gaps into None.
     frame["sparkline"] = [s.tolist() for s in frame["sparkline"]]
-    frame["benchmark_year"] = frame["benchmark_year"].astype("Int64")
+    for column in ("benchmark_year", "sn_count", "rank", "ranked"):
+        frame[column] = frame[column].astype("Int64")
+    frame["quartile"] = frame["quartile"].astype(object).where(frame["quartile"].notna(), None)
     _add_spc(frame, history)
     frame["applies"] = _applies(frame, org, {(h[0], h[1]) for h in history})
     return frame[SCORECARD_COLUMNS].reset_index(drop=True)
@@ -415,15 +476,48 @@ def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: set[tuple[str
     return out
 
 
-_SPC_SQL = """
-SELECT metric_id, org_unit,
-       list(strftime(period, '%Y-%m') ORDER BY period) AS periods,
-       list(numerator ORDER BY period) AS numerators,
-       list(denominator ORDER BY period) AS denominators
-FROM kpi_monthly
-WHERE level = $level AND period <= $last {unit_filter}
-GROUP BY metric_id, org_unit
+_HISTORY_SQL = """
+WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
+units AS (SELECT unnest($units::VARCHAR[]) AS org_unit, generate_subscripts($units::VARCHAR[], 1) - 1 AS ui)
+SELECT m.ord, u.ui, CAST(year(k.period) * 12 + month(k.period) - 1 AS INTEGER) AS month_number,
+       k.numerator, k.denominator
+FROM kpi_monthly k JOIN metrics m ON m.metric_id = k.metric_id JOIN units u ON u.org_unit = k.org_unit
+WHERE k.level = $level AND k.period <= $last
+ORDER BY m.ord, u.ui, month_number
 """
+
+
+def _history(
+    con: duckdb.DuckDBPyConnection, level: str, last: date, units: list[str]
+) -> list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every (metric, unit) monthly series up to `last`, for the SPC icons: (metric_id,
+    org_unit, periods, numerators, denominators), arrays oldest first. Fetched as
+    integer codes and numbers, then cut into series in numpy: the text and nested lists
+    a GROUP BY would hand over cost ten times the query (2,352 series of 60 months)."""
+    if not units:
+        return []
+    data = con.execute(
+        _HISTORY_SQL.format(metrics=_metrics_values_sql()), {"level": level, "last": last, "units": units}
+    ).fetchnumpy()
+    ords = np.asarray(data["ord"], dtype=np.int64)
+    if ords.size == 0:
+        return []
+    uis = np.asarray(data["ui"], dtype=np.int64)
+    months = np.asarray(data["month_number"], dtype=np.int64)
+    numerators = np.ma.filled(np.ma.asarray(data["numerator"], dtype=float), np.nan)
+    denominators = np.ma.filled(np.ma.asarray(data["denominator"], dtype=float), np.nan)
+    first = int(months.min())
+    labels = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, int(months.max()) + 1)], dtype=object)[
+        months - first
+    ]
+    key = ords * (len(units) + 1) + uis
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    ends = np.concatenate((starts[1:], [key.size]))
+    ids = catalogue().ids
+    return [
+        (ids[ords[s]], units[uis[s]], labels[s:e], numerators[s:e], denominators[s:e])
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
 
 
 def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
@@ -441,7 +535,7 @@ def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
         if metric.unit == "count":
             values, chart_den, chart = num, None, "xmr"
         else:
-            den = np.array([np.nan if d is None else d for d in denominators], dtype=float)
+            den = np.asarray(denominators, dtype=float)  # NaN where there is none
             with np.errstate(divide="ignore", invalid="ignore"):
                 values = np.where(den > 0, 100.0 * num / den, np.nan)
             chart, chart_den = metric.spc_chart, (den if metric.spc_chart == "p" else None)
@@ -461,9 +555,49 @@ def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
     frame["spc_note"] = [f[3] for f in found]
 
 
+MATRIX_COLUMNS = [
+    "metric_id", "short_name", "level", "org_unit", "variation", "variation_icon", "assurance", "assurance_icon",
+    "spc_note",
+]  # fmt: skip
+
+
+def icon_matrix(period: str, level: str = "la", unit: str | None = None, *, db: Db = None) -> pd.DataFrame:
+    """The Making Data Count icons of every KPI for each unit one level below `unit`
+    (la -> services, area and service -> teams) for one month: MATRIX_COLUMNS, in
+    catalogue order then unit order. The same judgement as each unit's own scorecard
+    (the icons of `scorecard(period, child_level, that_unit)`), without the rest of it."""
+    unit = _unit_or_authority(level, unit)
+    if level == "team":
+        raise UnknownName("a team has no units below it: its scorecard shows its icons")
+    child = CHILD_LEVEL[level]
+    last = _first(period)
+    period = period_of(last)
+    with reading(db) as con:
+        unit = _resolve_unit(con, level, unit)
+        children = _children(con, level, unit)
+        history = _history(con, child, last, children)
+    meta = _metrics_frame(period, child)[["ord", "metric_id", "short_name", "target"]]
+    frame = meta.merge(pd.DataFrame({"org_unit": children, "_u": range(len(children))}), how="cross")
+    frame = frame.sort_values(["ord", "_u"], kind="stable").reset_index(drop=True)
+    frame["level"] = child
+    _add_spc(frame, history)
+    return frame[MATRIX_COLUMNS]
+
+
+def matrix_counts(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """How many KPIs (and cells) of an icon matrix show each variation and assurance:
+    {"special cause concerning": (KPIs, cells), ...}."""
+    out: dict[str, tuple[int, int]] = {}
+    for column in ("variation", "assurance"):
+        for value, rows in frame[frame[column].astype(bool)].groupby(column):
+            out[str(value)] = (rows["metric_id"].nunique(), len(rows))
+    return out
+
+
 SCORECARD_TABLE_COLUMNS = [
     "metric_id", "metric_name", "area", "period", "level", "org_unit", "numerator", "denominator", "value", "unit",
     "target", "rag", "previous_value", "direction", "variation", "assurance", "applies",
+    "benchmark_year", "published", "england", "region", "sn_median", "quartile",
 ]  # fmt: skip
 
 

@@ -72,6 +72,13 @@ RULE_OUTSIDE = "outside limits"
 RULE_SHIFT = "shift"
 RULE_TREND = "trend"
 RULE_TWO_IN_THREE = "two in three"
+# Each rule as a reader is told it (the chart's hover and the table under it).
+RULE_DESCRIPTIONS = {
+    RULE_OUTSIDE: "beyond a process limit",
+    RULE_SHIFT: "7 or more in a row on one side of the mean",
+    RULE_TREND: "7 or more rising or falling in a row",
+    RULE_TWO_IN_THREE: "2 of 3 close to a limit, on one side",
+}
 
 _CLASS_BY_CODE = (COMMON_CAUSE, IMPROVING, CONCERNING, NEUTRAL)
 

@@ -31,7 +31,7 @@ from etl.contract import EXTRACT_TYPES, ExtractType
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SQL_TYPES = {
     "text": sa.Text,
@@ -148,18 +148,36 @@ kpi_monthly = sa.Table(
     sa.Column("note", sa.Text),
 )
 
-benchmarks = sa.Table(
-    "benchmarks",
+# DfE's published figures for every authority (etl.reference, from data/reference/dfe/):
+# one row per indicator, year and geography (England, a region, an authority by its DfE code).
+published = sa.Table(
+    "published",
     metadata,
-    sa.Column("kpi", sa.Text, nullable=False),
-    sa.Column("period", sa.Integer, nullable=False),
-    sa.Column("england", sa.Double),
-    sa.Column("south_east", sa.Double),
-    sa.Column("west_sussex", sa.Double),
-    sa.Column("sn_median_2025_model", sa.Double),
-    sa.Column("polarity", sa.Text),
-    sa.Column("source", sa.Text),
-    sa.Column("period_meaning", sa.Text),
+    sa.Column("indicator", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),  # the year ending 31 March
+    sa.Column("level", sa.Text, nullable=False),  # national | regional | la
+    sa.Column("code", sa.Text, nullable=False),  # "England", the region's name, or the DfE code (938)
+    sa.Column("name", sa.Text),
+    sa.Column("value", sa.Double),  # the published percentage; NULL where DfE gives a symbol
+    sa.Column("marker", sa.Text),  # c, k, u, x, z or "" when there is no value
+)
+
+# DfE's 2025 statistical-neighbour model: each authority, its region, its ten neighbours.
+authorities = sa.Table(
+    "authorities",
+    metadata,
+    sa.Column("la_code", sa.Text, primary_key=True),
+    sa.Column("la_name", sa.Text, nullable=False),
+    sa.Column("region_name", sa.Text),
+)
+
+neighbours = sa.Table(
+    "neighbours",
+    metadata,
+    sa.Column("la_code", sa.Text, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),  # 1 = closest
+    sa.Column("neighbour_code", sa.Text, nullable=False),
+    sa.Column("closeness", sa.Text),
 )
 
 settings = sa.Table(
@@ -168,8 +186,6 @@ settings = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text),
 )
-
-BENCHMARKS_CSV = ROOT / "data" / "reference" / "benchmarks.csv"
 
 
 def warehouse_path(path: str | os.PathLike | None = None) -> Path:
@@ -188,28 +204,37 @@ def _ddl() -> list[str]:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table (idempotent), fill the working-day calendar and the
-    published benchmarks if they are empty."""
+    """Create every table (idempotent), fill the working-day calendar if it is empty
+    and DfE's published figures when the shipped files have changed."""
     for statement in _ddl():
         con.execute(statement)
     _upgrade(con)
     _add_contract_columns(con)
     if con.execute("SELECT count(*) FROM calendar").fetchone()[0] == 0:
         _fill_calendar(con)
-    if con.execute("SELECT count(*) FROM benchmarks").fetchone()[0] == 0 and BENCHMARKS_CSV.exists():
-        con.execute(
-            "INSERT INTO benchmarks SELECT * FROM read_csv(?, header = true, columns = {"
-            "'kpi': 'VARCHAR', 'period': 'INTEGER', 'england': 'DOUBLE', 'south_east': 'DOUBLE',"
-            "'west_sussex': 'DOUBLE', 'sn_median_2025_model': 'DOUBLE', 'polarity': 'VARCHAR',"
-            "'source': 'VARCHAR', 'period_meaning': 'VARCHAR'})",
-            [str(BENCHMARKS_CSV)],
-        )
+    _refresh_reference(con)
     con.execute("INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def _refresh_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)load data/reference/dfe/ when its files differ from those last loaded."""
+    from etl import reference
+
+    if not reference.REFERENCE_DIR.exists():
+        return
+    current = reference.reference_hash()
+    found = con.execute("SELECT value FROM settings WHERE key = 'reference_hash'").fetchall()
+    if found and found[0][0] == current:
+        return
+    reference.load_reference(con)
+    con.execute("INSERT OR REPLACE INTO settings VALUES ('reference_hash', ?)", [current])
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a warehouse written by an earlier release up to this schema. Version 2 added
-    each record's `as_of` (filled from the load that brought it) and kpi_monthly's note."""
+    each record's `as_of` (filled from the load that brought it) and kpi_monthly's note;
+    version 3 DfE's published figures (`published`, `authorities`, `neighbours`), which
+    create_schema creates and fills, so a warehouse of version 2 gets them on first read."""
     found = con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall()
     if not found or int(found[0][0]) >= SCHEMA_VERSION:
         return

@@ -13,8 +13,8 @@ thresholds:
 - rereferrals_12m (lower is better, green 20, amber 23): July 11/50 = 22.0% ->
   Amber; June 12/50 = 24.0%, so improving.
 - homeless_16_17 (monitored count): 19, not rated; the `=HYPERLINK("x")` team 5.
-- Every other rated KPI has no July data: "No data" (14 of them).
-  Summary: 1 Red, 1 Amber, 1 Green, 14 No data, 1 monitored.
+- Every other rated KPI has no July data: "No data" (16 of them).
+  Summary: 1 Red, 1 Amber, 1 Green, 16 No data, 2 monitored.
 - Audits: April Good + RI (both moderated), May one unmoderated Good,
   July one moderated Inadequate. Q1 2023/24: 3 audits, 2 moderations,
   0% / 50% / 50% / 0%; July: 1, 1, 0% / 0% / 0% / 100%.
@@ -133,7 +133,7 @@ def test_cover_names_authority_month_and_as_of(pdf_pages: list[str]) -> None:
 
 def test_summary_counts(pdf_pages: list[str]) -> None:
     summary = squash(pdf_pages[1])
-    for n, word in ((1, "RED"), (1, "AMBER"), (1, "GREEN"), (14, "NO DATA"), (1, "MONITORED, NOT RATED")):
+    for n, word in ((1, "RED"), (1, "AMBER"), (1, "GREEN"), (16, "NO DATA"), (2, "MONITORED, NOT RATED")):
         assert re.search(rf"\b{n}\s*{word}\b", summary), (n, word, summary[:400])
 
 
@@ -146,6 +146,20 @@ def test_scorecard_rows_carry_value_fraction_target_rag_and_direction(pdf_pages:
     # grouped by improvement area, in the plan's order
     first, second = text.index("Strategy discussions and child protection"), text.index("Assessments and plans")
     assert first < second < text.index("% assessments completed within 45")
+
+
+def test_the_scorecard_carries_the_published_comparators(pdf_pages: list[str]) -> None:
+    text = squash(" ".join(pdf_pages[1:4]))
+    assert "Ours (published) England Stat. neighbours Band" in text
+    # Dental checks: no July figure here; West Sussex 76.0%, England 79.0%, neighbours 76.0%, band C (2023/24).
+    assert "dental check up to date No data" in text and "76.0% 79.0% 76.0% C" in text
+    assert "those of West Sussex (DfE code 938), not Demo County Council's own" in text
+
+
+def test_the_authority_s_pack_has_the_icon_matrix_of_its_services(pdf_pages: list[str]) -> None:
+    page = next(squash(p) for p in pdf_pages if "icons of each service" in p)
+    assert "KPI Assessment and Intervention Children We Care For" in page
+    assert "Too few points (1 of 12)" in page  # one month of the service's assessments: no icons yet, and why
 
 
 def test_one_exception_page_for_the_red_kpi(pdf_pages: list[str]) -> None:
@@ -172,7 +186,9 @@ def test_pages_are_a4_landscape_numbered_with_fonts_embedded(pdf: Path, pdf_page
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert abs(width - 841.89) < 1 and abs(height - 595.28) < 1  # A4 landscape in points
     total = len(reader.pages)
-    assert total == 4  # cover, scorecard, one exception, audits
+    assert (
+        total == 6
+    )  # cover, scorecard (21 KPIs with comparators: two pages), the services' matrix, one exception, audits
     assert f"Page 2 of {total}" in pdf_pages[1]
     fonts = []
     for page in reader.pages:
@@ -198,7 +214,7 @@ def test_exception_page_has_the_charts(pdf_pages: list[str]) -> None:
 
 def test_pages_render_to_png(pdf: Path, tmp_path: Path) -> None:
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
-    assert len(list(tmp_path.glob("page-*.png"))) == 4
+    assert len(list(tmp_path.glob("page-*.png"))) == 6
 
 
 def test_spc_column_says_why_there_is_no_icon(pdf_pages: list[str]) -> None:
@@ -238,7 +254,14 @@ def test_scorecard_sheet(xlsx: Path) -> None:
     header = [c.value for c in ws[4]]
     assert header[:8] == ["Improvement area", "KPI", "Metric ID", "Value", "Numerator", "Denominator", "Target", "RAG"]
     assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:N22"  # header + 18 KPIs
+    assert ws.auto_filter.ref == "A4:S25"  # header + 21 KPIs
+    assert [c.value for c in ws[4]][13:] == [
+        "Published year (to 31 March)", "Published (ours)", "England", "Region", "Statistical neighbours (median)",
+        "Quartile band",
+    ]  # fmt: skip
+    dental = next(r for r in range(5, 26) if ws.cell(r, 3).value == "dental_up_to_date")
+    # West Sussex's published figures, year to March 2024 (tests/test_comparators.py works them by hand).
+    assert [ws.cell(dental, c).value for c in range(14, 20)] == [2024, 76.0, 79.0, 77.0, 76.0, "C"]
     rows = {ws.cell(r, 3).value: r for r in range(5, 23)}
     red = rows["assessments_45wd"]
     assert [ws.cell(red, c).value for c in (4, 5, 6, 7, 8, 9, 10)] == [70.0, 70, 100, 90, "Red", 80.0, "worsening"]
@@ -265,7 +288,7 @@ def test_data_sheet_every_kpi_by_unit_and_month(xlsx: Path) -> None:
 def test_definitions_sheet(xlsx: Path) -> None:
     ws = load_workbook(xlsx)["Definitions"]
     rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=2)}
-    assert len(rows) == 18
+    assert len(rows) == 21
     assert rows["assessments_45wd"][6] == "Head of Service, Assessment and Intervention"
     assert rows["assessments_45wd"][8:11] == [90, 90, 85]
 

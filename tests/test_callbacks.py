@@ -8,7 +8,7 @@ so every number a reader would see is known by hand:
   175 / 205 = 85.4% (Amber). Coastal FS 1 120 / 130 = 92.3%.
 - missing_episodes (lower is better, green 250, amber 300): July 283 (Amber), June 250.
 - iha_20wd: July 9 / 14 = 64.3% (green 75, amber 60: Amber). homeless_16_17 (monitored): 19.
-- Every other KPI has no data: the catalogue has 18 KPIs, 17 rated, so 3 Amber and 14 No data.
+- Every other KPI has no data: the catalogue has 21 KPIs, 19 rated, so 3 Amber and 16 No data.
 - Audits: April 2023, Coastal FS 1: 5 audits, 4 moderated (Outstanding, Good, 2 x Requires
   Improvement) -> 25%, 25%, 50%, 0%. May 2023, North A&I 1: 1 audit, moderated Inadequate.
   The audits were loaded with as-of 20 July 2023, before July ended.
@@ -121,7 +121,7 @@ def test_scorecard_defaults_to_the_latest_month_and_the_authority(pages):
     homeless = text_of(by_id(content, "sc-row-homeless_16_17"))
     assert "19" in homeless and "Not rated" in homeless
     assert text_of(by_id(content, "sc-count-amber")) == "3"
-    assert text_of(by_id(content, "sc-count-no-data")) == "14"
+    assert text_of(by_id(content, "sc-count-no-data")) == "16"
     assert text_of(by_id(content, "sc-count-red")) == "0"
 
 
@@ -153,7 +153,7 @@ def test_scorecard_banner_says_the_month_may_be_incomplete(pages):
     assert (
         "No data yet for July 2023 from: assessments, case_audits, kpi_values, missing_episodes, referrals." in banner
     )
-    assert "14 KPIs show No data" in banner
+    assert "17 KPIs show No data" in banner
     assert "case_audits (taken 20 July 2023)" in banner
 
 
@@ -168,7 +168,7 @@ def test_scorecard_explains_values_it_did_not_understand(pages):
 def test_scorecard_layout_carries_its_url_location(pages):
     parts = pages["scorecard"].layout(period="2023-07", level="la")
     assert parts[0].id == "sc-url" and parts[0].refresh == "callback-nav"
-    assert parts[1].data == {"params": ["period", "level", "unit"], "resets": {"unit": ["sc-level"]}}
+    assert parts[1].data == {"params": ["period", "level", "unit", "view"], "resets": {"unit": ["sc-level"]}}
 
 
 def test_a_failing_query_gives_a_plain_message_not_a_traceback(pages, monkeypatch):
@@ -277,6 +277,78 @@ def test_teams_page_defaults_to_the_first_service_and_kpi(pages):
     content = pages["teams"].build(None, None, None, None)
     assert text_of(by_id(content, "page-subtitle")) == "Assessment and Intervention · July 2023"
     assert by_id(content, "tm-kpi").value == "icpc_15wd"
+
+
+# ---------------------------------------------------------------- comparators and the icon matrix
+
+
+def test_scorecard_shows_the_published_comparators_and_says_whose_they_are(pages):
+    content = pages["scorecard"].build("2023-07", "la", None)
+    # West Sussex (938), dental checks, year to 31 March 2024 (tests/test_comparators.py works it by hand).
+    dental = text_of(by_id(content, "sc-row-dental_up_to_date"))
+    assert "76.0% 2023/24 79.0% 2023/24 77.0% 2023/24 76.0% 2023/24 C rank 101 of 151" in dental
+    repeat = text_of(by_id(content, "sc-row-repeat_cp_plans"))
+    assert "25.8% 2023/24 24.7% 2023/24 25.3% 2023/24" in repeat and "rank" not in repeat  # monitored: no band
+    note = text_of(by_id(content, "sc-comparator-note"))
+    assert "those of West Sussex (DfE code 938), not Demo County Council's own" in note
+
+
+def test_scorecard_as_an_icon_matrix_of_the_services(pages):
+    content = pages["scorecard"].build("2023-07", "la", None, "icons")
+    assert by_id(content, "sc-table") is None and by_id(content, "sc-view").value == "icons"
+    counts = text_of(by_id(content, "sc-matrix-counts"))
+    assert counts == "0 KPIs special cause concerning; 0 KPIs consistently failing."  # two months: too few
+    html_table = text_of(content)
+    assert 'id="sc-matrix"' in html_table and ">Family Safeguarding</a></th>" in html_table
+    team = pages["scorecard"].build("2023-07", "team", "Coastal FS 1", "icons")
+    assert "A team has no units below it" in text_of(by_id(team, "sc-matrix-none"))
+
+
+def test_teams_page_has_the_icon_matrix_of_its_teams(pages):
+    content = pages["teams"].build("2023-07", "service", "Family Safeguarding", "assessments_45wd")
+    matrix = text_of(by_id(content, "tm-matrix-card"))
+    assert "Variation and assurance by team and KPI, July 2023" in matrix
+    assert "&lt;" not in matrix or "=SUM(A1)" in matrix
+    assert 'href="/kpi/assessments_45wd?period=2023-07&amp;level=team&amp;unit=Coastal%20FS%201#kpi-spc-card"' in matrix
+    assert "Too few points (2 of 12)" in matrix
+
+
+def test_kpi_page_says_where_we_stand_and_draws_the_comparison(pages):
+    content = pages["kpi"].build("dental_up_to_date", "2023-07", "la", None)
+    card = by_id(content, "kpi-comparator-card")
+    assert "Where we stand among all councils, 2023/24" in text_of(card)
+    assert text_of(by_id(card, "kpi-cmp-published")) == "76.0%"
+    assert text_of(by_id(card, "kpi-cmp-england")) == "79.0%"
+    assert text_of(by_id(card, "kpi-cmp-region")) == "77.0%"
+    assert text_of(by_id(card, "kpi-cmp-sn")) == "76.0%"
+    assert text_of(by_id(card, "kpi-cmp-band")) == "C (rank 101 of 151)"
+    figure = by_id(card, "kpi-comparison").figure
+    names = [t.name for t in figure.data]
+    assert names.count("Statistical neighbours (each)") == 10 and names[-2:] == [
+        "West Sussex (DfE code 938)",
+        "England",
+    ]
+    ours = next(t for t in figure.data if t.name.startswith("West Sussex"))
+    assert list(ours.x) == ["2020/21", "2021/22", "2022/23", "2023/24", "2024/25"] and ours.y[3] == 76.0
+    table = text_of(by_id(card, "kpi-comparison-table"))
+    assert "Gloucestershire (neighbour)" in table and "Devon (neighbour)" in table
+    # No counterpart, no card.
+    assert by_id(pages["kpi"].build("assessments_45wd", "2023-07", "la", None), "kpi-comparator-card") is None
+
+
+def test_kpi_page_trend_and_spc_chart_carry_england_of_each_year(pages):
+    from dashboard.components.figures import trend_figure
+    from etl.metrics import catalogue
+
+    metric = catalogue().metric("rereferrals_12m")
+    # Table C1, England: 21.5% in the year to March 2022, 22.4% to March 2023 and 2024.
+    line = pages["kpi"].england_line(metric, ["2022-03", "2022-04", "2023-07"])
+    assert line == {"England (published, each year)": [21.5, 22.4, 22.4]}
+    assert pages["kpi"].england_line(catalogue().metric("assessments_45wd"), ["2023-07"]) == {}
+    series = pd.DataFrame({"period": ["2022-03", "2022-04", "2023-07"], "value": [20.0, 21.0, 22.0]})
+    figure = trend_figure(series, metric, references=line)
+    england = next(t for t in figure.data if t.name == "England (published, each year)")
+    assert list(england.y) == [21.5, 22.4, 22.4]
 
 
 # ---------------------------------------------------------------- audits

@@ -183,6 +183,9 @@ def test_records_go_to_plausible_teams(demo):
         "placements_3plus": {CWCF},
         "placed_20mi_out": {CWCF},
         "pathway_plans": {LC},
+        "repeat_cp_plans": {AI, FS},
+        "cla_health_assessments": {CWCF},
+        "care_leavers_accommodation": {LC},
     }
 
 

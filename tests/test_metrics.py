@@ -19,6 +19,7 @@ EXPECTED_IDS = [
     "assessments_45wd",
     "seen_5wd",
     "rereferrals_12m",
+    "repeat_cp_plans",
     "mo_up_to_date",
     "mo_audits_good",
     "assessment_audits_good",
@@ -26,11 +27,13 @@ EXPECTED_IDS = [
     "rhi_72h",
     "missing_episodes",
     "iha_20wd",
+    "cla_health_assessments",
     "sdq_completed",
     "dental_up_to_date",
     "placements_3plus",
     "placed_20mi_out",
     "pathway_plans",
+    "care_leavers_accommodation",
     "lc_audits_good",
     "audits_good",
 ]
@@ -56,10 +59,24 @@ def test_polarity_units_and_benchmarks():
     assert cat.metric("rereferrals_12m").polarity is Polarity.LOWER
     assert cat.metric("missing_episodes").unit == "count"
     assert cat.metric("rereferrals_12m").benchmark == "re_referrals_within_12m_pct"
-    bench = (CATALOGUE.parent / "data" / "reference" / "benchmarks.csv").read_text()
-    for m in cat.metrics:
-        if m.benchmark:
-            assert f"\n{m.benchmark}," in bench, m.metric_id
+    assert cat.authority.la_code == "938"
+    assert {m.metric_id for m in cat.metrics if m.benchmark} == {
+        "rereferrals_12m", "repeat_cp_plans", "cla_health_assessments", "sdq_completed", "dental_up_to_date",
+        "placements_3plus", "care_leavers_accommodation",
+    }  # fmt: skip
+    assert cat.metric("repeat_cp_plans").polarity is Polarity.MONITORED
+
+
+def test_a_benchmark_must_be_a_published_indicator(tmp_path):
+    path = _write(tmp_path, lambda raw: _metric(raw, "sdq_completed").update(benchmark="sdq_pct"))
+    with pytest.raises(CatalogueError, match=r"sdq_completed.*'sdq_pct' is not a published indicator"):
+        load_catalogue(path)
+
+
+def test_the_authority_is_named_by_its_three_digit_dfe_code(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["authority"].update(la_code="E10000032"))
+    with pytest.raises(CatalogueError, match="la_code"):
+        load_catalogue(path)
 
 
 def test_thresholds_in_force_follow_the_financial_year():

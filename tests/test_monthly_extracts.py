@@ -605,5 +605,6 @@ def test_a_warehouse_of_the_previous_schema_is_upgraded_when_it_is_first_read(db
     assert fresh.set_index("name").loc["assessments", "as_of"] == date(2023, 10, 20)
     with reading(db) as con:
         assert con.execute("SELECT child_id, as_of FROM assessments").fetchall() == [("N1", date(2023, 10, 20))]
-        assert con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall() == [("2",)]
+        assert con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall() == [("3",)]
+        assert con.execute("SELECT count(*) FROM authorities").fetchone()[0] == 153  # and the published figures
     assert scorecard_row(db, "seen_5wd", "2023-10")["numerator"] == 0

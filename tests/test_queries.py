@@ -207,12 +207,12 @@ def test_sparkline_has_12_months_with_gaps_as_none(db):
     assert r["sparkline"] == [None] * 7 + [82.0, 82.0, 85.0, 80.0, 90.0]
 
 
-def test_scorecard_carries_the_latest_published_benchmark(db):
+def test_scorecard_carries_the_published_figures_of_the_period_s_year(db):
     la = queries.scorecard("2023-07", "la", db=db)
-    # benchmarks.csv: cla12m_sdq_received_pct, 2025: England 78.0, South East 72.0, SN median 78.5.
+    # la_conviction_health_outcome_cla.csv, SDQ score received, 2024: England 77, South East 72, West Sussex 65.
     r = row(la, "sdq_completed", AUTHORITY)
-    assert (r["benchmark_kpi"], r["benchmark_year"]) == ("cla12m_sdq_received_pct", 2025)
-    assert (r["england"], r["south_east"], r["sn_median"]) == (78.0, 72.0, 78.5)
+    assert (r["benchmark_kpi"], r["benchmark_year"]) == ("cla12m_sdq_received_pct", 2024)
+    assert (r["england"], r["region"], r["region_name"], r["published"]) == (77.0, 72.0, "South East", 65.0)
     assert pd.isna(row(la, "icpc_15wd", AUTHORITY)["england"])  # no published counterpart
 
 

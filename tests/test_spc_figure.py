@@ -40,7 +40,7 @@ def test_points_one_trace_per_class_with_words_colours_and_shapes() -> None:
     assert list(improving.x) == [date(2023, 7, 1)] and list(improving.y) == [30]
     assert list(concerning.x) == [date(2024, 2, 1)] and list(concerning.y) == [-10]
     assert len(common.x) == 12
-    assert "Rule: outside limits" in improving.text[0]
+    assert "Special because: beyond a process limit" in improving.text[0]
 
 
 def test_mean_limits_and_target_lines() -> None:

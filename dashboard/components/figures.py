@@ -150,11 +150,14 @@ def trend_figure(
     benchmarks: Mapping[str, float | None] | None = None,
     title: str | None = None,
     events: Sequence[tuple[date, str]] = (),
+    references: Mapping[str, Sequence[float | None]] | None = None,
 ) -> go.Figure:
     """The monthly trend of one KPI for one org unit.
 
     events: (date, label) pairs drawn as labelled vertical lines where they fall
     inside the months shown (etl.notes.events_for gives them).
+    references: label -> a value per month of series_df (None for none), drawn as a
+    step line: England's published figure of each year beside the target.
 
     series_df: one row per month with `period`, `value`, `numerator`,
     `denominator` and (optionally) `rag`. Draws the RAG bands for the
@@ -188,7 +191,10 @@ def trend_figure(
         targets.append(t.target if t is not None else None)
 
     bench = {k: v for k, v in (benchmarks or {}).items() if _num(v) is not None}
+    lines = {k: [_num(v) for v in vs] for k, vs in (references or {}).items()}
+    lines = {k: vs for k, vs in lines.items() if any(v is not None for v in vs)}
     known = [v for v in values if v is not None]
+    known += [v for vs in lines.values() for v in vs if v is not None]
     known += [t for t in targets if t is not None] + list(bench.values())
     for p in periods if metric.rated else []:
         t = metric.thresholds_for(p)
@@ -235,6 +241,20 @@ def trend_figure(
                 name=f"{label} {format_value(level, metric.unit)}",
                 line={"color": colour, "width": 1.5, "dash": dash},
                 hovertemplate=f"{label}: {format_value(level, metric.unit)}<extra></extra>",
+            )
+        )
+
+    for label, line in lines.items():
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=line,
+                mode="lines",
+                name=label,
+                line={"color": theme.ENGLAND, "width": 2, "dash": "dot", "shape": "hv"},
+                customdata=[format_value(v, metric.unit) for v in line],
+                hovertemplate=f"{label}: %{{customdata}}<extra></extra>",
+                connectgaps=False,
             )
         )
 

@@ -34,6 +34,7 @@ from etl.spc import (
     CONCERNING,
     IMPROVING,
     NEUTRAL,
+    RULE_DESCRIPTIONS,
     VARIATION_ICON_KINDS,
     SPCResult,
     assurance_icon_kind,
@@ -238,6 +239,7 @@ def spc_figure(
     show_two_sigma: bool = False,
     subtitle: str | None = None,
     events: Sequence[tuple[date, str]] = (),
+    references: Mapping[str, Sequence[float | None]] | None = None,
 ) -> go.Figure:
     """The Making Data Count chart of one series. events: (date, label) pairs drawn as
     labelled vertical lines, as on the trend.
@@ -248,6 +250,8 @@ def spc_figure(
     (from metrics.yml), shown at each rebase. Two-sigma lines are in the legend
     but hidden until clicked, unless show_two_sigma. subtitle replaces the
     default one (the icons in words), e.g. when the page shows the icons beside.
+    references: label -> a value per point (None for none), drawn as a step line
+    beside the target: England's published figure of each year.
     """
     target = result.target if target is None else target
     polarity = str(polarity or result.polarity)
@@ -292,6 +296,18 @@ def spc_figure(
         fig.add_trace(
             _line([x[0], x[-1]], [target, target], f"Target ({format_value(target, unit)})", SPC_TARGET, "dash", 2)
         )
+
+    suffix = "%" if unit == "percent" else ""
+    for label, values in (references or {}).items():
+        ys = [None if v is None or v != v else float(v) for v in values]
+        if any(v is not None for v in ys):
+            fig.add_trace(
+                go.Scatter(
+                    x=x, y=ys, mode="lines", name=label, line={"color": theme.ENGLAND, "dash": "dot", "width": 2,
+                    "shape": "hv"}, hovertemplate=f"{label}: %{{y:.1f}}{suffix}<extra></extra>",
+                    connectgaps=False,
+                )
+            )  # fmt: skip
 
     # One trace per class, in a fixed order, so the legend reads in words.
     classes = np.array(result.point_class)
@@ -365,7 +381,7 @@ def spc_figure(
 def _hover(result: SPCResult, i: int, unit: str, legend: str) -> str:
     lines = [f"<b>{result.period[i]}</b>: {format_value(float(result.value[i]), unit)}", legend]
     if result.rules[i]:
-        lines.append("Rule: " + ", ".join(result.rules[i]))
+        lines.append("Special because: " + "; ".join(RULE_DESCRIPTIONS.get(r, r) for r in result.rules[i]))
     if result.denominator is not None and result.chart == "p" and np.isfinite(result.denominator[i]):
         lines.append(f"Out of {int(result.denominator[i]):,}")
     return "<br>".join(lines)
@@ -387,12 +403,7 @@ def _subtitle(result: SPCResult, polarity: str) -> str:
 # ---------------------------------------------------------------- words beside the icons
 
 # The rules etl.spc applies, in words for the chart's data table.
-RULE_WORDS = {
-    "outside limits": "beyond a process limit",
-    "shift": "7 or more in a row on one side of the mean",
-    "trend": "7 or more rising or falling in a row",
-    "two in three": "2 of 3 close to a limit, on one side",
-}
+RULE_WORDS = RULE_DESCRIPTIONS  # one set of words, in etl.spc beside the rules
 
 
 def rule_words(rules: tuple[str, ...] | list[str]) -> str:
@@ -483,3 +494,23 @@ def _month_words(period: str) -> str:
     if _MONTH.match(period):
         return date(int(period[:4]), int(period[5:7]), 1).strftime("%B %Y")
     return period
+
+
+# ---------------------------------------------------------------- why a point is special
+
+
+def special_cause_rows(result: SPCResult) -> list[dict]:
+    """Each special-cause point: period, value, class (in words) and the rules it met."""
+    rows = []
+    for i, cls in enumerate(result.point_class):
+        if cls in (COMMON_CAUSE, "") or not result.rules[i]:
+            continue
+        rows.append(
+            {
+                "period": result.period[i],
+                "value": float(result.value[i]),
+                "class": POINT_STYLES[cls].legend if cls in POINT_STYLES else cls,
+                "rules": [RULE_DESCRIPTIONS.get(r, r) for r in result.rules[i]],
+            }
+        )
+    return rows

@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from dashboard.components.badges import direction_badge, rag_chip, rag_word
 from dashboard.components.commentary import note_marker
+from dashboard.components.comparators import SCORECARD_COMPARATOR_HEADERS, comparator_cells
 from dashboard.components.controls import view_href
 from dashboard.components.format import format_fraction, format_target, format_value, month_label
 from dashboard.components.glossary import with_abbreviations
@@ -46,13 +47,6 @@ def _num(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if f != f else f
-
-
-def _benchmark_cell(value: object, unit: str, year: object) -> html.Td:
-    if _num(value) is None:
-        return html.Td("–", className="cpip-num cpip-muted")
-    suffix = f"{int(year) - 1}/{str(int(year))[2:]}" if _num(year) is not None else ""
-    return html.Td([format_value(value, unit), html.Span(suffix, className="cpip-bench-year")], className="cpip-num")
 
 
 def spc_icon(kind: str, *, size: int = 30) -> html.Img:
@@ -105,8 +99,7 @@ SCORECARD_HEADERS = (
     ("RAG", ""),
     ("Since last month", ""),
     ("Last 12 months", ""),
-    ("England", "cpip-num-head"),
-    ("Stat. neighbours", "cpip-num-head"),
+    *SCORECARD_COMPARATOR_HEADERS,
     ("SPC", ""),
 )
 
@@ -134,7 +127,7 @@ def scorecard_row(
 ) -> html.Tr:
     """One KPI: name (a link to its trend page for the same unit and month; and to
     the children behind the figure when `children_href` is given), value, counts,
-    target, RAG chip, direction, sparkline, benchmarks, SPC. With no value, the
+    target, RAG chip, direction, sparkline, published comparators, SPC. With no value, the
     KPI's `source` says which extract would bring it: the scorecard leaves off the
     KPIs that are not the unit's work, so "No data" means the data is missing."""
     unit_kind = row["unit"]
@@ -191,8 +184,7 @@ def scorecard_row(
             html.Td(rag_chip(row.get("rag"))),
             html.Td(direction_badge(row.get("direction"), value, previous)),
             html.Td(html.Img(src=sparkline_src(spark), alt=alt, width=120, height=28, className="cpip-spark")),
-            _benchmark_cell(row.get("england"), unit_kind, row.get("benchmark_year")),
-            _benchmark_cell(row.get("sn_median"), unit_kind, row.get("benchmark_year")),
+            *comparator_cells(row),
             spc_cell(row),
         ],
         className=f"cpip-sc-row cpip-row-{rag_word(row.get('rag')).lower().replace(' ', '-')}",

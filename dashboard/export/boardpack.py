@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dashboard.components.comparators import comparator_note, england_by_period
 from dashboard.export import look, svg
 from dashboard.export.model import (
     MONITORED,
@@ -157,9 +158,22 @@ def _score_rows(frame: pd.DataFrame) -> list[ScoreRow]:
                 variation_icon=getattr(r, "variation_icon", None) or None,
                 spc_note=getattr(r, "spc_note", "") or "",
                 sparkline=tuple(_num(v) for v in (r.sparkline or ())),
+                benchmark_year=int(r.benchmark_year) if _num(r.benchmark_year) is not None else None,
+                published=_num(r.published),
+                england=_num(r.england),
+                region=_num(r.region),
+                sn_median=_num(r.sn_median),
+                quartile=r.quartile or "",
+                published_text=_comparator_text(r.published, metric.unit),
+                england_text=_comparator_text(r.england, metric.unit),
+                sn_text=_comparator_text(r.sn_median, metric.unit),
             )
         )
     return rows
+
+
+def _comparator_text(value: object, unit: str) -> str:
+    return look.format_value(_num(value), unit) if _num(value) is not None else "–"
 
 
 def _benchmarks(row: pd.Series) -> dict[str, float]:
@@ -171,6 +185,13 @@ def _benchmarks(row: pd.Series) -> dict[str, float]:
         "Statistical neighbours" + suffix: _num(row.get("sn_median")),
     }
     return {k: v for k, v in found.items() if v is not None}
+
+
+def _england_line(metric_id: str, periods: list[str], db: queries.Db) -> dict[str, list[float | None]]:
+    """England's published figure of each month's year, for an exception page's trend chart."""
+    if not catalogue().metric(metric_id).benchmark:
+        return {}
+    return {"England (published, each year)": england_by_period(periods, queries.england_by_year(metric_id, db=db))}
 
 
 def _plan_pages(rows: list[ScoreRow], period: str, db: queries.Db) -> tuple[date, list[PlanPage]]:
@@ -411,6 +432,9 @@ def collect(
         show_spc=any(r.variation or r.assurance or r.spc_note for r in rows),
         notes=notes,
         row_notes=notes_store.notes_by_metric(period, level, unit, db=db),
+        # What is changing across the authority's services, at a glance (Making Data Count).
+        matrix=queries.icon_matrix(period, "la", db=db) if level == "la" else pd.DataFrame(),
+        comparator_note=comparator_note(queries.reference_authority(db), cat.authority.name),
     )
     pack.plans_judged_on, pack.plans = _plan_pages(rows, period, db)
     if kind == "pdf":

@@ -110,6 +110,12 @@ SCORECARD_COLUMNS = [
     ("Owner", 36),
     ("Variation (SPC)", 22),
     ("Assurance (SPC)", 20),
+    ("Published year (to 31 March)", 12),
+    ("Published (ours)", 11),
+    ("England", 10),
+    ("Region", 10),
+    ("Statistical neighbours (median)", 13),
+    ("Quartile band", 9),
     ("Note for the Board", 60),
 ]
 
@@ -139,8 +145,12 @@ def _scorecard(ws: Worksheet, pack: BoardPack) -> None:
         put(ws, r, 11, row.owner)
         put(ws, r, 12, row.variation)
         put(ws, r, 13, row.assurance)
+        put(ws, r, 14, row.benchmark_year)
+        for column, value in ((15, row.published), (16, row.england), (17, row.region), (18, row.sn_median)):
+            put(ws, r, column, value, fmt)
+        put(ws, r, 19, row.quartile or None)
         note = pack.row_notes.get(row.metric_id)
-        put(ws, r, 14, f"{note.text} ({note.author}, {note.written_text})" if note else
+        put(ws, r, 20, f"{note.text} ({note.author}, {note.written_text})" if note else
             "No commentary yet" if row.rag == "Red" else None)  # fmt: skip
     _finish(ws, header_row, len(SCORECARD_COLUMNS), r)
     ws.print_title_rows = f"{header_row}:{header_row}"

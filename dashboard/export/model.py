@@ -47,6 +47,16 @@ class ScoreRow:
     variation_icon: str | None = None  # Making Data Count icon kind, e.g. "concern_high"
     spc_note: str = ""  # why there is no icon, e.g. "needs at least 12 points; has 8"
     sparkline: tuple[float | None, ...] = ()  # the 12 monthly values ending with this month
+    # DfE's published comparators for the month's year (etl.queries.scorecard), as printed.
+    benchmark_year: int | None = None
+    published: float | None = None
+    england: float | None = None
+    region: float | None = None
+    sn_median: float | None = None
+    quartile: str = ""  # A-D, "" without a band
+    published_text: str = ""
+    england_text: str = ""
+    sn_text: str = ""
 
     @property
     def rated(self) -> bool:
@@ -130,6 +140,27 @@ class BoardPack:
     def red_without_note(self) -> list[ScoreRow]:
         """Red KPIs with no note for the month: what the analyst should write before the Board meets."""
         return [r for r in self.rows if r.rag == "Red" and r.metric_id not in self.row_notes]
+
+    # The authority's pack: the icon matrix of its services (etl.queries.icon_matrix).
+    matrix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    comparator_note: str = ""
+
+    @property
+    def matrix_units(self) -> list[str]:
+        return list(dict.fromkeys(self.matrix["org_unit"])) if not self.matrix.empty else []
+
+    def matrix_rows(self) -> list[tuple[str, list[dict]]]:
+        """(KPI name, one cell per service) in catalogue order."""
+        if self.matrix.empty:
+            return []
+        return [
+            (rows["short_name"].iloc[0], rows.to_dict("records"))
+            for _, rows in self.matrix.groupby("metric_id", sort=False)
+        ]
+
+    @property
+    def show_comparators(self) -> bool:
+        return any(r.benchmark_year for r in self.rows)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from dashboard.components.spc_figure import icon_svg, icon_text, reason_words
+from dashboard.components.spc_figure import icon_svg, icon_text, icon_word, reason_words
 from dashboard.export import look
 from dashboard.export.model import BoardPack, ScoreRow
 from etl.spc import assurance_icon_kind, variation_icon_kind
@@ -144,6 +144,18 @@ def assurance(row: ScoreRow) -> Markup:
     )
 
 
+def matrix_cell(cell: dict) -> Markup:
+    """One service's icons for one KPI in the pack's matrix, with their words; the
+    reason in words when there are none."""
+    kinds = [k for k in (cell.get("variation_icon"), cell.get("assurance_icon")) if k]
+    if not kinds:
+        return Markup('<span class="spc-word">{}</span>').format(reason_words(cell.get("spc_note") or "") or "No data")
+    words = " · ".join(icon_word(k) for k in kinds)
+    return Markup('<span class="spc">{}<span class="spc-word">{}</span></span>').format(
+        Markup("").join(spc_icon(k) for k in kinds), words
+    )
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -155,6 +167,7 @@ def _environment() -> Environment:
     env.globals["sparkline"] = sparkline
     env.globals["variation"] = variation
     env.globals["assurance"] = assurance
+    env.globals["matrix_cell"] = matrix_cell
     return env
 
 

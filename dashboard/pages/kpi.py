@@ -1,5 +1,7 @@
-"""One KPI: its monthly trend for an org unit, its definition, the breakdown
-across the units below, and the monthly numbers with a CSV download.
+"""One KPI: its monthly trend for an org unit, where the authority stands among all
+councils (DfE's published comparators and the comparison chart), its definition,
+its SPC chart and why each special point is special, the breakdown across the
+units below, and the monthly numbers with a CSV download.
 
 URL: `/kpi/iha_20wd?period=2023-07&level=service&unit=Children%20We%20Care%20For`.
 """
@@ -15,16 +17,32 @@ from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
 from dashboard.components.chart_block import chart_block
 from dashboard.components.commentary import actions_table, event_form, events_list, note_card, note_current
+from dashboard.components.comparators import (
+    comparator_note,
+    comparator_tiles,
+    comparison_figure,
+    comparison_table,
+    england_by_period,
+    year_label,
+)
 from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.glossary import glossary_link
-from dashboard.components.spc_figure import icon_word, icons_for, reason_words, spc_explanation, spc_figure
+from dashboard.components.spc_figure import (
+    icon_word,
+    icons_for,
+    reason_words,
+    spc_explanation,
+    spc_figure,
+    special_cause_rows,
+)
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import access, children, notes, plans, queries
 from etl.calendar import add_months, financial_year_of, parse_period
 from etl.metrics import Metric, Polarity, catalogue
+from etl.reference import INDICATORS
 from etl.safe_csv import to_csv_text
 from etl.spc import SPCResult
 
@@ -83,7 +101,8 @@ def definition(metric: Metric, period: str) -> html.Div:
         ("Improvement area", metric.area),
     ]
     if metric.benchmark:
-        items.append(("Benchmark", "England and statistical neighbours (DfE published figures, latest year)"))
+        indicator = INDICATORS[metric.benchmark]
+        items.append(("Published counterpart", f"{indicator.name} (DfE, {indicator.source})"))
     body = []
     for term, text in items:
         body += [html.Dt(term), html.Dd(text)]
@@ -94,24 +113,55 @@ def definition(metric: Metric, period: str) -> html.Div:
     )
 
 
-def benchmarks_of(row: dict | None) -> dict[str, float | None]:
-    """{"England 2024/25": 22.6, "Statistical neighbours 2024/25": 17.4} for the trend's reference lines."""
-    if not row:
-        return {}
-    year = row.get("benchmark_year")
-    suffix = f" {int(year) - 1}/{str(int(year))[2:]}" if year is not None and year == year else ""
-    return {f"England{suffix}": row.get("england"), f"Statistical neighbours{suffix}": row.get("sn_median")}
+ENGLAND_LINE = "England (published, each year)"
 
 
-def benchmark_table() -> dict[str, dict]:
-    """The latest published England and statistical-neighbour figures per KPI
-    (the same for every unit and month), from the scorecard query."""
-    latest = queries.latest_period()
-    if latest is None:
+def england_line(metric: Metric, periods: list[str]) -> dict[str, list[float | None]]:
+    """The second reference line of the trend and SPC charts: England's published
+    figure of each month's year, where the KPI has a counterpart."""
+    if not metric.benchmark or not periods:
         return {}
-    frame = queries.scorecard(latest, "la")
-    columns = ["benchmark_year", "england", "sn_median"]
-    return {r["metric_id"]: {c: r[c] for c in columns} for r in frame[["metric_id", *columns]].to_dict("records")}
+    return {ENGLAND_LINE: england_by_period(periods, per_load(queries.england_by_year, metric.metric_id))}
+
+
+def comparator_card(metric: Metric, period: str) -> html.Div | None:
+    """Where the authority stands: its published figure, England, region, the median of
+    its neighbours and its quartile band, then the comparison chart year by year."""
+    if not metric.benchmark:
+        return None
+    frame = per_load(queries.comparators, period)
+    rows = frame[frame["metric_id"] == metric.metric_id].to_dict("records")
+    row = {**(rows[0] if rows else {}), "unit": metric.unit}
+    authority = per_load(queries.reference_authority)
+    name = (authority or {}).get("la_name") or "the authority"
+    comparison = per_load(queries.comparison, metric.metric_id)
+    indicator = INDICATORS[metric.benchmark]
+    year = year_label(row.get("benchmark_year"))
+    return html.Div(
+        [
+            html.H2(f"Where we stand among all councils{', ' + year if year else ''}", className="cpip-h2 mt-0"),
+            comparator_tiles(row, authority),
+            html.H3(
+                f"{indicator.name}: {name} against its ten statistical neighbours and England", className="cpip-h3"
+            ),
+            chart_block(
+                "kpi-comparison",
+                comparison_figure(comparison, unit=metric.unit, authority_name=name, label="%"),
+                label=f"{indicator.name}: {name}, its ten statistical neighbours and England, by year",
+                table=comparison_table(comparison, unit=metric.unit, caption=f"{indicator.name}, by year to 31 March"),
+                table_label="Show the comparison as a table",
+                min_width=560,
+                class_name="cpip-graph",
+            ),
+            html.P(
+                comparator_note(authority, catalogue().authority.name) + f" Source: DfE, {indicator.source}.",
+                className="cpip-footnote",
+                id="kpi-comparator-note",
+            ),
+        ],
+        className="cpip-card",
+        id="kpi-comparator-card",
+    )
 
 
 def month_row(metric: Metric, series, period: str) -> dict:
@@ -186,6 +236,42 @@ def chart_words(result: SPCResult) -> str:
     return f"{kind}, {month_label(result.period[0])} to {month_label(result.period[-1])}"
 
 
+def special_points(result: SPCResult, unit: str) -> html.Div:
+    """Why each special point is special: the month, its value and class, the rules it met."""
+    rows = special_cause_rows(result)
+    if not rows:
+        return html.P("No month is special cause: every point is common cause variation.", className="cpip-footnote",
+                      id="kpi-spc-rules-none")  # fmt: skip
+    body = [
+        html.Tr(
+            [
+                html.Th(month_label(r["period"]) if len(r["period"]) == 7 else r["period"], scope="row"),
+                html.Td(format_value(r["value"], unit), className="cpip-num"),
+                html.Td(r["class"]),
+                html.Td("; ".join(r["rules"])),
+            ]
+        )
+        for r in reversed(rows)
+    ]
+    table = html.Table(
+        [
+            html.Caption("Why each special-cause month is special (newest first)"),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in ("Month", "Value", "Variation", "Rule met")])),
+            html.Tbody(body),
+        ],
+        className="table table-sm cpip-table cpip-spc-rules",
+        id="kpi-spc-rules",
+    )
+    region = scroll_region(table, label="Why each special-cause month is special", plain=True)
+    # A long list (a p-chart after a shift marks most months) folds away; a short one is open.
+    return html.Details(
+        [html.Summary(f"Why each special-cause month is special: {len(rows)} month{'s' if len(rows) != 1 else ''}"),
+         region],
+        open=len(rows) <= 8,
+        id="kpi-spc-rules-box",
+    )  # fmt: skip
+
+
 def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str, events: list | tuple = ()) -> html.Div:
     """The Making Data Count view: the icons, the chart and what it means in words."""
     reasons = {r.period: r.reason for r in metric.rebase}
@@ -200,6 +286,7 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str, eve
         show_icons=False,  # drawn beside the chart as images with alt text instead
         subtitle="",
         events=events,
+        references=england_line(metric, list(result.period)),
     )
     label = f"{metric.label}: statistical process control chart, {unit_name}"
     return html.Div(
@@ -231,6 +318,7 @@ def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str, eve
             ),
             html.P(spc_explanation(result, unit=metric.unit, rebase_reasons=reasons), className="cpip-footnote",
                    id="kpi-spc-note"),
+            special_points(result, metric.unit),
             html.P(glossary_link("What special cause, assurance and hit and miss mean"), className="cpip-footnote"),
         ],
         className="cpip-card",
@@ -299,7 +387,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
     events = notes.events_for(metric.metric_id)
     marks = [(e.event_date, e.label) for e in events]
     trend = trend_figure(
-        shown, metric, benchmarks=benchmarks_of(per_load(benchmark_table).get(metric.metric_id)), events=marks
+        shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
     )
     months = list(shown["period"]) if not shown.empty else [sel.period]
     first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
@@ -349,7 +437,9 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
                         ),
                         html.P(
                             "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
-                            "the target; dotted vertical lines mark the start of each financial year.",
+                            "the target; the purple dotted line, where the KPI has a published counterpart, is "
+                            "England's figure of each year; dotted vertical lines mark the start of each financial "
+                            "year.",
                             className="cpip-footnote",
                         ),
                         shown_events,
@@ -368,6 +458,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             may_write=notes.may_write(sel.level, sel.unit),
             params={"metric_id": metric.metric_id, "period": sel.period, "level": sel.level, "unit": sel.unit},
         ),
+        comparator_card(metric, sel.period),
         spc_card(metric, spc_result, sel.unit, sel.period, marks),
         actions_card(metric),
     ]

@@ -2,7 +2,9 @@
 
 URL: `/?period=2023-07&level=team&unit=Coastal%20FS%201`. The layout is built
 from those parameters (see dashboard/components/controls.py); the controls
-write them back, so every view can be bookmarked or emailed.
+write them back, so every view can be bookmarked or emailed. `view=icons` shows
+the scorecard as the Making Data Count icon matrix of the units one level below
+(the authority's services, an area's or a service's teams).
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ from dash import html
 
 from dashboard.components.badges import rag_summary
 from dashboard.components.banners import freshness_notes, notice
-from dashboard.components.controls import LEVEL_LABELS, Selection, query_string, resolve_selection, url_parts, url_sync
+from dashboard.components.comparators import comparator_note
+from dashboard.components.controls import (
+    LEVEL_LABELS,
+    Selection,
+    labelled_select,
+    query_string,
+    resolve_selection,
+    url_parts,
+    url_sync,
+)
 from dashboard.components.format import long_month_label
 from dashboard.components.glossary import glossary_link, with_abbreviations
+from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import children, notes, plans, queries
@@ -23,7 +35,9 @@ from etl.metrics import catalogue
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
 
 PREFIX = "sc"
-url_sync(PREFIX, ("period", "level", "unit"), resets={"unit": ["level"]})
+url_sync(PREFIX, ("period", "level", "unit", "view"), resets={"unit": ["level"]})
+# The scorecard itself is the view with no `view` in its address (as before the matrix existed).
+VIEWS = (("", "Scorecard"), ("icons", "Icon matrix of the units below"))
 
 
 def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
@@ -55,6 +69,28 @@ def boardpack_links(sel: Selection) -> html.Div:
         ],
         className="cpip-actions",
     )
+
+
+def matrix_view(sel: Selection) -> list:
+    """The icon matrix of the units below the one chosen (a team has none)."""
+    if sel.level == "team":
+        return [
+            html.P(
+                "A team has no units below it: choose the scorecard view to see its icons, or an area or service "
+                "for the matrix of its teams.",
+                className="cpip-footnote",
+                id="sc-matrix-none",
+            )
+        ]
+    frame = per_load(queries.icon_matrix, sel.period, sel.level, sel.unit)
+    return [
+        html.H2(
+            f"Variation and assurance, {long_month_label(sel.period)}: "
+            f"{'services' if sel.level == 'la' else 'teams'} of {sel.unit}",
+            className="cpip-h2",
+        ),
+        icon_matrix_block(frame, queries.matrix_counts(frame), period=sel.period, unit=sel.unit, prefix=PREFIX),
+    ]
 
 
 def left_off_note(left_off, unit: str) -> html.P | None:
@@ -93,33 +129,42 @@ def due_link(sel: Selection, children_hrefs: dict[str, str]) -> list:
     return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due")]
 
 
-def build(period: str | None = None, level: str | None = None, unit: str | None = None) -> list:
+def build(
+    period: str | None = None, level: str | None = None, unit: str | None = None, view: str | None = None
+) -> list:
     """The scorecard's content for a URL's parameters (a plain function: tested
     without a browser)."""
     sel = selection(period, level, unit)
     if sel.period is None or sel.unit is None:
         return [page_header("CPIP scorecard"), no_data_message()]
-    frame = queries.scorecard(sel.period, sel.level, sel.unit)
+    view = view if view in dict(VIEWS) else ""
     cat = catalogue()
+    frame = queries.scorecard(sel.period, sel.level, sel.unit) if view != "icons" else None
     # A KPI that is not this unit's work (metrics.yml applies_to) is left off, so
     # that "No data" on the scorecard always means data is missing.
-    left_off = frame[~frame["applies"].astype(bool)]
-    frame = frame[frame["applies"].astype(bool)]
-    hrefs = children_links(sel, frame)
+    left_off = frame[~frame["applies"].astype(bool)] if frame is not None else None
+    frame = frame[frame["applies"].astype(bool)] if frame is not None else None
+    hrefs = children_links(sel, frame) if frame is not None else {}
     fresh_notes = freshness_notes(per_load(queries.freshness), sel.period)
     level_word = LEVEL_LABELS[sel.level]
     subtitle = f"{sel.unit} · {long_month_label(sel.period)}" + ("" if sel.level == "la" else f" · {level_word}")
-    return [
+    head = [
         page_header("CPIP scorecard", subtitle, actions=[*due_link(sel, hrefs), boardpack_links(sel)]),
         html.Div(
-            unit_controls(PREFIX, sel),
+            [*unit_controls(PREFIX, sel), labelled_select(f"{PREFIX}-view", "Show", list(VIEWS), view, width="md")],
             className="cpip-controls d-print-none",
             role="group",
-            **{"aria-label": "Choose the month and org unit"},
+            **{"aria-label": "Choose the month, org unit and view"},
         ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
+    ]
+    if frame is None:
+        return head + matrix_view(sel)
+    return [
+        *head,
         rag_summary(frame["rag"], id_prefix=PREFIX),
+        left_off_note(left_off, sel.unit),
         left_off_note(left_off, sel.unit),
         scroll_region(
             scorecard_table(
@@ -138,10 +183,9 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
             [
                 *with_abbreviations(
                     "RAG uses the thresholds in force in the month's financial year. Direction compares with the "
-                    "previous month in the KPI's own polarity. England and statistical-neighbour figures are the "
-                    "latest published year (DfE). SPC icons show variation and assurance (Making Data Count); "
-                    "they need at least 12 months of data, since the last rebase if there was one: until then the "
-                    'SPC column says "Too few points" and how many months there are of the 12. '
+                    "previous month in the KPI's own polarity. SPC icons show variation and assurance (Making Data "
+                    "Count); they need at least 12 months of data, since the last rebase if there was one: until "
+                    'then the SPC column says "Too few points" and how many months there are of the 12. '
                 ),
                 glossary_link(),
                 ".",
@@ -149,8 +193,22 @@ def build(period: str | None = None, level: str | None = None, unit: str | None 
             className="cpip-footnote",
             id="sc-footnote",
         ),
+        html.P(
+            comparator_note(per_load(queries.reference_authority), cat.authority.name),
+            className="cpip-footnote",
+            id="sc-comparator-note",
+        ),
     ]
 
 
-def layout(period: str | None = None, level: str | None = None, unit: str | None = None, **_other: str) -> list:
-    return [*url_parts(PREFIX), html.Div(safely(lambda: build(period, level, unit), what="scorecard"), id="sc-page")]
+def layout(
+    period: str | None = None,
+    level: str | None = None,
+    unit: str | None = None,
+    view: str | None = None,
+    **_other: str,
+) -> list:
+    return [
+        *url_parts(PREFIX),
+        html.Div(safely(lambda: build(period, level, unit, view), what="scorecard"), id="sc-page"),
+    ]  # fmt: skip

@@ -1,6 +1,7 @@
 """Teams: for one service or area, a heatmap of its teams over the last 12
-months for one KPI, and a team-by-KPI grid of RAG for the month. A team's name
-opens the scorecard at that team.
+months for one KPI, the Making Data Count icon matrix of its teams (every KPI, a
+cell opens that team's SPC chart), and a team-by-KPI grid of RAG for the month.
+A team's name opens the scorecard at that team.
 
 URL: `/teams?period=2023-07&level=service&unit=Family%20Safeguarding&kpi=iha_20wd`.
 """
@@ -21,6 +22,7 @@ from dashboard.components.controls import (
 )
 from dashboard.components.figures import heatmap_figure
 from dashboard.components.format import long_month_label, month_label
+from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import heatmap_table, scroll_region, team_grid_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import queries
@@ -68,6 +70,7 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
     metric = cat.metric(metric_id)
     matrix = queries.team_matrix(metric_id, sel.level, sel.unit, sel.period, months=12)
     grid = queries.team_grid(sel.period, sel.level, sel.unit)
+    icons = per_load(queries.icon_matrix, sel.period, sel.level, sel.unit)
     first = add_months(sel.period, -11)
     kpi_options = [{"label": m.label, "value": m.metric_id} for m in cat.metrics]
     teams = list(dict.fromkeys(grid["team"])) if not grid.empty else []
@@ -125,6 +128,17 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
                 ),
             ],
             className="cpip-card",
+        ),
+        html.Div(
+            [
+                html.H2(
+                    f"Variation and assurance by team and KPI, {long_month_label(sel.period)}",
+                    className="cpip-h2 mt-0",
+                ),
+                icon_matrix_block(icons, queries.matrix_counts(icons), period=sel.period, unit=sel.unit, prefix=PREFIX),
+            ],
+            className="cpip-card",
+            id="tm-matrix-card",
         ),
         html.Div(
             [
