@@ -254,10 +254,10 @@ def test_scorecard_sheet(xlsx: Path) -> None:
     header = [c.value for c in ws[4]]
     assert header[:8] == ["Improvement area", "KPI", "Metric ID", "Value", "Numerator", "Denominator", "Target", "RAG"]
     assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:S25"  # header + 21 KPIs
+    assert ws.auto_filter.ref == "A4:T25"  # header + 21 KPIs
     assert [c.value for c in ws[4]][13:] == [
         "Published year (to 31 March)", "Published (ours)", "England", "Region", "Statistical neighbours (median)",
-        "Quartile band",
+        "Quartile band", "Note for the Board",
     ]  # fmt: skip
     dental = next(r for r in range(5, 26) if ws.cell(r, 3).value == "dental_up_to_date")
     # West Sussex's published figures, year to March 2024 (tests/test_comparators.py works them by hand).

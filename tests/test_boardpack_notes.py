@@ -65,8 +65,8 @@ def test_the_excel_pack_carries_the_notes(db: Path, tmp_path: Path) -> None:
 
     notes.write_note("seen_5wd", "2023-07", "la", None, "=Green, and staying so.", author="p.analyst", db=db)
     ws = load_workbook(build_boardpack("2023-07", level="la", out=tmp_path / "pack.xlsx", db=db))["Scorecard"]
-    assert ws.cell(4, 14).value == "Note for the Board"
-    by_id = {ws.cell(r, 3).value: ws.cell(r, 14).value for r in range(5, 23)}
+    assert ws.cell(4, 20).value == "Note for the Board"  # after the published comparators
+    by_id = {ws.cell(r, 3).value: ws.cell(r, 20).value for r in range(5, 26)}
     assert by_id["assessments_45wd"] == "No commentary yet"
     assert by_id["seen_5wd"].startswith("'=Green, and staying so. (p.analyst, ")  # text, never a formula
     assert by_id["rereferrals_12m"] is None
