@@ -20,11 +20,10 @@ call as a request pays). Goal: p95 under 300 ms over HTTP.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,10 +85,16 @@ def write_extracts(folder: Path, seed: int = 7) -> tuple[Path, Path]:
     return org, extract
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _sibling(name: str):
+    """A sibling benchmark module, loaded by path (see the sys.path note)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Starting gunicorn and waiting for it, as the dashboard benchmark does.
+http = _sibling("dashboard")
 
 
 def router_payload(pathname: str, search: str) -> dict:
@@ -148,31 +153,15 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"child list: {list_alone():,} records; due list of the service: {due_alone():,} records")
 
-        port = _free_port()
         env = {**os.environ, "CPIP_DB": str(db), "CPIP_ACCESS": str(access_file)}
         env.pop("CPIP_INBOX_INTERVAL", None)
         log_path = folder / "gunicorn.log"
-        with open(log_path, "w") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                 "--chdir", str(ROOT), "app:server"],
-                cwd=ROOT, env=env, stdout=log, stderr=log,
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
+        server, base = http.start_app(env, args.workers, log_path)
         session = requests.Session()
         session.headers.update({"X-Remote-User": "hos", "Accept-Encoding": "gzip"})
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if session.get(base + "/", timeout=20).status_code == 200:
-                        break
-                except (requests.ConnectionError, requests.Timeout):
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print(log_path.read_text()[-3000:])
-                    return 2
-                time.sleep(0.3)
+            if not http.wait_until_serving(session, base, server, log_path):
+                return 2
 
             def page(path: str, query: str) -> float:
                 start = time.perf_counter()

@@ -59,6 +59,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_app(env: dict[str, str], workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving app:server with `workers` workers on a free local port, its
+    output in `log_path`. Returns the process and the base address."""
+    port = _free_port()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+             "--chdir", str(ROOT), "app:server"],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_until_serving(
+    session: requests.Session, base: str, server: subprocess.Popen, log_path: Path, seconds: float = 60
+) -> bool:
+    """Wait until the app answers its front page; False (its log's tail printed) if it
+    stops or does not answer within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if session.get(base + "/", timeout=20).status_code == 200:
+                return True
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            print(log_path.read_text()[-3000:])
+            return False
+        time.sleep(0.3)
+
+
 def router_payload(pathname: str, search: str) -> dict:
     """What the browser posts when a page's URL changes (captured from Chromium)."""
     return {
@@ -125,30 +156,14 @@ def main(argv: list[str] | None = None) -> int:
             level = rng.choice(("la", "area", "service", "team", "team"))
             return rng.choice(months), level, rng.choice(units[level])
 
-        port = _free_port()
         env = {**os.environ, "CPIP_DB": str(db)}
         log_path = Path(folder) / "gunicorn.log"
-        with open(log_path, "w") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                 "--chdir", str(ROOT), "app:server"],
-                cwd=ROOT, env=env, stdout=log, stderr=log,
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
+        server, base = start_app(env, args.workers, log_path)
         session = requests.Session()
         session.headers.update({"Content-Type": "application/json", "Accept-Encoding": "gzip"})
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if session.get(base + "/", timeout=20).status_code == 200:
-                        break
-                except (requests.ConnectionError, requests.Timeout):
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print(log_path.read_text()[-3000:])
-                    return 2
-                time.sleep(0.3)
+            if not wait_until_serving(session, base, server, log_path):
+                return 2
 
             def post(pathname: str, query: str) -> tuple[float, int]:
                 body = json.dumps(router_payload(pathname, query))

@@ -73,31 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             f"({rows:,} mart rows, built in {time.perf_counter() - start:.1f} s); gunicorn, {args.workers} workers"
         )
         months = queries.periods(db=db)[-12:]
-        port = http._free_port()
         env = {**os.environ, "CPIP_DB": str(db)}
         log_path = Path(folder) / "gunicorn.log"
-        with open(log_path, "w") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                 "--chdir", str(ROOT), "app:server"],
-                cwd=ROOT, env=env, stdout=log, stderr=log,
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
+        server, base = http.start_app(env, args.workers, log_path)
         session = requests.Session()
         session.headers.update({"Content-Type": "application/json", "Accept-Encoding": "gzip"})
         results: dict[str, dict] = {}
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if session.get(base + "/", timeout=20).status_code == 200:
-                        break
-                except (requests.ConnectionError, requests.Timeout):
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print(log_path.read_text()[-3000:])
-                    return 2
-                time.sleep(0.3)
+            if not http.wait_until_serving(session, base, server, log_path):
+                return 2
 
             def post(period: str) -> tuple[float, int]:
                 query = http.search(period, "service", SERVICE) + "&view=icons"
