@@ -223,6 +223,10 @@ def load_reference(con: duckdb.DuckDBPyConnection, folder: Path = REFERENCE_DIR)
     frames = _reference_tables(str(folder), reference_hash(folder))
     for table, frame in frames.items():
         con.execute(f"DELETE FROM {table}")
+        if hasattr(con, "copy_rows"):  # PostgreSQL (etl.db.PgConnection): COPY, NULL for a missing value
+            rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+            con.copy_rows(table, list(frame.columns), rows)
+            continue
         con.register("_reference_frame", frame)
         try:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _reference_frame")

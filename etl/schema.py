@@ -168,8 +168,6 @@ settings = sa.Table(
 )
 
 
-
-
 # Shared by every authority (no la_code, no row-level security): the working-day
 # calendar, DfE's published figures for all authorities, and the settings.
 SHARED_TABLES = ("calendar", "published", "authorities", "neighbours", "settings")

@@ -369,9 +369,7 @@ def data_version(path: str | os.PathLike | None = None) -> tuple:
     named = target(path)
     if db.is_postgres(named):
         with reading(path) as con:
-            row = con.execute(
-                "SELECT count(*), max(load_id), max(undone_at), max(loaded_at) FROM loads"
-            ).fetchone()
+            row = con.execute("SELECT count(*), max(load_id), max(undone_at), max(loaded_at) FROM loads").fetchone()
         return (named, authority.codes(), *row)
     live = warehouse_path(path)
     try:
