@@ -19,8 +19,9 @@ How the engines keep authorities apart (etl/warehouse.py):
 from __future__ import annotations
 
 import contextvars
+import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -88,6 +89,17 @@ def using(code: str | Sequence[str] | None) -> Iterator[tuple[str, ...]]:
         yield chosen
     finally:
         _current.reset(token)
+
+
+def scoped(function: Callable) -> Callable:
+    """`function` takes `authority=CODE` (or several codes), doing its work for that authority."""
+
+    @functools.wraps(function)
+    def wrapper(*args, authority: str | Sequence[str] | None = None, **kwargs):
+        with using(authority):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def authority(code: str) -> Authority:

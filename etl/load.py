@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from etl import warehouse
+from etl import authority, warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
+from etl.db import dialect_of
 from etl.metrics import catalogue
 from etl.read import (
     ExtractFile,
@@ -233,7 +234,7 @@ def _as_date(as_of: date | str) -> date:
         raise ValueError(f"as-of date {as_of!r} is not a date like 2023-07-31") from None
 
 
-def _rebuild_kpis(con: duckdb.DuckDBPyConnection, sources: set[str] | None) -> None:
+def _rebuild_kpis(con, sources: set[str] | None) -> None:
     """Rebuild the KPI mart from the changed sources, in the load's transaction."""
     if sources is not None and not sources:
         return  # nothing the mart reads changed (the action plans)
@@ -256,7 +257,7 @@ def _keys_on(extract: ExtractType, left: str, right: str) -> str:
     return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in extract.key)
 
 
-def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date) -> tuple[int, int, int, int]:
+def _compare(con, extract: ExtractType, as_of: date) -> tuple[int, int, int, int]:
     """Classify the valid rows against the warehouse: (added, replaced, unchanged,
     re-dated: the unchanged records whose as-of date this load moves later).
     Leaves temp table `matched(<key>, same, old_as_of)`."""
@@ -264,10 +265,13 @@ def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date) 
     keys = ", ".join(f'i."{k}"' for k in extract.key)
     same = " AND ".join(f'i."{c}" IS NOT DISTINCT FROM t."{c}"' for c in extract.column_names)
     old_as_of = "t.as_of" if extract.record_level else "CAST(NULL AS DATE)"
-    # The stored row's rowid: re-dating by rowid is ten times faster than by a join on the key.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE matched AS SELECT {keys}, ({same}) AS same, {old_as_of} AS old_as_of, "
-        f't.rowid AS _rid FROM good i JOIN "{table}" t ON {_keys_on(extract, "i", "t")}'
+    # DuckDB: the stored row's rowid (re-dating by rowid is ten times faster there than by a join on the key).
+    rid = "" if dialect_of(con).postgres else ", t.rowid AS _rid"
+    dialect_of(con).temp_table(
+        con,
+        "matched",
+        f"SELECT {keys}, ({same}) AS same, {old_as_of} AS old_as_of{rid} "
+        f'FROM good i JOIN "{table}" t ON {_keys_on(extract, "i", "t")}',
     )
     total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
     unchanged, replaced, redated = con.execute(
@@ -280,9 +284,7 @@ def _compare(con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date) 
     return total - unchanged - replaced, replaced, unchanged, redated
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date, added: int, replaced: int
-) -> None:
+def _write(con, extract: ExtractType, load_id: int, as_of: date, added: int, replaced: int) -> None:
     """Move the records being replaced to `<table>_replaced`, then insert the new and changed ones.
 
     A record-level record is judged at the latest as-of date of any load that
@@ -294,19 +296,14 @@ def _write(
     columns = ", ".join(f'"{c}"' for c in extract.column_names)
     dated = extract.record_level
     if dated:
-        # First, while the rowids in `matched` still point at the rows they were read from.
-        con.execute(
-            f'UPDATE "{table}" SET as_of = $as_of WHERE rowid IN '
-            "(SELECT _rid FROM matched WHERE same AND (old_as_of IS NULL OR old_as_of < $as_of))",
-            {"as_of": as_of},
-        )
+        _redate(con, extract, as_of)
     if replaced:
-        con.execute("CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM matched WHERE NOT same")
+        dialect_of(con).temp_table(con, "changed", "SELECT * FROM matched WHERE NOT same")
         as_of_col, as_of_val = (", as_of", ", t.as_of") if dated else ("", "")
         con.execute(
             f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by{as_of_col}) '
             f"SELECT {', '.join(f't.{chr(34)}{c}{chr(34)}' for c in extract.column_names)}, t.load_id, ?{as_of_val} "
-            f'FROM "{table}" t SEMI JOIN changed c ON {_keys_on(extract, "t", "c")}',
+            f'FROM "{table}" t WHERE EXISTS (SELECT 1 FROM changed c WHERE {_keys_on(extract, "t", "c")})',
             [load_id],
         )
         con.execute(f'DELETE FROM "{table}" t USING changed c WHERE {_keys_on(extract, "t", "c")}')
@@ -314,7 +311,7 @@ def _write(
     if not dated:
         con.execute(
             f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, ? '
-            f"FROM good g ANTI JOIN {unchanged} m ON {_keys_on(extract, 'g', 'm')}",
+            f"FROM good g WHERE NOT EXISTS (SELECT 1 FROM {unchanged} m WHERE {_keys_on(extract, 'g', 'm')})",
             [load_id],
         )
         return
@@ -330,7 +327,29 @@ def _write(
     con.execute(f'INSERT INTO "{table}_seen" ({keys}, load_id) SELECT {keys}, ? FROM {unchanged}', [load_id])
 
 
-def _superseded(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> set[tuple[str, str, str]]:
+def _redate(con, extract: ExtractType, as_of: date) -> None:
+    """Re-date the unchanged records this load contained whose as-of date is earlier (`matched`'s
+    `same` rows). DuckDB by rowid, while the rowids in `matched` still point at the rows they were
+    read from; PostgreSQL by the key, through its index."""
+    where = "m.same AND (m.old_as_of IS NULL OR m.old_as_of < $as_of)"
+    if dialect_of(con).postgres:
+        con.execute(
+            f'UPDATE "{extract.table}" t SET as_of = $as_of FROM matched m WHERE {_keys_on(extract, "t", "m")} '
+            f"AND {where}",
+            {"as_of": as_of},
+        )
+        return
+    con.execute(
+        f'UPDATE "{extract.table}" SET as_of = $as_of WHERE rowid IN (SELECT _rid FROM matched m WHERE {where})',
+        {"as_of": as_of},
+    )
+
+
+# A DATE as its month, `2023-07`, the same on both engines.
+_MONTH_TEXT = "substr(CAST(period AS VARCHAR), 1, 7)"
+
+
+def _superseded(con, extract: ExtractType) -> set[tuple[str, str, str]]:
     """The kpi_values rows (metric, month, unit) that records of this type supersede now."""
     if not extract.record_level:
         return set()
@@ -338,9 +357,9 @@ def _superseded(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> set[tup
         metrics = [m.metric_id for m in catalogue().metrics if m.source == extract.name]
         return set(
             con.execute(
-                "SELECT metric_id, strftime(period, '%Y-%m'), team FROM kpi_values WHERE metric_id IN"
-                " (SELECT unnest($metrics)) AND period IN"
-                f" (SELECT date_trunc('month', as_of) FROM \"{extract.table}\")",
+                f"SELECT metric_id, {_MONTH_TEXT}, team FROM kpi_values WHERE metric_id IN"
+                " (SELECT unnest(CAST($metrics AS VARCHAR[]))) AND period IN"
+                f" (SELECT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\")",
                 {"metrics": metrics},
             ).fetchall()
         )
@@ -351,17 +370,17 @@ def _superseded(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> set[tup
     if span is None or not metrics:
         return set()
     rows = con.execute(
-        "SELECT metric_id, strftime(period, '%Y-%m'), team FROM kpi_values"
-        " WHERE metric_id IN (SELECT unnest($metrics)) AND period BETWEEN $first AND $last",
+        f"SELECT metric_id, {_MONTH_TEXT}, team FROM kpi_values"
+        " WHERE metric_id IN (SELECT unnest(CAST($metrics AS VARCHAR[]))) AND period BETWEEN $first AND $last",
         {"metrics": metrics, "first": span[0], "last": span[1]},
     ).fetchall()
     return set(rows)
 
 
 def _report_superseded(
-    con: duckdb.DuckDBPyConnection, report: LoadReport, extract: ExtractType, before: set[tuple[str, str, str]]
+    con, stage: duckdb.DuckDBPyConnection, report: LoadReport, extract: ExtractType, before: set[tuple[str, str, str]]
 ) -> None:
-    """Say which kpi_values rows these records now supersede (a warning on the file)."""
+    """Say which kpi_values rows these records now supersede (a warning on the file, in `stage`'s findings)."""
     now = sorted(_superseded(con, extract) - before)
     if not now:
         return
@@ -374,35 +393,25 @@ def _report_superseded(
         f"{'is' if len(now) == 1 else 'are'} superseded: these {extract.name} records cover "
         f"{'its month' if len(now) == 1 else 'their months'}, so the figures are counted from them ({shown}{more})"
     )
-    con.execute("INSERT INTO findings VALUES (NULL, 2000, 'warning', NULL, NULL, ?)", [reason])
+    stage.execute("INSERT INTO findings VALUES (NULL, 2000, 'warning', NULL, NULL, ?)", [reason])
     report.findings.append(Finding("warning", None, None, None, reason))
     report.warnings += 1
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal ORDER BY column_index",
-            [table],
-        ).fetchall()
-    ]
+def _table_columns(con, table: str) -> list[str]:
+    return dialect_of(con).columns(con, table)
 
 
 _SNAPSHOT_MONTH = "date_trunc('month', t.as_of) = date_trunc('month', CAST(? AS DATE))"
 
 
-def _compare_snapshot(
-    con: duckdb.DuckDBPyConnection, extract: ExtractType, as_of: date
-) -> tuple[int, int, int, str | None]:
+def _compare_snapshot(con, extract: ExtractType, as_of: date) -> tuple[int, int, int, str | None]:
     """A snapshot against the snapshot already loaded for the month of `as_of`: (added, replaced, unchanged,
     note). The same snapshot again changes nothing; a later one in the month replaces the earlier one whole
     (replaced counts the earlier records); an earlier one than that already loaded changes nothing."""
     table = extract.table
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE _month AS SELECT t.*, t.as_of AS _as_of FROM "{table}" t '
-        f"WHERE {_SNAPSHOT_MONTH}",
-        [as_of],
+    dialect_of(con).temp_table(
+        con, "_month", f'SELECT t.*, t.as_of AS _as_of FROM "{table}" t WHERE {_SNAPSHOT_MONTH}', [as_of]
     )
     [(earlier, latest)] = con.execute("SELECT count(*), max(_as_of) FROM _month").fetchall()
     total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
@@ -418,17 +427,17 @@ def _compare_snapshot(
     columns = ", ".join(f'"{c}"' for c in extract.column_names)
     [(differ,)] = con.execute(
         f"SELECT count(*) FROM ((SELECT {columns} FROM good EXCEPT ALL SELECT {columns} FROM _month) "
-        f"UNION ALL (SELECT {columns} FROM _month EXCEPT ALL SELECT {columns} FROM good))"
+        f"UNION ALL (SELECT {columns} FROM _month EXCEPT ALL SELECT {columns} FROM good)) AS differ"
     ).fetchall()
     if not differ and latest == as_of:
         return 0, 0, total, None
     [(kept,)] = con.execute(
-        f"SELECT count(*) FROM good g SEMI JOIN _month m ON {_keys_on(extract, 'g', 'm')}"
+        f"SELECT count(*) FROM good g WHERE EXISTS (SELECT 1 FROM _month m WHERE {_keys_on(extract, 'g', 'm')})"
     ).fetchall()
     return total - kept, earlier, 0, f"replaces the snapshot of {as_of:%Y-%m} loaded earlier ({earlier:,} records)"
 
 
-def _write_snapshot(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_id: int, as_of: date) -> None:
+def _write_snapshot(con, extract: ExtractType, load_id: int, as_of: date) -> None:
     """The snapshot of the month of `as_of`: the month's earlier snapshot moves to `<table>_replaced` (so undo
     brings it back), then every record of this one goes in. Snapshots of other months stay."""
     table = extract.table
@@ -445,7 +454,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, extract: ExtractType, load_i
     con.execute(f'INSERT INTO "{table}" ({columns}, load_id, as_of) SELECT {columns}, ?, ? FROM good', [load_id, as_of])
 
 
-def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str | None, str | None]:
+def _periods(con, extract: ExtractType) -> tuple[str | None, str | None]:
     if not extract.period_column:
         return None, None
     column = f'"{extract.period_column}"'
@@ -454,7 +463,7 @@ def _periods(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> tuple[str 
     ).fetchall()[0]
 
 
-def _findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+def _findings(con) -> list[Finding]:
     rows = con.execute(
         "SELECT severity, line, column_name, value, reason FROM findings "
         "ORDER BY severity = 'warning', line, ord, column_name"
@@ -462,8 +471,42 @@ def _findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     return [Finding(*row) for row in rows]
 
 
+def _stage_for(con) -> duckdb.DuckDBPyConnection:
+    """Where a file is read and validated: the warehouse's own connection on DuckDB; on PostgreSQL an
+    in-memory DuckDB (its CSV reader and checks are DuckDB's) holding what the checks look up: the
+    organisation reference and the working-day calendar."""
+    if not dialect_of(con).postgres:
+        return con
+    stage = duckdb.connect()
+    stage.execute("CREATE TABLE organisation (team VARCHAR, service VARCHAR, area VARCHAR)")
+    teams = con.execute("SELECT team, service, area FROM organisation").fetchall()
+    if teams:
+        stage.executemany("INSERT INTO organisation VALUES (?, ?, ?)", teams)
+    stage.execute("CREATE TABLE calendar (day DATE, is_working_day BOOLEAN, working_day_number INTEGER)")
+    warehouse.fill_calendar(stage)
+    return stage
+
+
+def _push_good(stage: duckdb.DuckDBPyConnection, con, extract: ExtractType) -> None:
+    """PostgreSQL: the validated rows (`good`, in DuckDB) into a temp table `good` there, through COPY."""
+    import tempfile
+
+    columns = ", ".join(f'"{c.name}" {warehouse.column_type(c.type)}' for c in extract.columns)
+    names = ", ".join(f'"{c}"' for c in extract.column_names)
+    con.execute("DROP TABLE IF EXISTS good")
+    con.execute(f"CREATE TEMP TABLE good ({columns})")
+    with tempfile.TemporaryDirectory(prefix="cpip-good-") as folder:
+        path = Path(folder) / "good.csv"
+        stage.execute(f"COPY (SELECT {names} FROM good) TO '{path}' (FORMAT csv, HEADER false)")
+        with con.raw.cursor() as cursor, cursor.copy(f"COPY good ({names}) FROM STDIN (FORMAT csv)") as copy:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+    con.execute("ANALYZE good")
+
+
 def _run(
-    con: duckdb.DuckDBPyConnection,
+    con,
     prepared: _Prepared,
     *,
     as_of: date,
@@ -474,6 +517,34 @@ def _run(
 ) -> LoadReport:
     """Read, validate and (when `write`) apply one file on `con`. File-level
     problems become a refused report, never an exception."""
+    stage_con = _stage_for(con)
+    try:
+        return _run_staged(
+            con,
+            stage_con,
+            prepared,
+            as_of=as_of,
+            valid_rows_only=valid_rows_only,
+            write=write,
+            load_id=load_id,
+            step=step,
+        )
+    finally:
+        if stage_con is not con:
+            stage_con.close()
+
+
+def _run_staged(
+    con,
+    stage_con,
+    prepared: _Prepared,
+    *,
+    as_of: date,
+    valid_rows_only: bool,
+    write: bool,
+    load_id: int | None,
+    step: Progress,
+) -> LoadReport:
     recognised = prepared.recognised
     report = LoadReport(
         prepared.name, recognised.extract.name if recognised else prepared.extract_type, load_id=load_id
@@ -492,27 +563,34 @@ def _run(
         step(f"reading {prepared.file.size / 1e6:.1f} MB as {extract.name}")
     try:
         if prepared.rows is not None:
-            stage_rows(con, prepared.rows, prepared.first_line, recognised)
+            stage_rows(stage_con, prepared.rows, prepared.first_line, recognised)
         else:
-            stage(con, prepared.file, recognised)
+            stage(stage_con, prepared.file, recognised)
     except ExtractFileError as exc:
         report.findings = [Finding("error", None, None, None, str(exc))]
-        if write and prepared.rows is None:
+        if write and prepared.rows is None and stage_con is con:
             # A parser error aborts DuckDB's transaction; nothing was written yet, so start afresh to log the refusal.
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
         return report
     report.notes = list(recognised.notes)
     step("validating")
-    result = validate(con, extract, as_of=as_of, blank_team=recognised.annex is not None)
+    covered = None
+    if stage_con is not con and extract.name == "kpi_values":
+        from etl.kpis import coverage
+
+        covered = coverage(con)
+    result = validate(stage_con, extract, as_of=as_of, blank_team=recognised.annex is not None, covered=covered)
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
-    report.findings = _findings(con)
-    report.first_period, report.last_period = _periods(con, extract)
+    report.findings = _findings(stage_con)
+    report.first_period, report.last_period = _periods(stage_con, extract)
     good = result.rows - result.rejected
     if result.rejected and (not valid_rows_only or good == 0):
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
+    if stage_con is not con:
+        _push_good(stage_con, con, extract)
     if extract.snapshot:
         report.added, report.replaced, report.unchanged, note = _compare_snapshot(con, extract, as_of)
         report.notes += [note] if note else []
@@ -527,12 +605,12 @@ def _run(
             step(f"writing {report.added:,} records")
             before = _superseded(con, extract)
             _write_snapshot(con, extract, load_id, as_of)
-            _report_superseded(con, report, extract, before)
+            _report_superseded(con, stage_con, report, extract, before)
     elif report.added or report.replaced or report.unchanged:
         step(f"writing {report.added + report.replaced:,} records")
         before = _superseded(con, extract)
         _write(con, extract, load_id, as_of, report.added, report.replaced)
-        _report_superseded(con, report, extract, before)
+        _report_superseded(con, stage_con, report, extract, before)
     if result.rejected:
         report.outcome = "loaded valid rows only"
     elif report.added or report.replaced:
@@ -542,7 +620,10 @@ def _run(
     return report
 
 
-def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str) -> None:
+def _log(
+    con, stage: duckdb.DuckDBPyConnection | None, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str
+) -> None:
+    """The load's row in `loads` and its findings (staged in `stage`, or the report's own)."""
     con.execute(
         "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
         " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome,"
@@ -568,37 +649,45 @@ def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, prepared: _Prepared
             report.redated,
         ],
     )
-    [(staged,)] = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'findings'"
-    ).fetchall()
-    if staged:
+    staged = stage is not None and dialect_of(stage).has_table(stage, "findings")
+    if staged and stage is con:
         # The findings of a staged file are all in SQL already: copy them in one statement.
         con.execute(
-            "INSERT INTO load_findings SELECT ?, severity, line, column_name, value, reason FROM findings "
-            "ORDER BY line, ord",
+            "INSERT INTO load_findings (load_id, severity, line, column_name, value, reason) "
+            "SELECT ?, severity, line, column_name, value, reason FROM findings ORDER BY line, ord",
             [report.load_id],
         )
+    elif staged:  # staged in DuckDB beside PostgreSQL: COPY them across
+        rows = stage.execute(
+            "SELECT ?, severity, line, column_name, value, reason FROM findings ORDER BY line, ord", [report.load_id]
+        ).fetchall()
+        con.copy_rows("load_findings", ["load_id", "severity", "line", "column_name", "value", "reason"], rows)
     else:
         # Refused before staging: the one file-level finding.
         con.executemany(
-            "INSERT INTO load_findings VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO load_findings (load_id, severity, line, column_name, value, reason) VALUES (?, ?, ?, ?, ?, ?)",
             [[report.load_id, f.severity, f.line, f.column, f.value, f.reason] for f in report.findings],
         )
 
 
-def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+def _next_load_id(con) -> int:
     return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
 
 
-def _load_one(
-    con: duckdb.DuckDBPyConnection, item: _Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress
-) -> LoadReport:
+def _load_one(con, item: _Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress) -> LoadReport:
     """One file or list as one load on `con`: run it and write its log."""
-    con.execute("DROP TABLE IF EXISTS findings")  # the previous list's, when a workbook's lists share a write
-    load_id = _next_load_id(con)
-    report = _run(con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step)
-    step("writing the load log")
-    _log(con, report, item, as_of=as_of, who=who)
+    stage_con = _stage_for(con)
+    try:
+        stage_con.execute("DROP TABLE IF EXISTS findings")  # the previous list's, when a workbook's lists share a write
+        load_id = _next_load_id(con)
+        report = _run_staged(
+            con, stage_con, item, as_of=as_of, valid_rows_only=valid_rows_only, write=True, load_id=load_id, step=step
+        )
+        step("writing the load log")
+        _log(con, stage_con, report, item, as_of=as_of, who=who)
+    finally:
+        if stage_con is not con:
+            stage_con.close()
     return report
 
 
@@ -617,6 +706,7 @@ def _finish_shared(shared: tuple | None) -> None:
     context.__exit__(None, None, None)
 
 
+@authority.scoped
 def load_files(
     paths: Sequence[str | os.PathLike],
     *,
@@ -715,6 +805,7 @@ def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathL
     return report
 
 
+@authority.scoped
 def preview_file(
     path: str | os.PathLike,
     *,
@@ -729,6 +820,7 @@ def preview_file(
     return preview_files(path, as_of=as_of, db=db, display_name=display_name, progress=progress)[0]
 
 
+@authority.scoped
 def preview_files(
     path: str | os.PathLike,
     *,
@@ -755,14 +847,15 @@ def preview_files(
     return reports
 
 
-def _recompute_as_of(con: duckdb.DuckDBPyConnection, extract: ExtractType, touched: str) -> None:
+def _recompute_as_of(con, extract: ExtractType, touched: str) -> None:
     """Set each touched record's as_of to the latest as-of date of the loads still in force
     that contained it: the one that brought its version, those that saw it unchanged, and
     those whose earlier versions it replaced."""
     table = extract.table
     keys = ", ".join(f'"{k}"' for k in extract.key)
     contained = " UNION ALL ".join(
-        f'SELECT {keys}, load_id FROM "{t}" x SEMI JOIN {touched} k ON {_keys_on(extract, "x", "k")}'
+        f'SELECT {keys}, load_id FROM "{t}" x '
+        f"WHERE EXISTS (SELECT 1 FROM {touched} k WHERE {_keys_on(extract, 'x', 'k')})"
         for t in (table, f"{table}_seen", f"{table}_replaced")
     )
     con.execute(
@@ -770,13 +863,14 @@ def _recompute_as_of(con: duckdb.DuckDBPyConnection, extract: ExtractType, touch
         UPDATE "{table}" t SET as_of = d.as_of
         FROM (
             SELECT {keys}, max(l.as_of) AS as_of FROM ({contained}) c JOIN loads l USING (load_id)
-            WHERE l.outcome <> 'undone' GROUP BY ALL
+            WHERE l.outcome <> 'undone' GROUP BY {keys}
         ) d
         WHERE {_keys_on(extract, "t", "d")}
         """
     )
 
 
+@authority.scoped
 def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) -> str:
     """Restore exactly the state before load `load_id`, as if it had never been loaded:
     its records go and the records it replaced come back, except that a record a later
@@ -819,21 +913,25 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
         # them out and puts the month's earlier snapshot back, dates and all; nothing is carried across months.
         by_key = extract.record_level and not extract.snapshot
         if by_key:
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE _touched AS SELECT {keys} FROM "{table}" WHERE load_id = $load '
+            dialect_of(con).temp_table(
+                con,
+                "_touched",
+                f'SELECT {keys} FROM "{table}" WHERE load_id = $load '
                 f'UNION SELECT {keys} FROM "{table}_seen" WHERE load_id = $load',
                 {"load": load_id},
             )
             # A record this load brought that a later load in force also contained stays, as the
             # earliest such load's, with the versions it replaced: as if this load never happened.
-            con.execute(
+            s_keys = ", ".join(f's."{k}"' for k in extract.key)
+            dialect_of(con).temp_table(
+                con,
+                "_heir",
                 f"""
-                CREATE OR REPLACE TEMP TABLE _heir AS
-                SELECT {", ".join(f's."{k}"' for k in extract.key)}, min(s.load_id) AS heir
+                SELECT {s_keys}, min(s.load_id) AS heir
                 FROM "{table}_seen" s JOIN loads l ON l.load_id = s.load_id
-                SEMI JOIN "{table}" t ON {_keys_on(extract, "s", "t")} AND t.load_id = $load
                 WHERE s.load_id <> $load AND l.outcome <> 'undone'
-                GROUP BY ALL
+                  AND EXISTS (SELECT 1 FROM "{table}" t WHERE {_keys_on(extract, "s", "t")} AND t.load_id = $load)
+                GROUP BY {s_keys}
                 """,
                 {"load": load_id},
             )
@@ -871,9 +969,11 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
         )
         if by_key:
             con.execute(f'DELETE FROM "{table}_seen" WHERE load_id = ?', [load_id])
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE _before AS SELECT {keys}, as_of FROM "{table}" t '
-                f"SEMI JOIN _touched k ON {_keys_on(extract, 't', 'k')}"
+            dialect_of(con).temp_table(
+                con,
+                "_before",
+                f'SELECT {keys}, as_of FROM "{table}" t '
+                f"WHERE EXISTS (SELECT 1 FROM _touched k WHERE {_keys_on(extract, 't', 'k')})",
             )
             _recompute_as_of(con, extract, "_touched")
             [(redated,)] = con.execute(
@@ -895,12 +995,14 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
     return text
 
 
+@authority.scoped
 def load_log(db: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every load, newest last."""
     with warehouse.reading(db) as con:
         return con.execute("SELECT * FROM loads ORDER BY load_id").df()
 
 
+@authority.scoped
 def load_findings(load_id: int, db: str | os.PathLike | None = None) -> pd.DataFrame:
     """The errors and warnings of one load, by line."""
     with warehouse.reading(db) as con:

@@ -20,6 +20,7 @@ from datetime import date
 
 import duckdb
 
+from etl import authority
 from etl.annex_a import CODE_PREFIX, UNALLOCATED
 from etl.calendar import CALENDAR_END, CALENDAR_START
 from etl.contract import (
@@ -176,7 +177,7 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
             "SELECT team AS name FROM organisation UNION SELECT service FROM organisation "
             "UNION SELECT area FROM organisation UNION SELECT CAST(? AS VARCHAR)"
         )
-        params = [catalogue().authority.name]
+        params = [authority.current().name]
     else:
         names, params = "SELECT team AS name FROM organisation", []
     con.execute(
@@ -187,12 +188,14 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     return has_teams
 
 
-def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
+def _metrics_table(con: duckdb.DuckDBPyConnection, covered: dict[str, tuple] | None = None) -> None:
     """`_metrics(metric_id, unit, covered_from, covered_to, source)`: each metric, and the months
-    its record-level source covers (a kpi_values row there is superseded by the records)."""
+    its record-level source covers (a kpi_values row there is superseded by the records). `covered`:
+    etl.kpis.coverage() of the warehouse, when it is not `con` (PostgreSQL's, staged in DuckDB)."""
     from etl.kpis import coverage
 
-    covered = coverage(con)
+    if covered is None:
+        covered = coverage(con)
     metrics = catalogue().metrics
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR, covered_from DATE,"
@@ -205,7 +208,12 @@ def _metrics_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_typed(
-    con: duckdb.DuckDBPyConnection, extract: ExtractType, stage: str = "stage", *, blank_team: bool = False
+    con: duckdb.DuckDBPyConnection,
+    extract: ExtractType,
+    stage: str = "stage",
+    *,
+    blank_team: bool = False,
+    covered: dict[str, tuple] | None = None,
 ) -> bool:
     """`typed(line, <raw columns>, <column>__v typed values>)` from the staged text.
     Returns False when teams are checked but no organisation reference is loaded.
@@ -217,7 +225,7 @@ def build_typed(
         has_teams = _units_table(con, extract)
         joins += f" LEFT JOIN _units u ON u.key = {name_key_sql('r.team')}"
     if extract.name == "kpi_values":
-        _metrics_table(con)
+        _metrics_table(con, covered)
         joins += " LEFT JOIN _metrics m ON m.metric_id = r.metric_id"
     values = []
     for column in extract.columns:
@@ -424,14 +432,20 @@ def _union(checks: list[tuple[str | None, str, str, str]], severity: str, source
 
 
 def validate(
-    con: duckdb.DuckDBPyConnection, extract: ExtractType, *, as_of: date, stage: str = "stage", blank_team: bool = False
+    con: duckdb.DuckDBPyConnection,
+    extract: ExtractType,
+    *,
+    as_of: date,
+    stage: str = "stage",
+    blank_team: bool = False,
+    covered: dict[str, tuple] | None = None,
 ) -> Validation:
     """Cast the staged file and find its errors and warnings.
 
     Leaves temp tables `typed` (every row, cast), `findings(line, ord,
     severity, column_name, value, reason)` and view `good` (the rows without
     an error, in the contract's columns and types)."""
-    has_teams = build_typed(con, extract, stage, blank_team=blank_team)
+    has_teams = build_typed(con, extract, stage, blank_team=blank_team, covered=covered)
     errors = _error_checks(extract, has_teams, blank_team)
     con.execute(f"CREATE OR REPLACE TEMP TABLE findings AS {_union(errors, 'error', 'typed')}")
     _duplicate_keys(con, extract)

@@ -127,7 +127,7 @@ def _migrate(con, code: str) -> None:
 
     migrate.upgrade(con, code)
     if con.execute("SELECT count(*) FROM calendar").fetchone()[0] == 0:
-        _fill_calendar(con)
+        fill_calendar(con)
     set_setting(con, "schema", _schema_key())
     set_setting(con, "schema_version", str(SCHEMA_VERSION))
 
@@ -145,7 +145,7 @@ def _refresh_reference(con) -> None:
     set_setting(con, "reference_hash", current)
 
 
-def _fill_calendar(con) -> None:
+def fill_calendar(con) -> None:
     """Every day with its running count of working days, built in SQL from
     the `holidays` package's bank holidays."""
     days = ", ".join(f"(DATE '{d.isoformat()}')" for d in bank_holidays())

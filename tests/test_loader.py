@@ -162,7 +162,7 @@ def test_excel_csv_utf8_with_bom_crlf_aliases_and_uk_dates_loads(with_org: Path,
     assert (report.rows_read, report.added, report.replaced, report.unchanged, report.rejected) == (3, 3, 0, 0, 0)
     assert (report.first_period, report.last_period) == ("2023-06", "2023-07")
     assert report.dropped_columns == ["Child Name", "Address", "Date of Birth"]
-    rows = query(db, "SELECT * EXCLUDE (load_id, as_of, child_seen) FROM assessments ORDER BY child_id")
+    rows = query(db, "SELECT * EXCLUDE (load_id, as_of, child_seen, la_code) FROM assessments ORDER BY child_id")
     assert rows == [
         ("C001", "North Assessment", date(2023, 7, 3), date(2023, 7, 4), date(2023, 7, 31)),
         # `north assessment` is stored as the organisation reference spells it.
@@ -398,12 +398,12 @@ def test_date_after_the_as_of_date_is_a_warning_and_loads(with_org: Path) -> Non
 
 def test_loading_the_same_file_twice_changes_nothing(with_org: Path, rebuilds: list) -> None:
     first = load_one(with_org, "assessments_excel.csv")
-    before = query(with_org, "SELECT * EXCLUDE (as_of), as_of FROM assessments ORDER BY child_id")
+    before = query(with_org, "SELECT * EXCLUDE (as_of, la_code), as_of FROM assessments ORDER BY child_id")
     again = load_one(with_org, "assessments_excel.csv")
     assert again.outcome == "no change"
     assert again.ok
     assert (again.added, again.replaced, again.unchanged) == (0, 0, 3)
-    assert query(with_org, "SELECT * EXCLUDE (as_of), as_of FROM assessments ORDER BY child_id") == before
+    assert query(with_org, "SELECT * EXCLUDE (as_of, la_code), as_of FROM assessments ORDER BY child_id") == before
     assert {r[-2] for r in before} == {first.load_id}
     log = load_log(db=with_org)
     assert log["outcome"].tolist() == ["loaded", "loaded", "no change"]

@@ -599,12 +599,21 @@ def test_a_warehouse_of_the_previous_schema_is_upgraded_when_it_is_first_read(db
                 con.execute(f'ALTER TABLE "{table}" DROP COLUMN as_of')
     con.execute("ALTER TABLE kpi_monthly DROP COLUMN note")
     con.execute("ALTER TABLE loads DROP COLUMN rows_redated")
+    # ... and before migrations and authorities: no Alembic version, no la_code, no schema key.
+    for (table,) in con.execute("SELECT table_name FROM duckdb_columns() WHERE column_name = 'la_code'").fetchall():
+        if table in ("authorities", "neighbours"):  # DfE's own codes, not ours
+            continue
+        con.execute(f'ALTER TABLE "{table}" DROP COLUMN la_code')
+    con.execute("DROP TABLE alembic_version")
+    con.execute("DELETE FROM settings WHERE key = 'schema'")
     con.execute("UPDATE settings SET value = '1' WHERE key = 'schema_version'")
     con.close()
     fresh = queries.freshness(db=db)
     assert fresh.set_index("name").loc["assessments", "as_of"] == date(2023, 10, 20)
     with reading(db) as con:
         assert con.execute("SELECT child_id, as_of FROM assessments").fetchall() == [("N1", date(2023, 10, 20))]
-        assert con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall() == [("3",)]
+        assert con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall() == [("4",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert con.execute("SELECT DISTINCT la_code FROM assessments").fetchall() == [("938",)]
         assert con.execute("SELECT count(*) FROM authorities").fetchone()[0] == 153  # and the published figures
     assert scorecard_row(db, "seen_5wd", "2023-10")["numerator"] == 0

@@ -7,7 +7,9 @@ sources give team rows only; `kpi_values` also gives rows named directly for a
 service, area or the authority. `rebuild` then rolls team rows up to service,
 area and the authority (`la`) by summing numerators and denominators (never
 averaging percentages), and lets a directly given row override the roll-up for
-its unit. Everything is whole-set DuckDB SQL: no Python loop over records.
+its unit. Everything is whole-set SQL, the same on DuckDB and PostgreSQL (etl/db.py): no
+Python loop over records. On PostgreSQL, row-level security confines the
+rebuild to the load's authority: it reads and replaces that authority's rows only.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-import duckdb
-
+from etl import authority
 from etl.contract import EXTRACT_TYPES
 from etl.metrics import catalogue
 
@@ -44,7 +45,7 @@ _ROLLUP = """
 INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator, note)
 WITH given AS (
     SELECT metric_id, period, level, org_unit, sum(numerator) AS numerator, sum(denominator) AS denominator
-    FROM _kpi_rows GROUP BY ALL
+    FROM _kpi_rows GROUP BY metric_id, period, level, org_unit
 ),
 teams AS (
     SELECT g.metric_id, g.period, g.org_unit, g.numerator, g.denominator, o.service, o.area
@@ -82,7 +83,7 @@ la_pooled AS (
         SELECT metric_id, period, numerator, denominator FROM services
         UNION ALL
         SELECT metric_id, period, numerator, denominator FROM teams WHERE service IS NULL
-    ) GROUP BY ALL
+    ) AS pooled GROUP BY metric_id, period
 ),
 la AS (
     SELECT metric_id, period, numerator, denominator FROM la_given
@@ -93,7 +94,7 @@ la AS (
     SELECT metric_id, period, sum(numerator), sum(denominator) FROM area_given a
     WHERE NOT EXISTS (SELECT 1 FROM la_given g WHERE g.metric_id = a.metric_id AND g.period = a.period)
       AND NOT EXISTS (SELECT 1 FROM la_pooled p WHERE p.metric_id = a.metric_id AND p.period = a.period)
-    GROUP BY ALL
+    GROUP BY metric_id, period
 )
 SELECT metric_id, period, 'team', org_unit, numerator, denominator, NULL FROM teams
 UNION ALL
@@ -115,7 +116,7 @@ FROM "{table}"
 """
 
 
-def coverage(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+def coverage(con) -> dict[str, tuple]:
     """{record-level KPI source: (first month, last month)} for each source holding records."""
     out = {}
     for source in SOURCES:
@@ -128,9 +129,10 @@ def coverage(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     return out
 
 
-def _coverage_table(con: duckdb.DuckDBPyConnection) -> None:
+def _coverage_table(con) -> None:
     """Temp table `_kpi_coverage(source, first_month, last_month)`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
+    con.execute("DROP TABLE IF EXISTS _kpi_coverage")
+    con.execute("CREATE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
     rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
     # A snapshot covers the month of each as-of date it was taken on, and no month between.
     for source in SOURCES:
@@ -152,7 +154,7 @@ def source_sql(source: str) -> str:
     return (SQL_DIR / f"{source}.sql").read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None) -> int:
+def rebuild(con, sources: Iterable[str] | None = None) -> int:
     """Recompute `kpi_monthly` for the catalogue's metrics whose source is in
     `sources` (None = every metric; an `organisation` source also means every
     metric, since teams may have moved). Returns the number of mart rows written.
@@ -170,12 +172,15 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
             raise ValueError(f"unknown KPI source(s): {', '.join(sorted(unknown))}")
     metrics = [m for m in cat.metrics if wanted is None or m.source in wanted]
 
-    con.execute("CREATE OR REPLACE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR, unit VARCHAR)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _kpi_audit_metrics (metric_id VARCHAR, audit_type VARCHAR)")
+    for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("CREATE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR, unit VARCHAR)")
+    con.execute("CREATE TEMP TABLE _kpi_audit_metrics (metric_id VARCHAR, audit_type VARCHAR)")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _kpi_rows (metric_id VARCHAR, period DATE, level VARCHAR, org_unit VARCHAR,"
-        " numerator DOUBLE, denominator DOUBLE)"
+        "CREATE TEMP TABLE _kpi_rows (metric_id VARCHAR, period DATE, level VARCHAR, org_unit VARCHAR,"
+        " numerator DOUBLE PRECISION, denominator DOUBLE PRECISION)"
     )
+    name = authority.current().name
     try:
         if metrics:
             con.executemany(
@@ -197,7 +202,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
             sql = source_sql(source)
             params = {"source": source}
             if "$authority" in sql:
-                params["authority"] = cat.authority.name
+                params["authority"] = name
             con.execute(
                 f"INSERT INTO _kpi_rows SELECT * FROM ({sql}\n) AS rows"
                 " WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)",
@@ -208,14 +213,14 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
         con.execute(
             """
             INSERT INTO _kpi_rows
-            SELECT m.metric_id, CAST(month AS DATE), 'team', o.team, 0, NULL
+            SELECT m.metric_id, CAST(g.month AS DATE), 'team', o.team, 0, NULL
             FROM _kpi_metrics m JOIN _kpi_coverage c ON c.source = m.source
-            CROSS JOIN LATERAL (SELECT unnest(range(c.first_month, c.last_month + INTERVAL '1 month',
-                                                    INTERVAL '1 month')) AS month)
-            CROSS JOIN (SELECT DISTINCT team FROM organisation) o
+            CROSS JOIN LATERAL generate_series(CAST(c.first_month AS TIMESTAMP), CAST(c.last_month AS TIMESTAMP),
+                                               INTERVAL '1 month') AS g(month)
+            CROSS JOIN (SELECT DISTINCT team FROM organisation) AS o
             WHERE m.unit = 'count'
               AND NOT EXISTS (SELECT 1 FROM _kpi_rows r WHERE r.metric_id = m.metric_id AND r.level = 'team'
-                              AND r.org_unit = o.team AND r.period = CAST(month AS DATE))
+                              AND r.org_unit = o.team AND r.period = CAST(g.month AS DATE))
             """
         )
         # kpi_values, one rule whatever the metric's source: rows fill the months its
@@ -225,9 +230,9 @@ def rebuild(con: duckdb.DuckDBPyConnection, sources: Iterable[str] | None = None
             " JOIN _kpi_metrics m USING (metric_id)"
             " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.source = m.source"
             "                   AND rows.period BETWEEN c.first_month AND c.last_month)",
-            {"authority": cat.authority.name},
+            {"authority": name},
         )
-        con.execute(_ROLLUP, {"authority": cat.authority.name})
+        con.execute(_ROLLUP, {"authority": name})
         written = "SELECT count(*) FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)"
         return con.execute(written).fetchone()[0]
     finally:

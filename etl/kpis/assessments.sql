@@ -19,7 +19,7 @@ completed AS (
            count(*) FILTER (WHERE wd_completed - wd_start <= 45) AS numerator,
            count(*) AS denominator
     FROM a WHERE completed IS NOT NULL
-    GROUP BY ALL
+    GROUP BY 1, 2, 3
 ),
 -- seen_5wd: in the month of the start; met if seen within 5 working days; not
 -- met if seen later, or not seen and even a visit on the as-of day would be late.
@@ -30,9 +30,9 @@ seen AS (
            count(*) FILTER (WHERE seen IS NOT NULL AND wd_seen - wd_start <= 5) AS numerator,
            count(*) FILTER (WHERE seen IS NOT NULL OR wd_as_of - wd_start > 5) AS denominator
     FROM a WHERE seen_flag IS NULL
-    GROUP BY ALL
+    GROUP BY 1, 2, 3
 )
 SELECT metric_id, period, 'team' AS level, team AS org_unit,
-       CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator
-FROM (SELECT * FROM completed UNION ALL SELECT * FROM seen)
+       CAST(numerator AS DOUBLE PRECISION) AS numerator, CAST(denominator AS DOUBLE PRECISION) AS denominator
+FROM (SELECT * FROM completed UNION ALL SELECT * FROM seen) AS rows
 WHERE denominator > 0

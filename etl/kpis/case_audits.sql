@@ -10,8 +10,8 @@ WITH moderated AS (
     WHERE moderated_grade IS NOT NULL AND trim(moderated_grade) <> ''
 )
 SELECT m.metric_id, a.period, 'team' AS level, a.team AS org_unit,
-       CAST(count(*) FILTER (WHERE a.good_or_better) AS DOUBLE) AS numerator,
-       CAST(count(*) AS DOUBLE) AS denominator
+       CAST(count(*) FILTER (WHERE a.good_or_better) AS DOUBLE PRECISION) AS numerator,
+       CAST(count(*) AS DOUBLE PRECISION) AS denominator
 FROM moderated a
 JOIN _kpi_audit_metrics m ON m.audit_type IS NULL OR lower(trim(m.audit_type)) = a.audit_type
-GROUP BY ALL
+GROUP BY 1, 2, 3, 4

@@ -14,8 +14,8 @@ WITH h AS (
 )
 SELECT 'iha_20wd' AS metric_id, CAST(date_trunc('month', started) AS DATE) AS period, 'team' AS level,
        team AS org_unit,
-       CAST(count(*) FILTER (WHERE done IS NOT NULL AND wd_done - wd_start <= 20) AS DOUBLE) AS numerator,
-       CAST(count(*) FILTER (WHERE done IS NOT NULL OR wd_as_of - wd_start > 20) AS DOUBLE) AS denominator
+       CAST(count(*) FILTER (WHERE done IS NOT NULL AND wd_done - wd_start <= 20) AS DOUBLE PRECISION) AS numerator,
+       CAST(count(*) FILTER (WHERE done IS NOT NULL OR wd_as_of - wd_start > 20) AS DOUBLE PRECISION) AS denominator
 FROM h
-GROUP BY ALL
-HAVING denominator > 0
+GROUP BY 1, 2, 3, 4
+HAVING count(*) FILTER (WHERE done IS NOT NULL OR wd_as_of - wd_start > 20) > 0

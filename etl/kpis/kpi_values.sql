@@ -14,6 +14,6 @@ WITH named AS (
     FROM kpi_values v
 )
 SELECT metric_id, CAST(date_trunc('month', period) AS DATE) AS period, level, org_unit,
-       CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator
+       CAST(numerator AS DOUBLE PRECISION) AS numerator, CAST(denominator AS DOUBLE PRECISION) AS denominator
 FROM named
 WHERE level IS NOT NULL

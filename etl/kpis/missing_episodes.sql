@@ -7,22 +7,22 @@
 WITH rhi AS (
     SELECT 'rhi_72h' AS metric_id, CAST(date_trunc('month', m.returned_at) AS DATE) AS period, m.team,
            count(*) FILTER (
-               WHERE m.rhi_completed_at IS NOT NULL AND m.rhi_completed_at <= m.returned_at + INTERVAL 72 HOUR
+               WHERE m.rhi_completed_at IS NOT NULL AND m.rhi_completed_at <= m.returned_at + INTERVAL '72 hours'
            ) AS numerator,
            count(*) FILTER (
-               WHERE m.rhi_completed_at IS NOT NULL OR m.returned_at + INTERVAL 72 HOUR < CAST(m.as_of AS TIMESTAMP)
+               WHERE m.rhi_completed_at IS NOT NULL OR m.returned_at + INTERVAL '72 hours' < CAST(m.as_of AS TIMESTAMP)
            ) AS denominator
     FROM missing_episodes m
     WHERE m.returned_at IS NOT NULL
-    GROUP BY ALL
+    GROUP BY 1, 2, 3
 ),
 -- missing_episodes: a count of episodes by the month the child went missing.
 episodes AS (
     SELECT 'missing_episodes' AS metric_id, CAST(date_trunc('month', missing_start) AS DATE) AS period, team,
            count(*) AS numerator, CAST(NULL AS BIGINT) AS denominator
     FROM missing_episodes
-    GROUP BY ALL
+    GROUP BY 1, 2, 3
 )
 SELECT metric_id, period, 'team' AS level, team AS org_unit,
-       CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator
-FROM (SELECT * FROM rhi WHERE denominator > 0 UNION ALL SELECT * FROM episodes)
+       CAST(numerator AS DOUBLE PRECISION) AS numerator, CAST(denominator AS DOUBLE PRECISION) AS denominator
+FROM (SELECT * FROM rhi WHERE denominator > 0 UNION ALL SELECT * FROM episodes) AS rows
