@@ -29,6 +29,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+# The tables every authority shares (no la_code, no row-level security): the working-day calendar,
+# DfE's published figures for all authorities, and the settings. Every other table is an authority's.
+SHARED_TABLES = ("calendar", "published", "authorities", "neighbours", "settings")
+
 POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
@@ -148,11 +152,21 @@ class PgConnection:
             cursor.executemany(translate(sql), [_params(r) for r in rows])
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-        """Rows into `table` through COPY (a bulk insert many times faster than INSERT)."""
+        """Rows into `table` through COPY (a bulk insert many times faster than INSERT). PostgreSQL
+        refuses COPY into a table under row-level security, so an authority's table is filled
+        through a temp table (its policy still checks every row on the INSERT)."""
         names = ", ".join(f'"{c}"' for c in columns)
-        with self.raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        into = table
+        if table not in SHARED_TABLES:
+            into = f"_copy_{table}"
+            self.execute(f"DROP TABLE IF EXISTS {into}")
+            self.execute(f'CREATE TEMP TABLE {into} AS SELECT {names} FROM "{table}" WHERE false')
+        with self.raw.cursor() as cursor, cursor.copy(f'COPY "{into}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)
+        if into != table:
+            self.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {into}')
+            self.execute(f"DROP TABLE {into}")
 
     def commit(self) -> None:
         self.raw.commit()
@@ -199,6 +213,17 @@ def pool(url: str):
             found = ConnectionPool(libpq_url(url), min_size=1, max_size=size, open=True, timeout=30, name="cpip")
             _POOLS[key] = found
     return found
+
+
+def close_pool(url: str) -> None:
+    """Close this process's pool for `url`, if it has one (before the database is dropped or copied)."""
+    with _POOLS_LOCK:
+        found = _POOLS.pop((os.getpid(), url), None)
+    if found is not None:
+        found.close()
+    from etl import warehouse
+
+    warehouse.forget(url)
 
 
 def close_pools() -> None:

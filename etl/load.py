@@ -307,11 +307,11 @@ def _write(con, extract: ExtractType, load_id: int, as_of: date, added: int, rep
             [load_id],
         )
         con.execute(f'DELETE FROM "{table}" t USING changed c WHERE {_keys_on(extract, "t", "c")}')
-    unchanged = "(SELECT * FROM matched WHERE same)"
+    unchanged = "(SELECT * FROM matched WHERE same) AS u"
     if not dated:
         con.execute(
             f'INSERT INTO "{table}" ({columns}, load_id) SELECT {columns}, ? '
-            f"FROM good g WHERE NOT EXISTS (SELECT 1 FROM {unchanged} m WHERE {_keys_on(extract, 'g', 'm')})",
+            f"FROM good g WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.same AND {_keys_on(extract, 'g', 'm')})",
             [load_id],
         )
         return

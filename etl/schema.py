@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from etl.contract import EXTRACT_TYPES, ExtractType
+from etl.db import SHARED_TABLES
 
 _SQL_TYPES = {
     "text": sa.Text,
@@ -168,8 +169,5 @@ settings = sa.Table(
 )
 
 
-# Shared by every authority (no la_code, no row-level security): the working-day
-# calendar, DfE's published figures for all authorities, and the settings.
-SHARED_TABLES = ("calendar", "published", "authorities", "neighbours", "settings")
 # Every other table belongs to an authority: each row carries its la_code.
 AUTHORITY_TABLES = tuple(t.name for t in metadata.sorted_tables if t.name not in SHARED_TABLES)

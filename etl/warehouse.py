@@ -276,6 +276,11 @@ def _ensure_postgres(url: str) -> None:
     _CURRENT.add(key)
 
 
+def forget(url: str) -> None:
+    """Check `url`'s schema again next time (its database was dropped or replaced)."""
+    _CURRENT.discard((os.getpid(), url))
+
+
 def _scope(con: db.PgConnection, role: str, codes: tuple[str, ...]) -> None:
     """Confine this transaction to `codes`, as `role` (row-level security does the rest)."""
     con.execute("SELECT set_config('app.la_codes', ?, true)", [",".join(codes)])

@@ -9,6 +9,11 @@
   server log's tail; none is skipped.
 - `pg_url` (per test) -> str: the URL of a new, empty database on `pg_server`, dropped
   after the test (its open connections are ended first).
+- `pg_warehouse` (per test) -> str: the URL of a new database holding an empty warehouse
+  (migrated once per session into a template database, then copied: about 0.1 s a test).
+- `engine` (per test, parametrised `duckdb` and `postgresql`) and `new_target(folder)`:
+  a module that asks for `engine` runs each of its tests on both engines; `new_target`
+  gives that engine's empty warehouse (a DuckDB path in `folder`, or a database URL).
 """
 
 from __future__ import annotations
@@ -37,3 +42,47 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
     url = create_database(pg_server.url)
     yield url
     drop_database(pg_server.url, urlsplit(url).path.lstrip("/"))
+
+
+TEMPLATE = "cpip_template"
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> str:
+    """A database holding an empty, migrated warehouse, the template of `pg_warehouse`'s."""
+    from etl import db, warehouse
+
+    drop_database(pg_server.url, TEMPLATE)
+    url = create_database(pg_server.url, TEMPLATE)
+    warehouse.ensure_warehouse(url)
+    db.close_pool(url)  # a template must have no connections while it is copied
+    return TEMPLATE
+
+
+@pytest.fixture
+def pg_warehouse(pg_server: PgServer, pg_template: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from etl import db
+
+    monkeypatch.setenv("CPIP_STATE_DIR", str(tmp_path / "state"))  # the notes and access log beside it
+    url = create_database(pg_server.url, template=pg_template)
+    yield url
+    db.close_pool(url)
+    drop_database(pg_server.url, urlsplit(url).path.lstrip("/"))
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def new_target(engine: str, request: pytest.FixtureRequest):
+    """`new_target(folder)`: an empty warehouse on the test's engine (see the module docstring)."""
+    from pathlib import Path
+
+    def make(folder) -> str | Path:
+        if engine == "postgresql":
+            return request.getfixturevalue("pg_warehouse")
+        return Path(folder) / "warehouse.duckdb"
+
+    return make

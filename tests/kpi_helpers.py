@@ -29,9 +29,10 @@ ORG = (
 AUTHORITY = "Demo County Council"  # metrics.yml's authority.name
 
 
-def new_warehouse(folder: Path, org: Iterable[tuple[str, str, str]] = ORG) -> Path:
-    """An empty warehouse in `folder` with the organisation reference loaded."""
-    db = Path(folder) / "warehouse.duckdb"
+def new_warehouse(folder: Path | str, org: Iterable[tuple[str, str, str]] = ORG) -> Path | str:
+    """A warehouse with the organisation reference loaded: a DuckDB file in `folder`, or the
+    PostgreSQL database `folder` names (a URL: conftest's `new_target`)."""
+    db = folder if str(folder).startswith("postgresql://") else Path(folder) / "warehouse.duckdb"
     add_records(
         db,
         "organisation",
@@ -87,7 +88,7 @@ def mart(db: Path, metric_id: str, level: str, org_unit: str) -> dict[str, tuple
 
     with reading(db) as con:
         rows = con.execute(
-            "SELECT strftime(period, '%Y-%m'), numerator, denominator FROM kpi_monthly"
+            "SELECT substr(CAST(period AS VARCHAR), 1, 7), numerator, denominator FROM kpi_monthly"
             " WHERE metric_id = ? AND level = ? AND org_unit = ? ORDER BY period",
             [metric_id, level, org_unit],
         ).fetchall()

@@ -183,12 +183,17 @@ def connect(url: str) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=True, connect_timeout=10)
 
 
-def create_database(server_url: str, name: str | None = None) -> str:
-    """Create an empty database (a unique name unless `name` is given) on the server
-    at `server_url` and return its URL."""
+def create_database(server_url: str, name: str | None = None, *, template: str | None = None) -> str:
+    """Create a database (a unique name unless `name` is given) on the server at `server_url`,
+    empty or a copy of the database `template`, and return its URL."""
     name = name or f"cpip_test_{uuid.uuid4().hex[:12]}"
     with connect(server_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if template:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            )
+        else:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return _database_url(server_url, name)
 
 

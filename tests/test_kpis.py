@@ -18,8 +18,9 @@ from etl.warehouse import reading, writer
 
 
 @pytest.fixture
-def db(tmp_path):
-    return new_warehouse(tmp_path)
+def db(tmp_path, new_target):
+    """Every rule on both engines (conftest's `engine`): the same SQL must give the same answers."""
+    return new_warehouse(new_target(tmp_path))
 
 
 def assessment(child, team, start, seen=None, completed=None):
