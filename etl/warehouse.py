@@ -302,6 +302,10 @@ def _postgres_writer(url: str) -> Iterator[db.PgConnection]:
         except BaseException:
             raw.rollback()
             raise
+        finally:
+            # The load's temp tables (good, matched, ...) go with it: the pooled connection carries nothing on.
+            raw.execute("DISCARD TEMP")
+            raw.commit()
 
 
 @contextmanager
