@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl import authority
 from etl.warehouse import warehouse_path
 
 BUSY_SECONDS = 30
@@ -50,7 +51,7 @@ def log_path(db: str | os.PathLike | None = None) -> Path:
     """The access log file: $CPIP_ACCESS_LOG, else beside the warehouse (`db`, or $CPIP_DB)."""
     named = os.environ.get("CPIP_ACCESS_LOG", "").strip()
     if named:
-        return Path(named)
+        return authority.own_file(Path(named))  # each authority's log is its own
     live = warehouse_path(db)
     return live.with_name(live.name + ".access-log.sqlite")
 

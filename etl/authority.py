@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from etl.metrics import catalogue
 
@@ -54,8 +55,6 @@ def default_code() -> str:
 def check_code(code: str) -> str:
     """`code` as a DfE code (`938`); ValueError naming the mistake otherwise."""
     text = str(code).strip()
-    if text.isdigit() and len(text) < 3:
-        text = text.zfill(3)
     if not CODE.match(text):
         raise ValueError(f"{code!r} is not an authority's DfE code (three digits, like 938)")
     return text
@@ -112,6 +111,15 @@ def authority(code: str) -> Authority:
     if name is None:
         return Authority(code, f"Authority {code}", f"Authority {code}")
     return Authority(code, name, name)
+
+
+def own_file(path: Path, code: str | None = None) -> Path:
+    """`path` for the authority `code` (default: the work in hand's): the path itself for the default
+    authority, `<name>.<code><suffix>` beside it for another (a DuckDB file, a notes file)."""
+    code = code or current_code()
+    if code == default_code():
+        return path
+    return path.with_name(f"{path.stem}.{code}{path.suffix}")
 
 
 def known(code: str) -> bool:

@@ -17,6 +17,10 @@
     cpip notes export FILE
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
 
+Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
+its data, loads and notes are that authority's (default: metrics.yml's). With
+one authority nothing changes.
+
 The command line is the analyst's: no roles here. Every child list it prints
 is recorded in the access log all the same (who: the operating-system user).
 
@@ -390,16 +394,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_plans)
+
+    # Every command works for one authority: metrics.yml's unless --authority names another (etl/authority.py).
+    for command in [*sub.choices.values(), *notes_sub.choices.values()]:
+        command.add_argument(
+            "--authority",
+            type=_authority,
+            metavar="CODE",
+            help="the authority's DfE code (default: metrics.yml's authority)",
+        )
     return parser
 
 
+def _authority(text: str) -> str:
+    from etl import authority
+
+    try:
+        code = authority.check_code(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not authority.known(code):
+        raise argparse.ArgumentTypeError(
+            f"{code} is neither metrics.yml's authority nor in DfE's list of authorities (data/reference/dfe/)"
+        )
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    from etl import authority
     from etl.metrics import CatalogueError, catalogue
 
     args = build_parser().parse_args(argv)
     try:
         catalogue()  # a broken metrics.yml stops here with one clear line
-        return args.func(args)
+        with authority.using(getattr(args, "authority", None)):
+            return args.func(args)
     except CatalogueError as exc:
         print(f"cpip: metrics.yml is not valid: {exc}", file=sys.stderr)
         return 2

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl import access
+from etl import access, authority
 from etl.calendar import parse_period
 from etl.warehouse import warehouse_path
 
@@ -113,10 +113,11 @@ TABLES = {
 
 
 def store_path(db: str | os.PathLike | None = None) -> Path:
-    """The notes file: $CPIP_NOTES, else beside the warehouse."""
+    """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
+    else beside the authority's warehouse."""
     named = os.environ.get("CPIP_NOTES", "").strip()
     if named and db is None:
-        return Path(named)
+        return authority.own_file(Path(named))  # each authority's notes are its own
     live = warehouse_path(db)
     return live.with_name(live.name + ".notes.sqlite")
 

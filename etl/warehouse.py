@@ -80,10 +80,7 @@ def warehouse_path(path: str | os.PathLike | None = None, code: str | None = Non
         base = folder / f"{parts.hostname or 'local'}-{parts.port or 5432}-{parts.path.strip('/') or 'postgres'}.pg"
     else:
         base = Path(named)
-    code = code or authority.current_code()
-    if code == authority.default_code():
-        return base
-    return base.with_name(f"{base.stem}.{code}{base.suffix}")
+    return authority.own_file(base, code)
 
 
 def warehouse_url(path: str | os.PathLike | None = None, *, read_only: bool = True) -> str:

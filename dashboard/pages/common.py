@@ -7,7 +7,6 @@ failure into a plain message, and the org-unit controls.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,17 +32,12 @@ _CACHE_LIMIT = 256
 
 
 def warehouse_version() -> tuple:
-    """Identifies the warehouse file's current contents. The ETL never writes
-    the live file: it swaps a new one in (os.replace), which gives a new inode,
-    so (path, inode, mtime, size) changes exactly when the data does."""
-    from etl.warehouse import warehouse_path
+    """Identifies the current contents of the authority in hand's warehouse: on DuckDB the ETL never
+    writes the live file but swaps a new one in (a new inode), on PostgreSQL the load log changes
+    (etl.warehouse.data_version)."""
+    from etl.warehouse import data_version
 
-    path = warehouse_path()
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (str(path), None)
-    return (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    return data_version()
 
 
 def per_load(function: Callable, *args: Any) -> Any:
