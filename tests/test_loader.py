@@ -62,6 +62,12 @@ def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
+ALL_ASSESSMENTS = (
+    "SELECT child_id, team, assessment_start_date, child_seen_date, assessment_completed_date, child_seen, load_id,"
+    " as_of FROM assessments ORDER BY child_id"
+)
+
+
 def contents(db: Path | str) -> object:
     """What the warehouse holds: the DuckDB file's bytes, or every table's rows on PostgreSQL."""
     if not str(db).startswith("postgresql://"):
@@ -177,7 +183,8 @@ def test_excel_csv_utf8_with_bom_crlf_aliases_and_uk_dates_loads(with_org: Path,
     assert report.dropped_columns == ["Child Name", "Address", "Date of Birth"]
     rows = query(
         db,
-        "SELECT child_id, team, assessment_start_date, child_seen_date, assessment_completed_date FROM assessments ORDER BY child_id",
+        "SELECT child_id, team, assessment_start_date, child_seen_date, assessment_completed_date FROM assessments"
+        " ORDER BY child_id",
     )
     assert rows == [
         ("C001", "North Assessment", date(2023, 7, 3), date(2023, 7, 4), date(2023, 7, 31)),
@@ -416,7 +423,7 @@ def test_loading_the_same_file_twice_changes_nothing(with_org: Path, rebuilds: l
     first = load_one(with_org, "assessments_excel.csv")
     before = query(
         with_org,
-        "SELECT child_id, team, assessment_start_date, child_seen_date, assessment_completed_date, child_seen, load_id, as_of FROM assessments ORDER BY child_id",
+        ALL_ASSESSMENTS,
     )
     again = load_one(with_org, "assessments_excel.csv")
     assert again.outcome == "no change"
@@ -425,7 +432,7 @@ def test_loading_the_same_file_twice_changes_nothing(with_org: Path, rebuilds: l
     assert (
         query(
             with_org,
-            "SELECT child_id, team, assessment_start_date, child_seen_date, assessment_completed_date, child_seen, load_id, as_of FROM assessments ORDER BY child_id",
+            ALL_ASSESSMENTS,
         )
         == before
     )
@@ -565,7 +572,10 @@ def test_organisation_corrections_replace_by_team(with_org: Path, tmp_path: Path
 def test_the_kpi_mart_is_rebuilt_in_the_load_and_after_undo(with_org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(etl.load, "_rebuild_kpis", REAL_REBUILD)
     report = load_one(with_org, "assessments_excel.csv")
-    mart = "SELECT metric_id, substr(CAST(period AS VARCHAR), 1, 7), numerator, denominator FROM kpi_monthly WHERE level = 'la'"
+    mart = (
+        "SELECT metric_id, substr(CAST(period AS VARCHAR), 1, 7), numerator, denominator FROM kpi_monthly"
+        " WHERE level = 'la'"
+    )
     # C001 completed in 20 working days (met, July); C003 in 61 (not met, August). Seen: C003 next day (June),
     # C001 next day (July); C002 never seen and 58 working days gone by the as-of date (not met, July).
     assert sorted(query(with_org, mart)) == [
