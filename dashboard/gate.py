@@ -20,6 +20,13 @@ teams or services (`etl.children.check_scope`), and the query layer checks
 them again when it reads the records. The viewer is handed to the query layer
 for the rest of the request (`etl.access.set_viewer`); pages and callbacks
 never test a role themselves.
+
+The authority of each request is chosen here too: one of those the viewer may
+see (the access file's `authorities`, else metrics.yml's; any the installation
+serves in single-user mode), from the `cpip_authority` cookie that
+`/authority/<code>` sets. The query layer works on it for the rest of the
+request (`etl.authority`), and may name no other (`etl.authority.permit`); on
+PostgreSQL row-level security holds the transaction to it as well.
 """
 
 from __future__ import annotations
@@ -29,10 +36,10 @@ import logging
 import re
 from urllib.parse import parse_qs, unquote
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, redirect, request
 
 from dashboard.identity import os_user, user_from_headers
-from etl import access
+from etl import access, authority
 from etl.access import AGGREGATES, CHILDREN, DATA, NOTES, PLANS, AccessDenied
 
 log = logging.getLogger(__name__)
@@ -191,6 +198,8 @@ def _before() -> Response | None:
     if viewer is None:
         return not_signed_in()
     g.cpip_viewer_token = access.set_viewer(viewer)
+    g.cpip_permit_token = authority.permit(viewer.permitted)
+    g.cpip_authority_token = authority.enter([chosen_authority(viewer)])
     body = request.get_json(silent=True) if request.method == "POST" and request.path == CALLBACK_PATH else None
     why = refusal_for(
         viewer,
@@ -203,12 +212,47 @@ def _before() -> Response | None:
 
 
 def _teardown(_exc: BaseException | None) -> None:
-    token = g.pop("cpip_viewer_token", None)
-    if token is not None:
-        try:
-            access.reset_viewer(token)
-        except ValueError:  # reset from another context: the context itself is gone with the request
-            pass
+    for name, reset in (
+        ("cpip_authority_token", authority.leave),
+        ("cpip_permit_token", authority.end_permit),
+        ("cpip_viewer_token", access.reset_viewer),
+    ):
+        token = g.pop(name, None)
+        if token is not None:
+            try:
+                reset(token)
+            except ValueError:  # reset from another context: the context itself is gone with the request
+                pass
+
+
+AUTHORITY_COOKIE = "cpip_authority"
+
+
+def authority_choices(viewer: access.Viewer) -> tuple[str, ...]:
+    """The authorities `viewer` may choose from, in the order the access file lists them."""
+    permitted = viewer.permitted
+    return permitted if permitted is not None else authority.served()
+
+
+def chosen_authority(viewer: access.Viewer) -> str:
+    """The authority of this request: the cookie's, when the viewer may see it; else their first."""
+    choices = authority_choices(viewer)
+    wanted = request.cookies.get(AUTHORITY_COOKIE, "")
+    return wanted if wanted in choices else choices[0]
+
+
+def choose_authority(code: str) -> Response:
+    """`/authority/<code>?next=/teams`: work on that authority from now on (a cookie), then go back."""
+    viewer = access.current_viewer()
+    if viewer is None or code not in authority_choices(viewer):
+        name = authority.authority(code).name if authority.CODE.match(code) else code
+        return refused(f"You have not been given access to {name}. Ask the performance team if you need it.")
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # only ever back into this dashboard
+    response = redirect(target, code=303)
+    response.set_cookie(AUTHORITY_COOKIE, code, samesite="Lax", httponly=True, secure=request.is_secure)
+    return response
 
 
 def _denied(exc: AccessDenied) -> Response:
@@ -232,7 +276,28 @@ def who_line() -> str:
     else:
         text = f"Signed in as {viewer.describe()}"
     # An <aside> (a landmark of its own): every piece of a page sits in one, for screen readers.
-    return f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}</aside>'
+    return (
+        f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}'
+        f"{_authority_links(viewer)}</aside>"
+    )
+
+
+def _authority_links(viewer: access.Viewer) -> str:
+    """With more than one authority to choose from: which one this is, links to the others, the regional view."""
+    choices = authority_choices(viewer)
+    if len(choices) < 2:
+        return ""
+    current = authority.current_code()
+    others = " ".join(
+        f'<a href="/authority/{code}?next=/">{html.escape(authority.authority(code).name)}</a>'
+        for code in choices
+        if code != current
+    )
+    return (
+        f' <span class="cpip-authorities">Showing {html.escape(authority.current().name)}. '
+        f"Switch to: {others}. "
+        '<a href="/regional">All side by side (regional view)</a></span>'
+    )
 
 
 def may_open(capability: str) -> bool:
@@ -253,6 +318,8 @@ def install(app) -> None:
     server.before_request_funcs.setdefault(None, []).insert(0, _before)
     server.teardown_request(_teardown)
     server.register_error_handler(AccessDenied, _denied)
+    server.register_error_handler(authority.NotPermitted, _denied)
+    server.add_url_rule("/authority/<code>", "choose_authority", choose_authority)
     interpolate = app.interpolate_index
 
     def with_who_line(**parts: str) -> str:

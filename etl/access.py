@@ -6,6 +6,13 @@
       j.smith:  {role: team_manager, teams: [Coastal FS 1]}
       dlt.chair: {role: board}
       p.analyst: {role: analyst}
+      r.lead:   {role: board, authorities: ["938", "846", "845"]}   # a regional service: several councils
+
+`authorities` (DfE codes) are the councils a user may see; without it, the
+authority of metrics.yml. A user with several chooses one at a time for the
+scorecard and the other pages, and sees all of them side by side on /regional.
+On PostgreSQL each request's transaction is confined to them by row-level
+security (etl/warehouse.py), whatever a query asks for.
 
 Roles and what each may do (`Role.CAPABILITIES`): every role sees the
 aggregates; `team_manager`, `head_of_service`, `board` and `analyst` see child
@@ -35,7 +42,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class Role(StrEnum):
@@ -92,6 +99,16 @@ class UserEntry(_Strict):
     role: Role
     services: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
+    authorities: tuple[str, ...] = ()
+
+    @field_validator("authorities", mode="before")
+    @classmethod
+    def _codes(cls, value: object) -> object:
+        from etl import authority
+
+        if isinstance(value, list | tuple):
+            return tuple(authority.check_code(str(v)) for v in value)
+        return value
 
     @model_validator(mode="after")
     def _scope_fits_role(self) -> UserEntry:
@@ -132,6 +149,19 @@ class Viewer:
     services: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
     single_user: bool = False
+    # The authorities (DfE codes) this viewer may see; () = metrics.yml's (and, single-user, any).
+    authorities: tuple[str, ...] = ()
+
+    @property
+    def permitted(self) -> tuple[str, ...] | None:
+        """The codes this viewer may see; None in single-user mode (the analyst's own machine: any)."""
+        if self.single_user:
+            return None
+        if self.authorities:
+            return self.authorities
+        from etl import authority
+
+        return (authority.default_code(),)
 
     def may(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -176,7 +206,9 @@ class Policy:
         found = self._by_name.get(user.casefold())
         if found is not None:
             name, entry = found
-            return Viewer(name=name, role=entry.role, services=entry.services, teams=entry.teams)
+            return Viewer(
+                name=name, role=entry.role, services=entry.services, teams=entry.teams, authorities=entry.authorities
+            )
         if self.file.default_role == "none":
             raise AccessDenied(
                 f"You are signed in as {user}, but you have not been given access to this dashboard. "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ CODE = re.compile(r"^\d{3}$")
 UNNAMED = "000"
 
 _current: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("cpip_authorities", default=None)
+# The authorities the web request's viewer may see (set by dashboard/gate.py); None outside a request.
+_permitted: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("cpip_permitted", default=None)
+
+
+class NotPermitted(PermissionError):
+    """The viewer may not see that authority; the message is a plain sentence for them."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,42 @@ def using(code: str | Sequence[str] | None) -> Iterator[tuple[str, ...]]:
     chosen = (check_code(code),) if isinstance(code, str) else tuple(dict.fromkeys(check_code(c) for c in code))
     if not chosen:
         raise ValueError("name at least one authority")
+    allowed = _permitted.get()
+    if allowed is not None and not set(chosen) <= set(allowed):
+        outside = ", ".join(authority(c).name for c in chosen if c not in allowed)
+        raise NotPermitted(f"You have not been given access to {outside}. Ask the performance team if you need it.")
     token = _current.set(chosen)
     try:
         yield chosen
     finally:
         _current.reset(token)
+
+
+def served() -> tuple[str, ...]:
+    """The authorities this installation serves: $CPIP_AUTHORITIES (comma-separated DfE codes), else
+    metrics.yml's alone."""
+    named = [c.strip() for c in os.environ.get("CPIP_AUTHORITIES", "").split(",") if c.strip()]
+    codes = tuple(dict.fromkeys(check_code(c) for c in named))
+    return codes or (default_code(),)
+
+
+def permit(codes: Sequence[str] | None) -> contextvars.Token:
+    """For the rest of a web request: `using()` may name only `codes` (None: any); work is for the first."""
+    token = _permitted.set(tuple(codes) if codes is not None else None)
+    return token
+
+
+def end_permit(token: contextvars.Token) -> None:
+    _permitted.reset(token)
+
+
+def enter(codes: Sequence[str]) -> contextvars.Token:
+    """Work on `codes` until `leave(token)` (a web request's span, where a `with` block does not fit)."""
+    return _current.set(tuple(check_code(c) for c in codes))
+
+
+def leave(token: contextvars.Token) -> None:
+    _current.reset(token)
 
 
 def scoped(function: Callable) -> Callable:

@@ -79,8 +79,9 @@ def current_revision(con) -> str | None:
         return MigrationContext.configure(sa_con).get_current_revision()
 
 
-def upgrade(con, code: str) -> None:
-    """Every revision up to the head, then the contract's tables and columns (`sync`)."""
+def upgrade(con, code: str, revision: str = "head") -> None:
+    """Every revision up to `revision` (the head), then, at the head, the contract's tables and columns
+    (`sync`)."""
     from alembic import command
     from alembic.config import Config
 
@@ -90,8 +91,9 @@ def upgrade(con, code: str) -> None:
     engine = _engine(con)
     with engine.connect() as sa_con:
         config.attributes["connection"] = sa_con
-        command.upgrade(config, "head")
-        sync(sa_con, code)
+        command.upgrade(config, revision)
+        if revision == "head":
+            sync(sa_con, code)
         sa_con.commit()
     engine.dispose()
 
