@@ -109,6 +109,12 @@ def served() -> tuple[str, ...]:
     return codes or (default_code(),)
 
 
+def visible() -> tuple[str, ...]:
+    """The authorities the work in hand may show side by side: those the web request's viewer was
+    permitted, else every authority the installation serves."""
+    return _permitted.get() or served()
+
+
 def permit(codes: Sequence[str] | None) -> contextvars.Token:
     """For the rest of a web request: `using()` may name only `codes` (None: any); work is for the first."""
     token = _permitted.set(tuple(codes) if codes is not None else None)
