@@ -997,9 +997,11 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
 
 @authority.scoped
 def load_log(db: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Every load, newest last."""
+    """Every load of the authority in hand, newest last (the columns of the release before authorities:
+    `cpip loads` prints them, and scripts read them)."""
     with warehouse.reading(db) as con:
-        return con.execute("SELECT * FROM loads ORDER BY load_id").df()
+        columns = [c for c in dialect_of(con).columns(con, "loads") if c != "la_code"]
+        return con.execute(f"SELECT {', '.join(columns)} FROM loads ORDER BY load_id").df()
 
 
 @authority.scoped
