@@ -231,7 +231,7 @@ def _figure(
     con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str], level: str, unit: str
 ) -> tuple[float | None, float | None]:
     numerator, denominator, rows = con.execute(
-        "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly"
+        "SELECT sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS months FROM kpi_monthly"
         " WHERE metric_id = ? AND level = ? AND org_unit = ? AND period IN (SELECT unnest(CAST(? AS DATE[])))",
         [metric.metric_id, level, unit, [parse_period(m) for m in months]],
     ).fetchone()
@@ -249,7 +249,7 @@ def _given_upstream(con: duckdb.DuckDBPyConnection, metric: Metric, months: list
     if not outside:
         return []
     found = con.execute(
-        "SELECT DISTINCT CAST(date_trunc('month', period) AS DATE) FROM kpi_values"
+        "SELECT DISTINCT CAST(date_trunc('month', period) AS DATE) AS month FROM kpi_values"
         " WHERE metric_id = ? AND CAST(date_trunc('month', period) AS DATE) IN (SELECT unnest(CAST(? AS DATE[])))",
         [metric.metric_id, outside],
     ).fetchall()

@@ -146,7 +146,7 @@ def judged_on(db: Db = None) -> date:
     try:
         with reading(db) as con:
             (found,) = con.execute(
-                "SELECT max(as_of) FROM loads WHERE extract_type NOT IN ('organisation', 'actions') "
+                "SELECT max(as_of) AS as_of FROM loads WHERE extract_type NOT IN ('organisation', 'actions') "
                 "AND outcome NOT IN ('refused', 'preview', 'undone')"
             ).fetchone()
     except _database_errors():

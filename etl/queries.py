@@ -265,7 +265,7 @@ _REPORTED = "(denominator IS NOT NULL OR numerator <> 0)"
 def latest_period(db: Db = None) -> str | None:
     """The latest month with any KPI in the warehouse, or None when it is empty."""
     with reading(db) as con:
-        latest = con.execute(f"SELECT max(period) FROM kpi_monthly WHERE {_REPORTED}").fetchone()[0]
+        latest = con.execute(f"SELECT max(period) AS latest FROM kpi_monthly WHERE {_REPORTED}").fetchone()[0]
     return period_of(latest) if latest else None
 
 
@@ -844,7 +844,7 @@ def pooled(metric_id: str, months: Iterable[str], level: str, unit: str | None, 
     with reading(db) as con:
         unit = _resolve_unit(con, level, unit)
         numerator, denominator, rows = con.execute(
-            "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly"
+            "SELECT sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS months FROM kpi_monthly"
             " WHERE metric_id = $metric AND level = $level AND org_unit = $unit"
             " AND period IN (SELECT unnest(CAST($months AS DATE[])))",
             {"metric": metric_id, "level": level, "unit": unit, "months": firsts},
