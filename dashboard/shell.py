@@ -10,6 +10,7 @@ import dash
 from dash import Input, Output, clientside_callback, dcc, html
 
 from dashboard import theme
+from etl import authority as authorities
 from etl.metrics import catalogue
 
 DEFAULT_LOGO = "logo.svg"
@@ -68,7 +69,8 @@ def nav_items() -> list[tuple[str, str]]:
 
 
 def build_shell(get_asset_url) -> html.Div:
-    authority = catalogue().authority
+    authority = authorities.current()
+    logo = catalogue().authority.logo
     nav = html.Ul(
         [
             html.Li(html.A(label, href=path, id={"type": "nav-link", "path": path}, className="cpip-nav-link"))
@@ -85,7 +87,7 @@ def build_shell(get_asset_url) -> html.Div:
                         dcc.Link(
                             [
                                 html.Img(
-                                    src=logo_src(get_asset_url, authority.logo),
+                                    src=logo_src(get_asset_url, logo),
                                     alt="",  # decorative: the authority's name follows as text
                                     className="cpip-logo",
                                     height=40,

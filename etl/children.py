@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from etl import access, access_log, kpis
+from etl import access, access_log, authority, kpis
 from etl.calendar import financial_year_months, parse_period, quarter_months
 from etl.metrics import Metric, catalogue
 from etl.warehouse import reading
@@ -92,10 +92,10 @@ def _audit_metrics_cte() -> str:
     rows = []
     for m in catalogue().metrics:
         if m.source == "case_audits":
-            kind = "NULL" if m.audit_type is None else "'" + m.audit_type.replace("'", "''") + "'"
+            kind = "CAST(NULL AS VARCHAR)" if m.audit_type is None else "'" + m.audit_type.replace("'", "''") + "'"
             rows.append(f"('{m.metric_id}', {kind})")
-    values = ", ".join(rows) or "(NULL, NULL)"
-    return f"_kpi_audit_metrics(metric_id, audit_type) AS (SELECT * FROM (VALUES {values}))"
+    values = ", ".join(rows) or "(CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))"
+    return f"_kpi_audit_metrics(metric_id, audit_type) AS (VALUES {values})"
 
 
 def records_sql(source: str) -> str:
@@ -219,7 +219,7 @@ def _list_rows(
     sql = f"""
         SELECT child_id, team, start, deadline, event_date, working_days, outcome
         FROM ({records_sql(metric.source)}) AS r
-        WHERE metric_id = $metric AND list_contains($months, period) {where}
+        WHERE metric_id = $metric AND period IN (SELECT unnest(CAST($months AS DATE[]))) {where}
         ORDER BY start, team, child_id
     """
     frame = con.execute(sql, params).df()
@@ -231,8 +231,8 @@ def _figure(
     con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str], level: str, unit: str
 ) -> tuple[float | None, float | None]:
     numerator, denominator, rows = con.execute(
-        "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly"
-        " WHERE metric_id = ? AND level = ? AND org_unit = ? AND list_contains(?, period)",
+        "SELECT sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS months FROM kpi_monthly"
+        " WHERE metric_id = ? AND level = ? AND org_unit = ? AND period IN (SELECT unnest(CAST(? AS DATE[])))",
         [metric.metric_id, level, unit, [parse_period(m) for m in months]],
     ).fetchone()
     if not rows:
@@ -249,8 +249,8 @@ def _given_upstream(con: duckdb.DuckDBPyConnection, metric: Metric, months: list
     if not outside:
         return []
     found = con.execute(
-        "SELECT DISTINCT CAST(date_trunc('month', period) AS DATE) FROM kpi_values"
-        " WHERE metric_id = ? AND list_contains(?, CAST(date_trunc('month', period) AS DATE))",
+        "SELECT DISTINCT CAST(date_trunc('month', period) AS DATE) AS month FROM kpi_values"
+        " WHERE metric_id = ? AND CAST(date_trunc('month', period) AS DATE) IN (SELECT unnest(CAST(? AS DATE[])))",
         [metric.metric_id, outside],
     ).fetchall()
     given = {d for (d,) in found}
@@ -291,7 +291,7 @@ def child_list(
     metric = record_metric(metric_id)
     months = period_months(period)
     if level == "la":
-        unit = catalogue().authority.name
+        unit = authority.current().name
     with reading(db) as con:
         viewer, allowed = _scope(con)
         wanted, what = _wanted_teams(con, level, unit)
@@ -359,7 +359,7 @@ def due_list(
             teams = sorted(allowed)
         else:
             teams = None
-        where = "" if teams is None else "WHERE list_contains($teams, team)"
+        where = "" if teams is None else "WHERE team IN (SELECT unnest(CAST($teams AS VARCHAR[])))"
         params: dict = {"days": days, "on": on}
         if teams is not None:
             params["teams"] = teams

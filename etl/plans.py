@@ -31,6 +31,7 @@ import duckdb
 
 from etl import access, notes
 from etl.contract import ACTION_STATUSES, name_key
+from etl.db import dialect_of
 from etl.metrics import catalogue
 from etl.warehouse import reading
 
@@ -89,11 +90,10 @@ def _tracker(db: Db) -> list[Action]:
         "SELECT a.action_id, a.area, a.action, a.sponsor, a.lead, a.due_date, a.status, a.metrics, l.loaded_at, "
         "l.loaded_by FROM actions a LEFT JOIN loads l USING (load_id) ORDER BY a.action_id"
     )
-    try:
-        with reading(db) as con:
-            rows = con.execute(sql).fetchall()
-    except duckdb.CatalogException:
-        return []  # a warehouse written before the action plans existed
+    with reading(db) as con:
+        if not dialect_of(con).has_table(con, "actions"):
+            return []  # a warehouse written before the action plans existed
+        rows = con.execute(sql).fetchall()
     out = []
     for action_id, area, text, sponsor, lead, due, status, metrics, loaded_at, loaded_by in rows:
         written = loaded_at.astimezone(UTC).isoformat(timespec="microseconds") if loaded_at else ""
@@ -134,15 +134,22 @@ def actions(*, db: Db = None) -> list[Action]:
     return sorted(out, key=lambda a: (order.get(a.area, len(order)), a.due_date or date.max, a.action_id))
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What either engine raises when a statement fails."""
+    import psycopg
+
+    return (duckdb.Error, psycopg.Error)
+
+
 def judged_on(db: Db = None) -> date:
     """The day `overdue` is judged at: the data's as-of date (the latest load in force), else today."""
     try:
         with reading(db) as con:
             (found,) = con.execute(
-                "SELECT max(as_of) FROM loads WHERE extract_type NOT IN ('organisation', 'actions') "
+                "SELECT max(as_of) AS as_of FROM loads WHERE extract_type NOT IN ('organisation', 'actions') "
                 "AND outcome NOT IN ('refused', 'preview', 'undone')"
             ).fetchone()
-    except duckdb.Error:
+    except _database_errors():
         found = None
     return found or date.today()
 

@@ -25,9 +25,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from etl import reference, spc
+from etl import authority, reference, spc
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.contract import EXTRACT_TYPES, audit_type_key, match_name, name_key
+from etl.db import dialect_of
 from etl.metrics import Metric, Polarity, catalogue
 from etl.warehouse import reading
 
@@ -86,7 +87,7 @@ def _unit_or_authority(level: str, unit: str | None) -> str:
     if unit:
         return unit
     if level == "la":
-        return catalogue().authority.name
+        return authority.current().name
     raise ValueError(f"name the {level} (a unit is needed below the authority as a whole)")
 
 
@@ -110,6 +111,25 @@ def _first(period: str | date) -> date:
     if isinstance(period, date):
         return period.replace(day=1)
     return parse_period(period)
+
+
+def _months_sql(first: str, last: str) -> str:
+    """A SELECT of every month from `first` to `last` (SQL expressions of first days of months), as `period` DATEs."""
+    return (
+        "SELECT CAST(g.period AS DATE) AS period FROM generate_series("
+        f"CAST({first} AS TIMESTAMP), CAST({last} AS TIMESTAMP), INTERVAL '1 month') AS g(period)"
+    )
+
+
+def _month_text(date_sql: str) -> str:
+    """`2023-07`, the month of a DATE (or TIMESTAMP) expression, as text."""
+    return f"substr(CAST({date_sql} AS VARCHAR), 1, 7)"
+
+
+def _authority_code() -> str | None:
+    """The DfE code of the authority of the work in hand (None when metrics.yml names none)."""
+    code = authority.current().code
+    return None if code == authority.UNNAMED else code
 
 
 def _thresholds(metric: Metric, period: str, level: str | None = None) -> tuple[float, float, float]:
@@ -245,7 +265,7 @@ _REPORTED = "(denominator IS NOT NULL OR numerator <> 0)"
 def latest_period(db: Db = None) -> str | None:
     """The latest month with any KPI in the warehouse, or None when it is empty."""
     with reading(db) as con:
-        latest = con.execute(f"SELECT max(period) FROM kpi_monthly WHERE {_REPORTED}").fetchone()[0]
+        latest = con.execute(f"SELECT max(period) AS latest FROM kpi_monthly WHERE {_REPORTED}").fetchone()[0]
     return period_of(latest) if latest else None
 
 
@@ -266,14 +286,14 @@ _UNITS_SQL = {
     "team": "SELECT DISTINCT team AS org_unit FROM organisation",
     "service": "SELECT DISTINCT service AS org_unit FROM organisation",
     "area": "SELECT DISTINCT area AS org_unit FROM organisation",
-    "la": "SELECT $authority AS org_unit",
+    "la": "SELECT CAST($authority AS VARCHAR) AS org_unit",
 }
 
 
 def _units_at(con: duckdb.DuckDBPyConnection, level: str) -> list[str]:
     _check_level(level)
-    params = {"authority": catalogue().authority.name} if level == "la" else {}
-    rows = con.execute(f"SELECT org_unit FROM ({_UNITS_SQL[level]}) ORDER BY org_unit", params).fetchall()
+    params = {"authority": authority.current().name} if level == "la" else {}
+    rows = con.execute(f"SELECT org_unit FROM ({_UNITS_SQL[level]}) AS units ORDER BY org_unit", params).fetchall()
     return [u for (u,) in rows]
 
 
@@ -307,9 +327,7 @@ def _children(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str
 _SCORECARD_SQL = """
 WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
 units AS ({units}),
-months AS (
-    SELECT CAST(range AS DATE) AS period FROM range($first, $last + INTERVAL 1 MONTH, INTERVAL 1 MONTH)
-),
+months AS ({months}),
 data AS (
     SELECT metric_id, org_unit, period, numerator, denominator, note FROM kpi_monthly
     WHERE level = $level AND period BETWEEN $first AND $last
@@ -327,7 +345,7 @@ SELECT ord, metric_id, org_unit,
        max(value) FILTER (WHERE period = $last) AS value,
        max(value) FILTER (WHERE period = $previous) AS previous_value,
        max(note) FILTER (WHERE period = $last) AS note,
-       list(value ORDER BY period) AS sparkline
+       array_agg(value ORDER BY period) AS sparkline
 FROM valued
 GROUP BY ord, metric_id, org_unit
 ORDER BY ord, org_unit
@@ -343,7 +361,7 @@ def published_year_for(period: str) -> int:
 def _has_reference(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse holds DfE's published figures (one written before they
     shipped does not, until its next load)."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'published'").fetchone()[0])
+    return dialect_of(con).has_table(con, "published")
 
 
 def _comparators(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
@@ -352,7 +370,7 @@ def _comparators(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
     wanted = [(m.metric_id, m.benchmark, str(m.polarity), year) for m in catalogue().metrics if m.benchmark]
     if not _has_reference(con):
         wanted = []
-    return reference.comparator_frame(con, catalogue().authority.la_code, wanted)
+    return reference.comparator_frame(con, _authority_code(), wanted)
 
 
 def comparators(period: str, *, db: Db = None) -> pd.DataFrame:
@@ -366,7 +384,7 @@ def reference_authority(db: Db = None) -> dict | None:
     """The authority whose published figures are the comparators (metrics.yml
     `authority.la_code`): {la_code, la_name, region_name, neighbours: [names, closest
     first]}; la_name None when DfE's files do not know the code; None when no code is set."""
-    code = catalogue().authority.la_code
+    code = _authority_code()
     if not code:
         return None
     with reading(db) as con:
@@ -390,7 +408,7 @@ def comparison(metric_id: str, *, db: Db = None) -> pd.DataFrame:
     with reading(db) as con:
         if not metric.benchmark or not _has_reference(con):
             return pd.DataFrame(columns=reference.COMPARISON_COLUMNS)
-        return reference.comparison_frame(con, catalogue().authority.la_code, metric.benchmark)
+        return reference.comparison_frame(con, _authority_code(), metric.benchmark)
 
 
 def england_by_year(metric_id: str, *, db: Db = None) -> dict[int, float]:
@@ -419,13 +437,13 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     period = period_of(last)
     first = _first(add_months(period, -11))
     previous = _first(add_months(period, -1))
-    units = "SELECT $unit AS org_unit" if unit else _UNITS_SQL[level]
+    units = "SELECT CAST($unit AS VARCHAR) AS org_unit" if unit else _UNITS_SQL[level]
     params: dict = {"first": first, "last": last, "previous": previous, "level": level}
     if unit:
         params["unit"] = unit
     elif level == "la":
-        params["authority"] = catalogue().authority.name
-    sql = _SCORECARD_SQL.format(metrics=_metrics_values_sql(), units=units)
+        params["authority"] = authority.current().name
+    sql = _SCORECARD_SQL.format(metrics=_metrics_values_sql(), units=units, months=_months_sql("$first", "$last"))
     with reading(db) as con:
         if unit:
             params["unit"] = _resolve_unit(con, level, unit)
@@ -440,8 +458,8 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     frame["level"] = level
     frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
     frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
-    # DuckDB hands lists over as masked arrays; tolist() turns masked gaps into None.
-    frame["sparkline"] = [s.tolist() for s in frame["sparkline"]]
+    # DuckDB hands lists over as masked arrays (tolist() turns masked gaps into None), PostgreSQL as lists.
+    frame["sparkline"] = [s.tolist() if hasattr(s, "tolist") else list(s) for s in frame["sparkline"]]
     for column in ("benchmark_year", "sn_count", "rank", "ranked"):
         frame[column] = frame[column].astype("Int64")
     frame["quartile"] = frame["quartile"].astype(object).where(frame["quartile"].notna(), None)
@@ -478,8 +496,12 @@ def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: set[tuple[str
 
 _HISTORY_SQL = """
 WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
-units AS (SELECT unnest($units::VARCHAR[]) AS org_unit, generate_subscripts($units::VARCHAR[], 1) - 1 AS ui)
-SELECT m.ord, u.ui, CAST(year(k.period) * 12 + month(k.period) - 1 AS INTEGER) AS month_number,
+units AS (
+    SELECT org_unit, CAST(n - 1 AS INTEGER) AS ui
+    FROM unnest(CAST($units AS VARCHAR[])) WITH ORDINALITY AS u(org_unit, n)
+)
+SELECT m.ord, u.ui,
+       CAST(extract(year FROM k.period) * 12 + extract(month FROM k.period) - 1 AS INTEGER) AS month_number,
        k.numerator, k.denominator
 FROM kpi_monthly k JOIN metrics m ON m.metric_id = k.metric_id JOIN units u ON u.org_unit = k.org_unit
 WHERE k.level = $level AND k.period <= $last
@@ -658,18 +680,14 @@ def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd
     value, target, green, amber, rag (each month rated with its own year's thresholds)."""
     metric = _metric(metric_id)
     unit = _unit_or_authority(level, unit)
+    latest = f"(SELECT max(period) FROM kpi_monthly WHERE {_REPORTED})"
     sql = f"""
         WITH d AS (
             SELECT period, numerator, denominator FROM kpi_monthly
             WHERE metric_id = $metric AND level = $level AND org_unit = $unit
         ),
-        months AS (
-            SELECT CAST(range AS DATE) AS period
-            FROM range((SELECT min(period) FROM d),
-                       (SELECT max(period) FROM kpi_monthly WHERE {_REPORTED}) + INTERVAL 1 MONTH,
-                       INTERVAL 1 MONTH)
-        )
-        SELECT strftime(m.period, '%Y-%m') AS period, d.numerator, d.denominator, {_value_sql(metric)} AS value
+        months AS ({_months_sql("(SELECT min(period) FROM d)", latest)})
+        SELECT {_month_text("m.period")} AS period, d.numerator, d.denominator, {_value_sql(metric)} AS value
         FROM months m LEFT JOIN d USING (period)
         ORDER BY m.period
     """
@@ -740,8 +758,9 @@ def breakdown(metric_id: str, period: str, level: str, unit: str | None, *, db: 
         children = _children(con, level, unit)
         frame = con.execute(
             f"""
-            SELECT u.org_unit, $child AS level, d.numerator, d.denominator, {_value_sql(metric)} AS value
-            FROM unnest($children::VARCHAR[]) AS u(org_unit)
+            SELECT u.org_unit, CAST($child AS VARCHAR) AS level, d.numerator, d.denominator,
+                   {_value_sql(metric)} AS value
+            FROM unnest(CAST($children AS VARCHAR[])) AS u(org_unit)
             LEFT JOIN kpi_monthly d
                 ON d.org_unit = u.org_unit AND d.metric_id = $metric AND d.level = $child AND d.period = $period
             """,
@@ -769,12 +788,10 @@ def team_matrix(
         teams = _teams_under(con, level, unit)
         frame = con.execute(
             f"""
-            WITH months AS (
-                SELECT CAST(range AS DATE) AS period FROM range($first, $last + INTERVAL 1 MONTH, INTERVAL 1 MONTH)
-            )
-            SELECT t.team, strftime(m.period, '%Y-%m') AS period, d.numerator, d.denominator,
+            WITH months AS ({_months_sql("$first", "$last")})
+            SELECT t.team, {_month_text("m.period")} AS period, d.numerator, d.denominator,
                    {_value_sql(metric)} AS value
-            FROM unnest($teams::VARCHAR[]) AS t(team) CROSS JOIN months m
+            FROM unnest(CAST($teams AS VARCHAR[])) AS t(team) CROSS JOIN months m
             LEFT JOIN kpi_monthly d ON d.metric_id = $metric AND d.level = 'team' AND d.org_unit = t.team
                 AND d.period = m.period
             ORDER BY t.team, m.period
@@ -801,7 +818,7 @@ def team_grid(period: str, level: str, unit: str | None, *, db: Db = None) -> pd
             SELECT t.team, m.ord, m.metric_id, d.numerator, d.denominator,
                    CASE WHEN m.is_count THEN d.numerator
                         WHEN d.denominator > 0 THEN 100.0 * d.numerator / d.denominator END AS value
-            FROM unnest($teams::VARCHAR[]) AS t(team) CROSS JOIN metrics m
+            FROM unnest(CAST($teams AS VARCHAR[])) AS t(team) CROSS JOIN metrics m
             LEFT JOIN kpi_monthly d ON d.metric_id = m.metric_id AND d.level = 'team' AND d.org_unit = t.team
                 AND d.period = $period
             ORDER BY t.team, m.ord
@@ -827,8 +844,9 @@ def pooled(metric_id: str, months: Iterable[str], level: str, unit: str | None, 
     with reading(db) as con:
         unit = _resolve_unit(con, level, unit)
         numerator, denominator, rows = con.execute(
-            "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly"
-            " WHERE metric_id = $metric AND level = $level AND org_unit = $unit AND period IN (SELECT unnest($months))",
+            "SELECT sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS months FROM kpi_monthly"
+            " WHERE metric_id = $metric AND level = $level AND org_unit = $unit"
+            " AND period IN (SELECT unnest(CAST($months AS DATE[])))",
             {"metric": metric_id, "level": level, "unit": unit, "months": firsts},
         ).fetchone()
     if not rows:
@@ -847,11 +865,14 @@ AUDIT_COLUMNS = [
 ]  # fmt: skip
 
 # A financial-year quarter label from a month: 2023-07 -> 2023/24 Q2.
-_QUARTER_SQL = """
-    CAST(year(audit_month) - CASE WHEN month(audit_month) < 4 THEN 1 ELSE 0 END AS VARCHAR) || '/'
-    || lpad(CAST((year(audit_month) - CASE WHEN month(audit_month) < 4 THEN 1 ELSE 0 END + 1) % 100 AS VARCHAR),
-            2, '0')
-    || ' Q' || CAST((month(audit_month) + 8) % 12 // 3 + 1 AS VARCHAR)
+_FY_START_SQL = (
+    "CAST(extract(year FROM audit_month) AS INTEGER) - CASE WHEN extract(month FROM audit_month) < 4 THEN 1 ELSE 0 END"
+)
+_QUARTER_SQL = f"""
+    CAST({_FY_START_SQL} AS VARCHAR) || '/' || substr(CAST({_FY_START_SQL} + 1 AS VARCHAR), 3, 2)
+    || ' Q' || CASE WHEN extract(month FROM audit_month) BETWEEN 4 AND 6 THEN '1'
+                    WHEN extract(month FROM audit_month) BETWEEN 7 AND 9 THEN '2'
+                    WHEN extract(month FROM audit_month) BETWEEN 10 AND 12 THEN '3' ELSE '4' END
 """
 
 
@@ -870,7 +891,7 @@ def audit_grades(
     of the moderated audits by moderated grade."""
     if by not in ("month", "quarter"):
         raise ValueError(f"{by!r}: audits are grouped by month or quarter")
-    label = "strftime(audit_month, '%Y-%m')" if by == "month" else _QUARTER_SQL
+    label = _month_text("audit_month") if by == "month" else _QUARTER_SQL
     filters, params = ["true"], {}
     with reading(db) as con:
         # Names match as the loader matches them; one it does not know is an error naming those it does.
@@ -900,14 +921,16 @@ def audit_grades(
                 FROM a GROUP BY 1
             )
             SELECT period, audits, moderated, outstanding, good, requires_improvement, inadequate,
-                   100.0 * outstanding / nullif(moderated, 0) AS outstanding_pct,
-                   100.0 * good / nullif(moderated, 0) AS good_pct,
-                   100.0 * requires_improvement / nullif(moderated, 0) AS requires_improvement_pct,
-                   100.0 * inadequate / nullif(moderated, 0) AS inadequate_pct
+                   100.0 * CAST(outstanding AS DOUBLE PRECISION) / nullif(moderated, 0) AS outstanding_pct,
+                   100.0 * CAST(good AS DOUBLE PRECISION) / nullif(moderated, 0) AS good_pct,
+                   100.0 * CAST(requires_improvement AS DOUBLE PRECISION) / nullif(moderated, 0)
+                       AS requires_improvement_pct,
+                   100.0 * CAST(inadequate AS DOUBLE PRECISION) / nullif(moderated, 0) AS inadequate_pct
             FROM counted ORDER BY first_month
         """
         frame = con.execute(sql, params).df()
-    return frame[AUDIT_COLUMNS].astype({c: float for c in AUDIT_COLUMNS if c.endswith("_pct")})
+    counts = {c: "int64" for c in AUDIT_COLUMNS[1:] if not c.endswith("_pct")}
+    return frame[AUDIT_COLUMNS].astype(counts | {c: float for c in AUDIT_COLUMNS if c.endswith("_pct")})
 
 
 # --- freshness -------------------------------------------------------------------
@@ -921,12 +944,12 @@ def freshness(db: Db = None) -> pd.DataFrame:
     parts = []
     for extract in EXTRACT_TYPES.values():
         latest = (
-            f"(SELECT strftime(max({extract.period_column}), '%Y-%m') FROM {extract.table})"
+            f"(SELECT {_month_text(f'max({extract.period_column})')} FROM {extract.table})"
             if extract.period_column
             else "CAST(NULL AS VARCHAR)"
         )
         if extract.snapshot:  # a snapshot counts in the month of its as-of date
-            latest = f"(SELECT strftime(max(as_of), '%Y-%m') FROM {extract.table})"
+            latest = f"(SELECT {_month_text('max(as_of)')} FROM {extract.table})"
         # A record carries the latest as-of date of the loads that contained it; an aggregate, its load's.
         by_load = f"(SELECT max(as_of) FROM loads WHERE load_id IN (SELECT load_id FROM {extract.table}))"
         as_of = f"greatest((SELECT max(as_of) FROM {extract.table}), {by_load})" if extract.record_level else by_load
@@ -934,7 +957,7 @@ def freshness(db: Db = None) -> pd.DataFrame:
     with reading(db) as con:
         extracts = con.execute(" UNION ALL ".join(parts)).df()
         marts = con.execute(
-            "SELECT metric_id, strftime(max(period), '%Y-%m') AS latest_period FROM kpi_monthly GROUP BY metric_id"
+            f"SELECT metric_id, {_month_text('max(period)')} AS latest_period FROM kpi_monthly GROUP BY metric_id"
         ).df()
     as_of = {r.source: r.as_of for r in extracts.itertuples()}
     latest = dict(zip(marts["metric_id"], marts["latest_period"], strict=True))

@@ -33,6 +33,7 @@ from dashboard.export.model import (
     PlanPage,
     ScoreRow,
 )
+from etl import authority as authorities
 from etl import notes as notes_store
 from etl import plans as action_plans
 from etl import queries
@@ -95,7 +96,7 @@ def check_request(
     if period not in held:
         raise BoardPackError(f"There is no KPI data for {period}: the warehouse holds {held[0]} to {held[-1]}.")
     unit = (unit or "").strip() or None
-    authority = catalogue().authority.name
+    authority = authorities.current().name
     if level == "la":
         if unit not in (None, authority):
             raise BoardPackError(f"level la is the authority as a whole: leave out unit ({_shown(unit)} given).")
@@ -413,11 +414,11 @@ def collect(
     audits = _audits(period, level, unit, db)
     as_of, notes = _as_of(db)
     pack = BoardPack(
-        authority=cat.authority.name,
+        authority=authorities.current().name,
         period=period,
         period_label=look.long_month_label(period),
         level=level,
-        unit=unit or cat.authority.name,
+        unit=unit or authorities.current().name,
         scope_label=_scope_label(level, unit),
         as_of=as_of,
         generated_at=datetime.now().replace(microsecond=0),
@@ -434,7 +435,7 @@ def collect(
         row_notes=notes_store.notes_by_metric(period, level, unit, db=db),
         # What is changing across the authority's services, at a glance (Making Data Count).
         matrix=queries.icon_matrix(period, "la", db=db) if level == "la" else pd.DataFrame(),
-        comparator_note=comparator_note(queries.reference_authority(db), cat.authority.name),
+        comparator_note=comparator_note(queries.reference_authority(db), authorities.current().name),
     )
     pack.plans_judged_on, pack.plans = _plan_pages(rows, period, db)
     if kind == "pdf":

@@ -16,6 +16,7 @@ from dashboard.components.controls import labelled_select, url_parts, url_sync
 from dashboard.components.figures import audit_bars_figure
 from dashboard.components.tables import audit_table, scroll_region
 from dashboard.pages.common import page_header, per_load, safely
+from etl import authority as authorities
 from etl import queries
 from etl.contract import audit_type_key, match_name
 from etl.metrics import catalogue
@@ -73,7 +74,7 @@ def grades(by: str, team: str | None, service: str | None, audit_type: str | Non
 
 
 def describe(chosen: dict) -> str:
-    parts = [chosen["team"] or chosen["service"] or catalogue().authority.name]
+    parts = [chosen["team"] or chosen["service"] or authorities.current().name]
     parts.append(audit_type_label(chosen["audit_type"]) + " audits" if chosen["audit_type"] else "all audit types")
     return " · ".join(parts)
 

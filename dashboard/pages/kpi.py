@@ -40,6 +40,7 @@ from dashboard.components.spc_figure import (
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
 from etl import access, children, notes, plans, queries
+from etl import authority as authorities
 from etl.calendar import add_months, financial_year_of, parse_period
 from etl.metrics import Metric, Polarity, catalogue
 from etl.reference import INDICATORS
@@ -154,7 +155,7 @@ def comparator_card(metric: Metric, period: str) -> html.Div | None:
                 class_name="cpip-graph",
             ),
             html.P(
-                comparator_note(authority, catalogue().authority.name) + f" Source: DfE, {indicator.source}.",
+                comparator_note(authority, authorities.current().name) + f" Source: DfE, {indicator.source}.",
                 className="cpip-footnote",
                 id="kpi-comparator-note",
             ),

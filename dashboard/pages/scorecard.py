@@ -29,6 +29,7 @@ from dashboard.components.glossary import glossary_link, with_abbreviations
 from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
+from etl import authority as authorities
 from etl import children, notes, plans, queries
 from etl.metrics import catalogue
 
@@ -194,7 +195,7 @@ def build(
             id="sc-footnote",
         ),
         html.P(
-            comparator_note(per_load(queries.reference_authority), cat.authority.name),
+            comparator_note(per_load(queries.reference_authority), authorities.current().name),
             className="cpip-footnote",
             id="sc-comparator-note",
         ),

@@ -15,12 +15,12 @@ WITH a AS (
     LEFT JOIN calendar co ON co.day = a.as_of
 ),
 deadlines AS (
-    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL
+    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY working_day_number
 )
 -- assessments_45wd: completed assessments, in the month of completion.
 SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', a.completed) AS DATE) AS period, a.team, a.child_id,
-       strftime(a.started, '%Y-%m-%d') AS start, strftime(d.day, '%Y-%m-%d') AS deadline,
-       strftime(a.completed, '%Y-%m-%d') AS event_date, a.wd_completed - a.wd_start AS working_days,
+       CAST(a.started AS VARCHAR) AS start, CAST(d.day AS VARCHAR) AS deadline,
+       CAST(a.completed AS VARCHAR) AS event_date, a.wd_completed - a.wd_start AS working_days,
        CASE WHEN a.wd_completed - a.wd_start <= 45 THEN 'met' ELSE 'late' END AS outcome
 FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + 45
 WHERE a.completed IS NOT NULL
@@ -30,7 +30,7 @@ UNION ALL
 -- not yet due (listed, left out of the figure). working_days runs to the visit,
 -- or to the as-of date while there is none.
 SELECT 'seen_5wd', CAST(date_trunc('month', a.started) AS DATE), a.team, a.child_id,
-       strftime(a.started, '%Y-%m-%d'), strftime(d.day, '%Y-%m-%d'), strftime(a.seen, '%Y-%m-%d'),
+       CAST(a.started AS VARCHAR), CAST(d.day AS VARCHAR), CAST(a.seen AS VARCHAR),
        coalesce(a.wd_seen, a.wd_as_of) - a.wd_start,
        CASE WHEN a.seen IS NOT NULL AND a.wd_seen - a.wd_start <= 5 THEN 'met'
             WHEN a.seen IS NOT NULL THEN 'late'

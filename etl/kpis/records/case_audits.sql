@@ -2,7 +2,7 @@
 -- per audit metric (_kpi_audit_metrics: metric_id, audit_type; NULL = every type).
 -- "met" = moderated grade Outstanding or Good; "not met" otherwise. No deadline.
 SELECT m.metric_id, CAST(date_trunc('month', a.audit_date) AS DATE) AS period, a.team, a.child_id,
-       strftime(a.audit_date, '%Y-%m-%d') AS start, CAST(NULL AS VARCHAR) AS deadline,
+       CAST(a.audit_date AS VARCHAR) AS start, CAST(NULL AS VARCHAR) AS deadline,
        CAST(NULL AS VARCHAR) AS event_date, CAST(NULL AS INTEGER) AS working_days,
        CASE WHEN lower(trim(a.moderated_grade)) IN ('outstanding', 'good') THEN 'met' ELSE 'not met' END AS outcome
 FROM case_audits a

@@ -10,12 +10,12 @@ WITH c AS (
     WHERE care_start_date <= as_of AND (care_end_date IS NULL OR care_end_date > as_of)
 )
 SELECT 'dental_up_to_date' AS metric_id, CAST(date_trunc('month', s) AS DATE) AS period, team, child_id,
-       strftime(care_start_date, '%Y-%m-%d') AS start, CAST(NULL AS VARCHAR) AS deadline,
-       strftime(last_dental_check_date, '%Y-%m-%d') AS event_date, CAST(NULL AS INTEGER) AS working_days,
+       CAST(care_start_date AS VARCHAR) AS start, CAST(NULL AS VARCHAR) AS deadline,
+       CAST(last_dental_check_date AS VARCHAR) AS event_date, CAST(NULL AS INTEGER) AS working_days,
        CASE WHEN last_dental_check_date BETWEEN s_12m AND s THEN 'met' ELSE 'not met' END AS outcome
 FROM c WHERE care_start_date <= s_12m
 UNION ALL
 SELECT 'placements_3plus', CAST(date_trunc('month', s) AS DATE), team, child_id,
-       strftime(care_start_date, '%Y-%m-%d'), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER),
+       CAST(care_start_date AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER),
        CASE WHEN placements_last_12m >= 3 THEN 'met' ELSE 'not met' END
 FROM c

@@ -33,11 +33,11 @@ open_records AS (
     FROM s47_enquiries WHERE icpc_date IS NULL AND icpc_not_required IS NOT TRUE
 ),
 deadlines AS (
-    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL
+    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY working_day_number
 ),
 working_day_rows AS (
-    SELECT o.metric_id, o.child_id, o.team, strftime(o.started, '%Y-%m-%d') AS start,
-           strftime(d.day, '%Y-%m-%d') AS deadline, CAST(d.day AS TIMESTAMP) AS due_at,
+    SELECT o.metric_id, o.child_id, o.team, CAST(o.started AS VARCHAR) AS start,
+           CAST(d.day AS VARCHAR) AS deadline, CAST(d.day AS TIMESTAMP) AS due_at,
            CASE WHEN cn.working_day_number - cs.working_day_number > o.allowed THEN 'overdue' ELSE 'due' END AS outcome
     FROM open_records o
     JOIN now_of n USING (source)
@@ -47,16 +47,16 @@ working_day_rows AS (
     WHERE cs.working_day_number + o.allowed <= cn.working_day_number + $days
 ),
 rhi_rows AS (
-    SELECT 'rhi_72h' AS metric_id, m.child_id, m.team, strftime(m.returned_at, '%Y-%m-%d %H:%M') AS start,
-           strftime(m.returned_at + INTERVAL 72 HOUR, '%Y-%m-%d %H:%M') AS deadline,
-           m.returned_at + INTERVAL 72 HOUR AS due_at,
-           CASE WHEN m.returned_at + INTERVAL 72 HOUR < CAST(n.today AS TIMESTAMP) THEN 'overdue' ELSE 'due' END
+    SELECT 'rhi_72h' AS metric_id, m.child_id, m.team, substr(CAST(m.returned_at AS VARCHAR), 1, 16) AS start,
+           substr(CAST(m.returned_at + INTERVAL '72 hours' AS VARCHAR), 1, 16) AS deadline,
+           m.returned_at + INTERVAL '72 hours' AS due_at,
+           CASE WHEN m.returned_at + INTERVAL '72 hours' < CAST(n.today AS TIMESTAMP) THEN 'overdue' ELSE 'due' END
     FROM missing_episodes m
     JOIN now_of n ON n.source = 'missing_episodes'
     JOIN calendar cn ON cn.day = n.today
-    JOIN calendar cd ON cd.day = CAST(m.returned_at + INTERVAL 72 HOUR AS DATE)
+    JOIN calendar cd ON cd.day = CAST(m.returned_at + INTERVAL '72 hours' AS DATE)
     WHERE m.returned_at IS NOT NULL AND m.rhi_completed_at IS NULL
       AND cd.working_day_number <= cn.working_day_number + $days
 )
 SELECT metric_id, child_id, team, start, deadline, outcome, due_at
-FROM (SELECT * FROM working_day_rows UNION ALL SELECT * FROM rhi_rows)
+FROM (SELECT * FROM working_day_rows UNION ALL SELECT * FROM rhi_rows) AS due_rows

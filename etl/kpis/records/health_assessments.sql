@@ -10,11 +10,11 @@ WITH h AS (
     LEFT JOIN calendar co ON co.day = h.as_of
 ),
 deadlines AS (
-    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL
+    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY working_day_number
 )
 SELECT 'iha_20wd' AS metric_id, CAST(date_trunc('month', h.started) AS DATE) AS period, h.team, h.child_id,
-       strftime(h.started, '%Y-%m-%d') AS start, strftime(d.day, '%Y-%m-%d') AS deadline,
-       strftime(h.done, '%Y-%m-%d') AS event_date, coalesce(h.wd_done, h.wd_as_of) - h.wd_start AS working_days,
+       CAST(h.started AS VARCHAR) AS start, CAST(d.day AS VARCHAR) AS deadline,
+       CAST(h.done AS VARCHAR) AS event_date, coalesce(h.wd_done, h.wd_as_of) - h.wd_start AS working_days,
        CASE WHEN h.done IS NOT NULL AND h.wd_done - h.wd_start <= 20 THEN 'met'
             WHEN h.done IS NOT NULL THEN 'late'
             WHEN h.wd_as_of - h.wd_start > 20 THEN 'overdue'

@@ -8,9 +8,9 @@ WITH r AS (
     FROM referrals
 )
 SELECT 'rereferrals_12m' AS metric_id, CAST(date_trunc('month', referral_date) AS DATE) AS period, team, child_id,
-       strftime(referral_date, '%Y-%m-%d') AS start, CAST(NULL AS VARCHAR) AS deadline,
-       CASE WHEN previous_referral >= referral_date - INTERVAL 12 MONTH
-            THEN strftime(previous_referral, '%Y-%m-%d') END AS event_date,
+       CAST(referral_date AS VARCHAR) AS start, CAST(NULL AS VARCHAR) AS deadline,
+       CASE WHEN previous_referral >= CAST(referral_date - INTERVAL '12 months' AS DATE)
+            THEN CAST(previous_referral AS VARCHAR) END AS event_date,
        CAST(NULL AS INTEGER) AS working_days,
-       CASE WHEN previous_referral >= referral_date - INTERVAL 12 MONTH THEN 'met' ELSE 'not met' END AS outcome
+       CASE WHEN previous_referral >= CAST(referral_date - INTERVAL '12 months' AS DATE) THEN 'met' ELSE 'not met' END AS outcome
 FROM r

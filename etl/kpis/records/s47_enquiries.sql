@@ -11,10 +11,10 @@ WITH s AS (
     JOIN calendar ci ON ci.day = s.icpc_date
 ),
 deadlines AS (
-    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY ALL
+    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY working_day_number
 )
 SELECT 'icpc_15wd' AS metric_id, CAST(date_trunc('month', s.held) AS DATE) AS period, s.team, s.child_id,
-       strftime(s.started, '%Y-%m-%d') AS start, strftime(d.day, '%Y-%m-%d') AS deadline,
-       strftime(s.held, '%Y-%m-%d') AS event_date, s.wd_held - s.wd_start AS working_days,
+       CAST(s.started AS VARCHAR) AS start, CAST(d.day AS VARCHAR) AS deadline,
+       CAST(s.held AS VARCHAR) AS event_date, s.wd_held - s.wd_start AS working_days,
        CASE WHEN s.wd_held - s.wd_start <= 15 THEN 'met' ELSE 'late' END AS outcome
 FROM s LEFT JOIN deadlines d ON d.working_day_number = s.wd_start + 15
