@@ -363,7 +363,8 @@ SELECT c.metric_id, c.indicator, c.year AS benchmark_year,
        (SELECT value FROM published p WHERE p.indicator = c.indicator AND p.year = c.year AND p.level = 'regional'
             AND p.code = (SELECT region_name FROM me)) AS region,
        (SELECT region_name FROM me) AS region_name,
-       (SELECT median(p.value) FROM published p JOIN neighbours n ON n.neighbour_code = p.code
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY p.value) FROM published p
+            JOIN neighbours n ON n.neighbour_code = p.code
             WHERE n.la_code = $la_code AND p.indicator = c.indicator AND p.year = c.year AND p.level = 'la'
               AND p.value IS NOT NULL) AS sn_median,
        (SELECT count(p.value) FROM published p JOIN neighbours n ON n.neighbour_code = p.code

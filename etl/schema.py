@@ -171,3 +171,19 @@ settings = sa.Table(
 
 # Every other table belongs to an authority: each row carries its la_code.
 AUTHORITY_TABLES = tuple(t.name for t in metadata.sorted_tables if t.name not in SHARED_TABLES)
+
+
+def ddl(engine: str = "duckdb") -> list[str]:
+    """CREATE TABLE statements for every table (without la_code: the migrations add it), for a scratch
+    database (tests that want the tables and nothing else)."""
+    from sqlalchemy.schema import CreateTable
+
+    if engine == "duckdb":
+        from duckdb_engine import Dialect
+
+        dialect = Dialect()
+    else:
+        from sqlalchemy.dialects import postgresql
+
+        dialect = postgresql.dialect()
+    return [str(CreateTable(t, if_not_exists=True).compile(dialect=dialect)) for t in metadata.sorted_tables]

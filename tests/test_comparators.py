@@ -11,13 +11,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etl import queries, reference, warehouse
+from etl import queries, reference, schema, warehouse
 from etl.reference import ReferenceError, comparator_frame, comparison_frame, load_reference
 
 
 def _schema() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    for statement in warehouse._ddl():
+    for statement in schema.ddl():
         con.execute(statement)
     return con
 
