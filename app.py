@@ -34,7 +34,8 @@ app = dash.Dash(
     update_title=None,  # no "Updating..." flicker in the tab title
 )
 app.index_string = index_string()
-app.layout = build_shell(app.get_asset_url)
+# Built for each page load, so the header names the authority the request is for (dashboard/gate.py).
+app.layout = lambda: build_shell(app.get_asset_url)
 server = app.server
 # Refuse an oversized upload before it is read (base64 makes a file about 4/3 larger).
 server.config["MAX_CONTENT_LENGTH"] = int(max_upload_bytes() * 1.4) + 2**20

@@ -238,3 +238,84 @@ def test_loads_and_reads_at_the_same_time_on_postgresql(pg: str, tmp_path: Path)
     # Each load adds 200 met assessments in July: only whole loads were ever seen.
     assert seen <= {(3 + 200 * k, 3 + 200 * k) for k in range(4)}
     assert figure(pg, "846", "2023-07") == (603, 603)
+
+
+# --- the web app: which authority a request is for, and who may choose which -------------------------------------
+
+ACCESS = """
+default_role: viewer
+users:
+  r.lead: {role: board, authorities: ["938", "846"]}
+  b.viewer: {role: viewer, authorities: ["846"]}
+  d.viewer: {role: viewer}
+"""
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    db = tmp_path / "warehouse.duckdb"
+    org = write(tmp_path, "organisation.csv", ORG)
+    for code, rows in RECORDS.items():
+        load(db, code, org, write(tmp_path, f"assessments-{code}.csv", [HEADER, *rows]))
+    (tmp_path / "access.yml").write_text(ACCESS, encoding="utf-8")
+    monkeypatch.setenv("CPIP_DB", str(db))
+    monkeypatch.setenv("CPIP_ACCESS", str(tmp_path / "access.yml"))
+    monkeypatch.setenv("CPIP_ACCESS_LOG", str(tmp_path / "access-log.sqlite"))
+    import app
+
+    test_client = app.server.test_client()
+    test_client.get("/", headers={"X-Remote-User": "r.lead"})  # Dash registers its page router on the first request
+    return test_client
+
+
+def as_user(user: str) -> dict:
+    return {"X-Remote-User": user, "Accept": "text/html"}
+
+
+def header_name(client, user: str) -> str:
+    import json
+
+    layout = json.loads(client.get("/_dash-layout", headers=as_user(user)).get_data(as_text=True))
+    text = json.dumps(layout)
+    return "Brighton and Hove" if "Brighton and Hove" in text else "Demo County Council"
+
+
+def test_a_user_works_on_the_authorities_the_access_file_gives_them(client) -> None:
+    # r.lead may see both: the first listed until they choose; the line at the top offers the other.
+    page = client.get("/", headers=as_user("r.lead")).get_data(as_text=True)
+    assert "Showing Demo County Council" in page and 'href="/authority/846?next=/"' in page
+    assert header_name(client, "r.lead") == "Demo County Council"
+    chosen = client.get("/authority/846?next=/teams", headers=as_user("r.lead"))
+    assert (chosen.status_code, chosen.headers["Location"]) == (303, "/teams")
+    assert "cpip_authority=846" in chosen.headers["Set-Cookie"]
+    assert header_name(client, "r.lead") == "Brighton and Hove"
+    # b.viewer sees 846 only, whatever the cookie says; d.viewer, metrics.yml's authority.
+    assert header_name(client, "b.viewer") == "Brighton and Hove"
+    assert header_name(client, "d.viewer") == "Demo County Council"
+    client.delete_cookie("cpip_authority")
+    refused = client.get("/authority/846", headers=as_user("d.viewer"))
+    assert refused.status_code == 403
+    assert "You have not been given access to Brighton and Hove" in refused.get_data(as_text=True)
+    # Only ever back into the dashboard.
+    assert client.get("/authority/938?next=//evil.example", headers=as_user("r.lead")).headers["Location"] == "/"
+
+
+def test_the_regional_page_shows_the_authorities_the_user_may_see(client) -> None:
+    from dash_tree import text_of
+
+    from dashboard.pages import regional
+
+    token = authority.permit(["938", "846"])
+    try:
+        page = text_of(regional.build("assessments_45wd"))
+    finally:
+        authority.end_permit(token)
+    assert "Demo County Council" in page and "Brighton and Hove" in page
+    # July 2023: 938 1 of 2 (50%), 846 3 of 3 (100%); August: 938 has no data.
+    assert "50.0% (1 / 2)" in page and "100.0% (3 / 3)" in page and "No data" in page
+    token = authority.permit(["846"])
+    try:
+        alone = text_of(regional.build("assessments_45wd"))
+    finally:
+        authority.end_permit(token)
+    assert "Demo County Council" not in alone and "You may see one authority" in alone

@@ -94,6 +94,7 @@ PAGES = {
     "/audits": ("/audits", None, False),
     "/plans": ("/plans?show=overdue", None, False),
     "/glossary": ("/glossary", None, False),
+    "/regional": ("/regional?metric=seen_5wd", None, False),
     "/kpi/<metric_id>": ("/kpi/seen_5wd?period=2023-07&level=team&unit=Team%20A", None, False),
     "/data": ("/data", None, True),
     "/due": ("/due?team=Team%20C&days=5", {"Team C"}, False),
@@ -126,6 +127,8 @@ ROUTES = {
         False,
     ),
     "/due.csv": ("/due.csv?team=Team%20A&days=5&on=2023-08-01", {"Team A"}, False),
+    # Everyone may choose metrics.yml's authority (tests/test_authorities.py: a user's own authorities).
+    "/authority/<code>": ("/authority/938?next=/teams", None, False),
 }
 
 
@@ -220,7 +223,7 @@ def test_every_callback_as_every_role(client):
     pages = {_page_of(k) for k in callbacks}
     # Every callback belongs to a page whose rule is known here: a new page fails this test until it is.
     assert pages <= {
-        "_pages_content", "_pages_dummy", "nav", "sc", "kpi", "tm", "au", "data", "children", "due", "note", "plan"
+        "_pages_content", "_pages_dummy", "nav", "sc", "kpi", "tm", "au", "data", "children", "due", "note", "plan", "rg"
     }  # fmt: skip
     analysts_only = {k for k in callbacks if _page_of(k) == "data"}
     assert len(analysts_only) >= 8  # check, load, cancel, history, freshness, undo..., the access log

@@ -76,10 +76,10 @@ def _table(frame, codes, metric, caption: str) -> html.Table:
             if cell is None or (isinstance(cell.value, float) and math.isnan(cell.value)):
                 row.append(html.Td("No data", className="cpip-muted"))
                 continue
-            parts = [format_value(cell.value, metric.unit)]
+            text = format_value(cell.value, metric.unit)
             if metric.unit == "percent":
-                parts.append(html.Span(f" ({format_fraction(cell.numerator, cell.denominator, metric.unit)})"))
-            row.append(html.Td(parts, className="cpip-num"))
+                text += f" ({format_fraction(cell.numerator, cell.denominator, metric.unit)})"
+            row.append(html.Td(text, className="cpip-num"))
         body.append(html.Tr(row))
     return html.Table([html.Caption(caption), head, html.Tbody(body)], className="table table-sm cpip-table")
 
