@@ -1,0 +1,102 @@
+"""The schema's migrations (etl/migrations/) on both engines: from an empty database, and from the
+previous release's schema (revision 0001, the tables before authorities) holding data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from etl import db, migrate, queries, warehouse
+from etl.contract import EXTRACT_TYPES
+from etl.schema import AUTHORITY_TABLES
+
+
+def _previous_release(con) -> None:
+    """What the release before authorities held: its tables (revision 0001), the calendar, one load of one
+    assessment, and that load's figures."""
+    migrate.upgrade(con, "938", revision="0001")
+    warehouse.fill_calendar(con)
+    con.execute(
+        "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
+        " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, outcome, rows_redated)"
+        " VALUES (1, ?, 'old', 'a.csv', 'h', 'assessments', ?, 1, 1, 0, 0, 0, 0, 'loaded', 0)",
+        [datetime(2023, 8, 1), date(2023, 7, 31)],
+    )
+    con.execute(
+        "INSERT INTO assessments (child_id, team, assessment_start_date, assessment_completed_date, load_id, as_of)"
+        " VALUES ('OLD1', 'Team A', ?, ?, 1, ?)",
+        [date(2023, 7, 3), date(2023, 7, 10), date(2023, 7, 31)],
+    )
+    con.execute("INSERT INTO organisation (team, service, area, load_id) VALUES ('Team A', 'Service S', 'North', 1)")
+
+
+def test_duckdb_from_the_previous_release(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    _previous_release(con)
+    con.close()
+    warehouse.ensure_warehouse(path)  # the first read upgrades it
+    with warehouse.reading(path) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert con.execute("SELECT child_id, la_code FROM assessments").fetchall() == [("OLD1", "938")]
+        assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
+        assert con.execute("SELECT count(*) FROM published").fetchone()[0] > 1000
+    # Every authority table has its la_code, on the file's authority by default.
+    with warehouse.reading(path) as con:
+        missing = [t for t in AUTHORITY_TABLES if "la_code" not in db.dialect_of(con).columns(con, t)]
+    assert missing == []
+
+
+def test_postgresql_from_an_empty_database(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPIP_STATE_DIR", str(tmp_path))
+    warehouse.ensure_warehouse(pg_url)
+    db.close_pool(pg_url)
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        secured = dict(
+            con.execute(
+                "SELECT relname, relrowsecurity FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            ).fetchall()
+        )
+        assert {t for t in AUTHORITY_TABLES if not secured.get(t)} == set()  # every authority table
+        assert {t for t in ("calendar", "published", "authorities", "neighbours", "settings") if secured[t]} == set()
+        policies = {t for (t,) in con.execute("SELECT tablename FROM pg_policies WHERE policyname = 'authority'")}
+        assert policies == set(AUTHORITY_TABLES)
+        # The loader's key lookups are indexed, led by the authority.
+        indexed = {t for (t,) in con.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%(la_code, %'")}
+        assert {e.table for e in EXTRACT_TYPES.values()} <= indexed
+        assert con.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+            " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'loads'::regclass AND i.indisprimary ORDER BY 1"
+        ).fetchall() == [("la_code",), ("load_id",)]
+    # Migrating again changes nothing (a second process, a second start).
+    warehouse.forget(pg_url)
+    warehouse.ensure_warehouse(pg_url)
+    db.close_pool(pg_url)
+
+
+def test_postgresql_from_the_previous_release(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPIP_STATE_DIR", str(tmp_path))
+    with psycopg.connect(pg_url) as raw:
+        con = db.PgConnection(raw)
+        _previous_release(con)
+        raw.commit()
+    warehouse.ensure_warehouse(pg_url)
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert con.execute("SELECT child_id, la_code FROM assessments").fetchall() == [("OLD1", "938")]
+        assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
+    # The old rows read through the app's role, and the KPIs rebuild from them: 5 working days, met.
+    with warehouse.writer(pg_url) as con:
+        from etl import kpis
+
+        kpis.rebuild(con)
+    frame = queries.scorecard("2023-07", "la", None, db=pg_url)
+    row = frame[frame["metric_id"] == "assessments_45wd"].iloc[0]
+    assert (row["numerator"], row["denominator"]) == (1, 1)
+    db.close_pool(pg_url)
