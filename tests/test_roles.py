@@ -223,7 +223,8 @@ def test_every_callback_as_every_role(client):
     pages = {_page_of(k) for k in callbacks}
     # Every callback belongs to a page whose rule is known here: a new page fails this test until it is.
     assert pages <= {
-        "_pages_content", "_pages_dummy", "nav", "sc", "kpi", "tm", "au", "data", "children", "due", "note", "plan", "rg"
+        "_pages_content", "_pages_dummy", "nav", "sc", "kpi", "tm", "au", "data", "children", "due", "note", "plan",
+        "rg",
     }  # fmt: skip
     analysts_only = {k for k in callbacks if _page_of(k) == "data"}
     assert len(analysts_only) >= 8  # check, load, cancel, history, freshness, undo..., the access log
