@@ -6,12 +6,14 @@ values come from the `kpi_monthly` mart only (pages never count records
 themselves); percentages are pooled by summing numerators and denominators,
 never averaged. RAG and direction of travel are computed over whole columns
 (numpy), not row by row, because the scorecard must answer in well under
-200 ms on 100 teams x 60 months.
+200 ms on 100 teams x 60 months. The SQL is written in the dialect DuckDB and
+PostgreSQL share (see etl/db.py), so it runs unchanged on either warehouse.
 
 Conventions: periods are months as text (`2023-07`); levels are `la`, `area`,
-`service`, `team`; the `la` unit is the authority's name from metrics.yml. A
-value is 0-100 for a percentage (unrounded) and the count for a count; no data
-is NaN (None in lists and dicts), rated "No data", never 0 and never Red.
+`service`, `team`; the `la` unit is the name of the authority of the work in
+hand (`etl.authority.current()`; metrics.yml's by default). A value is 0-100
+for a percentage (unrounded) and the count for a count; no data is NaN (None
+in lists and dicts), rated "No data", never 0 and never Red.
 """
 
 from __future__ import annotations
@@ -381,9 +383,10 @@ def comparators(period: str, *, db: Db = None) -> pd.DataFrame:
 
 
 def reference_authority(db: Db = None) -> dict | None:
-    """The authority whose published figures are the comparators (metrics.yml
-    `authority.la_code`): {la_code, la_name, region_name, neighbours: [names, closest
-    first]}; la_name None when DfE's files do not know the code; None when no code is set."""
+    """The authority whose published figures are the comparators (the authority of the
+    work in hand, by default metrics.yml's `authority.la_code`): {la_code, la_name,
+    region_name, neighbours: [names, closest first]}; la_name None when DfE's files do
+    not know the code; None when no code is set."""
     code = _authority_code()
     if not code:
         return None
