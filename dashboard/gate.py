@@ -283,21 +283,25 @@ def who_line() -> str:
 
 
 def _authority_links(viewer: access.Viewer) -> str:
-    """With more than one authority to choose from: which one this is, links to the others, the regional view."""
+    """With more than one authority to choose from, which one the pages show (the header offers the others)."""
+    if len(authority_choices(viewer)) < 2:
+        return ""
+    return f'<span class="cpip-authorities">. Showing {html.escape(authority.current().name)}.</span>'
+
+
+def authority_switch() -> list[tuple[str, str]]:
+    """(name, address) of each other authority the current viewer may switch to; [] with one to choose from."""
+    try:
+        viewer = access.current_viewer()
+    except AccessDenied:
+        return []
+    if viewer is None:
+        return []
     choices = authority_choices(viewer)
     if len(choices) < 2:
-        return ""
+        return []
     current = authority.current_code()
-    others = " ".join(
-        f'<a href="/authority/{code}?next=/">{html.escape(authority.authority(code).name)}</a>'
-        for code in choices
-        if code != current
-    )
-    return (
-        f' <span class="cpip-authorities">Showing {html.escape(authority.current().name)}. '
-        f"Switch to: {others}. "
-        '<a href="/regional">All side by side (regional view)</a></span>'
-    )
+    return [(authority.authority(c).name, f"/authority/{c}?next=/") for c in choices if c != current]
 
 
 def may_open(capability: str) -> bool:

@@ -68,6 +68,26 @@ def nav_items() -> list[tuple[str, str]]:
     return items
 
 
+def _authority_nav() -> list:
+    """For a viewer of several authorities: the others to switch to, and the regional view (plain links:
+    each sets the request's authority on the server, dashboard/gate.py)."""
+    from dashboard.gate import authority_switch
+
+    others = authority_switch()
+    if not others:
+        return []
+    links = [html.Li(html.A(name, href=href, className="cpip-nav-link")) for name, href in others]
+    links.append(html.Li(html.A("All side by side", href="/regional", className="cpip-nav-link")))
+    return [
+        html.Nav(
+            [html.Span("Switch authority:", className="cpip-switch-label"), html.Ul(links, className="cpip-nav-list")],
+            className="cpip-nav cpip-authority-switch",
+            id="cpip-authority-switch",
+            **{"aria-label": "Authorities"},
+        )
+    ]
+
+
 def build_shell(get_asset_url) -> html.Div:
     authority = authorities.current()
     logo = catalogue().authority.logo
@@ -105,6 +125,7 @@ def build_shell(get_asset_url) -> html.Div:
                             id="cpip-home-link",
                         ),
                         html.Nav(nav, className="cpip-nav", **{"aria-label": "Main"}),
+                        *_authority_nav(),
                     ],
                     className="cpip-header-inner",
                 ),

@@ -48,7 +48,7 @@ def _figure(frame, codes, metric) -> go.Figure:
         colour, dash_style, symbol = LINES[i % len(LINES)]
         traces.append(
             go.Scatter(
-                x=[month_label(p) for p in rows["period"]],
+                x=[f"{p}-01" for p in rows["period"]],
                 y=rows["value"],
                 name=authority.authority(code).name,
                 mode="lines+markers",
@@ -59,6 +59,7 @@ def _figure(frame, codes, metric) -> go.Figure:
         )
     layout = {k: (dict(v) if isinstance(v, dict) else v) for k, v in theme.CHART_LAYOUT.items()}
     layout["yaxis"].update({"title": {"text": "%" if metric.unit == "percent" else "Number"}, "rangemode": "tozero"})
+    layout["xaxis"].update({"type": "date", "tickformat": "%b %Y", "hoverformat": "%B %Y"})
     layout.update(height=360, legend={"orientation": "h", "y": -0.2}, showlegend=True)
     return go.Figure(data=traces, layout=layout)
 
@@ -74,7 +75,7 @@ def _table(frame, codes, metric, caption: str) -> html.Table:
         for code in codes:
             cell = cells.get((code, period))
             if cell is None or (isinstance(cell.value, float) and math.isnan(cell.value)):
-                row.append(html.Td("No data", className="cpip-muted"))
+                row.append(html.Td("No data", className="cpip-num cpip-muted"))
                 continue
             text = format_value(cell.value, metric.unit)
             if metric.unit == "percent":
