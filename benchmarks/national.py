@@ -762,10 +762,11 @@ def print_summary(manifest: dict) -> None:
     teams = sum(a["teams"] for a in manifest["authorities"])
     print(
         f"{n} authorit{'y' if n == 1 else 'ies'}, {teams:,} teams, "
-        f"{manifest['years']} years from {manifest['first_month']} "
+        f"{manifest['years']} year{'' if manifest['years'] == 1 else 's'} from {manifest['first_month']} "
         f"(as of {manifest['as_of']}; next month as of {manifest['next_as_of']}); "
-        f"largest {biggest['name']} {biggest['code']} {100 * biggest['share']:.1f}%, "
-        f"smallest {smallest['name']} {smallest['code']} {100 * smallest['share']:.2f}% of England"
+        f"largest {biggest['name']} {biggest['code']} {100 * biggest['share']:.1f}%"
+        + (f", smallest {smallest['name']} {smallest['code']} {100 * smallest['share']:.2f}%" if n > 1 else "")
+        + " of England"
     )
     print(f"  {'file':24s} {'rows':>12s} {'MB':>9s} | next month {'rows':>9s} {'MB':>7s}")
     later = totals(manifest, next_month=True)

@@ -455,7 +455,7 @@ def p(values: list[float], q: float) -> float:
 
 def line(label: str, values: list[float], extra: str = "") -> dict:
     row = {"p50": p(values, 50), "p95": p(values, 95), "n": len(values)}
-    print(f"    {label:62s} p50 {row['p50']:7.1f}  p95 {row['p95']:7.1f} ms {extra}")
+    print(f"    {label:62s} p50 {row['p50']:7.1f}  p95 {row['p95']:7.1f} ms, n={row['n']} {extra}")
     return row
 
 
