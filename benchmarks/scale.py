@@ -661,12 +661,12 @@ def pages(db: str, support: Support, code: str, period: str, codes: list[str], d
 # --- the table ---------------------------------------------------------------------------------------------------
 
 
-def print_table(results: list[dict]) -> None:
+def print_table(results: list[dict], clients: int) -> None:
     print("\nsummary (ms: p50/p95; scorecard = every team of the largest authority, team = one team's)")
     print(
         f"  {'engine':10s} {'LAs':>5s} {'records':>10s} {'rec/s':>8s} {'RSS MB':>7s} {'db MB':>7s} "
-        f"{'scorecard':>10s} {'team':>9s} {'plain':>8s} {'regional':>9s} {'page, 1':>10s} {'quiet, 20':>10s} "
-        f"{'busy, 20':>10s} {'failed':>6s} {'next month rec/s':>16s}"
+        f"{'scorecard':>10s} {'team':>9s} {'plain':>8s} {'regional':>9s} {'page, 1':>10s} {f'quiet, {clients}':>10s} "
+        f"{f'busy, {clients}':>10s} {'failed':>6s} {'next month rec/s':>16s}"
     )
 
     def pp(row: dict | None) -> str:
@@ -775,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for engine in engines:
                 engine.close()
-        print_table(results)
+        print_table(results, args.clients)
     failed = any(r.get("failed") for r in results) or any(
         r.get("load") and (r["load"].returncode or r["load"].refused) for r in results
     )
