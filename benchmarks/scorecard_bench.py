@@ -46,7 +46,7 @@ def build(db: Path) -> int:
     with writer(db) as con:
         con.execute(
             f"""
-            INSERT INTO organisation
+            INSERT INTO organisation (team, service, area, load_id)
             SELECT 'Team ' || lpad(CAST(i AS VARCHAR), 3, '0'), 'Service ' || CAST(i % 10 AS VARCHAR),
                    'Area ' || CAST(i % 5 AS VARCHAR), 1
             FROM range({TEAMS}) t(i)

@@ -75,7 +75,9 @@ def build_warehouse(path: Path) -> None:
     ).assign(load_id=1)
     with writer(path) as con:
         con.register("org_frame", org)
-        con.execute("INSERT INTO organisation SELECT team, service, area, load_id FROM org_frame")
+        con.execute(
+            "INSERT INTO organisation (team, service, area, load_id) SELECT team, service, area, load_id FROM org_frame"
+        )
         con.register("mart_frame", mart)
         con.execute(
             "INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator)"
@@ -85,7 +87,10 @@ def build_warehouse(path: Path) -> None:
         con.register("audit_frame", audits)
         con.execute("INSERT INTO case_audits BY NAME SELECT * FROM audit_frame")
         con.execute(
-            "INSERT INTO loads VALUES (1, TIMESTAMP '2023-07-21 09:00', 'test', 'case_audits.csv', 'h', 'case_audits',"
+            "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
+            " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome,"
+            " undone_at, undone_by, rows_redated)"
+            " VALUES (1, TIMESTAMP '2023-07-21 09:00', 'test', 'case_audits.csv', 'h', 'case_audits',"
             " DATE '2023-07-20', 6, 6, 0, 0, 0, 0, '2023-04', '2023-05', 'loaded', NULL, NULL, 0)"
         )
 
