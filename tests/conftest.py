@@ -14,6 +14,7 @@
 - `engine` (per test, parametrised `duckdb` and `postgresql`) and `new_target(folder)`:
   a module that asks for `engine` runs each of its tests on both engines; `new_target`
   gives that engine's empty warehouse (a DuckDB path in `folder`, or a database URL).
+  `module_engine` and `module_target(folder)` do the same for a module-scoped warehouse.
 """
 
 from __future__ import annotations
@@ -73,6 +74,45 @@ def pg_warehouse(pg_server: PgServer, pg_template: str, tmp_path, monkeypatch: p
 @pytest.fixture(params=["duckdb", "postgresql"])
 def engine(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def module_engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def module_target(module_engine: str, request: pytest.FixtureRequest, tmp_path_factory):
+    """`module_target(folder)`: like `new_target`, for a module-scoped warehouse (one database per module
+    and engine; the module's tests run once on each engine)."""
+    import os
+    from pathlib import Path
+
+    made: list[tuple[str, str]] = []
+    state = tmp_path_factory.mktemp("state")
+    previous = os.environ.get("CPIP_STATE_DIR")
+
+    def make(folder) -> str | Path:
+        if module_engine != "postgresql":
+            return Path(folder) / "warehouse.duckdb"
+        server = request.getfixturevalue("pg_server")
+        template = request.getfixturevalue("pg_template")
+        os.environ["CPIP_STATE_DIR"] = str(state)
+        url = create_database(server.url, template=template)
+        made.append((server.url, url))
+        return url
+
+    yield make
+    from etl import db
+
+    for server_url, url in made:
+        db.close_pool(url)
+        drop_database(server_url, urlsplit(url).path.lstrip("/"))
+    if made:
+        if previous is None:
+            os.environ.pop("CPIP_STATE_DIR", None)
+        else:
+            os.environ["CPIP_STATE_DIR"] = previous
 
 
 @pytest.fixture

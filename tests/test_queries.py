@@ -55,8 +55,9 @@ def _audits(prefix, team, day, counts, *, audit_type="collaborative"):
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    db = new_warehouse(tmp_path_factory.mktemp("queries"))  # organisation as of 1 Apr 2023
+def db(tmp_path_factory, module_target):
+    """Both engines (conftest's `module_engine`): every query must answer the same on each."""
+    db = new_warehouse(module_target(tmp_path_factory.mktemp("queries")))  # organisation as of 1 Apr 2023
     kpi_values = [
         # icpc_15wd, Team A: 82% in March and April 2023 (either side of the threshold change).
         _kv("2023-03", "icpc_15wd", "Team A", 82, 100),
