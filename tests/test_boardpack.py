@@ -97,8 +97,9 @@ def make_warehouse(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_warehouse(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+def db(tmp_path_factory: pytest.TempPathFactory, module_target) -> Path:
+    """The board pack from either engine (conftest's `module_engine`): the same pages and sheets."""
+    return make_warehouse(module_target(tmp_path_factory.mktemp("wh")))
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,9 @@ AS_OF = date(2023, 8, 5)
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "warehouse.duckdb"
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_target) -> Path:
+    """The inbox on both engines (conftest's `engine`)."""
+    path = new_target(tmp_path)
     monkeypatch.setenv("CPIP_DB", str(path))
     return path
 
@@ -138,7 +139,15 @@ def test_an_empty_inbox_is_fine(tmp_path: Path, db: Path) -> None:
     assert result.lines() == [f"inbox: no files waiting in {tmp_path}"]
 
 
-def test_the_warehouse_itself_is_never_taken_from_the_folder(tmp_path: Path, db: Path) -> None:
+@pytest.fixture
+def duck_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("CPIP_DB", str(path))
+    return path
+
+
+def test_the_warehouse_itself_is_never_taken_from_the_folder(tmp_path: Path, duck_db: Path) -> None:
+    db = duck_db
     # Someone points the inbox at the data folder: the warehouse and its lock stay where they are.
     assert process_inbox(tmp_path, who="cron").outcomes == []  # the warehouse file is not "waiting"
     _drop(tmp_path, "organisation.csv", FIXTURES / "organisation.csv")
