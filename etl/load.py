@@ -26,7 +26,7 @@ import duckdb
 
 from etl import authority, warehouse
 from etl.contract import EXTRACT_TYPES, ExtractType
-from etl.db import dialect_of
+from etl.db import dialect_of, touch
 from etl.metrics import catalogue
 from etl.read import (
     ExtractFile,
@@ -293,6 +293,7 @@ def _write(con, extract: ExtractType, load_id: int, as_of: date, added: int, rep
     `<table>_seen` remembers that this load contained it, so undo can restore
     the earlier date exactly."""
     table = extract.table
+    touch(con, table, f"{table}_replaced", f"{table}_seen" if extract.record_level else table)
     columns = ", ".join(f'"{c}"' for c in extract.column_names)
     dated = extract.record_level
     if dated:
@@ -441,6 +442,7 @@ def _write_snapshot(con, extract: ExtractType, load_id: int, as_of: date) -> Non
     """The snapshot of the month of `as_of`: the month's earlier snapshot moves to `<table>_replaced` (so undo
     brings it back), then every record of this one goes in. Snapshots of other months stay."""
     table = extract.table
+    touch(con, table, f"{table}_replaced")
     kept = [c for c in _table_columns(con, table) if c in _table_columns(con, f"{table}_replaced")]
     old = ", ".join(f't."{c}"' for c in kept)
     con.execute(
@@ -624,6 +626,7 @@ def _log(
     con, stage: duckdb.DuckDBPyConnection | None, report: LoadReport, prepared: _Prepared, *, as_of: date, who: str
 ) -> None:
     """The load's row in `loads` and its findings (staged in `stage`, or the report's own)."""
+    touch(con, "loads", "load_findings")
     con.execute(
         "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
         " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome,"
@@ -892,6 +895,7 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
             raise ValueError(f"load {load_id} ({file_name}) changed nothing ({outcome}): there is nothing to undo")
         extract = EXTRACT_TYPES[extract_type]
         table = extract.table
+        touch(con, table, f"{table}_replaced", f"{table}_seen" if extract.record_level else table, "loads")
         later = [
             r[0]
             for r in con.execute(

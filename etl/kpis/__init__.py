@@ -20,6 +20,7 @@ from pathlib import Path
 
 from etl import authority
 from etl.contract import EXTRACT_TYPES
+from etl.db import touch
 from etl.metrics import catalogue
 
 SQL_DIR = Path(__file__).resolve().parent
@@ -181,6 +182,7 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
         " numerator DOUBLE PRECISION, denominator DOUBLE PRECISION)"
     )
     name = authority.current().name
+    touch(con, "kpi_monthly")
     try:
         if metrics:
             con.executemany(
