@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 ColumnType = Literal["text", "date", "datetime", "grade", "month", "number", "flag", "status"]
@@ -34,8 +35,12 @@ def normalise_header(name: str) -> str:
 # How a name an analyst types matches a stored one, in the loader and in every filter:
 # case, surrounding spaces, and runs of spaces or underscores do not matter
 # (`team a`, `Team  A` and `TEAM_A` are Team A). The SQL twin must give the same key.
+@lru_cache(maxsize=65536)
 def name_key(name: str) -> str:
-    return re.sub(r"[\s_]+", " ", name.strip().lower())
+    return _SPACES.sub(" ", name.strip().lower())
+
+
+_SPACES = re.compile(r"[\s_]+")
 
 
 def name_key_sql(expression: str) -> str:

@@ -31,7 +31,6 @@ import pandas as pd
 from etl import authority, reference, spc
 from etl.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.contract import EXTRACT_TYPES, audit_type_key, match_name, name_key
-from etl.db import dialect_of
 from etl.metrics import Metric, Polarity, catalogue
 from etl.warehouse import reading
 
@@ -361,18 +360,10 @@ def published_year_for(period: str) -> int:
     return int(financial_year_of(period)[:4]) + 1
 
 
-def _has_reference(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the warehouse holds DfE's published figures (one written before they
-    shipped does not, until its next load)."""
-    return dialect_of(con).has_table(con, "published")
-
-
 def _comparators(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
     """etl.reference comparators for every metric with a benchmark, for the period's published year."""
     year = published_year_for(period)
     wanted = [(m.metric_id, m.benchmark, str(m.polarity), year) for m in catalogue().metrics if m.benchmark]
-    if not _has_reference(con):
-        return reference.comparator_frame(con, _authority_code(), [])
     # DfE's figures change only when the shipped files are reloaded (settings' reference_hash), so each
     # authority's comparators are worked out once per year asked for, not on every scorecard (about 45 ms).
     found = con.execute("SELECT value FROM settings WHERE key = 'reference_hash'").fetchall()
@@ -408,8 +399,6 @@ def reference_authority(db: Db = None) -> dict | None:
     if not code:
         return None
     with reading(db) as con:
-        if not _has_reference(con):
-            return {"la_code": code, "la_name": None, "region_name": None, "neighbours": []}
         found = con.execute("SELECT la_name, region_name FROM authorities WHERE la_code = ?", [code]).fetchall()
         neighbours = con.execute(
             "SELECT a.la_name FROM neighbours n JOIN authorities a ON a.la_code = n.neighbour_code "
@@ -426,7 +415,7 @@ def comparison(metric_id: str, *, db: Db = None) -> pd.DataFrame:
     when the KPI has no counterpart."""
     metric = _metric(metric_id)
     with reading(db) as con:
-        if not metric.benchmark or not _has_reference(con):
+        if not metric.benchmark:
             return pd.DataFrame(columns=reference.COMPARISON_COLUMNS)
         return reference.comparison_frame(con, _authority_code(), metric.benchmark)
 
