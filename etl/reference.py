@@ -30,9 +30,12 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas only where a frame is made: `cpip load` never needs it
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "data" / "reference" / "dfe"
@@ -386,6 +389,8 @@ def comparator_frame(
     asked for, with COMPARATOR_COLUMNS (NaN / None where there is no figure; the
     year is the latest published at or before the one asked for)."""
     if not wanted:
+        import pandas as pd
+
         return pd.DataFrame(columns=COMPARATOR_COLUMNS)
     metric_ids, indicators, polarities, years = (list(x) for x in zip(*wanted, strict=True))
     frame = con.execute(
