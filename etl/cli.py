@@ -2,6 +2,7 @@
 
     cpip load [--as-of YYYY-MM-DD] [--valid-rows-only] FILE...
     cpip scorecard --period YYYY-MM --level la|area|service|team [--format csv|json] [--out FILE]
+    cpip regional --metric M --authorities CODE,CODE,... [--format csv|json] [--out FILE]
     cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
     cpip loads [--findings LOAD_ID]
     cpip teams --unknown FILE...
@@ -110,6 +111,23 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
 
     frame = scorecard_table(args.period, args.level)
     _emit(frame, args.format, args.out)
+    return 0
+
+
+def cmd_regional(args: argparse.Namespace) -> int:
+    from etl import authority
+    from etl.metrics import catalogue
+    from etl.regional import regional
+
+    codes = [authority.check_code(c) for c in args.authorities.split(",") if c.strip()]
+    unknown = [c for c in codes if not authority.known(c)]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not authorities in DfE's list (data/reference/dfe/)")
+    try:
+        metric = catalogue().metric(args.metric)
+    except KeyError:
+        raise ValueError(f"{args.metric!r} is not a metric in metrics.yml") from None
+    _emit(regional(metric.metric_id, codes), args.format, args.out)
     return 0
 
 
@@ -305,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser("regional", help="one KPI for several authorities, side by side, month by month")
+    p.add_argument("--metric", required=True, metavar="METRIC_ID")
+    p.add_argument("--authorities", required=True, metavar="CODE,CODE,...", help="DfE codes, e.g. 938,846,845")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_regional)
 
     p = sub.add_parser("audits", help="case-audit grades by month or quarter")
     p.add_argument("--by", choices=("month", "quarter"), required=True)

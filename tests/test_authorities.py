@@ -135,6 +135,12 @@ def test_the_command_line_takes_an_authority(
     rows = {r["metric_id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     figures = rows["assessments_45wd"]
     assert (float(figures["numerator"]), float(figures["denominator"])) == (3, 3)
+    regional_csv = tmp_path / "regional.csv"
+    assert (
+        main(["regional", "--metric", "assessments_45wd", "--authorities", "938,846", "--out", str(regional_csv)]) == 0
+    )
+    rows = [(r["la_code"], r["period"], r["value"]) for r in csv.DictReader(regional_csv.open(encoding="utf-8"))]
+    assert rows == [("938", "2023-07", "50.0"), ("846", "2023-07", "100.0"), ("846", "2023-08", "100.0")]
     with pytest.raises(SystemExit) as refused:
         main(["scorecard", "--period", "2023-07", "--level", "la", "--authority", "999"])
     assert refused.value.code == 2
