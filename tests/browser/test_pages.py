@@ -309,6 +309,7 @@ EVERY_PAGE = [
     "/audits",
     "/data",
     "/glossary",
+    "/regional?metric=seen_5wd",
 ]
 
 

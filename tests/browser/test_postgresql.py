@@ -147,6 +147,13 @@ def test_a_regional_user_sees_both_authorities_and_switches_between_them(
         assert f"{format_value(demo['value'], 'percent')} ({fraction})" in july
         screenshot(page, "postgresql-regional")
         assert axe(page) == []
+        # At 320 CSS px (400% zoom) the header's authority switch and the table fit without sideways scrolling.
+        page.set_viewport_size({"width": 320, "height": 900})
+        page.wait_for_timeout(200)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        screenshot(page, "postgresql-regional-320")
+        assert axe(page) == []
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.click("#cpip-authority-switch >> text=Brighton and Hove")
         wait_for_dash(page)
         assert page.inner_text(".cpip-authority") == "Brighton and Hove"
