@@ -1,7 +1,6 @@
 """Extracts for every English authority, in the contract layouts (docs/spec/extracts.md), for scale runs.
 
     .venv/bin/python benchmarks/national.py [OUT_DIR] [--authorities N] [--years Y] [--seed S] [--jobs J]
-        [--qualified]
 
 Authorities: DfE's own (data/reference/dfe/, read by name as etl/reference.py reads them): the three-digit code,
 name and region of each authority in the 2025 statistical-neighbour model, 153 of them. The Isles of Scilly (420,
@@ -639,13 +638,9 @@ _SELECT = {
 }
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection, folder: Path, files: dict[str, pd.DataFrame], names: list[str], qualify: str
-) -> dict:
-    """Write each frame as `<name>.csv` in `folder`; {file: {rows, bytes}}. A `qualify` code goes in front of
-    every team name and record id (`850 North A&I 1`, `850-C0000001`)."""
+def _write(con: duckdb.DuckDBPyConnection, folder: Path, files: dict[str, pd.DataFrame], names: list[str]) -> dict:
+    """Write each frame as `<name>.csv` in `folder`; {file: {rows, bytes}}."""
     folder.mkdir(parents=True, exist_ok=True)
-    team_prefix, id_prefix = (f"{qualify} ", f"{qualify}-") if qualify else ("", "")
     written = {}
     for file in FILES:
         name = file.removesuffix(".csv")
@@ -653,18 +648,8 @@ def _write(
             continue
         data = files[name]
         if name in ("children_in_care", "care_leavers"):  # team as an index: named here
-            data = data.assign(
-                team_name=pd.Categorical.from_codes(
-                    data["team"].to_numpy(), categories=[team_prefix + n for n in names]
-                )
-            )
-        elif qualify and name == "organisation":
-            data = data.assign(team=team_prefix + data["team"])
-        elif qualify:
-            data = data.assign(team=data["team"].cat.rename_categories(lambda n: team_prefix + n))
+            data = data.assign(team_name=pd.Categorical.from_codes(data["team"].to_numpy(), categories=names))
         columns, order = _SELECT[name]
-        for letter in "CEA":
-            columns = columns.replace(f"'{letter}' ||", f"'{id_prefix}{letter}' ||")
         path = folder / file
         con.register("_frame", data)
         try:
@@ -676,28 +661,23 @@ def _write(
     return written
 
 
-def write_authority(
-    folder: Path, authority: Authority, years: int = YEARS, seed: int = SEED, *, qualified: bool = False
-) -> dict:
-    """One authority's extract (folder/<code>/) and next month's (folder/<code>/next/); its manifest entry.
-    `qualified`: team names and record ids carry the authority's code, so that several authorities can share
-    a warehouse that does not know authorities (today's single-authority loader) without colliding."""
+def write_authority(folder: Path, authority: Authority, years: int = YEARS, seed: int = SEED) -> dict:
+    """One authority's extract (folder/<code>/) and next month's (folder/<code>/next/); its manifest entry."""
     records = _authority_records(authority, years, seed)
     names = list(records["_team_names"]["team"])
     main, later = _views(records)
-    qualify = authority.code if qualified else ""
     con = duckdb.connect()
     try:
-        files = _write(con, folder / authority.code, main, names, qualify)
-        next_files = _write(con, folder / authority.code / "next", later, names, qualify)
+        files = _write(con, folder / authority.code, main, names)
+        next_files = _write(con, folder / authority.code / "next", later, names)
     finally:
         con.close()
     return {**asdict(authority), "files": files, "next_files": next_files}
 
 
-def _write_one(args: tuple[str, Authority, int, int, bool]) -> dict:
-    folder, authority, years, seed, qualified = args
-    return write_authority(Path(folder), authority, years, seed, qualified=qualified)
+def _write_one(args: tuple[str, Authority, int, int]) -> dict:
+    folder, authority, years, seed = args
+    return write_authority(Path(folder), authority, years, seed)
 
 
 def generate(
@@ -707,14 +687,13 @@ def generate(
     years: int = YEARS,
     seed: int = SEED,
     jobs: int | None = None,
-    qualified: bool = False,
 ) -> dict:
     """Every authority's files into `folder`, and folder/manifest.json; returns the manifest."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(authorities)))
-    work = [(str(folder), a, years, seed, qualified) for a in authorities]
+    work = [(str(folder), a, years, seed) for a in authorities]
     if jobs == 1:
         entries = [_write_one(w) for w in work]
     else:
@@ -723,7 +702,6 @@ def generate(
     manifest = {
         "seed": seed,
         "years": years,
-        "qualified": qualified,
         "first_month": f"{LAST_MONTH_END.year - years}-04",
         "as_of": AS_OF.isoformat(),
         "next_as_of": NEXT_AS_OF.isoformat(),
@@ -787,12 +765,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=YEARS, help="financial years to March 2025 (default 5)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
-    parser.add_argument("--qualified", action="store_true", help="team names and record ids carry the authority's code")
     args = parser.parse_args(argv)
     chosen = subset(all_authorities(seed=args.seed), args.authorities)
     with contextlib.ExitStack() as stack:
         folder = args.folder or stack.enter_context(tempfile.TemporaryDirectory(prefix="cpip-national-"))
-        options = {"years": args.years, "seed": args.seed, "jobs": args.jobs, "qualified": args.qualified}
+        options = {"years": args.years, "seed": args.seed, "jobs": args.jobs}
         print_summary(generate(Path(folder), chosen, **options))
     return 0
 
