@@ -30,6 +30,13 @@ POLICY = (
 )
 
 
+# DfE's figures, looked up by indicator and year for every comparator (etl/reference.py).
+REFERENCE_INDEXES = (
+    ("ix_published_lookup", "published", "indicator, year, level, code"),
+    ("ix_neighbours_la", "neighbours", "la_code, rank"),
+)
+
+
 class DuckDBImpl(DefaultImpl):
     """Alembic's operations on duckdb-engine (DuckDB speaks PostgreSQL's DDL where we use it)."""
 
@@ -203,5 +210,7 @@ def secure(bind: sa.Connection) -> None:
     using, check = POLICY
     for table in AUTHORITY_TABLES:
         bind.execute(sa.text(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY'))
+        # Forced: the tables' owner too sees an authority's rows only in a transaction that names it.
+        bind.execute(sa.text(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY'))
         bind.execute(sa.text(f'DROP POLICY IF EXISTS authority ON "{table}"'))
         bind.execute(sa.text(f'CREATE POLICY authority ON "{table}" USING ({using}) WITH CHECK ({check})'))
