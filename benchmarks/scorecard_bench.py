@@ -105,7 +105,11 @@ def _raw_sql(period: str, level: str) -> tuple[str, dict]:
     }
     if level == "la":
         params["authority"] = catalogue().authority.name
-    sql = queries._SCORECARD_SQL.format(metrics=queries._metrics_values_sql(), units=queries._UNITS_SQL[level])
+    sql = queries._SCORECARD_SQL.format(
+        metrics=queries._metrics_values_sql(),
+        units=queries._UNITS_SQL[level],
+        months=queries._months_sql("$first", "$last"),
+    )
     return sql, params
 
 
