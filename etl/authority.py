@@ -49,10 +49,6 @@ class Authority:
     name: str
     short_name: str
 
-    @property
-    def is_default(self) -> bool:
-        return self.code == default_code()
-
 
 def default_code() -> str:
     """metrics.yml's authority's code (000 when it names none)."""

@@ -237,13 +237,6 @@ def close_pool(url: str) -> None:
     warehouse.forget(url)
 
 
-def close_pools() -> None:
-    """Close this process's pools (tests that drop a database first)."""
-    with _POOLS_LOCK:
-        for key in [k for k in _POOLS if k[0] == os.getpid()]:
-            _POOLS.pop(key).close()
-
-
 def touch(con, *tables: str) -> None:
     """Note that a write changed `tables` (PostgreSQL analyses them once it commits; DuckDB needs nothing)."""
     touched = getattr(con, "touched", None)
@@ -265,13 +258,6 @@ class Dialect:
     @property
     def postgres(self) -> bool:
         return self.engine == "postgresql"
-
-    def row_id(self, alias: str) -> str:
-        """A stored row's physical id, for an UPDATE by it (ten times faster than by a key join on DuckDB)."""
-        return f"{alias}.ctid" if self.postgres else f"{alias}.rowid"
-
-    def row_id_column(self) -> str:
-        return "ctid" if self.postgres else "rowid"
 
     def temp_table(self, con, name: str, select: str, params=None) -> None:
         """(Re)create temp table `name` as the result of `select`."""

@@ -266,16 +266,16 @@ def _ensure_postgres(url: str) -> None:
 
     with db.pool(url).connection() as raw:
         con = db.PgConnection(raw)
-        for step in ("schema", "reference_hash"):
-            wanted = _schema_key() if step == "schema" else reference.reference_hash()
-            if _settings_value(con, step) == wanted:
-                continue
+        behind = _settings_value(con, "schema") != _schema_key()
+        if behind or _settings_value(con, "reference_hash") != reference.reference_hash():
             # One migrator at a time (the lock lasts the transaction); the others wait, then find it done.
             con.execute("SELECT pg_advisory_xact_lock(hashtext('cpip-migrate'))")
-            if _settings_value(con, step) != wanted:
-                _migrate(con, authority.default_code()) if step == "schema" else _refresh_reference(con)
+            if _settings_value(con, "schema") != _schema_key():
+                _migrate(con, authority.default_code())
+            _refresh_reference(con)  # only when the files differ from those loaded
             raw.commit()
-        raw.rollback()
+        else:
+            raw.rollback()
     _CURRENT.add(key)
 
 

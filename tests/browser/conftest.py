@@ -107,6 +107,25 @@ def page(browser, live_server: str):
 
 
 @pytest.fixture
+def signed_in_page() -> Callable:
+    """`signed_in_page(browser, base_url, user)` -> (context, page, errors): a page on a server of the test's
+    own whose every request carries the sign-on header for `user`; `errors` collects console and page errors
+    (the test asserts it empty and closes the context)."""
+
+    def make(browser, base_url: str, user: str):
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, base_url=base_url, extra_http_headers={"X-Remote-User": user}
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+        return context, page, errors
+
+    return make
+
+
+@pytest.fixture
 def wait_for_dash() -> Callable:
     def wait(page, timeout: float = 15_000) -> None:
         page.wait_for_load_state("networkidle", timeout=timeout)

@@ -34,19 +34,10 @@ def notes_server(warehouse: Path, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def _page(browser, url: str, user: str):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=url, extra_http_headers={"X-Remote-User": user}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-    return context, page, errors
-
-
-def test_a_note_written_on_the_kpi_page_shows_on_the_scorecard(browser, notes_server, wait_for_dash, screenshot):
-    context, page, errors = _page(browser, notes_server, "j.smith")
+def test_a_note_written_on_the_kpi_page_shows_on_the_scorecard(
+    browser, notes_server, wait_for_dash, screenshot, signed_in_page
+):
+    context, page, errors = signed_in_page(browser, notes_server, "j.smith")
     try:
         page.goto(KPI)
         wait_for_dash(page)
@@ -83,8 +74,8 @@ def test_a_note_written_on_the_kpi_page_shows_on_the_scorecard(browser, notes_se
         context.close()
 
 
-def test_a_viewer_is_offered_no_form(browser, notes_server, wait_for_dash):
-    context, page, errors = _page(browser, notes_server, "someone.else")
+def test_a_viewer_is_offered_no_form(browser, notes_server, wait_for_dash, signed_in_page):
+    context, page, errors = signed_in_page(browser, notes_server, "someone.else")
     try:
         page.goto(KPI)
         wait_for_dash(page)

@@ -88,21 +88,10 @@ def pg_live(pg_demo) -> Iterator[str]:
         yield base
 
 
-def _page(browser, base: str, user: str):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=base, extra_http_headers={"X-Remote-User": user}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-    return context, page, errors
-
-
 def test_the_scorecard_on_postgresql_shows_the_duckdb_demo_figures(
-    browser, pg_live, warehouse, wait_for_dash, axe, screenshot
+    browser, pg_live, warehouse, wait_for_dash, axe, screenshot, signed_in_page
 ) -> None:
-    context, page, errors = _page(browser, pg_live, "d.viewer")
+    context, page, errors = signed_in_page(browser, pg_live, "d.viewer")
     try:
         page.goto("/")
         wait_for_dash(page)
@@ -128,13 +117,13 @@ def test_the_scorecard_on_postgresql_shows_the_duckdb_demo_figures(
 
 
 def test_a_regional_user_sees_both_authorities_and_switches_between_them(
-    browser, pg_live, pg_demo, wait_for_dash, axe, screenshot
+    browser, pg_live, pg_demo, wait_for_dash, axe, screenshot, signed_in_page
 ) -> None:
     url, _ = pg_demo
     with authority.using("938"):
         demo_july = queries.scorecard("2023-07", "la", None, db=url)
     demo = demo_july[demo_july["metric_id"] == "assessments_45wd"].iloc[0]
-    context, page, errors = _page(browser, pg_live, "r.lead")
+    context, page, errors = signed_in_page(browser, pg_live, "r.lead")
     try:
         page.goto("/regional?metric=assessments_45wd")
         wait_for_dash(page)
