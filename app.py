@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.access import require_policy
-from etl.metrics import require_catalogue
+from etl.catalogue.metrics import require_catalogue
+from etl.privacy.access import require_policy
 
 require_catalogue()  # a broken metrics.yml stops here with one line, before any page is built
 require_policy()  # so does a broken access file (CPIP_ACCESS)

@@ -171,7 +171,7 @@ def main() -> None:
         # Peak memory of one load measured on its own (ru_maxrss of the children is the largest so far).
         db = folder / "peak.duckdb"
         shutil.copyfile(template, db)
-        measure = "import resource, sys; from etl.cli import main; code = main(sys.argv[1:]); "
+        measure = "import resource, sys; from cpip.cli import main; code = main(sys.argv[1:]); "
         measure += "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)"
         result = subprocess.run(
             [python, "-c", measure, "load", "--as-of", AS_OF.isoformat(), str(workbook)],

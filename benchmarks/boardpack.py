@@ -38,7 +38,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from dashboard.export.boardpack import build_boardpack, collect
-    from etl.demo import load_demo
+    from etl.demo.extracts import load_demo
 
     with tempfile.TemporaryDirectory(prefix="cpip-bench-") as folder:
         root = Path(folder)
@@ -60,7 +60,7 @@ def main() -> int:
         command = [
             sys.executable,
             "-m",
-            "etl.cli",
+            "cpip.cli",
             "boardpack",
             "--period",
             args.period,

@@ -12,7 +12,7 @@ file, and times, as the service's head of service:
   makes when it is opened) and the CSV download;
 - the due list of the whole 112-team service: the page and the CSV.
 
-Baseline in the same run, case by case: the query alone (`etl.children`
+Baseline in the same run, case by case: the query alone (`etl.privacy.children`
 called in-process, the access-log entry included, a read-only connection per
 call as a request pays). Goal: p95 under 300 ms over HTTP.
 """
@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from etl import access, children  # noqa: E402
-from etl.calendar import add_working_days  # noqa: E402
-from etl.load import load_files  # noqa: E402
+from etl.ingest.load import load_files  # noqa: E402
+from etl.privacy import access, children  # noqa: E402
+from etl.rules.calendar import add_working_days  # noqa: E402
 
 GOAL_MS = 300.0
 SERVICE = "Family Safeguarding"

@@ -9,7 +9,7 @@ person's change of a control costs: the POST to `/_dash-update-component` that
 Dash's page router makes when a control writes the URL (the same payload the
 browser sends), for the scorecard and the KPI page, over a spread of months,
 levels and org units. Baseline in the same run: the KPI query behind each page
-called straight (etl.queries, a read-only connection per call, as the page
+called straight (etl.serve.queries, a read-only connection per call, as the page
 pays) and the scorecard's own SQL on an already-open DuckDB connection.
 Goal: each update under 300 ms at the 95th percentile.
 """
@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import requests  # noqa: E402
 
-from etl import queries  # noqa: E402
-from etl.metrics import catalogue  # noqa: E402
+from etl.catalogue.metrics import catalogue  # noqa: E402
+from etl.serve import queries  # noqa: E402
 
 GOAL_MS = 300.0
 
@@ -215,12 +215,14 @@ def main(argv: list[str] | None = None) -> int:
             results["scorecard update (HTTP)"] = summary(
                 "scorecard update, HTTP POST", sc_http, f"({kb['sc']:.0f} KB gzipped)"
             )
-            results["scorecard query"] = summary("  baseline: etl.queries.scorecard, own connection", sc_query)
+            results["scorecard query"] = summary("  baseline: etl.serve.queries.scorecard, own connection", sc_query)
             results["scorecard SQL"] = summary("  baseline: scorecard SQL, open connection, all units", sc_sql)
             results["KPI page update (HTTP)"] = summary(
                 "KPI page update, HTTP POST", kpi_http, f"({kb['kpi']:.0f} KB gzipped)"
             )
-            results["KPI queries"] = summary("  baseline: etl.queries.series + breakdown, own connections", kpi_query)
+            results["KPI queries"] = summary(
+                "  baseline: etl.serve.queries.series + breakdown, own connections", kpi_query
+            )
         finally:
             server.terminate()
             try:

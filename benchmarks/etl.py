@@ -4,7 +4,7 @@
 
 Part 1 (bench_load): a 1,000,000-row assessments extract and its organisation
 file, generated into a temporary folder. The full `load_files` (hashing,
-reading, validation, replace by key, load log, KPI rebuild when etl.kpis
+reading, validation, replace by key, load log, KPI rebuild when etl.rules.kpis
 exists, copy and atomic swap) is timed against DuckDB's own `read_csv` of the
 same file into a file database (checkpoint included). Goal: within 3x.
 
@@ -87,7 +87,7 @@ def time_read_csv(extract: Path, db: Path) -> float:
 
 def time_load(extract: Path, db: Path, *, profile: bool = False) -> tuple[float, list[str], str]:
     """One full load of the extract into `db` (which already holds the organisation)."""
-    from etl.load import load_files
+    from etl.ingest.load import load_files
 
     stages: list[tuple[float, str]] = []
 
@@ -117,7 +117,7 @@ def time_load(extract: Path, db: Path, *, profile: bool = False) -> tuple[float,
 
 def bench_load(rows: int = 1_000_000, *, repeats: int = 3, profile: bool = False) -> float:
     """Time load_files against read_csv on the same file, alternating, best of `repeats`; returns the ratio."""
-    from etl.load import load_files
+    from etl.ingest.load import load_files
 
     with tempfile.TemporaryDirectory(prefix="cpip-bench-") as tmp:
         folder = Path(tmp)

@@ -8,7 +8,7 @@ gunicorn (`app:server`, read-only warehouse) and times the POST Dash's page rout
 makes when a person opens the scorecard's icon-matrix view of that service
 (`/?level=service&unit=...&view=icons`: 21 KPIs x 112 teams, each cell judged over
 its own 60-month series), for a spread of months. Baselines in the same run, case by
-case: `etl.queries.icon_matrix` (its own read-only connection, the icons computed),
+case: `etl.serve.queries.icon_matrix` (its own read-only connection, the icons computed),
 and the same query's SQL straight in DuckDB on an open connection, fetched as rows.
 Goal: the update under 300 ms at the 95th percentile.
 """
@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import requests  # noqa: E402
 
-from etl import queries  # noqa: E402
-from etl.calendar import parse_period  # noqa: E402
-from etl.metrics import catalogue  # noqa: E402
-from etl.warehouse import writer  # noqa: E402
+from etl.catalogue.metrics import catalogue  # noqa: E402
+from etl.rules.calendar import parse_period  # noqa: E402
+from etl.serve import queries  # noqa: E402
+from etl.store.warehouse import writer  # noqa: E402
 
 GOAL_MS = 300.0
 TEAMS = 112
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             assert len(frame) == len(cat.metrics) * TEAMS, len(frame)
             kb = sorted(sizes)[len(sizes) // 2] / 1024
             results["http"] = http.summary("icon matrix view, HTTP POST", took_http, f"({kb:.0f} KB gzipped)")
-            results["query"] = http.summary("  baseline: etl.queries.icon_matrix, own connection", took_query)
+            results["query"] = http.summary("  baseline: etl.serve.queries.icon_matrix, own connection", took_query)
             results["sql"] = http.summary("  baseline: its SQL in DuckDB, open connection", took_sql)
         finally:
             server.terminate()

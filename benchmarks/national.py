@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/national.py [OUT_DIR] [--authorities N] [--years Y] [--seed S] [--jobs J]
 
-Authorities: DfE's own (data/reference/dfe/, read by name as etl/reference.py reads them): the three-digit code,
+Authorities: DfE's own (data/reference/dfe/, read by name as etl/catalogue/reference.py reads them): the
+three-digit code,
 name and region of each authority in the 2025 statistical-neighbour model, 153 of them. The Isles of Scilly (420,
 32 referrals in 2024/25, DfE's smallest by far) is left out, which leaves the 152 authorities the issue counts.
 
@@ -14,15 +15,15 @@ Hampshire's 6.5% down to the City of London's 0.01%.) National volumes a year (E
 care (so about 83,000 in care on the day), 87,000 missing episodes, 50,000 care leavers; each authority's mix
 varies about these (seeded), its totals adding up to the national ones.
 
-Organisation: one team per 1,500 referrals a year, at least five (one per service of the demo: etl.demo's
+Organisation: one team per 1,500 referrals a year, at least five (one per service of the demo: etl.demo.extracts's
 service names and its weights), over one to five areas; team names are each authority's own (`North A&I 1`),
 so the same name, and the same child id (`C0000001`), occurs in many authorities: a warehouse holding several
 must keep them apart by authority.
 
 Records: whole arrays at a time (numpy), written with DuckDB's COPY; working days by numpy's business-day
-functions on etl.calendar's bank holidays, so they agree with the warehouse's calendar. The demo's seasons
+functions on etl.rules.calendar's bank holidays, so they agree with the warehouse's calendar. The demo's seasons
 (referrals, assessments, missing episodes, audits), its Covid months, its services per extract and its
-assessment and missing-episode shapes are reused from etl.demo. Each authority has a quality and each team its
+assessment and missing-episode shapes are reused from etl.demo.extracts. Each authority has a quality and each team its
 own, so timeliness differs between authorities, teams and months: most things on time, some late, some still
 open (or not yet seen, not yet interviewed) at the as-of date, a few open long past their deadline.
 
@@ -61,9 +62,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
-from etl import demo, reference  # noqa: E402
-from etl.calendar import bank_holidays  # noqa: E402
-from etl.metrics import catalogue  # noqa: E402
+from etl.catalogue import reference  # noqa: E402
+from etl.catalogue.metrics import catalogue  # noqa: E402
+from etl.demo import extracts as demo  # noqa: E402
+from etl.rules.calendar import bank_holidays  # noqa: E402
 
 SEED = 20250331
 AUTHORITIES = 152
@@ -206,7 +208,7 @@ def subset(authorities: list[Authority], n: int) -> list[Authority]:
 
 class _Calendar:
     """Every day of the window, its working-day flag and month, and numpy business-day arithmetic on the bank
-    holidays etl.calendar knows (so `add(d, n)` is n working days after d as the warehouse counts them)."""
+    holidays etl.rules.calendar knows (so `add(d, n)` is n working days after d as the warehouse counts them)."""
 
     def __init__(self, first: date, last: date) -> None:
         self.days = np.arange(np.datetime64(first), np.datetime64(last) + 1, dtype="datetime64[D]")
@@ -367,7 +369,7 @@ def _authority_records(authority: Authority, years: int, seed: int) -> dict[str,
     done_ok = _on_time(rng, org, team, month, 0.84, 0.05)
     length = np.where(
         done_ok,
-        rng.triangular(3, 36, 46, n).astype(int),  # etl.demo's _ontime_length
+        rng.triangular(3, 36, 46, n).astype(int),  # etl.demo.extracts's _ontime_length
         46 + np.minimum(rng.exponential(11, n).astype(int), 90),  # and its _late_length
     )
     completed = cal.add(start, length)

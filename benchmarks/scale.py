@@ -13,7 +13,7 @@ For each engine and each number of authorities, into a new warehouse (DuckDB: a 
 authority, `warehouse.duckdb` for metrics.yml's 938 and `warehouse.<code>.duckdb` beside it; PostgreSQL: a new
 database on tests/pg_server.py's throwaway server, or on `--pg-url`'s, created and dropped here):
 
-1. Load: every authority's files, one authority after another, organisation first (`etl.load.load_files(...,
+1. Load: every authority's files, one authority after another, organisation first (`etl.ingest.load.load_files(...,
    authority=CODE)`, what `cpip load --authority CODE` does), in a process of its own: records a second and the
    process's peak RSS (its max RSS from wait4; on PostgreSQL the server's own memory is not in it), with where
    the time went. Then, beside it, the last authority loaded is loaded again into a new warehouse holding only
@@ -21,13 +21,13 @@ database on tests/pg_server.py's throwaway server, or on `--pg-url`'s, created a
    authorities are added shows as the gap between the two. Each authority's
    kpi_monthly rows are counted (as the superuser on PostgreSQL, past row-level security): an authority left
    without rows, or rows of a code never loaded, would be a KPI rebuild reaching past its authority.
-2. One authority's scorecard at team level, the largest authority loaded (`with etl.authority.using(code):
-   etl.queries.scorecard_table(period, "team")`, and one team's `scorecard(period, "team", unit)`): p50/p95
+2. One authority's scorecard at team level, the largest authority loaded (`with etl.store.authority.using(code):
+   etl.serve.queries.scorecard_table(period, "team")`, and one team's `scorecard(period, "team", unit)`): p50/p95
    over repeated calls; goal under 50 ms. Baseline: a plain SELECT of that authority's team rows of the 12
-   months from kpi_monthly through the same `etl.warehouse.reading()` (a connection opened per call on DuckDB,
+   months from kpi_monthly through the same `etl.store.warehouse.reading()` (a connection opened per call on DuckDB,
    one from the pool on PostgreSQL). And where a call's time goes: opening and closing `reading()` alone, and
-   the published-figures comparison (`etl.queries._comparators`) on an open connection.
-3. The regional view (`etl.regional.regional(metric, codes)`) for the South East's 19 authorities when all are
+   the published-figures comparison (`etl.serve.queries._comparators`) on an open connection.
+3. The regional view (`etl.serve.regional.regional(metric, codes)`) for the South East's 19 authorities when all are
    loaded, else the first 19 loaded (with 10 loaded: those 10); baseline: a plain SELECT of their
    authority-level rows of the metric through `reading()` (one transaction for all on PostgreSQL, each file in
    turn on DuckDB, as the view reads them).
@@ -119,7 +119,7 @@ class DuckDBEngine(Engine):
     def kpi_rows(self, db: str, codes: list[str]) -> dict[str, int]:
         import duckdb
 
-        from etl import warehouse
+        from etl.store import warehouse
 
         out: dict[str, int] = {}
         for code in codes:
@@ -161,7 +161,7 @@ class PostgresEngine(Engine):
     def drop(self, db: str) -> None:
         import pg_server
 
-        from etl import db as dbs
+        from etl.store import db as dbs
 
         dbs.close_pool(db)
         pg_server.drop_database(self.server_url, urlsplit(db).path.lstrip("/"))
@@ -191,7 +191,7 @@ def load_worker(argv: list[str]) -> int:
     """`scale.py --load-worker DB DATA AS_OF NEXT CODE...`: load each authority's files (organisation first),
     printing a JSON line per authority and one of stage times at the end."""
     db, data, as_of, next_month, *codes = argv
-    from etl.load import load_files
+    from etl.ingest.load import load_files
 
     stages: dict[str, float] = {}
     mark = [time.perf_counter(), "opening (hashing the files, copying the warehouse, schema)"]
@@ -428,8 +428,9 @@ def fire(
 
 
 def run_one(engine: Engine, data: Path, manifest: dict, authorities: list, args, tmp: Path) -> dict:
-    from etl import authority, queries, regional, warehouse
-    from etl.calendar import add_months, parse_period
+    from etl.rules.calendar import add_months, parse_period
+    from etl.serve import queries, regional
+    from etl.store import authority, warehouse
 
     n = len(authorities)
     codes = [a.code for a in authorities]
@@ -552,7 +553,7 @@ def run_one(engine: Engine, data: Path, manifest: dict, authorities: list, args,
         # 4. Page updates from 20 clients, quiet and while the next month loads.
         result.update(pages(db, largest, period, codes, data, manifest, args, tmp))
     finally:
-        from etl import db as dbs
+        from etl.store import db as dbs
 
         if engine.name == "postgresql":
             dbs.close_pool(db)
@@ -563,9 +564,10 @@ def run_one(engine: Engine, data: Path, manifest: dict, authorities: list, args,
 def pages(db: str, largest, period: str, codes: list[str], data: Path, manifest, args, tmp: Path) -> dict:
     import requests
 
-    from etl import authority, queries
-    from etl.calendar import add_months
-    from etl.metrics import catalogue
+    from etl.catalogue.metrics import catalogue
+    from etl.rules.calendar import add_months
+    from etl.serve import queries
+    from etl.store import authority
 
     out: dict = {}
     code = largest.code

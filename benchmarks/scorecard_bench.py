@@ -4,8 +4,8 @@
 
 Builds a temporary warehouse: 100 teams (10 services, 5 areas), every metric of
 metrics.yml, 60 months of team figures, rolled up to service, area and the
-authority by etl.kpis' own roll-up. Then, for one month at every level, times
-`etl.queries.scorecard(period, level)` (a read-only connection opened per call,
+authority by etl.rules.kpis' own roll-up. Then, for one month at every level, times
+`etl.serve.queries.scorecard(period, level)` (a read-only connection opened per call,
 RAG, direction, sparklines, benchmarks: what a page callback pays) against the
 underlying SQL run on an already-open DuckDB connection and fetched as rows.
 Goal: the scorecard under 200 ms at every level.
@@ -27,10 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from etl import kpis, queries  # noqa: E402
-from etl.calendar import add_months  # noqa: E402
-from etl.metrics import catalogue  # noqa: E402
-from etl.warehouse import reading, writer  # noqa: E402
+from etl.catalogue.metrics import catalogue  # noqa: E402
+from etl.rules import kpis  # noqa: E402
+from etl.rules.calendar import add_months  # noqa: E402
+from etl.serve import queries  # noqa: E402
+from etl.store.warehouse import reading, writer  # noqa: E402
 
 TEAMS = 100
 MONTHS = 60
@@ -95,7 +96,7 @@ def _time(fn: Callable[[], object], repeats: int = REPEATS) -> list[float]:
 
 def _raw_sql(period: str, level: str) -> tuple[str, dict]:
     """The scorecard's own SQL and parameters, as queries.scorecard runs it."""
-    from etl.calendar import parse_period
+    from etl.rules.calendar import parse_period
 
     params = {
         "first": parse_period(add_months(period, -11)),

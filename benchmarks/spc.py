@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from etl.spc import spc_for_scorecard
+from etl.rules.spc import spc_for_scorecard
 
 
 def _time(fn, repeats: int = 7) -> list[float]:

@@ -5,9 +5,9 @@
     GET /due.csv?team=Coastal%20FS%201&days=5[&on=2023-07-31]
         columns: metric_id, child_id, team, start, deadline, outcome
 
-Formula-safe (etl.safe_csv), dates ISO. The gate (dashboard/gate.py) has
+Formula-safe (etl.serve.safe_csv), dates ISO. The gate (dashboard/gate.py) has
 already refused a role that may not see child lists; the query layer
-(etl.children) refuses teams outside the viewer's (403 through the gate's
+(etl.privacy.children) refuses teams outside the viewer's (403 through the gate's
 error handler) and records the download in the access log. A bad parameter
 gets a 400 with one plain sentence.
 """
@@ -19,8 +19,8 @@ from datetime import date
 
 from flask import Flask, Response, current_app, request
 
-from etl import children
-from etl.safe_csv import to_csv_text
+from etl.privacy import children
+from etl.serve.safe_csv import to_csv_text
 
 
 def _plain(message: str, status: int) -> Response:

@@ -2,7 +2,7 @@
 
 Every request passes `before_request` here first (before Dash's own hooks):
 the signed-in user comes from the sign-on header (dashboard/identity.py), the
-access policy (etl/access.py) gives their role, and the request is refused
+access policy (etl/privacy/access.py) gives their role, and the request is refused
 with HTTP 403 and a plain sentence unless the role may use what it asks for.
 Nothing here is hidden buttons: an edited address or a hand-made callback POST
 is judged exactly like a click.
@@ -16,16 +16,16 @@ What each request needs is decided from the request alone:
   page router's callback by the page address it asks for.
 
 For a child list, the teams behind it are also checked against the viewer's
-teams or services (`etl.children.check_scope`), and the query layer checks
+teams or services (`etl.privacy.children.check_scope`), and the query layer checks
 them again when it reads the records. The viewer is handed to the query layer
-for the rest of the request (`etl.access.set_viewer`); pages and callbacks
+for the rest of the request (`etl.privacy.access.set_viewer`); pages and callbacks
 never test a role themselves.
 
 The authority of each request is chosen here too: one of those the viewer may
 see (the access file's `authorities`, else metrics.yml's; any the installation
 serves in single-user mode), from the `cpip_authority` cookie that
 `/authority/<code>` sets. The query layer works on it for the rest of the
-request (`etl.authority`), and may name no other (`etl.authority.permit`); on
+request (`etl.store.authority`), and may name no other (`etl.store.authority.permit`); on
 PostgreSQL row-level security holds the transaction to it as well.
 """
 
@@ -38,9 +38,10 @@ from urllib.parse import parse_qs, unquote
 
 from flask import Flask, Response, g, redirect, request
 
-from dashboard.identity import os_user, user_from_headers
-from etl import access, authority
-from etl.access import AGGREGATES, CHILDREN, DATA, NOTES, PLANS, AccessDenied
+from dashboard.identity import user_from_headers
+from etl.privacy import access
+from etl.privacy.access import AGGREGATES, CHILDREN, DATA, NOTES, PLANS, AccessDenied, os_user
+from etl.store import authority
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ CALLBACK_PREFIXES: tuple[tuple[str, str], ...] = (
     ("data-", DATA),
     ("children-", CHILDREN),
     ("due-", CHILDREN),
-    ("note-", NOTES),  # writing a note (etl.notes checks the unit against the viewer's again)
+    ("note-", NOTES),  # writing a note (etl.people.notes checks the unit against the viewer's again)
     ("plan-edit-", PLANS),  # editing actions and a KPI's chart events
 )
 PAGE_ROUTER_OUTPUT = "_pages_content"
@@ -118,7 +119,7 @@ def callback_request(body: object) -> tuple[str, str | None, str]:
 
 def _check_child_scope(path: str, query: dict[str, list[str]]) -> None:
     """For a child list or the due list, refuse (AccessDenied) teams outside the viewer's."""
-    from etl.children import check_scope
+    from etl.privacy.children import check_scope
 
     def one(name: str) -> str | None:
         values = query.get(name) or []

@@ -15,6 +15,8 @@ import os
 import re
 from collections.abc import Mapping
 
+from etl.privacy.access import os_user
+
 DEFAULT_USER_HEADER = "X-Remote-User"
 # Printable, short and without control characters: a header value ends up in
 # the load log, in CSV exports and on screen.
@@ -25,13 +27,6 @@ _MAX_LENGTH = 120
 def user_header() -> str:
     """The header the sign-on proxy puts the user name in (env CPIP_USER_HEADER)."""
     return os.environ.get("CPIP_USER_HEADER", "").strip() or DEFAULT_USER_HEADER
-
-
-def os_user() -> str:
-    """The operating-system user running the app, as the CLI records it."""
-    from etl.cli import current_user
-
-    return current_user()
 
 
 def clean_name(value: str) -> str:

@@ -1,6 +1,6 @@
 """The running app's own inbox pass, on a schedule, when configured to.
 
-Set CPIP_INBOX_INTERVAL (seconds) and the app runs `etl.inbox.process_inbox`
+Set CPIP_INBOX_INTERVAL (seconds) and the app runs `etl.ingest.inbox.process_inbox`
 every so often in a daemon thread, as `cpip inbox` would from cron. Under
 gunicorn every worker calls `start`, so an exclusive file lock (held for the
 life of the process) elects one of them; the others do nothing. If that
@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from etl.inbox import DEFAULT_INBOX, process_inbox
+from etl.ingest.inbox import DEFAULT_INBOX, process_inbox
 
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 5.0  # seconds: a pass over an empty folder is cheap, but not free
@@ -60,7 +60,7 @@ def _take_lock(folder: Path) -> IO[str] | None:
 
 def run_once(folder: Path | None = None) -> list[str]:
     """One pass, logged; a failure is logged, never raised (the app keeps serving)."""
-    from dashboard.identity import os_user
+    from etl.privacy.access import os_user
 
     try:
         result = process_inbox(folder or inbox_folder(), who=f"inbox scheduler ({os_user()})")

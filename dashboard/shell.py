@@ -10,8 +10,8 @@ import dash
 from dash import Input, Output, clientside_callback, dcc, html
 
 from dashboard import theme
-from etl import authority as authorities
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.store import authority as authorities
 
 DEFAULT_LOGO = "logo.svg"
 APP_TITLE = "CPIP scorecard"

@@ -51,7 +51,7 @@ TEMPLATE = "cpip_template"
 @pytest.fixture(scope="session")
 def pg_template(pg_server: PgServer) -> str:
     """A database holding an empty, migrated warehouse, the template of `pg_warehouse`'s."""
-    from etl import db, warehouse
+    from etl.store import db, warehouse
 
     drop_database(pg_server.url, TEMPLATE)
     url = create_database(pg_server.url, TEMPLATE)
@@ -62,7 +62,7 @@ def pg_template(pg_server: PgServer) -> str:
 
 @pytest.fixture
 def pg_warehouse(pg_server: PgServer, pg_template: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from etl import db
+    from etl.store import db
 
     monkeypatch.setenv("CPIP_STATE_DIR", str(tmp_path / "state"))  # the notes and access log beside it
     url = create_database(pg_server.url, template=pg_template)
@@ -103,7 +103,7 @@ def module_target(module_engine: str, request: pytest.FixtureRequest, tmp_path_f
         return url
 
     yield make
-    from etl import db
+    from etl.store import db
 
     for server_url, url in made:
         db.close_pool(url)

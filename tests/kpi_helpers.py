@@ -1,7 +1,7 @@
 """Hand-made records straight into a temporary warehouse, for KPI and query tests.
 
 Each call is one load: a `loads` row carrying the as-of date, then the records
-with that load_id, written through `etl.warehouse.writer` (the same atomic
+with that load_id, written through `etl.store.warehouse.writer` (the same atomic
 copy-and-swap the loader uses), then the KPI mart rebuilt. The loader itself
 (validation, replacement by record key) is not involved: these tests are about
 the counting rules, so the records go in exactly as written.
@@ -14,9 +14,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from etl import kpis
-from etl.contract import EXTRACT_TYPES
-from etl.warehouse import writer
+from etl.catalogue.contract import EXTRACT_TYPES
+from etl.rules import kpis
+from etl.store.warehouse import writer
 
 # Two services and two areas that cut across each other, so a test can tell a
 # service roll-up from an area roll-up.
@@ -84,7 +84,7 @@ def add_records(
 
 def mart(db: Path, metric_id: str, level: str, org_unit: str) -> dict[str, tuple[float, float | None]]:
     """{period 'YYYY-MM': (numerator, denominator)} of one metric and unit in kpi_monthly."""
-    from etl.warehouse import reading
+    from etl.store.warehouse import reading
 
     with reading(db) as con:
         rows = con.execute(

@@ -23,8 +23,8 @@ import pytest
 from kpi_helpers import add_records
 from servers import running_app
 
-from etl import access_log
-from etl.load import load_files, undo_load
+from etl.ingest.load import load_files, undo_load
+from etl.privacy import access_log
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,9 @@ import openpyxl
 import pytest
 from kpi_helpers import AUTHORITY, add_records, mart, new_warehouse
 
-from etl import warehouse
-from etl.load import load_files, load_log, undo_load
-from etl.read import ExtractFileError, recognise
+from etl.ingest.load import load_files, load_log, undo_load
+from etl.readers.read import ExtractFileError, recognise
+from etl.store import warehouse
 
 AS_OF = date(2023, 7, 31)
 PERSONAL = ("Gender", "Ethnicity", "Date of Birth", "Age", "Allocated Worker")
@@ -563,7 +563,7 @@ def test_a_single_list_saved_as_csv_with_its_title_row_loads(db: Path, tmp_path:
 
 
 def test_the_inbox_loads_a_workbook_list_by_list(db: Path, tmp_path: Path) -> None:
-    from etl.inbox import process_inbox
+    from etl.ingest.inbox import process_inbox
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

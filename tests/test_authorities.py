@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from etl import authority, queries, warehouse
-from etl.cli import main
-from etl.load import load_files, load_log, undo_load
-from etl.regional import regional, side_by_side
+from cpip.cli import main
+from etl.ingest.load import load_files, load_log, undo_load
+from etl.serve import queries
+from etl.serve.regional import regional, side_by_side
+from etl.store import authority, warehouse
 
 ORG = [["team", "service", "area"], ["Team A", "Service S", "North"]]
 HEADER = ["child_id", "team", "assessment_start_date", "child_seen_date", "assessment_completed_date"]

@@ -1,6 +1,6 @@
 """The board pack (issue 5), built from a small hand-made warehouse with known answers.
 
-The warehouse is written straight through etl.warehouse.writer: three teams
+The warehouse is written straight through etl.store.warehouse.writer: three teams
 (one named `=HYPERLINK("x")`), kpi_monthly rows for May-July 2023 and a few
 case audits. Expected figures, worked out by hand from metrics.yml's 2023/24
 thresholds:
@@ -36,7 +36,7 @@ from pypdf import PdfReader
 from dashboard.export.boardpack import BoardPackError, build_boardpack, check_request, collect
 from dashboard.export.pdf import render_html
 from dashboard.export.routes import boardpack_url, download_name, register
-from etl.warehouse import writer
+from etl.store.warehouse import writer
 
 AUTHORITY = "Demo County Council"
 EVIL = '=HYPERLINK("x")'
@@ -333,7 +333,7 @@ def test_wrong_suffix(db: Path, tmp_path: Path) -> None:
 def test_cli_writes_the_pack_and_refuses_a_bad_unit_in_one_line(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from etl.cli import main
+    from cpip.cli import main
 
     monkeypatch.setenv("CPIP_DB", str(db))
     out = tmp_path / "team.xlsx"

@@ -18,8 +18,9 @@ from test_boardpack import make_warehouse
 
 from dashboard.export.boardpack import build_boardpack, collect
 from dashboard.export.pdf import render_html
-from etl import access, notes
-from etl.load import load_files
+from etl.ingest.load import load_files
+from etl.people import notes
+from etl.privacy import access
 
 AREA = "Assessments and plans for children in need and in need of protection"
 TRACKER = (

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from etl import calendar as cal
+from etl.rules import calendar as cal
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 from dash_tree import by_id, text_of
 
-from etl.warehouse import writer
+from etl.store.warehouse import writer
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTHORITY = "Demo County Council"
@@ -343,7 +343,7 @@ def test_kpi_page_says_where_we_stand_and_draws_the_comparison(pages):
 
 def test_kpi_page_trend_and_spc_chart_carry_england_of_each_year(pages):
     from dashboard.components.figures import trend_figure
-    from etl.metrics import catalogue
+    from etl.catalogue.metrics import catalogue
 
     metric = catalogue().metric("rereferrals_12m")
     # Table C1, England: 21.5% in the year to March 2022, 22.4% to March 2023 and 2024.

@@ -38,9 +38,10 @@ import pandas as pd
 import pytest
 from kpi_helpers import AUTHORITY, add_records, new_warehouse
 
-from etl import access, access_log, children, queries
-from etl.metrics import catalogue
-from etl.warehouse import reading
+from etl.catalogue.metrics import catalogue
+from etl.privacy import access, access_log, children
+from etl.serve import queries
+from etl.store.warehouse import reading
 
 
 def _a(child, team, start, seen=None, completed=None):
@@ -372,7 +373,7 @@ def test_a_month_given_upstream_is_said_so_not_listed(tmp_path):
 
 
 def test_the_command_line_prints_lists_and_the_access_log(db, monkeypatch, capsys):
-    from etl.cli import main
+    from cpip.cli import main
 
     monkeypatch.setenv("CPIP_DB", str(db))
     monkeypatch.delenv("CPIP_ACCESS_LOG", raising=False)

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from kpi_helpers import ORG
 
-from etl import access, children, queries
-from etl.load import load_files
-from etl.warehouse import reading
+from etl.ingest.load import load_files
+from etl.privacy import access, children
+from etl.serve import queries
+from etl.store.warehouse import reading
 
 
 def _load(db: Path, folder: Path, name: str, header: list[str], rows: list[list], as_of: str) -> None:

@@ -1,4 +1,4 @@
-"""Comparators from DfE's published figures (etl/reference.py): the loader's rules on
+"""Comparators from DfE's published figures (etl/catalogue/reference.py): the loader's rules on
 the files' real quirks, quartile bands and neighbour medians on hand-made tables with
 hand-worked answers, and the shipped files for one authority and year worked by hand."""
 
@@ -11,8 +11,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etl import queries, reference, schema, warehouse
-from etl.reference import ReferenceError, comparator_frame, comparison_frame, load_reference
+from etl.catalogue import reference
+from etl.catalogue.reference import ReferenceError, comparator_frame, comparison_frame, load_reference
+from etl.serve import queries
+from etl.store import schema, warehouse
 
 
 def _schema() -> duckdb.DuckDBPyConnection:

@@ -21,7 +21,7 @@ from dashboard.components.figures import audit_bars_figure, breakdown_figure, he
 from dashboard.components.format import format_fraction, format_value, long_month_label, month_label
 from dashboard.components.sparkline import sparkline_svg
 from dashboard.components.tables import audit_table, scorecard_table, team_grid_table
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
 
 ASSETS = Path(__file__).resolve().parent.parent / "dashboard" / "assets"
 
@@ -106,7 +106,7 @@ def test_rag_chip_carries_its_word_and_class():
     assert "cpip-rag-red" in chip.className
     assert "No data" in text_of(rag_chip("No data"))
     assert "cpip-rag-no-data" in rag_chip("No data").className
-    # a monitored metric is rated "" by etl.queries
+    # a monitored metric is rated "" by etl.serve.queries
     assert "Not rated" in text_of(rag_chip(""))
 
 

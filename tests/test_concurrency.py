@@ -2,7 +2,7 @@
 
 gunicorn serves the real app with three workers on a temporary warehouse.
 One thread loads a corrected extract and undoes it, again and again (each
-a full `etl.warehouse.writer()` transaction: copy, write, atomic swap),
+a full `etl.store.warehouse.writer()` transaction: copy, write, atomic swap),
 while four client threads ask for the scorecard the way a browser does
 (the page-routing callback, plus the page itself). Every answer must be 200
 with a whole scorecard (a row for every KPI) showing one of the two states,
@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from servers import running_app
 
-from etl.load import load_files, load_log, undo_load
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.ingest.load import load_files, load_log, undo_load
 
 pytestmark = pytest.mark.slow
 

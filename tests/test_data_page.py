@@ -18,8 +18,8 @@ from dash_tree import ids_in, text_of
 
 from dashboard import identity
 from dashboard.components import data_report, upload
-from etl import queries
-from etl.load import load_files, load_findings, load_log
+from etl.ingest.load import load_files, load_findings, load_log
+from etl.serve import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # app.py sits at the top of the tree, outside the installed packages

@@ -1,13 +1,13 @@
 """The demo extracts: deterministic, shaped like a county, and carrying the published July 2023 figures.
 
 The figures are counted here from the CSV files with this file's own logic (csv module, the
-rules of kpis.md, working days from etl.calendar), never with the generator's helpers. The
+rules of kpis.md, working days from etl.rules.calendar), never with the generator's helpers. The
 numbers asserted are the published ones (../shared/seeds/003_9490b24cbffc02dc.txt) and the
 denominators chosen for them, worked out by hand: 375/425 = 88.24%, 100/450 = 22.22%, 9/14 = 64.29%,
 7/17 = 41.18%, 7/11 = 63.64%, 1834/2000 = 91.70%, 410, 771, 128, 225 of 1000, 516/600 = 86.00%.
 
-The last section is end to end: the demo through the analysts' loader (etl.load), the KPI mart
-and etl.queries, loaded once for the module.
+The last section is end to end: the demo through the analysts' loader (etl.ingest.load), the KPI mart
+and etl.serve.queries, loaded once for the module.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from etl.calendar import add_working_days, working_days_between
-from etl.contract import EXTRACT_TYPES
-from etl.demo import load_demo, write_demo
+from etl.catalogue.contract import EXTRACT_TYPES
+from etl.demo.extracts import load_demo, write_demo
+from etl.rules.calendar import add_working_days, working_days_between
 
 AS_OF = date(2024, 4, 5)
 FILES = [
@@ -392,7 +392,7 @@ def test_dip_in_april_2023_and_recovery_by_the_summer(demo):
 
 
 # --- end to end: through the loader, the KPI mart and the queries ----------------------------------
-# Depends on etl.load, etl.kpis and etl.queries (docs/architecture.md); one load for the module.
+# Depends on etl.ingest.load, etl.rules.kpis and etl.serve.queries (docs/architecture.md); one load for the module.
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +405,7 @@ def loaded(tmp_path_factory) -> dict:
 
 
 def test_end_to_end_demo_loads_cleanly(loaded):
-    from etl.load import load_log
+    from etl.ingest.load import load_log
 
     assert loaded["code"] == 0
     printed = loaded["printed"]
@@ -421,9 +421,9 @@ def test_end_to_end_demo_loads_cleanly(loaded):
 def test_end_to_end_the_annex_a_workbook_loaded_over_the_demo_changes_no_figure(loaded, tmp_path):
     import shutil
 
-    from etl.demo import ANNEX_A_AS_OF, ANNEX_A_FILE
-    from etl.load import load_files
-    from etl.warehouse import reading
+    from etl.demo.extracts import ANNEX_A_AS_OF, ANNEX_A_FILE
+    from etl.ingest.load import load_files
+    from etl.store.warehouse import reading
 
     db = tmp_path / "warehouse.duckdb"
     shutil.copyfile(loaded["db"], db)
@@ -454,7 +454,7 @@ def test_end_to_end_the_annex_a_workbook_loaded_over_the_demo_changes_no_figure(
 
 
 def test_end_to_end_load_demo_if_empty_leaves_a_loaded_warehouse_alone(loaded, capsys):
-    from etl.load import load_log
+    from etl.ingest.load import load_log
 
     before = len(load_log(db=loaded["db"]))
     assert load_demo(if_empty=True, who="test", db=loaded["db"], folder=loaded["folder"] / "again") == 0
@@ -464,7 +464,7 @@ def test_end_to_end_load_demo_if_empty_leaves_a_loaded_warehouse_alone(loaded, c
 
 
 def test_end_to_end_scorecard_july_2023(loaded):
-    from etl.queries import scorecard
+    from etl.serve.queries import scorecard
 
     card = scorecard("2023-07", "la", db=loaded["db"]).set_index("metric_id")
     published = {
@@ -492,7 +492,7 @@ def test_end_to_end_scorecard_july_2023(loaded):
 
 
 def test_end_to_end_audit_table_q1_2023_24(loaded):
-    from etl.queries import audit_grades
+    from etl.serve.queries import audit_grades
 
     table = audit_grades(by="quarter", db=loaded["db"]).set_index("period")
     q1 = table.loc["2023/24 Q1"]

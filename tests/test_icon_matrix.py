@@ -14,8 +14,9 @@ from kpi_helpers import add_records, new_warehouse
 from dashboard.components.comparators import england_by_period
 from dashboard.components.matrix import counts_text, icon_matrix_html
 from dashboard.components.spc_figure import spc_figure, special_cause_rows
-from etl import queries, spc
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.rules import spc
+from etl.serve import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 

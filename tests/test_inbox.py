@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from cpip.cli import main as cpip
 from dashboard import inbox_schedule
-from etl import inbox
-from etl.cli import main as cpip
-from etl.inbox import process_inbox, safe_file_name
-from etl.load import load_log
+from etl.ingest import inbox
+from etl.ingest.inbox import process_inbox, safe_file_name
+from etl.ingest.load import load_log
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data_page"
 AS_OF = date(2023, 8, 5)

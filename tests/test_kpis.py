@@ -13,8 +13,8 @@ from datetime import date, datetime
 import pytest
 from kpi_helpers import AUTHORITY, add_records, mart, new_warehouse
 
-from etl import kpis
-from etl.warehouse import reading, writer
+from etl.rules import kpis
+from etl.store.warehouse import reading, writer
 
 
 @pytest.fixture

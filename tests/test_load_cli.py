@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import etl.load
-from etl import warehouse
-from etl.cli import main
+import etl.ingest.load
+from cpip.cli import main
+from etl.store import warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extracts"
 
@@ -29,7 +29,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_warehouse: Path) -
     shutil.copyfile(empty_warehouse, path)
     monkeypatch.setenv("CPIP_DB", str(path))
     # The KPI mart is another module's: not rebuilt here.
-    monkeypatch.setattr(etl.load, "_rebuild_kpis", lambda con, sources: None)
+    monkeypatch.setattr(etl.ingest.load, "_rebuild_kpis", lambda con, sources: None)
     return path
 
 
@@ -140,7 +140,7 @@ def test_the_cpip_command_in_its_own_process(tmp_path: Path, db: Path) -> None:
     """The real command, as an analyst runs it: the KPI mart is rebuilt for real here."""
     result = subprocess.run(
         [
-            sys.executable, "-m", "etl.cli", "load", "--as-of", "2023-09-29",
+            sys.executable, "-m", "cpip.cli", "load", "--as-of", "2023-09-29",
             str(FIXTURES / "organisation.csv"), str(FIXTURES / "binary.csv"),
         ],
         capture_output=True, text=True, env={**os.environ, "CPIP_DB": str(db)}, cwd=Path(__file__).parent.parent,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from etl.metrics import CatalogueError, Polarity, catalogue, load_catalogue
+from etl.catalogue.metrics import CatalogueError, Polarity, catalogue, load_catalogue
 
 SPEC = Path(__file__).resolve().parents[1] / "docs" / "spec" / "kpis.md"
 CATALOGUE = Path(__file__).resolve().parents[1] / "metrics.yml"
@@ -135,7 +135,8 @@ def test_monitored_metric_refuses_thresholds(tmp_path):
 
 
 def test_cli_stops_with_one_clear_line_on_a_broken_catalogue(tmp_path, monkeypatch, capsys):
-    from etl import cli, metrics
+    from cpip import cli
+    from etl.catalogue import metrics
 
     path = _write(tmp_path, lambda raw: _metric(raw, "seen_5wd").update(unit="percentage"))
     monkeypatch.setenv("CPIP_METRICS", str(path))
@@ -166,7 +167,7 @@ def test_the_app_stops_with_one_clear_line_on_a_broken_catalogue(tmp_path):
 
 
 def test_applies_to_matches_services_as_the_loader_matches_names():
-    from etl.metrics import catalogue
+    from etl.catalogue.metrics import catalogue
 
     metric = catalogue().metric("iha_20wd")
     assert metric.applies_to == ("Children We Care For",)

@@ -1,4 +1,4 @@
-"""The schema's migrations (etl/migrations/) on both engines: from an empty database, and from the
+"""The schema's migrations (etl/store/migrations/) on both engines: from an empty database, and from the
 previous release's schema (revision 0001, the tables before authorities) holding data."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import duckdb
 import psycopg
 import pytest
 
-from etl import db, migrate, queries, warehouse
-from etl.contract import EXTRACT_TYPES
-from etl.schema import AUTHORITY_TABLES
+from etl.catalogue.contract import EXTRACT_TYPES
+from etl.serve import queries
+from etl.store import db, migrate, warehouse
+from etl.store.schema import AUTHORITY_TABLES
 
 
 def _previous_release(con) -> None:
@@ -99,7 +100,7 @@ def test_postgresql_from_the_previous_release(pg_url: str, tmp_path: Path, monke
         assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
     # The old rows read through the app's role, and the KPIs rebuild from them: 5 working days, met.
     with warehouse.writer(pg_url) as con:
-        from etl import kpis
+        from etl.rules import kpis
 
         kpis.rebuild(con)
     frame = queries.scorecard("2023-07", "la", None, db=pg_url)

@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 from dash_tree import text_of
 
+from cpip.cli import main
 from dashboard.components import tables
-from etl import queries
-from etl.cli import main
-from etl.load import load_files, undo_load
-from etl.warehouse import reading
+from etl.ingest.load import load_files, undo_load
+from etl.serve import queries
+from etl.store.warehouse import reading
 
 AUTHORITY = "Demo County Council"
 ORG = [
@@ -363,7 +363,7 @@ def test_monthly_overlapping_extracts_give_the_figures_of_one_load(tmp_path: Pat
     """The demo's record extracts taken month by month (each holding the last four months'
     records and every open one, with events after its as-of date not yet happened), then
     the full extract: every KPI figure equals loading the full extract once."""
-    from etl.demo import AS_OF, write_demo
+    from etl.demo.extracts import AS_OF, write_demo
 
     demo = tmp_path / "demo"
     demo.mkdir()
@@ -597,7 +597,7 @@ def test_a_warehouse_of_the_previous_schema_is_upgraded_when_it_is_first_read(du
     import duckdb
 
     db = duck_db
-    from etl.contract import EXTRACT_TYPES
+    from etl.catalogue.contract import EXTRACT_TYPES
 
     records = write(tmp_path, "a.csv", ASSESSMENT_HEADER, [["N1", "Team A", "2023-10-02", None, None]])
     assert load(db, records, "2023-10-20").ok

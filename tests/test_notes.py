@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from kpi_helpers import AUTHORITY, new_warehouse
 
-from etl import access, cli, notes, plans
-from etl.load import load_files, undo_load
+from cpip import cli
+from etl.ingest.load import load_files, undo_load
+from etl.people import notes, plans
+from etl.privacy import access
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data_page"
 AS_OF = date(2023, 8, 5)

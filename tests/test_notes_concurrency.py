@@ -24,8 +24,8 @@ import pytest
 from kpi_helpers import new_warehouse
 from servers import running_app
 
-from etl import notes
-from etl.load import load_files, undo_load
+from etl.ingest.load import load_files, undo_load
+from etl.people import notes
 
 pytestmark = pytest.mark.slow
 

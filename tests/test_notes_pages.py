@@ -12,7 +12,8 @@ from dash import html
 from dash_tree import by_id
 from kpi_helpers import add_records, new_warehouse
 
-from etl import access, notes
+from etl.people import notes
+from etl.privacy import access
 
 TM = access.Viewer("j.smith", access.Role.TEAM_MANAGER, teams=("Team C",))
 BOARD = access.Viewer("dlt.chair", access.Role.BOARD)

@@ -1,4 +1,4 @@
-"""The read side (etl.queries) and the `cpip scorecard` / `cpip audits` commands,
+"""The read side (etl.serve.queries) and the `cpip scorecard` / `cpip audits` commands,
 on one hand-made warehouse. Expected figures are worked out by hand in the comments.
 
 Thresholds used (metrics.yml):
@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from kpi_helpers import AUTHORITY, add_records, new_warehouse
 
-from etl import queries
-from etl.cli import main
-from etl.metrics import catalogue
+from cpip.cli import main
+from etl.catalogue.metrics import catalogue
+from etl.serve import queries
 
 N_METRICS = len(catalogue().metrics)
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from kpi_helpers import AUTHORITY, add_records, new_warehouse
 
-from etl import queries
-from etl.metrics import CatalogueError, catalogue, load_catalogue
+from etl.catalogue.metrics import CatalogueError, catalogue, load_catalogue
+from etl.serve import queries
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from kpi_helpers import add_records, new_warehouse
 
-from etl import warehouse
+from etl.store import warehouse
 
 
 def count(db: Path) -> int:

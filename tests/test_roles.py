@@ -23,7 +23,7 @@ import pytest
 from kpi_helpers import add_records, new_warehouse
 
 from dashboard import gate
-from etl import access, access_log
+from etl.privacy import access, access_log
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS = """
@@ -228,7 +228,8 @@ def test_every_callback_as_every_role(client):
     }  # fmt: skip
     analysts_only = {k for k in callbacks if _page_of(k) == "data"}
     assert len(analysts_only) >= 8  # check, load, cancel, history, freshness, undo..., the access log
-    # Writing a note: every role but the viewer (etl.notes then checks the unit); editing plans: board and analyst.
+    # Writing a note: every role but the viewer (etl.people.notes then checks the unit);
+    # editing plans: board and analyst.
     note_writers = {k for k in callbacks if _page_of(k) == "note"}
     plan_editors = {k for k in callbacks if _page_of(k) == "plan"}
     assert len(note_writers) == 1 and len(plan_editors) == 3  # save an action, fill its form, add a KPI event

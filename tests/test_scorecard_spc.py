@@ -4,7 +4,7 @@ from datetime import date
 
 from kpi_helpers import add_records, new_warehouse
 
-from etl import queries
+from etl.serve import queries
 
 # mo_up_to_date for Team A, October 2022 to November 2023 (14 months, XmR chart):
 # 50, 52, 50, 52, 50, 52, 50, then 56, 58, 56, 58, 56, 58, 56 (out of 100).

@@ -1,4 +1,4 @@
-"""Statistical process control (etl.spc) on small series worked out by hand.
+"""Statistical process control (etl.rules.spc) on small series worked out by hand.
 
 Conventions in the comments: positions are 0-based; "mrbar" is the mean moving
 range (after screening: moving ranges >= 3.267 x mrbar are left out, as
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from etl.spc import (
+from etl.rules.spc import (
     COMMON_CAUSE,
     CONCERNING,
     FAILING,
@@ -372,7 +372,7 @@ def _reference_point_types(y: list[float]) -> list[int]:
     """A plain, loop-by-loop reading of NHSRplotthedots's rules for one segment (no gaps).
 
     Returns +1 (special cause, high), -1 (low) or 0 (common cause) per point. Written from the
-    package's R source (ptd_spc_standard, ptd_calculate_point_type), independently of etl.spc.
+    package's R source (ptd_spc_standard, ptd_calculate_point_type), independently of etl.rules.spc.
     """
     n = len(y)
     mean = sum(y) / n
@@ -437,7 +437,7 @@ def test_rules_agree_with_a_plain_reading_of_nhsrplotthedots() -> None:
 def test_many_series_at_once_agree_with_one_at_a_time() -> None:
     # The scorecard judges every row's series in one vectorised pass; it must give exactly
     # what each series gives alone, gaps, rebases, short series and both charts included.
-    from etl.spc import scorecard_icons, scorecard_icons_many
+    from etl.rules.spc import scorecard_icons, scorecard_icons_many
 
     rng = np.random.default_rng(11)
     rows = []

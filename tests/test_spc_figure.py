@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from dashboard.components.spc_figure import ICON_DIR, icon_data_uri, icon_svg, icon_text, spc_figure
-from etl.spc import ASSURANCE_ICON_KINDS, VARIATION_ICON_KINDS, spc
+from etl.rules.spc import ASSURANCE_ICON_KINDS, VARIATION_ICON_KINDS, spc
 
 PERIODS = [f"2023-{m:02d}" for m in range(1, 13)] + ["2024-01", "2024-02"]
 # 9, 11 alternating with 30 at position 6 and -10 at the end. Sum 140 over 14: mean 10.

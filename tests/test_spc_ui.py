@@ -1,4 +1,4 @@
-"""The user-facing half of statistical process control: `etl.queries.spc_series`
+"""The user-facing half of statistical process control: `etl.serve.queries.spc_series`
 on a hand-made warehouse, the scorecard's SPC cell, and the KPI page's SPC card.
 Every expected number is worked out by hand below."""
 
@@ -15,7 +15,7 @@ from kpi_helpers import add_records, new_warehouse
 
 from dashboard.components.spc_figure import reason_words
 from dashboard.components.tables import spc_cell
-from etl import queries
+from etl.serve import queries
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,7 +25,7 @@ def _day(d: date) -> str:
 
 def freshness_notes(fresh: pd.DataFrame, period: str, *, sources: Sequence[str] | None = None) -> list[str]:
     """Plain-language reasons the month's figures may be incomplete, from
-    etl.queries.freshness(): metrics with no data for the month (named by their
+    etl.serve.queries.freshness(): metrics with no data for the month (named by their
     source extract), and sources whose latest load was taken before the month
     ended. `sources` limits the check to the extracts the page's KPIs use."""
     if fresh is None or fresh.empty or not period:

@@ -12,7 +12,7 @@ from dash import html
 
 from dashboard.components.format import format_fraction, format_value
 from dashboard.components.tables import scroll_region
-from etl.calendar import parse_period
+from etl.rules.calendar import parse_period
 
 COLUMN_LABELS = {
     "metric_id": "KPI",

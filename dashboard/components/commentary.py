@@ -1,6 +1,6 @@
 """What the Board discusses, as page pieces: a KPI's note with its earlier
 versions, the events on its charts, the actions meant to move it, and the
-scorecard's note marker. Pure builders: data in (etl.notes, etl.plans), Dash
+scorecard's note marker. Pure builders: data in (etl.people.notes, etl.people.plans), Dash
 components out; the pages call them and own the callbacks.
 """
 
@@ -12,8 +12,8 @@ from datetime import date
 from dash import dcc, html
 
 from dashboard.components.format import long_month_label
-from etl.notes import Event, Note
-from etl.plans import OVERDUE, Action
+from etl.people.notes import Event, Note
+from etl.people.plans import OVERDUE, Action
 
 STATE_WORDS = {
     OVERDUE: "Overdue",

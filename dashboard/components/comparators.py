@@ -2,9 +2,9 @@
 cells for the scorecard, tiles for the KPI page, and the comparison chart (the
 authority against each of its ten statistical neighbours and England, year by year).
 
-Pure builders of the frames etl.queries returns (`scorecard` rows carry
+Pure builders of the frames etl.serve.queries returns (`scorecard` rows carry
 benchmark_year, published, england, region, region_name, sn_median, sn_count,
-rank, ranked, quartile; `comparison` is etl.reference.comparison_frame's).
+rank, ranked, quartile; `comparison` is etl.catalogue.reference.comparison_frame's).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
 from dashboard.components.format import long_month_label, month_label
-from etl.contract import match_name
+from etl.catalogue.contract import match_name
 
 LEVELS = ("la", "area", "service", "team")
 LEVEL_LABELS = {"la": "Authority", "area": "Area", "service": "Service", "team": "Team"}

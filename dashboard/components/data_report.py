@@ -374,7 +374,7 @@ def _cell(value: Any, *, month: bool = False) -> str:
 
 def freshness_table(frame: pd.DataFrame, *, metric_names: dict[str, str] | None = None) -> html.Div:
     """For each extract type and each KPI: the latest month loaded and the as-of
-    date of that load (etl.queries.freshness), as two tables."""
+    date of that load (etl.serve.queries.freshness), as two tables."""
     if frame is None or frame.empty:
         return html.P("Nothing loaded yet.", className="text-muted")
     names = metric_names or {}

@@ -3,7 +3,7 @@
 The dashboard pages and the board pack (dashboard/export) both call these, so
 the pack looks like the dashboard. They never query the warehouse and never
 compute a KPI: values, numerators, denominators and RAG ratings come in the
-frames from etl.queries; the catalogue's `Metric` supplies the thresholds in
+frames from etl.serve.queries; the catalogue's `Metric` supplies the thresholds in
 force for each month (for shading and the target line) and the polarity.
 
 Traces are built as `go.Scatter`/`go.Bar`/`go.Heatmap` directly (about twice
@@ -21,8 +21,8 @@ import plotly.graph_objects as go
 
 from dashboard import theme
 from dashboard.components.format import NO_DATA, format_fraction, format_value, month_label
-from etl.calendar import add_months, financial_year_of
-from etl.metrics import Metric, Polarity
+from etl.catalogue.metrics import Metric, Polarity
+from etl.rules.calendar import add_months, financial_year_of
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 
@@ -155,7 +155,7 @@ def trend_figure(
     """The monthly trend of one KPI for one org unit.
 
     events: (date, label) pairs drawn as labelled vertical lines where they fall
-    inside the months shown (etl.notes.events_for gives them).
+    inside the months shown (etl.people.notes.events_for gives them).
     references: label -> a value per month of series_df (None for none), drawn as a
     step line: England's published figure of each year beside the target.
 
@@ -330,7 +330,7 @@ def breakdown_figure(breakdown_df: pd.DataFrame, metric: Metric, *, period: str 
     its value, counts and RAG word, with the month's target as a line.
 
     breakdown_df: `org_unit`, `value`, `numerator`, `denominator`, `rag` (as
-    etl.queries.breakdown gives it); `period` names the month for the target."""
+    etl.serve.queries.breakdown gives it); `period` names the month for the target."""
     if breakdown_df is None or breakdown_df.empty:
         return _empty("No services or teams below this unit", height=220)
     frame = breakdown_df.copy()
@@ -427,7 +427,7 @@ def heatmap_text_colour(background: str) -> str:
 
 def heatmap_figure(matrix_df: pd.DataFrame, metric: Metric) -> go.Figure:
     """Teams (rows) by month (columns) for one KPI, from the long frame of
-    etl.queries.team_matrix (`team`, `period`, `value`, `numerator`,
+    etl.serve.queries.team_matrix (`team`, `period`, `value`, `numerator`,
     `denominator`, `rag`). Colour follows the value on
     a colour-blind-safe scale independent of RAG; each cell prints the value
     and the RAG word, and the hover adds the counts.

@@ -2,7 +2,7 @@
 area, or the authority's services) across, each cell the variation and assurance
 icons with their words, a link to that unit's SPC chart; above it the counts.
 
-A pure builder of `etl.queries.icon_matrix`'s frame. Icons are <img /> tags pointing
+A pure builder of `etl.serve.queries.icon_matrix`'s frame. Icons are <img /> tags pointing
 at the stored SVGs in assets/spc-icons/ (not inline data URIs: a matrix of 112 teams
 holds thousands of them); the words beside them say what they mean.
 """
@@ -19,7 +19,7 @@ from dashboard.components.controls import view_href
 from dashboard.components.format import month_label
 from dashboard.components.spc_figure import icon_word, reason_words
 from dashboard.components.tables import scroll_region
-from etl import spc
+from etl.rules import spc
 
 # The order and words of the counts line above the matrix.
 COUNT_WORDS = (
@@ -34,7 +34,7 @@ UNIT_WORDS = {"service": ("service", "services"), "team": ("team", "teams")}
 
 def counts_text(counts: Mapping[str, tuple[int, int]], child_level: str) -> str:
     """ "3 KPIs special cause concerning (in 5 teams); 2 consistently failing (in 9 teams)"
-    from etl.queries.matrix_counts; the concerning and failing counts are always said."""
+    from etl.serve.queries.matrix_counts; the concerning and failing counts are always said."""
     one, many = UNIT_WORDS.get(child_level, ("unit", "units"))
     parts = []
     for key, words in COUNT_WORDS:

@@ -1,6 +1,6 @@
 """The Making Data Count SPC chart and its variation and assurance icons.
 
-`spc_figure` draws an `etl.spc.SPCResult`: the values as a grey line, the mean,
+`spc_figure` draws an `etl.rules.spc.SPCResult`: the values as a grey line, the mean,
 dashed process limits, the target as a red dashed line, and each point coloured
 (and shaped, so colour is never the only cue) by its class, one trace per class
 so the legend says in words what each colour means. A rebase breaks the mean and
@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 
 from dashboard import theme
 from dashboard.components.format import format_value
-from etl.spc import (
+from etl.rules.spc import (
     ASSURANCE_ICON_KINDS,
     COMMON_CAUSE,
     CONCERNING,
@@ -402,8 +402,8 @@ def _subtitle(result: SPCResult, polarity: str) -> str:
 
 # ---------------------------------------------------------------- words beside the icons
 
-# The rules etl.spc applies, in words for the chart's data table.
-RULE_WORDS = RULE_DESCRIPTIONS  # one set of words, in etl.spc beside the rules
+# The rules etl.rules.spc applies, in words for the chart's data table.
+RULE_WORDS = RULE_DESCRIPTIONS  # one set of words, in etl.rules.spc beside the rules
 
 
 def rule_words(rules: tuple[str, ...] | list[str]) -> str:

@@ -1,5 +1,5 @@
 """Tables as semantic HTML (caption, column and row headers), built from the
-frames etl.queries returns. Plain tables print well, read well to a screen
+frames etl.serve.queries returns. Plain tables print well, read well to a screen
 reader, and need no script.
 """
 
@@ -19,9 +19,9 @@ from dashboard.components.format import format_fraction, format_target, format_v
 from dashboard.components.glossary import with_abbreviations
 from dashboard.components.sparkline import sparkline_src
 from dashboard.components.spc_figure import POINT_STYLES, icon_data_uri, icon_text, icon_word, reason_words, rule_words
-from etl.metrics import Catalogue, Metric, Polarity
-from etl.notes import Note
-from etl.spc import SPCResult
+from etl.catalogue.metrics import Catalogue, Metric, Polarity
+from etl.people.notes import Note
+from etl.rules.spc import SPCResult
 
 
 def scroll_region(table, *, label: str, region_id: str | None = None, plain: bool = False) -> html.Div:

@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from etl.inbox import safe_file_name
+from etl.ingest.inbox import safe_file_name
 
 DEFAULT_MAX_MB = 50
 STALE_SECONDS = 24 * 3600  # staged files nobody loaded or cancelled are swept after a day

@@ -3,7 +3,7 @@
 
     build_boardpack("2023-07", level="la", unit=None, out=Path("pack.pdf"))
 
-Numbers come only from `etl.queries` (the pack never counts or rates a KPI
+Numbers come only from `etl.serve.queries` (the pack never counts or rates a KPI
 itself); `collect` gathers them once into a `BoardPack`, and `pdf`/`excel`
 lay it out, so the two files always agree. Charts are the dashboard's own
 charts are drawn as SVG directly (see `svg`), so no browser is started.
@@ -33,13 +33,13 @@ from dashboard.export.model import (
     PlanPage,
     ScoreRow,
 )
-from etl import authority as authorities
-from etl import notes as notes_store
-from etl import plans as action_plans
-from etl import queries
-from etl.calendar import add_months, months_between, parse_period
-from etl.contract import match_name
-from etl.metrics import catalogue
+from etl.catalogue.contract import match_name
+from etl.catalogue.metrics import catalogue
+from etl.people import notes as notes_store
+from etl.people import plans as action_plans
+from etl.rules.calendar import add_months, months_between, parse_period
+from etl.serve import queries
+from etl.store import authority as authorities
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ def _audit_row(label: str, r: object, *, quarter: bool) -> dict:
 
 
 def _quarter_label(period: str) -> str:
-    """2023-07 -> "2023/24 Q2", as etl.queries.audit_grades labels quarters."""
+    """2023-07 -> "2023/24 Q2", as etl.serve.queries.audit_grades labels quarters."""
     d = parse_period(period)
     start = d.year if d.month >= 4 else d.year - 1
     return f"{start}/{(start + 1) % 100:02d} Q{(d.month - 4) % 12 // 3 + 1}"
@@ -341,8 +341,8 @@ def _audits(period: str, level: str, unit: str | None, db: queries.Db) -> AuditT
 def _data_sheet(period: str, level: str, unit: str | None, db: queries.Db) -> pd.DataFrame:
     """Every KPI by org unit by month (the DATA_MONTHS months ending with the
     pack's month) for the pack's unit and every unit below it. Teams come from
-    etl.queries.team_matrix (one call a KPI); the authority, areas and services
-    from etl.queries.scorecard, month by month (a few units each)."""
+    etl.serve.queries.team_matrix (one call a KPI); the authority, areas and services
+    from etl.serve.queries.scorecard, month by month (a few units each)."""
     months = months_between(add_months(period, -(DATA_MONTHS - 1)), period)
     columns = ["metric_id", "period", "level", "org_unit", "numerator", "denominator", "value", "rag"]
     names = {m.metric_id: m.name for m in catalogue().metrics}
@@ -403,7 +403,7 @@ def _definitions(period: str) -> pd.DataFrame:
 def collect(
     period: str, level: str = "la", unit: str | None = None, *, db: queries.Db = None, kind: str = "pdf"
 ) -> BoardPack:
-    """Everything a pack shows, from etl.queries. `kind` "pdf" draws the exception
+    """Everything a pack shows, from etl.serve.queries. `kind` "pdf" draws the exception
     charts; "xlsx" gathers the Data sheet instead; anything else neither."""
     if kind == "pdf":
         # WeasyPrint (and Pango) load meanwhile, while this thread mostly waits on queries and charts.

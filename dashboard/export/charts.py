@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 from dashboard import theme
 from dashboard.export import look
 from dashboard.export.look import format_value
-from etl.metrics import Metric, Polarity
+from etl.catalogue.metrics import Metric, Polarity
 
 log = logging.getLogger(__name__)
 

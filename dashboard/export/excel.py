@@ -1,6 +1,6 @@
 """The board pack as an Excel workbook: Scorecard, Data and Definitions sheets.
 
-Every text cell goes through `etl.safe_csv.neutralise` and is typed as a
+Every text cell goes through `etl.serve.safe_csv.neutralise` and is typed as a
 string, so a team named `=HYPERLINK("x")` opens as text, never as a formula
 (the same rule as every CSV the product writes).
 """
@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from dashboard.export import look
 from dashboard.export.model import BoardPack
-from etl.safe_csv import neutralise
+from etl.serve.safe_csv import neutralise
 
 PERCENT_FORMAT = '0.0"%"'  # values are already 0-100
 COUNT_FORMAT = "#,##0"

@@ -1,6 +1,6 @@
 """What a board pack holds, gathered once and drawn twice (PDF and Excel).
 
-`boardpack.collect` fills these from `etl.queries` (the only source of
+`boardpack.collect` fills these from `etl.serve.queries` (the only source of
 numbers); `pdf` and `excel` only lay them out, so both files always agree.
 """
 
@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from etl.notes import Event, Note
-from etl.plans import Action
+from etl.people.notes import Event, Note
+from etl.people.plans import Action
 
 RAG_WORDS = ("Red", "Amber", "Green", "No data")
 MONITORED = "Not rated"  # a monitored KPI carries no RAG (the theme's word)
@@ -47,7 +47,7 @@ class ScoreRow:
     variation_icon: str | None = None  # Making Data Count icon kind, e.g. "concern_high"
     spc_note: str = ""  # why there is no icon, e.g. "needs at least 12 points; has 8"
     sparkline: tuple[float | None, ...] = ()  # the 12 monthly values ending with this month
-    # DfE's published comparators for the month's year (etl.queries.scorecard), as printed.
+    # DfE's published comparators for the month's year (etl.serve.queries.scorecard), as printed.
     benchmark_year: int | None = None
     published: float | None = None
     england: float | None = None
@@ -109,7 +109,7 @@ class AuditTable:
 
     rows: list[dict]  # label, total, moderated, Outstanding, Good, Requires Improvement, Inadequate (text)
     note: str = ""
-    months: pd.DataFrame = field(default_factory=pd.DataFrame)  # etl.queries.audit_grades by month, for the chart
+    months: pd.DataFrame = field(default_factory=pd.DataFrame)  # etl.serve.queries.audit_grades by month, for the chart
     image: bytes | None = None
     chart_note: str | None = None
 
@@ -141,7 +141,7 @@ class BoardPack:
         """Red KPIs with no note for the month: what the analyst should write before the Board meets."""
         return [r for r in self.rows if r.rag == "Red" and r.metric_id not in self.row_notes]
 
-    # The authority's pack: the icon matrix of its services (etl.queries.icon_matrix).
+    # The authority's pack: the icon matrix of its services (etl.serve.queries.icon_matrix).
     matrix: pd.DataFrame = field(default_factory=pd.DataFrame)
     comparator_note: str = ""
 

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from dashboard.components.spc_figure import icon_svg, icon_text, icon_word, reason_words
 from dashboard.export import look
 from dashboard.export.model import BoardPack, ScoreRow
-from etl.spc import assurance_icon_kind, variation_icon_kind
+from etl.rules.spc import assurance_icon_kind, variation_icon_kind
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

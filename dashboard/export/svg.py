@@ -22,8 +22,8 @@ import pandas as pd
 from dashboard import theme
 from dashboard.export import look
 from dashboard.export.look import format_fraction, format_value
-from etl.calendar import add_months, parse_period
-from etl.metrics import Metric, Polarity
+from etl.catalogue.metrics import Metric, Polarity
+from etl.rules.calendar import add_months, parse_period
 
 FONT = look.CHART_FONT
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")

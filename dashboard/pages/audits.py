@@ -16,10 +16,10 @@ from dashboard.components.controls import labelled_select, url_parts, url_sync
 from dashboard.components.figures import audit_bars_figure
 from dashboard.components.tables import audit_table, scroll_region
 from dashboard.pages.common import page_header, per_load, safely
-from etl import authority as authorities
-from etl import queries
-from etl.contract import audit_type_key, match_name
-from etl.metrics import catalogue
+from etl.catalogue.contract import audit_type_key, match_name
+from etl.catalogue.metrics import catalogue
+from etl.serve import queries
+from etl.store import authority as authorities
 
 dash.register_page(__name__, path="/audits", name="Audits", title="Audits · CPIP", order=3)
 
@@ -42,7 +42,7 @@ def audit_type_label(audit_type: str) -> str:
 def filters(service: str | None, team: str | None, audit_type: str | None) -> tuple[dict, list[str], dict]:
     """Check the URL's filters against the organisation reference: a team
     outside the chosen service, or an unknown name, is dropped with a note.
-    Returns (filters for etl.queries.audit_grades, notes, options)."""
+    Returns (filters for etl.serve.queries.audit_grades, notes, options)."""
     org = per_load(queries.org_units)
     services = sorted(set(org["service"])) if not org.empty else []
     notes = []
@@ -69,7 +69,7 @@ def filters(service: str | None, team: str | None, audit_type: str | None) -> tu
 
 
 def grades(by: str, team: str | None, service: str | None, audit_type: str | None):
-    """etl.queries.audit_grades with positional filters, so per_load can remember it until the next load."""
+    """etl.serve.queries.audit_grades with positional filters, so per_load can remember it until the next load."""
     return queries.audit_grades(by, team=team, service=service, audit_type=audit_type)
 
 

@@ -4,7 +4,7 @@ financial-year quarter or year, for the authority, an area, a service or a team.
 URL: `/kpi/seen_5wd/children?period=2023-07&level=team&unit=Coastal%20FS%201`
 (`period` also `2023/24 Q1` or `2023/24`). The CSV is the same address with
 `children.csv`. Who may open which list is the gate's business
-(dashboard/gate.py) and the query layer's (etl/children.py): a refusal there
+(dashboard/gate.py) and the query layer's (etl/privacy/children.py): a refusal there
 is a 403 before this page is built; this page only shows what it is given.
 """
 
@@ -19,10 +19,11 @@ from dashboard.components.banners import notice
 from dashboard.components.child_tables import figure_line, grid, list_counts, period_words
 from dashboard.components.controls import LEVEL_LABELS, view_href
 from dashboard.pages.common import page_header, per_load
-from etl import children, queries
-from etl.access import AccessDenied
-from etl.calendar import financial_year_of, quarter_of
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.privacy import children
+from etl.privacy.access import AccessDenied
+from etl.rules.calendar import financial_year_of, quarter_of
+from etl.serve import queries
 
 
 def _title(metric_id: str | None = None, **_other: str) -> str:

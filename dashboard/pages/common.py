@@ -34,8 +34,8 @@ _CACHE_LIMIT = 256
 def warehouse_version() -> tuple:
     """Identifies the current contents of the authority in hand's warehouse: on DuckDB the ETL never
     writes the live file but swaps a new one in (a new inode), on PostgreSQL the load log changes
-    (etl.warehouse.data_version)."""
-    from etl.warehouse import data_version
+    (etl.store.warehouse.data_version)."""
+    from etl.store.warehouse import data_version
 
     return data_version()
 
@@ -43,7 +43,7 @@ def warehouse_version() -> tuple:
 def per_load(function: Callable, *args: Any) -> Any:
     """`function(*args)`, remembered until the next load. For the answers that
     only change when data is loaded (the months, the org units, freshness,
-    benchmarks): each call of an etl.queries function opens the warehouse
+    benchmarks): each call of an etl.serve.queries function opens the warehouse
     (about 12 ms), and a page change should not pay that for lists it already has."""
     key = (warehouse_version(), getattr(function, "__qualname__", repr(function)), args)
     with _cache_lock:

@@ -2,12 +2,12 @@
 load history with undo; how fresh each extract and KPI is.
 
 Nothing is stored until "Load": a dropped file is written to a private
-staging folder and checked with `etl.load.preview_file`, which commits
+staging folder and checked with `etl.ingest.load.preview_file`, which commits
 nothing. The check and the load run as Dash background callbacks (a separate
 process, results in a disk cache shared by every gunicorn worker), so a large
 file shows its progress and no web worker is held while it is read. Pages
-never write the warehouse themselves: `etl.load` does, through
-`etl.warehouse.writer()`, which swaps a new file in atomically, so every
+never write the warehouse themselves: `etl.ingest.load` does, through
+`etl.store.warehouse.writer()`, which swaps a new file in atomically, so every
 other page keeps serving during a load and shows the new data after it.
 """
 
@@ -275,8 +275,8 @@ def save_uploads(incoming: list[dict] | None) -> tuple:
 
 
 def _preview(path: Path, *, as_of: date, display_name: str, on_progress) -> list[Any]:
-    """etl.load.preview_files (one report per list: a workbook has several), its stages shown in the label."""
-    from etl.load import preview_files
+    """etl.ingest.load.preview_files (one report per list: a workbook has several), its stages shown in the label."""
+    from etl.ingest.load import preview_files
 
     return preview_files(path, as_of=as_of, display_name=display_name, progress=on_progress)
 
@@ -463,7 +463,7 @@ def load_checked(
 
     Returns (the reports of what was loaded, as dicts; lines for the person;
     the files left waiting)."""
-    from etl.load import load_files
+    from etl.ingest.load import load_files
 
     clean, partial, left = report.loadable(previews, chosen)
     done: list[dict] = []
@@ -564,7 +564,7 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
 def show_history(_refresh: Any) -> Any:
     """The load history (newest first) with an Undo button per load."""
     try:
-        from etl.load import load_log
+        from etl.ingest.load import load_log
 
         return report.history_table(load_log())
     except Exception:
@@ -576,8 +576,8 @@ def show_history(_refresh: Any) -> Any:
 def show_freshness(_refresh: Any) -> Any:
     """For each extract type and KPI: the latest month loaded and its as-of date."""
     try:
-        from etl.metrics import catalogue
-        from etl.queries import freshness
+        from etl.catalogue.metrics import catalogue
+        from etl.serve.queries import freshness
 
         names = {m.metric_id: m.label for m in catalogue().metrics}
         return report.freshness_table(freshness(), metric_names=names)
@@ -590,7 +590,7 @@ def show_freshness(_refresh: Any) -> Any:
 def show_access_log(_refresh: Any) -> Any:
     """Every view or download of a child list: who, when, which list, how many children (latest 200)."""
     from dashboard.components.child_tables import access_log_table
-    from etl.access_log import entries
+    from etl.privacy.access_log import entries
 
     return access_log_table(entries(limit=200))
 
@@ -629,7 +629,7 @@ def _records(n: Any) -> str:
 
 def undo_question(load_id: int) -> Any:
     try:
-        from etl.load import load_log
+        from etl.ingest.load import load_log
 
         frame = load_log()
         row = frame[frame["load_id"] == load_id]
@@ -665,7 +665,7 @@ def confirm_undo(n_clicks: int | None, load_id: int | None) -> tuple:
     """Undo the load after the confirmation."""
     if not n_clicks or load_id is None:
         return no_update, no_update, no_update
-    from etl.load import undo_load
+    from etl.ingest.load import undo_load
 
     try:
         message = undo_load(int(load_id), who=current_user())
@@ -696,7 +696,7 @@ def show_findings(clicks: list[int | None]) -> Any:
     if load_id is None:
         return no_update
     try:
-        from etl.load import load_findings
+        from etl.ingest.load import load_findings
 
         return report.findings_frame_table(load_findings(load_id), load_id)
     except Exception:

@@ -18,9 +18,9 @@ from dashboard.components.banners import notice
 from dashboard.components.child_tables import grid
 from dashboard.pages.children import building_for_a_visit
 from dashboard.pages.common import page_header
-from etl import children
-from etl.access import AccessDenied
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.privacy import children
+from etl.privacy.access import AccessDenied
 
 dash.register_page(__name__, path="/due", name="Due", title="What falls due · CPIP", order=80)
 

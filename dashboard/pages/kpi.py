@@ -39,13 +39,15 @@ from dashboard.components.spc_figure import (
 )
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import access, children, notes, plans, queries
-from etl import authority as authorities
-from etl.calendar import add_months, financial_year_of, parse_period
-from etl.metrics import Metric, Polarity, catalogue
-from etl.reference import INDICATORS
-from etl.safe_csv import to_csv_text
-from etl.spc import SPCResult
+from etl.catalogue.metrics import Metric, Polarity, catalogue
+from etl.catalogue.reference import INDICATORS
+from etl.people import notes, plans
+from etl.privacy import access, children
+from etl.rules.calendar import add_months, financial_year_of, parse_period
+from etl.rules.spc import SPCResult
+from etl.serve import queries
+from etl.serve.safe_csv import to_csv_text
+from etl.store import authority as authorities
 
 
 def _title(metric_id: str | None = None, **_other: str) -> str:
@@ -167,7 +169,7 @@ def comparator_card(metric: Metric, period: str) -> html.Div | None:
 
 def month_row(metric: Metric, series, period: str) -> dict:
     """The month's figure from the KPI's series, with the direction of travel
-    against the month before (etl.queries.direction_for)."""
+    against the month before (etl.serve.queries.direction_for)."""
     if series.empty:
         return {}
     by_period = {r["period"]: r for r in series.to_dict("records")}
@@ -583,7 +585,7 @@ def csv_frame(metric_id: str, level: str, unit: str, period: str | None = None):
 )
 def download_csv(n_clicks: int | None, params: dict | None):
     """The monthly numbers as CSV, written so that no cell can run as a formula
-    (etl.safe_csv): an org unit named `=HYPERLINK(...)` arrives as text."""
+    (etl.serve.safe_csv): an org unit named `=HYPERLINK(...)` arrives as text."""
     if not n_clicks or not params:
         return no_update
     frame = csv_frame(params["metric_id"], params["level"], params["unit"], params.get("period"))
@@ -605,7 +607,7 @@ def download_csv(n_clicks: int | None, params: dict | None):
 )
 def save_note(n_clicks: int | None, text: str | None, params: dict | None):
     """Save the note as a new version; the gate lets only roles that may write notes
-    this far, and etl.notes checks the unit against the viewer's."""
+    this far, and etl.people.notes checks the unit against the viewer's."""
     if not n_clicks or not params:
         return no_update, no_update
     try:
@@ -629,7 +631,7 @@ def save_note(n_clicks: int | None, text: str | None, params: dict | None):
     prevent_initial_call=True,
 )
 def add_event(n_clicks: int | None, day: str | None, label: str | None, metric_id: str | None):
-    """Add a KPI's event (the gate lets only analysts and the board this far; etl.notes checks again)."""
+    """Add a KPI's event (the gate lets only analysts and the board this far; etl.people.notes checks again)."""
     if not n_clicks or not metric_id:
         return no_update
     if not day:

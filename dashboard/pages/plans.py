@@ -4,7 +4,7 @@ each is meant to move, with their RAG and SPC icons.
 URL: `/plans?show=overdue&lead=Head%20of%20Safeguarding&area=...` (`show`:
 `overdue` or `due` this month). The filters are a plain form, so every view
 can be bookmarked. Analysts and the board add and edit actions at the foot of
-the page (the gate and etl.plans decide who may); every version is kept.
+the page (the gate and etl.people.plans decide who may); every version is kept.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from dashboard.components.controls import labelled_select
 from dashboard.components.format import format_value, long_month_label
 from dashboard.components.tables import scroll_region, spc_cell
 from dashboard.pages.common import page_header, per_load, safely
-from etl import access, notes, plans, queries
-from etl.contract import ACTION_STATUSES
-from etl.metrics import catalogue
+from etl.catalogue.contract import ACTION_STATUSES
+from etl.catalogue.metrics import catalogue
+from etl.people import notes, plans
+from etl.privacy import access
+from etl.serve import queries
 
 dash.register_page(__name__, path="/plans", name="Action plans", title="Practice Action Plans · CPIP", order=4)
 

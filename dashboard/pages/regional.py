@@ -19,10 +19,10 @@ from dashboard.components.controls import labelled_select, url_parts, url_sync
 from dashboard.components.format import format_fraction, format_value, month_label
 from dashboard.components.tables import scroll_region
 from dashboard.pages.common import page_header, safely
-from etl import authority
-from etl.contract import match_name
-from etl.metrics import catalogue
-from etl.regional import regional
+from etl.catalogue.contract import match_name
+from etl.catalogue.metrics import catalogue
+from etl.serve.regional import regional
+from etl.store import authority
 
 dash.register_page(__name__, path="/regional", name="Regional", title="Regional view · CPIP", order=90)
 

@@ -29,9 +29,11 @@ from dashboard.components.glossary import glossary_link, with_abbreviations
 from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import authority as authorities
-from etl import children, notes, plans, queries
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.people import notes, plans
+from etl.privacy import children
+from etl.serve import queries
+from etl.store import authority as authorities
 
 dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard", order=0)
 

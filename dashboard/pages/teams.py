@@ -25,9 +25,9 @@ from dashboard.components.format import long_month_label, month_label
 from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import heatmap_table, scroll_region, team_grid_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
-from etl import queries
-from etl.calendar import add_months
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.rules.calendar import add_months
+from etl.serve import queries
 
 dash.register_page(__name__, path="/teams", name="Teams", title="Teams · CPIP", order=2)
 

@@ -6,8 +6,8 @@ folder and marking it `@pytest.mark.browser`.
 Session-scoped (built once per run):
 
 - `warehouse` -> Path: a warehouse in a temporary folder filled with the demo
-  data by `etl.demo.load_demo(if_empty=False, who="test", db=path)`. Pass it as
-  `db=warehouse` to `etl.queries` functions to work out what a page should show.
+  data by `etl.demo.extracts.load_demo(if_empty=False, who="test", db=path)`. Pass it as
+  `db=warehouse` to `etl.serve.queries` functions to work out what a page should show.
 - `live_server` -> str: the base URL (`http://127.0.0.1:<free port>`) of the app
   (`app.py`'s `app`) running in a subprocess with `CPIP_DB=warehouse`. Its log
   is `live_server_log` (a Path); the fixture fails the run at the end if the
@@ -61,7 +61,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
     """The demo data in a fresh warehouse (about 4 s)."""
-    from etl.demo import load_demo
+    from etl.demo.extracts import load_demo
 
     path = tmp_path_factory.mktemp("browser") / "warehouse.duckdb"
     status = load_demo(if_empty=False, who="test", db=path)

@@ -19,9 +19,9 @@ from PIL import Image
 
 from dashboard import theme
 from dashboard.components.format import format_value, long_month_label, month_label
-from etl import queries
-from etl.calendar import add_months
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.rules.calendar import add_months
+from etl.serve import queries
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,9 @@ import pytest
 from servers import running_app
 
 from dashboard.components.format import format_fraction, format_value
-from etl import children, queries
-from etl.access import Role, Viewer, viewing
+from etl.privacy import children
+from etl.privacy.access import Role, Viewer, viewing
+from etl.serve import queries
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.components.matrix import counts_text
-from etl import queries
+from etl.serve import queries
 
 pytestmark = pytest.mark.browser
 

@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import expect
 from servers import running_app
 
-from etl.load import load_files
+from etl.ingest.load import load_files
 
 pytestmark = pytest.mark.browser
 

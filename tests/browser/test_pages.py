@@ -1,6 +1,6 @@
 """Every page in a real headless Chromium, on the demo data: it loads with no
 console errors, each control changes what a person reads (checked against the
-warehouse through etl.queries), the scorecard -> KPI -> teams -> team
+warehouse through etl.serve.queries), the scorecard -> KPI -> teams -> team
 scorecard click-through works, axe-core finds no serious or critical
 violations, and screenshots land in test-artifacts/."""
 
@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from dashboard.components.format import format_fraction, format_value, long_month_label, month_label
-from etl import queries
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.serve import queries
 
 pytestmark = pytest.mark.browser
 

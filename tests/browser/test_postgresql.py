@@ -16,9 +16,10 @@ import pytest
 from servers import running_app
 
 from dashboard.components.format import format_fraction, format_value, long_month_label
-from etl import authority, queries
-from etl.demo import load_demo
-from etl.load import load_files
+from etl.demo.extracts import load_demo
+from etl.ingest.load import load_files
+from etl.serve import queries
+from etl.store import authority
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +49,7 @@ def _csv(path: Path, rows: list[list[str]]) -> Path:
 def pg_demo(pg_server, pg_template, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     from pg_server import create_database, drop_database
 
-    from etl import db
+    from etl.store import db
 
     folder = tmp_path_factory.mktemp("pg-browser")
     url = create_database(pg_server.url, template=pg_template)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard.components.spc_figure import icon_text
-from etl import queries
-from etl.metrics import catalogue
+from etl.catalogue.metrics import catalogue
+from etl.serve import queries
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,1 @@
+"""The `cpip` command: sits above etl/ and dashboard/, so it may use both."""

@@ -1,0 +1,3 @@
+from cpip.cli import main
+
+raise SystemExit(main())

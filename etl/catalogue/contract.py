@@ -1,0 +1,318 @@
+"""The extract contract (../shared/spec/extracts.md), declared once.
+
+Everything that knows what an extract looks like reads it from here: the
+reader (header matching, aliases), the validator (types, required values,
+record keys), the warehouse schema (one table per extract type) and the
+documentation. Columns not declared here are never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+ColumnType = Literal["text", "date", "datetime", "grade", "month", "number", "flag", "status"]
+
+# A flag is Yes or No; Annex A codes it with a prefix (`a) Yes`), stripped before reading.
+FLAG_YES = ("yes", "y", "true", "1")
+FLAG_NO = ("no", "n", "false", "0")
+
+GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
+GRADE_ALIASES = {"ri": "Requires Improvement"}
+# A Practice Action Plan action's status as the council's tracker gives it. `overdue` is
+# never stored: an action past its due date and not done is overdue whatever this says.
+ACTION_STATUSES = ("not started", "on track", "at risk", "done")
+
+
+def normalise_header(name: str) -> str:
+    """`Child ID`, `child_id` and `CHILD-ID` all become `childid`."""
+    return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
+
+
+# How a name an analyst types matches a stored one, in the loader and in every filter:
+# case, surrounding spaces, and runs of spaces or underscores do not matter
+# (`team a`, `Team  A` and `TEAM_A` are Team A). The SQL twin must give the same key.
+@lru_cache(maxsize=65536)
+def name_key(name: str) -> str:
+    return _SPACES.sub(" ", name.strip().lower())
+
+
+_SPACES = re.compile(r"[\s_]+")
+
+
+def name_key_sql(expression: str) -> str:
+    return f"regexp_replace(lower(trim({expression})), '[\\s_]+', ' ', 'g')"
+
+
+def match_name(name: str, known: Iterable[str], *, key: Callable[[str], str] = name_key) -> str | None:
+    """The known name `name` stands for, matched as the loader matches (case, spaces,
+    underscores), or None."""
+    wanted = key(name)
+    return next((k for k in known if key(k) == wanted), None)
+
+
+# An audit type is stored as `management_oversight`: lower case, anything else between
+# words an underscore. The SQL twin is used by the loader.
+def audit_type_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def audit_type_key_sql(expression: str) -> str:
+    return f"trim(regexp_replace(lower({expression}), '[^0-9a-z]+', '_', 'g'), '_')"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool
+    aliases: tuple[str, ...] = ()
+    notes: str = ""
+    # A KPI counts with this column: the header must carry it (its values may be blank). A file of
+    # this type without it is refused rather than loaded as if every event were missing.
+    counted: bool = False
+    # When every value given is Yes/No rather than a date, the values go to this flag column instead
+    # (Annex A's "Child Seen During Continuous Assessment" holds either, council by council).
+    or_flag: str | None = None
+
+    def matches(self, header: str) -> bool:
+        wanted = {normalise_header(self.name), *(normalise_header(a) for a in self.aliases)}
+        return normalise_header(header) in wanted
+
+
+@dataclass(frozen=True)
+class ExtractType:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    # The column whose date places a record in a month (for "period covered").
+    period_column: str | None = None
+    # Checks beyond types and required values, as (rule id) names handled by validate.
+    record_level: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+    # A snapshot describes the day it was taken (the load's as-of date): a later snapshot in the same
+    # month replaces the earlier one for that month; snapshots of other months stay.
+    snapshot: bool = False
+
+    @property
+    def table(self) -> str:
+        return self.name
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+ASSESSMENTS = ExtractType(
+    name="assessments",
+    description="Child and family assessments",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "childuniqueid", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("assessment_start_date", "date", True, ("assessment actual start date", "start date")),
+        Column("child_seen_date", "date", False, ("date child seen", "seen date"), counted=True, or_flag="child_seen"),
+        Column(
+            "assessment_completed_date",
+            "date",
+            False,
+            ("assessment authorisation date", "completion date", "date assessment completed"),
+            counted=True,
+        ),
+        Column("child_seen", "flag", False, notes="Yes/No where the list says whether, not when, the child was seen"),
+    ),
+    key=("child_id", "assessment_start_date"),
+    period_column="assessment_start_date",
+)
+
+HEALTH_ASSESSMENTS = ExtractType(
+    name="health_assessments",
+    description="Initial health assessments for children coming into care",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("care_start_date", "date", True, ("date started to be looked after", "cla start date", "start of care")),
+        Column("iha_date", "date", False, ("initial health assessment date", "date of iha"), counted=True),
+    ),
+    key=("child_id", "care_start_date"),
+    period_column="care_start_date",
+)
+
+MISSING_EPISODES = ExtractType(
+    name="missing_episodes",
+    description="Missing episodes and return home interviews",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("episode_id", "text", True, ("missing episode id",)),
+        Column("missing_start", "datetime", True, ("missing from", "date missing", "missing start date")),
+        Column("returned_at", "datetime", False, ("returned", "date returned", "missing end date")),
+        Column("rhi_completed_at", "datetime", False, ("return home interview completed", "rhi date", "rhi completed")),
+    ),
+    key=("episode_id",),
+    period_column="missing_start",
+)
+
+CASE_AUDITS = ExtractType(
+    name="case_audits",
+    description="Case-file audits",
+    columns=(
+        Column("audit_id", "text", True),
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("audit_date", "date", True),
+        Column("audit_type", "text", True),
+        Column("grade", "grade", True, ("auditor grade", "overall grade")),
+        Column("moderated_grade", "grade", False, ("moderation grade", "grade after moderation")),
+    ),
+    key=("audit_id",),
+    period_column="audit_date",
+)
+
+REFERRALS = ExtractType(
+    name="referrals",
+    description="Referrals to children's social care",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("referral_date", "date", True, ("date of referral",)),
+    ),
+    key=("child_id", "referral_date"),
+    period_column="referral_date",
+)
+
+KPI_VALUES = ExtractType(
+    name="kpi_values",
+    description="Aggregate KPI values counted elsewhere",
+    columns=(
+        Column("period", "month", True, ("month",)),
+        Column("metric_id", "text", True, ("kpi", "metric")),
+        Column("team", "text", True, ("org unit", "unit")),
+        Column("numerator", "number", True, ("count", "value")),
+        Column("denominator", "number", False),
+    ),
+    key=("period", "metric_id", "team"),
+    period_column="period",
+    record_level=False,
+)
+
+ORGANISATION = ExtractType(
+    name="organisation",
+    description="Organisation reference: one row a team",
+    columns=(
+        Column("team", "text", True, ("team name",)),
+        Column("service", "text", True),
+        Column("area", "text", True, ("locality",)),
+    ),
+    key=("team",),
+    record_level=False,
+)
+
+S47_ENQUIRIES = ExtractType(
+    name="s47_enquiries",
+    description="Section 47 enquiries and initial child protection conferences",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("strategy_discussion_date", "date", True, ("strategy discussion date", "s47 start date")),
+        Column("icpc_date", "date", False, ("initial child protection conference date", "icpc"), counted=True),
+        Column("icpc_not_required", "flag", False, ("icpc deemed unnecessary", "icpc not required")),
+    ),
+    key=("child_id", "strategy_discussion_date"),
+    period_column="strategy_discussion_date",
+)
+
+CHILDREN_IN_CARE = ExtractType(
+    name="children_in_care",
+    description="Children in care on the day the list was taken (a snapshot)",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("care_start_date", "date", True, ("date started to be looked after", "cla start date")),
+        Column("care_end_date", "date", False, ("date ceased to be looked after", "cla end date")),
+        Column(
+            "last_dental_check_date", "date", False, ("date of last dental check", "dental check date"), counted=True
+        ),
+        Column(
+            "placements_last_12m",
+            "number",
+            False,
+            ("number of placements in the last 12 months", "placements in last 12 months"),
+            counted=True,
+        ),
+    ),
+    key=("child_id", "care_start_date"),
+    snapshot=True,
+)
+
+CARE_LEAVERS = ExtractType(
+    name="care_leavers",
+    description="Care leavers on the day the list was taken (a snapshot)",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column(
+            "latest_pathway_plan_review",
+            "date",
+            False,
+            ("latest pathway plan review date", "pathway plan review date"),
+            counted=True,
+        ),
+    ),
+    key=("child_id",),
+    snapshot=True,
+)
+
+ACTIONS = ExtractType(
+    name="actions",
+    description="Practice Action Plan actions (the council's tracker spreadsheet)",
+    columns=(
+        Column("action_id", "text", True, ("action ref", "ref")),
+        Column("area", "text", True, ("improvement area", "area for improvement")),
+        Column("action", "text", True, ("action description",)),
+        Column("sponsor", "text", False),
+        Column("lead", "text", False, ("responsible lead", "responsible leads", "leads")),
+        Column("due_date", "date", False, ("due", "by when", "target date")),
+        Column("status", "status", True, ("progress",)),
+        Column("metrics", "text", False, ("kpis", "metric_ids"), "metric_ids separated by semicolons"),
+    ),
+    key=("action_id",),
+    record_level=False,
+)
+
+EXTRACT_TYPES: dict[str, ExtractType] = {
+    t.name: t
+    for t in (
+        ASSESSMENTS,
+        HEALTH_ASSESSMENTS,
+        MISSING_EPISODES,
+        CASE_AUDITS,
+        REFERRALS,
+        S47_ENQUIRIES,
+        CHILDREN_IN_CARE,
+        CARE_LEAVERS,
+        KPI_VALUES,
+        ORGANISATION,
+        ACTIONS,
+    )
+}
+
+# The types a KPI can be counted from, in the order the mart is rebuilt: every record-level type
+# with rules in etl/rules/kpis/, then kpi_values (figures given upstream).
+KPI_SOURCES: tuple[str, ...] = (
+    "assessments",
+    "health_assessments",
+    "missing_episodes",
+    "referrals",
+    "case_audits",
+    "s47_enquiries",
+    "children_in_care",
+    "care_leavers",
+    "kpi_values",
+)

@@ -1,0 +1,1 @@
+"""Deterministic demo extracts and the demo load."""

@@ -1,1 +1,0 @@
-"""Alembic migrations of the warehouse, on DuckDB and PostgreSQL (run by etl.migrate)."""

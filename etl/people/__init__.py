@@ -1,0 +1,1 @@
+"""What people write: notes, actions and events, kept apart from the warehouse."""

@@ -1,0 +1,513 @@
+"""What people write: notes on a KPI, actions edited in the app, and events.
+
+Everything here is written by a person, so nothing is ever lost or overwritten:
+every save is a new row (a version), and what a page shows is the latest
+version of each note, action or event. Earlier versions stay readable.
+
+    write_note("seen_5wd", "2023-07", "team", "Coastal FS 1", "Two workers on leave...", author="j.smith")
+    current_notes(period="2023-07")          # the latest version of each note
+    note_history("seen_5wd", "2023-07", "team", "Coastal FS 1")
+
+Why a SQLite file beside the warehouse, not a table in it (as the access log,
+etl/privacy/access_log.py): every load and undo writes a private copy of the DuckDB
+file and swaps it over the live one, so a row written to the live file while a
+load runs would be lost with the old file, and the web workers open DuckDB
+read-only. SQLite in WAL mode takes short appends from many processes at once
+and is untouched by loads, failed loads and undo. The file is
+`<warehouse>.notes.sqlite` (env CPIP_NOTES names another); back it up with the
+warehouse, or write everything to one file with `cpip notes export FILE`,
+which `cpip load FILE` brings back (rows already held are skipped).
+
+Who may write is the access policy's decision (`etl.privacy.access.check_note`,
+`check_plans`), asked here, so a page never tests a role.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from etl.privacy import access
+from etl.rules.calendar import parse_period
+from etl.store import authority
+from etl.store.warehouse import warehouse_path
+
+BUSY_SECONDS = 30
+LEVELS = ("la", "area", "service", "team")
+EXPORT_FORMAT = "cpip-notes-export"
+MAX_TEXT = 4000  # characters in a note: a paragraph or two for the Board, not a report
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS note_versions (
+        version_id TEXT PRIMARY KEY,      -- one save; a uuid, so an export can be brought back twice safely
+        metric_id TEXT NOT NULL,
+        period TEXT NOT NULL,             -- YYYY-MM
+        level TEXT NOT NULL,              -- la | area | service | team
+        org_unit TEXT NOT NULL,           -- the authority's name for la
+        text TEXT NOT NULL,
+        author TEXT NOT NULL,
+        written_at TEXT NOT NULL          -- ISO 8601, UTC
+    )""",
+    "CREATE INDEX IF NOT EXISTS note_key ON note_versions (metric_id, period, level, org_unit)",
+    """CREATE TABLE IF NOT EXISTS action_versions (
+        version_id TEXT PRIMARY KEY,
+        action_id TEXT NOT NULL,
+        area TEXT NOT NULL,
+        action TEXT NOT NULL,
+        sponsor TEXT NOT NULL,
+        lead TEXT NOT NULL,
+        due_date TEXT,                    -- YYYY-MM-DD
+        status TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        metrics TEXT NOT NULL,            -- metric_ids separated by semicolons
+        author TEXT NOT NULL,
+        written_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS action_key ON action_versions (action_id)",
+    """CREATE TABLE IF NOT EXISTS event_versions (
+        version_id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        event_date TEXT NOT NULL,         -- YYYY-MM-DD
+        label TEXT NOT NULL,
+        metric_id TEXT NOT NULL,          -- the KPI it belongs to
+        removed INTEGER NOT NULL,         -- 1: this version takes the event off the charts
+        author TEXT NOT NULL,
+        written_at TEXT NOT NULL
+    )""",
+)
+TABLES = {
+    "note": (
+        "note_versions",
+        ["version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"],
+    ),
+    "action": (
+        "action_versions",
+        [
+            "version_id",
+            "action_id",
+            "area",
+            "action",
+            "sponsor",
+            "lead",
+            "due_date",
+            "status",
+            "notes",
+            "metrics",
+            "author",
+            "written_at",
+        ],
+    ),
+    "event": (
+        "event_versions",
+        ["version_id", "event_id", "event_date", "label", "metric_id", "removed", "author", "written_at"],
+    ),
+}
+
+
+def store_path(db: str | os.PathLike | None = None) -> Path:
+    """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
+    else beside the authority's warehouse."""
+    named = os.environ.get("CPIP_NOTES", "").strip()
+    if named and db is None:
+        return authority.own_file(Path(named))  # each authority's notes are its own
+    live = warehouse_path(db)
+    return live.with_name(live.name + ".notes.sqlite")
+
+
+@contextmanager
+def _store(db: str | os.PathLike | None) -> Iterator[sqlite3.Connection]:
+    path = store_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+    try:
+        con.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+        for statement in _SCHEMA:
+            con.execute(statement)
+        yield con
+    finally:
+        con.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
+    table, columns = TABLES[kind]
+    cursor = con.execute(
+        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [row[c] for c in columns],
+    )
+    return cursor.rowcount == 1
+
+
+def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
+    table, columns = TABLES[kind]
+    if not store_path(db).exists():
+        return []
+    with _store(db) as con:
+        found = con.execute(
+            f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid", params
+        ).fetchall()
+    return [dict(zip(columns, r, strict=True)) for r in found]
+
+
+# --- notes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    """One version of a note on a KPI for a month and an org unit."""
+
+    metric_id: str
+    period: str
+    level: str
+    org_unit: str
+    text: str
+    author: str
+    written_at: str
+    version: int = 1  # 1 for the first save
+    versions: int = 1  # how many saves the note has had
+
+    @property
+    def first_line(self) -> str:
+        return next((line.strip() for line in self.text.splitlines() if line.strip()), "")
+
+    @property
+    def written_text(self) -> str:
+        """ "12 Aug 2023, 14:05 UTC" for a person."""
+        return datetime.fromisoformat(self.written_at).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def _unit_for(level: str, unit: str | None) -> str:
+    from etl.catalogue.metrics import catalogue
+
+    if level not in LEVELS:
+        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    authority = catalogue().authority.name
+    if level == "la":
+        return authority
+    if not unit or not unit.strip():
+        raise ValueError(f"name the {level} (--unit) the note is about")
+    return unit.strip()
+
+
+def _check_metric(metric_id: str) -> None:
+    from etl.catalogue.metrics import catalogue
+
+    if metric_id not in catalogue().ids:
+        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
+
+
+def _known_unit(level: str, unit: str, db: str | os.PathLike | None) -> str:
+    """The unit as the organisation reference spells it; ValueError naming the known ones."""
+    if level == "la":
+        return unit
+    from etl.serve import queries
+
+    return queries.resolve_unit(level, unit, db=db)
+
+
+def write_note(
+    metric_id: str,
+    period: str,
+    level: str,
+    unit: str | None,
+    text: str,
+    *,
+    author: str,
+    db: str | os.PathLike | None = None,
+) -> Note:
+    """Save a note (a first version, or a new version of the note already there).
+    Raises ValueError for a KPI, month or unit that does not exist or empty text,
+    AccessDenied when the viewer may not write notes for this unit."""
+    from etl.serve import queries
+
+    _check_metric(metric_id)
+    parse_period(period)
+    unit = _known_unit(level, _unit_for(level, unit), db)
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("a note needs some text")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"a note is at most {MAX_TEXT} characters ({len(text)} given)")
+    org = queries.org_units(db)
+    access.check_note(access.current_viewer(), level, unit, org[["team", "service", "area"]].itertuples(index=False))
+    row = {
+        "version_id": uuid.uuid4().hex,
+        "metric_id": metric_id,
+        "period": period,
+        "level": level,
+        "org_unit": unit,
+        "text": text,
+        "author": author,
+        "written_at": _now(),
+    }
+    with _store(db) as con:
+        _insert(con, "note", row)
+    return note_history(metric_id, period, level, unit, db=db)[-1]
+
+
+def _numbered(rows: list[dict]) -> dict[tuple, list[Note]]:
+    by_key: dict[tuple, list[dict]] = {}
+    for r in rows:
+        by_key.setdefault((r["metric_id"], r["period"], r["level"], r["org_unit"]), []).append(r)
+    out = {}
+    for key, versions in by_key.items():
+        n = len(versions)
+        out[key] = [
+            Note(**{k: r[k] for k in ("metric_id", "period", "level", "org_unit", "text", "author", "written_at")},
+                 version=i, versions=n)
+            for i, r in enumerate(versions, start=1)
+        ]  # fmt: skip
+    return out
+
+
+def note_history(
+    metric_id: str, period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
+) -> list[Note]:
+    """Every version of one note, oldest first (empty when there is none)."""
+    unit = _unit_for(level, unit)
+    rows = _rows(
+        db,
+        "note",
+        "WHERE metric_id = ? AND period = ? AND level = ? AND org_unit = ?",
+        (metric_id, period, level, unit),
+    )
+    return next(iter(_numbered(rows).values()), [])
+
+
+def current_notes(
+    period: str | None = None,
+    *,
+    level: str | None = None,
+    unit: str | None = None,
+    metric_id: str | None = None,
+    db: str | os.PathLike | None = None,
+) -> list[Note]:
+    """The latest version of each note, filtered; in KPI-catalogue order, then month and unit."""
+    from etl.catalogue.metrics import catalogue
+
+    clauses, params = [], []
+    for column, value in (("period", period), ("level", level), ("metric_id", metric_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if unit is not None and level is not None:
+        clauses.append("org_unit = ?")
+        params.append(_unit_for(level, unit))
+    rows = _rows(db, "note", ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params))
+    order = {m: i for i, m in enumerate(catalogue().ids)}
+    latest = [versions[-1] for versions in _numbered(rows).values()]
+    return sorted(
+        latest, key=lambda n: (n.period, order.get(n.metric_id, len(order)), LEVELS.index(n.level), n.org_unit)
+    )
+
+
+def notes_by_metric(
+    period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
+) -> dict[str, Note]:
+    """metric_id -> the latest note for one month and unit (the scorecard and the pack)."""
+    return {n.metric_id: n for n in current_notes(period, level=level, unit=unit, db=db)}
+
+
+NOTE_COLUMNS = ["period", "metric_id", "level", "org_unit", "text", "author", "written_at", "version", "versions"]
+
+
+def notes_frame(period: str | None = None, *, db: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The latest version of every note (of one month, or all), for `cpip comments`."""
+    found = current_notes(period, db=db)
+    return pd.DataFrame([asdict(n) for n in found], columns=NOTE_COLUMNS)[NOTE_COLUMNS]
+
+
+# --- events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event drawn on the charts: authority-wide (metrics.yml) or one KPI's (added in the app)."""
+
+    event_date: date
+    label: str
+    metric_id: str | None = None  # None: authority-wide
+    event_id: str = ""
+    author: str = ""
+
+    @property
+    def period(self) -> str:
+        return self.event_date.strftime("%Y-%m")
+
+    @property
+    def scope_words(self) -> str:
+        return "authority-wide" if self.metric_id is None else "this KPI"
+
+
+def add_event(
+    metric_id: str,
+    event_date: date | str,
+    label: str,
+    *,
+    author: str,
+    event_id: str | None = None,
+    removed: bool = False,
+    db: str | os.PathLike | None = None,
+) -> str:
+    """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
+
+    _check_metric(metric_id)
+    day = date.fromisoformat(str(event_date)[:10])
+    label = (label or "").strip()
+    if not label:
+        raise ValueError("an event needs a label (what happened)")
+    if len(label) > 120:
+        raise ValueError("an event's label is at most 120 characters")
+    access.check_plans(access.current_viewer())
+    event_id = event_id or uuid.uuid4().hex[:12]
+    row = {
+        "version_id": uuid.uuid4().hex,
+        "event_id": event_id,
+        "event_date": day.isoformat(),
+        "label": label,
+        "metric_id": metric_id,
+        "removed": 1 if removed else 0,
+        "author": author,
+        "written_at": _now(),
+    }
+    with _store(db) as con:
+        _insert(con, "event", row)
+    return event_id
+
+
+def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) -> list[Event]:
+    """The events to draw on a KPI's charts: the authority's (metrics.yml), then
+    the KPI's own (latest version of each, unless removed), by date."""
+    from etl.catalogue.metrics import catalogue
+
+    found = [Event(e.date, e.label, None, f"yml-{i}") for i, e in enumerate(catalogue().events)]
+    if metric_id is not None:
+        latest: dict[str, dict] = {}
+        for r in _rows(db, "event", "WHERE metric_id = ?", (metric_id,)):
+            latest[r["event_id"]] = r
+        found += [
+            Event(date.fromisoformat(r["event_date"]), r["label"], r["metric_id"], r["event_id"], r["author"])
+            for r in latest.values()
+            if not r["removed"]
+        ]
+    return sorted(found, key=lambda e: (e.event_date, e.label))
+
+
+# --- actions (the app's versions; etl.people.plans merges them with the loaded tracker) -----
+
+
+def action_rows(db: str | os.PathLike | None = None) -> list[dict]:
+    """Every version of every action saved in the app, oldest first."""
+    return _rows(db, "action")
+
+
+def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> None:
+    """Append one version of an action (etl.people.plans.save_action checks it first)."""
+    with _store(db) as con:
+        _insert(con, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
+
+
+# --- export and restore ----------------------------------------------------------
+
+
+def export(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> dict[str, int]:
+    """Write every version of every note, action and event to one JSON file."""
+    body: dict = {"format": EXPORT_FORMAT, "version": 1, "exported_at": _now()}
+    counts = {}
+    for kind in TABLES:
+        rows = _rows(db, kind)
+        body[kind + "s"] = rows
+        counts[kind + "s"] = len(rows)
+    Path(path).write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return counts
+
+
+def is_export(path: str | os.PathLike) -> bool:
+    """Whether a file is a `cpip notes export` file (read from its first bytes)."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(200)
+    except OSError:
+        return False
+    return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
+
+
+def restore(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> tuple[int, int]:
+    """Bring an export back: (versions added, versions already held). Nothing held is changed."""
+    try:
+        body = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{Path(path).name}: not a notes export ({exc})") from None
+    if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{Path(path).name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+    added = held = 0
+    with _store(db) as con:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for kind, (_table, columns) in TABLES.items():
+                for i, row in enumerate(body.get(kind + "s") or []):
+                    missing = [c for c in columns if c not in row]
+                    if missing:
+                        raise ValueError(f"{Path(path).name}: {kind} {i + 1} has no {', '.join(missing)}")
+                    if _insert(con, kind, row):
+                        added += 1
+                    else:
+                        held += 1
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return added, held
+
+
+# --- what the viewer may do (for pages deciding whether to offer a form; the writes check again) ---
+
+
+def current_author() -> str:
+    """Who is writing: the signed-in viewer, else the operating-system user (the command line)."""
+    viewer = access.current_viewer()
+    if viewer is not None:
+        return viewer.name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def may_write(level: str, unit: str | None, *, db: str | os.PathLike | None = None) -> bool:
+    """Whether the current viewer may write a note for this unit (the access policy's answer)."""
+    from etl.serve import queries
+
+    try:
+        viewer = access.current_viewer()
+    except access.AccessDenied:
+        return False
+    org = queries.org_units(db)
+    return access.may_write_note(
+        viewer, level, _unit_for(level, unit), org[["team", "service", "area"]].itertuples(index=False)
+    )
+
+
+def may_edit_plans() -> bool:
+    """Whether the current viewer may edit actions and chart events."""
+    try:
+        access.check_plans(access.current_viewer())
+    except access.AccessDenied:
+        return False
+    return True

@@ -1,0 +1,380 @@
+"""From a figure to the children behind it: child lists and what falls due.
+
+The record-level rules are SQL files in etl/rules/kpis/records/, one per source, each
+returning, for every record-level KPI of that source, one row per record that
+the KPI's figure counts (or leaves out as not yet due):
+
+    metric_id, period (month), team, child_id, start, deadline, event_date, working_days, outcome
+
+`outcome` is `met`, `late`, `overdue` (no event, deadline passed by the as-of
+date) or `not yet due` (listed, outside the figure) for a timed KPI; `met` (the
+numerator) or `not met` for a share without a deadline (re-referrals, audit
+grades); empty for a count. They apply the same joins and rules as the mart's
+SQL (etl/rules/kpis/*.sql), and tests/test_children.py proves on hand-made records
+that the met and counted rows add up to `kpi_monthly` for every such KPI.
+
+Every list leaves this module through `child_list` or `due_list`, which ask
+the access policy (etl/privacy/access.py) whether the current viewer may see those
+teams' children, and record the view in the access log before returning it.
+child_id is the only thing about a child in any list; nothing new is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+import duckdb
+import pandas as pd
+
+from etl.catalogue.metrics import Metric, catalogue
+from etl.privacy import access, access_log
+from etl.rules import kpis
+from etl.rules.calendar import financial_year_months, parse_period, quarter_months
+from etl.store import authority
+from etl.store.warehouse import reading
+
+Db = str | os.PathLike | None
+
+RECORDS_DIR = kpis.SQL_DIR / "records"
+# Every KPI source but kpi_values has records behind it, with a file of record-level rules here.
+RECORD_SOURCES = tuple(s for s in kpis.SOURCES if s != "kpi_values")
+LIST_COLUMNS = ["child_id", "team", "start", "deadline", "event_date", "working_days", "outcome"]
+DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "outcome"]
+COUNTED = ("met", "late", "overdue", "not met")  # the denominator's outcomes; `not yet due` is outside
+TIMED_METRICS = ("seen_5wd", "assessments_45wd", "iha_20wd", "rhi_72h", "icpc_15wd")
+LEVELS = ("la", "area", "service", "team")
+
+
+@cache
+def record_sql(source: str) -> str:
+    """The record-level SELECT of one source (trailing `;` dropped)."""
+    if source not in RECORD_SOURCES and source != "due":
+        raise ValueError(f"{source!r} has no record-level rules")
+    return (RECORDS_DIR / f"{source}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def is_record_level(metric: Metric) -> bool:
+    """A KPI counted from records in the warehouse (not given upstream as kpi_values)."""
+    return metric.source in RECORD_SOURCES
+
+
+def record_metric(metric_id: str) -> Metric:
+    try:
+        metric = catalogue().metric(metric_id)
+    except KeyError:
+        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml") from None
+    if not is_record_level(metric):
+        raise ValueError(f"{metric.label} is counted upstream (kpi_values): there are no records behind it")
+    return metric
+
+
+_FY = re.compile(r"^\d{4}/\d{2}$")
+_QUARTER = re.compile(r"^\d{4}/\d{2} Q[1-4]$")
+
+
+def period_months(period: str) -> list[str]:
+    """The months of a period: `2023-07`, a financial-year quarter `2023/24 Q2`, or a year `2023/24`."""
+    text = (period or "").strip()
+    if _QUARTER.match(text):
+        return quarter_months(text)
+    if _FY.match(text):
+        return financial_year_months(text)
+    parse_period(text)  # raises ValueError with a readable message
+    return [text]
+
+
+def _audit_metrics_cte() -> str:
+    """The catalogue's audit metrics as a VALUES list (metric ids are validated
+    `^[a-z][a-z0-9_]*$`; audit types are quoted)."""
+    rows = []
+    for m in catalogue().metrics:
+        if m.source == "case_audits":
+            kind = "CAST(NULL AS VARCHAR)" if m.audit_type is None else "'" + m.audit_type.replace("'", "''") + "'"
+            rows.append(f"('{m.metric_id}', {kind})")
+    values = ", ".join(rows) or "(CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))"
+    return f"_kpi_audit_metrics(metric_id, audit_type) AS (VALUES {values})"
+
+
+def records_sql(source: str) -> str:
+    """A source's record-level SELECT, ready to run on a read-only connection."""
+    sql = record_sql(source)
+    if source == "case_audits":
+        return f"WITH {_audit_metrics_cte()} SELECT * FROM ({sql}\n) AS audit_rows"
+    return sql
+
+
+def _unit_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
+    if level == "team":
+        found = con.execute("SELECT team FROM organisation WHERE team = ?", [unit]).fetchall()
+    else:
+        sql = f"SELECT DISTINCT team FROM organisation WHERE {level} = ? ORDER BY team"  # level: one of LEVELS
+        found = con.execute(sql, [unit]).fetchall()
+    if not found:
+        raise ValueError(f"{unit!r} is not a {level} in the organisation reference")
+    return [t for (t,) in found]
+
+
+def _scope(con: duckdb.DuckDBPyConnection) -> tuple[access.Viewer | None, set[str] | None]:
+    """The current viewer (None: the command line) and the teams they may see (None: all)."""
+    viewer = access.require(access.CHILDREN)
+    if viewer is None or viewer.sees_every_child:
+        return viewer, None
+    org = con.execute("SELECT team, service FROM organisation").fetchall()
+    return viewer, access.allowed_teams(viewer, org)
+
+
+def _wanted_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str | None) -> tuple[list[str], str]:
+    """The teams behind a unit, and the unit in words."""
+    if level not in LEVELS:
+        raise ValueError(f"{level!r} is not a level (one of {', '.join(LEVELS)})")
+    if level == "la":
+        return [t for (t,) in con.execute("SELECT team FROM organisation").fetchall()], "the whole authority"
+    if not unit:
+        raise ValueError(f"name the {level} (a unit is needed below the authority as a whole)")
+    return _unit_teams(con, level, unit), f"the {level} {unit}"
+
+
+def check_scope(*, level: str | None = None, unit: str | None = None, team: str | None = None, db: Db = None) -> None:
+    """Refuse (AccessDenied) a child list of `level`/`unit`, or the due list of
+    `team` (None: every team the viewer may see), outside the current viewer's
+    teams. The gate asks before a page is built; the lists ask again."""
+    viewer = access.require(access.CHILDREN)  # a role without child lists: refused before any query
+    if viewer is None or viewer.sees_every_child:
+        return  # every team: nothing to look up (the list itself checks the unit exists)
+    with reading(db) as con:
+        viewer, allowed = _scope(con)
+        if level is not None:
+            wanted, what = _wanted_teams(con, level, unit)
+        elif team:
+            wanted, what = _unit_teams(con, "team", team), f"the team {team}"
+        else:
+            wanted, what = [], "every team"
+        access.check_teams(viewer, wanted, allowed, what)
+
+
+def may_list(level: str, unit: str | None, db: Db = None) -> bool:
+    """Whether the current viewer may open the child lists of this unit (for links)."""
+    try:
+        check_scope(level=level, unit=unit, db=db)
+    except (access.AccessDenied, ValueError):
+        return False
+    return True
+
+
+@dataclass
+class ChildList:
+    """The records behind one figure, and the figure as the scorecard shows it."""
+
+    metric: Metric
+    period: str
+    months: list[str]
+    level: str
+    unit: str
+    rows: pd.DataFrame  # LIST_COLUMNS, soonest start first
+    numerator: float | None  # the scorecard's (kpi_monthly, summed over the months)
+    denominator: float | None
+    given_upstream: list[str] = field(default_factory=list)  # months whose figure kpi_values gives
+
+    @property
+    def met(self) -> int:
+        return int((self.rows["outcome"] == "met").sum())
+
+    @property
+    def counted(self) -> int:
+        if self.metric.unit == "count":
+            return len(self.rows)
+        return int(self.rows["outcome"].isin(COUNTED).sum())
+
+    @property
+    def not_yet_due(self) -> int:
+        return int((self.rows["outcome"] == "not yet due").sum())
+
+    @property
+    def ties(self) -> bool:
+        """The rows add up to the scorecard's figure (where the figure is counted from
+        records: a month outside the extract's cover may be given upstream instead)."""
+        if self.given_upstream:
+            return False
+        if self.metric.unit == "count":
+            return (self.numerator or 0) == self.counted
+        return (self.numerator or 0) == self.met and (self.denominator or 0) == self.counted
+
+    @property
+    def children(self) -> int:
+        return int(self.rows["child_id"].nunique())
+
+
+def _list_rows(
+    con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str], level: str, unit: str
+) -> pd.DataFrame:
+    firsts = [parse_period(m) for m in months]
+    params: dict = {"metric": metric.metric_id, "months": firsts}
+    where = ""
+    if level != "la":
+        where = f"AND team IN (SELECT team FROM organisation WHERE {level} = $unit)"  # level: one of LEVELS
+        params["unit"] = unit
+    sql = f"""
+        SELECT child_id, team, start, deadline, event_date, working_days, outcome
+        FROM ({records_sql(metric.source)}) AS r
+        WHERE metric_id = $metric AND period IN (SELECT unnest(CAST($months AS DATE[]))) {where}
+        ORDER BY start, team, child_id
+    """
+    frame = con.execute(sql, params).df()
+    frame["working_days"] = frame["working_days"].astype("Int64")
+    return frame[LIST_COLUMNS]
+
+
+def _figure(
+    con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str], level: str, unit: str
+) -> tuple[float | None, float | None]:
+    numerator, denominator, rows = con.execute(
+        "SELECT sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS months FROM kpi_monthly"
+        " WHERE metric_id = ? AND level = ? AND org_unit = ? AND period IN (SELECT unnest(CAST(? AS DATE[])))",
+        [metric.metric_id, level, unit, [parse_period(m) for m in months]],
+    ).fetchone()
+    if not rows:
+        return None, None
+    return numerator, (None if metric.unit == "count" else denominator)
+
+
+def _given_upstream(con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str]) -> list[str]:
+    """The months whose figure kpi_values gives: those outside the months the
+    metric's extract covers (etl.rules.kpis.coverage), where the mart takes them instead."""
+    cover = kpis.coverage(con).get(metric.source)
+    outside = [parse_period(m) for m in months]
+    outside = [d for d in outside if cover is None or not cover[0] <= d <= cover[1]]
+    if not outside:
+        return []
+    found = con.execute(
+        "SELECT DISTINCT CAST(date_trunc('month', period) AS DATE) AS month FROM kpi_values"
+        " WHERE metric_id = ? AND CAST(date_trunc('month', period) AS DATE) IN (SELECT unnest(CAST(? AS DATE[])))",
+        [metric.metric_id, outside],
+    ).fetchall()
+    given = {d for (d,) in found}
+    return [m for m in months if parse_period(m) in given]
+
+
+def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
+    """Spaces as %20 and the financial year's slash kept: `period=2023/24%20Q1`."""
+    from urllib.parse import quote
+
+    return quote(text, safe="/", encoding=encoding, errors=errors)
+
+
+def list_address(metric_id: str, period: str, level: str, unit: str | None, *, csv: bool = False) -> str:
+    """`/kpi/seen_5wd/children?period=2023-07&level=team&unit=Coastal%20FS%201` (the page or its .csv)."""
+    from urllib.parse import urlencode
+
+    params = {"period": period, "level": level}
+    if unit and level != "la":
+        params["unit"] = unit
+    return f"/kpi/{metric_id}/children{'.csv' if csv else ''}?" + urlencode(params, quote_via=_quote)
+
+
+def child_list(
+    metric_id: str,
+    period: str,
+    level: str,
+    unit: str | None = None,
+    *,
+    fmt: str = "cli",
+    db: Db = None,
+) -> ChildList:
+    """The records behind one figure (any month, quarter or year; any level and
+    unit), if the current viewer may see those teams' children; the view is
+    recorded in the access log (`fmt`: page, csv, cli) before it is returned.
+    AccessDenied if not allowed; ValueError for a KPI, period, level or unit
+    that is not there."""
+    metric = record_metric(metric_id)
+    months = period_months(period)
+    if level == "la":
+        unit = authority.current().name
+    with reading(db) as con:
+        viewer, allowed = _scope(con)
+        wanted, what = _wanted_teams(con, level, unit)
+        access.check_teams(viewer, wanted, allowed, what)
+        rows = _list_rows(con, metric, months, level, unit)
+        numerator, denominator = _figure(con, metric, months, level, unit)
+        upstream = _given_upstream(con, metric, months) if numerator is not None else []
+    result = ChildList(metric, period, months, level, unit, rows, numerator, denominator, upstream)
+    _record(viewer, list_address(metric_id, period, level, unit, csv=fmt == "csv"), fmt, result.children, db)
+    return result
+
+
+def _record(viewer: access.Viewer | None, address: str, fmt: str, children: int, db: Db) -> None:
+    if viewer is None:
+        who, role = access.os_user(), "command line"
+    else:
+        who, role = viewer.name, str(viewer.role)
+    access_log.record(who=who, role=role, list_name=address, fmt=fmt, children=children, db=db)
+
+
+@dataclass
+class DueList:
+    rows: pd.DataFrame  # DUE_COLUMNS, soonest deadline first
+    days: int
+    team: str | None
+    teams: list[str] | None  # the teams covered (None: every team)
+    on: date | None
+    now: dict[str, date | None]  # the "now" of each extract type
+
+    @property
+    def children(self) -> int:
+        return int(self.rows["child_id"].nunique())
+
+
+def due_address(team: str | None, days: int, on: date | None, *, csv: bool = False) -> str:
+    from urllib.parse import urlencode
+
+    params: dict = {}
+    if team:
+        params["team"] = team
+    params["days"] = days
+    if on:
+        params["on"] = on.isoformat()
+    return f"/due{'.csv' if csv else ''}?" + urlencode(params, quote_via=_quote)
+
+
+def due_list(
+    *, team: str | None = None, days: int = 5, on: date | None = None, fmt: str = "cli", db: Db = None
+) -> DueList:
+    """Open records of every timed KPI whose deadline falls in the next `days`
+    working days, and those overdue, soonest first: for one team, or for every
+    team the viewer may see. "Now" is `on`, else each extract type's latest as-of."""
+    if not 0 <= days <= 260:
+        raise ValueError(f"days must be between 0 and 260 working days, not {days}")
+    with reading(db) as con:
+        viewer, allowed = _scope(con)
+        if team:
+            _unit_teams(con, "team", team)
+            access.check_teams(viewer, [team], allowed, f"the team {team}")
+            teams: list[str] | None = [team]
+        elif allowed is not None:
+            access.check_teams(viewer, [], allowed, "every team")
+            teams = sorted(allowed)
+        else:
+            teams = None
+        where = "" if teams is None else "WHERE team IN (SELECT unnest(CAST($teams AS VARCHAR[])))"
+        params: dict = {"days": days, "on": on}
+        if teams is not None:
+            params["teams"] = teams
+        frame = con.execute(
+            f"SELECT {', '.join(DUE_COLUMNS)} FROM ({record_sql('due')}) AS d {where}"
+            " ORDER BY due_at, metric_id, team, child_id",
+            params,
+        ).df()
+        now = dict(con.execute(_NOW_SQL, {"on": on}).fetchall())
+    result = DueList(frame[DUE_COLUMNS], days, team, teams, on, now)
+    _record(viewer, due_address(team, days, on, csv=fmt == "csv"), fmt, result.children, db)
+    return result
+
+
+# The "now" of each extract type, as due.sql takes it.
+_NOW_SQL = " UNION ALL ".join(
+    f"SELECT '{table}' AS source, coalesce(CAST($on AS DATE), (SELECT max(as_of) FROM {table})) AS today"
+    for table in ("assessments", "health_assessments", "missing_episodes", "s47_enquiries")
+)

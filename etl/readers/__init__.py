@@ -1,0 +1,1 @@
+"""A file in, rows out: CSV files and workbooks."""

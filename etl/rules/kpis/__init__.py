@@ -1,0 +1,232 @@
+"""The KPI rules (../shared/spec/kpis.md) as SQL, one file per source, and the
+rebuild of the `kpi_monthly` mart.
+
+Each `<source>.sql` is one SELECT over the warehouse returning
+`(metric_id, period, level, org_unit, numerator, denominator)`: record-level
+sources give team rows only; `kpi_values` also gives rows named directly for a
+service, area or the authority. `rebuild` then rolls team rows up to service,
+area and the authority (`la`) by summing numerators and denominators (never
+averaging percentages), and lets a directly given row override the roll-up for
+its unit. Everything is whole-set SQL, the same on DuckDB and PostgreSQL (etl/store/db.py): no
+Python loop over records. On PostgreSQL, row-level security confines the
+rebuild to the load's authority: it reads and replaces that authority's rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES
+from etl.catalogue.metrics import catalogue
+from etl.store import authority
+from etl.store.db import touch
+
+SQL_DIR = Path(__file__).resolve().parent
+SOURCES = KPI_SOURCES
+
+# Every level from the rows the sources give. A unit's figure is its own given row
+# where there is one; otherwise the pool of the units under it: a service pools its
+# teams; the authority pools its services (a service's own row in place of its
+# teams) and any team in no service (every record counts for the authority), or,
+# with nothing else, its areas' own rows; an area, which a row given for a whole
+# service cannot be split across, pools its teams and its note says so.
+_ROLLUP = """
+INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator, note)
+WITH given AS (
+    SELECT metric_id, period, level, org_unit, sum(numerator) AS numerator, sum(denominator) AS denominator
+    FROM _kpi_rows GROUP BY metric_id, period, level, org_unit
+),
+teams AS (
+    SELECT g.metric_id, g.period, g.org_unit, g.numerator, g.denominator, o.service, o.area
+    FROM given g LEFT JOIN organisation o ON o.team = g.org_unit
+    WHERE g.level = 'team'
+),
+service_given AS (SELECT * FROM given WHERE level = 'service'),
+area_given AS (SELECT * FROM given WHERE level = 'area'),
+la_given AS (SELECT * FROM given WHERE level = 'la'),
+services AS (
+    SELECT metric_id, period, org_unit, numerator, denominator FROM service_given
+    UNION ALL
+    SELECT metric_id, period, service, sum(numerator), sum(denominator)
+    FROM teams t WHERE service IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM service_given s
+                        WHERE s.metric_id = t.metric_id AND s.period = t.period AND s.org_unit = t.service)
+    GROUP BY metric_id, period, service
+),
+areas AS (
+    SELECT metric_id, period, org_unit, numerator, denominator, CAST(NULL AS VARCHAR) AS note FROM area_given
+    UNION ALL
+    SELECT t.metric_id, t.period, t.area, sum(t.numerator), sum(t.denominator),
+           (SELECT 'pools its teams'' own figures: the figure given for '
+                   || string_agg(DISTINCT s.org_unit, ', ' ORDER BY s.org_unit)
+                   || ' covers the whole service and cannot be split across areas'
+            FROM service_given s JOIN organisation o ON o.service = s.org_unit
+            WHERE s.metric_id = t.metric_id AND s.period = t.period AND o.area = t.area)
+    FROM teams t WHERE area IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM area_given a
+                        WHERE a.metric_id = t.metric_id AND a.period = t.period AND a.org_unit = t.area)
+    GROUP BY t.metric_id, t.period, t.area
+),
+la_pooled AS (
+    SELECT metric_id, period, sum(numerator) AS numerator, sum(denominator) AS denominator FROM (
+        SELECT metric_id, period, numerator, denominator FROM services
+        UNION ALL
+        SELECT metric_id, period, numerator, denominator FROM teams WHERE service IS NULL
+    ) AS pooled GROUP BY metric_id, period
+),
+la AS (
+    SELECT metric_id, period, numerator, denominator FROM la_given
+    UNION ALL
+    SELECT * FROM la_pooled p
+    WHERE NOT EXISTS (SELECT 1 FROM la_given g WHERE g.metric_id = p.metric_id AND g.period = p.period)
+    UNION ALL
+    SELECT metric_id, period, sum(numerator), sum(denominator) FROM area_given a
+    WHERE NOT EXISTS (SELECT 1 FROM la_given g WHERE g.metric_id = a.metric_id AND g.period = a.period)
+      AND NOT EXISTS (SELECT 1 FROM la_pooled p WHERE p.metric_id = a.metric_id AND p.period = a.period)
+    GROUP BY metric_id, period
+)
+SELECT metric_id, period, 'team', org_unit, numerator, denominator, NULL FROM teams
+UNION ALL
+SELECT metric_id, period, 'service', org_unit, numerator, denominator, NULL FROM services
+UNION ALL
+SELECT metric_id, period, 'area', org_unit, numerator, denominator, note FROM areas
+UNION ALL
+SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
+"""
+
+# The months an extract type covers: from its earliest record's month to the month of
+# the latest as-of date of the loads its records came in (or its latest record, if
+# later). kpi_values rows for a metric counted from that type fill only the months
+# outside; inside, the records win and a count with no record is 0.
+_COVERAGE = """
+SELECT CAST(date_trunc('month', min("{column}")) AS DATE) AS first_month,
+       CAST(date_trunc('month', greatest(max(as_of), max(CAST("{column}" AS DATE)))) AS DATE) AS last_month
+FROM "{table}"
+"""
+
+
+def coverage(con) -> dict[str, tuple]:
+    """{record-level KPI source: (first month, last month)} for each source holding records."""
+    out = {}
+    for source in SOURCES:
+        extract = EXTRACT_TYPES.get(source)
+        if extract is None or not extract.record_level or not extract.period_column:
+            continue
+        first, last = con.execute(_COVERAGE.format(column=extract.period_column, table=extract.table)).fetchall()[0]
+        if first is not None:
+            out[source] = (first, last)
+    return out
+
+
+def _coverage_table(con) -> None:
+    """Temp table `_kpi_coverage(source, first_month, last_month)`."""
+    con.execute("DROP TABLE IF EXISTS _kpi_coverage")
+    con.execute("CREATE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
+    rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
+    # A snapshot covers the month of each as-of date it was taken on, and no month between.
+    for source in SOURCES:
+        extract = EXTRACT_TYPES.get(source)
+        if extract is not None and extract.snapshot:
+            months = con.execute(
+                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
+            ).fetchall()
+            rows += [(source, month, month) for (month,) in months]
+    if rows:
+        con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
+
+
+@cache
+def source_sql(source: str) -> str:
+    """The SELECT of one source's rules (comments kept, trailing `;` dropped)."""
+    if source not in SOURCES:
+        raise ValueError(f"{source!r} is not a KPI source (one of {', '.join(SOURCES)})")
+    return (SQL_DIR / f"{source}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def rebuild(con, sources: Iterable[str] | None = None) -> int:
+    """Recompute `kpi_monthly` for the catalogue's metrics whose source is in
+    `sources` (None = every metric; an `organisation` source also means every
+    metric, since teams may have moved). Returns the number of mart rows written.
+
+    Runs on the caller's connection (normally `etl.store.warehouse.writer()`'s, inside
+    its transaction), so the mart changes in the same commit as the load."""
+    cat = catalogue()
+    wanted = None if sources is None else set(sources)
+    # Teams may have moved (organisation), and kpi_values rows may give any metric.
+    if wanted is not None and wanted & {"organisation", "kpi_values"}:
+        wanted = None
+    if wanted is not None:
+        unknown = wanted - set(SOURCES)
+        if unknown:
+            raise ValueError(f"unknown KPI source(s): {', '.join(sorted(unknown))}")
+    metrics = [m for m in cat.metrics if wanted is None or m.source in wanted]
+
+    for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("CREATE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR, unit VARCHAR)")
+    con.execute("CREATE TEMP TABLE _kpi_audit_metrics (metric_id VARCHAR, audit_type VARCHAR)")
+    con.execute(
+        "CREATE TEMP TABLE _kpi_rows (metric_id VARCHAR, period DATE, level VARCHAR, org_unit VARCHAR,"
+        " numerator DOUBLE PRECISION, denominator DOUBLE PRECISION)"
+    )
+    name = authority.current().name
+    touch(con, "kpi_monthly")
+    try:
+        if metrics:
+            con.executemany(
+                "INSERT INTO _kpi_metrics VALUES (?, ?, ?)", [(m.metric_id, m.source, m.unit) for m in metrics]
+            )
+        audits = [(m.metric_id, m.audit_type) for m in metrics if m.source == "case_audits"]
+        if audits:
+            con.executemany("INSERT INTO _kpi_audit_metrics VALUES (?, ?)", audits)
+        _coverage_table(con)
+
+        # Out with the old rows of every metric rebuilt (and, on a full rebuild,
+        # of metrics no longer in the catalogue).
+        if wanted is None:
+            con.execute("DELETE FROM kpi_monthly")
+        else:
+            con.execute("DELETE FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)")
+
+        for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
+            sql = source_sql(source)
+            params = {"source": source}
+            if "$authority" in sql:
+                params["authority"] = name
+            con.execute(
+                f"INSERT INTO _kpi_rows SELECT * FROM ({sql}\n) AS rows"
+                " WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)",
+                params,
+            )
+        # A count counted from records is 0, not "no data", for a team in a month its
+        # extract covers but no record falls in.
+        con.execute(
+            """
+            INSERT INTO _kpi_rows
+            SELECT m.metric_id, CAST(g.month AS DATE), 'team', o.team, 0, NULL
+            FROM _kpi_metrics m JOIN _kpi_coverage c ON c.source = m.source
+            CROSS JOIN LATERAL generate_series(CAST(c.first_month AS TIMESTAMP), CAST(c.last_month AS TIMESTAMP),
+                                               INTERVAL '1 month') AS g(month)
+            CROSS JOIN (SELECT DISTINCT team FROM organisation) AS o
+            WHERE m.unit = 'count'
+              AND NOT EXISTS (SELECT 1 FROM _kpi_rows r WHERE r.metric_id = m.metric_id AND r.level = 'team'
+                              AND r.org_unit = o.team AND r.period = CAST(g.month AS DATE))
+            """
+        )
+        # kpi_values, one rule whatever the metric's source: rows fill the months its
+        # records do not cover; where they cover a month, the records win.
+        con.execute(
+            f"INSERT INTO _kpi_rows SELECT rows.* FROM ({source_sql('kpi_values')}\n) AS rows"
+            " JOIN _kpi_metrics m USING (metric_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.source = m.source"
+            "                   AND rows.period BETWEEN c.first_month AND c.last_month)",
+            {"authority": name},
+        )
+        con.execute(_ROLLUP, {"authority": name})
+        written = "SELECT count(*) FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)"
+        return con.execute(written).fetchone()[0]
+    finally:
+        for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics", "_kpi_coverage"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,1 @@
+"""The warehouse: engines (DuckDB, PostgreSQL), schema and migrations, the authority in hand, writers and readers."""
