@@ -218,6 +218,8 @@ def _prepare_all(path: str | os.PathLike, name: str | None) -> list[_Prepared]:
             item.rows = rows[skip:]
             item.first_line = first_row + skip
             _note_annex(item)
+    except ExtractFileError as exc:  # a sheet calamine cannot read: the workbook is refused whole, with the reason
+        return [_Prepared(path, book_name, problem=str(exc))]
     finally:
         book.close()
     return items
