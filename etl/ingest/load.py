@@ -6,10 +6,11 @@ record key, write the log and its findings, rebuild the KPIs, then swap the
 copy in. A failure anywhere leaves the live file as it was.
 
 A file with any error loads nothing unless the caller asks for the valid rows
-alone. A record whose key is already in the warehouse replaces it only when it
-differs (the old version moves to `<table>_replaced`, so the load can be
-undone); an identical record is left untouched, so loading a file twice
-changes nothing.
+alone; a workbook is one file (one list refused, none loaded) unless the caller
+asks for its good lists and valid rows alone (`valid_rows_only`). A record
+whose key is already in the warehouse replaces it only when it differs (the
+old version moves to `<table>_replaced`, so the load can be undone); an
+identical record is left untouched, so loading a file twice changes nothing.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class LoadReport:
             return f"{self.file_name}: skipped: {'; '.join(self.notes)}"
         head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
         where = f" (load {self.load_id})" if self.load_id is not None else ""
-        if self.outcome == "refused" and self.rows_read == 0:
+        if self.outcome == "refused" and (self.rows_read == 0 or not self.rejected):
             return f"{head}: refused, nothing loaded{where}"
         if self.outcome == "refused":
             good = self.rows_read - self.rejected
@@ -696,11 +697,33 @@ def _load_one(con, item: _Prepared, *, as_of: date, who: str, valid_rows_only: b
     return report
 
 
-def _finish_shared(shared: tuple | None) -> None:
-    """Rebuild the KPIs of a workbook's changed lists once, then commit its write."""
+class _WorkbookRefused(Exception):
+    """Thrown into a workbook's shared write to discard it: one of its lists was refused."""
+
+
+def _finish_shared(shared: tuple | None, *, whole: bool = False, as_of: date, who: str, db) -> None:
+    """Rebuild the KPIs of a workbook's changed lists once, then commit its write; when `whole` and one of
+    its lists was refused, discard the write and log every list as refused (a workbook is all or nothing)."""
     if shared is None:
         return
-    _, con, context, sources = shared
+    _, con, context, sources, group = shared
+    refused = [r.file_name for _, r in group if r.outcome == "refused"]
+    if whole and refused and any(r.outcome != "refused" for _, r in group):
+        context.__exit__(_WorkbookRefused, _WorkbookRefused(), None)  # the copy (or transaction) is discarded
+        because = (
+            f"not loaded: {', '.join(refused)} of the same workbook {'is' if len(refused) == 1 else 'are'} refused,"
+            " and a workbook loads whole or not at all (or load its good lists alone: --valid-rows-only, or the"
+            " data page's choice)"
+        )
+        with warehouse.writer(db) as con:
+            for item, report in group:
+                report.load_id = _next_load_id(con)
+                if report.outcome != "refused":
+                    report.outcome, report.notes = "refused", []
+                    report.added = report.replaced = report.unchanged = report.redated = 0
+                    report.findings = [Finding("error", None, None, None, because), *report.findings]
+                _log(con, None, report, item, as_of=as_of, who=who)
+        return
     try:
         if sources:
             _rebuild_kpis(con, None if "organisation" in sources else set().union(*map(_sources_for, sources)))
@@ -741,7 +764,9 @@ def load_files(
     )
     reports: dict[int, LoadReport] = {}
     stages = 6
-    shared = None  # (workbook path, connection, writer context, changed sources) while a workbook is written
+    # (workbook path, connection, writer context, changed sources, [(list, report)]) while a workbook is written
+    shared = None
+    ends = {"whole": not valid_rows_only, "as_of": as_of, "who": who, "db": db}
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
@@ -764,11 +789,11 @@ def load_files(
         if shared is not None and shared[0] == item.path:
             con = shared[1]
         else:
-            _finish_shared(shared)
+            _finish_shared(shared, **ends)
             shared = None
-            if item.rows is not None:
+            if item.content_hash is not None:  # a list of a workbook, readable or not
                 context = warehouse.writer(db)
-                shared = (item.path, context.__enter__(), context, set())
+                shared = (item.path, context.__enter__(), context, set(), [])
                 con = shared[1]
         if shared is None:
             with warehouse.writer(db) as con:
@@ -786,12 +811,13 @@ def load_files(
                 if not context.__exit__(*sys.exc_info()):
                     raise
                 raise
+            shared[4].append((item, report))
             if report.added or report.replaced or report.redated:
                 shared[3].add(report.extract_type)
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
-    _finish_shared(shared)
+    _finish_shared(shared, **ends)
     return [reports[i] for i in range(len(prepared))]
 
 
