@@ -370,3 +370,22 @@ def test_a_workbook_whose_lists_are_all_good_loads_them_all(db: Path, tmp_path: 
     path = workbook(tmp_path / "annex.xlsx", {"List 9": LIST9, "List 3": good3})
     reports = load_files([path], as_of=AS_OF, who="tester", db=db)
     assert [(r.outcome, r.rows_read) for r in reports] == [("loaded", 1), ("loaded", 1)]
+
+
+def test_on_a_full_disk_notes_and_the_access_log_still_read_and_a_child_list_says_why_it_is_not_shown(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.people import notes
+    from etl.privacy import access_log
+
+    db = new_warehouse(small_disk)
+    monkeypatch.setenv("CPIP_DB", str(db))
+    notes.add_event("seen_5wd", "2023-07-03", "New front door", author="a.lead", db=db)
+    access_log.record(who="a.lead", role="analyst", list_name="/kpi/seen_5wd/children", fmt="html", children=2, db=db)
+    _fill(small_disk, leave_mb=0)
+    # Reads (every page's notes, the data page's access log) carry on from the files as they are.
+    assert "New front door" in [e.label for e in notes.events_for("seen_5wd", db=db)]  # beside metrics.yml's
+    assert access_log.entries(db)["who"].tolist() == ["a.lead"]
+    # A view that must be recorded is refused with a sentence, not a 500.
+    with pytest.raises(access_log.AccessLogUnavailable, match=r"the access log, .* cannot be written"):
+        access_log.record(who="b", role="analyst", list_name="/kpi/seen_5wd/children", fmt="csv", children=2, db=db)

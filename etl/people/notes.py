@@ -154,12 +154,21 @@ def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
 
 def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
     table, columns = TABLES[kind]
-    if not store_path(db).exists():
+    path = store_path(db)
+    if not path.exists():
         return []
-    with _store(db) as con:
-        found = con.execute(
-            f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid", params
-        ).fetchall()
+    sql = f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid"
+    try:
+        with _store(db) as con:
+            found = con.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        # A full disk stops SQLite making its write-ahead files, and a page that only reads must still show:
+        # read the file as last checkpointed (every writer checkpoints as it closes).
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+        try:
+            found = con.execute(sql, params).fetchall()
+        finally:
+            con.close()
     return [dict(zip(columns, r, strict=True)) for r in found]
 
 

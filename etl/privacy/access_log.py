@@ -66,17 +66,27 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+class AccessLogUnavailable(RuntimeError):
+    """The access log cannot be written: the list is not shown (every view of a child list is recorded)."""
+
+
 def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: str | os.PathLike | None = None) -> int:
-    """Append one entry; returns its id. Raises (sqlite3.Error, OSError) if it cannot be written."""
-    con = _connect(log_path(db))
+    """Append one entry; returns its id. Raises AccessLogUnavailable (a sentence) if it cannot be written."""
     try:
-        cursor = con.execute(
-            "INSERT INTO access_log (viewed_at, who, role, list, format, children) VALUES (?, ?, ?, ?, ?, ?)",
-            [datetime.now(UTC).isoformat(timespec="seconds"), who, role, list_name, fmt, int(children)],
-        )
-        return int(cursor.lastrowid)
-    finally:
-        con.close()
+        con = _connect(log_path(db))
+        try:
+            cursor = con.execute(
+                "INSERT INTO access_log (viewed_at, who, role, list, format, children) VALUES (?, ?, ?, ?, ?, ?)",
+                [datetime.now(UTC).isoformat(timespec="seconds"), who, role, list_name, fmt, int(children)],
+            )
+            return int(cursor.lastrowid)
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise AccessLogUnavailable(
+            f"this child list cannot be shown just now: the access log, which records every view of a child list,"
+            f" cannot be written ({exc}; is the disk full?). Try again once the administrator has made room."
+        ) from None
 
 
 def entries(db: str | os.PathLike | None = None, *, limit: int | None = None) -> pd.DataFrame:
@@ -84,7 +94,11 @@ def entries(db: str | os.PathLike | None = None, *, limit: int | None = None) ->
     path = log_path(db)
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    con = _connect(path)
+    try:
+        con = _connect(path)
+    except sqlite3.OperationalError:
+        # A full disk stops SQLite making its write-ahead files: read the file as last checkpointed.
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
     try:
         sql = f"SELECT {', '.join(COLUMNS)} FROM access_log ORDER BY entry_id DESC"
         params: list = []
