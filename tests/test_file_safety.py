@@ -376,8 +376,9 @@ def test_on_a_full_disk_notes_and_the_access_log_still_read_and_a_child_list_say
     small_disk: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from etl.people import notes
-    from etl.privacy import access_log
+    from etl.privacy import access, access_log
 
+    monkeypatch.setattr(access, "_web", {"gated": False})  # run as the command line, whatever test built the app
     db = new_warehouse(small_disk)
     monkeypatch.setenv("CPIP_DB", str(db))
     notes.add_event("seen_5wd", "2023-07-03", "New front door", author="a.lead", db=db)
