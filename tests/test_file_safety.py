@@ -390,3 +390,22 @@ def test_on_a_full_disk_notes_and_the_access_log_still_read_and_a_child_list_say
     # A view that must be recorded is refused with a sentence, not a 500.
     with pytest.raises(access_log.AccessLogUnavailable, match=r"the access log, .* cannot be written"):
         access_log.record(who="b", role="analyst", list_name="/kpi/seen_5wd/children", fmt="csv", children=2, db=db)
+
+
+def test_a_workbook_is_all_or_nothing_on_either_engine(tmp_path: Path, new_target) -> None:
+    target = new_warehouse(new_target(tmp_path))
+    path = workbook(tmp_path / "annex.xlsx", {"List 9": LIST9, "List 3": LIST3_BAD})
+    good, bad = load_files([path], as_of=AS_OF, who="tester", db=target)
+    assert (good.outcome, bad.outcome) == ("refused", "refused")
+    assert good.summary() == f"annex.xlsx, sheet 'List 9': care_leavers: refused, nothing loaded (load {good.load_id})"
+    with warehouse.reading(target) as con:
+        assert con.execute("SELECT count(*) FROM care_leavers").fetchall() == [(0,)]
+        assert con.execute("SELECT file_name, outcome FROM loads WHERE load_id > 1 ORDER BY load_id").fetchall() == [
+            ("annex.xlsx, sheet 'List 9'", "refused"),
+            ("annex.xlsx, sheet 'List 3'", "refused"),
+        ]
+    good, bad = load_files([path], as_of=AS_OF, who="tester", db=target, valid_rows_only=True)
+    assert (good.outcome, bad.outcome) == ("loaded", "loaded valid rows only")
+    with warehouse.reading(target) as con:
+        assert con.execute("SELECT child_id FROM care_leavers").fetchall() == [("L1",)]
+        assert con.execute("SELECT child_id FROM referrals").fetchall() == [("R1",)]
