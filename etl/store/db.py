@@ -27,7 +27,60 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, TypeAlias
+
+# What every function that touches the warehouse takes as `db`: a DuckDB file's path, a `postgresql://` URL,
+# or None for $CPIP_DB (else data/warehouse.duckdb).
+Db: TypeAlias = str | os.PathLike | None
+
+
+class Result(Protocol):
+    """A statement's rows, as DuckDB's result and `PgResult` both give them."""
+
+    def fetchall(self) -> list[tuple]: ...
+
+    def fetchone(self) -> tuple | None: ...
+
+    def df(self) -> Any: ...
+
+    def fetchnumpy(self) -> dict: ...
+
+
+class Connection(Protocol):
+    """The connection interface the loader, the KPI SQL and the queries use: DuckDB's own connection
+    satisfies it untouched, `PgConnection` by translating placeholders (see the module's docstring)."""
+
+    def execute(self, sql: str, params: Any = None, /) -> Any: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+
+    def commit(self) -> Any: ...
+
+    def rollback(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+# The roles a PostgreSQL transaction takes (SET LOCAL ROLE): readers see, the writer loads.
+READER_ROLE, WRITER_ROLE = "cpip_reader", "cpip_writer"
+
+# The SQL type of each contract column type, the same on both engines.
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "grade": "VARCHAR",
+    "status": "VARCHAR",
+    "month": "DATE",
+    "number": "DOUBLE PRECISION",
+    "flag": "BOOLEAN",
+}
+
+
+def column_type(kind: str) -> str:
+    """The SQL type of a contract column type (text, date, ...), the same on both engines."""
+    return _SQL_TYPES[kind]
+
 
 # The tables every authority shares (no la_code, no row-level security): the working-day calendar,
 # DfE's published figures for all authorities, and the settings. Every other table is an authority's.
@@ -232,9 +285,24 @@ def close_pool(url: str) -> None:
         found = _POOLS.pop((os.getpid(), url), None)
     if found is not None:
         found.close()
-    from etl.store import warehouse
+    forget(url)
 
-    warehouse.forget(url)
+
+# PostgreSQL databases this process found at the current schema (etl.store.warehouse checks once per process).
+_CURRENT: set[tuple[int, str]] = set()
+
+
+def is_current(url: str) -> bool:
+    return (os.getpid(), url) in _CURRENT
+
+
+def mark_current(url: str) -> None:
+    _CURRENT.add((os.getpid(), url))
+
+
+def forget(url: str) -> None:
+    """Check `url`'s schema again next time (its database was dropped or replaced)."""
+    _CURRENT.discard((os.getpid(), url))
 
 
 def touch(con, *tables: str) -> None:

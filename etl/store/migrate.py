@@ -132,7 +132,6 @@ def sync(bind: sa.Connection, code: str) -> None:
     """Make what the contract declares where it is missing (idempotent; see the module's docstring)."""
     from etl.catalogue.contract import EXTRACT_TYPES
     from etl.store.schema import AUTHORITY_TABLES
-    from etl.store.warehouse import column_type
 
     postgres = bind.dialect.name == "postgresql"
     create_tables(bind)
@@ -142,7 +141,7 @@ def sync(bind: sa.Connection, code: str) -> None:
             for column in extract.columns:
                 if (table, column.name) not in have:
                     bind.execute(
-                        sa.text(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {column_type(column.type)}')
+                        sa.text(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {db.column_type(column.type)}')
                     )
     for table in AUTHORITY_TABLES:
         if (table, "la_code") not in have:
@@ -186,7 +185,7 @@ def _indexes() -> dict[str, list[str]]:
 def secure(bind: sa.Connection) -> None:
     """PostgreSQL: the roles, their grants, the indexes and every authority table's policy."""
     from etl.store.schema import AUTHORITY_TABLES, SHARED_TABLES
-    from etl.store.warehouse import READER_ROLE, WRITER_ROLE
+    READER_ROLE, WRITER_ROLE = db.READER_ROLE, db.WRITER_ROLE
 
     for role in (READER_ROLE, WRITER_ROLE):
         bind.execute(

@@ -47,18 +47,8 @@ HEAD = "0003"
 # Kept for tools that read it: the release before migrations wrote 3.
 SCHEMA_VERSION = 4
 
-READER_ROLE, WRITER_ROLE = "cpip_reader", "cpip_writer"
-
-_SQL_TYPES = {
-    "text": "VARCHAR",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "grade": "VARCHAR",
-    "status": "VARCHAR",
-    "month": "DATE",
-    "number": "DOUBLE PRECISION",
-    "flag": "BOOLEAN",
-}
+# Defined with the engines (etl.store.db), named here too for the loader that asks the warehouse.
+READER_ROLE, WRITER_ROLE, column_type = db.READER_ROLE, db.WRITER_ROLE, db.column_type
 
 
 def target(path: str | os.PathLike | None = None) -> str:
@@ -168,11 +158,6 @@ def fill_calendar(con) -> None:
     )
 
 
-def column_type(kind: str) -> str:
-    """The SQL type of a contract column type (text, date, ...), the same on both engines."""
-    return _SQL_TYPES[kind]
-
-
 # --- DuckDB ----------------------------------------------------------------------
 
 
@@ -259,8 +244,7 @@ def _ensure_duckdb(path: str | os.PathLike | None) -> Path:
 def _ensure_postgres(url: str) -> None:
     """Migrate the server's database when it is behind this release, and reload DfE's published
     figures when the shipped files changed (once per process; one process at a time)."""
-    key = (os.getpid(), url)
-    if key in _CURRENT:
+    if db.is_current(url):
         return
     from etl.catalogue import reference
 
@@ -276,12 +260,10 @@ def _ensure_postgres(url: str) -> None:
             raw.commit()
         else:
             raw.rollback()
-    _CURRENT.add(key)
+    db.mark_current(url)
 
 
-def forget(url: str) -> None:
-    """Check `url`'s schema again next time (its database was dropped or replaced)."""
-    _CURRENT.discard((os.getpid(), url))
+forget = db.forget  # tests and tools that drop a database call it here
 
 
 def _scope(con: db.PgConnection, role: str, codes: tuple[str, ...]) -> None:
