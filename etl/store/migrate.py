@@ -185,6 +185,7 @@ def _indexes() -> dict[str, list[str]]:
 def secure(bind: sa.Connection) -> None:
     """PostgreSQL: the roles, their grants, the indexes and every authority table's policy."""
     from etl.store.schema import AUTHORITY_TABLES, SHARED_TABLES
+
     READER_ROLE, WRITER_ROLE = db.READER_ROLE, db.WRITER_ROLE
 
     for role in (READER_ROLE, WRITER_ROLE):
