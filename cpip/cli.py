@@ -37,12 +37,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etl.catalogue.levels import LEVELS
 from etl.privacy.access import os_user
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made: `cpip load` never needs it
     import pandas as pd
-
-LEVELS = ("la", "area", "service", "team")
 
 
 def _iso_date(text: str) -> date:

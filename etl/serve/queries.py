@@ -19,32 +19,29 @@ in lists and dicts), rated "No data", never 0 and never Red.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterable
 from datetime import date
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from etl.catalogue import reference
 from etl.catalogue.contract import EXTRACT_TYPES, audit_type_key, match_name, name_key
+from etl.catalogue.levels import LEVELS
 from etl.catalogue.metrics import Metric, Polarity, catalogue
 from etl.rules import spc
 from etl.rules.calendar import add_months, financial_year_of, parse_period, period_of
 from etl.store import authority
+from etl.store.db import Connection, Db
 from etl.store.warehouse import reading
 
-LEVELS = ("la", "area", "service", "team")
 # Record sources of metrics that councils counted upstream (kpi_values) before these extracts existed: while a
 # source holds no record, freshness names kpi_values as the metric's source.
 _COUNTED_UPSTREAM_UNTIL_NOW = ("s47_enquiries", "children_in_care", "care_leavers")
 # The units one level below, for drill-down (la -> services; area, service -> teams).
 CHILD_LEVEL = {"la": "service", "area": "team", "service": "team"}
 GREEN, AMBER, RED, NO_DATA = "Green", "Amber", "Red", "No data"
-
-Db = str | os.PathLike | None
 
 
 # --- catalogue helpers -------------------------------------------------------
@@ -95,7 +92,7 @@ def _unit_or_authority(level: str, unit: str | None) -> str:
     raise ValueError(f"name the {level} (a unit is needed below the authority as a whole)")
 
 
-def _resolve_unit(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> str:
+def _resolve_unit(con: Connection, level: str, unit: str) -> str:
     """The org unit `unit` names at `level`, as the organisation reference spells it."""
     return _resolve(
         {"la": "authority", "area": "area", "service": "service", "team": "team"}[level], unit, _units_at(con, level)
@@ -294,7 +291,7 @@ _UNITS_SQL = {
 }
 
 
-def _units_at(con: duckdb.DuckDBPyConnection, level: str) -> list[str]:
+def _units_at(con: Connection, level: str) -> list[str]:
     _check_level(level)
     params = {"authority": authority.current().name} if level == "la" else {}
     rows = con.execute(f"SELECT org_unit FROM ({_UNITS_SQL[level]}) AS units ORDER BY org_unit", params).fetchall()
@@ -307,7 +304,7 @@ def units_at(level: str, db: Db = None) -> list[str]:
         return _units_at(con, level)
 
 
-def _teams_under(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
+def _teams_under(con: Connection, level: str, unit: str) -> list[str]:
     """The teams of a unit: all of them for the authority, the unit itself for a team."""
     if level == "team":
         return [unit]
@@ -317,7 +314,7 @@ def _teams_under(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[
     return [t for (t,) in rows]
 
 
-def _children(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
+def _children(con: Connection, level: str, unit: str) -> list[str]:
     """The units one level below `unit` (empty for a team)."""
     if level == "team":
         return []
@@ -362,7 +359,7 @@ def published_year_for(period: str) -> int:
     return int(financial_year_of(period)[:4]) + 1
 
 
-def _comparators(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
+def _comparators(con: Connection, period: str) -> pd.DataFrame:
     """etl.catalogue.reference comparators for every metric with a benchmark, for the period's published year."""
     year = published_year_for(period)
     wanted = [(m.metric_id, m.benchmark, str(m.polarity), year) for m in catalogue().metrics if m.benchmark]
@@ -521,7 +518,7 @@ ORDER BY m.ord, u.ui, month_number
 
 
 def _history(
-    con: duckdb.DuckDBPyConnection, level: str, last: date, units: list[str]
+    con: Connection, level: str, last: date, units: list[str]
 ) -> list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
     """Every (metric, unit) monthly series up to `last`, for the SPC icons: (metric_id,
     org_unit, periods, numerators, denominators), arrays oldest first. Fetched as

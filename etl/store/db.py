@@ -27,13 +27,14 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 # What every function that touches the warehouse takes as `db`: a DuckDB file's path, a `postgresql://` URL,
 # or None for $CPIP_DB (else data/warehouse.duckdb).
 Db: TypeAlias = str | os.PathLike | None
 
 
+@runtime_checkable
 class Result(Protocol):
     """A statement's rows, as DuckDB's result and `PgResult` both give them."""
 
@@ -46,6 +47,7 @@ class Result(Protocol):
     def fetchnumpy(self) -> dict: ...
 
 
+@runtime_checkable
 class Connection(Protocol):
     """The connection interface the loader, the KPI SQL and the queries use: DuckDB's own connection
     satisfies it untouched, `PgConnection` by translating placeholders (see the module's docstring)."""
@@ -305,14 +307,14 @@ def forget(url: str) -> None:
     _CURRENT.discard((os.getpid(), url))
 
 
-def touch(con, *tables: str) -> None:
+def touch(con: Connection, *tables: str) -> None:
     """Note that a write changed `tables` (PostgreSQL analyses them once it commits; DuckDB needs nothing)."""
     touched = getattr(con, "touched", None)
     if touched is not None:
         touched.update(tables)
 
 
-def engine_of(con) -> str:
+def engine_of(con: Connection) -> str:
     """`duckdb` or `postgresql` for a connection this module handed out."""
     return getattr(con, "engine", "duckdb")
 
@@ -327,12 +329,12 @@ class Dialect:
     def postgres(self) -> bool:
         return self.engine == "postgresql"
 
-    def temp_table(self, con, name: str, select: str, params=None) -> None:
+    def temp_table(self, con: Connection, name: str, select: str, params=None) -> None:
         """(Re)create temp table `name` as the result of `select`."""
         con.execute(f"DROP TABLE IF EXISTS {name}")
         con.execute(f"CREATE TEMP TABLE {name} AS {select}", params)
 
-    def columns(self, con, table: str) -> list[str]:
+    def columns(self, con: Connection, table: str) -> list[str]:
         """A table's columns, in order."""
         return [
             r[0]
@@ -343,7 +345,7 @@ class Dialect:
             ).fetchall()
         ]
 
-    def has_table(self, con, table: str) -> bool:
+    def has_table(self, con: Connection, table: str) -> bool:
         return bool(
             con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
@@ -353,5 +355,5 @@ class Dialect:
         )
 
 
-def dialect_of(con) -> Dialect:
+def dialect_of(con: Connection) -> Dialect:
     return Dialect(engine_of(con))

@@ -66,7 +66,7 @@ class _InTransaction:
         return getattr(self._raw, name)
 
 
-def _engine(con) -> sa.Engine:
+def _engine(con: db.Connection) -> sa.Engine:
     if db.engine_of(con) == "postgresql":
         return sa.create_engine(
             "postgresql+psycopg://",
@@ -79,14 +79,14 @@ def _engine(con) -> sa.Engine:
     return sa.create_engine("duckdb://", creator=lambda: ConnectionWrapper(_InTransaction(con)), poolclass=StaticPool)
 
 
-def current_revision(con) -> str | None:
+def current_revision(con: db.Connection) -> str | None:
     from alembic.migration import MigrationContext
 
     with _engine(con).connect() as sa_con:
         return MigrationContext.configure(sa_con).get_current_revision()
 
 
-def upgrade(con, code: str, revision: str = "head") -> None:
+def upgrade(con: db.Connection, code: str, revision: str = "head") -> None:
     """Every revision up to `revision` (the head), then, at the head, the contract's tables and columns
     (`sync`)."""
     from alembic import command
