@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scorecard", help="the CPIP scorecard for one month")
     p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
-    p.add_argument("--level", choices=LEVELS, required=True)
+    p.add_argument("--level", choices=LEVELS, default="la", help="the rows' level (default: la, the authority)")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_scorecard)
