@@ -336,7 +336,7 @@ def _postgres_reading(url: str) -> Iterator[db.PgConnection]:
 
 
 @contextmanager
-def writer(path: Db = None) -> Iterator:
+def writer(path: Db = None) -> Iterator[db.Connection]:
     """A connection for one load of the authority in hand: everything it writes is committed on a
     clean exit, and nothing on an exception (DuckDB: a private copy swapped in; PostgreSQL: one
     transaction)."""
@@ -427,7 +427,7 @@ def _link_for_readers(live: Path, inode: int | None = None) -> Path | None:
 
 
 @contextmanager
-def reading(path: Db = None) -> Iterator:
+def reading(path: Db = None) -> Iterator[db.Connection]:
     """A read-only connection for the authorities in hand (etl.store.authority.codes())."""
     named = target(path)
     if db.is_postgres(named):
