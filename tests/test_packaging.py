@@ -4,7 +4,6 @@ environment runs the demo and prints the scorecard from an empty folder (no chec
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import os
 import shutil
@@ -18,20 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # What the build reads: the packages, their data, the defaults it copies in (setup.py) and the metadata.
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "metrics.yml", "etl", "dashboard", "cpip")
-
-
-def _can_build_wheels() -> bool:
-    """setuptools builds wheels itself from 70.1; before that it needs the `wheel` package."""
-    import setuptools
-
-    major, minor = (int(p) for p in setuptools.__version__.split(".")[:2])
-    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
-
-
-needs_builder = pytest.mark.skipif(
-    not _can_build_wheels(),
-    reason="building a wheel offline needs setuptools>=70.1 (the test extra: pip install -e '.[test]')",
-)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +56,6 @@ def _files_under(folder: str, pattern: str = "*") -> set[str]:
     }
 
 
-@needs_builder
 def test_the_wheel_carries_sql_migrations_templates_assets_and_the_defaults(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     # Named by hand, so a glob that matched nothing cannot pass: the due list's SQL, a migration, the pack's
@@ -104,7 +88,6 @@ def test_the_wheel_carries_sql_migrations_templates_assets_and_the_defaults(whee
     assert (ROOT / "metrics.yml").read_bytes() == zipfile.ZipFile(wheel).read("etl/defaults/metrics.yml")
 
 
-@needs_builder
 @pytest.mark.slow
 def test_a_plain_install_runs_the_demo_and_prints_the_scorecard(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
