@@ -1,5 +1,5 @@
 -- Case audits, record by record: the moderated audits, per audit metric of the catalogue
--- ({audit_metrics}: metric_id, audit_type, substituted when the SQL is loaded; a NULL audit_type =
+-- (audit_metrics: metric_id, audit_type, substituted when the SQL is loaded; a NULL audit_type =
 -- every type), counted in the month of the audit (metrics.yml counted_on, one date for every audit
 -- metric). The final grade is the moderated grade; "met" = Outstanding or Good, "not met" otherwise;
 -- an audit not yet moderated is in no figure. Grades and types compared case-insensitively. No deadline.
