@@ -19,13 +19,14 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 from kpi_helpers import AUTHORITY, add_records, mart, new_warehouse
 
-from etl.catalogue.metrics import catalogue
+from etl.catalogue.metrics import CatalogueError, catalogue, load_catalogue
 from etl.ingest.load import load_files
 from etl.privacy import access, children
 from etl.rules import kpis
-from etl.store.warehouse import reading
+from etl.store.warehouse import reading, writer
 
 
 @pytest.fixture(autouse=True)
@@ -249,3 +250,49 @@ def demo(tmp_path_factory) -> Path:
 
 def test_the_demo_lists_agree_with_the_scorecard_everywhere(demo: Path) -> None:
     assert_the_lists_agree_with_the_figures(demo, ["2023/24 Q2", "2022/23"], every_unit=False)
+
+
+# --- the clocks and counted dates are metrics.yml's ------------------------------------------
+
+
+def _catalogue_with(tmp_path: Path, metric_id: str, **fields) -> Path:
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "metrics.yml").read_text(encoding="utf-8"))
+    next(m for m in raw["metrics"] if m["metric_id"] == metric_id).update(fields)
+    path = tmp_path / "metrics.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_clock_is_read_from_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Started Mon 3 Jul 2023, seen Tue 11 Jul: day 6 (4-7 Jul 1-4, 10 Jul 5, 11 Jul 6). Late against
+    # metrics.yml's 5 working days; met against a catalogue that says 6, in the figure, the list and
+    # the deadline alike (Tue 11 Jul, the 6th working day).
+    db = new_warehouse(tmp_path)
+    add_records(
+        db, "assessments", [_a("s1", "Team A", date(2023, 7, 3), seen=date(2023, 7, 11))], as_of=date(2023, 7, 31)
+    )
+    assert rows(children.child_list("seen_5wd", "2023-07", "la", db=db))[0][3:] == (
+        "2023-07-10",
+        "2023-07-11",
+        6,
+        "late",
+    )
+    monkeypatch.setenv("CPIP_METRICS", str(_catalogue_with(tmp_path, "seen_5wd", clock={"working_days": 6})))
+    with writer(db) as con:
+        kpis.rebuild(con)
+    found = children.child_list("seen_5wd", "2023-07", "la", db=db)
+    assert rows(found)[0][3:] == ("2023-07-11", "2023-07-11", 6, "met")
+    assert (found.numerator, found.denominator) == (1, 1)
+
+
+def test_a_clock_or_counted_date_that_cannot_be_read_is_refused_by_name(tmp_path: Path) -> None:
+    both = _catalogue_with(tmp_path, "seen_5wd", clock={"working_days": 5, "hours": 72})
+    with pytest.raises(CatalogueError, match=r"metric seen_5wd, field clock: give either working_days or hours"):
+        load_catalogue(both)
+    wrong = _catalogue_with(tmp_path, "iha_20wd", counted_on="iha_dat")
+    with pytest.raises(CatalogueError, match=r"metric iha_20wd.*'iha_dat' is not a column of health_assessments"):
+        load_catalogue(wrong)
+    # A timed rule whose clock is gone: the SQL that reads it says which metric and field.
+    gone = load_catalogue(_catalogue_with(tmp_path, "iha_20wd", clock=None))
+    with pytest.raises(ValueError, match=r"metric iha_20wd needs 'working_days'"):
+        kpis.record_sql("health_assessments", gone)
