@@ -123,7 +123,7 @@ def _run_staged(
     report.notes = list(recognised.notes)
     step("validating")
     covered = None
-    if stage_con is not con and extract.name == "kpi_values":
+    if stage_con is not con and "given_figures" in extract.checks:
         from etl.rules.kpis import coverage
 
         covered = coverage(con)
@@ -191,9 +191,8 @@ def _finish_shared(shared: tuple | None) -> None:
     _, con, context, sources = shared
     try:
         if sources:
-            write.rebuild_kpis(
-                con, None if "organisation" in sources else set().union(*map(write.sources_for, sources))
-            )
+            moved = [write.sources_for(source) for source in sources]
+            write.rebuild_kpis(con, None if None in moved else set().union(*moved))
     except BaseException:
         if not context.__exit__(*sys.exc_info()):
             raise
@@ -227,7 +226,7 @@ def load_files(
     prepared = [item for p, n in zip(paths, names, strict=True) for item in prepare_all(p, n)]
     order = sorted(
         range(len(prepared)),
-        key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.name == "organisation" else 1,
+        key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.declares_teams else 1,
     )
     reports: dict[int, LoadReport] = {}
     stages = 6

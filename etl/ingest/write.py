@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from etl.catalogue.contract import ExtractType
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, ExtractType
 from etl.catalogue.metrics import catalogue
 from etl.ingest.prepare import Prepared
 from etl.ingest.report import Finding, LoadReport, counted
@@ -27,10 +27,12 @@ def rebuild_kpis(con, sources: set[str] | None) -> None:
 
 
 def sources_for(extract_type: str) -> set[str] | None:
-    # The organisation reference feeds every KPI (team -> service -> area -> authority).
-    if extract_type == "actions":
-        return set()  # the Practice Action Plans feed no KPI
-    return None if extract_type == "organisation" else {extract_type}
+    """The KPI sources a change of this type moves: its own; every one for the organisation reference
+    (team -> service -> area -> authority); none for a type no KPI reads (the Practice Action Plans)."""
+    extract = EXTRACT_TYPES.get(extract_type)
+    if extract is not None and extract.declares_teams:
+        return None
+    return {extract_type} if extract_type in KPI_SOURCES else set()
 
 
 def keys_on(extract: ExtractType, left: str, right: str) -> str:
