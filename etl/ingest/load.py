@@ -26,10 +26,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl.ingest import write
-from etl.ingest.prepare import Prepared, as_date, periods, prepare_all, push_good, stage_for, staged_findings
+from etl.ingest.prepare import (
+    Prepared,
+    as_date,
+    periods,
+    prepare_all,
+    prepare_group,
+    push_good,
+    stage_for,
+    staged_findings,
+)
 from etl.ingest.report import OUTCOMES, Finding, LoadReport
 from etl.ingest.undo import undo_load
 from etl.ingest.validate import validate
+from etl.readers import registry
 from etl.readers.read import ExtractFileError, stage, stage_rows
 from etl.store import authority, warehouse
 from etl.store.db import dialect_of
@@ -127,7 +137,13 @@ def _run_staged(
         from etl.rules.kpis import coverage
 
         covered = coverage(con)
-    result = validate(stage_con, extract, as_of=as_of, blank_team=recognised.annex is not None, covered=covered)
+    result = validate(
+        stage_con,
+        extract,
+        as_of=as_of,
+        blank_team=recognised.layout is not None and recognised.layout.blank_team is not None,
+        covered=covered,
+    )
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
     report.findings = staged_findings(stage_con)
     report.first_period, report.last_period = periods(stage_con, extract)
@@ -223,7 +239,11 @@ def load_files(
         raise ValueError("display_names must give one name per file")
     from etl.people import notes
 
-    prepared = [item for p, n in zip(paths, names, strict=True) for item in prepare_all(p, n)]
+    prepared = [
+        item
+        for reader, group in registry.gather(paths)
+        for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+    ]
     order = sorted(
         range(len(prepared)),
         key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.declares_teams else 1,
