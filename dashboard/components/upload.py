@@ -1,9 +1,8 @@
 """Uploaded extracts, from the browser to a staged file the loader can read.
 
 The browser sends each file as a base64 data URL (dcc.Upload). Before the
-loader sees it we check what we can cheaply and say so plainly: only the suffixes a reader takes
-(etl/readers/registry.py),
-under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
+loader sees it we check what we can cheaply and say so plainly: only the suffixes a reader
+takes (etl/readers/registry.py), under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
 a spreadsheet saved under a .csv name, UTF-8 text. The bytes are then written
 to a private staging folder under a random token; the uploaded file name is
 only ever used after `safe_file_name`, and the browser only ever names a
