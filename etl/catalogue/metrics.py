@@ -19,10 +19,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from etl.catalogue.contract import KPI_SOURCES, name_key
 from etl.catalogue.reference import INDICATORS
-from etl.paths import ROOT
+from etl.paths import METRICS_FILE
 from etl.rules.calendar import financial_year_of, parse_financial_year
 
-DEFAULT_CATALOGUE = ROOT / "metrics.yml"
+DEFAULT_CATALOGUE = METRICS_FILE
 
 
 class Polarity(StrEnum):
