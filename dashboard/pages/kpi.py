@@ -39,6 +39,7 @@ from dashboard.components.spc_figure import (
 )
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
+from etl.catalogue.contract import EXTRACT_TYPES
 from etl.catalogue.metrics import Metric, Polarity, catalogue
 from etl.catalogue.reference import INDICATORS
 from etl.people import notes, plans
@@ -68,15 +69,13 @@ POLARITY_WORDS = {
     Polarity.LOWER: "Lower is better",
     Polarity.MONITORED: "Monitored: neither higher nor lower is better (no RAG)",
 }
-SOURCE_WORDS = {
-    "assessments": "Assessments extract (record level)",
-    "health_assessments": "Initial health assessments extract (record level)",
-    "missing_episodes": "Missing episodes extract (record level)",
-    "case_audits": "Case audits extract (record level)",
-    "referrals": "Referrals extract (record level)",
-    "kpi_values": "KPI values extract (counted upstream)",
-}
 CHILD_WORDS = {"la": "services", "area": "teams", "service": "teams"}
+
+
+def source_words(source: str) -> str:
+    """The type a KPI is counted from, in the contract's words (never its id)."""
+    extract = EXTRACT_TYPES.get(source)
+    return extract.source_words if extract is not None else source
 
 
 def thresholds_text(metric: Metric, period: str) -> str:
@@ -98,7 +97,7 @@ def definition(metric: Metric, period: str) -> html.Div:
         ("KPI", metric.name),
         ("Rule", metric.rule),
         ("Polarity", POLARITY_WORDS[metric.polarity]),
-        ("Source", SOURCE_WORDS.get(metric.source, metric.source)),
+        ("Source", source_words(metric.source)),
         ("Owner", metric.owner),
         ("Thresholds", thresholds_text(metric, period)),
         ("Improvement area", metric.area),

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from etl.catalogue.contract import EXTRACT_TYPES, name_key
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, name_key
 from etl.catalogue.reference import INDICATORS
 from etl.paths import METRICS_FILE
 from etl.rules.calendar import financial_year_of, parse_financial_year
@@ -72,6 +72,12 @@ class Clock(_Strict):
         return self
 
 
+def _kpi_source(value: str) -> str:
+    if value not in KPI_SOURCES:
+        raise ValueError(f"{value!r} is not a KPI source (one of {', '.join(KPI_SOURCES)})")
+    return value
+
+
 class Metric(_Strict):
     metric_id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: str
@@ -79,17 +85,8 @@ class Metric(_Strict):
     area: str
     unit: Literal["percent", "count"]
     polarity: Polarity
-    source: Literal[
-        "assessments",
-        "health_assessments",
-        "missing_episodes",
-        "case_audits",
-        "referrals",
-        "s47_enquiries",
-        "children_in_care",
-        "care_leavers",
-        "kpi_values",
-    ]
+    # The extract type it is counted from: one of the contract's KPI sources (`kpi_source`).
+    source: Annotated[str, AfterValidator(_kpi_source)]
     rule: str
     owner: str
     benchmark: str | None = None

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, RECORD_SOURCES
 from etl.catalogue.metrics import Catalogue, catalogue
 from etl.store import authority
 from etl.store.db import touch
@@ -46,7 +46,6 @@ from etl.store.db import touch
 SQL_DIR = Path(__file__).resolve().parent
 SOURCES = KPI_SOURCES
 # Every KPI source but kpi_values (figures given upstream) has records behind it, judged in its <source>.sql.
-RECORD_SOURCES = tuple(s for s in SOURCES if s != "kpi_values")
 RECORD_COLUMNS = (
     "metric_id", "period", "team", "child_id", "start", "deadline", "event_date", "working_days", "outcome",
     "deadline_wd", "due_at",
