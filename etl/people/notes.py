@@ -36,13 +36,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl.catalogue.levels import LEVELS
 from etl.privacy import access
 from etl.rules.calendar import parse_period
-from etl.store import authority
+from etl.store import authority, side
+from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
-BUSY_SECONDS = 30
-LEVELS = ("la", "area", "service", "team")
 EXPORT_FORMAT = "cpip-notes-export"
 MAX_TEXT = 4000  # characters in a note: a paragraph or two for the Board, not a report
 
@@ -113,7 +113,7 @@ TABLES = {
 }
 
 
-def store_path(db: str | os.PathLike | None = None) -> Path:
+def store_path(db: Db = None) -> Path:
     """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
     else beside the authority's warehouse."""
     named = os.environ.get("CPIP_NOTES", "").strip()
@@ -124,19 +124,9 @@ def store_path(db: str | os.PathLike | None = None) -> Path:
 
 
 @contextmanager
-def _store(db: str | os.PathLike | None) -> Iterator[sqlite3.Connection]:
-    path = store_path(db)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-    try:
-        con.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-        con.execute("PRAGMA journal_mode = WAL")
-        con.execute("PRAGMA synchronous = NORMAL")
-        for statement in _SCHEMA:
-            con.execute(statement)
+def _store(db: Db) -> Iterator[sqlite3.Connection]:
+    with side.opened(store_path(db), _SCHEMA) as con:
         yield con
-    finally:
-        con.close()
 
 
 def _now() -> str:
@@ -152,7 +142,7 @@ def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
     return cursor.rowcount == 1
 
 
-def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
+def _rows(db: Db, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
     table, columns = TABLES[kind]
     path = store_path(db)
     if not path.exists():
@@ -163,8 +153,8 @@ def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tupl
             found = con.execute(sql, params).fetchall()
     except sqlite3.OperationalError:
         # A full disk stops SQLite making its write-ahead files, and a page that only reads must still show:
-        # read the file as last checkpointed (every writer checkpoints as it closes).
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+        # read the file as last checkpointed.
+        con = side.checkpointed(path)
         try:
             found = con.execute(sql, params).fetchall()
         finally:
@@ -219,7 +209,7 @@ def _check_metric(metric_id: str) -> None:
         raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
 
 
-def _known_unit(level: str, unit: str, db: str | os.PathLike | None) -> str:
+def _known_unit(level: str, unit: str, db: Db) -> str:
     """The unit as the organisation reference spells it; ValueError naming the known ones."""
     if level == "la":
         return unit
@@ -236,7 +226,7 @@ def write_note(
     text: str,
     *,
     author: str,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> Note:
     """Save a note (a first version, or a new version of the note already there).
     Raises ValueError for a KPI, month or unit that does not exist or empty text,
@@ -283,9 +273,7 @@ def _numbered(rows: list[dict]) -> dict[tuple, list[Note]]:
     return out
 
 
-def note_history(
-    metric_id: str, period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
-) -> list[Note]:
+def note_history(metric_id: str, period: str, level: str, unit: str | None, *, db: Db = None) -> list[Note]:
     """Every version of one note, oldest first (empty when there is none)."""
     unit = _unit_for(level, unit)
     rows = _rows(
@@ -303,7 +291,7 @@ def current_notes(
     level: str | None = None,
     unit: str | None = None,
     metric_id: str | None = None,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> list[Note]:
     """The latest version of each note, filtered; in KPI-catalogue order, then month and unit."""
     from etl.catalogue.metrics import catalogue
@@ -324,9 +312,7 @@ def current_notes(
     )
 
 
-def notes_by_metric(
-    period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
-) -> dict[str, Note]:
+def notes_by_metric(period: str, level: str, unit: str | None, *, db: Db = None) -> dict[str, Note]:
     """metric_id -> the latest note for one month and unit (the scorecard and the pack)."""
     return {n.metric_id: n for n in current_notes(period, level=level, unit=unit, db=db)}
 
@@ -334,7 +320,7 @@ def notes_by_metric(
 NOTE_COLUMNS = ["period", "metric_id", "level", "org_unit", "text", "author", "written_at", "version", "versions"]
 
 
-def notes_frame(period: str | None = None, *, db: str | os.PathLike | None = None) -> pd.DataFrame:
+def notes_frame(period: str | None = None, *, db: Db = None) -> pd.DataFrame:
     """The latest version of every note (of one month, or all), for `cpip comments`."""
     found = current_notes(period, db=db)
     return pd.DataFrame([asdict(n) for n in found], columns=NOTE_COLUMNS)[NOTE_COLUMNS]
@@ -370,7 +356,7 @@ def add_event(
     author: str,
     event_id: str | None = None,
     removed: bool = False,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> str:
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
 
@@ -398,7 +384,7 @@ def add_event(
     return event_id
 
 
-def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) -> list[Event]:
+def events_for(metric_id: str | None, *, db: Db = None) -> list[Event]:
     """The events to draw on a KPI's charts: the authority's (metrics.yml), then
     the KPI's own (latest version of each, unless removed), by date."""
     from etl.catalogue.metrics import catalogue
@@ -419,12 +405,12 @@ def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) ->
 # --- actions (the app's versions; etl.people.plans merges them with the loaded tracker) -----
 
 
-def action_rows(db: str | os.PathLike | None = None) -> list[dict]:
+def action_rows(db: Db = None) -> list[dict]:
     """Every version of every action saved in the app, oldest first."""
     return _rows(db, "action")
 
 
-def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> None:
+def save_action_version(row: dict, *, db: Db = None) -> None:
     """Append one version of an action (etl.people.plans.save_action checks it first)."""
     with _store(db) as con:
         _insert(con, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
@@ -433,7 +419,7 @@ def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> No
 # --- export and restore ----------------------------------------------------------
 
 
-def export(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> dict[str, int]:
+def export(path: str | os.PathLike, *, db: Db = None) -> dict[str, int]:
     """Write every version of every note, action and event to one JSON file."""
     body: dict = {"format": EXPORT_FORMAT, "version": 1, "exported_at": _now()}
     counts = {}
@@ -455,7 +441,7 @@ def is_export(path: str | os.PathLike) -> bool:
     return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
 
 
-def restore(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> tuple[int, int]:
+def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
     """Bring an export back: (versions added, versions already held). Nothing held is changed."""
     try:
         body = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -499,7 +485,7 @@ def current_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-def may_write(level: str, unit: str | None, *, db: str | os.PathLike | None = None) -> bool:
+def may_write(level: str, unit: str | None, *, db: Db = None) -> bool:
     """Whether the current viewer may write a note for this unit (the access policy's answer)."""
     from etl.serve import queries
 

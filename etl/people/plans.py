@@ -23,7 +23,6 @@ pack and `cpip plans`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 
@@ -33,10 +32,9 @@ from etl.catalogue.contract import ACTION_STATUSES, name_key
 from etl.catalogue.metrics import catalogue
 from etl.people import notes
 from etl.privacy import access
-from etl.store.db import dialect_of
+from etl.store.db import Db, dialect_of
 from etl.store.warehouse import reading
 
-Db = str | os.PathLike | None
 OVERDUE = "overdue"
 STATES = (OVERDUE, *ACTION_STATUSES)
 
