@@ -31,8 +31,6 @@ PostgreSQL row-level security holds the transaction to it as well.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import logging
@@ -296,15 +294,14 @@ def callback_mismatch(body: object, callback_map: dict) -> str | None:
 
 
 # Dash 4 puts its config in a JSON <script> tag and loads its scripts from /_dash-component-suites;
-# its one inline script starts the renderer (allowed by its hash, below). plotly.js builds functions
-# at run time ('unsafe-eval'), and Dash's components set style attributes ('unsafe-inline' for styles).
-# Frames only from this dashboard.
-def content_security_policy(inline_script: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(inline_script.encode("utf-8")).digest()).decode("ascii")
+# its inline scripts (the renderer's start, the clientside callbacks) are allowed by their hashes
+# (Dash's own `csp_hashes`). plotly.js builds functions at run time ('unsafe-eval'), and Dash's
+# components set style attributes ('unsafe-inline' for styles). Frames only from this dashboard.
+def content_security_policy(script_hashes: list[str]) -> str:
     return "; ".join(
         (
             "default-src 'self'",
-            f"script-src 'self' 'unsafe-eval' 'sha256-{digest}'",
+            "script-src 'self' 'unsafe-eval' " + " ".join(script_hashes),
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob:",
             "font-src 'self' data:",
@@ -317,9 +314,9 @@ def content_security_policy(inline_script: str) -> str:
     )
 
 
-def security_headers(inline_script: str) -> dict[str, str]:
+def security_headers(script_hashes: list[str]) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(inline_script),
+        "Content-Security-Policy": content_security_policy(script_hashes),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "SAMEORIGIN",
@@ -437,11 +434,11 @@ def install(app) -> None:
     server.register_error_handler(AccessDenied, _denied)
     server.register_error_handler(authority.NotPermitted, _denied)
     server.add_url_rule("/authority/<code>", "choose_authority", choose_authority)
-    headers = security_headers(app.renderer)
 
     @server.after_request
     def _security_headers(response: Response) -> Response:
-        for name, value in headers.items():
+        # Worked out per response: the page router adds a clientside callback on the first request.
+        for name, value in security_headers(app.csp_hashes()).items():
             response.headers.setdefault(name, value)
         return response
 

@@ -15,6 +15,7 @@ from dash.development.base_component import Component
 
 from dashboard import theme
 from etl.catalogue.metrics import catalogue
+from etl.privacy import access
 from etl.store import authority as authorities
 
 DEFAULT_LOGO = "logo.svg"
@@ -232,13 +233,25 @@ def skeleton(layout: Component, callback_map: dict) -> html.Div:
 
 
 def install_skeleton(app: dash.Dash) -> None:
-    """Replace Dash's validation layout by its skeleton, whenever Dash (re)builds it. Registered
-    after Dash's page router, which builds it on a worker's first request."""
+    """Have Dash build its validation layout as nobody in particular (the command line's view of
+    metrics.yml's authority, before the gate names this request's viewer), then cut it down to its
+    skeleton, whenever Dash (re)builds it."""
+    server = app.server
+    funcs = server.before_request_funcs.setdefault(None, [])
+    router = next((f for f in funcs if getattr(f, "__name__", "") == "router_sync"), None)
     done: dict[str, object] = {}
+
+    def _build_as_nobody() -> None:
+        if router is None or app._got_first_request.get("pages"):
+            return
+        with access.viewing(None):  # Dash's router builds it on a worker's first request: not as its user
+            router()
+        _replace()
 
     def _replace() -> None:
         current = app.validation_layout
         if current is not None and current is not done.get("skeleton"):
             done["skeleton"] = app.validation_layout = skeleton(current, app.callback_map)
 
-    app.server.before_request(_replace)
+    funcs.insert(0, _build_as_nobody)  # before the gate names the request's viewer and authority
+    server.before_request(_replace)  # and after Dash's own hooks, should it build one itself
