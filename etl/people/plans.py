@@ -31,7 +31,7 @@ import duckdb
 
 from etl.catalogue.contract import ACTION_STATUSES, name_key
 from etl.catalogue.metrics import catalogue
-from etl.people import notes
+from etl.people import authored, notes
 from etl.privacy import access
 from etl.store.db import dialect_of
 from etl.store.warehouse import reading
@@ -155,6 +155,45 @@ def judged_on(db: Db = None) -> date:
     return found or date.today()
 
 
+def checked_action(row: dict) -> dict:
+    """One version of an action as it may be stored (etl/people/authored.py's rules): known area,
+    status and KPIs, bounded text. ValueError with a sentence otherwise. `save_action` and the
+    restore of an export both come here."""
+    cat = catalogue()
+    area = _area(authored.clean_text(row.get("area"), what="the improvement area", limit=authored.MAX_TITLE))
+    if area not in cat.areas:
+        raise ValueError(f"{area!r} is not an improvement area in metrics.yml")
+    status = row.get("status") if isinstance(row.get("status"), str) else ""
+    status = " ".join(status.lower().replace("_", " ").split())
+    if status not in ACTION_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)} (overdue is worked out)")
+    if not isinstance(row.get("action"), str) or not row["action"].strip():
+        raise ValueError("an action needs its text (what will be done)")
+    action = " ".join(authored.clean_text(row["action"], what="an action").split())
+    metrics = row.get("metrics") or ""
+    if not isinstance(metrics, str):
+        raise ValueError("an action's KPIs must be text (ids separated by semicolons)")
+    ids = _metrics(metrics)
+    unknown = [m for m in ids if m not in cat.ids]
+    if unknown:
+        raise ValueError(f"unknown KPI {', '.join(unknown)}: not in metrics.yml")
+    due = authored.check_due(row.get("due_date"))
+    return {
+        "action_id": authored.clean_text(row.get("action_id"), what="the action's id", limit=authored.MAX_TITLE),
+        "area": area,
+        "action": action,
+        "sponsor": authored.clean_text(
+            row.get("sponsor"), what="the sponsor", limit=authored.MAX_TITLE, required=False
+        ),
+        "lead": authored.clean_text(row.get("lead"), what="the lead", limit=authored.MAX_TITLE, required=False),
+        "due_date": due.isoformat() if due else None,
+        "status": status,
+        "notes": authored.clean_text(row.get("notes"), what="an action's notes", required=False),
+        "metrics": ";".join(ids),
+        "author": authored.check_author(row.get("author")),
+    }
+
+
 def save_action(
     *,
     action_id: str | None,
@@ -172,39 +211,27 @@ def save_action(
     """Add an action (action_id None gives the next `APP-n`) or a new version of one.
     ValueError for an unknown area, status or KPI; AccessDenied unless the viewer may edit plans."""
     access.check_plans(access.current_viewer())
-    cat = catalogue()
-    area = _area(area or "")
-    if area not in cat.areas:
-        raise ValueError(f"{area!r} is not an improvement area in metrics.yml")
-    status = " ".join((status or "").lower().replace("_", " ").split())
-    if status not in ACTION_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)} (overdue is worked out)")
-    action = " ".join((action or "").split())
-    if not action:
-        raise ValueError("an action needs its text (what will be done)")
-    ids = _metrics(metrics) if isinstance(metrics, str) else tuple(m.strip() for m in metrics if m and m.strip())
-    unknown = [m for m in ids if m not in cat.ids]
-    if unknown:
-        raise ValueError(f"unknown KPI {', '.join(unknown)}: not in metrics.yml")
-    due = date.fromisoformat(str(due_date)[:10]) if due_date else None
     if not action_id:
         taken = {a.action_id for a in actions(db=db)}
         n = 1
         while f"APP-{n}" in taken:
             n += 1
         action_id = f"APP-{n}"
-    row = {
-        "action_id": action_id.strip(),
-        "area": area,
-        "action": action,
-        "sponsor": (sponsor or "").strip(),
-        "lead": (lead or "").strip(),
-        "due_date": due.isoformat() if due else None,
-        "status": status,
-        "notes": (notes_text or "").strip(),
-        "metrics": ";".join(ids),
-        "author": author,
-    }
+    ids = ";".join(metrics) if not isinstance(metrics, str) else metrics
+    row = checked_action(
+        {
+            "action_id": action_id,
+            "area": area,
+            "action": action,
+            "sponsor": sponsor,
+            "lead": lead,
+            "due_date": due_date,
+            "status": status,
+            "notes": notes_text,
+            "metrics": ids,
+            "author": author,
+        }
+    )
     notes.save_action_version(row, db=db)
     return next(a for a in actions(db=db) if a.action_id == row["action_id"])
 
