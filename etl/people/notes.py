@@ -530,7 +530,7 @@ def restore(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> 
             try:
                 rows.append((kind, {**_checked_row(kind, row, db), **restored}))
             except (ValueError, KeyError, TypeError) as exc:
-                why = str(exc).strip("'")
+                why = str(exc)
                 joint = " " if why.startswith("has no") else ": "  # "note 3 has no period", "note 3: the month ..."
                 raise ValueError(f"{name}: {kind} {i + 1}{joint}{why}; nothing was restored") from None
     added = held = 0
