@@ -364,6 +364,13 @@ def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[di
     return kept + new, dropped
 
 
+def nothing_to_load(previews: list[dict]) -> list[str]:
+    """The tokens of uploads none of whose lists can be loaded (refused or skipped): once the check
+    has said so, nothing needs them, and they may hold personal data."""
+    needed = {p["token"] for p in previews if p.get("token") and report.file_status(p) in ("ready", "errors")}
+    return list(dict.fromkeys(p["token"] for p in previews if p.get("token") and p["token"] not in needed))
+
+
 def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
@@ -409,7 +416,8 @@ def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | N
         return no_update, no_update
     new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress)
     previews, dropped = merge_previews(waiting, new)
-    upload.discard(dropped)
+    upload.discard(dropped + nothing_to_load(new))  # the verdict is read: a refused file's upload goes at once
+    upload.sweep()
     return previews, _status_after_check(previews)
 
 
@@ -557,6 +565,7 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
     if not n_clicks:
         return no_update, no_update, no_update
     upload.discard([p["token"] for p in previews or [] if p.get("token")])
+    upload.sweep()
     return [], "Cancelled: the files were discarded and nothing was stored.", ""
 
 

@@ -55,6 +55,12 @@ def clean_text(text: object, *, what: str, limit: int = MAX_TEXT, required: bool
     return text
 
 
+def printable(text: str) -> str:
+    """`text` without control characters (but line breaks and tabs) or bidirectional overrides: for
+    what was stored before these checks, on its way to a page, a pack or a CSV."""
+    return _BIDI.sub("", _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
 def _named(char: str) -> str:
     return f"U+{ord(char):04X}" + (f" {unicodedata.name(char)}" if unicodedata.name(char, "") else "")
 

@@ -180,7 +180,10 @@ def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tupl
         found = con.execute(
             f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid", params
         ).fetchall()
-    return [dict(zip(columns, r, strict=True)) for r in found]
+    # Rows stored before the checks (or by hand) may hold control characters: never passed on.
+    return [
+        {c: authored.printable(v) if isinstance(v, str) else v for c, v in zip(columns, r, strict=True)} for r in found
+    ]
 
 
 # --- notes -----------------------------------------------------------------------
