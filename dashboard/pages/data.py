@@ -414,9 +414,18 @@ def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | N
     """3. Check the staged files with the loader's preview; nothing is stored."""
     if not staged:
         return no_update, no_update
-    new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress)
+    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress)
+
+
+def check_and_keep(
+    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None
+) -> tuple[list[dict], html.Div]:
+    """Check the staged files, join them to those waiting, and keep only the uploads a Load may
+    still need: a replaced or refused file's upload is deleted once its verdict is read, and
+    anything older than an hour is swept. (previews, status)"""
+    new = check_staged(staged, as_of=as_of, set_progress=set_progress)
     previews, dropped = merge_previews(waiting, new)
-    upload.discard(dropped + nothing_to_load(new))  # the verdict is read: a refused file's upload goes at once
+    upload.discard(dropped + nothing_to_load(new))
     upload.sweep()
     return previews, _status_after_check(previews)
 
