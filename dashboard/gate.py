@@ -290,6 +290,20 @@ def callback_mismatch(body: object, callback_map: dict) -> str | None:
     return None
 
 
+class MalformedRequest(ValueError):
+    """A callback's or download's parameters are not of the shape the page sends: 400 and the sentence."""
+
+
+def callback_params(params: object, *keys: str) -> dict:
+    """A page's stored parameters (a dcc.Store's data) as a dict whose `keys` are text (or None),
+    else MalformedRequest: a hand-made POST gets 400 and a sentence, never a 500."""
+    if not isinstance(params, dict) or any(k not in params for k in keys):
+        raise MalformedRequest(MALFORMED_CALLBACK)
+    if any(params[k] is not None and not isinstance(params[k], str) for k in keys):
+        raise MalformedRequest(MALFORMED_CALLBACK)
+    return params
+
+
 # --- what every response carries ----------------------------------------------------------------
 
 
@@ -432,6 +446,7 @@ def install(app) -> None:
     server.before_request_funcs.setdefault(None, []).insert(0, _before)
     server.teardown_request(_teardown)
     server.register_error_handler(AccessDenied, _denied)
+    server.register_error_handler(MalformedRequest, lambda exc: bad_request(str(exc)))
     server.register_error_handler(authority.NotPermitted, _denied)
     server.add_url_rule("/authority/<code>", "choose_authority", choose_authority)
 

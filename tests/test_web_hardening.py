@@ -249,3 +249,44 @@ def test_the_authority_switch_redirects_only_inside_the_app(client, target: str)
 def test_the_authority_switch_goes_back_to_the_page_it_came_from(client) -> None:
     response = client.get("/authority/938?next=/teams%3Flevel%3Dteam", headers={"X-Remote-User": "d.viewer"})
     assert (response.status_code, response.headers["Location"]) == (303, "/teams?level=team")
+
+
+# --- malformed callback parameters ----------------------------------------------------------------
+
+
+def _callback_body(output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]]) -> dict:
+    outputs = [
+        dict(zip(("id", "property"), part.rsplit(".", 1), strict=True)) for part in output.strip(".").split("...")
+    ]
+    return {
+        "output": output,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
+
+
+@pytest.mark.parametrize("params", ["x", [1], {"metric_id": 3, "level": "la", "unit": None}, {"level": "la"}])
+def test_malformed_note_and_download_parameters_get_400(client, params) -> None:
+    user = {"X-Remote-User": "p.analyst"}
+    save = _callback_body(
+        "..note-current.children...note-message.children..",
+        [("note-save", "n_clicks", 1)],
+        [("note-text", "value", "A note."), ("note-params", "data", params)],
+    )
+    response = client.post(gate.CALLBACK_PATH, json=save, headers=user)
+    assert (response.status_code, response.get_data(as_text=True).strip()) == (400, gate.MALFORMED_CALLBACK)
+    download = _callback_body(
+        "kpi-download.data", [("kpi-download-btn", "n_clicks", 1)], [("kpi-params", "data", params)]
+    )
+    response = client.post(gate.CALLBACK_PATH, json=download, headers=user)
+    assert response.status_code == 400 and "Reload the page" in response.get_data(as_text=True)
+
+
+def test_a_download_naming_no_real_kpi_gets_400(client) -> None:
+    params = {"metric_id": "nope", "level": "la", "unit": "Demo County Council", "period": "2023-07"}
+    download = _callback_body(
+        "kpi-download.data", [("kpi-download-btn", "n_clicks", 1)], [("kpi-params", "data", params)]
+    )
+    response = client.post(gate.CALLBACK_PATH, json=download, headers={"X-Remote-User": "p.analyst"})
+    assert response.status_code == 400 and response.get_data(as_text=True).startswith("The CSV could not be made")

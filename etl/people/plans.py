@@ -217,7 +217,10 @@ def save_action(
         while f"APP-{n}" in taken:
             n += 1
         action_id = f"APP-{n}"
-    ids = ";".join(metrics) if not isinstance(metrics, str) else metrics
+    if not isinstance(metrics, str):
+        if not all(isinstance(m, str) for m in metrics or ()):
+            raise ValueError("an action's KPIs must be KPI ids")
+        metrics = ";".join(metrics)
     row = checked_action(
         {
             "action_id": action_id,
@@ -228,7 +231,7 @@ def save_action(
             "due_date": due_date,
             "status": status,
             "notes": notes_text,
-            "metrics": ids,
+            "metrics": metrics,
             "author": author,
         }
     )
