@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 
 import dash
 from dash import Input, Output, clientside_callback, dcc, html
@@ -217,12 +218,28 @@ def _bare(component: Component, cid: object) -> Component:
     return bare
 
 
+def _components(node: object) -> Iterator[Component]:
+    """Every component in a tree, wherever it sits: children, or any other property holding components
+    (Dash's own walk follows `children` only)."""
+    if isinstance(node, Component):
+        yield node
+        for name, value in vars(node).items():
+            if not name.startswith("_"):
+                yield from _components(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _components(item)
+    elif isinstance(node, dict):
+        for item in node.values():
+            yield from _components(item)
+
+
 def skeleton(layout: Component, callback_map: dict) -> html.Div:
     """`layout` cut down to the components callbacks name, each with its id alone (the values
     of a pattern-matching id other than its `type` blanked: they can carry a unit's name)."""
     plain, types = _callback_ids(callback_map)
     kept: dict[str, Component] = {}
-    for component in [layout, *(c for _path, c in layout._traverse_with_paths())]:
+    for component in _components(layout):
         cid = getattr(component, "id", None)
         if isinstance(cid, str) and cid in plain:
             kept.setdefault(cid, _bare(component, cid))
@@ -246,7 +263,7 @@ def install_skeleton(app: dash.Dash) -> None:
             return
         with access.viewing(None):  # Dash's router builds it on a worker's first request: not as its user
             router()
-        _replace()
+        # Cut down by `_replace` below, once Dash has gathered every page's callbacks (its `_setup_server`).
 
     def _replace() -> None:
         current = app.validation_layout
@@ -254,4 +271,4 @@ def install_skeleton(app: dash.Dash) -> None:
             done["skeleton"] = app.validation_layout = skeleton(current, app.callback_map)
 
     funcs.insert(0, _build_as_nobody)  # before the gate names the request's viewer and authority
-    server.before_request(_replace)  # and after Dash's own hooks, should it build one itself
+    server.before_request(_replace)  # after Dash's own hooks: the page is rendered only after this

@@ -112,6 +112,21 @@ def test_a_page_shell_carries_nothing_of_another_users_request(two_authorities: 
         assert "d.viewer" not in shell and NOTES["938"] not in shell and "Demo County Council" not in shell
 
 
+def test_the_validation_layout_names_every_callbacks_component_and_nothing_else(client) -> None:
+    import app
+
+    page = client.get("/", headers={"X-Remote-User": "d.viewer"}).get_data(as_text=True)
+    config = json.loads(re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>', page).group(1))
+    skeleton = config["validation_layout"]
+    ids = {c["props"]["id"] for c in skeleton["props"]["children"] if isinstance(c["props"]["id"], str)}
+    named = {d["id"] for spec in app.app.callback_map.values() for d in spec["inputs"] + spec["state"]}
+    # Every page's callbacks (the team matrix's address, the note form, the data page's upload) can be checked.
+    assert {"tm-url", "note-save", "note-params", "data-upload", "_pages_location"} <= ids
+    assert {i for i in named if not i.startswith("{")} <= ids
+    # Each component is its type and id alone: no text, no data.
+    assert all(set(c["props"]) == {"id"} for c in skeleton["props"]["children"])
+
+
 # --- callbacks as Dash runs them ------------------------------------------------------------------
 
 
