@@ -255,11 +255,15 @@ def _id_fits(pattern: dict, sent: object) -> bool:
 def _sent_fits(spec: dict, sent: object) -> bool:
     """Whether one sent input, state or output is the registered one: same id, same property."""
     spec_id, prop = spec["id"], spec["property"]
+
+    def same_property(item: dict) -> bool:  # an output that may be shared is sent as `children@<hash>`
+        return isinstance(item.get("property"), str) and item["property"].split("@")[0] == prop
+
     if spec_id.startswith("{"):  # a pattern-matching id: one item, or a list of them for ALL
         pattern = json.loads(spec_id)
         items = sent if isinstance(sent, list) else [sent]
-        return all(isinstance(i, dict) and i.get("property") == prop and _id_fits(pattern, i.get("id")) for i in items)
-    return isinstance(sent, dict) and sent.get("id") == spec_id and sent.get("property") == prop
+        return all(isinstance(i, dict) and same_property(i) and _id_fits(pattern, i.get("id")) for i in items)
+    return isinstance(sent, dict) and sent.get("id") == spec_id and same_property(sent)
 
 
 def _all_fit(specs: list[dict], sent: object) -> bool:

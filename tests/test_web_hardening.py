@@ -305,3 +305,36 @@ def test_a_download_naming_no_real_kpi_gets_400(client) -> None:
     )
     response = client.post(gate.CALLBACK_PATH, json=download, headers={"X-Remote-User": "p.analyst"})
     assert response.status_code == 400 and response.get_data(as_text=True).startswith("The CSV could not be made")
+
+
+def test_every_registered_callback_as_the_browser_sends_it_is_let_through(client) -> None:
+    import app
+
+    def outputs_of(key: str) -> list[dict]:
+        # As the renderer names them: a shared output keeps its `@<hash>` on the property.
+        parts = key[2:-2].split("...") if key.startswith("..") else [key]
+        return [
+            dict(zip(("id", "property"), (json.loads(c) if c.startswith("{") else c, p), strict=True))
+            for c, p in (part.rsplit(".", 1) for part in parts)
+        ]
+
+    def sent(spec: dict) -> object:
+        if spec["id"].startswith("{"):
+            return []  # an ALL pattern matching nothing on the page
+        return {"id": spec["id"], "property": spec["property"], "value": None}
+
+    checked = 0
+    for key, spec in app.app.callback_map.items():
+        outputs = outputs_of(key)
+        if any(isinstance(o["id"], dict) for o in outputs):
+            continue  # pattern-matching outputs are sent resolved to the page's components
+        body = {
+            "output": key,
+            "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": [sent(s) for s in spec["inputs"]],
+            "state": [sent(s) for s in spec["state"]],
+        }
+        assert gate.callback_mismatch(body, app.app.callback_map) is None, key
+        checked += 1
+    assert checked >= 25  # every callback but the few with pattern-matching outputs
+    assert any("@" in key for key in app.app.callback_map)  # shared outputs are among them
