@@ -432,15 +432,6 @@ def authority_switch() -> list[tuple[str, str]]:
     return [(authority.authority(c).name, f"/authority/{c}?next=/") for c in choices if c != current]
 
 
-def may_open(capability: str) -> bool:
-    """Whether the current viewer's role may use `capability` (for links only; the gate decides)."""
-    try:
-        viewer = access.current_viewer()
-    except AccessDenied:
-        return False
-    return viewer is None or viewer.may(capability)
-
-
 def install(app) -> None:
     """Put the gate in front of every route and callback of a Dash app, and the
     who-line at the top of every page."""

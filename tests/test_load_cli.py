@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import etl.ingest.load
+import etl.ingest.write
 from cpip.cli import main
 from etl.store import warehouse
 
@@ -29,7 +29,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_warehouse: Path) -
     shutil.copyfile(empty_warehouse, path)
     monkeypatch.setenv("CPIP_DB", str(path))
     # The KPI mart is another module's: not rebuilt here.
-    monkeypatch.setattr(etl.ingest.load, "_rebuild_kpis", lambda con, sources: None)
+    monkeypatch.setattr(etl.ingest.write, "rebuild_kpis", lambda con, sources: None)
     return path
 
 

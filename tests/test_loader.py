@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import etl.ingest.load
+import etl.ingest.write
 from etl.ingest.load import Finding, LoadReport, load_files, load_findings, load_log, preview_file, undo_load
 from etl.readers.read import recognise
 from etl.store import warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extracts"
-REAL_REBUILD = etl.ingest.load._rebuild_kpis
+REAL_REBUILD = etl.ingest.write.rebuild_kpis
 AS_OF = date(2023, 9, 29)  # a Friday
 
 
@@ -44,7 +44,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, request: py
 def rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[set[str] | None]:
     """The KPI mart is another module's; here we record what the loader asks it to rebuild."""
     calls: list[set[str] | None] = []
-    monkeypatch.setattr(etl.ingest.load, "_rebuild_kpis", lambda con, sources: calls.append(sources))
+    monkeypatch.setattr(etl.ingest.write, "rebuild_kpis", lambda con, sources: calls.append(sources))
     return calls
 
 
@@ -498,13 +498,13 @@ def test_undo_of_a_load_that_changed_nothing_or_does_not_exist(with_org: Path) -
 def test_a_failure_half_way_leaves_the_warehouse_as_it_was(with_org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load_one(with_org, "assessments_excel.csv")
     before = contents(with_org)
-    real_write = etl.ingest.load._write
+    real_write = etl.ingest.write.write_records
 
     def write_then_fail(*args: object, **kwargs: object) -> None:
         real_write(*args, **kwargs)  # records are written ... then the machine "fails"
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(etl.ingest.load, "_write", write_then_fail)
+    monkeypatch.setattr(etl.ingest.write, "write_records", write_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
         load_one(with_org, "assessments_corrected.csv")
     assert contents(with_org) == before
@@ -570,7 +570,7 @@ def test_organisation_corrections_replace_by_team(with_org: Path, tmp_path: Path
 
 
 def test_the_kpi_mart_is_rebuilt_in_the_load_and_after_undo(with_org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(etl.ingest.load, "_rebuild_kpis", REAL_REBUILD)
+    monkeypatch.setattr(etl.ingest.write, "rebuild_kpis", REAL_REBUILD)
     report = load_one(with_org, "assessments_excel.csv")
     mart = (
         "SELECT metric_id, substr(CAST(period AS VARCHAR), 1, 7), numerator, denominator FROM kpi_monthly"

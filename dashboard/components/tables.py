@@ -19,6 +19,7 @@ from dashboard.components.format import format_fraction, format_target, format_v
 from dashboard.components.glossary import with_abbreviations
 from dashboard.components.sparkline import sparkline_src
 from dashboard.components.spc_figure import POINT_STYLES, icon_data_uri, icon_text, icon_word, reason_words, rule_words
+from etl.catalogue.contract import EXTRACT_TYPES
 from etl.catalogue.metrics import Catalogue, Metric, Polarity
 from etl.people.notes import Note
 from etl.rules.spc import SPCResult
@@ -104,15 +105,10 @@ SCORECARD_HEADERS = (
 )
 
 
-# The extract each KPI source needs, for "No data: ... would bring it".
-EXTRACT_WORDS = {
-    "assessments": "the assessments extract",
-    "health_assessments": "the initial health assessments extract",
-    "missing_episodes": "the missing episodes extract",
-    "case_audits": "the case audits extract",
-    "referrals": "the referrals extract",
-    "kpi_values": "the KPI values extract",
-}
+def _the_extract(source: str) -> str:
+    """The type a KPI source needs, in the contract's words, for "No data: ... would bring it"."""
+    extract = EXTRACT_TYPES.get(source)
+    return extract.the_words if extract is not None else "its extract"
 
 
 def scorecard_row(
@@ -154,7 +150,7 @@ def scorecard_row(
                     if name != row.get("metric_name")
                     else None,
                     html.Div(
-                        f"No data for this month: {EXTRACT_WORDS.get(source, 'its extract')} would bring it.",
+                        f"No data for this month: {_the_extract(source)} would bring it.",
                         className="cpip-kpi-full cpip-kpi-missing",
                     )
                     if value is None and source

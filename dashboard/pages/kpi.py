@@ -26,7 +26,7 @@ from dashboard.components.comparators import (
     england_by_period,
     year_label,
 )
-from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.controls import Selection, resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.glossary import glossary_link
@@ -40,6 +40,7 @@ from dashboard.components.spc_figure import (
 )
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
+from etl.catalogue.contract import EXTRACT_TYPES
 from etl.catalogue.metrics import Metric, Polarity, catalogue
 from etl.catalogue.reference import INDICATORS
 from etl.people import notes, plans
@@ -69,15 +70,13 @@ POLARITY_WORDS = {
     Polarity.LOWER: "Lower is better",
     Polarity.MONITORED: "Monitored: neither higher nor lower is better (no RAG)",
 }
-SOURCE_WORDS = {
-    "assessments": "Assessments extract (record level)",
-    "health_assessments": "Initial health assessments extract (record level)",
-    "missing_episodes": "Missing episodes extract (record level)",
-    "case_audits": "Case audits extract (record level)",
-    "referrals": "Referrals extract (record level)",
-    "kpi_values": "KPI values extract (counted upstream)",
-}
 CHILD_WORDS = {"la": "services", "area": "teams", "service": "teams"}
+
+
+def source_words(source: str) -> str:
+    """The type a KPI is counted from, in the contract's words (never its id)."""
+    extract = EXTRACT_TYPES.get(source)
+    return extract.source_words if extract is not None else source
 
 
 def thresholds_text(metric: Metric, period: str) -> str:
@@ -99,7 +98,7 @@ def definition(metric: Metric, period: str) -> html.Div:
         ("KPI", metric.name),
         ("Rule", metric.rule),
         ("Polarity", POLARITY_WORDS[metric.polarity]),
-        ("Source", SOURCE_WORDS.get(metric.source, metric.source)),
+        ("Source", source_words(metric.source)),
         ("Owner", metric.owner),
         ("Thresholds", thresholds_text(metric, period)),
         ("Improvement area", metric.area),
@@ -356,52 +355,21 @@ def children_link(metric: Metric, period: str, level: str, unit: str) -> list:
     return [html.A("Children behind this figure", href=href, className="btn btn-primary btn-sm", id="kpi-children")]
 
 
-def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
-    cat = catalogue()
-    try:
-        metric = cat.metric(metric_id or "")
-    except KeyError:
-        return [
-            page_header("KPI not found"),
-            notice(
-                [f"There is no KPI called {metric_id!s}. Choose one from the scorecard."],
-                title="Not found",
-                kind="info",
-            ),
-            dcc.Link("Back to the scorecard", href="/"),
-        ]
-    sel = resolve_selection(
-        period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
-    )
-    if sel.period is None or sel.unit is None:
-        return [page_header(metric.label), no_data_message()]
-    # The trend and the breakdown are independent queries, each on its own
-    # read-only connection: run them side by side (DuckDB releases the GIL).
-    below_job = (
-        _POOL.submit(queries.breakdown, metric.metric_id, sel.period, sel.level, sel.unit)
-        if sel.level != "team"
-        else None
-    )
-    series = queries.series(metric.metric_id, sel.level, sel.unit)
-    # The same months the trend shows, judged as the scorecard's icons judge them.
-    spc_result = queries.spc_of_series(metric.metric_id, series, period=sel.period)
-    row = month_row(metric, series, sel.period)
-    # The trend runs from the first month with data to the chosen month.
-    shown = series[series["period"] <= sel.period] if not series.empty else series
-    events = notes.events_for(metric.metric_id)
-    marks = [(e.event_date, e.label) for e in events]
-    trend = trend_figure(
-        shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
-    )
-    months = list(shown["period"]) if not shown.empty else [sel.period]
-    first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
-    shown_events = events_list(
-        events,
-        [(r.period, r.reason) for r in metric.rebase if months[0] <= r.period <= sel.period],
-        first=first_day,
-        last=parse_period(last_day),
-    )
-    parts = [
+def not_found(metric_id: str | None) -> list:
+    return [
+        page_header("KPI not found"),
+        notice(
+            [f"There is no KPI called {metric_id!s}. Choose one from the scorecard."],
+            title="Not found",
+            kind="info",
+        ),
+        dcc.Link("Back to the scorecard", href="/"),
+    ]
+
+
+def header(metric: Metric, sel: Selection) -> list:
+    """The page's heading with its links, the month and unit controls, and what of the address was not understood."""
+    return [
         page_header(
             metric.label,
             f"{sel.unit} · {long_month_label(sel.period)}",
@@ -422,39 +390,160 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             **{"aria-label": "Choose the month and org unit"},
         ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
-        headline(metric, row, sel.period),
-        html.Div(
-            [
-                html.Div(
-                    [
-                        html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
-                        chart_block(
-                            "kpi-trend",
-                            trend,
-                            label=f"Monthly trend of {metric.label}, {sel.unit}",
-                            min_width=560,
-                            class_name="cpip-graph",
-                            note=html.P(
-                                html.A("The chart's figures are in the Monthly numbers table", href="#kpi-monthly"),
-                                className="cpip-footnote mb-0",
-                            ),
+    ]
+
+
+def trend_card(metric: Metric, sel: Selection, shown, events: list) -> html.Div:
+    """The monthly trend with the events on it and the form to add one, beside the KPI's definition."""
+    marks = [(e.event_date, e.label) for e in events]
+    trend = trend_figure(
+        shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
+    )
+    months = list(shown["period"]) if not shown.empty else [sel.period]
+    first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
+    shown_events = events_list(
+        events,
+        [(r.period, r.reason) for r in metric.rebase if months[0] <= r.period <= sel.period],
+        first=first_day,
+        last=parse_period(last_day),
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
+                    chart_block(
+                        "kpi-trend",
+                        trend,
+                        label=f"Monthly trend of {metric.label}, {sel.unit}",
+                        min_width=560,
+                        class_name="cpip-graph",
+                        note=html.P(
+                            html.A("The chart's figures are in the Monthly numbers table", href="#kpi-monthly"),
+                            className="cpip-footnote mb-0",
                         ),
-                        html.P(
-                            "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
-                            "the target; the purple dotted line, where the KPI has a published counterpart, is "
-                            "England's figure of each year; dotted vertical lines mark the start of each financial "
-                            "year.",
-                            className="cpip-footnote",
-                        ),
-                        shown_events,
-                        event_form(metric.metric_id, may_edit=notes.may_edit_plans()),
-                    ],
-                    className="cpip-card",
+                    ),
+                    html.P(
+                        "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
+                        "the target; the purple dotted line, where the KPI has a published counterpart, is "
+                        "England's figure of each year; dotted vertical lines mark the start of each financial "
+                        "year.",
+                        className="cpip-footnote",
+                    ),
+                    shown_events,
+                    event_form(metric.metric_id, may_edit=notes.may_edit_plans()),
+                ],
+                className="cpip-card",
+            ),
+            definition(metric, sel.period),
+        ],
+        className="cpip-two-col",
+    )
+
+
+def breakdown_card(metric: Metric, sel: Selection, below) -> html.Div:
+    """The chosen month across the units one level down, each a link to its own trend."""
+    child = CHILD_WORDS[sel.level]
+    child_level = "team" if child == "teams" else "service"
+    links = []
+    for i, name in enumerate(below["org_unit"]):
+        links += [", "] if i else []
+        links.append(
+            dcc.Link(name, href=view_href(f"/kpi/{metric.metric_id}", sel.period, child_level, name),
+                     className="cpip-unit-link")
+        )  # fmt: skip
+    return html.Div(
+        [
+            html.H2(f"{month_label(sel.period)} across the {child} of {sel.unit}", className="cpip-h2 mt-0"),
+            html.P(
+                "Sorted best first; each bar gives the value, the counts and the RAG. Choose a bar, or a "
+                "name below, to see its trend.",
+                className="cpip-footnote",
+            ),
+            chart_block(
+                "kpi-breakdown",
+                breakdown_figure(below, metric, period=sel.period),
+                label=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
+                table=breakdown_table(
+                    below,
+                    metric,
+                    caption=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
+                    unit_word=child_level,
                 ),
-                definition(metric, sel.period),
-            ],
-            className="cpip-two-col",
-        ),
+                table_label="Show the bars as a table",
+                min_width=560,
+            ),
+            dcc.Store(
+                id="kpi-breakdown-target",
+                data={"metric_id": metric.metric_id, "period": sel.period, "level": child_level},
+            ),
+            html.P(
+                [f"Open a {child_level}'s trend: ", *links],
+                className="cpip-team-links",
+                id="kpi-breakdown-links",
+            ),
+        ],
+        className="cpip-card",
+    )
+
+
+def monthly_card(metric: Metric, sel: Selection, shown) -> html.Div:
+    """The trend's figures as a table, with its CSV download."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Monthly numbers", className="cpip-h2 mt-0"),
+                    html.Button(
+                        "Download CSV",
+                        id="kpi-download-btn",
+                        className="btn btn-outline-primary btn-sm cpip-download",
+                    ),
+                ],
+                className="cpip-page-header",
+            ),
+            dcc.Download(id="kpi-download"),
+            dcc.Store(
+                id="kpi-params",
+                data={"metric_id": metric.metric_id, "level": sel.level, "unit": sel.unit, "period": sel.period},
+            ),
+            scroll_region(
+                monthly_table(shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month", rated=metric.rated),
+                label=f"Monthly numbers of {metric.label}, {sel.unit}",
+                region_id="kpi-monthly",
+            ),
+        ],
+        className="cpip-card",
+    )
+
+
+def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
+    try:
+        metric = catalogue().metric(metric_id or "")
+    except KeyError:
+        return not_found(metric_id)
+    sel = resolve_selection(
+        period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
+    )
+    if sel.period is None or sel.unit is None:
+        return [page_header(metric.label), no_data_message()]
+    # The trend and the breakdown are independent queries, each on its own
+    # read-only connection: run them side by side (DuckDB releases the GIL).
+    below_job = (
+        _POOL.submit(queries.breakdown, metric.metric_id, sel.period, sel.level, sel.unit)
+        if sel.level != "team"
+        else None
+    )
+    series = queries.series(metric.metric_id, sel.level, sel.unit)
+    # The same months the trend shows, judged as the scorecard's icons judge them.
+    spc_result = queries.spc_of_series(metric.metric_id, series, period=sel.period)
+    # The trend runs from the first month with data to the chosen month.
+    shown = series[series["period"] <= sel.period] if not series.empty else series
+    events = notes.events_for(metric.metric_id)
+    parts = [
+        *header(metric, sel),
+        headline(metric, month_row(metric, series, sel.period), sel.period),
+        trend_card(metric, sel, shown, events),
         note_card(
             notes.note_history(metric.metric_id, sel.period, sel.level, sel.unit),
             period=sel.period,
@@ -463,85 +552,12 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             params={"metric_id": metric.metric_id, "period": sel.period, "level": sel.level, "unit": sel.unit},
         ),
         comparator_card(metric, sel.period),
-        spc_card(metric, spc_result, sel.unit, sel.period, marks),
+        spc_card(metric, spc_result, sel.unit, sel.period, [(e.event_date, e.label) for e in events]),
         actions_card(metric),
     ]
     if below_job is not None:
-        below = below_job.result()
-        child = CHILD_WORDS[sel.level]
-        child_level = "team" if child == "teams" else "service"
-        links = []
-        for i, name in enumerate(below["org_unit"]):
-            links += [", "] if i else []
-            links.append(
-                dcc.Link(name, href=view_href(f"/kpi/{metric.metric_id}", sel.period, child_level, name),
-                         className="cpip-unit-link")
-            )  # fmt: skip
-        parts.append(
-            html.Div(
-                [
-                    html.H2(f"{month_label(sel.period)} across the {child} of {sel.unit}", className="cpip-h2 mt-0"),
-                    html.P(
-                        "Sorted best first; each bar gives the value, the counts and the RAG. Choose a bar, or a "
-                        "name below, to see its trend.",
-                        className="cpip-footnote",
-                    ),
-                    chart_block(
-                        "kpi-breakdown",
-                        breakdown_figure(below, metric, period=sel.period),
-                        label=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
-                        table=breakdown_table(
-                            below,
-                            metric,
-                            caption=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
-                            unit_word=child_level,
-                        ),
-                        table_label="Show the bars as a table",
-                        min_width=560,
-                    ),
-                    dcc.Store(
-                        id="kpi-breakdown-target",
-                        data={"metric_id": metric.metric_id, "period": sel.period, "level": child_level},
-                    ),
-                    html.P(
-                        [f"Open a {child_level}'s trend: ", *links],
-                        className="cpip-team-links",
-                        id="kpi-breakdown-links",
-                    ),
-                ],
-                className="cpip-card",
-            )
-        )
-    parts.append(
-        html.Div(
-            [
-                html.Div(
-                    [
-                        html.H2("Monthly numbers", className="cpip-h2 mt-0"),
-                        html.Button(
-                            "Download CSV",
-                            id="kpi-download-btn",
-                            className="btn btn-outline-primary btn-sm cpip-download",
-                        ),
-                    ],
-                    className="cpip-page-header",
-                ),
-                dcc.Download(id="kpi-download"),
-                dcc.Store(
-                    id="kpi-params",
-                    data={"metric_id": metric.metric_id, "level": sel.level, "unit": sel.unit, "period": sel.period},
-                ),
-                scroll_region(
-                    monthly_table(
-                        shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month", rated=metric.rated
-                    ),
-                    label=f"Monthly numbers of {metric.label}, {sel.unit}",
-                    region_id="kpi-monthly",
-                ),
-            ],
-            className="cpip-card",
-        )
-    )
+        parts.append(breakdown_card(metric, sel, below_job.result()))
+    parts.append(monthly_card(metric, sel, shown))
     return parts
 
 

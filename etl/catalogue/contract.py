@@ -9,7 +9,7 @@ documentation. Columns not declared here are never stored.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -84,6 +84,56 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Order:
+    """An end before its start rejects the row: `later` may not be before `earlier`."""
+
+    later: str
+    earlier: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Needs:
+    """A value in `column` needs a value in `needed`, or the row is rejected."""
+
+    column: str
+    needed: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LateBy:
+    """A warning: `later` more than `days` calendar days after `earlier` (the row loads)."""
+
+    later: str
+    earlier: str
+    days: int
+    what: str  # "return home interview": the words the warning starts with
+    since: str  # "the return": what `earlier` is, in its words
+
+
+@dataclass(frozen=True)
+class OpenFor:
+    """A warning: `column` still blank more than `working_days` after `start`, at the as-of date."""
+
+    column: str
+    start: str
+    working_days: int
+    what: str  # "assessment"
+
+
+# What the `team` column must name: a team of the organisation reference; any unit of it (team, service,
+# area or the authority, for figures given upstream); or nothing to check (the reference declares them).
+TeamNames = Literal["team", "unit", "declared"]
+
+# Checks against metrics.yml, by name (etl/ingest/validate.py holds their SQL):
+#   "given_figures": metric_id is a KPI, the numerator and denominator fit its unit, rows the records cover
+#                    are superseded (kpi_values);
+#   "plan_actions":  area is an improvement area, metrics are KPIs (the Practice Action Plan tracker).
+CatalogueCheck = Literal["given_figures", "plan_actions"]
+
+
+@dataclass(frozen=True)
 class ExtractType:
     name: str
     description: str
@@ -91,12 +141,26 @@ class ExtractType:
     key: tuple[str, ...]
     # The column whose date places a record in a month (for "period covered").
     period_column: str | None = None
-    # Checks beyond types and required values, as (rule id) names handled by validate.
     record_level: bool = True
     extra: dict[str, str] = field(default_factory=dict)
     # A snapshot describes the day it was taken (the load's as-of date): a later snapshot in the same
     # month replaces the earlier one for that month; snapshots of other months stay.
     snapshot: bool = False
+    # How people call it, a noun phrase in lower case ("assessments extract", "children in care list"):
+    # every page and message that names the type says this, never its id.
+    words: str = ""
+    # A KPI in metrics.yml may be counted from it (`source:`); the mart is rebuilt when it changes.
+    kpi_source: bool = False
+    # The date a load's window is judged by (docs/spec/windows.md): the span a list claims to hold
+    # every record of. None: the type has no window (a snapshot is the whole truth for its day).
+    window_date: str | None = None
+    team_names: TeamNames = "team"
+    # Rules beyond each column's type and required values: validate.py reads them.
+    order: tuple[Order, ...] = ()
+    needs: tuple[Needs, ...] = ()
+    late: tuple[LateBy, ...] = ()
+    open_for: tuple[OpenFor, ...] = ()
+    checks: tuple[CatalogueCheck, ...] = ()
 
     @property
     def table(self) -> str:
@@ -108,6 +172,27 @@ class ExtractType:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def declares_teams(self) -> bool:
+        """The organisation reference: loaded before the other files, and a change moves every KPI."""
+        return self.team_names == "declared"
+
+    @property
+    def source_words(self) -> str:
+        """`Assessments extract (record level)`: the KPI page's "Source"."""
+        if self.snapshot:
+            kind = "a snapshot on its as-of date"
+        elif self.record_level:
+            kind = "record level"
+        else:
+            kind = "counted upstream"
+        return f"{self.words[:1].upper()}{self.words[1:]} ({kind})"
+
+    @property
+    def the_words(self) -> str:
+        """`the assessments extract`: "No data: the assessments extract would bring it"."""
+        return f"the {self.words}"
 
 
 ASSESSMENTS = ExtractType(
@@ -129,6 +214,14 @@ ASSESSMENTS = ExtractType(
     ),
     key=("child_id", "assessment_start_date"),
     period_column="assessment_start_date",
+    words="assessments extract",
+    kpi_source=True,
+    window_date="assessment_start_date",
+    order=(
+        Order("child_seen_date", "assessment_start_date", "child seen before the assessment started"),
+        Order("assessment_completed_date", "assessment_start_date", "assessment completed before it started"),
+    ),
+    open_for=(OpenFor("assessment_completed_date", "assessment_start_date", 45, "assessment"),),
 )
 
 HEALTH_ASSESSMENTS = ExtractType(
@@ -142,6 +235,10 @@ HEALTH_ASSESSMENTS = ExtractType(
     ),
     key=("child_id", "care_start_date"),
     period_column="care_start_date",
+    words="initial health assessments extract",
+    kpi_source=True,
+    window_date="care_start_date",
+    order=(Order("iha_date", "care_start_date", "initial health assessment before the child came into care"),),
 )
 
 MISSING_EPISODES = ExtractType(
@@ -157,6 +254,21 @@ MISSING_EPISODES = ExtractType(
     ),
     key=("episode_id",),
     period_column="missing_start",
+    words="missing episodes extract",
+    kpi_source=True,
+    window_date="missing_start",
+    order=(
+        Order("returned_at", "missing_start", "returned before the missing episode started"),
+        Order("rhi_completed_at", "returned_at", "return home interview before the child returned"),
+    ),
+    needs=(
+        Needs(
+            "rhi_completed_at",
+            "returned_at",
+            "return home interview recorded but the child has not returned (returned_at is blank)",
+        ),
+    ),
+    late=(LateBy("rhi_completed_at", "returned_at", 30, "return home interview", "the return"),),
 )
 
 CASE_AUDITS = ExtractType(
@@ -173,6 +285,9 @@ CASE_AUDITS = ExtractType(
     ),
     key=("audit_id",),
     period_column="audit_date",
+    words="case audits extract",
+    kpi_source=True,
+    window_date="audit_date",
 )
 
 REFERRALS = ExtractType(
@@ -185,6 +300,9 @@ REFERRALS = ExtractType(
     ),
     key=("child_id", "referral_date"),
     period_column="referral_date",
+    words="referrals extract",
+    kpi_source=True,
+    window_date="referral_date",
 )
 
 KPI_VALUES = ExtractType(
@@ -200,6 +318,10 @@ KPI_VALUES = ExtractType(
     key=("period", "metric_id", "team"),
     period_column="period",
     record_level=False,
+    words="KPI values extract",
+    kpi_source=True,
+    team_names="unit",
+    checks=("given_figures",),
 )
 
 ORGANISATION = ExtractType(
@@ -212,6 +334,8 @@ ORGANISATION = ExtractType(
     ),
     key=("team",),
     record_level=False,
+    words="organisation reference",
+    team_names="declared",
 )
 
 S47_ENQUIRIES = ExtractType(
@@ -226,6 +350,10 @@ S47_ENQUIRIES = ExtractType(
     ),
     key=("child_id", "strategy_discussion_date"),
     period_column="strategy_discussion_date",
+    words="section 47 enquiries extract",
+    kpi_source=True,
+    window_date="strategy_discussion_date",
+    order=(Order("icpc_date", "strategy_discussion_date", "conference before the strategy discussion"),),
 )
 
 CHILDREN_IN_CARE = ExtractType(
@@ -249,6 +377,10 @@ CHILDREN_IN_CARE = ExtractType(
     ),
     key=("child_id", "care_start_date"),
     snapshot=True,
+    words="children in care list",
+    kpi_source=True,
+    window_date="care_start_date",
+    order=(Order("care_end_date", "care_start_date", "ceased to be looked after before the care started"),),
 )
 
 CARE_LEAVERS = ExtractType(
@@ -267,6 +399,8 @@ CARE_LEAVERS = ExtractType(
     ),
     key=("child_id",),
     snapshot=True,
+    words="care leavers list",
+    kpi_source=True,
 )
 
 ACTIONS = ExtractType(
@@ -284,6 +418,8 @@ ACTIONS = ExtractType(
     ),
     key=("action_id",),
     record_level=False,
+    words="Practice Action Plan tracker",
+    checks=("plan_actions",),
 )
 
 EXTRACT_TYPES: dict[str, ExtractType] = {
@@ -303,16 +439,37 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
     )
 }
 
-# The types a KPI can be counted from, in the order the mart is rebuilt: every record-level type
-# with rules in etl/rules/kpis/, then kpi_values (figures given upstream).
-KPI_SOURCES: tuple[str, ...] = (
-    "assessments",
-    "health_assessments",
-    "missing_episodes",
-    "referrals",
-    "case_audits",
-    "s47_enquiries",
-    "children_in_care",
-    "care_leavers",
-    "kpi_values",
-)
+
+class _KpiSources(Sequence[str]):
+    """The types a KPI can be counted from (`kpi_source`), in the contract's order: every record-level
+    type, then kpi_values (figures given upstream). Read from EXTRACT_TYPES each time, so a type declared
+    later (a test's made-up one) is a source wherever this is used. `records_only`: the record-level
+    ones alone, each with a record-level rule in etl/rules/kpis/<source>.sql."""
+
+    def __init__(self, *, records_only: bool = False) -> None:
+        self._records_only = records_only
+
+    def _names(self) -> tuple[str, ...]:
+        named = [t.name for t in EXTRACT_TYPES.values() if t.kpi_source]
+        records = tuple(n for n in named if EXTRACT_TYPES[n].record_level)
+        # Figures given upstream fill what the records leave: the mart reads them last.
+        return records if self._records_only else (*records, *(n for n in named if n not in records))
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __repr__(self) -> str:
+        return f"{'RECORD_SOURCES' if self._records_only else 'KPI_SOURCES'}{self._names()!r}"
+
+
+KPI_SOURCES: Sequence[str] = _KpiSources()
+RECORD_SOURCES: Sequence[str] = _KpiSources(records_only=True)

@@ -35,9 +35,6 @@ from etl.formats.annex_a import CODE_PREFIX, UNALLOCATED
 from etl.rules.calendar import CALENDAR_END, CALENDAR_START
 from etl.store import authority
 
-OPEN_ASSESSMENT_WORKING_DAYS = 45
-RHI_LATE_DAYS = 30
-
 _DATE_HINT = "write dates as 2023-07-31 or 31/07/2023"
 _DATETIME_HINT = "write dates and times as 2023-07-31 14:05 or 31/07/2023 14:05"
 
@@ -47,27 +44,6 @@ _UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
 _TIME = r"\d{1,2}:\d{2}(:\d{2})?"
 # A line break or other control character (RE2 class, as a SQL literal).
 _CONTROL = "'[\\x00-\\x1f\\x7f]'"
-
-# Later event, earlier event, reason: an end before its start rejects the row.
-_ORDER_RULES: dict[str, list[tuple[str, str, str]]] = {
-    "assessments": [
-        ("child_seen_date", "assessment_start_date", "child seen before the assessment started"),
-        ("assessment_completed_date", "assessment_start_date", "assessment completed before it started"),
-    ],
-    "health_assessments": [
-        ("iha_date", "care_start_date", "initial health assessment before the child came into care"),
-    ],
-    "s47_enquiries": [
-        ("icpc_date", "strategy_discussion_date", "conference before the strategy discussion"),
-    ],
-    "children_in_care": [
-        ("care_end_date", "care_start_date", "ceased to be looked after before the care started"),
-    ],
-    "missing_episodes": [
-        ("returned_at", "missing_start", "returned before the missing episode started"),
-        ("rhi_completed_at", "returned_at", "return home interview before the child returned"),
-    ],
-}
 
 
 @dataclass
@@ -171,7 +147,7 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     """`_units(key, name)`: the names a `team` may take, matched ignoring case.
     Returns whether the organisation reference holds any team."""
     has_teams = con.execute("SELECT count(*) FROM organisation").fetchall()[0][0] > 0
-    if extract.name == "kpi_values":
+    if extract.team_names == "unit":
         # An aggregate may be given for a team, a service, an area or the authority as a whole.
         names = (
             "SELECT team AS name FROM organisation UNION SELECT service FROM organisation "
@@ -218,13 +194,13 @@ def build_typed(
     """`typed(line, <raw columns>, <column>__v typed values>)` from the staged text.
     Returns False when teams are checked but no organisation reference is loaded.
     `blank_team`: a blank team is stored as Unallocated (Annex A lists)."""
-    checks_team = "team" in extract.column_names and extract.name != "organisation"
+    checks_team = "team" in extract.column_names and not extract.declares_teams
     joins = ""
     has_teams = True
     if checks_team:
         has_teams = _units_table(con, extract)
         joins += f" LEFT JOIN _units u ON u.key = {name_key_sql('r.team')}"
-    if extract.name == "kpi_values":
+    if "given_figures" in extract.checks:
         _metrics_table(con, covered)
         joins += " LEFT JOIN _metrics m ON m.metric_id = r.metric_id"
     values = []
@@ -237,7 +213,7 @@ def build_typed(
             values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
     extra = (
         ", m.unit AS _unit, m.covered_from AS _covered_from, m.covered_to AS _covered_to, m.source AS _source"
-        if extract.name == "kpi_values"
+        if "given_figures" in extract.checks
         else ""
     )
     con.execute(
@@ -281,8 +257,8 @@ def _error_checks(
                     f"'outside the years this dashboard counts ({CALENDAR_START.year} to {CALENDAR_END.year})'",
                 )
             )
-    if "team" in extract.column_names and extract.name != "organisation":
-        what = "team, service or area" if extract.name == "kpi_values" else "team"
+    if "team" in extract.column_names and not extract.declares_teams:
+        what = "team, service or area" if extract.team_names == "unit" else "team"
         hint = "not in the organisation reference" if has_teams else "no organisation reference is loaded yet"
         checks.append(
             (
@@ -292,7 +268,7 @@ def _error_checks(
                 f"'unknown {what} ''' || team || ''': {hint}'",
             )
         )
-    for later, earlier, reason in _ORDER_RULES.get(extract.name, []):
+    for later, earlier, reason in ((o.later, o.earlier, o.reason) for o in extract.order):
         fmt = "%Y-%m-%d %H:%M" if extract.column(earlier).type == "datetime" else "%Y-%m-%d"
         checks.append(
             (
@@ -302,16 +278,16 @@ def _error_checks(
                 f"'{reason} ({earlier} ' || strftime({earlier}__v, '{fmt}') || ')'",
             )
         )
-    if extract.name == "missing_episodes":
+    for need in extract.needs:
         checks.append(
             (
-                "rhi_completed_at",
-                "rhi_completed_at__v IS NOT NULL AND returned_at IS NULL",
-                "rhi_completed_at",
-                "'return home interview recorded but the child has not returned (returned_at is blank)'",
+                need.column,
+                f"{_q(need.column + '__v')} IS NOT NULL AND {_q(need.needed)} IS NULL",
+                _q(need.column),
+                _lit(need.reason),
             )
         )
-    if extract.name == "actions":
+    if "plan_actions" in extract.checks:
         cat = catalogue()
         areas = ", ".join(_lit(name_key(a)) for a in cat.areas)
         ids = ", ".join(_lit(m) for m in cat.ids)
@@ -330,7 +306,7 @@ def _error_checks(
                 f"'unknown metric ' || array_to_string({unknown}, ', ') || ': not in metrics.yml (separate with ;)'",
             ),
         ]
-    if extract.name == "kpi_values":
+    if "given_figures" in extract.checks:
         checks += [
             (
                 "metric_id",
@@ -385,18 +361,18 @@ def _warning_checks(
         else:
             continue
         checks.append((column.name, condition, _q(column.name), f"'after the as-of date {as_of.isoformat()}'"))
-    if extract.name == "assessments":
+    for index, rule in enumerate(extract.open_for):
         # Working days after the start up to the as-of date: two lookups in the running-count calendar.
         checks.append(
             (
-                "assessment_completed_date",
-                f"assessment_completed_date__v IS NULL AND _open_wd > {OPEN_ASSESSMENT_WORKING_DAYS}",
+                rule.column,
+                f"{_q(rule.column + '__v')} IS NULL AND _open_wd{index} > {rule.working_days}",
                 "NULL",
-                f"'assessment still open ' || _open_wd || ' working days after it started "
-                f"(more than {OPEN_ASSESSMENT_WORKING_DAYS}) at the as-of date {as_of.isoformat()}'",
+                f"'{rule.what} still open ' || _open_wd{index} || ' working days after it started "
+                f"(more than {rule.working_days}) at the as-of date {as_of.isoformat()}'",
             )
         )
-    if extract.name == "kpi_values":
+    if "given_figures" in extract.checks:
         # One rule whatever the metric's source: where records cover the month, the records win.
         checks.append(
             (
@@ -407,14 +383,15 @@ def _warning_checks(
                 " || metric_id || ' is counted from them there (the row is kept for a month they do not cover)'",
             )
         )
-    if extract.name == "missing_episodes":
+    for rule in extract.late:
+        later, earlier = _q(rule.later + "__v"), _q(rule.earlier + "__v")
         checks.append(
             (
-                "rhi_completed_at",
-                f"rhi_completed_at__v > returned_at__v + INTERVAL {RHI_LATE_DAYS} DAY",
-                "rhi_completed_at",
-                f"'return home interview ' || date_diff('day', returned_at__v, rhi_completed_at__v) "
-                f"|| ' days after the return (more than {RHI_LATE_DAYS})'",
+                rule.later,
+                f"{later} > {earlier} + INTERVAL {rule.days} DAY",
+                _q(rule.later),
+                f"'{rule.what} ' || date_diff('day', {earlier}, {later}) "
+                f"|| ' days after {rule.since} (more than {rule.days})'",
             )
         )
     return checks
@@ -455,13 +432,15 @@ def validate(
     if rejected:
         con.execute("CREATE OR REPLACE TEMP TABLE typed_ok AS SELECT * FROM typed ANTI JOIN rejected USING (line)")
         source = "typed_ok"
-    if extract.name == "assessments":
+    if extract.open_for:
         wd_as_of = con.execute("SELECT working_day_number FROM calendar WHERE day = ?", [as_of]).fetchall()
         wd = wd_as_of[0][0] if wd_as_of else "NULL"  # an as-of date outside the calendar: no such warning
-        source = (
-            f"(SELECT t.*, {wd} - c.working_day_number AS _open_wd FROM {source} t "
-            "LEFT JOIN calendar c ON c.day = t.assessment_start_date__v)"
+        opened = ", ".join(f"{wd} - c{i}.working_day_number AS _open_wd{i}" for i in range(len(extract.open_for)))
+        joins = " ".join(
+            f"LEFT JOIN calendar c{i} ON c{i}.day = t.{_q(rule.start + '__v')}"
+            for i, rule in enumerate(extract.open_for)
         )
+        source = f"(SELECT t.*, {opened} FROM {source} t {joins})"
     warnings = _warning_checks(extract, as_of, blank_team)
     before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
     if warnings:

@@ -16,14 +16,15 @@ Each check raises ValueError with a sentence for the person who wrote it.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from datetime import UTC, date, datetime
 
+from etl.catalogue.contract import ACTION_STATUSES, name_key
+from etl.catalogue.levels import LEVELS
 from etl.rules.calendar import add_months, parse_period, period_of
+from etl.store.db import Db
 
-LEVELS = ("la", "area", "service", "team")
 MAX_TEXT = 10_000  # a note, an action, an action's notes
 MAX_TITLE = 300  # a name: a unit, a sponsor, a lead, an author
 MAX_LABEL = 120  # an event's label: it is drawn on a chart
@@ -80,7 +81,7 @@ def check_level(level: object) -> str:
     return str(level)
 
 
-def month_window(db: str | os.PathLike | None = None) -> tuple[str, str]:
+def month_window(db: Db = None) -> tuple[str, str]:
     """(first, last) month a note or event may be for: the data's first month to 12 months after
     its last (with no data yet: from 2000 to 12 months after this one)."""
     from etl.serve import queries
@@ -95,9 +96,7 @@ def month_window(db: str | os.PathLike | None = None) -> tuple[str, str]:
     return months[0], add_months(months[-1], AHEAD_MONTHS)
 
 
-def check_period(
-    period: object, db: str | os.PathLike | None = None, *, what: str = "the month", before: int = 0
-) -> str:
+def check_period(period: object, db: Db = None, *, what: str = "the month", before: int = 0) -> str:
     """A `YYYY-MM` inside `month_window` (reaching `before` months further back)."""
     if not isinstance(period, str):
         raise ValueError(f"{what} {period!r} is not a month like 2023-07")
@@ -109,7 +108,7 @@ def check_period(
     return period
 
 
-def check_day(day: object, db: str | os.PathLike | None = None, *, what: str = "the date") -> date:
+def check_day(day: object, db: Db = None, *, what: str = "the date") -> date:
     """A date (or `YYYY-MM-DD`) whose month is inside `month_window`, or up to `EVENT_BEFORE` months
     before it (what happened before the data can explain its first months)."""
     try:
@@ -150,3 +149,55 @@ def check_written_at(value: object) -> str:
 
 def check_author(author: object) -> str:
     return clean_text(author, what="the author", limit=MAX_TITLE)
+
+
+def area_named(name: str) -> str:
+    """An improvement area as metrics.yml spells it (matched whatever its case and spacing), else `name`."""
+    from etl.catalogue.metrics import catalogue
+
+    wanted = name_key(name)
+    return next((a for a in catalogue().areas if name_key(a) == wanted), name)
+
+
+def metric_ids(text: str | None) -> tuple[str, ...]:
+    """An action's KPIs, stored as ids separated by semicolons."""
+    return tuple(m.strip() for m in (text or "").split(";") if m.strip())
+
+
+def checked_action(row: dict) -> dict:
+    """One version of an action as it may be stored: known area, status and KPIs, bounded text.
+    ValueError with a sentence otherwise. `plans.save_action` and the restore of an export both
+    come here (here, not in plans, which reads the notes store: notes need it without a circle)."""
+    from etl.catalogue.metrics import catalogue
+
+    cat = catalogue()
+    area = area_named(clean_text(row.get("area"), what="the improvement area", limit=MAX_TITLE))
+    if area not in cat.areas:
+        raise ValueError(f"{area!r} is not an improvement area in metrics.yml")
+    status = row.get("status") if isinstance(row.get("status"), str) else ""
+    status = " ".join(status.lower().replace("_", " ").split())
+    if status not in ACTION_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)} (overdue is worked out)")
+    if not isinstance(row.get("action"), str) or not row["action"].strip():
+        raise ValueError("an action needs its text (what will be done)")
+    action = " ".join(clean_text(row["action"], what="an action").split())
+    metrics = row.get("metrics") or ""
+    if not isinstance(metrics, str):
+        raise ValueError("an action's KPIs must be text (ids separated by semicolons)")
+    ids = metric_ids(metrics)
+    unknown = [m for m in ids if m not in cat.ids]
+    if unknown:
+        raise ValueError(f"unknown KPI {', '.join(unknown)}: not in metrics.yml")
+    due = check_due(row.get("due_date"))
+    return {
+        "action_id": clean_text(row.get("action_id"), what="the action's id", limit=MAX_TITLE),
+        "area": area,
+        "action": action,
+        "sponsor": clean_text(row.get("sponsor"), what="the sponsor", limit=MAX_TITLE, required=False),
+        "lead": clean_text(row.get("lead"), what="the lead", limit=MAX_TITLE, required=False),
+        "due_date": due.isoformat() if due else None,
+        "status": status,
+        "notes": clean_text(row.get("notes"), what="an action's notes", required=False),
+        "metrics": ";".join(ids),
+        "author": check_author(row.get("author")),
+    }

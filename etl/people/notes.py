@@ -37,13 +37,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl.catalogue.levels import LEVELS
 from etl.people import authored
 from etl.privacy import access
-from etl.store import authority
+from etl.store import authority, side
+from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
-BUSY_SECONDS = 30
-LEVELS = authored.LEVELS
 EXPORT_FORMAT = "cpip-notes-export"
 MAX_TEXT = authored.MAX_TEXT  # characters in a note
 
@@ -114,7 +114,7 @@ TABLES = {
 }
 
 
-def store_path(db: str | os.PathLike | None = None) -> Path:
+def store_path(db: Db = None) -> Path:
     """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
     else beside the authority's warehouse."""
     named = os.environ.get("CPIP_NOTES", "").strip()
@@ -125,20 +125,10 @@ def store_path(db: str | os.PathLike | None = None) -> Path:
 
 
 @contextmanager
-def _store(db: str | os.PathLike | None) -> Iterator[sqlite3.Connection]:
-    path = store_path(db)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-    try:
-        con.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-        con.execute("PRAGMA journal_mode = WAL")
-        con.execute("PRAGMA synchronous = NORMAL")
-        for statement in _SCHEMA:
-            con.execute(statement)
+def _store(db: Db) -> Iterator[sqlite3.Connection]:
+    with side.opened(store_path(db), _SCHEMA) as con:
         _add_restored_columns(con)
         yield con
-    finally:
-        con.close()
 
 
 RESTORED_COLUMNS = ("restored_by", "restored_at")
@@ -172,7 +162,7 @@ def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
     return cursor.rowcount == 1
 
 
-def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
+def _rows(db: Db, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
     table, columns = TABLES[kind]
     if not store_path(db).exists():
         return []
@@ -229,7 +219,7 @@ def _check_metric(metric_id: str) -> None:
     authored.check_metric(metric_id)
 
 
-def _known_unit(level: str, unit: str, db: str | os.PathLike | None) -> str:
+def _known_unit(level: str, unit: str, db: Db) -> str:
     """The unit as the organisation reference spells it; ValueError naming the known ones."""
     if level == "la":
         return unit
@@ -246,7 +236,7 @@ def write_note(
     text: str,
     *,
     author: str,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> Note:
     """Save a note (a first version, or a new version of the note already there).
     Raises ValueError for a KPI, month or unit that does not exist or empty text,
@@ -290,9 +280,7 @@ def _numbered(rows: list[dict]) -> dict[tuple, list[Note]]:
     return out
 
 
-def note_history(
-    metric_id: str, period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
-) -> list[Note]:
+def note_history(metric_id: str, period: str, level: str, unit: str | None, *, db: Db = None) -> list[Note]:
     """Every version of one note, oldest first (empty when there is none)."""
     unit = _unit_for(level, unit)
     rows = _rows(
@@ -310,7 +298,7 @@ def current_notes(
     level: str | None = None,
     unit: str | None = None,
     metric_id: str | None = None,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> list[Note]:
     """The latest version of each note, filtered; in KPI-catalogue order, then month and unit."""
     from etl.catalogue.metrics import catalogue
@@ -331,9 +319,7 @@ def current_notes(
     )
 
 
-def notes_by_metric(
-    period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
-) -> dict[str, Note]:
+def notes_by_metric(period: str, level: str, unit: str | None, *, db: Db = None) -> dict[str, Note]:
     """metric_id -> the latest note for one month and unit (the scorecard and the pack)."""
     return {n.metric_id: n for n in current_notes(period, level=level, unit=unit, db=db)}
 
@@ -341,7 +327,7 @@ def notes_by_metric(
 NOTE_COLUMNS = ["period", "metric_id", "level", "org_unit", "text", "author", "written_at", "version", "versions"]
 
 
-def notes_frame(period: str | None = None, *, db: str | os.PathLike | None = None) -> pd.DataFrame:
+def notes_frame(period: str | None = None, *, db: Db = None) -> pd.DataFrame:
     """The latest version of every note (of one month, or all), for `cpip comments`."""
     found = current_notes(period, db=db)
     return pd.DataFrame([asdict(n) for n in found], columns=NOTE_COLUMNS)[NOTE_COLUMNS]
@@ -377,7 +363,7 @@ def add_event(
     author: str,
     event_id: str | None = None,
     removed: bool = False,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> str:
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
 
@@ -404,7 +390,7 @@ def add_event(
     return event_id
 
 
-def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) -> list[Event]:
+def events_for(metric_id: str | None, *, db: Db = None) -> list[Event]:
     """The events to draw on a KPI's charts: the authority's (metrics.yml), then
     the KPI's own (latest version of each, unless removed), by date."""
     from etl.catalogue.metrics import catalogue
@@ -425,12 +411,12 @@ def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) ->
 # --- actions (the app's versions; etl.people.plans merges them with the loaded tracker) -----
 
 
-def action_rows(db: str | os.PathLike | None = None) -> list[dict]:
+def action_rows(db: Db = None) -> list[dict]:
     """Every version of every action saved in the app, oldest first."""
     return _rows(db, "action")
 
 
-def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> None:
+def save_action_version(row: dict, *, db: Db = None) -> None:
     """Append one version of an action (etl.people.plans.save_action checks it first)."""
     with _store(db) as con:
         _insert(con, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
@@ -439,7 +425,7 @@ def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> No
 # --- export and restore ----------------------------------------------------------
 
 
-def export(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> dict[str, int]:
+def export(path: str | os.PathLike, *, db: Db = None) -> dict[str, int]:
     """Write every version of every note, action and event to one JSON file."""
     body: dict = {"format": EXPORT_FORMAT, "version": 1, "exported_at": _now()}
     counts = {}
@@ -461,7 +447,7 @@ def is_export(path: str | os.PathLike) -> bool:
     return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
 
 
-def _checked_note(row: dict, db: str | os.PathLike | None) -> dict:
+def _checked_note(row: dict, db: Db) -> dict:
     authored.check_metric(row["metric_id"])
     authored.check_period(row["period"], db)
     unit = _unit_for(row["level"], row["org_unit"])
@@ -474,7 +460,7 @@ def _checked_note(row: dict, db: str | os.PathLike | None) -> dict:
     }
 
 
-def _checked_event(row: dict, db: str | os.PathLike | None) -> dict:
+def _checked_event(row: dict, db: Db) -> dict:
     authored.check_metric(row["metric_id"])
     day = authored.check_day(row["event_date"], db, what="the event's date")
     label = authored.clean_text(row["label"], what="an event's label", limit=authored.MAX_LABEL)
@@ -484,10 +470,8 @@ def _checked_event(row: dict, db: str | os.PathLike | None) -> dict:
     return {**row, "event_id": event_id, "event_date": day.isoformat(), "label": label, "removed": int(row["removed"])}
 
 
-def _checked_row(kind: str, row: object, db: str | os.PathLike | None) -> dict:
+def _checked_row(kind: str, row: object, db: Db) -> dict:
     """One row of an export as it may be stored (the checks every save meets), or ValueError."""
-    from etl.people import plans
-
     columns = TABLES[kind][1]
     if not isinstance(row, dict):
         raise ValueError("not a record")
@@ -507,11 +491,11 @@ def _checked_row(kind: str, row: object, db: str | os.PathLike | None) -> dict:
     elif kind == "event":
         checked = _checked_event(row, db)
     else:
-        checked = plans.checked_action(row)
+        checked = authored.checked_action(row)
     return {**checked, "version_id": version_id, **history}
 
 
-def restore(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> tuple[int, int]:
+def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
     """Bring an export back: (versions added, versions already held). Nothing held is changed.
     Every row meets the checks a save does, or nothing of the file is restored (ValueError naming
     the row). A restored version keeps its author and time as history, marked with who restored it
@@ -568,7 +552,7 @@ def current_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-def may_write(level: str, unit: str | None, *, db: str | os.PathLike | None = None) -> bool:
+def may_write(level: str, unit: str | None, *, db: Db = None) -> bool:
     """Whether the current viewer may write a note for this unit (the access policy's answer)."""
     from etl.serve import queries
 

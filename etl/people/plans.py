@@ -23,7 +23,6 @@ pack and `cpip plans`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 
@@ -33,10 +32,9 @@ from etl.catalogue.contract import ACTION_STATUSES, name_key
 from etl.catalogue.metrics import catalogue
 from etl.people import authored, notes
 from etl.privacy import access
-from etl.store.db import dialect_of
+from etl.store.db import Db, dialect_of
 from etl.store.warehouse import reading
 
-Db = str | os.PathLike | None
 OVERDUE = "overdue"
 STATES = (OVERDUE, *ACTION_STATUSES)
 
@@ -77,13 +75,8 @@ class Action:
         return self.due_date.strftime("%-d %b %Y") if self.due_date else "no date"
 
 
-def _area(name: str) -> str:
-    wanted = name_key(name)
-    return next((a for a in catalogue().areas if name_key(a) == wanted), name)
-
-
-def _metrics(text: str | None) -> tuple[str, ...]:
-    return tuple(m.strip() for m in (text or "").split(";") if m.strip())
+_area = authored.area_named
+_metrics = authored.metric_ids
 
 
 def _tracker(db: Db) -> list[Action]:
@@ -155,45 +148,6 @@ def judged_on(db: Db = None) -> date:
     return found or date.today()
 
 
-def checked_action(row: dict) -> dict:
-    """One version of an action as it may be stored (etl/people/authored.py's rules): known area,
-    status and KPIs, bounded text. ValueError with a sentence otherwise. `save_action` and the
-    restore of an export both come here."""
-    cat = catalogue()
-    area = _area(authored.clean_text(row.get("area"), what="the improvement area", limit=authored.MAX_TITLE))
-    if area not in cat.areas:
-        raise ValueError(f"{area!r} is not an improvement area in metrics.yml")
-    status = row.get("status") if isinstance(row.get("status"), str) else ""
-    status = " ".join(status.lower().replace("_", " ").split())
-    if status not in ACTION_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)} (overdue is worked out)")
-    if not isinstance(row.get("action"), str) or not row["action"].strip():
-        raise ValueError("an action needs its text (what will be done)")
-    action = " ".join(authored.clean_text(row["action"], what="an action").split())
-    metrics = row.get("metrics") or ""
-    if not isinstance(metrics, str):
-        raise ValueError("an action's KPIs must be text (ids separated by semicolons)")
-    ids = _metrics(metrics)
-    unknown = [m for m in ids if m not in cat.ids]
-    if unknown:
-        raise ValueError(f"unknown KPI {', '.join(unknown)}: not in metrics.yml")
-    due = authored.check_due(row.get("due_date"))
-    return {
-        "action_id": authored.clean_text(row.get("action_id"), what="the action's id", limit=authored.MAX_TITLE),
-        "area": area,
-        "action": action,
-        "sponsor": authored.clean_text(
-            row.get("sponsor"), what="the sponsor", limit=authored.MAX_TITLE, required=False
-        ),
-        "lead": authored.clean_text(row.get("lead"), what="the lead", limit=authored.MAX_TITLE, required=False),
-        "due_date": due.isoformat() if due else None,
-        "status": status,
-        "notes": authored.clean_text(row.get("notes"), what="an action's notes", required=False),
-        "metrics": ";".join(ids),
-        "author": authored.check_author(row.get("author")),
-    }
-
-
 def save_action(
     *,
     action_id: str | None,
@@ -221,7 +175,7 @@ def save_action(
         if not all(isinstance(m, str) for m in metrics or ()):
             raise ValueError("an action's KPIs must be KPI ids")
         metrics = ";".join(metrics)
-    row = checked_action(
+    row = authored.checked_action(
         {
             "action_id": action_id,
             "area": area,

@@ -10,11 +10,11 @@ no KPI reads is never read past its first rows.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.readers.read import ExtractFileError
+from etl.readers.read import ExtractFileError, Part
 
 _CHUNK = 8 * 1024 * 1024
 
@@ -87,3 +87,26 @@ class Workbook:
 def _pad(row: list[object], columns_before: int) -> list[object]:
     """A row as if it started in column A (calamine starts at the used area's first column)."""
     return [None] * columns_before + list(row) if columns_before else list(row)
+
+
+def workbook_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
+    """The workbook reader (etl/readers/registry.py): each sheet one list; a sheet's rows are read only
+    when the loader asks for them, while the book is open."""
+    from etl.formats.layouts import header_rows
+    from etl.readers.read import cell_text
+
+    for path, name in zip(paths, names, strict=True):
+        book = Workbook(path)
+        digest = content_hash(path)
+        try:
+            for sheet in book.sheets(header_rows()):
+                yield Part(
+                    f"{name}, sheet '{sheet.name}'",
+                    [[cell_text(c, "text") or "" for c in row] for row in sheet.top],
+                    f"{digest}:{sheet.name}",
+                    sheet=sheet.name,
+                    top_line=sheet.first_row,
+                    rows=lambda book=book, sheet_name=sheet.name: book.rows(sheet_name),
+                )
+        finally:
+            book.close()

@@ -40,6 +40,7 @@ from etl.catalogue.contract import EXTRACT_TYPES
 from etl.paths import ROOT
 from etl.rules.calendar import CALENDAR_END, CALENDAR_START, bank_holidays
 from etl.store import authority, db
+from etl.store.db import Db
 
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
 # The Alembic revision this release's code expects (etl/store/migrations/versions/).
@@ -47,30 +48,20 @@ HEAD = "0003"
 # Kept for tools that read it: the release before migrations wrote 3.
 SCHEMA_VERSION = 4
 
-READER_ROLE, WRITER_ROLE = "cpip_reader", "cpip_writer"
-
-_SQL_TYPES = {
-    "text": "VARCHAR",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "grade": "VARCHAR",
-    "status": "VARCHAR",
-    "month": "DATE",
-    "number": "DOUBLE PRECISION",
-    "flag": "BOOLEAN",
-}
+# Defined with the engines (etl.store.db), named here too for the loader that asks the warehouse.
+READER_ROLE, WRITER_ROLE, column_type = db.READER_ROLE, db.WRITER_ROLE, db.column_type
 
 
-def target(path: str | os.PathLike | None = None) -> str:
+def target(path: Db = None) -> str:
     """The warehouse named by `path`, else $CPIP_DB, else data/warehouse.duckdb: a path or a URL."""
     return str(path or os.environ.get("CPIP_DB") or DEFAULT_PATH)
 
 
-def is_postgres(path: str | os.PathLike | None = None) -> bool:
+def is_postgres(path: Db = None) -> bool:
     return db.is_postgres(target(path))
 
 
-def warehouse_path(path: str | os.PathLike | None = None, code: str | None = None) -> Path:
+def warehouse_path(path: Db = None, code: str | None = None) -> Path:
     """The DuckDB file of the authority `code` (default: the work in hand's). The default authority's
     is the file named; another's sits beside it, `<name>.<code>.duckdb`. On PostgreSQL, the local
     path the notes and access log are kept beside: $CPIP_STATE_DIR (else data/), named by the database."""
@@ -84,7 +75,7 @@ def warehouse_path(path: str | os.PathLike | None = None, code: str | None = Non
     return authority.own_file(base, code)
 
 
-def warehouse_url(path: str | os.PathLike | None = None, *, read_only: bool = True) -> str:
+def warehouse_url(path: Db = None, *, read_only: bool = True) -> str:
     """SQLAlchemy URL of the warehouse, for tools that speak SQLAlchemy."""
     if is_postgres(path):
         return db.sqlalchemy_url(target(path))
@@ -104,7 +95,7 @@ def _schema_key() -> str:
     return f"{HEAD}:{_contract_digest()}"
 
 
-def _settings_value(con, key: str) -> str | None:
+def _settings_value(con: db.Connection, key: str) -> str | None:
     """A value from `settings`, or None (also when there is no settings table yet)."""
     if not db.dialect_of(con).has_table(con, "settings"):
         return None
@@ -112,14 +103,14 @@ def _settings_value(con, key: str) -> str | None:
     return found[0][0] if found else None
 
 
-def set_setting(con, key: str, value: str) -> None:
+def set_setting(con: db.Connection, key: str, value: str) -> None:
     con.execute(
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
 
 
-def _migrate(con, code: str) -> None:
+def _migrate(con: db.Connection, code: str) -> None:
     """Run the migrations (and the contract's tables and columns) on `con`, then note the schema key."""
     from etl.store import migrate
 
@@ -130,7 +121,7 @@ def _migrate(con, code: str) -> None:
     set_setting(con, "schema_version", str(SCHEMA_VERSION))
 
 
-def _refresh_reference(con) -> None:
+def _refresh_reference(con: db.Connection) -> None:
     """(Re)load data/reference/dfe/ when its files differ from those last loaded."""
     from etl.catalogue import reference
 
@@ -145,7 +136,7 @@ def _refresh_reference(con) -> None:
         con.execute("ANALYZE published, authorities, neighbours")  # planner statistics for the comparators
 
 
-def fill_calendar(con) -> None:
+def fill_calendar(con: db.Connection) -> None:
     """Every day with its running count of working days, built in SQL from
     the `holidays` package's bank holidays."""
     days = ", ".join(f"(DATE '{d.isoformat()}')" for d in bank_holidays())
@@ -166,11 +157,6 @@ def fill_calendar(con) -> None:
         FROM flagged ORDER BY day
         """
     )
-
-
-def column_type(kind: str) -> str:
-    """The SQL type of a contract column type (text, date, ...), the same on both engines."""
-    return _SQL_TYPES[kind]
 
 
 # --- DuckDB ----------------------------------------------------------------------
@@ -196,7 +182,7 @@ def _duckdb_schema(con: duckdb.DuckDBPyConnection, code: str) -> None:
 
 
 @contextmanager
-def _duckdb_writer(path: str | os.PathLike | None) -> Iterator[duckdb.DuckDBPyConnection]:
+def _duckdb_writer(path: Db) -> Iterator[duckdb.DuckDBPyConnection]:
     code = authority.current_code()
     live = warehouse_path(path, code)
     tmp = live.with_name(live.name + ".tmp")
@@ -229,7 +215,7 @@ def _duckdb_writer(path: str | os.PathLike | None) -> Iterator[duckdb.DuckDBPyCo
 _CURRENT: set[tuple] = set()
 
 
-def _ensure_duckdb(path: str | os.PathLike | None) -> Path:
+def _ensure_duckdb(path: Db) -> Path:
     live = warehouse_path(path)
     if not live.exists():
         with _duckdb_writer(path):
@@ -259,8 +245,7 @@ def _ensure_duckdb(path: str | os.PathLike | None) -> Path:
 def _ensure_postgres(url: str) -> None:
     """Migrate the server's database when it is behind this release, and reload DfE's published
     figures when the shipped files changed (once per process; one process at a time)."""
-    key = (os.getpid(), url)
-    if key in _CURRENT:
+    if db.is_current(url):
         return
     from etl.catalogue import reference
 
@@ -276,12 +261,10 @@ def _ensure_postgres(url: str) -> None:
             raw.commit()
         else:
             raw.rollback()
-    _CURRENT.add(key)
+    db.mark_current(url)
 
 
-def forget(url: str) -> None:
-    """Check `url`'s schema again next time (its database was dropped or replaced)."""
-    _CURRENT.discard((os.getpid(), url))
+forget = db.forget  # tests and tools that drop a database call it here
 
 
 def _scope(con: db.PgConnection, role: str, codes: tuple[str, ...]) -> None:
@@ -353,7 +336,7 @@ def _postgres_reading(url: str) -> Iterator[db.PgConnection]:
 
 
 @contextmanager
-def writer(path: str | os.PathLike | None = None) -> Iterator:
+def writer(path: Db = None) -> Iterator[db.Connection]:
     """A connection for one load of the authority in hand: everything it writes is committed on a
     clean exit, and nothing on an exception (DuckDB: a private copy swapped in; PostgreSQL: one
     transaction)."""
@@ -366,7 +349,7 @@ def writer(path: str | os.PathLike | None = None) -> Iterator:
             yield con
 
 
-def ensure_warehouse(path: str | os.PathLike | None = None) -> Path | str:
+def ensure_warehouse(path: Db = None) -> Path | str:
     """Create an empty warehouse with its schema if there is none yet, and bring one written by an
     earlier release up to this schema (the first time it is read), so readers find the columns they
     expect. Returns the DuckDB file, or the PostgreSQL URL."""
@@ -377,7 +360,7 @@ def ensure_warehouse(path: str | os.PathLike | None = None) -> Path | str:
     return _ensure_duckdb(path)
 
 
-def reader(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+def reader(path: Db = None) -> duckdb.DuckDBPyConnection:
     """A read-only DuckDB connection for one request. Because the ETL swaps a new file in rather than
     writing the live one, a reader opened after a load sees the new data.
 
@@ -444,7 +427,7 @@ def _link_for_readers(live: Path, inode: int | None = None) -> Path | None:
 
 
 @contextmanager
-def reading(path: str | os.PathLike | None = None) -> Iterator:
+def reading(path: Db = None) -> Iterator[db.Connection]:
     """A read-only connection for the authorities in hand (etl.store.authority.codes())."""
     named = target(path)
     if db.is_postgres(named):
@@ -458,7 +441,7 @@ def reading(path: str | os.PathLike | None = None) -> Iterator:
         con.close()
 
 
-def data_version(path: str | os.PathLike | None = None) -> tuple:
+def data_version(path: Db = None) -> tuple:
     """Changes exactly when the data of the authorities in hand does (a load, an undo): the file's
     inode and time on DuckDB (a load swaps a new file in), the load log's latest change on PostgreSQL."""
     named = target(path)

@@ -1,0 +1,95 @@
+"""What a load tells the analyst: its findings and its report (etl/ingest/load.py re-exports both)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone", "skipped")
+
+
+@dataclass
+class Finding:
+    severity: str  # "error" | "warning"
+    line: int | None  # line in the file, header = line 1
+    column: str | None  # the contract's column name
+    value: str | None
+    reason: str
+
+    def describe(self, file_name: str) -> str:
+        """`assessments.csv: line 7: assessment_completed_date: impossible date ... (value '31/02/2023')`."""
+        parts = [file_name]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column:
+            parts.append(self.column)
+        reason = f"warning: {self.reason}" if self.severity == "warning" else self.reason
+        text = ": ".join([*parts, reason])
+        if self.value is not None:
+            text += f" (value '{self.value}')"
+        # One finding, one line: a value with a line break in it is shown escaped.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+@dataclass
+class LoadReport:
+    file_name: str
+    extract_type: str | None
+    rows_read: int = 0
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
+    redated: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    first_period: str | None = None
+    last_period: str | None = None
+    outcome: str = "refused"  # loaded | loaded valid rows only | re-dated | no change | refused | preview
+    load_id: int | None = None
+    # Header names the contract does not declare: read past, never stored.
+    dropped_columns: list[str] = field(default_factory=list)
+    # How the file was read, for the analyst (an Annex A list recognised, a Yes/No column, a sheet skipped).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was refused."""
+        return self.outcome != "refused"
+
+    def summary(self) -> str:
+        """One line for the analyst."""
+        if self.outcome == "skipped":
+            return f"{self.file_name}: skipped: {'; '.join(self.notes)}"
+        head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
+        where = f" (load {self.load_id})" if self.load_id is not None else ""
+        if self.outcome == "refused" and self.rows_read == 0:
+            return f"{head}: refused, nothing loaded{where}"
+        if self.outcome == "refused":
+            good = self.rows_read - self.rejected
+            text = (
+                f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {counted(self.rows_read, 'row')} "
+                f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
+            )
+            if good:
+                text += f", or load the {counted(good, 'valid row')} only"
+            return text
+        counts = (
+            f"{counted(self.rows_read, 'row')} read: {self.added:,} added, {self.replaced:,} replaced, "
+            f"{self.unchanged:,} unchanged"
+        )
+        if self.redated:
+            counts += f" ({self.redated:,} re-dated to the as-of date)"
+        counts += f", {self.rejected:,} rejected, {counted(self.warnings, 'warning')}"
+        text = f"{head}: {self.outcome}{where}: {counts}"
+        if self.first_period:
+            text += f"; periods {self.first_period} to {self.last_period}"
+        if self.dropped_columns:
+            text += f"; columns not in the contract dropped: {', '.join(self.dropped_columns)}"
+        for note in self.notes:
+            text += f"; {note}"
+        return text
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
