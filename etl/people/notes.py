@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -37,14 +38,14 @@ from pathlib import Path
 import pandas as pd
 
 from etl.catalogue.levels import LEVELS
+from etl.people import authored
 from etl.privacy import access
-from etl.rules.calendar import parse_period
 from etl.store import authority, side
 from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
 EXPORT_FORMAT = "cpip-notes-export"
-MAX_TEXT = 4000  # characters in a note: a paragraph or two for the Board, not a report
+MAX_TEXT = authored.MAX_TEXT  # characters in a note
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS note_versions (
@@ -126,7 +127,25 @@ def store_path(db: Db = None) -> Path:
 @contextmanager
 def _store(db: Db) -> Iterator[sqlite3.Connection]:
     with side.opened(store_path(db), _SCHEMA) as con:
+        _add_restored_columns(con)
         yield con
+
+
+RESTORED_COLUMNS = ("restored_by", "restored_at")
+
+
+def _add_restored_columns(con: sqlite3.Connection) -> None:
+    """A version brought back from an export keeps its author and time as history; who restored
+    it, and when, say so (NULL for a save made here). Added to a store made before they were."""
+    for table, _columns in TABLES.values():
+        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        for column in RESTORED_COLUMNS:
+            if column not in have:
+                try:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+                except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
 
 
 def _now() -> str:
@@ -135,6 +154,7 @@ def _now() -> str:
 
 def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
     table, columns = TABLES[kind]
+    columns = columns + [c for c in RESTORED_COLUMNS if c in row]
     cursor = con.execute(
         f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
         [row[c] for c in columns],
@@ -159,7 +179,10 @@ def _rows(db: Db, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
             found = con.execute(sql, params).fetchall()
         finally:
             con.close()
-    return [dict(zip(columns, r, strict=True)) for r in found]
+    # Rows stored before the checks (or by hand) may hold control characters: never passed on.
+    return [
+        {c: authored.printable(v) if isinstance(v, str) else v for c, v in zip(columns, r, strict=True)} for r in found
+    ]
 
 
 # --- notes -----------------------------------------------------------------------
@@ -192,21 +215,17 @@ class Note:
 def _unit_for(level: str, unit: str | None) -> str:
     from etl.catalogue.metrics import catalogue
 
-    if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    authored.check_level(level)
     authority = catalogue().authority.name
     if level == "la":
         return authority
-    if not unit or not unit.strip():
+    if not isinstance(unit, str) or not unit.strip():
         raise ValueError(f"name the {level} (--unit) the note is about")
-    return unit.strip()
+    return authored.clean_text(unit, what=f"the {level}", limit=authored.MAX_TITLE)
 
 
 def _check_metric(metric_id: str) -> None:
-    from etl.catalogue.metrics import catalogue
-
-    if metric_id not in catalogue().ids:
-        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
+    authored.check_metric(metric_id)
 
 
 def _known_unit(level: str, unit: str, db: Db) -> str:
@@ -234,13 +253,10 @@ def write_note(
     from etl.serve import queries
 
     _check_metric(metric_id)
-    parse_period(period)
+    authored.check_period(period, db)
     unit = _known_unit(level, _unit_for(level, unit), db)
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("a note needs some text")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"a note is at most {MAX_TEXT} characters ({len(text)} given)")
+    text = authored.clean_text(text, what="a note")
+    author = authored.check_author(author)
     org = queries.org_units(db)
     access.check_note(access.current_viewer(), level, unit, org[["team", "service", "area"]].itertuples(index=False))
     row = {
@@ -361,12 +377,11 @@ def add_event(
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
 
     _check_metric(metric_id)
-    day = date.fromisoformat(str(event_date)[:10])
-    label = (label or "").strip()
-    if not label:
+    day = authored.check_day(event_date, db, what="the event's date")
+    if not (label or "").strip():
         raise ValueError("an event needs a label (what happened)")
-    if len(label) > 120:
-        raise ValueError("an event's label is at most 120 characters")
+    label = authored.clean_text(label, what="an event's label", limit=authored.MAX_LABEL)
+    author = authored.check_author(author)
     access.check_plans(access.current_viewer())
     event_id = event_id or uuid.uuid4().hex[:12]
     row = {
@@ -441,27 +456,88 @@ def is_export(path: str | os.PathLike) -> bool:
     return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
 
 
+def _checked_note(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    authored.check_period(row["period"], db)
+    unit = _unit_for(row["level"], row["org_unit"])
+    if row["level"] == "la" and row["org_unit"] != unit:
+        raise ValueError(f"the authority is named {row['org_unit']!r}, not {unit!r}")
+    return {
+        **row,
+        "org_unit": _known_unit(row["level"], unit, db),
+        "text": authored.clean_text(row["text"], what="a note"),
+    }
+
+
+def _checked_event(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    day = authored.check_day(row["event_date"], db, what="the event's date")
+    label = authored.clean_text(row["label"], what="an event's label", limit=authored.MAX_LABEL)
+    if row["removed"] not in (0, 1, True, False):
+        raise ValueError(f"removed is {row['removed']!r}, not 0 or 1")
+    event_id = authored.clean_text(row["event_id"], what="the event's id", limit=authored.MAX_TITLE)
+    return {**row, "event_id": event_id, "event_date": day.isoformat(), "label": label, "removed": int(row["removed"])}
+
+
+def _checked_row(kind: str, row: object, db: Db) -> dict:
+    """One row of an export as it may be stored (the checks every save meets), or ValueError."""
+    columns = TABLES[kind][1]
+    if not isinstance(row, dict):
+        raise ValueError("not a record")
+    missing = [c for c in columns if c not in row]
+    if missing:
+        raise ValueError(f"has no {', '.join(missing)}")
+    row = {c: row[c] for c in columns}  # anything else in the file is left behind
+    version_id = row["version_id"]
+    if not isinstance(version_id, str) or not re.fullmatch(r"[0-9a-f]{1,64}", version_id):
+        raise ValueError(f"version_id {version_id!r} is not a version's id")
+    history = {
+        "author": authored.check_author(row["author"]),
+        "written_at": authored.check_written_at(row["written_at"]),
+    }
+    if kind == "note":
+        checked = _checked_note(row, db)
+    elif kind == "event":
+        checked = _checked_event(row, db)
+    else:
+        checked = authored.checked_action(row)
+    return {**checked, "version_id": version_id, **history}
+
+
 def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
-    """Bring an export back: (versions added, versions already held). Nothing held is changed."""
+    """Bring an export back: (versions added, versions already held). Nothing held is changed.
+    Every row meets the checks a save does, or nothing of the file is restored (ValueError naming
+    the row). A restored version keeps its author and time as history, marked with who restored it
+    and when; its time is never in the future, so a later save here is always the current one."""
+    name = Path(path).name
     try:
         body = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{Path(path).name}: not a notes export ({exc})") from None
+        raise ValueError(f"{name}: not a notes export ({exc})") from None
     if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{Path(path).name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+        raise ValueError(f"{name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+    restored = {"restored_by": authored.check_author(current_author()), "restored_at": _now()}
+    rows: list[tuple[str, dict]] = []
+    for kind in TABLES:
+        found = body.get(kind + "s") or []
+        if not isinstance(found, list):
+            raise ValueError(f"{name}: '{kind}s' is not a list; nothing was restored")
+        for i, row in enumerate(found):
+            try:
+                rows.append((kind, {**_checked_row(kind, row, db), **restored}))
+            except (ValueError, KeyError, TypeError) as exc:
+                why = str(exc)
+                joint = " " if why.startswith("has no") else ": "  # "note 3 has no period", "note 3: the month ..."
+                raise ValueError(f"{name}: {kind} {i + 1}{joint}{why}; nothing was restored") from None
     added = held = 0
     with _store(db) as con:
         con.execute("BEGIN IMMEDIATE")
         try:
-            for kind, (_table, columns) in TABLES.items():
-                for i, row in enumerate(body.get(kind + "s") or []):
-                    missing = [c for c in columns if c not in row]
-                    if missing:
-                        raise ValueError(f"{Path(path).name}: {kind} {i + 1} has no {', '.join(missing)}")
-                    if _insert(con, kind, row):
-                        added += 1
-                    else:
-                        held += 1
+            for kind, row in rows:
+                if _insert(con, kind, row):
+                    added += 1
+                else:
+                    held += 1
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
