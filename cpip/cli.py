@@ -11,7 +11,7 @@
     cpip inbox [FOLDER]
     cpip boardpack --period YYYY-MM [--level L --unit U] --out FILE.pdf|FILE.xlsx
     cpip children --metric M --period P --level L [--unit U] [--format csv]
-    cpip due [--team T] [--days N] [--on YYYY-MM-DD] [--format csv]
+    cpip due [--team T | --service S] [--days N] [--on YYYY-MM-DD] [--cutoff MONTHS] [--format csv]
     cpip access-log [--format csv|json]
     cpip comment --metric M --period P [--level L --unit U] --text TEXT
     cpip comments [--period P] [--format csv]
@@ -216,13 +216,13 @@ def cmd_children(args: argparse.Namespace) -> int:
 def cmd_due(args: argparse.Namespace) -> int:
     from etl.privacy.children import due_list
 
-    found = due_list(team=args.team, days=args.days, on=args.on, fmt="cli")
+    level, unit = ("service", args.service) if args.service else (None, None)
+    found = due_list(team=args.team, days=args.days, on=args.on, level=level, unit=unit, cutoff=args.cutoff, fmt="cli")
     if args.format == "csv":
         _emit(found.rows, "csv", args.out)
         return 0
-    overdue = int((found.rows["outcome"] == "overdue").sum())
-    print(f"{found.team or 'every team'}: {len(found.rows) - overdue} due in the next {found.days} working days, "
-          f"{overdue} overdue")  # fmt: skip
+    older = f" ({found.older} more overdue for longer: --cutoff 0 lists them)" if found.older else ""
+    print(f"{found.scope}: {found.due} due in the next {found.days} working days, {found.overdue} overdue" + older)
     if not found.rows.empty:
         print(found.rows.to_string(index=False))
     return 0
@@ -371,8 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("due", help="what falls due in the next N working days, and what is overdue")
     p.add_argument("--team")
+    p.add_argument("--service", help="every team of this service (instead of --team)")
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--on", type=_iso_date, help="as of this date (default: each extract's latest as-of date)")
+    p.add_argument("--cutoff", type=int, default=3, help="list overdue of the last N months only (0: all; default 3)")
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_due)

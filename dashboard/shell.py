@@ -59,17 +59,31 @@ def index_string() -> str:
 </html>"""
 
 
-NAV_PAGES = ("/", "/teams", "/audits", "/data")
+NAV_PAGES = ("/", "/teams", "/due", "/audits", "/data")
+
+
+def _may_open(path: str) -> bool:
+    """Whether the current viewer's role opens this page (the gate's own rule for the path), so the
+    menu never offers a page that would refuse them. Outside a request (no viewer): every page."""
+    from dashboard.gate import capability_of_path
+
+    need = capability_of_path(path)
+    try:
+        viewer = access.current_viewer()
+    except access.AccessDenied:  # no viewer named for this request: what every role may open
+        return need == access.AGGREGATES
+    return viewer is None or viewer.may(need)
 
 
 def nav_items() -> list[tuple[str, str]]:
     """(label, path) for the main navigation, from Dash's page registry, in a
-    fixed order; pages reached only by drill-down (a KPI) are not listed."""
+    fixed order, only the pages the viewer's role may open; pages reached only
+    by drill-down (a KPI) are not listed."""
     by_path = {p["path"]: p for p in dash.page_registry.values() if not p.get("path_template")}
     items = []
     for path in NAV_PAGES:
         page = by_path.get(path)
-        if page is not None:
+        if page is not None and _may_open(path):
             items.append((page.get("name") or page["title"], path))
     return items
 

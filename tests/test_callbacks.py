@@ -116,6 +116,23 @@ def pages(tmp_path_factory):
 # ---------------------------------------------------------------- scorecard
 
 
+def test_each_person_lands_on_their_own_scorecard(pages):
+    from etl.privacy.access import Role, Viewer, viewing
+
+    def subtitle(viewer, **address):
+        with viewing(viewer):
+            return text_of(by_id(pages["scorecard"].build(**address), "page-subtitle"))
+
+    manager = Viewer("j.smith", Role.TEAM_MANAGER, teams=("coastal fs 2",))
+    head = Viewer("a.khan", Role.HEAD_OF_SERVICE, services=("Family Safeguarding",))
+    assert subtitle(manager) == "Coastal FS 2 · July 2023 · Team"
+    assert subtitle(head) == "Family Safeguarding · July 2023 · Service"
+    assert subtitle(Viewer("dlt.chair", Role.BOARD)) == f"{AUTHORITY} · July 2023"
+    # An address that names a unit is followed, whoever asks; a team the organisation lacks opens the authority.
+    assert subtitle(manager, level="la") == f"{AUTHORITY} · July 2023"
+    assert subtitle(Viewer("x", Role.TEAM_MANAGER, teams=("Coastal FS 9",))) == f"{AUTHORITY} · July 2023"
+
+
 def test_scorecard_defaults_to_the_latest_month_and_the_authority(pages):
     content = pages["scorecard"].build()
     assert text_of(by_id(content, "page-subtitle")) == f"{AUTHORITY} · July 2023"
@@ -396,3 +413,18 @@ def test_navigation_lists_the_pages_in_order(pages):
     items = nav_items()
     assert items[:3] == [("Scorecard", "/"), ("Teams", "/teams"), ("Audits", "/audits")]
     assert "/kpi/<metric_id>" not in [path for _, path in items]
+
+
+def test_the_menu_offers_only_what_the_role_may_open(pages):
+    from dashboard.shell import nav_items
+    from etl.privacy.access import Role, Viewer, viewing
+
+    def menu(viewer):
+        with viewing(viewer):
+            return [label for label, _ in nav_items()]
+
+    # A viewer sees figures only; a team manager also what falls due; only the analyst the data page.
+    assert menu(Viewer("v", Role.VIEWER)) == ["Scorecard", "Teams", "Audits"]
+    assert menu(Viewer("j", Role.TEAM_MANAGER, teams=("Team A",))) == ["Scorecard", "Teams", "What falls due", "Audits"]
+    assert menu(Viewer("b", Role.BOARD)) == ["Scorecard", "Teams", "What falls due", "Audits"]
+    assert menu(Viewer("p", Role.ANALYST)) == ["Scorecard", "Teams", "What falls due", "Audits", "Data"]

@@ -22,8 +22,11 @@ COLUMN_LABELS = {
     "deadline": "Deadline",
     "event_date": "Event",
     "working_days": "Working days",
+    "days_left": "Days left",
+    "days_overdue": "Days overdue",
     "outcome": "Outcome",
 }
+NUMBER_COLUMNS = ("working_days", "days_left", "days_overdue")
 
 
 def period_words(period: str, months: Sequence[str]) -> str:
@@ -47,10 +50,13 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
     for name in frame.columns:
         # ISO dates as text: sorted correctly, filtered by typing "2023-07", never a US-format date picker.
         column = {"field": name, "headerName": COLUMN_LABELS.get(name, name), "cellDataType": "text"}
-        if name == "working_days":
+        if name in NUMBER_COLUMNS:
             column["cellDataType"] = "number"
             column["filter"] = "agNumberColumnFilter"
             column["type"] = "rightAligned"
+        if name == "metric_id" and metric_names:
+            # A KPI's whole name, wrapped over lines rather than cut at the column's edge.
+            column.update(wrapText=True, autoHeight=True, minWidth=240, flex=2)
         columns.append(column)
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     if metric_names:

@@ -178,6 +178,16 @@ class Viewer:
         scope = self.teams or self.services
         return f"{self.name}, {ROLE_WORDS[self.role]}" + (f" ({', '.join(scope)})" if scope else "")
 
+    @property
+    def home(self) -> tuple[str, str] | None:
+        """(level, unit) of the scorecard this viewer opens on: a team manager's (first) team, a head
+        of service's (first) service; None for everyone else (the authority's)."""
+        if self.role is Role.TEAM_MANAGER and self.teams:
+            return "team", self.teams[0]
+        if self.role is Role.HEAD_OF_SERVICE and self.services:
+            return "service", self.services[0]
+        return None
+
     def refusal(self, capability: str) -> str:
         """The plain sentence a refused request gets."""
         return (
