@@ -328,7 +328,21 @@ def load_files(
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
     _finish_shared(shared, **ends)
+    _check_access_file([reports[i] for i in range(len(prepared))], db)
     return [reports[i] for i in range(len(prepared))]
+
+
+def _check_access_file(reports: list[LoadReport], db: str | os.PathLike | None) -> None:
+    """A new organisation reference: say (and log) which teams and services of the access file it lacks."""
+    from etl.privacy import access
+
+    changed = [r for r in reports if r.extract_type == "organisation" and (r.added or r.replaced)]
+    if not changed:
+        return
+    try:
+        changed[-1].notes.extend(access.check_access_file(db))
+    except access.AccessError:
+        return  # a broken access file is reported where it is read (the web app refuses to start)
 
 
 def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:
