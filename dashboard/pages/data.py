@@ -194,6 +194,7 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 className="mb-4",
             ),
+            organisation_card(),
             dbc.Card(
                 [
                     dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
@@ -732,3 +733,56 @@ def show_findings(clicks: list[int | None]) -> Any:
     except Exception:
         log.exception("findings failed")
         return dbc.Alert("The findings cannot be shown just now.", color="warning")
+
+
+# --- the organisation reference and the access file (issue 25) ---------------------------------
+# Kept apart from the check, load and undo above: what the reference is, how teams are added, and
+# which names of the access file it lacks (checked again after every load: `data-refresh`).
+
+
+def organisation_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2("Organisation reference and access file", className="h5 mb-0")),
+            dbc.CardBody(
+                [
+                    html.P(
+                        "The organisation reference lists every team with its service and area; a list naming a "
+                        "team it lacks is refused. Add teams by loading an organisation file (columns team, "
+                        "service, area) above, or from the command line: cpip teams --unknown FILE lists the "
+                        "teams a file names that the reference lacks.",
+                        className="small",
+                        id="data-org-help",
+                    ),
+                    html.Div(id="data-org-access"),
+                ]
+            ),
+        ],
+        className="mb-4",
+    )
+
+
+@callback(Output("data-org-access", "children"), Input("data-refresh", "data"))
+def show_access_check(_refresh: Any) -> Any:
+    """The access file's teams and services the organisation reference does not name."""
+    from etl.privacy.access import check_access_file
+
+    try:
+        found = check_access_file()
+    except Exception:
+        log.exception("checking the access file failed")
+        return dbc.Alert("The access file cannot be checked just now; please reload the page.", color="warning")
+    if not found:
+        return html.P(
+            "Every team and service the access file names is in the organisation reference.",
+            className="small text-muted mb-0",
+            id="data-org-access-ok",
+        )
+    return dbc.Alert(
+        [
+            html.Strong("The access file names teams or services the reference lacks:"),
+            html.Ul([html.Li(sentence) for sentence in found]),
+        ],
+        color="warning",
+        id="data-org-access-warning",
+    )
