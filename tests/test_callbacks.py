@@ -116,6 +116,22 @@ def pages(tmp_path_factory):
 # ---------------------------------------------------------------- scorecard
 
 
+def test_a_figure_over_too_few_records_says_small_numbers_instead_of_a_colour(pages):
+    # The team "=SUM(A1)" completed 1 of 2 assessments in time in July 2023: 50%, far below the
+    # Amber threshold, but 2 is below metrics.yml's default min_denominator of 5.
+    content = pages["scorecard"].build(period="2023-07", level="team", unit="=SUM(A1)")
+    row = text_of(by_id(content, "sc-row-assessments_45wd"))
+    assert "50.0% 1 / 2 90.0% Small numbers –" in row  # value, counts, target, the RAG column's word
+    assert text_of(by_id(content, "sc-small-assessments_45wd")) == (
+        "Small numbers: 2 counted, fewer than the 5 a RAG rating needs, so the figure is shown without a colour "
+        "and left out of the Red and Amber counts."
+    )
+    assert text_of(by_id(content, "sc-count-red")) == "0" and text_of(by_id(content, "sc-count-amber")) == "0"
+    # Coastal FS 1's 120 of 130 is rated as before.
+    team = pages["scorecard"].build(period="2023-07", level="team", unit="Coastal FS 1")
+    assert "Small numbers" not in text_of(by_id(team, "sc-row-assessments_45wd"))
+
+
 def test_each_person_lands_on_their_own_scorecard(pages):
     from etl.privacy.access import Role, Viewer, viewing
 
@@ -258,7 +274,8 @@ def test_csv_download_neutralises_formulas(pages):
         "metric_id", "level", "org_unit", "period", "numerator", "denominator", "value", "target", "rag"
     ]  # fmt: skip
     assert frame["org_unit"].tolist() == ["'=SUM(A1)"]
-    assert frame.iloc[0][["numerator", "denominator", "value", "rag"]].tolist() == [1.0, 2.0, 50.0, "Red"]
+    # 1 of 2 is below the default min_denominator of 5: shown, not rated.
+    assert frame.iloc[0][["numerator", "denominator", "value", "rag"]].tolist() == [1.0, 2.0, 50.0, "Small numbers"]
 
 
 def test_csv_download_for_the_authority(pages):
