@@ -22,7 +22,7 @@ from dashboard.components.child_tables import grid
 from dashboard.pages.children import building_for_a_visit
 from dashboard.pages.common import page_header
 from etl.catalogue.metrics import catalogue
-from etl.privacy import children
+from etl.privacy import access, children
 from etl.privacy.access import AccessDenied
 
 dash.register_page(__name__, path="/due", name="What falls due", title="What falls due · CPIP", order=80)
@@ -85,6 +85,18 @@ def older_note(found: children.DueList) -> html.P | None:
     )
 
 
+def own_unit() -> tuple[str | None, str | None]:
+    """With no unit in the address (the menu's link): a team manager of one team sees that team's
+    list, a head of service of one service that service's; anyone else every team they may see."""
+    try:
+        viewer = access.current_viewer()
+    except AccessDenied:
+        return None, None
+    if viewer is None or len(viewer.teams or viewer.services) != 1 or viewer.home is None:
+        return None, None
+    return viewer.home
+
+
 def build(
     team: str | None,
     days: str | None,
@@ -93,6 +105,8 @@ def build(
     unit: str | None = None,
     cutoff: str | None = None,
 ) -> list:
+    if not team and not unit and level in (None, ""):
+        level, unit = own_unit()
     try:
         found = children.due_list(
             team=team or None, days=parse_days(days), on=parse_on(on), level=level or None, unit=unit or None,
