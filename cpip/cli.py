@@ -9,7 +9,7 @@
     cpip undo LOAD_ID
     cpip demo [--if-empty]
     cpip inbox [FOLDER]
-    cpip boardpack --period YYYY-MM [--level L --unit U] --out FILE.pdf|FILE.xlsx
+    cpip boardpack [--period YYYY-MM] [--level L --unit U] --out FILE.pdf|FILE.xlsx
     cpip children --metric M --period P --level L [--unit U] [--format csv]
     cpip due [--team T | --service S] [--days N] [--on YYYY-MM-DD] [--cutoff MONTHS] [--format csv]
     cpip access-log [--format csv|json]
@@ -186,7 +186,16 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 def cmd_boardpack(args: argparse.Namespace) -> int:
     from dashboard.export.boardpack import build_boardpack
 
-    path = build_boardpack(args.period, level=args.level, unit=args.unit, out=Path(args.out))
+    period = args.period
+    if period is None:
+        from etl.serve.queries import latest_complete_period
+
+        period = latest_complete_period()
+        if period is None:
+            print("No data is loaded yet: load the extracts (cpip load) first.", file=sys.stderr)
+            return 1
+        print(f"Board pack for {period}, the latest complete month (--period YYYY-MM for another).")
+    path = build_boardpack(period, level=args.level, unit=args.unit, out=Path(args.out))
     print(f"Board pack written to {path}")
     return 0
 
@@ -354,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inbox)
 
     p = sub.add_parser("boardpack", help="the month's board pack as PDF or Excel")
-    p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--period", type=_month, metavar="YYYY-MM", help="default: the latest complete month")
     p.add_argument("--level", choices=LEVELS, default="la")
     p.add_argument("--unit")
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")

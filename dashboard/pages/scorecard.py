@@ -184,7 +184,6 @@ def build(
         *head,
         rag_summary(frame["rag"], id_prefix=PREFIX),
         left_off_note(left_off, sel.unit),
-        left_off_note(left_off, sel.unit),
         scroll_region(
             scorecard_table(
                 frame,

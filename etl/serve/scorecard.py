@@ -248,12 +248,13 @@ def icon_matrix(period: str, level: str = "la", unit: str | None = None, *, db: 
 
 
 def matrix_counts(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    """How many KPIs (and cells) of an icon matrix show each variation and assurance:
-    {"special cause concerning": (KPIs, cells), ...}."""
+    """How many KPIs, and in how many units, of an icon matrix show each variation and assurance:
+    {"special cause concerning": (KPIs, units), ...} (12 KPIs hit and miss in 5 services, not in
+    the 24 cells they fill)."""
     out: dict[str, tuple[int, int]] = {}
     for column in ("variation", "assurance"):
         for value, rows in frame[frame[column].astype(bool)].groupby(column):
-            out[str(value)] = (rows["metric_id"].nunique(), len(rows))
+            out[str(value)] = (rows["metric_id"].nunique(), rows["org_unit"].nunique())
     return out
 
 
