@@ -5,7 +5,7 @@
     cpip regional --metric M --authorities CODE,CODE,... [--format csv|json] [--out FILE]
     cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
     cpip loads [--findings LOAD_ID]
-    cpip teams --unknown FILE...
+    cpip teams --unknown FILE...  |  cpip teams --map ALIAS=TEAM|FILE [--map ...]
     cpip undo LOAD_ID
     cpip demo [--if-empty]
     cpip inbox [FOLDER]
@@ -144,7 +144,10 @@ def cmd_loads(args: argparse.Namespace) -> int:
 
 
 def cmd_teams(args: argparse.Namespace) -> int:
-    """The teams the files name that the organisation reference lacks, as an organisation file to fill in."""
+    """The teams the files name that the organisation reference lacks, as an organisation file to fill in;
+    or (--map) each unknown name mapped to a known team, or added with its service and area."""
+    if args.map:
+        return _map_teams(args.map)
     from etl.ingest.findings import unknown_teams
     from etl.ingest.load import preview_files
 
@@ -158,6 +161,42 @@ def cmd_teams(args: argparse.Namespace) -> int:
     from etl.serve.safe_csv import write_csv
 
     write_csv(pd.DataFrame({"team": list(names), "service": "", "area": ""}), sys.stdout)
+    return 0
+
+
+def _map_teams(items: list[str]) -> int:
+    """`ALIAS=TEAM` pairs, and files as `cpip teams --unknown` writes them once filled in: a row with
+    `maps_to` is another name of that team; a row with service and area is a new team."""
+    import csv
+
+    from etl.ingest.team_map import NewTeam, map_teams
+
+    aliases: dict[str, str] = {}
+    new: list[NewTeam] = []
+    for item in items:
+        if "=" in item and not Path(item).exists():
+            alias, _, team = item.partition("=")
+            aliases[alias.strip()] = team.strip()
+            continue
+        with open(item, newline="", encoding="utf-8-sig") as handle:
+            for row in csv.DictReader(handle):
+                row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+                if row.get("maps_to"):
+                    aliases[row["team"]] = row["maps_to"]
+                elif row.get("team"):
+                    new.append(NewTeam(row["team"], row.get("service", ""), row.get("area", "")))
+    reports = map_teams(aliases, new, who=os_user())
+    for report in reports:
+        if not report.ok:
+            print(report.summary())
+            for finding in report.findings[:5]:
+                print(f"  {finding.describe(report.file_name)}")
+    if not all(r.ok for r in reports):
+        return 1
+    for t in new:
+        print(f"{t.team} added to the organisation reference ({t.service}, {t.area})")
+    for alias, team in aliases.items():
+        print(f"{alias} now loads as {team}")
     return 0
 
 
@@ -346,8 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--findings", type=int, metavar="LOAD_ID", help="every error and warning of one load")
     p.set_defaults(func=cmd_loads)
 
-    p = sub.add_parser("teams", help="teams the files name that the organisation reference lacks")
-    p.add_argument("--unknown", nargs="+", metavar="FILE", dest="files", required=True)
+    p = sub.add_parser("teams", help="teams the files name that the organisation reference lacks, and mapping them")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--unknown", nargs="+", metavar="FILE", dest="files")
+    group.add_argument(
+        "--map", action="append", metavar="ALIAS=TEAM|FILE",
+        help="another name of a known team (ALIAS=TEAM), or the --unknown file filled in: maps_to for another "
+        "name, service and area for a new team; next month's lists then map themselves",
+    )  # fmt: skip
     p.set_defaults(func=cmd_teams)
 
     p = sub.add_parser("undo", help="undo a load, restoring exactly the state before it")

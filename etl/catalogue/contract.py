@@ -422,6 +422,21 @@ ACTIONS = ExtractType(
     checks=("plan_actions",),
 )
 
+# The council's other names for its teams (issue 25): a list naming "Locality 4 Duty Team" loads as
+# the team it is mapped to. Kept beside the organisation reference, written by the data page's
+# mapping and `cpip teams --map` through the loader (a load of its own: logged, undone like any).
+TEAM_ALIASES = ExtractType(
+    name="team_aliases",
+    description="Other names a team of the organisation reference goes by in the council's lists",
+    columns=(
+        Column("alias", "text", True, ("other name", "name in the list", "unknown team")),
+        Column("team", "text", True, ("maps to", "maps_to", "team name")),
+    ),
+    key=("alias",),
+    record_level=False,
+    words="team aliases",
+)
+
 EXTRACT_TYPES: dict[str, ExtractType] = {
     t.name: t
     for t in (
@@ -435,6 +450,7 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
         CARE_LEAVERS,
         KPI_VALUES,
         ORGANISATION,
+        TEAM_ALIASES,
         ACTIONS,
     )
 }

@@ -138,6 +138,10 @@ def stage_for(con) -> duckdb.DuckDBPyConnection:
     teams = con.execute("SELECT team, service, area FROM organisation").fetchall()
     if teams:
         stage.executemany("INSERT INTO organisation VALUES (?, ?, ?)", teams)
+    stage.execute("CREATE TABLE team_aliases (alias VARCHAR, team VARCHAR)")
+    aliases = con.execute("SELECT alias, team FROM team_aliases").fetchall()
+    if aliases:
+        stage.executemany("INSERT INTO team_aliases VALUES (?, ?)", aliases)
     stage.execute("CREATE TABLE calendar (day DATE, is_working_day BOOLEAN, working_day_number INTEGER)")
     warehouse.fill_calendar(stage)
     return stage

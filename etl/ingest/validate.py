@@ -156,9 +156,12 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
         params = [authority.current().name]
     else:
         names, params = "SELECT team AS name FROM organisation", []
+    # A team's other names (team_aliases) key to the team itself, unless a real name has that key.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _units AS SELECT {name_key_sql('name')} AS key, min(name) AS name "
-        f"FROM ({names}) GROUP BY ALL",
+        f"CREATE OR REPLACE TEMP TABLE _units AS WITH n AS (SELECT {name_key_sql('name')} AS key, name FROM ({names}))"
+        " SELECT key, min(name) AS name FROM (SELECT key, name FROM n UNION ALL"
+        f" SELECT {name_key_sql('alias')}, team FROM team_aliases"
+        f" WHERE {name_key_sql('alias')} NOT IN (SELECT key FROM n)) AS k GROUP BY ALL",
         params,
     )
     return has_teams
