@@ -755,6 +755,13 @@ def organisation_card() -> dbc.Card:
                         id="data-org-help",
                     ),
                     html.Div(id="data-org-access"),
+                    html.H3("Unknown teams in the files checked", className="h6 mt-3"),
+                    dcc.Store(id="data-map-names", data=[]),
+                    html.Div(id="data-map-form"),
+                    dbc.Button(
+                        "Save the mapping", id="data-map-save", color="primary", className="mt-2", disabled=True
+                    ),
+                    html.Div(id="data-map-result", className="mt-2", role="status"),
                 ]
             ),
         ],
@@ -785,4 +792,122 @@ def show_access_check(_refresh: Any) -> Any:
         ],
         color="warning",
         id="data-org-access-warning",
+    )
+
+
+NEW_TEAM = "__new__"  # the choice that adds an unknown name as a team of its own
+
+
+def map_form(names: list[str], known: list[str]) -> list:
+    """A row per unknown team: map it to a known team (the closest first) or add it with its
+    service and area. Each control sits inside its label, so it is named for a screen reader."""
+    from etl.ingest.team_map import closest
+
+    rows = []
+    for i, name in enumerate(names):
+        near = closest(name, known)
+        options = [{"label": "Choose…", "value": ""}, {"label": "Add as a new team", "value": NEW_TEAM}]
+        options += [{"label": f"{t} (closest)", "value": t} for t in near]
+        options += [{"label": t, "value": t} for t in known if t not in near]
+        rows.append(
+            html.Fieldset(
+                [
+                    html.Legend(name, className="h6 mb-1"),
+                    html.Label(
+                        [
+                            "Is the team",
+                            dbc.Select(id={"type": "data-map-choice", "index": i}, options=options, value=""),
+                        ],
+                        className="me-3",
+                    ),
+                    html.Label(
+                        ["Service (a new team)", dbc.Input(id={"type": "data-map-service", "index": i})],
+                        className="me-3",
+                    ),
+                    html.Label(["Area (a new team)", dbc.Input(id={"type": "data-map-area", "index": i})]),
+                ],
+                className="cpip-map-row mb-2",
+                id=f"data-map-row-{i}",
+            )
+        )
+    return rows
+
+
+@callback(
+    Output("data-map-form", "children"),
+    Output("data-map-names", "data"),
+    Output("data-map-save", "disabled"),
+    Input("data-previews", "data"),
+)
+def show_unknown_teams(previews: list[dict] | None) -> tuple:
+    """The unknown teams of every file checked, each to map or add (the check's own findings)."""
+    from etl.ingest.team_map import known_teams, unknown_in
+
+    names: dict[str, None] = {}
+    for preview in previews or []:
+        for name in unknown_in(preview.get("findings") or []):
+            names.setdefault(name, None)
+    if not names:
+        return (
+            html.P(
+                "None: every team the checked files name is in the reference.",
+                className="small text-muted mb-0",
+                id="data-map-none",
+            ),
+            [],
+            True,
+        )
+    try:
+        known = known_teams()
+    except Exception:
+        log.exception("reading the organisation reference failed")
+        return dbc.Alert("The organisation reference cannot be read just now.", color="warning"), [], True
+    intro = html.P(
+        f"{len(names)} {'team' if len(names) == 1 else 'teams'} the files name {'is' if len(names) == 1 else 'are'} "
+        "not in the organisation reference. Say which team each is (kept as its other name, so next month's "
+        "lists map themselves) or add it with its service and area, save, then check the files again.",
+        className="small",
+        id="data-map-intro",
+    )
+    return [intro, *map_form(list(names), known)], list(names), False
+
+
+@callback(
+    Output("data-map-result", "children"),
+    Input("data-map-save", "n_clicks"),
+    State("data-map-names", "data"),
+    State({"type": "data-map-choice", "index": ALL}, "value"),
+    State({"type": "data-map-service", "index": ALL}, "value"),
+    State({"type": "data-map-area", "index": ALL}, "value"),
+    prevent_initial_call=True,
+)
+def save_mapping(_clicks: Any, names: list[str] | None, choices: list, services: list, areas: list) -> Any:
+    """Write the mapping through the loader (etl.ingest.team_map): aliases and new teams."""
+    from etl.ingest.team_map import NewTeam, map_teams
+
+    aliases: dict[str, str] = {}
+    new: list[NewTeam] = []
+    for i, name in enumerate(names or []):
+        choice = (choices[i] if i < len(choices) else "") or ""
+        if choice == NEW_TEAM:
+            new.append(NewTeam(name, (services[i] or "").strip(), (areas[i] or "").strip()))
+        elif choice:
+            aliases[name] = choice
+    if not aliases and not new:
+        return dbc.Alert("Choose a team for at least one name first.", color="info", id="data-map-alert")
+    try:
+        reports = map_teams(aliases, new, who=current_user())
+    except ValueError as exc:
+        return dbc.Alert(str(exc), color="warning", id="data-map-alert")
+    except Exception:
+        log.exception("saving the team mapping failed")
+        return dbc.Alert("The mapping could not be saved just now; try again.", color="danger", id="data-map-alert")
+    refused = [r for r in reports if not r.ok]
+    if refused:
+        problems = [f.describe(r.file_name) for r in refused for f in r.findings[:5]]
+        return dbc.Alert([html.Strong("Nothing was saved: "), html.Ul([html.Li(p) for p in problems])],
+                         color="warning", id="data-map-alert")  # fmt: skip
+    said = [f"{t.team} added ({t.service}, {t.area})" for t in new] + [f"{a} is {t}" for a, t in aliases.items()]
+    return dbc.Alert(
+        f"Saved: {'; '.join(said)}. Check the files again to load them.", color="success", id="data-map-alert"
     )
