@@ -16,6 +16,7 @@
     cpip comment --metric M --period P [--level L --unit U] --text TEXT
     cpip comments [--period P] [--format csv]
     cpip notes export FILE
+    cpip notes import-sqlite [FILE]
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
@@ -274,6 +275,14 @@ def cmd_notes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notes_import(args: argparse.Namespace) -> int:
+    from etl.people.notes import import_sqlite
+
+    source, added, held = import_sqlite(args.file)
+    print(f"Imported from {source}: {added} versions added, {held} already held.")
+    return 0
+
+
 def cmd_plans(args: argparse.Namespace) -> int:
     from etl.people.plans import plan_sections
 
@@ -401,6 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = notes_sub.add_parser("export", help="write every version to one file that `cpip load` brings back")
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_notes)
+    q = notes_sub.add_parser(
+        "import-sqlite",
+        help="on PostgreSQL: bring an earlier release's SQLite notes file into the database (once; twice adds nothing)",
+    )
+    q.add_argument("file", metavar="FILE", nargs="?", help="the notes file (default: the one beside this warehouse)")
+    q.set_defaults(func=cmd_notes_import)
 
     p = sub.add_parser("plans", help="the Practice Action Plans' actions, with overdue worked out")
     p.add_argument("--overdue", action="store_true", help="only overdue actions")
