@@ -465,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ValueError, KeyError, LookupError, OSError) as exc:
         message = exc.args[0] if exc.args else exc.__class__.__name__
+        if isinstance(exc, OSError) and exc.strerror:  # the system's words, not its number (`28`)
+            message = exc.strerror + (f": {exc.filename}" if exc.filename else "")
         print(f"cpip {args.command}: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

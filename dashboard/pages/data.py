@@ -430,7 +430,13 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
     if not previews:
         return [], [], [], HIDE, True, "Load"
     cards = [report.file_report(p, index=i) for i, p in enumerate(previews)]
-    with_errors = [p for p in previews if report.file_status(p) == "errors"]
+    # A workbook with a bad list: its good lists too wait for the choice (a workbook loads whole or not at all).
+    spoiled = report.spoiled_tokens(previews)
+    with_errors = [
+        p
+        for p in previews
+        if report.file_status(p) == "errors" or (report.file_status(p) == "ready" and p.get("token") in spoiled)
+    ]
     # A workbook's lists share a token: one choice loads the valid rows of each of its lists.
     options = list({p["token"]: {"label": valid_only_label(p), "value": p["token"]} for p in with_errors}.values())
     value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
@@ -450,6 +456,12 @@ def valid_only_label(preview: dict) -> str:
     """The explicit choice offered for a file with errors."""
     rejected = preview.get("rejected") or 0
     valid = (preview.get("rows_read") or 0) - rejected
+    source = preview.get("source_name")
+    if source and source != preview.get("file_name"):  # a list of a workbook: the choice is the workbook's
+        return (
+            f"Load the good lists and valid rows only of {source}: the lists and rows with errors are left out"
+            " (kept in the load log with their reasons)"
+        )
     return (
         f"Load the valid rows only of {preview.get('file_name')}: {_rows(valid)} loaded, "
         f"{_rows(rejected)} rejected (kept in the load log with their reasons)"

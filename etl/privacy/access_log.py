@@ -52,8 +52,12 @@ def _store(db: Db) -> side.SideStore:
     return side.store(db, log_path(db), [side.ACCESS_LOG])
 
 
+class AccessLogUnavailable(RuntimeError):
+    """The access log cannot be written: the list is not shown (every view of a child list is recorded)."""
+
+
 def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: Db = None) -> int:
-    """Append one entry; returns its id. Raises (a database error, OSError) if it cannot be written."""
+    """Append one entry; returns its id. Raises AccessLogUnavailable (a sentence) if it cannot be written."""
     row = {
         "viewed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "who": who,
@@ -62,7 +66,13 @@ def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: 
         "format": fmt,
         "children": int(children),
     }
-    (entry_id,) = _store(db).add(side.ACCESS_LOG, [row])
+    try:
+        (entry_id,) = _store(db).add(side.ACCESS_LOG, [row])
+    except side.store_errors() as exc:
+        raise AccessLogUnavailable(
+            f"this child list cannot be shown just now: the access log, which records every view of a child list,"
+            f" cannot be written ({exc}; is the disk full?). Try again once the administrator has made room."
+        ) from None
     return int(entry_id)
 
 

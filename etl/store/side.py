@@ -56,6 +56,12 @@ def opened(path: Path, schema: Iterable[str] = ()) -> Iterator[sqlite3.Connectio
         con.close()
 
 
+def checkpointed(path: Path) -> sqlite3.Connection:
+    """The side store as last checkpointed, read only: what a page that only reads falls back on when SQLite
+    cannot make its write-ahead files (a full disk). Every writer checkpoints as it closes."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+
+
 # --- the tables ----------------------------------------------------------------------------------------------
 
 
@@ -168,6 +174,13 @@ def store(db: Db, sqlite_file: Path, tables: Sequence[SideTable]) -> SideStore:
     return SqliteStore(sqlite_file, tables)
 
 
+def store_errors() -> tuple[type[Exception], ...]:
+    """What either store raises when a row cannot be written or read (a full disk, a lost server)."""
+    import psycopg
+
+    return (sqlite3.Error, psycopg.Error, OSError)
+
+
 def _order(table: SideTable, insertion: str, newest_first: bool) -> str:
     direction = " DESC" if newest_first else ""
     return ", ".join(f'"{c}"{direction}' for c in (*table.order, insertion))
@@ -257,8 +270,17 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        with self._open() as con:
-            found = con.execute(sql, params).fetchall()
+        try:
+            with self._open() as con:
+                found = con.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            # A full disk stops SQLite making its write-ahead files, and a page that only reads must still show:
+            # read the file as last checkpointed.
+            con = checkpointed(self.path)
+            try:
+                found = con.execute(sql, params).fetchall()
+            finally:
+                con.close()
         return [dict(zip(table.column_names, r, strict=True)) for r in found]
 
 
