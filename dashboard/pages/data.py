@@ -364,6 +364,13 @@ def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[di
     return kept + new, dropped
 
 
+def nothing_to_load(previews: list[dict]) -> list[str]:
+    """The tokens of uploads none of whose lists can be loaded (refused or skipped): once the check
+    has said so, nothing needs them, and they may hold personal data."""
+    needed = {p["token"] for p in previews if p.get("token") and report.file_status(p) in ("ready", "errors")}
+    return list(dict.fromkeys(p["token"] for p in previews if p.get("token") and p["token"] not in needed))
+
+
 def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
@@ -407,9 +414,19 @@ def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | N
     """3. Check the staged files with the loader's preview; nothing is stored."""
     if not staged:
         return no_update, no_update
-    new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress)
+    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress)
+
+
+def check_and_keep(
+    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None
+) -> tuple[list[dict], html.Div]:
+    """Check the staged files, join them to those waiting, and keep only the uploads a Load may
+    still need: a replaced or refused file's upload is deleted once its verdict is read, and
+    anything older than an hour is swept. (previews, status)"""
+    new = check_staged(staged, as_of=as_of, set_progress=set_progress)
     previews, dropped = merge_previews(waiting, new)
-    upload.discard(dropped)
+    upload.discard(dropped + nothing_to_load(new))
+    upload.sweep()
     return previews, _status_after_check(previews)
 
 
@@ -569,6 +586,7 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
     if not n_clicks:
         return no_update, no_update, no_update
     upload.discard([p["token"] for p in previews or [] if p.get("token")])
+    upload.sweep()
     return [], "Cancelled: the files were discarded and nothing was stored.", ""
 
 

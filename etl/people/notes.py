@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import uuid
 from dataclasses import asdict, dataclass
@@ -40,22 +41,22 @@ from pathlib import Path
 import pandas as pd
 
 from etl.catalogue.levels import LEVELS
+from etl.people import authored
 from etl.privacy import access
-from etl.rules.calendar import parse_period
 from etl.store import authority, side
 from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
 EXPORT_FORMAT = "cpip-notes-export"
-MAX_TEXT = 4000  # characters in a note: a paragraph or two for the Board, not a report
+MAX_TEXT = authored.MAX_TEXT  # characters in a note
 
 # Each kind of version and its table (etl/store/side.py declares the tables once, for both stores).
-TABLES = {
-    "note": (side.NOTE_VERSIONS.name, side.NOTE_VERSIONS.column_names),
-    "action": (side.ACTION_VERSIONS.name, side.ACTION_VERSIONS.column_names),
-    "event": (side.EVENT_VERSIONS.name, side.EVENT_VERSIONS.column_names),
-}
+# An export holds every column but who restored a version and when (side.RESTORED_COLUMNS, kept in the store).
 _SIDE_TABLES = {"note": side.NOTE_VERSIONS, "action": side.ACTION_VERSIONS, "event": side.EVENT_VERSIONS}
+TABLES = {
+    kind: (table.name, [c for c in table.column_names if c not in side.RESTORED_COLUMNS])
+    for kind, table in _SIDE_TABLES.items()
+}
 
 
 def store_path(db: Db = None) -> Path:
@@ -84,8 +85,11 @@ def _insert(db: Db, kind: str, row: dict) -> bool:
 
 
 def _rows(db: Db, kind: str, where: dict | None = None) -> list[dict]:
-    """Every version of `kind` whose columns equal `where`'s values, oldest first."""
-    return _store(db).select(_SIDE_TABLES[kind], where)
+    """Every version of `kind` whose columns equal `where`'s values, oldest first (the export's columns)."""
+    columns = TABLES[kind][1]
+    found = _store(db).select(_SIDE_TABLES[kind], where)
+    # Rows stored before the checks (or by hand) may hold control characters: never passed on.
+    return [{c: authored.printable(r[c]) if isinstance(r[c], str) else r[c] for c in columns} for r in found]
 
 
 # --- notes -----------------------------------------------------------------------
@@ -118,21 +122,17 @@ class Note:
 def _unit_for(level: str, unit: str | None) -> str:
     from etl.catalogue.metrics import catalogue
 
-    if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    authored.check_level(level)
     authority = catalogue().authority.name
     if level == "la":
         return authority
-    if not unit or not unit.strip():
+    if not isinstance(unit, str) or not unit.strip():
         raise ValueError(f"name the {level} (--unit) the note is about")
-    return unit.strip()
+    return authored.clean_text(unit, what=f"the {level}", limit=authored.MAX_TITLE)
 
 
 def _check_metric(metric_id: str) -> None:
-    from etl.catalogue.metrics import catalogue
-
-    if metric_id not in catalogue().ids:
-        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
+    authored.check_metric(metric_id)
 
 
 def _known_unit(level: str, unit: str, db: Db) -> str:
@@ -160,13 +160,10 @@ def write_note(
     from etl.serve import queries
 
     _check_metric(metric_id)
-    parse_period(period)
+    authored.check_period(period, db)
     unit = _known_unit(level, _unit_for(level, unit), db)
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("a note needs some text")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"a note is at most {MAX_TEXT} characters ({len(text)} given)")
+    text = authored.clean_text(text, what="a note")
+    author = authored.check_author(author)
     org = queries.org_units(db)
     access.check_note(access.current_viewer(), level, unit, org[["team", "service", "area"]].itertuples(index=False))
     row = {
@@ -276,12 +273,11 @@ def add_event(
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
 
     _check_metric(metric_id)
-    day = date.fromisoformat(str(event_date)[:10])
-    label = (label or "").strip()
-    if not label:
+    day = authored.check_day(event_date, db, what="the event's date")
+    if not (label or "").strip():
         raise ValueError("an event needs a label (what happened)")
-    if len(label) > 120:
-        raise ValueError("an event's label is at most 120 characters")
+    label = authored.clean_text(label, what="an event's label", limit=authored.MAX_LABEL)
+    author = authored.check_author(author)
     access.check_plans(access.current_viewer())
     event_id = event_id or uuid.uuid4().hex[:12]
     row = {
@@ -354,21 +350,79 @@ def is_export(path: str | os.PathLike) -> bool:
     return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
 
 
+def _checked_note(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    authored.check_period(row["period"], db)
+    unit = _unit_for(row["level"], row["org_unit"])
+    if row["level"] == "la" and row["org_unit"] != unit:
+        raise ValueError(f"the authority is named {row['org_unit']!r}, not {unit!r}")
+    return {
+        **row,
+        "org_unit": _known_unit(row["level"], unit, db),
+        "text": authored.clean_text(row["text"], what="a note"),
+    }
+
+
+def _checked_event(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    day = authored.check_day(row["event_date"], db, what="the event's date")
+    label = authored.clean_text(row["label"], what="an event's label", limit=authored.MAX_LABEL)
+    if row["removed"] not in (0, 1, True, False):
+        raise ValueError(f"removed is {row['removed']!r}, not 0 or 1")
+    event_id = authored.clean_text(row["event_id"], what="the event's id", limit=authored.MAX_TITLE)
+    return {**row, "event_id": event_id, "event_date": day.isoformat(), "label": label, "removed": int(row["removed"])}
+
+
+def _checked_row(kind: str, row: object, db: Db) -> dict:
+    """One row of an export as it may be stored (the checks every save meets), or ValueError."""
+    columns = TABLES[kind][1]
+    if not isinstance(row, dict):
+        raise ValueError("not a record")
+    missing = [c for c in columns if c not in row]
+    if missing:
+        raise ValueError(f"has no {', '.join(missing)}")
+    row = {c: row[c] for c in columns}  # anything else in the file is left behind
+    version_id = row["version_id"]
+    if not isinstance(version_id, str) or not re.fullmatch(r"[0-9a-f]{1,64}", version_id):
+        raise ValueError(f"version_id {version_id!r} is not a version's id")
+    history = {
+        "author": authored.check_author(row["author"]),
+        "written_at": authored.check_written_at(row["written_at"]),
+    }
+    if kind == "note":
+        checked = _checked_note(row, db)
+    elif kind == "event":
+        checked = _checked_event(row, db)
+    else:
+        checked = authored.checked_action(row)
+    return {**checked, "version_id": version_id, **history}
+
+
 def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
-    """Bring an export back: (versions added, versions already held). Nothing held is changed."""
+    """Bring an export back: (versions added, versions already held). Nothing held is changed.
+    Every row meets the checks a save does, or nothing of the file is restored (ValueError naming
+    the row). A restored version keeps its author and time as history, marked with who restored it
+    and when; its time is never in the future, so a later save here is always the current one."""
+    name = Path(path).name
     try:
         body = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{Path(path).name}: not a notes export ({exc})") from None
+        raise ValueError(f"{name}: not a notes export ({exc})") from None
     if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{Path(path).name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+        raise ValueError(f"{name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+    restored = {"restored_by": authored.check_author(current_author()), "restored_at": _now()}
     rows: list[tuple[str, dict]] = []
-    for kind, (_table, columns) in TABLES.items():
-        for i, row in enumerate(body.get(kind + "s") or []):
-            missing = [c for c in columns if c not in row]
-            if missing:
-                raise ValueError(f"{Path(path).name}: {kind} {i + 1} has no {', '.join(missing)}")
-            rows.append((kind, row))
+    for kind in TABLES:
+        found = body.get(kind + "s") or []
+        if not isinstance(found, list):
+            raise ValueError(f"{name}: '{kind}s' is not a list; nothing was restored")
+        for i, row in enumerate(found):
+            try:
+                rows.append((kind, {**_checked_row(kind, row, db), **restored}))
+            except (ValueError, KeyError, TypeError) as exc:
+                why = str(exc)
+                joint = " " if why.startswith("has no") else ": "  # "note 3 has no period", "note 3: the month ..."
+                raise ValueError(f"{name}: {kind} {i + 1}{joint}{why}; nothing was restored") from None
     return _add_all(rows, db)
 
 
@@ -401,15 +455,15 @@ def import_sqlite(path: str | os.PathLike | None = None, *, db: Db = None) -> tu
     rows: list[tuple[str, dict]] = []
     try:
         for kind, table in _SIDE_TABLES.items():
-            try:
-                found = con.execute(f"SELECT {', '.join(table.column_names)} FROM {table.name} ORDER BY rowid")
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    continue  # a file from before that kind of version existed
-                raise ValueError(f"{source}: not a notes file ({exc})") from None
-            except sqlite3.DatabaseError as exc:
-                raise ValueError(f"{source}: not a notes file ({exc})") from None
-            rows += [(kind, dict(zip(table.column_names, r, strict=True))) for r in found.fetchall()]
+            # A file of an earlier release may lack a kind of version, or who restored one (read as NULL).
+            have = {row[1] for row in con.execute(f"PRAGMA table_info({table.name})")}
+            columns = [c for c in table.column_names if c in have]
+            if not columns:
+                continue
+            found = con.execute(f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY rowid").fetchall()
+            rows += [(kind, dict(zip(columns, r, strict=True))) for r in found]
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{source}: not a notes file ({exc})") from None
     finally:
         con.close()
     added, held = _add_all(rows, db)

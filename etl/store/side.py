@@ -89,10 +89,16 @@ def _text(*names: str, required: bool = True) -> tuple[tuple[str, str, bool], ..
     return tuple((n, "TEXT", required) for n in names)
 
 
+# A version brought back from an export keeps its author and time as history; who restored it, and when,
+# say so (NULL for a save made here). Not in an export.
+RESTORED_COLUMNS = ("restored_by", "restored_at")
+_RESTORED = _text(*RESTORED_COLUMNS, required=False)
+
+
 NOTE_VERSIONS = SideTable(
     "note_versions",
     # period YYYY-MM; level la | area | service | team; org_unit the authority's name for la; written_at ISO UTC
-    _text("version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"),
+    (*_text("version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"), *_RESTORED),
     key="version_id",
     order=("written_at",),
     lookups=("metric_id", "period", "level", "org_unit"),
@@ -104,6 +110,7 @@ ACTION_VERSIONS = SideTable(
         *_text("version_id", "action_id", "area", "action", "sponsor", "lead"),
         ("due_date", "TEXT", False),  # YYYY-MM-DD
         *_text("status", "notes", "metrics", "author", "written_at"),  # metrics: metric_ids joined by ";"
+        *_RESTORED,
     ),
     key="version_id",
     order=("written_at",),
@@ -116,6 +123,7 @@ EVENT_VERSIONS = SideTable(
         *_text("version_id", "event_id", "event_date", "label", "metric_id"),
         ("removed", "INTEGER", True),  # 1: this version takes the event off the charts
         *_text("author", "written_at"),
+        *_RESTORED,
     ),
     key="version_id",
     order=("written_at",),
