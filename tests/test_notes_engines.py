@@ -19,7 +19,7 @@ from kpi_helpers import new_warehouse
 from cpip import cli
 from etl.people import notes, plans
 from etl.privacy import access, access_log
-from etl.store import authority, migrate, warehouse
+from etl.store import authority, migrate, side, warehouse
 
 # The notes file as the previous release made it (etl/people/notes.py before migration 0005).
 PREVIOUS_SCHEMA = (
@@ -157,6 +157,11 @@ def test_an_export_from_one_engine_restores_into_the_other(
     assert cli.main(["load", str(from_duck)]) == 0
     assert "notes: loaded: 6 rows read: 6 added" in capsys.readouterr().out
     assert what_people_see(pg) == what_people_see(duck) == SEEN
+    # Each version brought back says who brought it back (the command line's user); those saved here, nobody.
+    held = side.store(pg, Path(), []).select(side.NOTE_VERSIONS)
+    assert [(r["restored_by"], bool(r["restored_at"])) for r in held] == [(access.os_user(), True)] * 2
+    held = side.store(duck, notes.store_path(duck), []).select(side.NOTE_VERSIONS)
+    assert [r["restored_by"] for r in held] == [None, None]
     # Exported again from PostgreSQL: the same versions, word for word, in the same order.
     assert cli.main(["notes", "export", str(from_pg)]) == 0
     assert export_body(from_pg) == export_body(from_duck)
