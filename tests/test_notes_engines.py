@@ -192,3 +192,16 @@ def test_the_access_log_is_each_authoritys_own_newest_first(engine: str, new_tar
     assert list(access_log.entries(db, limit=1)["who"]) == ["c"]
     with authority.using("846"):
         assert list(access_log.entries(db)[["who", "format"]].itertuples(index=False, name=None)) == [("d", "csv")]
+
+
+def test_an_access_log_entry_postgresql_refuses_is_a_sentence(pg_warehouse: str) -> None:
+    import psycopg
+
+    # An administrator's slip: the app's writer may no longer add to the log. The list must not be shown.
+    with psycopg.connect(pg_warehouse, autocommit=True) as con:
+        con.execute("REVOKE INSERT ON access_log FROM cpip_writer")
+    with pytest.raises(access_log.AccessLogUnavailable) as refused:
+        access_log.record(who="a", role="board", list_name="/due", fmt="page", children=3, db=pg_warehouse)
+    assert str(refused.value).startswith("this child list cannot be shown just now: the access log")
+    assert "permission denied for table access_log" in str(refused.value)
+    assert access_log.entries(pg_warehouse).empty

@@ -26,6 +26,7 @@ is not shown (`record` raises).
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,9 +70,13 @@ def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: 
     try:
         (entry_id,) = _store(db).add(side.ACCESS_LOG, [row])
     except side.store_errors() as exc:
+        if isinstance(exc, (sqlite3.Error, OSError)):  # a file beside the warehouse: most likely a full disk
+            why, then = f"{exc}; is the disk full?", "once the administrator has made room"
+        else:  # the database server refused or was out of reach
+            why, then = f"the database said: {str(exc).strip()}", "in a moment, or ask the administrator"
         raise AccessLogUnavailable(
-            f"this child list cannot be shown just now: the access log, which records every view of a child list,"
-            f" cannot be written ({exc}; is the disk full?). Try again once the administrator has made room."
+            "this child list cannot be shown just now: the access log, which records every view of a child list,"
+            f" cannot be written ({why}). Try again {then}."
         ) from None
     return int(entry_id)
 
