@@ -205,3 +205,17 @@ def test_an_access_log_entry_postgresql_refuses_is_a_sentence(pg_warehouse: str)
     assert str(refused.value).startswith("this child list cannot be shown just now: the access log")
     assert "permission denied for table access_log" in str(refused.value)
     assert access_log.entries(pg_warehouse).empty
+
+
+def test_a_store_passes_over_a_version_it_holds_and_refuses_one_without_its_text(
+    engine: str, new_target, tmp_path: Path
+) -> None:
+    store = side.store(new_target(tmp_path), tmp_path / "notes.sqlite", side.PEOPLE_TABLES)
+    row = {"version_id": "v1", "metric_id": "seen_5wd", "period": "2023-07", "level": "la", "org_unit": "X",
+           "text": "First.", "author": "a", "written_at": "2023-08-01T09:00:00.000000+00:00"}  # fmt: skip
+    assert store.add(side.NOTE_VERSIONS, [row]) != [None]
+    assert store.add(side.NOTE_VERSIONS, [{**row, "text": "Forged."}]) == [None]  # held: left as it was
+    # A new version and one without its text, together: neither is kept (all or nothing), and no quiet skip.
+    with pytest.raises(side.store_errors()):
+        store.add(side.NOTE_VERSIONS, [{**row, "version_id": "v2"}, {**row, "version_id": "v3", "text": None}])
+    assert [(r["version_id"], r["text"]) for r in store.select(side.NOTE_VERSIONS)] == [("v1", "First.")]

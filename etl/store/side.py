@@ -203,9 +203,12 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in names)
 
 
-def _where(where: Mapping[str, object] | None, placeholder: str) -> tuple[str, list]:
+def _where(table: SideTable, where: Mapping[str, object] | None, placeholder: str) -> tuple[str, list]:
     if not where:
         return "", []
+    unknown = set(where) - set(table.column_names)
+    if unknown:
+        raise ValueError(f"{table.name} has no column {', '.join(sorted(unknown))}")
     return "WHERE " + " AND ".join(f'"{c}" = {placeholder}' for c in where), list(where.values())
 
 
@@ -253,7 +256,10 @@ class SqliteStore:
                 for table, row in rows:
                     names = _added_columns(table)
                     marks = ", ".join("?" * len(names))
-                    sql = f"INSERT OR IGNORE INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+                    # Only a held key is passed over (INSERT OR IGNORE would also drop a row missing a required
+                    # value without a word), as on PostgreSQL.
+                    conflict = f" ON CONFLICT ({table.key}) DO NOTHING" if table.key else ""
+                    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks}){conflict}"
                     cursor = con.execute(sql, [row.get(c) for c in names])
                     out.append(int(cursor.lastrowid) if cursor.rowcount == 1 else None)
                 con.execute("COMMIT")
@@ -272,7 +278,7 @@ class SqliteStore:
     ) -> list[dict]:
         if not self.path.exists():
             return []  # nothing written yet: reading makes no file
-        clause, params = _where(where, "?")
+        clause, params = _where(table, where, "?")
         sql = f"SELECT {', '.join(table.column_names)} FROM {table.name} {clause} "
         sql += "ORDER BY " + _order(table, table.numbered or "rowid", newest_first)
         if limit is not None:
@@ -363,7 +369,7 @@ class PostgresStore:
     ) -> list[dict]:
         from etl.store import authority
 
-        clause, params = _where(where, "%s")
+        clause, params = _where(table, where, "%s")
         sql = f"SELECT {_quoted(table.column_names)} FROM {table.name} {clause} ORDER BY "
         sql += _order(table, table.numbered or SEQ, newest_first)
         if limit is not None:
