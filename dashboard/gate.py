@@ -1,7 +1,9 @@
 """The web app's one gate for who may see what.
 
 Every request passes `before_request` here first (before Dash's own hooks):
-the signed-in user comes from the sign-on header (dashboard/identity.py), the
+the signed-in user comes from the sign-on header (dashboard/identity.py), or
+from the app's own OpenID Connect session when CPIP_OIDC_ISSUER is set
+(dashboard/signin.py; /signin, its callback and /signout are open to all), the
 access policy (etl/privacy/access.py) gives their role, and the request is refused
 with HTTP 403 and a plain sentence unless the role may use what it asks for.
 Nothing here is hidden buttons: an edited address or a hand-made callback POST
@@ -36,8 +38,10 @@ import logging
 import re
 from urllib.parse import parse_qs, unquote
 
-from flask import Flask, Response, g, redirect, request
+from flask import Flask, Response, current_app, g, has_app_context, redirect, request
 
+from dashboard import signin
+from dashboard.answers import plain_page
 from dashboard.identity import user_from_headers
 from etl.privacy import access
 from etl.privacy.access import AGGREGATES, CHILDREN, DATA, NOTES, PLANS, AccessDenied, os_user
@@ -137,27 +141,15 @@ def _check_child_scope(path: str, query: dict[str, list[str]]) -> None:
             return
 
 
-def _wants_html() -> bool:
-    return request.method == "GET" and request.accept_mimetypes.accept_html and not request.path.endswith(".csv")
-
-
-def plain_page(title: str, sentence: str, status: int) -> Response:
-    """A plain answer: a small HTML page for a browser, one line of text otherwise."""
-    if _wants_html():
-        body = (
-            '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)} · CPIP scorecard</title>"
-            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-            '<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">'
-            f'<main><h1>{html.escape(title)}</h1><p id="cpip-refusal">{html.escape(sentence)}</p>'
-            '<p><a href="/">Back to the scorecard</a></p></main></body></html>'
-        )
-        return Response(body, status=status, mimetype="text/html")
-    return Response(sentence + "\n", status=status, mimetype="text/plain")
+def _oidc_on() -> bool:
+    """Whether this app signs people in itself (OpenID Connect) rather than trusting a proxy's header."""
+    return has_app_context() and bool(current_app.config.get("CPIP_OIDC"))
 
 
 def refused(sentence: str) -> Response:
-    return plain_page("Not allowed", sentence, 403)
+    # Signed in through the app, the one way on may be to sign in as somebody else.
+    link = ("Sign out", signin.SIGNOUT_PATH) if _oidc_on() else None
+    return plain_page("Not allowed", sentence, 403, link=link)
 
 
 def not_signed_in() -> Response:
@@ -190,10 +182,27 @@ def refusal_for(viewer: access.Viewer, *, method: str, path: str, query_string: 
     return None
 
 
+def _signed_in_name() -> tuple[str | None, Response | None]:
+    """Who this request is from: the OpenID Connect session's user (dashboard/signin.py) when sign-in is
+    the app's own, else the proxy's header. The second value answers a request that must sign in first."""
+    if not _oidc_on():
+        return user_from_headers(request.headers), None
+    name = signin.signed_in_user()
+    if name is None:
+        return None, signin.needs_signin()
+    signin.act_as_proxy(name)
+    return name, None
+
+
 def _before() -> Response | None:
+    if _oidc_on() and request.path in signin.OWN_PATHS:
+        return None  # the way in and out is open to everyone
+    name, answer = _signed_in_name()
+    if answer is not None:
+        return answer
     policy = access.policy()
     try:
-        viewer = policy.viewer_for(user_from_headers(request.headers), local_user=os_user())
+        viewer = policy.viewer_for(name, local_user=os_user())
     except AccessDenied as exc:
         return refused(str(exc))
     if viewer is None:
@@ -276,10 +285,11 @@ def who_line() -> str:
         )
     else:
         text = f"Signed in as {viewer.describe()}"
+    signout = f' <a class="cpip-signout" href="{signin.SIGNOUT_PATH}">Sign out</a>' if _oidc_on() else ""
     # An <aside> (a landmark of its own): every piece of a page sits in one, for screen readers.
     return (
         f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}'
-        f"{_authority_links(viewer)}</aside>"
+        f"{_authority_links(viewer)}{signout}</aside>"
     )
 
 
@@ -311,6 +321,7 @@ def install(app) -> None:
     server: Flask = app.server
     access.require_policy()  # a broken access file stops here with one line
     access.gate_installed()
+    server.config["CPIP_OIDC"] = signin.install(server)  # sign-in without a proxy, when its settings are there
     server.before_request_funcs.setdefault(None, []).insert(0, _before)
     server.teardown_request(_teardown)
     server.register_error_handler(AccessDenied, _denied)

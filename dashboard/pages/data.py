@@ -4,7 +4,8 @@ load history with undo; how fresh each extract and KPI is.
 Nothing is stored until "Load": a dropped file is written to a private
 staging folder and checked with `etl.ingest.load.preview_file`, which commits
 nothing. The check and the load run as Dash background callbacks (a separate
-process, results in a disk cache shared by every gunicorn worker), so a large
+process with results in a disk cache every gunicorn worker shares, or a Celery
+worker on any machine with CPIP_REDIS_URL: dashboard/jobs.py), so a large
 file shows its progress and no web worker is held while it is read. Pages
 never write the warehouse themselves: `etl.ingest.load` does, through
 `etl.store.warehouse.writer()`, which swaps a new file in atomically, so every
@@ -14,9 +15,7 @@ other page keeps serving during a load and shows the new data after it.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from datetime import date
@@ -27,6 +26,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
 from dashboard.identity import current_user
@@ -40,19 +40,9 @@ TICK = 0.5  # seconds between progress updates while a file is read
 _PERCENT = re.compile(r"\((\d{1,3})%\)\s*$")
 
 
-def cache_dir() -> Path:
-    """The background callbacks' disk cache: one folder every worker shares (env CPIP_CACHE_DIR)."""
-    default = Path(tempfile.gettempdir()) / f"cpip-dash-cache-{os.getuid()}"
-    return Path(os.environ.get("CPIP_CACHE_DIR") or default)
-
-
-def _manager() -> dash.DiskcacheManager:
-    import diskcache
-
-    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir())))
-
-
-MANAGER = _manager()
+# On this machine, or through Celery on Redis with CPIP_REDIS_URL (dashboard/jobs.py): then any
+# server can poll a check or load that another started, and any worker can run it.
+MANAGER = jobs.manager()
 
 
 def _parse_as_of(text: str | None) -> date:
