@@ -33,12 +33,15 @@ PostgreSQL row-level security holds the transaction to it as well.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote
 
-from flask import Flask, Response, current_app, g, has_app_context, redirect, request
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, redirect, request
 
 from dashboard import signin
 from dashboard.answers import plain_page
@@ -244,11 +247,56 @@ def authority_choices(viewer: access.Viewer) -> tuple[str, ...]:
     return permitted if permitted is not None else authority.served()
 
 
-def chosen_authority(viewer: access.Viewer) -> str:
-    """The authority of this request: the cookie's, when the viewer may see it; else their first."""
+def chosen_authority(viewer: access.Viewer, cookies: Mapping[str, str] | None = None) -> str:
+    """The authority of this request (or of the `cookies` a background job was handed):
+    the cookie's, when the viewer may see it; else their first."""
     choices = authority_choices(viewer)
-    wanted = request.cookies.get(AUTHORITY_COOKIE, "")
+    wanted = (request.cookies if cookies is None else cookies).get(AUTHORITY_COOKIE, "")
     return wanted if wanted in choices else choices[0]
+
+
+@contextmanager
+def as_requested() -> Iterator[None]:
+    """Inside a background job, the viewer and authority the gate chose for the request that started it.
+
+    A job runs where there is no request: in a Celery worker on any machine (CPIP_REDIS_URL), or in the
+    disk cache's process. Dash hands it that request's headers and cookies, copied after the gate ran (so
+    with OpenID Connect the user header is the one the gate wrote); the same choice is made from them.
+    Within a request (a job run inline) the gate's own choice stands."""
+    if has_request_context():
+        yield
+        return
+    from dash import callback_context
+    from dash.exceptions import MissingCallbackContextException
+
+    try:
+        headers = callback_context.headers or {}
+        cookies = callback_context.cookies or {}
+    except MissingCallbackContextException:  # called as a plain function (a script, a test): no request to follow
+        yield
+        return
+    viewer = access.policy().viewer_for(user_from_headers(headers), local_user=os_user())
+    if viewer is None:
+        raise AccessDenied("You are not signed in.")
+    tokens = (access.set_viewer(viewer), authority.permit(viewer.permitted))
+    entered = authority.enter([chosen_authority(viewer, cookies)])
+    try:
+        yield
+    finally:
+        authority.leave(entered)
+        authority.end_permit(tokens[1])
+        access.reset_viewer(tokens[0])
+
+
+def in_job(fn: Callable) -> Callable:
+    """A background callback runs `as_requested` (put it under `@callback`)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with as_requested():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def choose_authority(code: str) -> Response:

@@ -425,3 +425,34 @@ def test_the_board_pack_is_the_same_from_either_server(servers) -> None:
     assert packs[a][0] == packs[b][0]
     assert packs[a][1] == packs[b][1]
     assert "Board pack: July 2023" in packs[a][0][0]
+
+
+def test_a_job_works_for_the_person_and_authority_that_started_it(tmp_path: Path, monkeypatch) -> None:
+    """A worker has no request: it takes the viewer and authority from the headers and cookies Dash hands
+    the job (as the Celery manager does), so a regional lead working on 846 loads into 846, not metrics.yml's."""
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    from dashboard.gate import AUTHORITY_COOKIE, as_requested
+    from etl.privacy import access
+    from etl.store import authority
+
+    access_file = tmp_path / "access.yml"
+    access_file.write_text(
+        'default_role: none\nusers:\n  r.lead: {role: analyst, authorities: ["938", "846"]}\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("CPIP_ACCESS", str(access_file))
+    seen = []
+    token = context_value.set(AttributeDict())
+    try:
+        for cookie in ("846", "938", "999"):  # 999: not one of theirs, so their first, 938
+            context_value.set(AttributeDict(headers={"X-Remote-User": "r.lead"}, cookies={AUTHORITY_COOKIE: cookie}))
+            with as_requested():
+                seen.append((access.current_viewer().name, authority.current_code()))
+        # Somebody the access file does not name gets nothing done.
+        context_value.set(AttributeDict(headers={}, cookies={}))
+        with pytest.raises(access.AccessDenied), as_requested():
+            pass
+    finally:
+        context_value.reset(token)
+    assert seen == [("r.lead", "846"), ("r.lead", "938"), ("r.lead", "938")]

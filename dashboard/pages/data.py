@@ -29,6 +29,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
+from dashboard.gate import in_job
 from dashboard.identity import current_user
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · CPIP scorecard", order=90)
@@ -393,6 +394,7 @@ def _background_job(also_running: list | None = None) -> dict:
     State("data-as-of", "value"),
     **_background_job(),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | None, as_of: str | None) -> tuple:
     """3. Check the staged files with the loader's preview; nothing is stored."""
     if not staged:
@@ -514,6 +516,7 @@ def load_checked(
     State("data-as-of", "value"),
     **_background_job(also_running=[(Output("data-upload", "disabled"), True, False)]),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def load_clicked(
     set_progress, n_clicks: int | None, previews: list[dict] | None, chosen: list[str] | None, as_of: str | None
 ) -> tuple:
