@@ -456,3 +456,12 @@ def test_a_job_works_for_the_person_and_authority_that_started_it(tmp_path: Path
     finally:
         context_value.reset(token)
     assert seen == [("r.lead", "846"), ("r.lead", "938"), ("r.lead", "938")]
+
+
+def test_a_worker_without_redis_says_what_to_set() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "CPIP_REDIS_URL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cpip.cli", "worker"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "CPIP_REDIS_URL is not set" in done.stderr and "Traceback" not in done.stderr
