@@ -28,7 +28,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, Request, Response, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -129,7 +129,7 @@ def needs_signin() -> Response:
     """A request without a session: a page is sent to sign in (and back); anything else is told to reload."""
     if wants_html():
         target = request.full_path if request.query_string else request.path
-        return redirect(f"{SIGNIN_PATH}?next={_safe_next(target)}", code=302)
+        return redirect(f"{SIGNIN_PATH}?next={quote(_safe_next(target), safe='/')}", code=302)
     return plain_page(
         "Not signed in",
         "You are not signed in, or your session has ended. Reload the page to sign in again.",
