@@ -520,7 +520,7 @@ def notes_kept(db: str, code: str, period: str, saved: list[tuple[str, str]], st
 
 def two_servers(db: str, code: str, cases: list, period: str, env: dict, args, tmp: Path, base: str) -> dict:
     """5. A second web server beside the first (its own state and temp folders, the same database): page updates
-    from the same number of clients spread over both, against the first server alone (`quiet`); then notes
+    from the same number of clients spread over both, against the first server alone just before; then notes
     saved by the clients through one server and through both: p95 and whether any confirmed save is missing."""
     import requests
 
