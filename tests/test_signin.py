@@ -190,3 +190,30 @@ def test_a_session_ends_when_its_hours_are_up(issuer: str, tmp_path: Path) -> No
         assert expired.status_code == 401 and "your session has ended" in expired.text
         page = browser.get(url + "/", timeout=30, allow_redirects=False)
         assert page.status_code == 302 and page.headers["Location"].startswith("/signin")
+
+
+def test_the_session_cookie_is_secure_over_https_and_half_the_settings_stop_the_app(monkeypatch) -> None:
+    from flask import Flask
+
+    from dashboard import signin
+
+    monkeypatch.setenv("CPIP_OIDC_ISSUER", "https://login.example.org/tenant/v2.0")
+    monkeypatch.setenv("CPIP_OIDC_CLIENT_ID", "cpip")
+    monkeypatch.setenv("CPIP_OIDC_CLIENT_SECRET", "s3cret")
+    server = Flask(__name__)
+    assert signin.install(server)
+    with server.test_request_context("/", base_url="https://cpip.council.example"):
+        assert server.session_interface.get_cookie_secure(server) is True
+    with server.test_request_context("/", base_url="http://127.0.0.1:8050"):
+        assert server.session_interface.get_cookie_secure(server) is False
+    assert server.config["SESSION_COOKIE_HTTPONLY"] and server.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    # Two servers with the same client secret sign sessions alike; CPIP_SECRET_KEY overrides it.
+    other = Flask("other")
+    signin.install(other)
+    assert other.secret_key == server.secret_key
+    monkeypatch.setenv("CPIP_SECRET_KEY", "council-wide key")
+    assert signin.secret_key(signin.settings()) == "council-wide key"
+    # A client id without its secret is a mistake said in one line at start-up, not a half-working sign-in.
+    monkeypatch.delenv("CPIP_OIDC_CLIENT_SECRET")
+    with pytest.raises(SystemExit, match="CPIP_OIDC_CLIENT_SECRET is not set"):
+        signin.settings()
