@@ -18,6 +18,7 @@
     cpip notes export FILE
     cpip notes import-sqlite [FILE]
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
+    cpip worker [--concurrency N]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
 its data, loads and notes are that authority's (default: metrics.yml's). With
@@ -305,6 +306,27 @@ def cmd_plans(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the data page's checks and loads for every web server (Celery on CPIP_REDIS_URL)."""
+    import importlib
+
+    from dashboard import jobs
+
+    if jobs.redis_url() is None:
+        print(
+            "cpip worker: CPIP_REDIS_URL is not set. Set it (redis://host:6379/0) on the worker and on every "
+            "web server; without it the web servers run their own jobs and need no worker.",
+            file=sys.stderr,
+        )
+        return 2
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)  # app.py sits beside the packages, in the checkout
+    importlib.import_module("app")  # builds every page, so each background callback is a task this worker knows
+    jobs.run_worker(concurrency=args.concurrency)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpip", description="CPIP scorecard: load extracts, read the KPIs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -425,6 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_plans)
+
+    p = sub.add_parser("worker", help="run the data page's checks and loads for every web server (CPIP_REDIS_URL)")
+    p.add_argument("--concurrency", type=int, default=2, metavar="N", help="jobs run at once (default 2)")
+    p.set_defaults(func=cmd_worker)
 
     # Every command works for one authority: metrics.yml's unless --authority names another (etl/store/authority.py).
     for command in [*sub.choices.values(), *notes_sub.choices.values()]:
