@@ -121,6 +121,11 @@ function afterRender() {
         cpipAnnounce(cpipPage.title || heading.textContent);
     }
     tameCharts(content);
+    tameGrids(content);
+    markInvalid(content);
+    // plotly measures text in a hidden SVG of its own: no picture for a screen reader.
+    var tester = document.getElementById("js-plotly-tester");
+    if (tester && tester.getAttribute("aria-hidden") !== "true") { tester.setAttribute("aria-hidden", "true"); }
 }
 
 function noticeMove() {
@@ -192,4 +197,59 @@ function toolbarKey(event) {
     event.preventDefault();
     buttons.forEach(function (b) { b.setAttribute("tabindex", b === next ? "0" : "-1"); });
     next.focus();
+}
+
+/* The child list and the due list (components/child_tables.py): AG Grid keeps
+   its own keyboard model (one Tab stop, arrow keys inside, Enter on a heading
+   sorts); here the grid is named after its region, and the one filter box
+   filters every column and says how many rows match. */
+function tameGrids(root) {
+    root.querySelectorAll(".cpip-child-grid").forEach(function (box) {
+        var name = box.getAttribute("data-grid-label");
+        box.querySelectorAll("[role=grid], [role=treegrid]").forEach(function (g) {
+            if (name && g.getAttribute("aria-label") !== name) { g.setAttribute("aria-label", name); }
+        });
+    });
+}
+
+document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box || !box.classList || !box.classList.contains("cpip-grid-filter")) { return; }
+    var gridId = box.id.replace(/-filter$/, "");
+    if (!window.dash_ag_grid || !window.dash_ag_grid.getApi) { return; }
+    var api;
+    try { api = window.dash_ag_grid.getApi(gridId); } catch (e) { return; }
+    api.setGridOption("quickFilterText", box.value);
+    var count = document.getElementById(gridId + "-filter-count");
+    if (count) {
+        var shown = api.getDisplayedRowCount();
+        count.textContent = box.value ? shown.toLocaleString("en-GB") + (shown === 1 ? " row matches." : " rows match.") : "";
+    }
+});
+
+/* An editor's refusal names its field (pages/plans.py `not_saved`: a
+   `.cpip-error[data-field]` in the status line): that field is marked invalid,
+   described by the sentence, and takes focus, once per refusal (WCAG 3.3.1). */
+function markInvalid(root) {
+    var flagged = {};
+    root.querySelectorAll(".cpip-error[data-field]").forEach(function (message) {
+        var field = document.getElementById(message.getAttribute("data-field"));
+        if (!field) { return; }
+        flagged[field.id] = true;
+        if (!message.id) { message.id = field.id + "-error"; }
+        if (field.getAttribute("aria-invalid") !== "true" || field.getAttribute("aria-describedby") !== message.id) {
+            field.setAttribute("aria-invalid", "true");
+            field.setAttribute("aria-describedby", message.id);
+            field.setAttribute("data-cpip-invalid", "1");
+            (field.closest(".dash-input-container") || field).classList.add("is-invalid");
+            field.focus();
+        }
+    });
+    root.querySelectorAll("[data-cpip-invalid]").forEach(function (field) {
+        if (flagged[field.id]) { return; }
+        field.removeAttribute("aria-invalid");
+        field.removeAttribute("aria-describedby");
+        field.removeAttribute("data-cpip-invalid");
+        (field.closest(".dash-input-container") || field).classList.remove("is-invalid");
+    });
 }
