@@ -115,6 +115,7 @@ def editor(*, hidden: bool) -> html.Div:
     cat = catalogue()
     every = plans.actions()
     field = "form-control form-control-sm"
+    choices = [(NEW, "New action"), *((a.action_id, f"{a.action_id}: {a.action[:70]}") for a in every)]
     return html.Div(
         [
             html.H2("Add or edit an action", className="cpip-h2 mt-0"),
@@ -123,9 +124,7 @@ def editor(*, hidden: bool) -> html.Div:
             # Choosing an action fills the form only at the button: arrowing through the closed list
             # used to overwrite what had been typed at every option passed (WCAG 3.2.2).
             html.Div([
-                labelled_select("plan-edit-pick", "Action",
-                                [(NEW, "New action"), *((a.action_id, f"{a.action_id}: {a.action[:70]}") for a in every)],
-                                NEW, width="lg"),
+                labelled_select("plan-edit-pick", "Action", choices, NEW, width="lg"),
                 html.Button("Open in the form", id="plan-edit-open", type="button",
                             className="btn btn-outline-primary btn-sm"),
             ], className="d-flex flex-wrap align-items-end", style={"gap": "12px"}),
