@@ -214,7 +214,8 @@ function tameGrids(root) {
 
 document.addEventListener("input", function (event) {
     var box = event.target;
-    if (!box || !box.classList || !box.classList.contains("cpip-grid-filter")) { return; }
+    // Dash 4's dcc.Input puts its className on a wrapper round the <input>.
+    if (!box || !box.closest || !box.closest(".cpip-grid-filter") || !box.id) { return; }
     var gridId = box.id.replace(/-filter$/, "");
     if (!window.dash_ag_grid || !window.dash_ag_grid.getApi) { return; }
     var api;
