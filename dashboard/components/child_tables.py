@@ -71,7 +71,7 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
             "headerName": COLUMN_LABELS.get(name, name),
             "cellDataType": "text",
             "minWidth": COLUMN_WIDTHS.get(name, 120),
-            "flex": 2 if name in ("metric_id", "team") else 1,
+            "flex": 2 if name == "metric_id" else 1,
         }
         if name == "working_days":
             column["cellDataType"] = "number"
