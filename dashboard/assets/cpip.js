@@ -254,3 +254,38 @@ function markInvalid(root) {
         (field.closest(".dash-input-container") || field).classList.remove("is-invalid");
     });
 }
+
+/* Where focus goes when the control a person used vanishes or is disabled by
+   what it started (WCAG 2.4.3), instead of falling to the page body: on the
+   data page the file box is disabled while files are sent, Load is hidden
+   while it runs, and Undo's row is redrawn after the dialog. Focus moves to the
+   sentence that says what happened. */
+var cpipLanding = {from: null, at: 0};
+function landingFor(el) {
+    if (!el || !el.closest) { return null; }
+    if (el.closest("#data-upload")) { return "data-status"; }
+    var id = el.id || "";
+    if (id === "data-load") { return "data-load-result"; }
+    if (id === "data-cancel") { return "data-status"; }
+    if (id === "data-undo-confirm" || id.indexOf("data-undo") >= 0) { return "data-undo-result"; }
+    return null;
+}
+document.addEventListener("focusin", function (event) {
+    var target = landingFor(event.target);
+    if (target) { cpipLanding = {from: target, at: Date.now()}; }
+    else if (event.target !== document.body) { cpipLanding = {from: null, at: 0}; }
+}, true);
+function keepFocusLanded() {
+    if (!cpipLanding.from || Date.now() - cpipLanding.at > 60000) { return; }
+    var active = document.activeElement;
+    var gone = !active || active === document.body || active.disabled || !active.isConnected
+        || (active.offsetParent === null && getComputedStyle(active).position !== "fixed");
+    if (!gone) { return; }
+    var landing = document.getElementById(cpipLanding.from);
+    if (!landing) { return; }
+    if (!landing.hasAttribute("tabindex")) { landing.setAttribute("tabindex", "-1"); }
+    landing.focus({preventScroll: false});
+}
+document.addEventListener("focusout", function () { setTimeout(keepFocusLanded, 50); }, true);
+new MutationObserver(function () { if (cpipLanding.from) { setTimeout(keepFocusLanded, 50); } })
+    .observe(document.documentElement, {childList: true, subtree: true, attributes: true, attributeFilter: ["disabled", "class", "style"]});

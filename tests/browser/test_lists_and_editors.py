@@ -14,12 +14,17 @@ from __future__ import annotations
 import calendar
 import io
 import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from servers import running_app
 
 from dashboard import theme
+from etl.ingest.load import load_files
 from etl.serve import queries
 
 pytestmark = pytest.mark.browser
@@ -291,3 +296,61 @@ def test_the_scorecard_view_list_has_no_blank_choice(page, wait_for_dash):
     assert options == ["Scorecard", "Icon matrix of the units below"]
     assert page.evaluate("document.querySelector('#sc-view').selectedOptions[0].innerText") == "Scorecard"
     assert page.console_errors == []
+
+
+# ---------------------------------------------------------------- the data page's focus
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data_page"
+
+
+@pytest.fixture(scope="module")
+def data_server(tmp_path_factory) -> Iterator[str]:
+    """The app on a warehouse of this module's own (this journey writes to it): the
+    organisation and the base KPI values (pathway plans, July 2023: 86 of 100)."""
+    tmp = tmp_path_factory.mktemp("focus-journey")
+    db = tmp / "warehouse.duckdb"
+    base = [FIXTURES / "organisation.csv", FIXTURES / "kpi_values_base.csv"]
+    load_files(base, as_of=date(2023, 8, 5), who="t", db=db)
+    env = {"CPIP_UPLOAD_DIR": str(tmp / "uploads"), "CPIP_CACHE_DIR": str(tmp / "cache")}
+    with running_app(db, tmp / "server.log", env=env, ready_path="/data") as url:
+        yield url
+
+
+def test_loading_and_undoing_a_file_by_keyboard_never_drops_focus(browser, data_server):
+    """Focus fell to the page body after choosing a file (the box is disabled while the
+    file is sent), after Load (hidden while it runs) and after confirming Undo (its row
+    is redrawn). Now it lands on the sentence that says what happened, each time."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, base_url=data_server)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto("/data")
+        box = page.locator("#data-upload input[type=file]")
+        box.focus()
+        box.set_input_files(str(FIXTURES / "pathway_plans_july.csv"))
+        page.wait_for_function("() => document.activeElement.id === 'data-status'")  # "Sending 1 file ..."
+        page.wait_for_function("() => document.querySelector('#data-status').innerText.includes('1 file checked')")
+        assert page.evaluate("document.activeElement.id") == "data-status"  # and still there when checked
+
+        page.locator("#data-load").focus()
+        page.keyboard.press("Enter")
+        page.locator("#data-load-alert").wait_for()
+        page.wait_for_function("() => document.activeElement.id === 'data-load-result'")
+        assert "pathway_plans_july.csv: kpi_values: loaded" in page.evaluate("document.activeElement.innerText")
+
+        newest = page.locator("#data-history-table tbody tr").first
+        newest.get_by_text("pathway_plans_july.csv").wait_for()  # the history redraws after the load
+        undo = newest.get_by_role("button", name=re.compile("^Undo"))
+        undo.focus()
+        page.keyboard.press("Enter")
+        page.locator(".modal.show").wait_for()
+        page.get_by_role("button", name="Undo the load").focus()
+        page.keyboard.press("Enter")
+        page.locator("#data-undo-alert").wait_for()
+        page.wait_for_function("() => document.activeElement.id === 'data-undo-result'")
+        assert "undone" in page.evaluate("document.activeElement.innerText")
+        assert errors == []
+    finally:
+        context.close()
