@@ -354,3 +354,35 @@ def test_loading_and_undoing_a_file_by_keyboard_never_drops_focus(browser, data_
         assert errors == []
     finally:
         context.close()
+
+
+SPC_BACKDROP = (".js-line", ".shapelayer", ".gridlayer", ".zerolinelayer", ".layer-above", ".infolayer")
+
+
+def test_spc_points_reach_3_to_1_from_pixels(browser, live_server):
+    """Each SPC point against what is round it, from a screenshot at twice the pixel
+    density with the lines and bands hidden: the most contrasting pixel of the mark.
+    Common-cause points (#A6A6A6, 2.43:1) and improving diamonds (#00B0F0, 2.48:1)
+    were under 3:1 on white; a dark edge now carries them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1400}, base_url=live_server, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto("/kpi/assessments_45wd?level=service")
+        page.wait_for_selector("#kpi-spc .scatterlayer .points path")
+        page.locator("#kpi-spc").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        hidden = ", ".join(f"#kpi-spc {layer}" for layer in SPC_BACKDROP)
+        page.evaluate("sel => document.querySelectorAll(sel).forEach(e => { e.style.visibility = 'hidden'; })", hidden)
+        boxes = page.eval_on_selector_all(
+            "#kpi-spc .scatterlayer .points path",
+            "ps => ps.map(q => { const r = q.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })",
+        )
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        worst = []
+        for x, y, w, h in boxes:
+            crop = shot.crop((int(x * 2) - 2, int(y * 2) - 2, int((x + w) * 2) + 2, int((y + h) * 2) + 2))
+            around = crop.getpixel((0, 0))  # what is round the mark, with the lines and bands hidden
+            worst.append(max(theme.contrast(_hex(c), _hex(around)) for _, c in crop.getcolors(100_000)))
+        assert len(worst) >= 12 and min(worst) >= 3.0, f"worst SPC point {min(worst):.2f}:1"
+    finally:
+        context.close()
