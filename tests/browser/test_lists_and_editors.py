@@ -386,3 +386,24 @@ def test_spc_points_reach_3_to_1_from_pixels(browser, live_server):
         assert len(worst) >= 12 and min(worst) >= 3.0, f"worst SPC point {min(worst):.2f}:1"
     finally:
         context.close()
+
+
+def test_the_content_hash_reads_at_4_5_to_1_on_a_shaded_row(browser, live_server):
+    """The load history's content hash, from pixels at twice the density: its darkest ink
+    against the row it sits on (Bootstrap's pink measured 4.02:1 on a shaded row)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto("/data")
+        page.wait_for_selector("#data-history-table tbody tr:nth-child(1) code")
+        ratios = []
+        for row in (1, 2):  # a shaded row and a plain one (the table is striped)
+            code = page.locator(f"#data-history-table tbody tr:nth-child({row}) code")
+            code.scroll_into_view_if_needed()
+            shot = Image.open(io.BytesIO(code.screenshot())).convert("RGB")
+            colours = shot.getcolors(100_000)
+            ground = max(colours)[1]  # the commonest pixel: the row behind the text
+            ratios.append(max(theme.contrast(_hex(c), _hex(ground)) for _, c in colours))
+        assert min(ratios) >= 4.5, ratios
+    finally:
+        context.close()
