@@ -177,6 +177,10 @@ function tameCharts(root) {
             if (b.getAttribute("tabindex") !== want) { b.setAttribute("tabindex", want); }
         });
         if (!bar.getAttribute("aria-label")) { bar.setAttribute("aria-label", "Chart tools"); }
+        // Each button is named by its title; its icon is decoration, not an unnamed image.
+        bar.querySelectorAll(".modebar-btn svg").forEach(function (icon) {
+            if (icon.getAttribute("aria-hidden") !== "true") { icon.setAttribute("aria-hidden", "true"); }
+        });
         if (!bar.getAttribute("data-cpip-roving")) {
             bar.setAttribute("data-cpip-roving", "1");
             bar.addEventListener("keydown", toolbarKey);

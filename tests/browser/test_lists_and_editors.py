@@ -407,3 +407,16 @@ def test_the_content_hash_reads_at_4_5_to_1_on_a_shaded_row(browser, live_server
         assert min(ratios) >= 4.5, ratios
     finally:
         context.close()
+
+
+def test_no_unnamed_image_in_the_accessibility_tree(page, wait_for_dash):
+    """plotly's hidden text-measuring graphic and the toolbar buttons' icons were read as
+    unnamed images; every image a screen reader meets now has a name."""
+    page.goto("/kpi/icpc_15wd?level=service")
+    wait_for_dash(page)
+    page.wait_for_selector(".modebar-btn")
+    page.wait_for_timeout(300)  # assets/cpip.js settles the charts after the render
+    tree = page.locator("body").aria_snapshot().splitlines()
+    assert [line for line in tree if line.strip() == "- img"] == []
+    assert page.get_attribute("#js-plotly-tester", "aria-hidden") == "true"
+    assert page.console_errors == []
