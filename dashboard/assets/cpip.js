@@ -208,6 +208,14 @@ function toolbarKey(event) {
    sorts); here the grid is named after its region, and the one filter box
    filters every column and says how many rows match. */
 function tameGrids(root) {
+    // A table with no caption takes the name of the scrolling region round it (components/tables.py
+    // `scroll_region`), so a screen reader's list of tables says which is which.
+    root.querySelectorAll("[role=region][aria-label] table").forEach(function (table) {
+        if (table.querySelector("caption") || table.getAttribute("aria-label") || table.getAttribute("aria-labelledby")) {
+            return;
+        }
+        table.setAttribute("aria-label", table.closest("[role=region][aria-label]").getAttribute("aria-label"));
+    });
     root.querySelectorAll(".cpip-child-grid").forEach(function (box) {
         var name = box.getAttribute("data-grid-label");
         box.querySelectorAll("[role=grid], [role=treegrid]").forEach(function (g) {

@@ -415,8 +415,23 @@ def test_no_unnamed_image_in_the_accessibility_tree(page, wait_for_dash):
     page.goto("/kpi/icpc_15wd?level=service")
     wait_for_dash(page)
     page.wait_for_selector(".modebar-btn")
-    page.wait_for_timeout(300)  # assets/cpip.js settles the charts after the render
+    # assets/cpip.js settles the charts after the render
+    page.wait_for_function("() => [...document.querySelectorAll('.modebar')].every(m => m.getAttribute('aria-label'))")
     tree = page.locator("body").aria_snapshot().splitlines()
     assert [line for line in tree if line.strip() == "- img"] == []
     assert page.get_attribute("#js-plotly-tester", "aria-hidden") == "true"
+    assert page.console_errors == []
+
+
+def test_every_table_on_the_data_page_has_a_name(page, wait_for_dash):
+    """The load history and the two freshness tables had no accessible name."""
+    page.goto("/data")
+    wait_for_dash(page)
+    page.wait_for_selector("#data-history-table")
+    page.wait_for_function("() => document.querySelectorAll('#data-freshness table').length >= 2")
+    # assets/cpip.js names them after the render
+    page.wait_for_function("() => [...document.querySelectorAll('#data-freshness table')].every(t => t.ariaLabel)")
+    tree = page.locator("body").aria_snapshot().splitlines()
+    assert [line for line in tree if line.strip() in ("- table", "- table:")] == []
+    assert page.get_by_role("table", name="Load history").count() == 1
     assert page.console_errors == []
