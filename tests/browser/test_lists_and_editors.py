@@ -435,3 +435,28 @@ def test_every_table_on_the_data_page_has_a_name(page, wait_for_dash):
     assert [line for line in tree if line.strip() in ("- table", "- table:")] == []
     assert page.get_by_role("table", name="Load history").count() == 1
     assert page.console_errors == []
+
+
+def test_a_chart_toolbar_button_shows_the_houses_3px_ring(page, wait_for_dash):
+    """With the toolbar already showing (focus on its second button), arrowing to the first
+    draws a ring round it: plotly's own 1px black ring won over the stylesheet's 3px one,
+    and a toolbar fading in was counted as a ring before."""
+    page.goto("/kpi/icpc_15wd?level=service")
+    wait_for_dash(page)
+    page.wait_for_function("() => [...document.querySelectorAll('.modebar')].every(m => m.getAttribute('aria-label'))")
+    page.keyboard.press("Shift")  # focus shows as for the keyboard
+    buttons = page.locator("#kpi-trend .modebar-btn")
+    buttons.nth(1).focus()
+    page.wait_for_timeout(400)  # the toolbar fades in
+    box = buttons.nth(0).bounding_box()
+    clip = {"x": box["x"] - 6, "y": box["y"] - 6, "width": box["width"] + 12, "height": box["height"] + 12}
+    before = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")).astype(int)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(100)
+    after = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")).astype(int)
+    moved = (before != after).any(axis=2)
+    # A 3px ring round the button changes at least 3 x its perimeter of pixels; a 1px ring about 1 x.
+    assert moved.sum() >= 3 * 2 * (box["width"] + box["height"]), moved.sum()
+    pairs = zip(map(tuple, before[moved]), map(tuple, after[moved]), strict=True)
+    assert max(theme.contrast(_hex(a), _hex(b)) for a, b in pairs) >= 3.0
+    assert page.console_errors == []
