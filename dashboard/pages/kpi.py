@@ -25,7 +25,7 @@ from dashboard.components.comparators import (
     england_by_period,
     year_label,
 )
-from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.controls import refusal, resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.glossary import glossary_link
@@ -634,8 +634,8 @@ def add_event(n_clicks: int | None, day: str | None, label: str | None, metric_i
     """Add a KPI's event (the gate lets only analysts and the board this far; etl.people.notes checks again)."""
     if not n_clicks or not metric_id:
         return no_update
-    if not day:
-        return "Not added: choose the date it happened."
+    if not day:  # the date box is marked invalid and takes focus (controls.refusal)
+        return refusal("Not added: choose the date it happened.", "plan-edit-event-date")
     try:
         notes.add_event(metric_id, day, label or "", author=notes.current_author())
     except (ValueError, access.AccessDenied) as exc:

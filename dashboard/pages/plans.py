@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.components.badges import rag_chip
 from dashboard.components.commentary import actions_table
-from dashboard.components.controls import labelled_select
+from dashboard.components.controls import labelled_select, refusal
 from dashboard.components.format import format_value, long_month_label
 from dashboard.components.tables import scroll_region, spc_cell
 from dashboard.pages.common import page_header, per_load, safely
@@ -217,10 +217,8 @@ INVALID_FIELD = (
 
 
 def not_saved(reason: str) -> html.Span:
-    """The refusal, naming the field it is about: assets/cpip.js marks that field invalid
-    (`aria-invalid`, described by this sentence) and puts focus on it (WCAG 3.3.1)."""
-    field = next((f for words, f in INVALID_FIELD if words in reason), None)
-    return html.Span(f"Not saved: {reason}", className="cpip-error", **({"data-field": field} if field else {}))
+    """The refusal, naming the field it is about (marked invalid in the browser)."""
+    return refusal(f"Not saved: {reason}", next((f for words, f in INVALID_FIELD if words in reason), None))
 
 
 @callback(

@@ -226,8 +226,9 @@ def test_arrowing_through_the_action_list_keeps_what_was_typed(page, wait_for_da
 
 
 def test_writing_an_event_by_keyboard_saves_the_date_typed(browser, live_server, warehouse, wait_for_dash):
-    """Keyboard only, in a British browser: the date typed into the event box (32 px wide
-    before, the year hidden) is the date saved and listed under the chart."""
+    """Keyboard only: the date typed into the event box (32 px wide before, the year
+    hidden) is the date saved and listed under the chart; with no date, the refusal marks
+    the box invalid and puts focus on it (it was only a status line)."""
     latest = queries.latest_period(db=warehouse)
     year, month = latest.split("-")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server, locale="en-GB")
@@ -239,7 +240,12 @@ def test_writing_an_event_by_keyboard_saves_the_date_typed(browser, live_server,
         page.keyboard.press("Enter")  # open the editor
         box = page.locator("#plan-edit-event-date")
         assert box.locator("xpath=..").bounding_box()["width"] >= box.evaluate("i => i.scrollWidth")
-        box.focus()
+        # Add with no date: the refusal marks the date box and puts focus there.
+        page.locator("#plan-edit-event-add").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.activeElement.id === 'plan-edit-event-date'")
+        assert box.get_attribute("aria-invalid") == "true"
+        assert page.inner_text("#" + box.get_attribute("aria-describedby")) == "Not added: choose the date it happened."
         # The day is the month's number, so the date reads the same in a dd/mm or an mm/dd box.
         page.keyboard.type(f"{month}{month}{year}")
         assert box.input_value() == f"{year}-{month}-{month}"
@@ -252,11 +258,13 @@ def test_writing_an_event_by_keyboard_saves_the_date_typed(browser, live_server,
         page.keyboard.press("Tab")
         assert _focus(page)["id"] == "plan-edit-event-add"
         page.keyboard.press("Enter")
-        page.wait_for_selector("#plan-edit-event-message:has-text('Added')")
+        page.wait_for_function("() => document.querySelector('#plan-edit-event-message').innerText.startsWith('Added')")
         assert page.inner_text("#plan-edit-event-message").startswith(
             f"Added {year}-{month}-{month}: Keyboard journey check."
         )
         assert _focus(page)["id"] == "plan-edit-event-add"  # focus stays where the person was
+        # no longer marked once the event is added
+        page.wait_for_function("() => !document.querySelector('#plan-edit-event-date').hasAttribute('aria-invalid')")
         page.reload()
         wait_for_dash(page)
         words = f"{int(month)} {calendar.month_abbr[int(month)]} {year}: Keyboard journey check"
