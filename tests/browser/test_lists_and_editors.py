@@ -147,6 +147,9 @@ def test_the_filter_box_filters_every_column_and_says_how_many_match(page, wareh
     page.goto(_path(CHILD_LIST, warehouse))
     wait_for_dash(page)
     page.wait_for_selector("#children-grid .ag-row")
+    # One labelled box, not seven identical "Open Filter Menu" buttons and 10 px boxes in the headings.
+    assert page.get_by_role("button", name="Open Filter Menu").count() == 0
+    assert page.get_by_role("searchbox", name=re.compile("^Filter this list")).count() == 1
     child = page.locator("#children-grid .ag-row[row-index='3'] [col-id='child_id']").inner_text()
     page.locator("#children-grid-filter").fill(child)
     page.wait_for_function("() => document.querySelector('#children-grid-filter-count').innerText !== ''")
