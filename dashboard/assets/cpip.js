@@ -221,6 +221,12 @@ function tameGrids(root) {
         box.querySelectorAll("[role=grid], [role=treegrid]").forEach(function (g) {
             if (name && g.getAttribute("aria-label") !== name) { g.setAttribute("aria-label", name); }
         });
+        var centre = box.querySelector(".ag-center-cols-viewport");
+        var note = box.querySelector(".cpip-grid-wide");
+        if (centre && note) {
+            var wide = centre.scrollWidth > centre.clientWidth + 1;
+            if (note.hidden === wide) { note.hidden = !wide; }
+        }
     });
 }
 

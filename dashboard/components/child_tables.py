@@ -73,6 +73,9 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
             "minWidth": COLUMN_WIDTHS.get(name, 120),
             "flex": 2 if name == "metric_id" else 1,
         }
+        if name == "child_id":
+            # Each row keeps its child in view while the list scrolls sideways; no flex, so it stays narrow.
+            column.update(pinned="left", width=COLUMN_WIDTHS["child_id"], flex=None)
         if name == "working_days":
             column["cellDataType"] = "number"
             column["type"] = "rightAligned"
@@ -104,6 +107,14 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
                     html.Span(id=f"{grid_id}-filter-count", role="status", className="cpip-footnote mt-0"),
                 ],
                 className="cpip-control cpip-grid-filter-box",
+            ),
+            # Shown by assets/cpip.js only while the list is wider than its box.
+            html.P(
+                "This list is wider than the screen: scroll it sideways (swipe, Shift and the mouse wheel, "
+                "or the arrow keys inside it).",
+                id=f"{grid_id}-wide",
+                className="cpip-footnote cpip-grid-wide mt-0",
+                hidden=True,
             ),
             html.A(
                 f"Skip past the list to its pages and what follows ({len(rows):,} rows)",
