@@ -168,29 +168,52 @@ def test_the_filter_box_filters_every_column_and_says_how_many_match(page, wareh
     assert page.console_errors == []
 
 
+def _assert_focus_ring(page, selector: str) -> None:
+    """Focus draws a ring (at least a 1px line round the control) at 3:1 against what was there."""
+    target = page.locator(selector)
+    wrapped = target.evaluate("e => e.parentElement.classList.contains('dash-input-container')")
+    shown = target.locator("xpath=..") if wrapped else target  # Dash 4's box round its <input>
+    shown.scroll_into_view_if_needed()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    box = shown.bounding_box()
+    clip = {"x": box["x"] - 6, "y": box["y"] - 6, "width": box["width"] + 12, "height": box["height"] + 12}
+    before = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")).astype(int)
+    target.focus()
+    page.wait_for_timeout(100)
+    after = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")).astype(int)
+    moved = (before != after).any(axis=2) & ~(after == 255).all(axis=2)  # what focus drew, not what it wiped
+    changed = list(zip(map(tuple, before[moved]), map(tuple, after[moved]), strict=True))
+    assert len(changed) >= 2 * (box["width"] + box["height"]), (selector, len(changed))
+    best = max(theme.contrast(_hex(a), _hex(b)) for a, b in changed[:: max(1, len(changed) // 2000)])
+    assert best >= 3.0, (selector, best)
+
+
+def test_the_editors_controls_show_focus(page, wait_for_dash):
+    """The plans editor's text box, date box, text area, a details summary and the
+    "Open in the form" button, each from screenshots before and after focus."""
+    page.goto(PLANS)
+    wait_for_dash(page)
+    page.keyboard.press("Shift")  # focus shows as for the keyboard
+    for selector in ("#plan-edit-sponsor", "#plan-edit-due", "#plan-edit-notes", "#plan-edit-ids > summary",
+                     "#plan-edit-open"):  # fmt: skip
+        _assert_focus_ring(page, selector)
+    assert page.console_errors == []
+
+
 def test_a_grid_cell_and_a_text_box_show_focus_and_borders_at_3_to_1(page, warehouse, wait_for_dash):
-    """Screenshots before and after focus: a grid cell (no ring at all before) and the
-    plans editor's text box (a 1px ring clipped by its wrapper) draw a ring at 3:1
+    """Screenshots before and after focus: a grid cell and a column heading (no ring at all
+    before) and the filter box (a 1px ring clipped by its wrapper) draw a ring at 3:1
     against what was there; a field's border is 3:1 or more against the card (1.3:1)."""
     page.goto(_path(CHILD_LIST, warehouse))
     wait_for_dash(page)
     page.wait_for_selector("#children-grid .ag-row")
     page.keyboard.press("Shift")  # focus shows as for the keyboard
-    for selector in ("#children-grid .ag-row[row-index='1'] [col-id='team']", "#children-grid-filter"):
-        target = page.locator(selector)
-        shown = target.locator("xpath=..") if selector.endswith("filter") else target  # the box round the input
-        box = shown.bounding_box()
-        clip = {"x": box["x"] - 6, "y": box["y"] - 6, "width": box["width"] + 12, "height": box["height"] + 12}
-        before = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
-        target.focus()
-        page.wait_for_timeout(100)
-        after = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
-        a, b = np.asarray(before).astype(int), np.asarray(after).astype(int)
-        moved = (a != b).any(axis=2) & ~(b == 255).all(axis=2)  # what focus drew (not what it wiped to white)
-        changed = list(zip(map(tuple, a[moved]), map(tuple, b[moved]), strict=True))
-        assert len(changed) >= 2 * (box["width"] + box["height"]), (selector, len(changed))
-        best = max(theme.contrast(_hex(a), _hex(b)) for a, b in changed[:: max(1, len(changed) // 2000)])
-        assert best >= 3.0, (selector, best)
+    for selector in (
+        "#children-grid .ag-row[row-index='1'] [col-id='team']",
+        "#children-grid .ag-header-cell[col-id='team']",
+        "#children-grid-filter",
+    ):
+        _assert_focus_ring(page, selector)
     # The filter box's border against the page beside it, from pixels.
     page.evaluate("document.activeElement.blur()")
     wrapper = page.locator("#children-grid-filter").locator("xpath=..").bounding_box()
