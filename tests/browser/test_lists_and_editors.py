@@ -82,6 +82,11 @@ def test_lists_and_editors_read_whole_at_every_width(page, warehouse, wait_for_d
         wide = page.locator(".cpip-grid-wide")
         if width == 320:
             wide.wait_for(state="visible")
+            # Scrolled to its last column, each row still shows its child ID.
+            page.locator(".ag-center-cols-viewport").evaluate("v => { v.scrollLeft = v.scrollWidth; }")
+            page.wait_for_timeout(100)
+            first_id = page.locator(".ag-pinned-left-cols-container .ag-row[row-index='0'] [col-id='child_id']")
+            assert first_id.is_visible() and re.fullmatch(r"C\d+", first_id.inner_text())
         if width == 1280:
             assert wide.is_hidden()
         # The grid is named (it was a table with no name) and says which list it is.
@@ -374,6 +379,7 @@ def test_loading_and_undoing_a_file_by_keyboard_never_drops_focus(browser, data_
         page.wait_for_function("() => document.querySelector('#data-status').innerText.includes('1 file checked')")
         assert page.evaluate("document.activeElement.id") == "data-status"  # and still there when checked
 
+        page.wait_for_function("() => !document.querySelector('#data-load').disabled")  # the report is drawn
         page.locator("#data-load").focus()
         page.keyboard.press("Enter")
         page.locator("#data-load-alert").wait_for()
