@@ -59,7 +59,7 @@ def index_string() -> str:
 </html>"""
 
 
-NAV_PAGES = ("/", "/teams", "/due", "/audits", "/data")
+NAV_PAGES = ("/", "/teams", "/audits", "/plans", "/due", "/data")
 
 
 def _may_open(path: str) -> bool:

@@ -441,7 +441,13 @@ def test_the_menu_offers_only_what_the_role_may_open(pages):
             return [label for label, _ in nav_items()]
 
     # A viewer sees figures only; a team manager also what falls due; only the analyst the data page.
-    assert menu(Viewer("v", Role.VIEWER)) == ["Scorecard", "Teams", "Audits"]
-    assert menu(Viewer("j", Role.TEAM_MANAGER, teams=("Team A",))) == ["Scorecard", "Teams", "What falls due", "Audits"]
-    assert menu(Viewer("b", Role.BOARD)) == ["Scorecard", "Teams", "What falls due", "Audits"]
-    assert menu(Viewer("p", Role.ANALYST)) == ["Scorecard", "Teams", "What falls due", "Audits", "Data"]
+    assert menu(Viewer("v", Role.VIEWER)) == ["Scorecard", "Teams", "Audits", "Action plans"]
+    assert menu(Viewer("j", Role.TEAM_MANAGER, teams=("Team A",))) == [
+        "Scorecard",
+        "Teams",
+        "Audits",
+        "Action plans",
+        "What falls due",
+    ]
+    assert menu(Viewer("b", Role.BOARD)) == ["Scorecard", "Teams", "Audits", "Action plans", "What falls due"]
+    assert menu(Viewer("p", Role.ANALYST)) == ["Scorecard", "Teams", "Audits", "Action plans", "What falls due", "Data"]

@@ -94,11 +94,27 @@ def as_user(browser, role_server, signed_in_page):
 @pytest.mark.parametrize(
     ("user", "lands_on", "menu"),
     [
-        ("j.smith", "Coastal FS 1 · March 2024 · Team", ["Scorecard", "Teams", "What falls due", "Audits"]),
-        ("a.khan", "Family Safeguarding · March 2024 · Service", ["Scorecard", "Teams", "What falls due", "Audits"]),
-        ("dlt.chair", f"{AUTHORITY} · March 2024", ["Scorecard", "Teams", "What falls due", "Audits"]),
-        ("p.analyst", f"{AUTHORITY} · March 2024", ["Scorecard", "Teams", "What falls due", "Audits", "Data"]),
-        ("someone.else", f"{AUTHORITY} · March 2024", ["Scorecard", "Teams", "Audits"]),  # the default: viewer
+        (
+            "j.smith",
+            "Coastal FS 1 · March 2024 · Team",
+            ["Scorecard", "Teams", "Audits", "Action plans", "What falls due"],
+        ),
+        (
+            "a.khan",
+            "Family Safeguarding · March 2024 · Service",
+            ["Scorecard", "Teams", "Audits", "Action plans", "What falls due"],
+        ),
+        ("dlt.chair", f"{AUTHORITY} · March 2024", ["Scorecard", "Teams", "Audits", "Action plans", "What falls due"]),
+        (
+            "p.analyst",
+            f"{AUTHORITY} · March 2024",
+            ["Scorecard", "Teams", "Audits", "Action plans", "What falls due", "Data"],
+        ),
+        (
+            "someone.else",
+            f"{AUTHORITY} · March 2024",
+            ["Scorecard", "Teams", "Audits", "Action plans"],
+        ),  # the default: viewer
     ],
 )
 def test_each_role_lands_on_its_own_scorecard_with_a_menu_of_what_it_may_open(
