@@ -140,16 +140,14 @@ def test_a_team_manager_works_from_what_falls_due(as_user, wait_for_dash, screen
     page.wait_for_selector("#due-grid .ag-row")
 
     def cell(row: int, column: str) -> str:
-        return page.locator(
-            f"#due-grid .ag-center-cols-container .ag-row[row-index='{row}'] [col-id='{column}']"
-        ).inner_text()
+        return page.locator(f"#due-grid .ag-row[row-index='{row}'] [col-id='{column}']").inner_text()
 
     # Due soonest first, then overdue most recent first; the KPI's whole name.
     assert [cell(i, "child_id") for i in range(3)] == ["C1", "C2", "C6"]
     assert (cell(0, "days_left"), cell(1, "days_overdue"), cell(2, "days_overdue")) == ("4", "9", "16")
     assert cell(0, "metric_id") == "Children seen within 5 working days"
     # Whole on screen: wrapped, never cut off at the column's edge.
-    name = page.locator("#due-grid .ag-center-cols-container .ag-row[row-index='0'] [col-id='metric_id']")
+    name = page.locator("#due-grid .ag-row[row-index='0'] [col-id='metric_id']")
     assert name.evaluate("cell => cell.scrollWidth <= cell.clientWidth")
     assert page.locator("#due-grid .ag-center-cols-container .ag-row").count() == 3
     assert "1 record (1 child) overdue for more than 3 months is not listed here." in page.inner_text("#due-older")
