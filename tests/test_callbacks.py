@@ -325,9 +325,10 @@ def test_scorecard_shows_the_published_comparators_and_says_whose_they_are(pages
     content = pages["scorecard"].build("2023-07", "la", None)
     # West Sussex (938), dental checks, year to 31 March 2024 (tests/test_comparators.py works it by hand).
     dental = text_of(by_id(content, "sc-row-dental_up_to_date"))
-    assert "76.0% 2023/24 79.0% 2023/24 77.0% 2023/24 76.0% 2023/24 C rank 101 of 151" in dental
+    # Folded into one column, a line each, the year once.
+    assert "Ours 76.0% England 79.0% Region 77.0% Neighbours 76.0% C rank 101 of 151 2023/24" in dental
     repeat = text_of(by_id(content, "sc-row-repeat_cp_plans"))
-    assert "25.8% 2023/24 24.7% 2023/24 25.3% 2023/24" in repeat and "rank" not in repeat  # monitored: no band
+    assert "Ours 25.8% England 24.7% Region 25.3%" in repeat and "rank" not in repeat  # monitored: no band
     note = text_of(by_id(content, "sc-comparator-note"))
     assert "those of West Sussex (DfE code 938), not Demo County Council's own" in note
 

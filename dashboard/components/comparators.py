@@ -67,7 +67,7 @@ SCORECARD_COMPARATOR_HEADERS = (("Published figures", "cpip-comparators-head"),)
 def _line(label: str, value: object, unit: str) -> html.Div | None:
     if _num(value) is None:
         return None
-    return html.Div([html.Span(f"{label} ", className="cpip-bench-label"), format_value(value, unit)])
+    return html.Div([html.Span(label, className="cpip-bench-label"), format_value(value, unit)])
 
 
 def comparator_cells(row: Mapping) -> list[html.Td]:
@@ -84,7 +84,7 @@ def comparator_cells(row: Mapping) -> list[html.Td]:
     band = row.get("quartile")
     if isinstance(band, str) and band:
         rank = (
-            html.Span(f" rank {int(row['rank'])} of {int(row['ranked'])}", className="cpip-bench-year")
+            html.Span(f"rank {int(row['rank'])} of {int(row['ranked'])}", className="cpip-bench-year cpip-bench-rank")
             if _num(row.get("rank")) is not None
             else None
         )
