@@ -21,8 +21,9 @@ def _assessments(path, rows: str):
     return path
 
 
-def test_an_unknown_team_mapped_to_a_known_one_loads_as_it_this_month_and_next(tmp_path):
-    db = new_warehouse(tmp_path / "wh")  # Teams A to D
+def test_an_unknown_team_mapped_to_a_known_one_loads_as_it_this_month_and_next(tmp_path, new_target):
+    # Both engines: on PostgreSQL the files are checked in DuckDB, which is given the aliases too.
+    db = new_warehouse(new_target(tmp_path / "wh"))  # Teams A to D
     july = _assessments(
         tmp_path / "july.csv",
         "c1,Locality 4 Duty Team,2023-07-03,2023-07-04,\nc2,Team E,2023-07-05,2023-07-06,\nc3,Team A,2023-07-05,,\n",
