@@ -17,6 +17,7 @@
     cpip comments [--period P] [--format csv]
     cpip notes export FILE
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
+    cpip reconcile --year 2024/25 [--published FOLDER] [--format csv|json] [--out FILE]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
 its data, loads and notes are that authority's (default: metrics.yml's). With
@@ -296,6 +297,15 @@ def cmd_plans(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Our figures from the loaded returns beside DfE's published ones (a report: a difference is not a failure)."""
+    from etl.serve.reconcile import reconcile_frame
+
+    frame = reconcile_frame(args.year, published=args.published)
+    _emit(frame, args.format, args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpip", description="CPIP scorecard: load extracts, read the KPIs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -410,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_plans)
+
+    p = sub.add_parser("reconcile", help="figures from the loaded returns beside DfE's published figures")
+    p.add_argument("--year", required=True, metavar="YYYY/YY", help="the collection year, e.g. 2024/25")
+    p.add_argument("--published", metavar="FOLDER", help="DfE's published files (default: data/reference/dfe/)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_reconcile)
 
     # Every command works for one authority: metrics.yml's unless --authority names another (etl/store/authority.py).
     for command in [*sub.choices.values(), *notes_sub.choices.values()]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from etl.catalogue.contract import UNALLOCATED as UNALLOCATED  # re-exported: the layout's blank team
 from etl.catalogue.contract import normalise_header
 
 
@@ -122,9 +123,6 @@ CODE_PREFIX = r"^[a-zA-Z]{1,2}\)\s*"
 
 # The header may sit below a title row (Ofsted's template: `List 4: Assessments` in row 1).
 HEADER_SEARCH_ROWS = 6
-
-# A blank allocated team (a referral closed at the front door) counts for the authority as this.
-UNALLOCATED = "Unallocated"
 
 
 def headings_for(extract: str, column: str) -> tuple[str, ...]:

@@ -28,9 +28,10 @@ def rebuild_kpis(con, sources: set[str] | None) -> None:
 
 def sources_for(extract_type: str) -> set[str] | None:
     """The KPI sources a change of this type moves: its own; every one for the organisation reference
-    (team -> service -> area -> authority); none for a type no KPI reads (the Practice Action Plans)."""
+    (team -> service -> area -> authority) and the allocation history (which team an Unallocated record
+    counts for); none for a type no KPI reads (the Practice Action Plans)."""
     extract = EXTRACT_TYPES.get(extract_type)
-    if extract is not None and extract.declares_teams:
+    if extract is not None and (extract.declares_teams or extract.allocates):
         return None
     return {extract_type} if extract_type in KPI_SOURCES else set()
 
