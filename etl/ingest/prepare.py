@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,6 +40,12 @@ class Prepared:
 
     extract_type: str | None = None  # the type a refused header was recognised as, if any
     bundle: str | None = None  # the return it is part of (etl.readers.read.Part.bundle)
+    # A return's list (etl.readers.read.Part): each row's line, the reader's findings and refused records,
+    # and the window (collection year) it is the whole truth for.
+    lines: list[int] | None = None
+    reader_findings: list[tuple] = field(default_factory=list)
+    reader_errors: int = 0
+    window: tuple[date, date] | None = None
 
 
 def prepare_group(reader: Reader, paths: Sequence[str | os.PathLike], names: Sequence[str | None]) -> list[Prepared]:
@@ -62,7 +68,17 @@ def prepare_all(path: str | os.PathLike, name: str | None) -> list[Prepared]:
 
 
 def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
-    item = Prepared(path, part.name, file=part.file, content_hash=part.content_hash, bundle=part.bundle)
+    item = Prepared(
+        path,
+        part.name,
+        file=part.file,
+        content_hash=part.content_hash,
+        bundle=part.bundle,
+        lines=part.lines,
+        reader_findings=part.findings,
+        reader_errors=part.errors,
+        window=part.window,
+    )
     try:
         index, item.recognised = find_header(part.top, part.sheet)
     except SkippedList as exc:
@@ -79,6 +95,8 @@ def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
     if part.file is not None:
         part.file.header = part.top[index]
         part.file.header_line = part.top_line + index
+    elif part.lines is not None:
+        _, item.rows = part.rows()  # a return's records, each with its own line: no header among them
     else:
         first_line, rows = part.rows()
         skip = index + 1 + (part.top_line - first_line)

@@ -1,0 +1,303 @@
+"""The XML reader: a statutory return's XML file as lists of rows, streamed.
+
+lxml's `iterparse` reads the file element by element (a county's census is tens of megabytes) and each
+record is cleared once read, so memory holds the rows the loader needs, never the tree. It resolves no
+entities and fetches nothing (`resolve_entities=False, no_network=True`, no DTD loaded), and a file that
+declares a document type at all is refused before parsing: a return never has one, and it is how an
+entity bomb (billion laughs) or an external entity would arrive.
+
+Which return a file is comes from its root element (`ROOTS`: the CIN census's `Message`); its layout
+(etl/formats/) says what to take. Element order within a parent, boolean spellings and stray text between
+elements are tolerated; stray text is reported as a query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from etl.catalogue.contract import EXTRACT_TYPES
+from etl.formats import cin_census
+from etl.formats.cin_census import MODULES, YEARS, Issue, Module, Record
+from etl.readers.read import ExtractFileError, Part
+
+_CHUNK = 8 * 1024 * 1024
+_PROLOG_BYTES = 64 * 1024
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT = re.compile(rb"<\s*([A-Za-z_][\w.-]*)")
+
+
+def _prolog(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(_PROLOG_BYTES)
+    except IsADirectoryError:
+        raise ExtractFileError("is a folder, not an XML file") from None
+    except FileNotFoundError:
+        raise ExtractFileError("file not found") from None
+    except PermissionError:
+        raise ExtractFileError("cannot be read (permission denied)") from None
+
+
+def root_of(path: Path) -> str:
+    """The root element's name, from the file's first bytes; refuses a DOCTYPE or ENTITY declaration."""
+    head = _prolog(path)
+    if not head.strip():
+        raise ExtractFileError("the file is empty")
+    if _DOCTYPE.search(head):
+        raise ExtractFileError(
+            "the XML declares a document type or entities, which no statutory return does: refused unread"
+            " (entities are never expanded)"
+        )
+    body = re.sub(rb"<\?.*?\?>|<!--.*?-->", b"", head.lstrip(b"\xef\xbb\xbf"), flags=re.DOTALL)
+    found = _ROOT.search(body)
+    if not found:
+        raise ExtractFileError("not an XML file: no root element in its first 64 KB")
+    return found[1].decode("ascii", "replace")
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _iterparse(path: Path, tags: Sequence[str]):
+    from lxml import etree
+
+    return etree.iterparse(
+        str(path),
+        events=("end",),
+        tag=tags,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _text(element) -> str | None:
+    text = element.text
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+@dataclass
+class _Census:
+    """What the census reader gathers while streaming: rows per module, issues, the header's dates."""
+
+    rows: dict[str, list[list[object]]] = field(default_factory=lambda: {m.element: [] for m in MODULES})
+    lines: dict[str, list[int]] = field(default_factory=lambda: {m.element: [] for m in MODULES})
+    issues: dict[str, list[Issue]] = field(default_factory=lambda: {m.element: [] for m in MODULES})
+    refused: dict[str, int] = field(default_factory=lambda: {m.element: 0 for m in MODULES})
+    records: list[tuple[Record, str]] = field(default_factory=list)
+    reference_date: str | None = None
+    header_line: int | None = None
+    children: int = 0
+    stray: list[tuple[int | None, str]] = field(default_factory=list)
+
+
+def _module_records(child, child_id: str) -> Iterator[Record]:
+    """Each module record of one child, in any element order."""
+    for episode in child.iterchildren("CINdetails"):
+        episode_values = {
+            e: _text(x)
+            for e in ("CINreferralDate", *cin_census.EPISODE_EXTRA, "DateOfInitialCPC")
+            for x in [episode.find(e)]
+            if x is not None
+        }
+        for module in MODULES:
+            elements = [episode] if not module.below else list(episode.iterchildren(*module.below))
+            for element in elements:
+                wanted = (*module.fields.values(), *(cin_census.EPISODE_EXTRA if not module.below else ()))
+                values: dict[str, str | None] = {}
+                for name in wanted:
+                    found = element.find(name)
+                    values[name] = _text(found) if found is not None else None
+                yield Record(module, values, element.sourceline, episode_values)
+
+
+def _stray_text(child) -> Iterator[tuple[int | None, str]]:
+    """Text between elements (the validator's own fakes carry `PersonBirthDate` so): ignored, reported."""
+    for element in child.iter():
+        tail = (element.tail or "").strip()
+        if tail and element is not child:
+            yield element.sourceline, tail
+        if len(element) and (element.text or "").strip():
+            yield element.sourceline, element.text.strip()
+
+
+def read_census(path: Path) -> _Census:
+    """Stream one census: each child's module records as rows, checked as read."""
+    from lxml import etree
+
+    census = _Census()
+    seen_children: dict[str, int | None] = {}
+    header_dates = {"ReferenceDate"}
+    try:
+        for _, element in _iterparse(path, (cin_census.RECORD, *header_dates)):
+            if element.tag == "ReferenceDate":
+                census.reference_date = _text(element)
+                census.header_line = element.sourceline
+                continue
+            census.children += 1
+            identifiers = element.find("ChildIdentifiers")
+            child_id = (
+                _text(identifiers.find("LAchildID"))
+                if identifiers is not None and identifiers.find("LAchildID") is not None
+                else None
+            )
+            line = element.sourceline
+            child_issues = list(cin_census.check_child_id(child_id, line))
+            if child_id in seen_children:
+                child_issues.append(Issue("8510", child_id, "ChildIdentifiers", "LAchildID", child_id, line))
+            census.issues["CINdetails"] += child_issues
+            # A child the census cannot name once is refused with its episode records (counted as one).
+            census.refused["CINdetails"] += any(i.severity == "error" for i in child_issues)
+            seen_children.setdefault(child_id or "", line)
+            census.stray += list(_stray_text(element))
+            for record in _module_records(element, child_id or ""):
+                census.records.append((record, child_id or ""))
+            # Done with this child: free it and the siblings before it, so memory stays flat.
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            while element.getprevious() is not None and parent is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise ExtractFileError(f"line {exc.lineno}: not well-formed XML ({exc.msg})") from None
+    return census
+
+
+def census_parts(path: Path, name: str) -> Iterator[Part]:
+    """The CIN census reader: one list per module (referrals, assessments, section 47 enquiries, child
+    protection plans), each with the contract's columns as its header and one row per record, read in one
+    pass. Every list carries the census year as its window and the same bundle: the census loads whole or
+    not at all."""
+    census = read_census(path)
+    year_end = cin_census.parse_date(census.reference_date)
+    if year_end is None or (year_end.month, year_end.day) != (3, 31):
+        given = census.reference_date or "none"
+        raise ExtractFileError(
+            f"line {census.header_line or 1}: CIN rule 100: the reference date ({given}) must be 31 March of the"
+            " census year: the census year cannot be known"
+        )
+    if year_end.year not in YEARS:
+        known = ", ".join(cin_census.year_words(y) for y in YEARS)
+        raise ExtractFileError(f"a census for {cin_census.year_words(year_end.year)}: the layouts read are {known}")
+    if census.children == 0:
+        raise ExtractFileError("the census holds no Child")
+    year_start = date(year_end.year - 1, 4, 1)
+    working_days = _working_days()
+    duplicates: dict[tuple[str, str, str | None], int] = {}
+    for record, child in census.records:
+        module = record.module
+        issues = list(cin_census.check_values(record, child))
+        if not issues:
+            issues += cin_census.check_record(record, child, year_start, year_end, working_days)
+        key = (module.element, child, record.values.get(module.key_element))
+        duplicates[key] = duplicates.get(key, 0) + 1
+        if duplicates[key] == 2:
+            what = module.title.split(" (")[0]
+            issues.append(
+                Issue(
+                    f"two {what} of one child on the same {module.key_element}: each must be one record",
+                    child,
+                    module.element,
+                    module.key_element,
+                    record.values.get(module.key_element),
+                    record.line,
+                )
+            )
+        census.issues[module.element] += issues
+        if any(i.severity == "error" for i in issues):
+            census.refused[module.element] += 1
+            continue  # refused anyway; the findings say why
+        census.rows[module.element].append(_row(module, child, record.values))
+        census.lines[module.element].append(record.line or 0)
+    _open_plans(census)
+    digest = content_hash(path)
+    for module in MODULES:
+        extract = EXTRACT_TYPES[module.extract]
+        header = extract.column_names
+        issues = census.issues[module.element]
+        findings = [(i.severity, i.line, _column_of(module, i.element), i.value, i.reason) for i in issues]
+        if module.element == "CINdetails":
+            findings += [
+                ("warning", line, None, text[:60], "stray text between elements ignored") for line, text in census.stray
+            ]
+        rows, lines = census.rows[module.element], census.lines[module.element]
+        yield Part(
+            f"{name}, {module.title}",
+            [header],
+            f"{digest}:{module.element}",
+            sheet=module.label,
+            top_line=1,
+            rows=lambda rows=rows: (1, rows),
+            bundle=digest,
+            lines=lines,
+            findings=findings,
+            window=(year_start, year_end),
+            errors=census.refused[module.element],
+        )
+
+
+def _column_of(module: Module, element: str | None) -> str | None:
+    """The contract column a census element gives (the finding names it), else the element."""
+    for column, name in module.fields.items():
+        if name == element:
+            return column
+    return element
+
+
+def _row(module: Module, child: str, values: dict[str, str | None]) -> list[object]:
+    extract = EXTRACT_TYPES[module.extract]
+    given = {column: values.get(element) for column, element in module.fields.items()}
+    given["child_id"] = child
+    for column, element in module.fields.items():
+        if element in cin_census.BOOLEANS:
+            given[column] = cin_census.parse_boolean(given[column])
+    return [given.get(c, module.defaults.get(c)) for c in extract.column_names]
+
+
+def _open_plans(census: _Census) -> None:
+    """CIN rule 8935: a child with more than one open plan (a query)."""
+    open_plans: dict[str, list[Record]] = {}
+    for record, child in census.records:
+        if record.module.element == "ChildProtectionPlans" and not record.values.get("CPPendDate"):
+            open_plans.setdefault(child, []).append(record)
+    for child, records in open_plans.items():
+        if len(records) > 1:
+            census.issues["ChildProtectionPlans"].append(
+                Issue("8935", child, "ChildProtectionPlans", "CPPendDate", None, records[1].line)
+            )
+
+
+def _working_days() -> Callable[[date, date], int]:
+    from etl.rules.calendar import working_days_between
+
+    return working_days_between
+
+
+# The returns read from XML, by root element: (path, name to show) -> its lists.
+ROOTS: dict[str, Callable[[Path, str], Iterator[Part]]] = {cin_census.ROOT: census_parts}
+
+
+def xml_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
+    """The XML reader (etl/readers/registry.py): each file's lists, by its root element's return."""
+    for path, name in zip(paths, names, strict=True):
+        root = root_of(path)
+        read = ROOTS.get(root)
+        if read is None:
+            known = " or ".join(f"<{r}>" for r in ROOTS)
+            raise ExtractFileError(f"an XML file whose root is <{root}>: the returns read are {known} (CIN census)")
+        yield from read(path, name)
