@@ -632,7 +632,19 @@ def _assign_assessment_children(
                 if (candidate, a.start) not in used:
                     child = candidate
                     break
-        a.child = child or world.ids.new()
+        if child is None:
+            # No referral of the area in the ten days before: the child's referral came earlier (the census
+            # puts every assessment in a referral's episode). An id is still drawn, so the ids after it
+            # (children in care, missing episodes) stay as they were.
+            earlier = [
+                r.child
+                for back in range(11, 91)
+                for r in referred.get(a.start - timedelta(days=back), ())
+                if r.team.area == a.team.area and (r.child, a.start) not in used
+            ]
+            fresh = world.ids.new()
+            child = earlier[0] if earlier else fresh
+        a.child = child
         used.add((a.child, a.start))
         world.children_of[a.team.name].append((a.start, a.child))
 
@@ -1250,6 +1262,13 @@ def load_demo(if_empty: bool, who: str, db: str | Path | None = None, folder: st
     print(
         f"The same authority's Annex A workbook for July 2023 is {workbook}: loading it too"
         f" (cpip load --as-of {ANNEX_A_AS_OF} {workbook}) changes no figure"
+    )
+    from etl.demo.census import write_census
+
+    returns = " ".join(str(p) for p in write_census(folder))
+    print(
+        f"Its CIN census for 2022/23 and 2023/24, with the children's allocation history, is in {folder}: loading"
+        f" them too (cpip load --as-of {AS_OF} {returns}) changes no figure; then try cpip reconcile --year 2023/24"
     )
     return 0 if all(report.ok for report in reports) else 1
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from etl.catalogue.contract import UNALLOCATED
 from etl.rules.calendar import CALENDAR_END, CALENDAR_START
@@ -47,6 +48,11 @@ class Module:
     @property
     def label(self) -> str:
         return f"{LIST_PREFIX}{self.title}"
+
+    @cached_property
+    def reads(self) -> tuple[str, ...]:
+        """The elements the product reads from the module (its fields, and the episode's closure and NFA)."""
+        return (*self.fields.values(), *(EPISODE_EXTRA if not self.below else ()))
 
     @property
     def key_element(self) -> str:
@@ -203,19 +209,22 @@ class Issue:
         return f"{code}{words}{extra}: {who}, {where}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
-    """One module's record of a child, as read: element -> text, and the line it starts on."""
+    """One module's record of a child, as read: element -> text, the line it starts on, and of the CIN
+    episode it sits in: its referral date (parsed: None if it cannot be) and whether it records an ICPC
+    itself (rule 2884)."""
 
     module: Module
     values: dict[str, str | None]
     line: int | None
-    episode: dict[str, str | None]  # the CIN episode it sits in (its referral and closure dates)
+    referral: date | None
+    episode_icpc: bool = False
 
 
 def parse_date(text: str | None) -> date | None:
     """`yyyy-mm-dd` (xs:date, as the census writes dates); anything else, a two-digit year included, is None."""
-    if text is None or len(text) != 10 or text[4] != "-" or text[7] != "-":
+    if text is None or len(text) != 10 or text[4] != "-" or text[7] != "-" or not text[:4].isdigit():
         return None
     try:
         return date.fromisoformat(text)
@@ -229,80 +238,86 @@ def parse_boolean(text: str | None) -> str | None:
     return "true" if word in TRUE else "false" if word in FALSE else None
 
 
-def check_values(record: Record, child: str) -> Iterator[Issue]:
-    """Each value the record gives that cannot be read: a date not yyyy-mm-dd, a flag not a boolean,
-    a number of previous plans not a whole number."""
-    name = record.module.element
-    for element, text in record.values.items():
+_OUTSIDE = f"a date outside the years this dashboard counts ({CALENDAR_START.year} to {CALENDAR_END.year})"
+
+
+def check(record: Record, child: str, year_end: date, working_days_before) -> list[Issue]:
+    """Every issue of one record: first each value it gives that cannot be read (a date not yyyy-mm-dd
+    or outside the calendar's years, a flag not a boolean, a number of previous plans not a whole
+    number); if all can, the validator's rules (errors and queries) for its module, given the census year.
+    `working_days_before(day, end)`: working days after `day` up to and including `end`. Each value is
+    parsed once (a county's census has tens of thousands of records)."""
+    values, name, line = record.values, record.module.element, record.line
+    issues: list[Issue] = []
+    dates: dict[str, date] = {}
+    for element in record.module.reads:
+        text = values.get(element)
         if text is None:
             continue
-        if element in DATES and parse_date(text) is None:
-            yield Issue("not a date written yyyy-mm-dd", child, name, element, text, record.line)
-        elif element in DATES and not CALENDAR_START <= parse_date(text) <= CALENDAR_END:
-            # Working days are counted in these years: a date outside would drop from every figure unsaid.
-            yield Issue(
-                f"a date outside the years this dashboard counts ({CALENDAR_START.year} to {CALENDAR_END.year})",
-                child,
-                name,
-                element,
-                text,
-                record.line,
-            )
+        if not text or text[0].isspace() or text[-1].isspace():  # stray whitespace around a value: tolerated
+            text = text.strip() or None
+            values[element] = text
+            if text is None:
+                continue
+        if element in DATES:
+            day = parse_date(text)
+            if day is None:
+                issues.append(Issue("not a date written yyyy-mm-dd", child, name, element, text, line))
+            elif not CALENDAR_START <= day <= CALENDAR_END:
+                # Working days are counted in these years: a date outside would drop from every figure unsaid.
+                issues.append(Issue(_OUTSIDE, child, name, element, text, line))
+            else:
+                dates[element] = day
         elif element in BOOLEANS and parse_boolean(text) is None:
-            yield Issue("not true, false, 1 or 0", child, name, element, text, record.line)
+            issues.append(Issue("not true, false, 1 or 0", child, name, element, text, line))
         elif element in COUNTS and not text.isdigit():
-            yield Issue("not a whole number of 0 or more", child, name, element, text, record.line)
-
-
-def check_record(record: Record, child: str, year_start: date, year_end: date, working_days_before) -> Iterator[Issue]:
-    """The validator's rules on one record (errors and queries), given the census year.
-    `working_days_before(day, end)`: working days after `day` up to and including `end`."""
-    values, name, line = record.values, record.module.element, record.line
-    referral = parse_date(record.episode.get("CINreferralDate"))
+            issues.append(Issue("not a whole number of 0 or more", child, name, element, text, line))
+    if issues:
+        return issues
+    referral = record.referral
     if name == "CINdetails":
         if referral is None or referral > year_end:
-            yield Issue("8600", child, name, "CINreferralDate", values.get("CINreferralDate"), line)
-        closure = parse_date(values.get("CINclosureDate"))
+            issues.append(Issue("8600", child, name, "CINreferralDate", values.get("CINreferralDate"), line))
+        closure = dates.get("CINclosureDate")
         if closure and referral and closure < referral:
-            yield Issue("8630", child, name, "CINclosureDate", values.get("CINclosureDate"), line)
+            issues.append(Issue("8630", child, name, "CINclosureDate", values["CINclosureDate"], line))
     elif name == "Assessments":
-        start = parse_date(values.get("AssessmentActualStartDate"))
-        end = parse_date(values.get("AssessmentAuthorisationDate"))
-        if start is None and values.get("AssessmentActualStartDate") is None:
-            yield Issue(
-                "missing: every assessment has its start date", child, name, "AssessmentActualStartDate", None, line
+        start, end = dates.get("AssessmentActualStartDate"), dates.get("AssessmentAuthorisationDate")
+        if start is None:
+            issues.append(Issue("missing: every assessment has its start date", child, name,
+                                "AssessmentActualStartDate", None, line))  # fmt: skip
+        elif end and start > end:
+            issues.append(Issue("8608", child, name, "AssessmentAuthorisationDate", values[
+                "AssessmentAuthorisationDate"], line))  # fmt: skip
+        if start and referral and start < referral:
+            issues.append(
+                Issue("1103", child, name, "AssessmentActualStartDate", values["AssessmentActualStartDate"], line)
             )
-        if start and end and start > end:
-            yield Issue("8608", child, name, "AssessmentAuthorisationDate", values["AssessmentAuthorisationDate"], line)
-        if start and referral and start < referral:
-            yield Issue("1103", child, name, "AssessmentActualStartDate", values["AssessmentActualStartDate"], line)
         if start and end is None and _more_than(working_days_before, start, year_end, 45):
-            yield Issue("8670Q", child, name, "AssessmentAuthorisationDate", None, line)
+            issues.append(Issue("8670Q", child, name, "AssessmentAuthorisationDate", None, line))
     elif name == "Section47":
-        start = parse_date(values.get("S47ActualStartDate"))
-        icpc = parse_date(values.get("DateOfInitialCPC"))
-        if values.get("S47ActualStartDate") is None or (start and icpc and start > icpc):
-            yield Issue("8615", child, name, "S47ActualStartDate", values.get("S47ActualStartDate"), line)
+        start, icpc = dates.get("S47ActualStartDate"), dates.get("DateOfInitialCPC")
+        if start is None or (icpc and start > icpc):
+            issues.append(Issue("8615", child, name, "S47ActualStartDate", values.get("S47ActualStartDate"), line))
         if start and referral and start < referral:
-            yield Issue("2889", child, name, "S47ActualStartDate", values["S47ActualStartDate"], line)
-        if icpc and record.episode.get("DateOfInitialCPC"):
-            yield Issue("2884", child, name, "DateOfInitialCPC", values["DateOfInitialCPC"], line)
+            issues.append(Issue("2889", child, name, "S47ActualStartDate", values["S47ActualStartDate"], line))
+        if icpc and record.episode_icpc:
+            issues.append(Issue("2884", child, name, "DateOfInitialCPC", values["DateOfInitialCPC"], line))
         not_required = parse_boolean(values.get("ICPCnotRequired")) == "true"
         if start and icpc is None and not not_required and _more_than(working_days_before, start, year_end, 15):
-            yield Issue("8675Q", child, name, "DateOfInitialCPC", None, line)
+            issues.append(Issue("8675Q", child, name, "DateOfInitialCPC", None, line))
     elif name == "ChildProtectionPlans":
-        start = parse_date(values.get("CPPstartDate"))
-        end = parse_date(values.get("CPPendDate"))
-        if values.get("CPPstartDate") is None or (start and start > year_end):
-            yield Issue("8720", child, name, "CPPstartDate", values.get("CPPstartDate"), line)
+        start, end = dates.get("CPPstartDate"), dates.get("CPPendDate")
+        if start is None or start > year_end:
+            issues.append(Issue("8720", child, name, "CPPstartDate", values.get("CPPstartDate"), line))
         if start and end and end < start:
-            yield Issue("8925", child, name, "CPPendDate", values["CPPendDate"], line)
+            issues.append(Issue("8925", child, name, "CPPendDate", values["CPPendDate"], line))
         if start and referral and start < referral:
-            yield Issue("1105", child, name, "CPPstartDate", values["CPPstartDate"], line)
+            issues.append(Issue("1105", child, name, "CPPstartDate", values["CPPstartDate"], line))
         if values.get("NumberOfPreviousCPP") is None:
-            yield Issue(
-                "missing: every plan gives its number of previous plans", child, name, "NumberOfPreviousCPP", None, line
-            )
+            issues.append(Issue("missing: every plan gives its number of previous plans", child, name,
+                                "NumberOfPreviousCPP", None, line))  # fmt: skip
+    return issues
 
 
 def _more_than(working_days_before, start: date, end: date, n: int) -> bool:

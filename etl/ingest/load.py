@@ -127,6 +127,7 @@ def _run_staged(
                 recognised,
                 lines=prepared.lines,
                 empty_ok=prepared.window is not None,  # a return's module with no records that year
+                text_cells=prepared.text_cells,
             )
         else:
             stage(stage_con, prepared.file, recognised)
@@ -334,8 +335,6 @@ def load_files(
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    from etl.people import notes
-
     prepared = [
         item
         for reader, group in registry.gather(paths)
@@ -365,19 +364,22 @@ def load_files(
             _finish_shared(shared)
             shared = None
             members = [i for i in order if prepared[i].bundle == item.bundle]
-            for i, report in zip(
-                members,
-                _load_return(
-                    [prepared[i] for i in members], as_of=as_of, who=who, db=db, step_for=lambda _item, step=step: step
-                ),
-                strict=True,
-            ):
+
+            def step_for(member: Prepared, done: int = done) -> Progress:
+                def member_step(message: str) -> None:
+                    if progress is not None:
+                        progress(f"[{done + 1}/{len(order)}] {member.name}: {message}")
+
+                return member_step
+
+            loaded_return = _load_return([prepared[i] for i in members], as_of=as_of, who=who, db=db, step_for=step_for)
+            for i, report in zip(members, loaded_return, strict=True):
                 reports[i] = report
                 if progress is not None:
                     progress(f"[{done + 1}/{len(order)}] {prepared[i].name}: {report.outcome}")
             continue
 
-        if item.rows is None and notes.is_export(item.path):
+        if item.rows is None and _may_be_notes_export(item.path):
             # A `cpip notes export` file goes back into the notes store, not the warehouse.
             reports[index] = _restore_notes(item.path, item.name, db)
             continue
@@ -418,6 +420,20 @@ def load_files(
         reports[index] = report
     _finish_shared(shared)
     return [reports[i] for i in range(len(prepared))]
+
+
+def _may_be_notes_export(path) -> bool:
+    """A `cpip notes export` file (JSON): asked of the notes module only for a file that starts like one, so
+    loading an extract never imports it (nor pandas with it)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(64).lstrip().startswith(b"{"):
+                return False
+    except OSError:
+        return False
+    from etl.people import notes
+
+    return notes.is_export(path)
 
 
 def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:

@@ -46,6 +46,7 @@ class Prepared:
     reader_findings: list[tuple] = field(default_factory=list)
     reader_errors: int = 0
     window: tuple[date, date] | None = None
+    text_cells: bool = False
 
 
 def prepare_group(reader: Reader, paths: Sequence[str | os.PathLike], names: Sequence[str | None]) -> list[Prepared]:
@@ -78,6 +79,7 @@ def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
         reader_findings=part.findings,
         reader_errors=part.errors,
         window=part.window,
+        text_cells=part.text_cells,
     )
     try:
         index, item.recognised = find_header(part.top, part.sheet)

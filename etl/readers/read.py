@@ -93,6 +93,7 @@ class Part:
     findings: list[tuple[str, int | None, str | None, str | None, str]] = field(default_factory=list)
     errors: int = 0
     window: tuple[date, date] | None = None
+    text_cells: bool = False  # rows() gives each cell as the text (or None) to stage, nothing to convert
 
 
 def csv_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
@@ -339,11 +340,13 @@ def stage_rows(
     *,
     lines: list[int] | None = None,
     empty_ok: bool = False,
+    text_cells: bool = False,
 ) -> int:
     """Stage a worksheet's data rows (cells as the workbook reader gives them) like `stage` does a CSV:
     record n (from 0) is on spreadsheet row `first_line + n`, or on `lines[n]` where the reader says
     (an XML return's records). Only the contract's columns are taken. `empty_ok`: no rows is a list of
-    none (a return's module with no records that year), not a refusal."""
+    none (a return's module with no records that year), not a refusal. `text_cells`: the cells are text
+    already."""
     extract = recognised.extract
     data: dict[str, list[object]] = {
         "line": list(lines) if lines is not None else list(range(first_line, first_line + len(rows))),
@@ -353,6 +356,9 @@ def stage_rows(
     for column, position in taken:
         if position is None:
             data[column.name] = [None] * len(rows)
+            continue
+        if text_cells:  # a reader that gives text already (an XML return's values): taken as they are
+            data[column.name] = [row[position] for row in rows]
             continue
         convert = _CELL_TEXT.get(column.type, cell_text)
         # Column by column: one converter call per cell, short rows (trailing blanks cut) read as blank.

@@ -84,14 +84,6 @@ def _iterparse(path: Path, tags: Sequence[str]):
     )
 
 
-def _text(element) -> str | None:
-    text = element.text
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
-
-
 @dataclass
 class _Census:
     """What the census reader gathers while streaming: rows per module, issues, the header's dates."""
@@ -107,68 +99,92 @@ class _Census:
     stray: list[tuple[int | None, str]] = field(default_factory=list)
 
 
-def _module_records(child, child_id: str) -> Iterator[Record]:
-    """Each module record of one child, in any element order."""
-    for episode in child.iterchildren("CINdetails"):
-        episode_values = {
-            e: _text(x)
-            for e in ("CINreferralDate", *cin_census.EPISODE_EXTRA, "DateOfInitialCPC")
-            for x in [episode.find(e)]
-            if x is not None
-        }
-        for module in MODULES:
-            elements = [episode] if not module.below else list(episode.iterchildren(*module.below))
-            for element in elements:
-                wanted = (*module.fields.values(), *(cin_census.EPISODE_EXTRA if not module.below else ()))
-                values: dict[str, str | None] = {}
-                for name in wanted:
-                    found = element.find(name)
-                    values[name] = _text(found) if found is not None else None
-                yield Record(module, values, element.sourceline, episode_values)
+_EPISODE = next(m for m in MODULES if not m.below)
+_MODULES = {m.below[0]: m for m in MODULES if m.below}  # element below CINdetails -> its module
 
 
-def _stray_text(child) -> Iterator[tuple[int | None, str]]:
-    """Text between elements (the validator's own fakes carry `PersonBirthDate` so): ignored, reported."""
-    for element in child.iter():
-        tail = (element.tail or "").strip()
-        if tail and element is not child:
-            yield element.sourceline, tail
-        if len(element) and (element.text or "").strip():
-            yield element.sourceline, element.text.strip()
+def _value(element) -> str | None:
+    text = element.text
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+def _stray(element, into: list[tuple[int | None, str]]) -> None:
+    """Text beside an element where only elements belong (the national validator's own samples carry the
+    literal `PersonBirthDate` inside ChildIdentifiers): ignored, and reported."""
+    tail = element.tail
+    if tail is not None and not tail.isspace():
+        into.append((element.sourceline, tail.strip()))
+
+
+def _child_records(child, census: _Census) -> str | None:
+    """The child's LA child ID; each of its module records appended to census.records."""
+    child_id = None
+    episodes = []
+    for part in child:
+        tag = part.tag
+        if tag == "CINdetails":
+            episodes.append(part)
+        elif tag == "ChildIdentifiers":
+            for item in part:
+                if item.tag == "LAchildID":
+                    child_id = _value(item)
+                _stray(item, census.stray)
+    key = child_id or ""
+    records = census.records
+    for episode in episodes:
+        values: dict[str, str | None] = {}
+        modules = []
+        for item in episode:
+            tag = item.tag
+            module = _MODULES.get(tag)
+            if module is not None:
+                modules.append((module, item))
+            else:
+                values[tag] = _value(item)
+            _stray(item, census.stray)
+        referral_text = values.get("CINreferralDate")
+        referral = cin_census.parse_date(referral_text)
+        episode_icpc = values.get("DateOfInitialCPC") is not None
+        records.append(
+            (Record(_EPISODE, {e: values.get(e) for e in _EPISODE_READS}, episode.sourceline, referral), key)
+        )
+        for module, item in modules:
+            # Every element of the module as text (a few the product does not read come too: cheaper than
+            # picking); the checks and the row read only the module's own fields.
+            given = {sub.tag: sub.text for sub in item}
+            records.append((Record(module, given, item.sourceline, referral, episode_icpc), key))
+    return child_id
+
+
+_EPISODE_READS = (*_EPISODE.fields.values(), *cin_census.EPISODE_EXTRA)
 
 
 def read_census(path: Path) -> _Census:
-    """Stream one census: each child's module records as rows, checked as read."""
+    """Stream one census: each child's module records, the child freed once read (memory stays flat)."""
     from lxml import etree
 
     census = _Census()
-    seen_children: dict[str, int | None] = {}
-    header_dates = {"ReferenceDate"}
+    seen_children: set[str] = set()
     try:
-        for _, element in _iterparse(path, (cin_census.RECORD, *header_dates)):
+        for _, element in _iterparse(path, (cin_census.RECORD, "ReferenceDate")):
             if element.tag == "ReferenceDate":
-                census.reference_date = _text(element)
+                census.reference_date = _value(element)
                 census.header_line = element.sourceline
                 continue
             census.children += 1
-            identifiers = element.find("ChildIdentifiers")
-            child_id = (
-                _text(identifiers.find("LAchildID"))
-                if identifiers is not None and identifiers.find("LAchildID") is not None
-                else None
-            )
             line = element.sourceline
+            child_id = _child_records(element, census)
             child_issues = list(cin_census.check_child_id(child_id, line))
             if child_id in seen_children:
                 child_issues.append(Issue("8510", child_id, "ChildIdentifiers", "LAchildID", child_id, line))
-            census.issues["CINdetails"] += child_issues
-            # A child the census cannot name once is refused with its episode records (counted as one).
-            census.refused["CINdetails"] += any(i.severity == "error" for i in child_issues)
-            seen_children.setdefault(child_id or "", line)
-            census.stray += list(_stray_text(element))
-            for record in _module_records(element, child_id or ""):
-                census.records.append((record, child_id or ""))
-            # Done with this child: free it and the siblings before it, so memory stays flat.
+            seen_children.add(child_id or "")
+            if child_issues:
+                census.issues["CINdetails"] += child_issues
+                # A child the census cannot name once is refused with its records (counted as one).
+                census.refused["CINdetails"] += any(i.severity == "error" for i in child_issues)
             element.clear(keep_tail=False)
             parent = element.getparent()
             while element.getprevious() is not None and parent is not None:
@@ -198,15 +214,14 @@ def census_parts(path: Path, name: str) -> Iterator[Part]:
         raise ExtractFileError("the census holds no Child")
     year_start = date(year_end.year - 1, 4, 1)
     working_days = _working_days()
-    duplicates: dict[tuple[str, str, str | None], int] = {}
+    seen_keys: set[tuple[str, str, str | None]] = set()
+    builders = {m.element: _row_builder(m) for m in MODULES}
+    check = cin_census.check
     for record, child in census.records:
         module = record.module
-        issues = list(cin_census.check_values(record, child))
-        if not issues:
-            issues += cin_census.check_record(record, child, year_start, year_end, working_days)
+        issues = check(record, child, year_end, working_days)
         key = (module.element, child, record.values.get(module.key_element))
-        duplicates[key] = duplicates.get(key, 0) + 1
-        if duplicates[key] == 2:
+        if key in seen_keys:
             what = module.title.split(" (")[0]
             issues.append(
                 Issue(
@@ -218,27 +233,28 @@ def census_parts(path: Path, name: str) -> Iterator[Part]:
                     record.line,
                 )
             )
-        census.issues[module.element] += issues
-        if any(i.severity == "error" for i in issues):
-            census.refused[module.element] += 1
-            continue  # refused anyway; the findings say why
-        census.rows[module.element].append(_row(module, child, record.values))
+        seen_keys.add(key)
+        if issues:
+            census.issues[module.element] += issues
+            if any(i.severity == "error" for i in issues):
+                census.refused[module.element] += 1
+                continue  # refused anyway; the findings say why
+        census.rows[module.element].append(builders[module.element](child, record.values))
         census.lines[module.element].append(record.line or 0)
     _open_plans(census)
     digest = content_hash(path)
     for module in MODULES:
         extract = EXTRACT_TYPES[module.extract]
-        header = extract.column_names
         issues = census.issues[module.element]
         findings = [(i.severity, i.line, _column_of(module, i.element), i.value, i.reason) for i in issues]
-        if module.element == "CINdetails":
+        if module is _EPISODE:
             findings += [
                 ("warning", line, None, text[:60], "stray text between elements ignored") for line, text in census.stray
             ]
         rows, lines = census.rows[module.element], census.lines[module.element]
         yield Part(
             f"{name}, {module.title}",
-            [header],
+            [extract.column_names],
             f"{digest}:{module.element}",
             sheet=module.label,
             top_line=1,
@@ -248,6 +264,7 @@ def census_parts(path: Path, name: str) -> Iterator[Part]:
             findings=findings,
             window=(year_start, year_end),
             errors=census.refused[module.element],
+            text_cells=True,
         )
 
 
@@ -259,14 +276,31 @@ def _column_of(module: Module, element: str | None) -> str | None:
     return element
 
 
-def _row(module: Module, child: str, values: dict[str, str | None]) -> list[object]:
-    extract = EXTRACT_TYPES[module.extract]
-    given = {column: values.get(element) for column, element in module.fields.items()}
-    given["child_id"] = child
-    for column, element in module.fields.items():
-        if element in cin_census.BOOLEANS:
-            given[column] = cin_census.parse_boolean(given[column])
-    return [given.get(c, module.defaults.get(c)) for c in extract.column_names]
+def _row_builder(module: Module) -> Callable[[str, dict[str, str | None]], list[object]]:
+    """(child, the record's values) -> its row in the contract's column order, as text: booleans spelled
+    `true`/`false`, a column the census never gives its default (None: the team, left to child_teams)."""
+    columns = EXTRACT_TYPES[module.extract].column_names
+    plan: list[tuple[int, str | None, str | None]] = []  # (kind, element, default) per column
+    for column in columns:
+        element = module.fields.get(column)
+        if column == "child_id":
+            plan.append((0, None, None))
+        elif element in cin_census.BOOLEANS:
+            plan.append((2, element, None))
+        elif element is not None:
+            plan.append((1, element, None))
+        else:
+            plan.append((3, None, module.defaults.get(column)))
+    boolean = cin_census.parse_boolean
+
+    def build(child: str, values: dict[str, str | None]) -> list[object]:
+        return [
+            child if kind == 0 else values.get(element) if kind == 1 else boolean(values.get(element)) if kind == 2
+            else default
+            for kind, element, default in plan
+        ]  # fmt: skip
+
+    return build
 
 
 def _open_plans(census: _Census) -> None:
