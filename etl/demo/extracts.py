@@ -1259,16 +1259,16 @@ def load_demo(if_empty: bool, who: str, db: str | Path | None = None, folder: st
     if all(report.ok for report in reports):
         written = write_demo_notes(who=who, db=db)
         print(f"Demo notes: {written} written on the Red KPIs of {DEMO_NOTES_PERIOD}")
-    print(
-        f"The same authority's Annex A workbook for July 2023 is {workbook}: loading it too"
-        f" (cpip load --as-of {ANNEX_A_AS_OF} {workbook}) changes no figure"
-    )
     from etl.demo.census import write_census
 
     returns = " ".join(str(p) for p in write_census(folder))
     print(
         f"Its CIN census for 2022/23 and 2023/24, with the children's allocation history, is in {folder}: loading"
         f" them too (cpip load --as-of {AS_OF} {returns}) changes no figure; then try cpip reconcile --year 2023/24"
+    )
+    print(
+        f"The same authority's Annex A workbook for July 2023 is {workbook}: loading it too"
+        f" (cpip load --as-of {ANNEX_A_AS_OF} {workbook}) changes no figure"
     )
     return 0 if all(report.ok for report in reports) else 1
 

@@ -223,13 +223,26 @@ class Record:
 
 
 def parse_date(text: str | None) -> date | None:
-    """`yyyy-mm-dd` (xs:date, as the census writes dates); anything else, a two-digit year included, is None."""
-    if text is None or len(text) != 10 or text[4] != "-" or text[7] != "-" or not text[:4].isdigit():
+    """`yyyy-mm-dd` (xs:date, as the census writes dates); anything else, a two-digit year included, is None.
+    A census repeats a few hundred days tens of thousands of times: each text is parsed once."""
+    if text is None:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+        return _DATES[text]
+    except KeyError:
+        pass
+    day = None
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+    if len(_DATES) < 100_000:
+        _DATES[text] = day
+    return day
+
+
+_DATES: dict[str, date | None] = {}
 
 
 def parse_boolean(text: str | None) -> str | None:

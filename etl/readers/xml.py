@@ -103,12 +103,21 @@ _EPISODE = next(m for m in MODULES if not m.below)
 _MODULES = {m.below[0]: m for m in MODULES if m.below}  # element below CINdetails -> its module
 
 
-def _value(element) -> str | None:
-    text = element.text
+def _strip(text: str | None) -> str | None:
     if text is None:
         return None
-    text = text.strip()
+    if text[:1].isspace() or text[-1:].isspace():
+        return text.strip() or None
     return text or None
+
+
+# The elements the reader asks lxml for (it filters the rest in C): each child, its ID, each CIN episode and
+# module, and the values the product reads. Everything else (names, UPNs, dates of birth, codes) is never
+# seen by Python.
+_LEAVES = frozenset({"LAchildID", *_EPISODE.fields.values(), *cin_census.EPISODE_EXTRA, "DateOfInitialCPC"} | {
+    e for m in MODULES if m.below for e in m.fields.values()
+})  # fmt: skip
+_TAGS = (cin_census.RECORD, "ReferenceDate", "ChildIdentifiers", "CINdetails", *_MODULES, *sorted(_LEAVES))
 
 
 def _stray(element, into: list[tuple[int | None, str]]) -> None:
@@ -119,79 +128,76 @@ def _stray(element, into: list[tuple[int | None, str]]) -> None:
         into.append((element.sourceline, tail.strip()))
 
 
-def _child_records(child, census: _Census) -> str | None:
-    """The child's LA child ID; each of its module records appended to census.records."""
-    child_id = None
-    episodes = []
-    for part in child:
-        tag = part.tag
-        if tag == "CINdetails":
-            episodes.append(part)
-        elif tag == "ChildIdentifiers":
-            for item in part:
-                if item.tag == "LAchildID":
-                    child_id = _value(item)
-                _stray(item, census.stray)
-    key = child_id or ""
-    records = census.records
-    for episode in episodes:
-        values: dict[str, str | None] = {}
-        modules = []
-        for item in episode:
-            tag = item.tag
-            module = _MODULES.get(tag)
-            if module is not None:
-                modules.append((module, item))
-            else:
-                values[tag] = _value(item)
-            _stray(item, census.stray)
-        referral_text = values.get("CINreferralDate")
-        referral = cin_census.parse_date(referral_text)
-        episode_icpc = values.get("DateOfInitialCPC") is not None
-        records.append(
-            (Record(_EPISODE, {e: values.get(e) for e in _EPISODE_READS}, episode.sourceline, referral), key)
-        )
-        for module, item in modules:
-            # Every element of the module as text (a few the product does not read come too: cheaper than
-            # picking); the checks and the row read only the module's own fields.
-            given = {sub.tag: sub.text for sub in item}
-            records.append((Record(module, given, item.sourceline, referral, episode_icpc), key))
-    return child_id
-
-
-_EPISODE_READS = (*_EPISODE.fields.values(), *cin_census.EPISODE_EXTRA)
-
-
 def read_census(path: Path) -> _Census:
-    """Stream one census: each child's module records, the child freed once read (memory stays flat)."""
+    """Stream one census: lxml hands over only the elements read (`_TAGS`), as each ends; a child's
+    records are made when its episode ends, and the child is freed when it ends (memory stays flat)."""
     from lxml import etree
 
     census = _Census()
+    records = census.records
     seen_children: set[str] = set()
+    child_id: str | None = None
+    episode: dict[str, str | None] = {}  # the CIN episode's own values so far
+    fields: dict[str, str | None] = {}  # the current module's values so far
+    modules: list[tuple[Module, dict[str, str | None], int | None]] = []  # the episode's modules so far
+    episodes: list[tuple[dict[str, str | None], list, int | None]] = []  # the child's episodes so far
+    parse_date = cin_census.parse_date
     try:
-        for _, element in _iterparse(path, (cin_census.RECORD, "ReferenceDate")):
-            if element.tag == "ReferenceDate":
-                census.reference_date = _value(element)
+        for _, element in _iterparse(path, _TAGS):
+            tag = element.tag
+            if tag in _LEAVES:
+                if tag == "DateOfInitialCPC" and element.getparent().tag == "CINdetails":
+                    episode[tag] = _strip(element.text)
+                elif tag in _EPISODE_LEAVES:
+                    episode[tag] = _strip(element.text)
+                elif tag == "LAchildID":
+                    child_id = _strip(element.text)
+                else:
+                    fields[tag] = element.text
+                tail = element.tail
+                if tail is not None and not tail.isspace():
+                    census.stray.append((element.sourceline, tail.strip()))
+            elif tag in _MODULES:
+                modules.append((_MODULES[tag], fields, element.sourceline))
+                fields = {}
+            elif tag == "CINdetails":
+                episodes.append((episode, modules, element.sourceline))
+                episode, modules, fields = {}, [], {}
+            elif tag == "ChildIdentifiers":
+                for item in element:
+                    _stray(item, census.stray)
+            elif tag == cin_census.RECORD:
+                census.children += 1
+                line = element.sourceline
+                key = child_id or ""
+                for values, found, episode_line in episodes:
+                    referral = parse_date(values.get("CINreferralDate"))
+                    episode_icpc = values.get("DateOfInitialCPC") is not None
+                    records.append((Record(_EPISODE, values, episode_line, referral), key))
+                    for module, given, module_line in found:
+                        records.append((Record(module, given, module_line, referral, episode_icpc), key))
+                child_issues = list(cin_census.check_child_id(child_id, line))
+                if child_id in seen_children:
+                    child_issues.append(Issue("8510", child_id, "ChildIdentifiers", "LAchildID", child_id, line))
+                seen_children.add(key)
+                if child_issues:
+                    census.issues["CINdetails"] += child_issues
+                    # A child the census cannot name once is refused with its records (counted as one).
+                    census.refused["CINdetails"] += any(i.severity == "error" for i in child_issues)
+                child_id, episodes = None, []
+                element.clear(keep_tail=False)
+                parent = element.getparent()
+                while element.getprevious() is not None and parent is not None:
+                    del parent[0]
+            elif tag == "ReferenceDate":
+                census.reference_date = _strip(element.text)
                 census.header_line = element.sourceline
-                continue
-            census.children += 1
-            line = element.sourceline
-            child_id = _child_records(element, census)
-            child_issues = list(cin_census.check_child_id(child_id, line))
-            if child_id in seen_children:
-                child_issues.append(Issue("8510", child_id, "ChildIdentifiers", "LAchildID", child_id, line))
-            seen_children.add(child_id or "")
-            if child_issues:
-                census.issues["CINdetails"] += child_issues
-                # A child the census cannot name once is refused with its records (counted as one).
-                census.refused["CINdetails"] += any(i.severity == "error" for i in child_issues)
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            while element.getprevious() is not None and parent is not None:
-                del parent[0]
     except etree.XMLSyntaxError as exc:
         raise ExtractFileError(f"line {exc.lineno}: not well-formed XML ({exc.msg})") from None
     return census
+
+
+_EPISODE_LEAVES = frozenset({*_EPISODE.fields.values(), *cin_census.EPISODE_EXTRA})
 
 
 def census_parts(path: Path, name: str) -> Iterator[Part]:
@@ -280,25 +286,17 @@ def _row_builder(module: Module) -> Callable[[str, dict[str, str | None]], list[
     """(child, the record's values) -> its row in the contract's column order, as text: booleans spelled
     `true`/`false`, a column the census never gives its default (None: the team, left to child_teams)."""
     columns = EXTRACT_TYPES[module.extract].column_names
-    plan: list[tuple[int, str | None, str | None]] = []  # (kind, element, default) per column
-    for column in columns:
-        element = module.fields.get(column)
-        if column == "child_id":
-            plan.append((0, None, None))
-        elif element in cin_census.BOOLEANS:
-            plan.append((2, element, None))
-        elif element is not None:
-            plan.append((1, element, None))
-        else:
-            plan.append((3, None, module.defaults.get(column)))
+    pairs = [(module.fields.get(c), module.defaults.get(c)) for c in columns]
+    child_at = columns.index("child_id")
+    booleans = [i for i, c in enumerate(columns) if module.fields.get(c) in cin_census.BOOLEANS]
     boolean = cin_census.parse_boolean
 
     def build(child: str, values: dict[str, str | None]) -> list[object]:
-        return [
-            child if kind == 0 else values.get(element) if kind == 1 else boolean(values.get(element)) if kind == 2
-            else default
-            for kind, element, default in plan
-        ]  # fmt: skip
+        row = [values.get(element) if element else default for element, default in pairs]
+        row[child_at] = child
+        for i in booleans:
+            row[i] = boolean(row[i])
+        return row
 
     return build
 
