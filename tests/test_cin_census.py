@@ -222,3 +222,33 @@ def test_xml_that_declares_entities_is_refused_unread(db, tmp_path, prolog):
     assert report.outcome == "refused"
     assert "declares a document type or entities" in report.findings[0].reason
     assert rows(db, "SELECT count(*) FROM referrals") == [(0,)]
+
+
+def test_a_census_in_the_inbox_loads_and_a_broken_one_is_rejected(db, tmp_path):
+    from etl.ingest.inbox import process_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_census(inbox, "cin_2023-24.xml", Y2024, {"L1": [Episode(date(2023, 7, 3))]})
+    (inbox / "cin_broken.xml").write_text("<Message><Children><Child>", encoding="utf-8")
+    result = process_inbox(inbox, who="test", as_of=AS_OF, db=db)
+    outcomes = {o.file_name: o.outcome for o in result.outcomes}
+    assert outcomes["cin_2023-24.xml"] == "loaded"
+    assert outcomes["cin_broken.xml"] == "refused"
+    assert rows(db, "SELECT child_id FROM referrals") == [("L1",)]
+
+
+def test_a_census_previewed_commits_nothing(db, tmp_path):
+    from etl.ingest.load import preview_files
+
+    path = write_census(
+        tmp_path, "cin.xml", Y2024, {"M1": [Episode(date(2023, 7, 3), plans=[(date(2023, 7, 5), None, 1)])]}
+    )
+    reports = preview_files(path, as_of=AS_OF, db=db)
+    assert [(r.extract_type, r.outcome, r.added) for r in reports] == [
+        ("referrals", "preview", 1),
+        ("assessments", "preview", 0),
+        ("s47_enquiries", "preview", 0),
+        ("cp_plans", "preview", 1),
+    ]
+    assert rows(db, "SELECT count(*) FROM referrals") == [(0,)]
