@@ -2,8 +2,9 @@
 year (docs/spec/returns.md, "Reconciliation with what DfE publishes").
 
 A registry of reconciled indicators (`RECONCILED`): each names the KPI whose records give our figure, how
-our figure for a collection year is taken from them (`ours`: by default the KPI's authority-level
-numerator and denominator pooled over the year's twelve months), and where DfE publishes its own (the
+our figure for a collection year is taken from them (`ours`: by default the rows of the KPI's one
+record-level rule counted in the year's twelve months, whatever their team: met over counted; figures given
+upstream as kpi_values are no return and count for nothing here), and where DfE publishes its own (the
 file, the rows and the numerator, denominator and percentage columns, and the precision DfE rounds the
 percentage to). A return adds its indicators with `register` (the CIN census: C1 and D3; the SSDA903:
 placement stability, OC2 and care leavers).
@@ -88,16 +89,24 @@ Ours = Callable[[Connection, "Reconciled", CollectionYear], "tuple[int, int] | N
 
 
 def pooled_year(con: Connection, indicator: Reconciled, year: CollectionYear) -> tuple[int, int] | None:
-    """The KPI's authority figure pooled over the year's months (numerators and denominators summed):
-    the records counted in the year, judged by the KPI's one rule."""
-    row = con.execute(
-        "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly WHERE metric_id = ? AND level = 'la'"
-        " AND period BETWEEN ? AND ?",
-        [indicator.metric_id, year.start, date(year.first + 1, 3, 1)],
-    ).fetchone()
-    if not row or not row[2] or row[1] is None:
+    """The KPI's authority figure over the year's twelve months, from its records alone (figures given upstream
+    as kpi_values are not a return): the rows of its one record-level rule counted in those months, met over
+    counted. None when no record is counted in the year."""
+    from etl.catalogue.contract import RECORD_SOURCES
+    from etl.catalogue.metrics import catalogue
+    from etl.rules.kpis import COUNTED, record_params, record_sql
+
+    source = catalogue().metric(indicator.metric_id).source
+    if source not in RECORD_SOURCES:
         return None
-    return int(row[0]), int(row[1])
+    sql = record_sql(source)
+    counted = ", ".join(f"'{o}'" for o in COUNTED)
+    [(met, total)] = con.execute(
+        f"SELECT count(*) FILTER (WHERE outcome = 'met'), count(*) FILTER (WHERE outcome IN ({counted}))"
+        f" FROM ({sql}\n) AS r WHERE metric_id = $metric AND period BETWEEN $first AND $last",
+        {**record_params(sql), "metric": indicator.metric_id, "first": year.start, "last": year.end},
+    ).fetchall()
+    return (int(met), int(total)) if total else None
 
 
 @dataclass(frozen=True)
