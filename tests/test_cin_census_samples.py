@@ -22,7 +22,7 @@ EXPECTED = {
     "csc-validator-be-cin/CIN_la_issues_2887Q.xml": (1, "a date outside the years this dashboard counts"),
     "csc-validator-be-cin/CIN_Census_2024.xml": (1, "CIN rule 8608"),
     "csc-validator-be-cin/CIN_Census_2026.xml": (1, "CIN rule 8600"),
-    "csc-validator-be-cin/CIN2rows.xml": (1, "two child protection plans of one child on the same CPPstartDate"),
+    "csc-validator-be-cin/CIN2rows.xml": (1, "duplicate record key (child_id + cpp_start_date)"),
     "csc-validator-be-cin/CIN_header_issues_100.xml": (1, "CIN rule 100: the reference date (2023-03-28)"),
     "csc-validator-be-cin/fake_CIN_data.xml": (1, "CIN rule 100: the reference date (2022-07-21)"),
     "liia-tools-pipeline/BAR_cin_2022.xml": (1, "a census for 2021/22: the layouts read are 2022/23"),

@@ -54,11 +54,6 @@ class Module:
         """The elements the product reads from the module (its fields, and the episode's closure and NFA)."""
         return (*self.fields.values(), *(EPISODE_EXTRA if not self.below else ()))
 
-    @property
-    def key_element(self) -> str:
-        """The element whose date, with the child, is the record's key (the module's first field)."""
-        return next(iter(self.fields.values()))
-
 
 MODULES: tuple[Module, ...] = (
     Module("CINdetails", (), "referrals", "referrals (CINdetails)", {"referral_date": "CINreferralDate"}),

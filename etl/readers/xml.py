@@ -122,7 +122,8 @@ _TAGS = (cin_census.RECORD, "ReferenceDate", "ChildIdentifiers", "CINdetails", *
 
 def _stray(element, into: list[tuple[int | None, str]]) -> None:
     """Text beside an element where only elements belong (the national validator's own samples carry the
-    literal `PersonBirthDate` inside ChildIdentifiers): ignored, and reported."""
+    literal `PersonBirthDate` inside ChildIdentifiers): ignored, and reported where it is looked for (among a
+    child's identifiers; elsewhere it is ignored unread)."""
     tail = element.tail
     if tail is not None and not tail.isspace():
         into.append((element.sourceline, tail.strip()))
@@ -154,9 +155,6 @@ def read_census(path: Path) -> _Census:
                     child_id = _strip(element.text)
                 else:
                     fields[tag] = element.text
-                tail = element.tail
-                if tail is not None and not tail.isspace():
-                    census.stray.append((element.sourceline, tail.strip()))
             elif tag in _MODULES:
                 modules.append((_MODULES[tag], fields, element.sourceline))
                 fields = {}
@@ -220,26 +218,12 @@ def census_parts(path: Path, name: str) -> Iterator[Part]:
         raise ExtractFileError("the census holds no Child")
     year_start = date(year_end.year - 1, 4, 1)
     working_days = _working_days()
-    seen_keys: set[tuple[str, str, str | None]] = set()
     builders = {m.element: _row_builder(m) for m in MODULES}
     check = cin_census.check
     for record, child in census.records:
         module = record.module
+        # Two records of one module with the same child and start are the validator's duplicate record key.
         issues = check(record, child, year_end, working_days)
-        key = (module.element, child, record.values.get(module.key_element))
-        if key in seen_keys:
-            what = module.title.split(" (")[0]
-            issues.append(
-                Issue(
-                    f"two {what} of one child on the same {module.key_element}: each must be one record",
-                    child,
-                    module.element,
-                    module.key_element,
-                    record.values.get(module.key_element),
-                    record.line,
-                )
-            )
-        seen_keys.add(key)
         if issues:
             census.issues[module.element] += issues
             if any(i.severity == "error" for i in issues):
