@@ -299,10 +299,19 @@ def cmd_plans(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Our figures from the loaded returns beside DfE's published ones (a report: a difference is not a failure)."""
-    from etl.serve.reconcile import reconcile_frame
+    from etl.serve.reconcile import reconcile, reconcile_frame
 
-    frame = reconcile_frame(args.year, published=args.published)
-    _emit(frame, args.format, args.out)
+    if args.format == "json":
+        # Written from the rows themselves, so a percentage reads 24.4, not 24.399999999999999.
+        import json
+
+        text = json.dumps(reconcile(args.year, published=args.published), indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    _emit(reconcile_frame(args.year, published=args.published), args.format, args.out)
     return 0
 
 
