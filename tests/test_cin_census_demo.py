@@ -24,7 +24,7 @@ def test_the_demo_census_over_the_demo_extracts_changes_no_figure(tmp_path):
     reports = load_files(extracts.write_demo(tmp_path), as_of=extracts.AS_OF, who="test", db=db)
     assert all(r.ok for r in reports)
     before = figures(db)
-    paths = census.write_census(tmp_path)
+    paths = extracts.write_census(tmp_path)
     assert [p.name for p in paths] == [*census.FILES, census.CHILD_TEAMS]
     reports = load_files(paths, as_of=extracts.AS_OF, who="test", db=db)
     assert all(r.ok for r in reports), "\n".join(r.summary() for r in reports)
@@ -38,5 +38,5 @@ def test_the_demo_census_over_the_demo_extracts_changes_no_figure(tmp_path):
         ).fetchall()
     assert enquiries > 1000 and plans > 1000
     # Written twice, the same bytes.
-    again = census.write_census(tmp_path / "again")
+    again = extracts.write_census(tmp_path / "again")
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]

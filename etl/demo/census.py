@@ -12,14 +12,13 @@ figures, and for referrals and assessments keeps the teams and seen dates the ex
 
 from __future__ import annotations
 
+import csv
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
-
-from etl.demo import extracts as demo
 
 YEARS = ((date(2022, 4, 1), date(2023, 3, 31)), (date(2023, 4, 1), date(2024, 3, 31)))
 LA = "938"  # the demo borrows West Sussex's code (metrics.yml)
@@ -58,13 +57,10 @@ def _episode_for(episodes: list[_Episode], day: date) -> _Episode | None:
     return found
 
 
-def build(world=None) -> DemoCensus:
-    world = world or demo._world()
-    referrals = demo._referrals(world)
-    assessments = demo._assessments(world, referrals)
-    given = demo._kpi_values(world)
-    rng = random.Random(f"{demo.SEED}-census")
-    days = world.days
+def build(*, referrals, assessments, given, days, seed: str) -> DemoCensus:
+    """The census's children from the demo extracts' own records (etl/demo/extracts.py hands them over:
+    referrals, assessments, the given kpi_values rows, its working-day arithmetic and a seed)."""
+    rng = random.Random(seed)
     first, last = YEARS[0][0], YEARS[-1][1]
 
     episodes: dict[str, list[_Episode]] = defaultdict(list)
@@ -199,16 +195,21 @@ def census_xml(census: DemoCensus, first: date, last: date) -> str:
     return "".join(out)
 
 
-def write_census(folder: Path, world=None) -> list[Path]:
-    """The two census files and the allocation history, in `folder`; their paths, in loading order."""
+def write_census(folder: Path, **records) -> list[Path]:
+    """The two census files and the allocation history, in `folder`, from the demo's records (`build`'s
+    arguments); their paths, in loading order."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    census = build(world)
+    census = build(**records)
     paths = []
     for (first, last), name in zip(YEARS, FILES, strict=True):
         path = folder / name
         path.write_text(census_xml(census, first, last), encoding="utf-8")
         paths.append(path)
-    rows = [(child, team, _d(start), _d(end)) for child, team, start, end in census.allocations]
-    paths.append(demo._write(folder / CHILD_TEAMS, ("child_id", "team", "from_date", "to_date"), rows))
+    path = folder / CHILD_TEAMS
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(("child_id", "team", "from_date", "to_date"))
+        out.writerows((child, team, _d(start), _d(end)) for child, team, start, end in census.allocations)
+    paths.append(path)
     return paths

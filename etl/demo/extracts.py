@@ -1123,6 +1123,23 @@ def write_demo(folder: Path) -> list[Path]:
     return [writers[name](folder / name) for name in FILES]
 
 
+# --- the CIN census -------------------------------------------------------------------------------
+
+
+def write_census(folder: Path) -> list[Path]:
+    """The demo authority's CIN census for 2022/23 and 2023/24 and its allocation history (etl/demo/census.py),
+    made from the same records as the extracts: loaded over them, as of AS_OF, it changes no figure."""
+    from etl.demo import census
+
+    world = _world()
+    referrals = _referrals(world)
+    assessments = _assessments(world, referrals)
+    given = _kpi_values(world)
+    return census.write_census(
+        folder, referrals=referrals, assessments=assessments, given=given, days=world.days, seed=f"{SEED}-census"
+    )
+
+
 # --- the Annex A workbook -------------------------------------------------------------------------
 
 ANNEX_A_AS_OF = date(2023, 7, 31)  # the July 2023 lists, taken on the month's last day
@@ -1259,8 +1276,6 @@ def load_demo(if_empty: bool, who: str, db: str | Path | None = None, folder: st
     if all(report.ok for report in reports):
         written = write_demo_notes(who=who, db=db)
         print(f"Demo notes: {written} written on the Red KPIs of {DEMO_NOTES_PERIOD}")
-    from etl.demo.census import write_census
-
     returns = " ".join(str(p) for p in write_census(folder))
     print(
         f"Its CIN census for 2022/23 and 2023/24, with the children's allocation history, is in {folder}: loading"
