@@ -81,6 +81,9 @@ def test_a_rereferral_12_months_after_a_referral_only_in_last_years_census(db, t
     loaded(load(db, write_census(tmp_path, "cin_2023.xml", Y2023, last_year)))
     # A census loaded beside another year's changes nothing of that year: 2023/24 still holds both.
     assert mart(db, "rereferrals_12m", "la", AUTHORITY) == {"2022-07": (0, 2), "2023-07": (1, 2)}
+    # Last year's census, loaded on 30 April 2024, is as of the end of its year: what it could know.
+    dated = rows(db, "SELECT DISTINCT as_of FROM loads WHERE file_name LIKE 'cin_2023.xml%'")
+    assert dated == [(date(2023, 3, 31),)]
 
 
 def test_a_plan_with_one_previous_plan_is_a_second_or_subsequent_plan(db, tmp_path):

@@ -236,7 +236,10 @@ def _load_return(items: list[Prepared], *, as_of: date, who: str, db, step_for) 
         with warehouse.writer(db) as con:
             changed: set[str] = set()
             for item in items:
-                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=False, step=step_for(item))
+                dated = _return_as_of(item, as_of)
+                report = _load_one(con, item, as_of=dated, who=who, valid_rows_only=False, step=step_for(item))
+                if dated != as_of:
+                    report.notes.append(f"as of {dated:%-d %b %Y}, the end of its year (what it can know)")
                 reports.append(report)
                 if report.added or report.replaced or report.redated or report.retired:
                     changed.add(report.extract_type)
@@ -248,6 +251,13 @@ def _load_return(items: list[Prepared], *, as_of: date, who: str, db, step_for) 
     except _ReturnRefused:
         return _refuse_return(items, reports, as_of=as_of, who=who, db=db)
     return reports
+
+
+def _return_as_of(item: Prepared, as_of: date) -> date:
+    """A return knows its records as they were at the end of its year at the latest: last year's census loaded
+    today is as of 31 March (its open records are judged then, and it is older than an extract taken since);
+    an in-year census, taken before its year ends, is as of the day given."""
+    return min(as_of, item.window[1]) if item.window is not None else as_of
 
 
 def _refuse_return(items: list[Prepared], reports: list[LoadReport], *, as_of: date, who: str, db) -> list[LoadReport]:
@@ -276,7 +286,7 @@ def _refuse_return(items: list[Prepared], reports: list[LoadReport], *, as_of: d
                 report.added = report.replaced = report.unchanged = report.redated = report.retired = 0
             report.outcome, report.whole = "refused", True
             report.load_id = write.next_load_id(con)
-            write.log_load(con, None, report, item, as_of=as_of, who=who)
+            write.log_load(con, None, report, item, as_of=_return_as_of(item, as_of), who=who)
             out.append(report)
     return out
 
