@@ -4,7 +4,8 @@ load history with undo; how fresh each extract and KPI is.
 Nothing is stored until "Load": a dropped file is written to a private
 staging folder and checked with `etl.ingest.load.preview_file`, which commits
 nothing. The check and the load run as Dash background callbacks (a separate
-process, results in a disk cache shared by every gunicorn worker), so a large
+process with results in a disk cache every gunicorn worker shares, or a Celery
+worker on any machine with CPIP_REDIS_URL: dashboard/jobs.py), so a large
 file shows its progress and no web worker is held while it is read. Pages
 never write the warehouse themselves: `etl.ingest.load` does, through
 `etl.store.warehouse.writer()`, which swaps a new file in atomically, so every
@@ -14,9 +15,7 @@ other page keeps serving during a load and shows the new data after it.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from datetime import date
@@ -27,10 +26,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
 from dashboard.components.controls import labelled_select
 from dashboard.components.tables import scroll_region
+from dashboard.gate import in_job
 from dashboard.identity import current_user
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · CPIP scorecard", order=90)
@@ -42,19 +43,9 @@ TICK = 0.5  # seconds between progress updates while a file is read
 _PERCENT = re.compile(r"\((\d{1,3})%\)\s*$")
 
 
-def cache_dir() -> Path:
-    """The background callbacks' disk cache: one folder every worker shares (env CPIP_CACHE_DIR)."""
-    default = Path(tempfile.gettempdir()) / f"cpip-dash-cache-{os.getuid()}"
-    return Path(os.environ.get("CPIP_CACHE_DIR") or default)
-
-
-def _manager() -> dash.DiskcacheManager:
-    import diskcache
-
-    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir())))
-
-
-MANAGER = _manager()
+# On this machine, or through Celery on Redis with CPIP_REDIS_URL (dashboard/jobs.py): then any
+# server can poll a check or load that another started, and any worker can run it.
+MANAGER = jobs.manager()
 
 
 def _parse_as_of(text: str | None) -> date:
@@ -390,6 +381,13 @@ def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[di
     return kept + new, dropped
 
 
+def nothing_to_load(previews: list[dict]) -> list[str]:
+    """The tokens of uploads none of whose lists can be loaded (refused or skipped): once the check
+    has said so, nothing needs them, and they may hold personal data."""
+    needed = {p["token"] for p in previews if p.get("token") and report.file_status(p) in ("ready", "errors")}
+    return list(dict.fromkeys(p["token"] for p in previews if p.get("token") and p["token"] not in needed))
+
+
 def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
@@ -429,13 +427,24 @@ def _background_job(also_running: list | None = None) -> dict:
     State("data-as-of", "value"),
     **_background_job(),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | None, as_of: str | None) -> tuple:
     """3. Check the staged files with the loader's preview; nothing is stored."""
     if not staged:
         return no_update, no_update
-    new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress)
+    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress)
+
+
+def check_and_keep(
+    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None
+) -> tuple[list[dict], html.Div]:
+    """Check the staged files, join them to those waiting, and keep only the uploads a Load may
+    still need: a replaced or refused file's upload is deleted once its verdict is read, and
+    anything older than an hour is swept. (previews, status)"""
+    new = check_staged(staged, as_of=as_of, set_progress=set_progress)
     previews, dropped = merge_previews(waiting, new)
-    upload.discard(dropped)
+    upload.discard(dropped + nothing_to_load(new))
+    upload.sweep()
     return previews, _status_after_check(previews)
 
 
@@ -456,7 +465,13 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
     if not previews:
         return [], [], [], HIDE, True, "Load"
     cards = [report.file_report(p, index=i) for i, p in enumerate(previews)]
-    with_errors = [p for p in previews if report.file_status(p) == "errors"]
+    # A workbook with a bad list: its good lists too wait for the choice (a workbook loads whole or not at all).
+    spoiled = report.spoiled_tokens(previews)
+    with_errors = [
+        p
+        for p in previews
+        if report.file_status(p) == "errors" or (report.file_status(p) == "ready" and p.get("token") in spoiled)
+    ]
     # A workbook's lists share a token: one choice loads the valid rows of each of its lists.
     options = list({p["token"]: {"label": valid_only_label(p), "value": p["token"]} for p in with_errors}.values())
     value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
@@ -476,6 +491,12 @@ def valid_only_label(preview: dict) -> str:
     """The explicit choice offered for a file with errors."""
     rejected = preview.get("rejected") or 0
     valid = (preview.get("rows_read") or 0) - rejected
+    source = preview.get("source_name")
+    if source and source != preview.get("file_name"):  # a list of a workbook: the choice is the workbook's
+        return (
+            f"Load the good lists and valid rows only of {source}: the lists and rows with errors are left out"
+            " (kept in the load log with their reasons)"
+        )
     return (
         f"Load the valid rows only of {preview.get('file_name')}: {_rows(valid)} loaded, "
         f"{_rows(rejected)} rejected (kept in the load log with their reasons)"
@@ -550,6 +571,7 @@ def load_checked(
     State("data-as-of", "value"),
     **_background_job(also_running=[(Output("data-upload", "disabled"), True, False)]),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def load_clicked(
     set_progress, n_clicks: int | None, previews: list[dict] | None, chosen: list[str] | None, as_of: str | None
 ) -> tuple:
@@ -583,6 +605,7 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
     if not n_clicks:
         return no_update, no_update, no_update
     upload.discard([p["token"] for p in previews or [] if p.get("token")])
+    upload.sweep()
     return [], "Cancelled: the files were discarded and nothing was stored.", ""
 
 

@@ -6,9 +6,11 @@ record key, write the log and its findings, rebuild the KPIs, then swap the
 copy in. A failure anywhere leaves the live file as it was.
 
 A file with any error loads nothing unless the caller asks for the valid rows
-alone. A record whose key is already in the warehouse replaces it only when it
-differs (the old version moves to `<table>_replaced`, so the load can be
-undone); an identical record is left untouched, so loading a file twice
+alone; a file of several lists (a workbook) is one file: one list refused, none
+loaded, unless the caller asks for its good lists and valid rows alone
+(`valid_rows_only`). A record whose key is already in the warehouse replaces it
+only when it differs (the old version moves to `<table>_replaced`, so the load
+can be undone); an identical record is left untouched, so loading a file twice
 changes nothing.
 
 The seams: `prepare` (read, recognise, stage), `etl.ingest.validate`, `write`
@@ -308,11 +310,33 @@ def _load_one(con, item: Prepared, *, as_of: date, who: str, valid_rows_only: bo
     return report
 
 
-def _finish_shared(shared: tuple | None) -> None:
-    """Rebuild the KPIs of a workbook's changed lists once, then commit its write."""
+class _WorkbookRefused(Exception):
+    """Thrown into a workbook's shared write to discard it: one of its lists was refused."""
+
+
+def _finish_shared(shared: tuple | None, *, whole: bool = False, as_of: date, who: str, db) -> None:
+    """Rebuild the KPIs of a workbook's changed lists once, then commit its write; when `whole` and one of
+    its lists was refused, discard the write and log every list as refused (a workbook is all or nothing)."""
     if shared is None:
         return
-    _, con, context, sources = shared
+    _, con, context, sources, group = shared
+    refused = [r.file_name for _, r in group if r.outcome == "refused"]
+    if whole and refused and any(r.outcome != "refused" for _, r in group):
+        context.__exit__(_WorkbookRefused, _WorkbookRefused(), None)  # the copy (or transaction) is discarded
+        because = (
+            f"not loaded: {', '.join(refused)} of the same workbook {'is' if len(refused) == 1 else 'are'} refused,"
+            " and a workbook loads whole or not at all (or load its good lists alone: --valid-rows-only, or the"
+            " data page's choice)"
+        )
+        with warehouse.writer(db) as con:
+            for item, report in group:
+                report.load_id = write.next_load_id(con)
+                if report.outcome != "refused":
+                    report.outcome, report.notes = "refused", []
+                    report.added = report.replaced = report.unchanged = report.redated = 0
+                    report.findings = [Finding("error", None, None, None, because), *report.findings]
+                write.log_load(con, None, report, item, as_of=as_of, who=who)
+        return
     try:
         if sources:
             moved = [write.sources_for(source) for source in sources]
@@ -356,7 +380,9 @@ def load_files(
     )
     reports: dict[int, LoadReport] = {}
     stages = 6
-    shared = None  # (workbook path, connection, writer context, changed sources) while a workbook is written
+    # (workbook path, connection, writer context, changed sources, [(list, report)]) while a workbook is written
+    shared = None
+    ends = {"whole": not valid_rows_only, "as_of": as_of, "who": who, "db": db}
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
@@ -371,7 +397,7 @@ def load_files(
             # The lists of one return load together, all or nothing, once (at the first of them).
             if index in reports:
                 continue
-            _finish_shared(shared)
+            _finish_shared(shared, **ends)
             shared = None
             members = [i for i in order if prepared[i].bundle == item.bundle]
 
@@ -397,15 +423,15 @@ def load_files(
             reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
             continue
         # The lists of one workbook share one write (one copy of the warehouse, one KPI rebuild); each list is
-        # still a load of its own, loaded or refused on its own.
+        # still a load of its own in the log, and the workbook loads whole or not at all (`_finish_shared`).
         if shared is not None and shared[0] == item.path:
             con = shared[1]
         else:
-            _finish_shared(shared)
+            _finish_shared(shared, **ends)
             shared = None
-            if item.rows is not None:
+            if item.of_several:  # a list of a workbook, readable or not: the workbook is one write
                 context = warehouse.writer(db)
-                shared = (item.path, context.__enter__(), context, set())
+                shared = (item.path, context.__enter__(), context, set(), [])
                 con = shared[1]
         if shared is None:
             with warehouse.writer(db) as con:
@@ -423,12 +449,13 @@ def load_files(
                 if not context.__exit__(*sys.exc_info()):
                     raise
                 raise
+            shared[4].append((item, report))
             if report.added or report.replaced or report.redated or report.retired:
                 shared[3].add(report.extract_type)
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
-    _finish_shared(shared)
+    _finish_shared(shared, **ends)
     return [reports[i] for i in range(len(prepared))]
 
 

@@ -213,7 +213,9 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
         why = f" (its KPIs count with {', '.join(counted)})" if counted else ""
         raise ExtractFileError(
             f"not a recognised extract: the closest type is {name}, which lacks {', '.join(missing)}{why}"
-            f" (the header has: {', '.join(h for h in header if h) or 'nothing'})"
+            # Never the cells themselves: a row that is not a header may be a child's name, birthday and address,
+            # and this sentence is stored in the load log and shown; the contract's own names are safe to repeat.
+            f" (the first row has {_count_columns(header)}{_named(header, name)})"
         )
     best = max(present for present, _, _ in fits)
     top = [(extract, found) for present, extract, found in fits if present == best]
@@ -237,6 +239,18 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
     if found is None or found[1].extract != extract.name:
         return Recognised(extract, positions, dropped)
     return Recognised(extract, positions, dropped, found[1], found[0])
+
+
+def _count_columns(header: list[str]) -> str:
+    filled = sum(1 for h in header if h)
+    return f"{filled} filled {'column' if filled == 1 else 'columns'}" if filled else "nothing in it"
+
+
+def _named(header: list[str], name: str) -> str:
+    """The header cells that are the closest type's column names or aliases (contract words, nothing personal)."""
+    extract = EXTRACT_TYPES[name]
+    known = [h for h in header if h and any(_matches(extract, c, h) for c in extract.columns)]
+    return f", of which {name} knows {', '.join(known)}" if known else f", none of them a column {name} knows"
 
 
 class SkippedList(ExtractFileError):
