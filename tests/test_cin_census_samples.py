@@ -1,5 +1,7 @@
-"""The public CIN census samples (tests/fixtures/cin_census/, SOURCES.md there) through `cpip load`: each loads
-or is refused with a clear line naming why; none gives a traceback. And the layouts of other years."""
+"""The public CIN census samples (../shared/reference/samples/returns/, see samples.md there) through `cpip
+load`: each loads or is refused with a clear line naming why; none gives a traceback. And the layouts of other
+years. The samples are other projects' files, read where the workplace keeps them, never copied into this
+repository (its tests write their own fixtures); without them, only the tests that need them are skipped."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ from kpi_helpers import AUTHORITY, mart, new_warehouse
 
 from cpip.cli import main
 
-SAMPLES = Path(__file__).parent / "fixtures" / "cin_census"
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "samples" / "returns"
+if not SAMPLES.is_dir():  # a worktree beside the shared folder, or the main checkout inside /work
+    SAMPLES = Path("/work/shared/reference/samples/returns")
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared public samples are not at hand")
 
 # file -> (exit code, words the output must hold)
 EXPECTED = {
@@ -30,10 +35,13 @@ EXPECTED = {
 }
 
 
+@needs_samples
 def test_every_sample_is_expected():
-    assert sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.xml")) == sorted(EXPECTED)
+    found = {str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.xml") if "cin" in p.name.lower()}
+    assert sorted(found) == sorted(EXPECTED)
 
 
+@needs_samples
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_public_sample_loads_or_is_refused_in_words(name, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CPIP_DB", str(tmp_path / "warehouse.duckdb"))
