@@ -18,6 +18,7 @@
     cpip notes export FILE
     cpip notes import-sqlite [FILE]
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
+    cpip reconcile --year 2024/25 [--published FOLDER] [--format csv|json] [--out FILE]
     cpip worker [--concurrency N]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
@@ -354,6 +355,24 @@ def cmd_plans(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Our figures from the loaded returns beside DfE's published ones (a report: a difference is not a failure)."""
+    from etl.serve.reconcile import reconcile, reconcile_frame
+
+    if args.format == "json":
+        # Written from the rows themselves, so a percentage reads 24.4, not 24.399999999999999.
+        import json
+
+        text = json.dumps(reconcile(args.year, published=args.published), indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    _emit(reconcile_frame(args.year, published=args.published), args.format, args.out)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the data page's checks and loads for every web server (Celery on CPIP_REDIS_URL)."""
     import importlib
@@ -503,6 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_plans)
+
+    p = sub.add_parser("reconcile", help="figures from the loaded returns beside DfE's published figures")
+    p.add_argument("--year", required=True, metavar="YYYY/YY", help="the collection year, e.g. 2024/25")
+    p.add_argument("--published", metavar="FOLDER", help="DfE's published files (default: data/reference/dfe/)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("worker", help="run the data page's checks and loads for every web server (CPIP_REDIS_URL)")
     p.add_argument("--concurrency", type=int, default=2, metavar="N", help="jobs run at once (default 2)")

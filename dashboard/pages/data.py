@@ -29,6 +29,8 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
+from dashboard.components.controls import labelled_select
+from dashboard.components.tables import scroll_region
 from dashboard.gate import in_job
 from dashboard.identity import current_user
 
@@ -186,6 +188,30 @@ def layout(**_kwargs: Any) -> html.Div:
                 className="mb-4",
             ),
             organisation_card(),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Reconciliation with DfE's published figures", className="h5 mb-0")),
+                    dbc.CardBody(
+                        [
+                            html.P(
+                                "The authority's figures for a collection year computed from its loaded returns "
+                                "(the CIN census: load the year before too, for re-referrals), beside the figures "
+                                "DfE published from its returns for the same year.",
+                                className="text-muted small",
+                            ),
+                            labelled_select(
+                                "data-reconcile-year",
+                                "Collection year",
+                                [(y, y) for y in reversed(RECONCILE_YEARS)],
+                                _default_reconcile_year(),
+                                width="sm",
+                            ),
+                            html.Div(id="data-reconcile", className="mt-2"),
+                        ]
+                    ),
+                ],
+                className="mb-4",
+            ),
             dbc.Card(
                 [
                     dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
@@ -617,6 +643,78 @@ def show_access_log(_refresh: Any) -> Any:
     from etl.privacy.access_log import entries
 
     return access_log_table(entries(limit=200))
+
+
+# The collection years DfE's published files cover that a return can be set beside.
+RECONCILE_YEARS = ("2020/21", "2021/22", "2022/23", "2023/24", "2024/25")
+
+
+def _default_reconcile_year() -> str:
+    """The latest collection year whose census referrals are loaded (re-referrals need the year before), else the
+    latest year published."""
+    try:
+        from etl.store.warehouse import reading
+
+        with reading() as con:
+            [(latest,)] = con.execute("SELECT max(referral_date) FROM referrals").fetchall()
+    except Exception:  # the validation layout is built before any warehouse is asked for
+        return RECONCILE_YEARS[-1]
+    if latest is None:
+        return RECONCILE_YEARS[-1]
+    first = latest.year if latest.month >= 4 else latest.year - 1
+    year = f"{first}/{(first + 1) % 100:02d}"
+    return year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
+
+
+def _figure_text(numerator: Any, denominator: Any, percent: Any) -> str:
+    if numerator is None and denominator is None and percent is None:
+        return "–"
+    counts = f"{numerator:,} of {denominator:,}" if numerator is not None and denominator is not None else "–"
+    return counts + (f" ({percent:g}%)" if percent is not None else "")
+
+
+def reconcile_table(rows: list[dict], year: str) -> Any:
+    """The reconciliation as a table: one row per published indicator, ours beside DfE's, and why they differ."""
+    if not rows:
+        return html.P("No indicator is reconciled.", className="text-muted")
+    head = ["Indicator", "Ours", "Published", "Difference (points)", "Matches", "Why"]
+    body = [
+        html.Tr(
+            [
+                html.Th(r["indicator"], scope="row"),
+                html.Td(_figure_text(r["ours_numerator"], r["ours_denominator"], r["ours_percent"])),
+                html.Td(_figure_text(r["published_numerator"], r["published_denominator"], r["published_percent"])),
+                html.Td("–" if r["difference"] is None else f"{r['difference']:+.1f}"),
+                html.Td("Yes" if r["matches"] else "No"),
+                html.Td(r["reason"]),
+            ],
+            id=f"data-reconcile-{r['metric_id']}",
+        )
+        for r in rows
+    ]
+    return scroll_region(
+        dbc.Table(
+            [html.Thead(html.Tr([html.Th(h, scope="col") for h in head])), html.Tbody(body)],
+            striped=True,
+            size="sm",
+            id="data-reconcile-table",
+        ),
+        label=f"Our figures beside DfE's published figures, {year}",
+        plain=True,
+    )
+
+
+@callback(Output("data-reconcile", "children"), Input("data-reconcile-year", "value"), Input("data-refresh", "data"))
+def show_reconciliation(year: str | None, _refresh: Any) -> Any:
+    """Our figures for the year from the loaded returns beside DfE's published ones (etl.serve.reconcile)."""
+    year = year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
+    try:
+        from etl.serve.reconcile import reconcile
+
+        return reconcile_table(reconcile(year), year)
+    except Exception:
+        log.exception("reconciliation failed")
+        return dbc.Alert("The reconciliation cannot be shown just now; please reload the page.", color="warning")
 
 
 def _triggered_index(values: list[int | None]) -> int | None:

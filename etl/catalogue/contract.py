@@ -22,6 +22,10 @@ FLAG_NO = ("no", "n", "false", "0")
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 GRADE_ALIASES = {"ri": "Requires Improvement"}
+# A record with no team (a blank Annex A team, a statutory return's records, which carry none, when the
+# child's allocation history does not name a team on the record's counted date) counts for the authority
+# as this unit (docs/spec/windows.md, "Records with no team").
+UNALLOCATED = "Unallocated"
 # A Practice Action Plan action's status as the council's tracker gives it. `overdue` is
 # never stored: an action past its due date and not done is overdue whatever this says.
 ACTION_STATUSES = ("not started", "on track", "at risk", "done")
@@ -161,6 +165,9 @@ class ExtractType:
     late: tuple[LateBy, ...] = ()
     open_for: tuple[OpenFor, ...] = ()
     checks: tuple[CatalogueCheck, ...] = ()
+    # Its records say which team each child is allocated to, from when to when (child_teams): records
+    # counted as Unallocated take the team allocated on their counted date, so a change moves every KPI.
+    allocates: bool = False
 
     @property
     def table(self) -> str:
@@ -211,6 +218,12 @@ ASSESSMENTS = ExtractType(
             counted=True,
         ),
         Column("child_seen", "flag", False, notes="Yes/No where the list says whether, not when, the child was seen"),
+        Column(
+            "seen_not_recorded",
+            "flag",
+            False,
+            notes="Yes where the source records nothing about seeing the child (the CIN census): it cannot be timed",
+        ),
     ),
     key=("child_id", "assessment_start_date"),
     period_column="assessment_start_date",
@@ -356,6 +369,31 @@ S47_ENQUIRIES = ExtractType(
     order=(Order("icpc_date", "strategy_discussion_date", "conference before the strategy discussion"),),
 )
 
+CP_PLANS = ExtractType(
+    name="cp_plans",
+    description="Child protection plans",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("cpp_start_date", "date", True, ("child protection plan start date", "plan start date")),
+        Column("cpp_end_date", "date", False, ("child protection plan end date", "plan end date")),
+        Column(
+            "previous_plans",
+            "number",
+            False,
+            ("number of previous child protection plans", "previous plans"),
+            notes="how many plans the child had before this one (0: a first plan)",
+            counted=True,
+        ),
+    ),
+    key=("child_id", "cpp_start_date"),
+    period_column="cpp_start_date",
+    words="child protection plans extract",
+    kpi_source=True,
+    window_date="cpp_start_date",
+    order=(Order("cpp_end_date", "cpp_start_date", "plan ended before it started"),),
+)
+
 CHILDREN_IN_CARE = ExtractType(
     name="children_in_care",
     description="Children in care on the day the list was taken (a snapshot)",
@@ -403,6 +441,23 @@ CARE_LEAVERS = ExtractType(
     kpi_source=True,
 )
 
+CHILD_TEAMS = ExtractType(
+    name="child_teams",
+    description="Allocation history: the team each child was allocated to, from when to when",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("from_date", "date", True, ("allocated from", "allocation start date", "start date")),
+        Column("to_date", "date", False, ("allocated to", "allocation end date", "end date")),
+    ),
+    key=("child_id", "from_date"),
+    period_column="from_date",
+    words="allocation history",
+    window_date="from_date",
+    allocates=True,
+    order=(Order("to_date", "from_date", "allocation ends before it starts"),),
+)
+
 ACTIONS = ExtractType(
     name="actions",
     description="Practice Action Plan actions (the council's tracker spreadsheet)",
@@ -446,10 +501,12 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
         CASE_AUDITS,
         REFERRALS,
         S47_ENQUIRIES,
+        CP_PLANS,
         CHILDREN_IN_CARE,
         CARE_LEAVERS,
         KPI_VALUES,
         ORGANISATION,
+        CHILD_TEAMS,
         TEAM_ALIASES,
         ACTIONS,
     )

@@ -122,7 +122,15 @@ def _run_staged(
         step(f"reading {prepared.file.size / 1e6:.1f} MB as {extract.name}")
     try:
         if prepared.rows is not None:
-            stage_rows(stage_con, prepared.rows, prepared.first_line, recognised)
+            stage_rows(
+                stage_con,
+                prepared.rows,
+                prepared.first_line,
+                recognised,
+                lines=prepared.lines,
+                empty_ok=prepared.window is not None,  # a return's module with no records that year
+                text_cells=prepared.text_cells,
+            )
         else:
             stage(stage_con, prepared.file, recognised)
     except ExtractFileError as exc:
@@ -139,23 +147,35 @@ def _run_staged(
         from etl.rules.kpis import coverage
 
         covered = coverage(con)
+    layout = recognised.layout
     result = validate(
         stage_con,
         extract,
         as_of=as_of,
-        blank_team=recognised.layout is not None and recognised.layout.blank_team is not None,
+        blank_team=layout is not None and layout.blank_team is not None,
+        team_given=layout is None or layout.team_given,
         covered=covered,
     )
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
+    if prepared.reader_findings:
+        _reader_findings(stage_con, prepared, report)
+    if layout is not None and not layout.team_given:
+        report.notes.append(
+            f"{layout.name} names no team: each record counts for the team the allocation history gives its child"
+            f" on the record's counted date, else as {layout.blank_team}"
+        )
     report.findings = staged_findings(stage_con)
     report.first_period, report.last_period = periods(stage_con, extract)
-    good = result.rows - result.rejected
-    if result.rejected and (not valid_rows_only or good == 0):
+    good = report.rows_read - report.rejected
+    if report.rejected and (not valid_rows_only or good == 0):
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
     if stage_con is not con:
         push_good(stage_con, con, extract)
+    if layout is not None and not layout.team_given and recognised.annex is not None:
+        # A return says nothing about what it does not carry: a record held already keeps it (its team).
+        write.keep_unsaid(con, extract, {"child_id", *getattr(recognised.annex, "fields", {})})
     if extract.snapshot:
         report.added, report.replaced, report.unchanged, note = write.compare_snapshot(con, extract, as_of)
         report.notes += [note] if note else []
@@ -176,13 +196,101 @@ def _run_staged(
         before = write.superseded(con, extract)
         write.write_records(con, extract, load_id, as_of, report.added, report.replaced)
         write.report_superseded(con, stage_con, report, extract, before)
-    if result.rejected:
+    if prepared.window is not None and not extract.snapshot:
+        report.retired = write.retire_window(con, extract, load_id, prepared.window)
+        first, last = prepared.window
+        report.notes.append(
+            f"taken as every {extract.name} record dated {first:%-d %b %Y} to {last:%-d %b %Y}"
+            f" by {extract.window_date}"
+            + (f": {report.retired:,} held from earlier loads are not in it and are retired" if report.retired else "")
+        )
+    if report.rejected:
         report.outcome = "loaded valid rows only"
-    elif report.added or report.replaced:
+    elif report.added or report.replaced or report.retired:
         report.outcome = "loaded"
     else:
         report.outcome = "re-dated" if report.redated else "no change"
     return report
+
+
+def _reader_findings(stage_con, prepared: Prepared, report: LoadReport) -> None:
+    """The reader's own findings (a return's national rules) beside the validator's, in `findings`; the
+    records it refused are rows read and rejected."""
+    stage_con.executemany(
+        "INSERT INTO findings (line, ord, severity, column_name, value, reason) VALUES (?, 500, ?, ?, ?, ?)",
+        [[line, severity, column, value, reason] for severity, line, column, value, reason in prepared.reader_findings],
+    )
+    report.rows_read += prepared.reader_errors
+    report.rejected += prepared.reader_errors
+    report.warnings += sum(1 for f in prepared.reader_findings if f[0] == "warning")
+
+
+class _ReturnRefused(Exception):
+    """A list of a return was refused: the return's write is abandoned (all or nothing)."""
+
+
+def _load_return(items: list[Prepared], *, as_of: date, who: str, db, step_for) -> list[LoadReport]:
+    """The lists of one return (a CIN census's referrals, assessments, section 47 enquiries and plans) in
+    one write: each is a load of its own in the log, but if any is refused none is loaded, and the log says
+    so for each."""
+    reports: list[LoadReport] = []
+    try:
+        with warehouse.writer(db) as con:
+            changed: set[str] = set()
+            for item in items:
+                dated = _return_as_of(item, as_of)
+                report = _load_one(con, item, as_of=dated, who=who, valid_rows_only=False, step=step_for(item))
+                if dated != as_of:
+                    report.notes.append(f"as of {dated:%-d %b %Y}, the end of its year (what it can know)")
+                reports.append(report)
+                if report.added or report.replaced or report.redated or report.retired:
+                    changed.add(report.extract_type)
+            if not all(r.ok for r in reports):
+                raise _ReturnRefused  # every list was checked, so every error is listed; none is written
+            if changed:
+                moved = [write.sources_for(source) for source in changed]
+                write.rebuild_kpis(con, None if None in moved else set().union(*moved))
+    except _ReturnRefused:
+        return _refuse_return(items, reports, as_of=as_of, who=who, db=db)
+    return reports
+
+
+def _return_as_of(item: Prepared, as_of: date) -> date:
+    """A return knows its records as they were at the end of its year at the latest: last year's census loaded
+    today is as of 31 March (its open records are judged then, and it is older than an extract taken since);
+    an in-year census, taken before its year ends, is as of the day given."""
+    return min(as_of, item.window[1]) if item.window is not None else as_of
+
+
+def _refuse_return(items: list[Prepared], reports: list[LoadReport], *, as_of: date, who: str, db) -> list[LoadReport]:
+    """Log every list of a refused return as refused, with its own findings and why it was not loaded."""
+    refused = [r.file_name for r in reports if not r.ok]
+    failed = "; ".join(refused) or "another list"
+    verb = "have" if len(refused) > 1 else "has"
+    out: list[LoadReport] = []
+    with warehouse.writer(db) as con:
+        for index, item in enumerate(items):
+            report = (
+                reports[index]
+                if index < len(reports)
+                else LoadReport(item.name, item.recognised.extract.name if item.recognised else item.extract_type)
+            )
+            if report.ok or index >= len(reports):
+                report.findings.append(
+                    Finding(
+                        "error",
+                        None,
+                        None,
+                        None,
+                        f"not loaded: {failed} {verb} errors, and a return loads whole or not at all",
+                    )
+                )
+                report.added = report.replaced = report.unchanged = report.redated = report.retired = 0
+            report.outcome, report.whole = "refused", True
+            report.load_id = write.next_load_id(con)
+            write.log_load(con, None, report, item, as_of=_return_as_of(item, as_of), who=who)
+            out.append(report)
+    return out
 
 
 def _load_one(con, item: Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress) -> LoadReport:
@@ -261,8 +369,6 @@ def load_files(
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    from etl.people import notes
-
     prepared = [
         item
         for reader, group in registry.gather(paths)
@@ -287,7 +393,29 @@ def load_files(
                 percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
                 progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
 
-        if item.rows is None and notes.is_export(item.path):
+        if item.bundle is not None:
+            # The lists of one return load together, all or nothing, once (at the first of them).
+            if index in reports:
+                continue
+            _finish_shared(shared, **ends)
+            shared = None
+            members = [i for i in order if prepared[i].bundle == item.bundle]
+
+            def step_for(member: Prepared, done: int = done) -> Progress:
+                def member_step(message: str) -> None:
+                    if progress is not None:
+                        progress(f"[{done + 1}/{len(order)}] {member.name}: {message}")
+
+                return member_step
+
+            loaded_return = _load_return([prepared[i] for i in members], as_of=as_of, who=who, db=db, step_for=step_for)
+            for i, report in zip(members, loaded_return, strict=True):
+                reports[i] = report
+                if progress is not None:
+                    progress(f"[{done + 1}/{len(order)}] {prepared[i].name}: {report.outcome}")
+            continue
+
+        if item.rows is None and _may_be_notes_export(item.path):
             # A `cpip notes export` file goes back into the notes store, not the warehouse.
             reports[index] = _restore_notes(item.path, item.name, db)
             continue
@@ -308,7 +436,7 @@ def load_files(
         if shared is None:
             with warehouse.writer(db) as con:
                 report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
-                if report.added or report.replaced or report.redated:
+                if report.added or report.replaced or report.redated or report.retired:
                     # After the log: the KPI rules judge each record against its own as-of date.
                     step("rebuilding the KPIs")
                     write.rebuild_kpis(con, write.sources_for(report.extract_type))
@@ -322,7 +450,7 @@ def load_files(
                     raise
                 raise
             shared[4].append((item, report))
-            if report.added or report.replaced or report.redated:
+            if report.added or report.replaced or report.redated or report.retired:
                 shared[3].add(report.extract_type)
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
@@ -343,6 +471,20 @@ def _check_access_file(reports: list[LoadReport], db: str | os.PathLike | None) 
         changed[-1].notes.extend(access.check_access_file(db))
     except access.AccessError:
         return  # a broken access file is reported where it is read (the web app refuses to start)
+
+
+def _may_be_notes_export(path) -> bool:
+    """A `cpip notes export` file (JSON): asked of the notes module only for a file that starts like one, so
+    loading an extract never imports it (nor pandas with it)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(64).lstrip().startswith(b"{"):
+                return False
+    except OSError:
+        return False
+    from etl.people import notes
+
+    return notes.is_export(path)
 
 
 def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:

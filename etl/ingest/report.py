@@ -40,6 +40,8 @@ class LoadReport:
     unchanged: int = 0
     # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
     redated: int = 0
+    # Records held from earlier loads that a return's window covers but the return lacks: they count nowhere.
+    retired: int = 0
     rejected: int = 0
     warnings: int = 0
     findings: list[Finding] = field(default_factory=list)
@@ -51,6 +53,8 @@ class LoadReport:
     dropped_columns: list[str] = field(default_factory=list)
     # How the file was read, for the analyst (an Annex A list recognised, a Yes/No column, a sheet skipped).
     notes: list[str] = field(default_factory=list)
+    # A list of a return (the CIN census): it loads with the return's other lists or not at all.
+    whole: bool = False
 
     @property
     def ok(self) -> bool:
@@ -72,7 +76,7 @@ class LoadReport:
                 f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {counted(self.rows_read, 'row')} "
                 f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
             )
-            if good:
+            if good and not self.whole:
                 text += f", or load the {counted(good, 'valid row')} only"
             return text
         counts = (
@@ -81,6 +85,8 @@ class LoadReport:
         )
         if self.redated:
             counts += f" ({self.redated:,} re-dated to the as-of date)"
+        if self.retired:
+            counts += f", {self.retired:,} retired"
         counts += f", {self.rejected:,} rejected, {counted(self.warnings, 'warning')}"
         text = f"{head}: {self.outcome}{where}: {counts}"
         if self.first_period:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from etl.readers.read import Part, csv_parts
 from etl.readers.workbook import workbook_parts
+from etl.readers.xml import xml_parts
 
 __all__ = [
     "READERS",
@@ -64,6 +65,7 @@ CSV = Reader("csv", (".csv",), "a CSV file", csv_parts)
 
 READERS: list[Reader] = [
     Reader("workbook", (".xlsx", ".xlsm"), "an Excel workbook", workbook_parts, b"PK\x03\x04", several=True),
+    Reader("xml", (".xml",), "a CIN census XML file", xml_parts),
     CSV,
 ]
 

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, RECORD_SOURCES
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, RECORD_SOURCES, UNALLOCATED
 from etl.catalogue.metrics import Catalogue, catalogue
 from etl.store import authority
 from etl.store.db import touch
@@ -222,6 +222,28 @@ def _value(metric, field: str) -> str | int | None:
     return None if metric.clock is None else getattr(metric.clock, field)
 
 
+# {metric_id.team:alias} in a record-level SQL file: the team a record counts for. A record with a team
+# counts for it; one counted as Unallocated (a statutory return's records carry no team; a blank Annex A
+# team) takes the team the allocation history (child_teams) gives its child on the record's counted date
+# (metrics.yml counted_on; while it has none, the day it is judged on), else stays Unallocated. Of two
+# allocations open that day the later-starting one wins: child_teams is keyed by (child_id, from_date),
+# so the latest from_date is one row, picked by an aggregate both engines decorrelate into a join.
+_TEAM = re.compile(r"\{([a-z][a-z0-9_]*)\.team:([a-z_][a-z0-9_]*)\}")
+
+
+def _team_sql(cat: Catalogue, source: str, name: str, alias: str) -> str:
+    counted = _field(cat, source, name, "counted_on")
+    on = f"coalesce(CAST({alias}.{counted} AS DATE), CAST($on AS DATE), {alias}.as_of)"
+    if counted == "CAST(NULL AS DATE)":
+        on = f"coalesce(CAST($on AS DATE), {alias}.as_of)"
+    allocated = (
+        "(SELECT substr(max(CAST(ct.from_date AS VARCHAR) || ct.team), 11) FROM child_teams ct"
+        f" WHERE ct.child_id = {alias}.child_id AND ct.from_date <= {on}"
+        f" AND (ct.to_date IS NULL OR ct.to_date >= {on}))"
+    )
+    return f"CASE WHEN {alias}.team = '{UNALLOCATED}' THEN coalesce({allocated}, '{UNALLOCATED}') ELSE {alias}.team END"
+
+
 def _audit_metrics(cat: Catalogue) -> str:
     """The catalogue's audit metrics as VALUES rows (metric ids are validated `^[a-z][a-z0-9_]*$`;
     audit types are quoted)."""
@@ -241,6 +263,7 @@ def record_sql(source: str, cat: Catalogue | None = None) -> str:
         raise ValueError(f"{source!r} has no record-level rules (one of {', '.join(RECORD_SOURCES)})")
     cat = cat or catalogue()
     sql = _sql_file(source).replace("{audit_metrics}", _audit_metrics(cat))
+    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2)), sql)
     return _FIELD.sub(lambda m: _field(cat, source, m.group(1), m.group(2)), sql)
 
 
