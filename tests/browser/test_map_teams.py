@@ -1,6 +1,6 @@
 """An analyst meets the first wall of every real Annex A, the council's own team names, and
 maps them on the data page (issue 25): the public sample workbook (tests/fixtures/annex_a,
-the DfE's Annex A sample of January 2024) names 12 teams the organisation reference lacks.
+the DfE's Annex A sample of January 2024) names at least 12 teams the organisation reference lacks.
 The first, "Multi Agency Safeguarding Hub", is added as a new team; the others are mapped to
 North A&I 1. The workbook is checked again and loads, every list of it.
 """
@@ -49,17 +49,19 @@ def test_an_analyst_maps_the_sample_workbooks_unknown_teams_and_it_loads(browser
     page.set_input_files("#data-upload input[type=file]", str(WORKBOOK))
 
     page.locator("#data-map-intro").wait_for()
-    assert page.inner_text("#data-map-intro").startswith("12 teams the files name are not in the organisation")
     legends = page.locator("#data-map-form legend").all_inner_texts()
+    # Each unknown name once, however many lists name it (12 in the lists the KPIs read, more as the
+    # loader reads more of Annex A).
+    assert len(legends) == len(set(legends)) >= 12
+    assert page.inner_text("#data-map-intro").startswith(f"{len(legends)} teams the files name are not in the")
     assert legends[:3] == ["Multi Agency Safeguarding Hub", "Locality 4 Duty Team", "Locality 2 Unit 1"]
-    assert len(legends) == 12
     # The mapping section adds no accessibility problem (the check's report has its own, left to its owners).
     assert [v for v in axe(page) if "data-map" in str(v)] == []
     selects = page.locator("#data-map-form select")
     selects.nth(0).select_option("__new__")
     page.locator("#data-map-row-0 input").nth(0).fill("Assessment and Intervention")
     page.locator("#data-map-row-0 input").nth(1).fill("Northern")
-    for i in range(1, 12):
+    for i in range(1, len(legends)):
         selects.nth(i).select_option("North A&I 1")
     page.locator("#data-map-save").click()
     saved = page.locator("#data-map-alert")
