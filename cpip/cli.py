@@ -75,6 +75,15 @@ def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         write_csv(frame, out or sys.stdout)
 
 
+def _collection_year(text: str) -> str:
+    from etl.formats.ssda903 import Year
+
+    try:
+        return str(Year.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from etl.ingest.load import load_files
 
@@ -85,6 +94,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         who=os_user(),
         valid_rows_only=args.valid_rows_only,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if show_progress else None,
+        collection_year=args.collection_year,
     )
     from etl.ingest.findings import group_findings
 
@@ -315,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, help="the date the extract was taken (default: today)")
     p.add_argument(
         "--valid-rows-only", action="store_true", help="load the rows that passed; rejected rows go to the load log"
+    )
+    p.add_argument(
+        "--collection-year",
+        type=_collection_year,
+        metavar="YYYY/YY",
+        help="the collection year of a statutory return (SSDA903), e.g. 2024/25 (default: the as-of date's)",
     )
     p.set_defaults(func=cmd_load)
 

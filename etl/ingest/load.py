@@ -25,7 +25,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etl.ingest import write
+from etl.formats.ssda903 import Year
+from etl.formats.ssda903_reader import reading_year
+from etl.ingest import bundle, write
 from etl.ingest.prepare import (
     Prepared,
     as_date,
@@ -226,12 +228,16 @@ def load_files(
     db: str | os.PathLike | None = None,
     progress: Progress | None = None,
     display_names: Sequence[str] | None = None,
+    collection_year: str | None = None,
 ) -> list[LoadReport]:
-    """Load each file as its own all-or-nothing load; reports in the order given.
+    """Load each file as its own all-or-nothing load; reports in the order given. The files of one return
+    given together (an SSDA903's CSV tables) are one load, with one report.
 
     Organisation files load first, so the teams they add are known to the
-    other files of the same call. `progress(message)` hears each stage."""
+    other files of the same call. `progress(message)` hears each stage. `collection_year` (`2024/25`) is the
+    year a statutory return is read for; without it, the year of the as-of date."""
     as_of = as_date(as_of)
+    year = Year.parse(collection_year) if collection_year else Year.of(as_of)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one file given on its own
     names = list(display_names) if display_names is not None else [None] * len(paths)
@@ -239,11 +245,12 @@ def load_files(
         raise ValueError("display_names must give one name per file")
     from etl.people import notes
 
-    prepared = [
-        item
-        for reader, group in registry.gather(paths)
-        for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
-    ]
+    with reading_year(year):
+        prepared = [
+            item
+            for reader, group in registry.gather(paths)
+            for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+        ]
     order = sorted(
         range(len(prepared)),
         key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.declares_teams else 1,
@@ -267,6 +274,15 @@ def load_files(
             continue
         if item.skipped:
             reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
+            continue
+        if item.bundle is not None:
+            # The lists of one return: one load, loaded with its first list; its others have no report of their own.
+            together = [p for p in prepared if p.bundle == item.bundle]
+            if item is together[0]:
+                _finish_shared(shared)
+                shared = None
+                step(f"loading the return's {len(together)} lists as one load")
+                reports[index] = bundle.load_return(together, as_of=as_of, who=who, db=db)
             continue
         # The lists of one workbook share one write (one copy of the warehouse, one KPI rebuild); each list is
         # still a load of its own, loaded or refused on its own.
@@ -301,7 +317,7 @@ def load_files(
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
     _finish_shared(shared)
-    return [reports[i] for i in range(len(prepared))]
+    return [reports[i] for i in range(len(prepared)) if i in reports]
 
 
 def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:
@@ -346,7 +362,9 @@ def preview_files(
     """What loading the file would do, one report per list (a CSV is one list; a workbook one per sheet)."""
     as_of = as_date(as_of)
     reports, stages = [], 3
-    for prepared in prepare_all(path, display_name):
+    with reading_year(Year.of(as_of)):
+        items = prepare_all(path, display_name)
+    for prepared in items:
         count = [0]
 
         def step(message: str, prepared: Prepared = prepared, count: list[int] = count) -> None:

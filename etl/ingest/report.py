@@ -40,6 +40,8 @@ class LoadReport:
     unchanged: int = 0
     # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
     redated: int = 0
+    # Records an earlier return held for the collection year that this return no longer holds (etl/ingest/bundle.py).
+    retired: int = 0
     rejected: int = 0
     warnings: int = 0
     findings: list[Finding] = field(default_factory=list)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.formats import ssda903_reader
 from etl.readers.read import Part, csv_parts
 from etl.readers.workbook import workbook_parts
 
@@ -46,9 +47,14 @@ class Reader:
     several: bool = False
     # Files given together -> the groups read together (one return of several files). None: each alone.
     gather: Callable[[Sequence[Path]], list[list[Path]]] | None = None
+    # A format told by its content, not its suffix (an SSDA903 table is a CSV whose header is one of the
+    # return's tables; its XML has the root EXPSSDA903): it claims the files this says are its own.
+    recognises: Callable[[Path], bool] | None = None
 
     def claims(self, path: Path) -> bool:
         """The file is this reader's: its suffix, and its first bytes where the format has them."""
+        if self.recognises is not None:
+            return self.recognises(path)
         if path.suffix.lower() not in self.suffixes:
             return False
         if not self.magic:
@@ -63,6 +69,15 @@ class Reader:
 CSV = Reader("csv", (".csv",), "a CSV file", csv_parts)
 
 READERS: list[Reader] = [
+    # An SSDA903 return: its CSV tables given together (one return), its XML, or a zip of either.
+    Reader(
+        "ssda903",
+        (".xml", ".zip"),
+        "an SSDA903 return (its CSV tables, XML or a zip)",
+        ssda903_reader.parts,
+        gather=ssda903_reader.gather,
+        recognises=ssda903_reader.claims,
+    ),
     Reader("workbook", (".xlsx", ".xlsm"), "an Excel workbook", workbook_parts, b"PK\x03\x04", several=True),
     CSV,
 ]
