@@ -338,7 +338,9 @@ def read_return(paths: Sequence[Path], names: Sequence[str]) -> Return:
             f" (given: {given}): give every table of the return together"
         )
     ret.content_hash = digest.hexdigest()
-    ret.name = "SSDA903 return (" + ", ".join(sorted(dict.fromkeys(names))) + ")"
+    shown = sorted(dict.fromkeys(names))
+    more = f" and {len(shown) - 3} more" if len(shown) > 4 else ""
+    ret.name = f"SSDA903 return ({', '.join(shown if not more else shown[:3])}{more})"
     return ret
 
 

@@ -94,9 +94,13 @@ def _validate(stage_con, items: list[Prepared], notes, report: LoadReport, as_of
             continue
         result = validate(stage_con, extract, as_of=as_of, stage=table, blank_team=True)
         stage_con.execute("DELETE FROM findings WHERE reason LIKE ?", [_NO_TEAM])
+        # The year end a return is for may be after an in-year return's as-of date: not a finding.
+        stage_con.execute("DELETE FROM findings WHERE column_name = 'year_end' AND reason LIKE 'after the as-of date%'")
+        # Each finding names its child, as the return's own checks do.
         stage_con.execute(
-            "INSERT INTO _return_findings SELECT line, ord, severity, column_name, value, ? || ': ' || reason "
-            "FROM findings",
+            "INSERT INTO _return_findings SELECT f.line, f.ord, f.severity, f.column_name, f.value, "
+            "? || ': ' || coalesce('child ' || s.child_id || ': ', '') || f.reason "
+            f'FROM findings f LEFT JOIN "{table}" s ON s.line = f.line',
             [item.name.split(" (")[0]],
         )
         report.rows_read += result.rows
