@@ -12,12 +12,24 @@ from xml.sax.saxutils import escape
 from etl.formats.ssda903 import TABLES
 
 FILES = {
-    "Header": "header.csv", "Episodes": "episodes.csv", "OC2": "oc2.csv", "OC3": "oc3.csv", "Missing": "missing.csv",
+    "Header": "header.csv",
+    "Episodes": "episodes.csv",
+    "OC2": "oc2.csv",
+    "OC3": "oc3.csv",
+    "Missing": "missing.csv",
     "Reviews": "reviews.csv",
-}  # fmt: skip
+}
 
-PERSONAL = {"SEX": "1", "ETHNIC": "WBRI", "UPN": "A123456789012", "HOME_POST": "RH12 1AA", "PL_POST": "BN1 1AA",
-            "URN": "SC123456", "PLACE_PROVIDER": "PR1", "CIN": "N1"}  # fmt: skip
+PERSONAL = {
+    "SEX": "1",
+    "ETHNIC": "WBRI",
+    "UPN": "A123456789012",
+    "HOME_POST": "RH12 1AA",
+    "PL_POST": "BN1 1AA",
+    "URN": "SC123456",
+    "PLACE_PROVIDER": "PR1",
+    "CIN": "N1",
+}
 
 
 def table_rows(table: str, rows: list[dict]) -> list[list[str]]:

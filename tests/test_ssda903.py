@@ -49,22 +49,35 @@ EPISODES = [
     *chain("c1", ("01/04/2024", "S", "U4"), ("01/06/2024", "P", "U5"), ("01/09/2024", "P", "K2")),
     # c2: in care since 2023 (the placement held at the start: 1), a hospital stay (T1: not a placement) and the
     # return to the same placement (not a new one), then a move on 1 Dec 2024: 2 -> not met.
-    *chain("c2", ("01/01/2023", "S", "U4"), ("01/07/2024", "P", "T1"), ("10/07/2024", "P", "U4"),
-           ("01/12/2024", "P", "U5")),  # fmt: skip
+    *chain(
+        "c2", ("01/01/2023", "S", "U4"), ("01/07/2024", "P", "T1"), ("10/07/2024", "P", "U4"), ("01/12/2024", "P", "U5")
+    ),
     # c3 and c4: looked after under a series of short breaks (V3, V4) on S: outside every count.
     *chain("c3", ("01/06/2024", "S", "U4", "V3")),
     *chain("c4", ("01/06/2023", "S", "U4", "V4")),
     # c5: in care since 1 Jan 2024 (held at the start: 1), a change of legal status only (L: not a placement),
     # a move on 1 Aug 2024 (2) and a move on S itself, the last day of the window (3) -> met.
-    *chain("c5", ("01/01/2024", "S", "U4", "C1"), ("01/05/2024", "L", "U4", "C2"), ("01/08/2024", "P", "U5"),
-           ("31/03/2025", "P", "K2")),  # fmt: skip
+    *chain(
+        "c5",
+        ("01/01/2024", "S", "U4", "C1"),
+        ("01/05/2024", "L", "U4", "C2"),
+        ("01/08/2024", "P", "U5"),
+        ("31/03/2025", "P", "K2"),
+    ),
     # c6: a placement starting on S - 12 months exactly is the one held at the start (counted once), then two
     # moves: 3 -> met.
-    *chain("c6", ("01/05/2022", "S", "U4"), ("31/03/2024", "P", "U5"), ("01/06/2024", "P", "U6"),
-           ("01/09/2024", "P", "K2")),  # fmt: skip
+    *chain(
+        "c6", ("01/05/2022", "S", "U4"), ("31/03/2024", "P", "U5"), ("01/06/2024", "P", "U6"), ("01/09/2024", "P", "K2")
+    ),
     # c7: temporary placements T3 and T4 and the returns after them: only the placement held at the start -> 1.
-    *chain("c7", ("01/02/2023", "S", "U4"), ("01/07/2024", "T", "T3"), ("15/07/2024", "T", "U4"),
-           ("01/10/2024", "T", "T4"), ("05/10/2024", "T", "U4")),  # fmt: skip
+    *chain(
+        "c7",
+        ("01/02/2023", "S", "U4"),
+        ("01/07/2024", "T", "T3"),
+        ("15/07/2024", "T", "U4"),
+        ("01/10/2024", "T", "T4"),
+        ("05/10/2024", "T", "U4"),
+    ),
     # c8 left care on 1 Dec 2024 (adopted): not looked after on S.
     *chain("c8", ("01/05/2024", "S", "U4"), end=("01/12/2024", "E11")),
 ]
@@ -176,10 +189,12 @@ def test_csv_xml_and_zip_forms_of_one_return_give_identical_figures(tmp_path, ne
         with reading(db) as con:
             figures[form] = (
                 con.execute(
-                    "SELECT metric_id, period, level, org_unit, numerator, denominator FROM kpi_monthly ORDER BY ALL"
+                    "SELECT metric_id, period, level, org_unit, numerator, denominator FROM kpi_monthly"
+                    " ORDER BY 1, 2, 3, 4"
                 ).fetchall(),
-                con.execute("SELECT child_id, decom, rne, legal_status, place, dec, rec FROM care_episodes ORDER BY ALL")
-                .fetchall(),
+                con.execute(
+                    "SELECT child_id, decom, rne, legal_status, place, dec, rec FROM care_episodes ORDER BY 1, 2"
+                ).fetchall(),
             )
     assert figures["csv"] == figures["xml"] == figures["zip"]
     assert len(figures["csv"][1]) == len(EPISODES)
@@ -221,9 +236,12 @@ def test_teams_come_from_the_allocation_history(db, tmp_path):
     # c1 is allocated to Team C from 1 Jan 2025: its 31 March 2025 placement row counts for Team C; the
     # others stay Unallocated (2 of 4).
     add_records(
-        db, "child_teams", [{"child_id": "c1", "team": "Team C", "from_date": date(2025, 1, 1)}], as_of=AS_OF,
+        db,
+        "child_teams",
+        [{"child_id": "c1", "team": "Team C", "from_date": date(2025, 1, 1)}],
+        as_of=AS_OF,
         rebuild=False,
-    )  # fmt: skip
+    )
     load(db, write_csvs(tmp_path / "903", the_return()))
     assert mart(db, "placements_3plus", "team", "Team C")["2025-03"] == (1, 1)
     assert mart(db, "placements_3plus", "team", "Unallocated")["2025-03"] == (2, 4)
@@ -288,9 +306,16 @@ def test_broken_and_overlapping_episode_chains_are_errors(db, tmp_path):
 
 @pytest.mark.parametrize(
     ("year", "place", "refused"),
-    [("2023/24", "K3", True), ("2024/25", "K3", False), ("2023/24", "H5", False), ("2024/25", "H5", True),
-     ("2024/25", "Z1", False), ("2025/26", "Z1", True), ("2025/26", "Z12", False)],
-)  # fmt: skip
+    [
+        ("2023/24", "K3", True),
+        ("2024/25", "K3", False),
+        ("2023/24", "H5", False),
+        ("2024/25", "H5", True),
+        ("2024/25", "Z1", False),
+        ("2025/26", "Z1", True),
+        ("2025/26", "Z12", False),
+    ],
+)
 def test_placement_codes_are_the_collection_years(tmp_path, year, place, refused):
     first = ssda903.Year.parse(year).first
     tables = {

@@ -114,7 +114,9 @@ def _peek(path: Path, size: int = _XML_PEEK) -> bytes:
 
 def is_903_xml(path: Path) -> bool:
     head = _peek(path)
-    return path.suffix.lower() == ".xml" and re.search(rb"<\s*" + ssda903.XML_ROOT.encode() + rb"[\s>/]", head) is not None
+    return (
+        path.suffix.lower() == ".xml" and re.search(rb"<\s*" + ssda903.XML_ROOT.encode() + rb"[\s>/]", head) is not None
+    )
 
 
 def csv_table(path: Path) -> str | None:
@@ -252,14 +254,20 @@ def _read_xml(source, name: str, ret: Return) -> None:
     root_seen = False
     try:
         for event, element in etree.iterparse(
-            source, events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=True,
+            source,
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=True,
             load_dtd=False,
-        ):  # fmt: skip
+        ):
             if event == "start":
                 if not root_seen:
                     root_seen = True
                     if tag(element) != ssda903.XML_ROOT:
-                        raise ExtractFileError(f"{name}: an XML file whose root is {tag(element)}, not an SSDA903 return")
+                        raise ExtractFileError(
+                            f"{name}: an XML file whose root is {tag(element)}, not an SSDA903 return"
+                        )
                 continue
             if tag(element) != "CHILD" or element.getparent() is None or tag(element.getparent()) != ssda903.XML_ROOT:
                 continue
@@ -362,9 +370,16 @@ def check(ret: Return, year: Year) -> list[Problem]:
             problems.append(Problem("error", "Header", row.line, None, "CHILD", None, "no child ID"))
         elif child in seen:
             problems.append(
-                Problem("error", "Header", row.line, child, "CHILD", child,
-                        f"the child is in Header twice (also line {seen[child]})")
-            )  # fmt: skip
+                Problem(
+                    "error",
+                    "Header",
+                    row.line,
+                    child,
+                    "CHILD",
+                    child,
+                    f"the child is in Header twice (also line {seen[child]})",
+                )
+            )
         else:
             seen[child] = row.line
     for table, rule in (("Episodes", "INT03"), ("OC2", "INT05"), ("OC3", "INT06"), ("Missing", "INT04")):
@@ -372,9 +387,16 @@ def check(ret: Return, year: Year) -> list[Problem]:
             child = row.values["CHILD"]
             if child is not None and child not in seen:
                 problems.append(
-                    Problem("error", table, row.line, child, "CHILD", child,
-                            f"903 rule {rule}: the child is in {table} but not in Header")
-                )  # fmt: skip
+                    Problem(
+                        "error",
+                        table,
+                        row.line,
+                        child,
+                        "CHILD",
+                        child,
+                        f"903 rule {rule}: the child is in {table} but not in Header",
+                    )
+                )
     fields = (("RNE", "RNE", "143"), ("LS", "LS", "144"), ("PLACE", "PLACE", "146"), ("REC", "REC", "149"))
     episodes: dict[str, list[tuple[date, Row]]] = defaultdict(list)
     for row in ret.tables.get("Episodes", []):
@@ -382,17 +404,31 @@ def check(ret: Return, year: Year) -> list[Problem]:
         for column, codes_of, rule in fields:
             if v[column] is not None and v[column] not in codes[codes_of]:
                 problems.append(
-                    Problem("error", "Episodes", row.line, v["CHILD"], column, v[column],
-                            f"903 rule {rule}: not a {column} code of the {year} return")
-                )  # fmt: skip
+                    Problem(
+                        "error",
+                        "Episodes",
+                        row.line,
+                        v["CHILD"],
+                        column,
+                        v[column],
+                        f"903 rule {rule}: not a {column} code of the {year} return",
+                    )
+                )
         start = parse_date(v["DECOM"])
         if start is not None and v["CHILD"] is not None:
             episodes[v["CHILD"]].append((start, row))
             if start > year.end:
                 problems.append(
-                    Problem("error", "Episodes", row.line, v["CHILD"], "DECOM", v["DECOM"],
-                            f"the episode starts after the {year} collection year ends: is this the {year} return?")
-                )  # fmt: skip
+                    Problem(
+                        "error",
+                        "Episodes",
+                        row.line,
+                        v["CHILD"],
+                        "DECOM",
+                        v["DECOM"],
+                        f"the episode starts after the {year} collection year ends: is this the {year} return?",
+                    )
+                )
     for child, chain in episodes.items():
         chain.sort(key=lambda e: e[0])
         problems += _chain(child, chain)
@@ -400,21 +436,42 @@ def check(ret: Return, year: Year) -> list[Problem]:
         value = row.values["MISSING"]
         if value is None and row.values["MIS_START"] is not None:
             problems.append(
-                Problem("error", "Missing", row.line, row.values["CHILD"], "MISSING", None,
-                        "903 rule 565: a missing start date but not whether missing (M) or away (A)")
-            )  # fmt: skip
+                Problem(
+                    "error",
+                    "Missing",
+                    row.line,
+                    row.values["CHILD"],
+                    "MISSING",
+                    None,
+                    "903 rule 565: a missing start date but not whether missing (M) or away (A)",
+                )
+            )
         elif value is not None and value not in codes["MISSING"]:
             problems.append(
-                Problem("error", "Missing", row.line, row.values["CHILD"], "MISSING", value,
-                        "903 rule 1006: missing type is neither M (missing) nor A (away without authorisation)")
-            )  # fmt: skip
+                Problem(
+                    "error",
+                    "Missing",
+                    row.line,
+                    row.values["CHILD"],
+                    "MISSING",
+                    value,
+                    "903 rule 1006: missing type is neither M (missing) nor A (away without authorisation)",
+                )
+            )
     for table, column in (("OC2", "DOB"), ("OC3", "DOB")):
         for row in ret.tables.get(table, []):
             if parse_date(row.values[column]) is None:
                 problems.append(
-                    Problem("error", table, row.line, row.values["CHILD"], "DOB", row.values[column],
-                            "903 rule 102: the date of birth is not a date like 31/03/2015 (the age a KPI needs)")
-                )  # fmt: skip
+                    Problem(
+                        "error",
+                        table,
+                        row.line,
+                        row.values["CHILD"],
+                        "DOB",
+                        row.values[column],
+                        "903 rule 102: the date of birth is not a date like 31/03/2015 (the age a KPI needs)",
+                    )
+                )
     problems += _cohort_queries(ret, year, episodes)
     return problems
 
@@ -424,7 +481,7 @@ def _chain(child: str, chain: list[tuple[date, Row]]) -> list[Problem]:
     ending `X1` with no episode starting that day (388); periods that start or end with a temporary
     placement are queries (380, 381)."""
     out = []
-    for index, (start, row) in enumerate(chain):
+    for index, (_start, row) in enumerate(chain):
         v = row.values
         end = parse_date(v["DEC"])
         following = chain[index + 1] if index + 1 < len(chain) else None
@@ -432,31 +489,66 @@ def _chain(child: str, chain: list[tuple[date, Row]]) -> list[Problem]:
             next_start, next_row = following
             if end is None:
                 out.append(
-                    Problem("error", "Episodes", next_row.line, child, "DECOM", next_row.values["DECOM"],
-                            f"903 rule 142: a new episode starts while the episode from {v['DECOM']} has not ended")
-                )  # fmt: skip
+                    Problem(
+                        "error",
+                        "Episodes",
+                        next_row.line,
+                        child,
+                        "DECOM",
+                        next_row.values["DECOM"],
+                        f"903 rule 142: a new episode starts while the episode from {v['DECOM']} has not ended",
+                    )
+                )
             elif end > next_start:
                 out.append(
-                    Problem("error", "Episodes", next_row.line, child, "DECOM", next_row.values["DECOM"],
-                            f"903 rule 142: the episode overlaps the one from {v['DECOM']} (which ends {v['DEC']})")
-                )  # fmt: skip
+                    Problem(
+                        "error",
+                        "Episodes",
+                        next_row.line,
+                        child,
+                        "DECOM",
+                        next_row.values["DECOM"],
+                        f"903 rule 142: the episode overlaps the one from {v['DECOM']} (which ends {v['DEC']})",
+                    )
+                )
         if v["REC"] == "X1" and end is not None and (following is None or following[0] != end):
             out.append(
-                Problem("error", "Episodes", row.line, child, "REC", "X1",
-                        f"903 rule 388: the episode ends {v['DEC']} with X1 (a new episode begins) but no episode"
-                        " starts that day")
-            )  # fmt: skip
+                Problem(
+                    "error",
+                    "Episodes",
+                    row.line,
+                    child,
+                    "REC",
+                    "X1",
+                    f"903 rule 388: the episode ends {v['DEC']} with X1 (a new episode begins) but no episode"
+                    " starts that day",
+                )
+            )
         period_start = index == 0 or chain[index - 1][1].values["REC"] != "X1"
         if period_start and v["PLACE"] in TEMPORARY and v["RNE"] == "S":
             out.append(
-                Problem("warning", "Episodes", row.line, child, "PLACE", v["PLACE"],
-                        "903 rule 380: a period of care starts with a temporary placement")
-            )  # fmt: skip
+                Problem(
+                    "warning",
+                    "Episodes",
+                    row.line,
+                    child,
+                    "PLACE",
+                    v["PLACE"],
+                    "903 rule 380: a period of care starts with a temporary placement",
+                )
+            )
         if end is not None and v["REC"] not in (None, "X1") and v["PLACE"] in TEMPORARY:
             out.append(
-                Problem("warning", "Episodes", row.line, child, "PLACE", v["PLACE"],
-                        "903 rule 381: a period of care ends with a temporary placement")
-            )  # fmt: skip
+                Problem(
+                    "warning",
+                    "Episodes",
+                    row.line,
+                    child,
+                    "PLACE",
+                    v["PLACE"],
+                    "903 rule 381: a period of care ends with a temporary placement",
+                )
+            )
     return out
 
 
@@ -489,17 +581,31 @@ def _cohort_queries(ret: Return, year: Year, episodes: dict[str, list[tuple[date
     for child, row in given.items():
         if child in episodes and not continuously_looked_after(episodes[child], year):
             out.append(
-                Problem("warning", "OC2", row.line, child, None, None,
-                        "903 rule 190: OC2 data for a child not looked after continuously for 12 months at 31 March"
-                        " (not counted in the health figures)")
-            )  # fmt: skip
+                Problem(
+                    "warning",
+                    "OC2",
+                    row.line,
+                    child,
+                    None,
+                    None,
+                    "903 rule 190: OC2 data for a child not looked after continuously for 12 months at 31 March"
+                    " (not counted in the health figures)",
+                )
+            )
     for child, chain in episodes.items():
         if child not in given and continuously_looked_after(chain, year):
             out.append(
-                Problem("warning", "OC2", None, child, None, None,
-                        "903 rule 191: looked after continuously for 12 months at 31 March but no OC2 data"
-                        " (counted as not done)")
-            )  # fmt: skip
+                Problem(
+                    "warning",
+                    "OC2",
+                    None,
+                    child,
+                    None,
+                    None,
+                    "903 rule 191: looked after continuously for 12 months at 31 March but no OC2 data"
+                    " (counted as not done)",
+                )
+            )
     return out
 
 
@@ -509,11 +615,18 @@ def _cohort_queries(ret: Return, year: Year, episodes: dict[str, list[tuple[date
 HEADERS = {
     "care_episodes": ["child_id", "team", "decom", "rne", "legal_status", "place", "dec", "rec", "year_end"],
     "health_outcomes": [
-        "child_id", "team", "year_end", "age", "teeth_check", "health_assessment", "immunisations", "sdq_score",
+        "child_id",
+        "team",
+        "year_end",
+        "age",
+        "teeth_check",
+        "health_assessment",
+        "immunisations",
+        "sdq_score",
     ],
     "care_leaver_outcomes": ["child_id", "team", "year_end", "age", "in_touch", "accom"],
     "missing_episodes": ["child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at"],
-}  # fmt: skip
+}
 
 
 def _birthday_age(born: date, year: Year) -> int:
@@ -536,9 +649,20 @@ def records(ret: Return, year: Year) -> dict[str, list[tuple[int, list[object]]]
         born = parse_date(v["DOB"])
         age = None if born is None else age_on(born, year.end)
         out["health_outcomes"].append(
-            (row.line, [v["CHILD"], None, end, age, v["TEETH_CHECK"], v["HEALTH_ASSESSMENT"], v["IMMUNISATIONS"],
-                        v["SDQ_SCORE"]])
-        )  # fmt: skip
+            (
+                row.line,
+                [
+                    v["CHILD"],
+                    None,
+                    end,
+                    age,
+                    v["TEETH_CHECK"],
+                    v["HEALTH_ASSESSMENT"],
+                    v["IMMUNISATIONS"],
+                    v["SDQ_SCORE"],
+                ],
+            )
+        )
     for row in ret.tables.get("OC3", []):
         v = row.values
         born = parse_date(v["DOB"])

@@ -83,14 +83,18 @@ def _validate(stage_con, items: list[Prepared], notes, report: LoadReport, as_of
     for item in items:
         if item.problem or item.recognised is None or item.rows is None:
             reason = item.problem or "cannot be read"
-            stage_con.execute("INSERT INTO _return_findings VALUES (NULL, 0, 'error', NULL, NULL, ?)", [f"{item.name}: {reason}"])
+            stage_con.execute(
+                "INSERT INTO _return_findings VALUES (NULL, 0, 'error', NULL, NULL, ?)", [f"{item.name}: {reason}"]
+            )
             continue
         extract = item.recognised.extract
         table = _stage_name(extract.name)
         try:
             stage_rows(stage_con, item.rows, item.first_line, item.recognised, table=table)
         except ExtractFileError as exc:
-            stage_con.execute("INSERT INTO _return_findings VALUES (NULL, 0, 'error', NULL, NULL, ?)", [f"{item.name}: {exc}"])
+            stage_con.execute(
+                "INSERT INTO _return_findings VALUES (NULL, 0, 'error', NULL, NULL, ?)", [f"{item.name}: {exc}"]
+            )
             continue
         result = validate(stage_con, extract, as_of=as_of, stage=table, blank_team=True)
         stage_con.execute("DELETE FROM findings WHERE reason LIKE ?", [_NO_TEAM])
@@ -158,8 +162,10 @@ def _write(con, stage_con, items, notes, report: LoadReport, as_of: date, load_i
         report.notes.append(
             f"{report.retired:,} records an earlier return held for {notes.year} are not in this one: retired"
         )
-    report.outcome = "loaded" if report.added or report.replaced or report.retired else (
-        "re-dated" if report.redated else "no change"
+    report.outcome = (
+        "loaded"
+        if report.added or report.replaced or report.retired
+        else ("re-dated" if report.redated else "no change")
     )
 
 

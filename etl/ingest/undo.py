@@ -68,7 +68,9 @@ def undo_load(load_id: int, *, who: str, db: str | os.PathLike | None = None) ->
         removed = restored = kept = redated = 0
         for extract in types:
             counts = _undo_type(con, extract, load_id)
-            removed, restored, kept, redated = (a + b for a, b in zip((removed, restored, kept, redated), counts))
+            removed, restored, kept, redated = (
+                a + b for a, b in zip((removed, restored, kept, redated), counts, strict=True)
+            )
         sources: set[str] | None = set()
         for extract in types:
             moved = write.sources_for(extract.name)
@@ -150,14 +152,11 @@ def _undo_type(con, extract: ExtractType, load_id: int) -> tuple[int, int, int, 
                 [load_id],
             )
             con.execute(
-                f'DELETE FROM "{table}_seen" s USING _heir h WHERE {keys_on(extract, "s", "h")} '
-                "AND s.load_id = h.heir"
+                f'DELETE FROM "{table}_seen" s USING _heir h WHERE {keys_on(extract, "s", "h")} AND s.load_id = h.heir'
             )
     removed = con.execute(f'SELECT count(*) FROM "{table}" WHERE load_id = ?', [load_id]).fetchall()[0][0]
     con.execute(f'DELETE FROM "{table}" WHERE load_id = ?', [load_id])
-    [(restored,)] = con.execute(
-        f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]
-    ).fetchall()
+    [(restored,)] = con.execute(f'SELECT count(*) FROM "{table}_replaced" WHERE replaced_by = ?', [load_id]).fetchall()
     as_of_col = ", as_of" if extract.record_level else ""
     con.execute(
         f'INSERT INTO "{table}" ({columns}, load_id{as_of_col}) SELECT {columns}, load_id{as_of_col} '

@@ -170,36 +170,76 @@ RECONCILED: dict[str, Reconciled] = {
 _903 = "SSDA903 return for the year (and the year before, for the placements of the 12 months)"
 for _indicator in (
     Reconciled(
-        "Placement stability: 3 or more placements", "placements_3plus", "la_cla_placement_stability.csv",
-        "With 3 or more placements during the year", "Total children", "children_percent",
-        where={"cla_group": "CLA on 31 March"}, decimals=0, ours=year_end, returns=_903,
-        breakdown="placement_stability", count="children_count",
+        "Placement stability: 3 or more placements",
+        "placements_3plus",
+        "la_cla_placement_stability.csv",
+        "With 3 or more placements during the year",
+        "Total children",
+        "children_percent",
+        where={"cla_group": "CLA on 31 March"},
+        decimals=0,
+        ours=year_end,
+        returns=_903,
+        breakdown="placement_stability",
+        count="children_count",
     ),
     Reconciled(
-        "OC2 dental checks", "dental_up_to_date", "la_conviction_health_outcome_cla.csv",
-        "Had their teeth checked by a dentist", "Total all ages", "children_percent",
-        where={"characteristic": "Health assessments: Children looked after all ages"}, decimals=0, ours=year_end,
-        returns="SSDA903 return (OC2)", breakdown="breakdown", count="children_count",
+        "OC2 dental checks",
+        "dental_up_to_date",
+        "la_conviction_health_outcome_cla.csv",
+        "Had their teeth checked by a dentist",
+        "Total all ages",
+        "children_percent",
+        where={"characteristic": "Health assessments: Children looked after all ages"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC2)",
+        breakdown="breakdown",
+        count="children_count",
     ),
     Reconciled(
-        "OC2 annual health assessments", "cla_health_assessments", "la_conviction_health_outcome_cla.csv",
-        "Had their annual health assessment", "Total all ages", "children_percent",
-        where={"characteristic": "Health assessments: Children looked after all ages"}, decimals=0, ours=year_end,
-        returns="SSDA903 return (OC2)", breakdown="breakdown", count="children_count",
+        "OC2 annual health assessments",
+        "cla_health_assessments",
+        "la_conviction_health_outcome_cla.csv",
+        "Had their annual health assessment",
+        "Total all ages",
+        "children_percent",
+        where={"characteristic": "Health assessments: Children looked after all ages"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC2)",
+        breakdown="breakdown",
+        count="children_count",
     ),
     Reconciled(
-        "OC2 SDQ scores (ages 5 to 16)", "sdq_completed", "la_conviction_health_outcome_cla.csv",
-        "SDQ score was received", "Total ages 5 to 16 years", "children_percent",
-        where={"characteristic": "Ages 5 to 16 years with SDQ score"}, decimals=0, ours=year_end,
-        returns="SSDA903 return (OC2)", breakdown="breakdown", count="children_count",
+        "OC2 SDQ scores (ages 5 to 16)",
+        "sdq_completed",
+        "la_conviction_health_outcome_cla.csv",
+        "SDQ score was received",
+        "Total ages 5 to 16 years",
+        "children_percent",
+        where={"characteristic": "Ages 5 to 16 years with SDQ score"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC2)",
+        breakdown="breakdown",
+        count="children_count",
     ),
     Reconciled(
-        "Care leavers aged 19 to 21 in suitable accommodation", "care_leavers_accommodation",
-        "la_care_leavers_accommodation_suitability.csv", "Accommodation considered suitable", "Suitability total",
-        "care_leaver_percent", where={"care_leaver_age": "19 to 21 years"}, decimals=0, ours=year_end,
-        returns="SSDA903 return (OC3)", breakdown="breakdown", count="care_leaver_count",
+        "Care leavers aged 19 to 21 in suitable accommodation",
+        "care_leavers_accommodation",
+        "la_care_leavers_accommodation_suitability.csv",
+        "Accommodation considered suitable",
+        "Suitability total",
+        "care_leaver_percent",
+        where={"care_leaver_age": "19 to 21 years"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC3)",
+        breakdown="breakdown",
+        count="care_leaver_count",
     ),
-):  # fmt: skip
+):
     RECONCILED[_indicator.indicator] = _indicator
 
 
@@ -285,17 +325,26 @@ def published_row(folder: Path, indicator: Reconciled, la_code: str, year: Colle
         raise ReferenceError(f"{path.name}: {exc}") from None
 
 
-def _published_long(
-    folder: Path, indicator: Reconciled, la_code: str, year: CollectionYear
-) -> dict[str, Cell] | None:
+def _published_long(folder: Path, indicator: Reconciled, la_code: str, year: CollectionYear) -> dict[str, Cell] | None:
     """A long file's two rows (numerator and denominator measures) as one published figure."""
     path = folder / indicator.file
     con = duckdb.connect()
     try:
         header = _read(con, path, "published")
         measure = indicator.breakdown or ""
-        _need(path, header, ["time_period", "geographic_level", "old_la_code", measure, indicator.count,
-                             indicator.percent, *indicator.where])  # fmt: skip
+        _need(
+            path,
+            header,
+            [
+                "time_period",
+                "geographic_level",
+                "old_la_code",
+                measure,
+                indicator.count,
+                indicator.percent,
+                *indicator.where,
+            ],
+        )
         conditions = [
             f"trim({_q(header['time_period'])}) = ?",
             f"trim({_q(header['geographic_level'])}) = 'Local authority'",
