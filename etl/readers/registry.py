@@ -73,7 +73,7 @@ READERS: list[Reader] = [
     Reader(
         "ssda903",
         (".xml", ".zip"),
-        "an SSDA903 return (its CSV tables, XML or a zip)",
+        "an SSDA903 return (XML or a zip)",
         ssda903_reader.parts,
         gather=ssda903_reader.gather,
         recognises=ssda903_reader.claims,
