@@ -180,9 +180,19 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from etl.demo.extracts import load_demo
+    from etl.demo.extracts import DEFAULT_FOLDER, load_demo
 
-    return load_demo(if_empty=args.if_empty, who=os_user())
+    code = load_demo(if_empty=args.if_empty, who=os_user())
+    if not args.if_empty:
+        from etl.demo.ssda903 import write_ssda903
+
+        written = write_ssda903(DEFAULT_FOLDER)
+        print(
+            f"The same authority's SSDA903 returns for 2022/23 and 2023/24 are in {written[0].parent}: load its"
+            " child_teams.csv, then each year's tables with --collection-year (they replace the demo's figures for"
+            " the KPIs they feed, for the months they cover)"
+        )
+    return code
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
