@@ -22,7 +22,6 @@ import argparse
 import csv
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -65,9 +64,12 @@ def county(seed: int = 903) -> dict[str, list[dict]]:
             if day >= Y1:
                 break
             if rng.random() < 0.15:
+                back = day + timedelta(days=rng.randrange(2, 10))
+                if back >= Y1:
+                    break
                 steps.append((day, "P", "T1"))
-                day += timedelta(days=rng.randrange(2, 10))
-                steps.append((day, "P", place))
+                steps.append((back, "P", place))
+                day = back
             elif rng.random() < 0.2:
                 steps.append((day, "L", place))
             else:
@@ -88,8 +90,7 @@ def county(seed: int = 903) -> dict[str, list[dict]]:
              "HEALTH_ASSESSMENT": str(int(rng.random() < 0.9)), "SDQ_SCORE": str(rng.randrange(41)),
              "CONVICTED": "0", "HEALTH_CHECK": "", "SUBSTANCE_MISUSE": "0"}
         )  # fmt: skip
-        for _ in range(rng.choice([0, 0, 0, 1, 2, 5])):
-            gone = Y0 + timedelta(days=rng.randrange(360))
+        for gone in sorted({Y0 + timedelta(days=rng.randrange(360)) for _ in range(rng.choice([0, 0, 0, 1, 2, 5]))}):
             tables["Missing"].append(
                 {"CHILD": child, "DOB": uk(born), "MISSING": rng.choice("MMA"), "MIS_START": uk(gone),
                  "MIS_END": uk(gone + timedelta(days=1))}

@@ -668,6 +668,7 @@ def records(ret: Return, year: Year) -> dict[str, list[tuple[int, list[object]]]
         born = parse_date(v["DOB"])
         age = None if born is None else _birthday_age(born, year)
         out["care_leaver_outcomes"].append((row.line, [v["CHILD"], None, end, age, v["IN_TOUCH"], v["ACCOM"]]))
+    same_day: dict[tuple[str | None, str | None], int] = defaultdict(int)
     for row in ret.tables.get("Missing", []):
         v = row.values
         if v["MISSING"] != "M":
@@ -676,7 +677,9 @@ def records(ret: Return, year: Year) -> dict[str, list[tuple[int, list[object]]]
         moment = f"{start} 00:00" if parse_date(start) is not None else start
         # The 903 gives dates only and no return home interview: the episode counts in the month it began
         # (missing_episodes); its end is not carried, so rhi_72h never judges an interview the 903 cannot hold.
-        episode = f"903:{v['CHILD']}:{start}"
+        # Dates only: a child missing twice in a day has two episodes of one key, numbered in the file's order.
+        same_day[(v["CHILD"], start)] += 1
+        episode = f"903:{v['CHILD']}:{start}:{same_day[(v['CHILD'], start)]}"
         out["missing_episodes"].append((row.line, [v["CHILD"], None, episode, moment, None, None]))
     return out
 
