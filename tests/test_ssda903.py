@@ -362,3 +362,24 @@ def test_the_collection_year_defaults_to_the_as_of_dates(tmp_path):
     assert reports[0].outcome == "loaded", reports[0].summary()
     assert "read as the SSDA903 return for 2024/25" in reports[0].summary()
     assert sorted(mart(db, "placements_3plus", "la", AUTHORITY)) == [f"2024-{m:02d}" for m in range(4, 10)]
+
+
+def test_an_inbox_pass_loads_a_returns_tables_dropped_together_as_one_return(tmp_path):
+    from etl.ingest.inbox import process_inbox
+
+    db = new_warehouse(tmp_path)
+    inbox = tmp_path / "inbox"
+    write_csvs(inbox, the_return())
+    # No --collection-year in an inbox: the as-of date's year (31 March 2025: 2024/25).
+    result = process_inbox(inbox, who="test", as_of=date(2025, 3, 31), db=db)
+    assert [o.outcome for o in result.outcomes] == ["loaded"] * 5  # five files, one return
+    assert list(load_log(db)["extract_type"]) == ["organisation", "ssda903"]
+    assert mart(db, "placements_3plus", "la", AUTHORITY)["2024-08"] == (1, 6)
+
+
+def test_a_child_missing_twice_in_a_day_has_two_episodes(tmp_path):
+    db = new_warehouse(tmp_path)
+    twice = [dict(MISSING[0]), dict(MISSING[0], MIS_END="")]
+    report = load(db, write_csvs(tmp_path / "903", the_return(Missing=twice)))
+    assert report.outcome == "loaded", report.summary()
+    assert mart(db, "missing_episodes", "la", AUTHORITY)["2024-06"] == (2, None)
