@@ -63,6 +63,39 @@ def load_return(items: list[Prepared], *, as_of: date, who: str, db) -> LoadRepo
     return report
 
 
+def preview_return(items: list[Prepared], *, as_of: date, db) -> LoadReport:
+    """What loading the return would do (its checks, and the records it would add or replace), committing
+    nothing."""
+    notes = ssda903_reader.notes_for(items[0].bundle or "")
+    with warehouse.reading(db) as con:
+        stage_con = stage_for(con)
+        try:
+            report = LoadReport(items[0].bundle or items[0].name, RETURN)
+            _validate(stage_con, items, notes, report, as_of)
+            if report.rejected or any(f.severity == "error" for f in report.findings):
+                report.outcome = "refused"
+                return report
+            staged = {i.recognised.extract.name for i in items if i.recognised is not None}
+            stage_con.execute("DROP VIEW IF EXISTS good")
+            for name in staged:
+                extract = EXTRACT_TYPES[name]
+                stage_con.execute(f"CREATE TEMP TABLE good AS SELECT * FROM good_{name}")
+                if stage_con is not con:
+                    push_good(stage_con, con, extract)
+                added, replaced, unchanged, redated = write.compare_records(con, extract, as_of)
+                report.added += added
+                report.replaced += replaced
+                report.unchanged += unchanged
+                report.redated += redated
+                for c in {id(stage_con): stage_con, id(con): con}.values():
+                    c.execute("DROP TABLE IF EXISTS good")
+            report.outcome = "preview"
+        finally:
+            if stage_con is not con:
+                stage_con.close()
+    return report
+
+
 def _validate(stage_con, items: list[Prepared], notes, report: LoadReport, as_of: date) -> None:
     """Stage and validate each list; gather every finding (the return's own first) in `_return_findings`."""
     stage_con.execute("DROP TABLE IF EXISTS _return_findings")

@@ -32,7 +32,6 @@ from etl.ingest.prepare import (
     Prepared,
     as_date,
     periods,
-    prepare_all,
     prepare_group,
     push_good,
     stage_for,
@@ -58,6 +57,7 @@ __all__ = [
     "load_log",
     "preview_file",
     "preview_files",
+    "preview_group",
     "undo_load",
 ]
 
@@ -360,11 +360,36 @@ def preview_files(
     progress: Progress | None = None,
 ) -> list[LoadReport]:
     """What loading the file would do, one report per list (a CSV is one list; a workbook one per sheet)."""
+    return preview_group([path], as_of=as_of, db=db, display_names=[display_name], progress=progress)
+
+
+@authority.scoped
+def preview_group(
+    paths: Sequence[str | os.PathLike],
+    *,
+    as_of: date | str,
+    db: str | os.PathLike | None = None,
+    display_names: Sequence[str | None] | None = None,
+    progress: Progress | None = None,
+    collection_year: str | None = None,
+) -> list[LoadReport]:
+    """What loading files given together would do: one report per list of each file, and one per return
+    whose files are given together (an SSDA903's CSV tables, its XML or a zip). Commits nothing."""
     as_of = as_date(as_of)
+    names = list(display_names) if display_names is not None else [None] * len(paths)
     reports, stages = [], 3
-    with reading_year(Year.of(as_of)):
-        items = prepare_all(path, display_name)
+    with reading_year(Year.parse(collection_year) if collection_year else Year.of(as_of)):
+        items = [
+            item
+            for reader, group in registry.gather(paths)
+            for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+        ]
     for prepared in items:
+        if prepared.bundle is not None:
+            together = [p for p in items if p.bundle == prepared.bundle]
+            if prepared is together[0]:
+                reports.append(bundle.preview_return(together, as_of=as_of, db=db))
+            continue
         count = [0]
 
         def step(message: str, prepared: Prepared = prepared, count: list[int] = count) -> None:
