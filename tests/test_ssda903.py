@@ -168,7 +168,7 @@ def test_personal_fields_never_reach_the_warehouse(db, tmp_path):
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_name IN"
             " ('care_episodes', 'health_outcomes', 'care_leaver_outcomes', 'missing_episodes')"
         ).fetchall()
-        ages = dict(con.execute("SELECT child_id, age FROM health_outcomes").fetchall())
+        ages = dict(con.execute("SELECT child_id, age_at_31_march FROM health_outcomes").fetchall())
     names = {c.lower() for _, c in columns}
     assert not names & {"dob", "sex", "ethnic", "upn", "home_post", "pl_post", "urn", "mc_dob"}
     assert ages == {"c1": 4, "c2": 5, "c5": 16, "c6": 17, "c8": 9}  # ages at 31 March 2025, not dates of birth

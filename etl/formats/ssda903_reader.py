@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from etl.catalogue.contract import normalise_header
+from etl.catalogue.contract import EXTRACT_TYPES, normalise_header
 from etl.formats import ssda903
 from etl.formats.ssda903 import FEEDS, KEPT, TABLES, TEMPORARY, Year
 from etl.readers.read import ExtractFileError, Part
@@ -612,21 +612,8 @@ def _cohort_queries(ret: Return, year: Year, episodes: dict[str, list[tuple[date
 # ---------------------------------------------------------------------------------------------------------------
 # The return as the contract's types.
 
-HEADERS = {
-    "care_episodes": ["child_id", "team", "decom", "rne", "legal_status", "place", "dec", "rec", "year_end"],
-    "health_outcomes": [
-        "child_id",
-        "team",
-        "year_end",
-        "age",
-        "teeth_check",
-        "health_assessment",
-        "immunisations",
-        "sdq_score",
-    ],
-    "care_leaver_outcomes": ["child_id", "team", "year_end", "age", "in_touch", "accom"],
-    "missing_episodes": ["child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at"],
-}
+# Each type's rows in the contract's column order (records() below builds them in that order).
+HEADERS = {name: EXTRACT_TYPES[name].column_names for name in ssda903.TYPES}
 
 
 def _birthday_age(born: date, year: Year) -> int:

@@ -9,4 +9,4 @@ SELECT 'care_leavers_accommodation' AS metric_id, CAST(date_trunc('month', o.yea
        CASE WHEN substr(o.accom, 2, 1) = '1' THEN 'met' ELSE 'not met' END AS outcome,
        CAST(NULL AS INTEGER) AS deadline_wd, CAST(NULL AS TIMESTAMP) AS due_at
 FROM care_leaver_outcomes o
-WHERE o.age BETWEEN 19 AND 21 AND o.accom IS NOT NULL
+WHERE o.age_at_birthday BETWEEN 19 AND 21 AND o.accom IS NOT NULL

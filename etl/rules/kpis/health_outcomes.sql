@@ -26,7 +26,7 @@ cohort AS (
        AND NOT coalesce(bool_or(e.legal_status IN ('V3', 'V4')), false)
 ),
 c AS (
-    SELECT k.year_end, k.child_id, k.team, k.as_of, h.teeth_check, h.health_assessment, h.sdq_score, h.age
+    SELECT k.year_end, k.child_id, k.team, k.as_of, h.teeth_check, h.health_assessment, h.sdq_score, h.age_at_31_march
     FROM cohort k LEFT JOIN health_outcomes h ON h.child_id = k.child_id AND h.year_end = k.year_end
     WHERE NOT EXISTS (SELECT 1 FROM list8 l WHERE l.month = CAST(date_trunc('month', k.year_end) AS DATE)
                       AND l.as_of > k.as_of)
@@ -48,7 +48,7 @@ SELECT 'sdq_completed', CAST(date_trunc('month', c.year_end) AS DATE),
        {sdq_completed.team:c:year_end}, c.child_id, CAST(c.year_end AS VARCHAR), CAST(NULL AS VARCHAR),
        CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER),
        CASE WHEN c.sdq_score IS NOT NULL THEN 'met' ELSE 'not met' END, CAST(NULL AS INTEGER), CAST(NULL AS TIMESTAMP)
-FROM c WHERE c.age BETWEEN 5 AND 16
+FROM c WHERE c.age_at_31_march BETWEEN 5 AND 16
 UNION ALL
 SELECT l.* FROM ({rows_of:children_in_care}
 ) AS l
