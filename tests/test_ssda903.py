@@ -383,3 +383,21 @@ def test_a_child_missing_twice_in_a_day_has_two_episodes(tmp_path):
     report = load(db, write_csvs(tmp_path / "903", the_return(Missing=twice)))
     assert report.outcome == "loaded", report.summary()
     assert mart(db, "missing_episodes", "la", AUTHORITY)["2024-06"] == (2, None)
+
+
+def test_last_years_return_gives_the_12_month_look_back(db, tmp_path):
+    # c9 came into care on 1 Oct 2023 and moved on 1 Jan and 15 Mar 2024. The 2024/25 return holds only the
+    # placement open on 1 April 2024 (15 Mar 2024); the 2023/24 return holds all three.
+    moves = chain("c9", ("01/10/2023", "S", "U4"), ("01/01/2024", "P", "U5"), ("15/03/2024", "P", "U6"))
+    this_year = {"Header": [header("c9")], "Episodes": [moves[-1]]}
+    last_year = {"Header": [header("c9")], "Episodes": moves}
+    load(db, write_csvs(tmp_path / "2024-25", this_year))
+    # 31 Aug 2024 from this year's alone: in care since 15 Mar 2024 as far as it says: 1 placement -> not met.
+    assert mart(db, "placements_3plus", "la", AUTHORITY)["2024-08"] == (0, 1)
+    report = load(db, write_csvs(tmp_path / "2023-24", last_year), as_of=date(2024, 5, 1), year="2023/24")
+    assert report.outcome == "loaded", report.summary()
+    # With last year's: 3 placements in (31 Aug 2023, 31 Aug 2024] -> met; and 2023/24's own month ends appear
+    # (31 March 2024: 3 placements since 1 Oct 2023 -> met).
+    placements = mart(db, "placements_3plus", "la", AUTHORITY)
+    assert placements["2024-08"] == (1, 1)
+    assert placements["2024-03"] == (1, 1) and placements["2023-10"] == (0, 1)

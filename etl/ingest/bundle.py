@@ -172,6 +172,20 @@ def _write(con, stage_con, items, notes, report: LoadReport, as_of: date, load_i
         stage_con.execute(f"CREATE TEMP TABLE good AS {select}")
         if stage_con is not con:
             push_good(stage_con, con, extract)
+        # A return taken earlier than what the warehouse holds of a record (last year's return loaded after this
+        # year's) does not override it: the newer as-of date speaks (docs/spec/windows.md).
+        [(older,)] = con.execute(
+            f'SELECT count(*) FROM good g WHERE EXISTS (SELECT 1 FROM "{extract.table}" t '
+            f"WHERE {write.keys_on(extract, 'g', 't')} AND t.as_of > $as_of)",
+            {"as_of": as_of},
+        ).fetchall()
+        if older:
+            con.execute(
+                f'DELETE FROM good g WHERE EXISTS (SELECT 1 FROM "{extract.table}" t '
+                f"WHERE {write.keys_on(extract, 'g', 't')} AND t.as_of > $as_of)",
+                {"as_of": as_of},
+            )
+            report.kept_newer += older
         added, replaced, unchanged, redated = write.compare_records(con, extract, as_of)
         if added or replaced or unchanged:
             write.write_records(con, extract, load_id, as_of, added, replaced)
@@ -180,7 +194,7 @@ def _write(con, stage_con, items, notes, report: LoadReport, as_of: date, load_i
         report.unchanged += unchanged
         report.redated += redated
         if notes is not None:
-            report.retired += retire_year(con, extract, load_id, notes.year.start, notes.year.end)
+            report.retired += retire_year(con, extract, load_id, notes.year.start, notes.year.end, as_of)
         if extract.period_column and name in staged:
             first, last = stage_con.execute(
                 f"SELECT strftime(min(\"{extract.period_column}\"), '%Y-%m'), "
@@ -191,6 +205,10 @@ def _write(con, stage_con, items, notes, report: LoadReport, as_of: date, load_i
             c.execute("DROP TABLE IF EXISTS good")
     if periods:
         report.first_period, report.last_period = min(periods), max(periods)
+    if report.kept_newer:
+        report.notes.append(
+            f"{report.kept_newer:,} records a return taken later already holds kept as that one gives them"
+        )
     if report.retired:
         report.notes.append(
             f"{report.retired:,} records an earlier return held for {notes.year} are not in this one: retired"
@@ -202,7 +220,7 @@ def _write(con, stage_con, items, notes, report: LoadReport, as_of: date, load_i
     )
 
 
-def retire_year(con, extract, load_id: int, first: date, last: date) -> int:
+def retire_year(con, extract, load_id: int, first: date, last: date, as_of: date) -> int:
     """The return is the whole truth for its collection year: records of this type whose window date falls
     in it, brought by an earlier return, and not in this one (`good`) go to `<type>_replaced` (undo brings
     them back). Records other extracts brought are left to the windows rule (docs/spec/windows.md), which
@@ -210,11 +228,11 @@ def retire_year(con, extract, load_id: int, first: date, last: date) -> int:
     table, column = extract.table, extract.window_date
     touch(con, table, f"{table}_replaced")
     condition = (
-        f'CAST(t."{column}" AS DATE) BETWEEN $first AND $last AND t.load_id <> $load '
+        f'CAST(t."{column}" AS DATE) BETWEEN $first AND $last AND t.load_id <> $load AND t.as_of <= $as_of '
         f"AND t.load_id IN (SELECT load_id FROM loads WHERE extract_type = '{RETURN}') "
         f"AND NOT EXISTS (SELECT 1 FROM good g WHERE {write.keys_on(extract, 'g', 't')})"
     )
-    params = {"first": first, "last": last, "load": load_id}
+    params = {"first": first, "last": last, "load": load_id, "as_of": as_of}
     [(count,)] = con.execute(f'SELECT count(*) FROM "{table}" t WHERE {condition}', params).fetchall()
     if not count:
         return 0

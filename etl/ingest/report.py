@@ -42,6 +42,8 @@ class LoadReport:
     redated: int = 0
     # Records an earlier return held for the collection year that this return no longer holds (etl/ingest/bundle.py).
     retired: int = 0
+    # Records of a return that a return taken later already holds: that one's versions are kept.
+    kept_newer: int = 0
     rejected: int = 0
     warnings: int = 0
     findings: list[Finding] = field(default_factory=list)
