@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from etl.catalogue.contract import EXTRACT_TYPES, normalise_header
@@ -77,6 +78,7 @@ _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
+@lru_cache(maxsize=1 << 16)  # a return's dates repeat (every child's review and episode days)
 def parse_date(text: str | None) -> date | None:
     """A 903 date (dd/mm/yyyy, or ISO as some exports give); None when blank or not a real date (the
     validator reports it: a two-digit year is never read)."""
@@ -213,17 +215,19 @@ def _read_csv_text(text: io.TextIOBase, name: str, ret: Return) -> None:
     positions = {wanted[normalise_header(h)]: i for i, h in enumerate(header) if normalise_header(h) in wanted}
     keep = [(c, positions[c]) for c in KEPT[table]]
     rows = ret.tables.setdefault(table, [])
-    codes = [c for c, _ in keep if c in _CODES]
-    line = 1
+    names = [c for c, _ in keep]
+    upper = [c in _CODES for c in names]
+    width = max(i for _, i in keep) + 1
     for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
+        if len(cells) < width:  # a short row: its missing cells are blank
+            if not any(c.strip() for c in cells):
+                continue
+            cells = cells + [""] * (width - len(cells))
+        picked = [cells[i].strip() for _, i in keep]
+        if not any(picked) and not any(c.strip() for c in cells):
             continue
-        values = {c: (_clean(cells[i]) if i < len(cells) else None) for c, i in keep}
-        for c in codes:
-            if values[c] is not None:
-                values[c] = values[c].upper()
-        rows.append(Row(line, values))
+        values = [(v.upper() if up else v) if v else None for v, up in zip(picked, upper, strict=True)]
+        rows.append(Row(reader.line_num, dict(zip(names, values, strict=True))))
 
 
 def _open_text(data: bytes, name: str) -> io.TextIOBase:
