@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from etl.catalogue.contract import RETURNS
+
 OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone", "skipped")
 
 
@@ -75,7 +77,7 @@ class LoadReport:
                 f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {counted(self.rows_read, 'row')} "
                 f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
             )
-            if good:
+            if good and self.extract_type not in RETURNS:  # a return is all or nothing
                 text += f", or load the {counted(good, 'valid row')} only"
             return text
         counts = (
