@@ -197,13 +197,11 @@ def test_the_kpi_page_names_a_snapshot_source_in_words_not_its_id(tmp_path: Path
     import app  # noqa: F401  (creating the app registers the pages)
     from dashboard.pages import kpi
 
-    # (dental_up_to_date, once List 8's alone, is now counted from the SSDA903's OC2 too: pathway_plans is the
-    # snapshot KPI here.)
-    pathway = metrics.catalogue().metric("pathway_plans")
-    assert pathway.source == "care_leavers"
-    words = text_of(kpi.definition(pathway, "2023-07"))
-    assert "Source Care leavers list (a snapshot on its as-of date)" in words
-    assert "care_leavers" not in words
+    dental = metrics.catalogue().metric("dental_up_to_date")
+    assert dental.source == "children_in_care"
+    words = text_of(kpi.definition(dental, "2023-07"))
+    assert "Source Children in care list (a snapshot on its as-of date)" in words
+    assert "children_in_care" not in words
 
 
 def test_every_kpi_source_has_words() -> None:

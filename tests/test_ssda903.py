@@ -271,6 +271,60 @@ def test_list_8_and_the_return_share_a_month_by_the_newer_as_of_date(db, tmp_pat
     assert mart(db, "placements_3plus", "la", AUTHORITY) == {"2025-03": (1, 2)}
 
 
+def test_list_8_and_oc2_share_march_for_dental_checks_only(db, tmp_path):
+    # List 8 of 31 March 2025: x1 in care since 2020, last dental check 1 Jan 2025 -> 1 of 1. Annual health
+    # assessments for March 2025 given upstream (kpi_values): 5 of 10 for Team C.
+    add_records(
+        db,
+        "children_in_care",
+        [
+            {
+                "child_id": "x1",
+                "team": "Team C",
+                "care_start_date": date(2020, 1, 1),
+                "last_dental_check_date": date(2025, 1, 1),
+            }
+        ],
+        as_of=date(2025, 3, 31),
+    )
+    add_records(
+        db,
+        "kpi_values",
+        [
+            {
+                "period": date(2025, 3, 1),
+                "metric_id": "cla_health_assessments",
+                "team": "Team C",
+                "numerator": 5,
+                "denominator": 10,
+            }
+        ],
+        as_of=date(2025, 3, 31),
+    )
+    assert mart(db, "dental_up_to_date", "la", AUTHORITY) == {"2025-03": (1, 1)}
+    assert mart(db, "cla_health_assessments", "la", AUTHORITY) == {"2025-03": (5, 10)}
+    # The return (taken 1 May 2025) speaks for March: dental 3 of 5 from OC2, List 8's row gives way; annual health
+    # assessments 3 of 5 from OC2, the figure given upstream gives way too (the records cover the month).
+    load(db, write_csvs(tmp_path / "903", the_return()))
+    assert mart(db, "dental_up_to_date", "la", AUTHORITY) == {"2025-03": (3, 5)}
+    assert mart(db, "cla_health_assessments", "la", AUTHORITY) == {"2025-03": (3, 5)}
+    # A List 8 of another month stays List 8's: the return has no dental figure for February.
+    add_records(
+        db,
+        "children_in_care",
+        [
+            {
+                "child_id": "x1",
+                "team": "Team C",
+                "care_start_date": date(2020, 1, 1),
+                "last_dental_check_date": date(2024, 1, 1),
+            }
+        ],
+        as_of=date(2025, 2, 28),
+    )
+    assert mart(db, "dental_up_to_date", "la", AUTHORITY) == {"2025-02": (0, 1), "2025-03": (3, 5)}
+
+
 # ----- what is refused, and why --------------------------------------------------------------------------------
 
 

@@ -391,6 +391,8 @@ CHILDREN_IN_CARE = ExtractType(
     kpi_source=True,
     window_date="care_start_date",
     order=(Order("care_end_date", "care_start_date", "ceased to be looked after before the care started"),),
+    # dental_up_to_date's 31 March from the SSDA903's OC2 where a return speaks for the month (children_in_care.sql).
+    reads=("health_outcomes",),
 )
 
 CARE_LEAVERS = ExtractType(
@@ -477,7 +479,6 @@ HEALTH_OUTCOMES = ExtractType(
     words="SSDA903 health outcomes (OC2)",
     kpi_source=True,
     window_date="year_end",
-    reads=("children_in_care",),
 )
 
 CARE_LEAVER_OUTCOMES = ExtractType(

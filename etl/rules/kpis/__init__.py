@@ -62,7 +62,7 @@ SELECT r.metric_id, r.period, 'team', r.team,
        CASE WHEN m.unit = 'count' THEN NULL
             ELSE CAST(count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) AS DOUBLE PRECISION) END
 FROM ({{sql}}
-) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id
+) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id AND m.source = '{{source}}'
 WHERE r.period IS NOT NULL
 GROUP BY r.metric_id, r.period, r.team, m.unit
 HAVING m.unit = 'count' OR count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) > 0
@@ -184,10 +184,11 @@ def _coverage_table(con) -> None:
         ).fetchall()
         rows += [(source, month, month) for (month,) in months]
     # A source whose rule also reads another type's records (care_episodes reads List 8) covers what they cover.
+    own = list(rows)
     for source in SOURCES:
         extract = EXTRACT_TYPES.get(source)
         for other in extract.reads if extract is not None else ():
-            rows += [(source, first, last) for name, first, last in list(rows) if name == other]
+            rows += [(source, first, last) for name, first, last in own if name == other]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
@@ -334,7 +335,8 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
 
         for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
             sql = record_sql(source, cat)
-            con.execute(_FIGURES.format(sql=sql), record_params(sql))
+            # A source's rows count for the metrics whose source it is (a rule may include another's rows).
+            con.execute(_FIGURES.format(sql=sql, source=source), record_params(sql))
         # A count counted from records is 0, not "no data", for a team in a month its
         # extract covers but no record falls in.
         con.execute(

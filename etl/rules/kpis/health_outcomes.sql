@@ -6,15 +6,11 @@
 -- says so at load). dental_up_to_date: met if TEETH_CHECK is 1; cla_health_assessments: HEALTH_ASSESSMENT 1;
 -- sdq_completed: the cohort aged 5 to 16 at 31 March (from OC2's date of birth), met if an SDQ score is given.
 -- No deadline. DfE publishes them in la_conviction_health_outcome_cla.csv.
--- dental_up_to_date is also counted from List 8 (its own rule, children_in_care.sql included whole): its rows stand for
--- the months no OC2 speaks for, or where List 8's snapshot of March is newer than the return (windows.md).
+-- dental_up_to_date is counted from List 8 too: its source is children_in_care, whose rule takes these OC2 rows
+-- for the months a return speaks for (children_in_care.sql).
 WITH years AS (
     SELECT year_end, max(as_of) AS as_of, CAST(year_end - INTERVAL '12 month' + INTERVAL '1 day' AS DATE) AS y0
     FROM health_outcomes GROUP BY year_end
-),
-list8 AS (
-    SELECT CAST(date_trunc('month', as_of) AS DATE) AS month, max(as_of) AS as_of
-    FROM children_in_care GROUP BY CAST(date_trunc('month', as_of) AS DATE)
 ),
 cohort AS (
     SELECT y.year_end, e.child_id, max(e.team) AS team, y.as_of
@@ -28,8 +24,6 @@ cohort AS (
 c AS (
     SELECT k.year_end, k.child_id, k.team, k.as_of, h.teeth_check, h.health_assessment, h.sdq_score, h.age_at_31_march
     FROM cohort k LEFT JOIN health_outcomes h ON h.child_id = k.child_id AND h.year_end = k.year_end
-    WHERE NOT EXISTS (SELECT 1 FROM list8 l WHERE l.month = CAST(date_trunc('month', k.year_end) AS DATE)
-                      AND l.as_of > k.as_of)
 )
 SELECT 'dental_up_to_date' AS metric_id, CAST(date_trunc('month', c.year_end) AS DATE) AS period,
        {dental_up_to_date.team:c:year_end} AS team, c.child_id, CAST(c.year_end AS VARCHAR) AS start,
@@ -49,9 +43,3 @@ SELECT 'sdq_completed', CAST(date_trunc('month', c.year_end) AS DATE),
        CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER),
        CASE WHEN c.sdq_score IS NOT NULL THEN 'met' ELSE 'not met' END, CAST(NULL AS INTEGER), CAST(NULL AS TIMESTAMP)
 FROM c WHERE c.age_at_31_march BETWEEN 5 AND 16
-UNION ALL
-SELECT l.* FROM ({rows_of:children_in_care}
-) AS l
-WHERE l.metric_id = 'dental_up_to_date'
-  AND NOT EXISTS (SELECT 1 FROM years y JOIN list8 m ON m.month = CAST(date_trunc('month', y.year_end) AS DATE)
-                  WHERE m.month = l.period AND y.as_of >= m.as_of)
