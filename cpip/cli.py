@@ -16,8 +16,10 @@
     cpip comment --metric M --period P [--level L --unit U] --text TEXT
     cpip comments [--period P] [--format csv]
     cpip notes export FILE
+    cpip notes import-sqlite [FILE]
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
     cpip reconcile --year 2024/25 [--published FOLDER] [--format csv|json] [--out FILE]
+    cpip worker [--concurrency N]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
 its data, loads and notes are that authority's (default: metrics.yml's). With
@@ -295,6 +297,14 @@ def cmd_notes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notes_import(args: argparse.Namespace) -> int:
+    from etl.people.notes import import_sqlite
+
+    source, added, held = import_sqlite(args.file)
+    print(f"Imported from {source}: {added} versions added, {held} already held.")
+    return 0
+
+
 def cmd_plans(args: argparse.Namespace) -> int:
     from etl.people.plans import plan_sections
 
@@ -319,10 +329,40 @@ def cmd_plans(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Our figures from the loaded returns beside DfE's published ones (a report: a difference is not a failure)."""
-    from etl.serve.reconcile import reconcile_frame
+    from etl.serve.reconcile import reconcile, reconcile_frame
 
-    frame = reconcile_frame(args.year, published=args.published)
-    _emit(frame, args.format, args.out)
+    if args.format == "json":
+        # Written from the rows themselves, so a percentage reads 24.4, not 24.399999999999999.
+        import json
+
+        text = json.dumps(reconcile(args.year, published=args.published), indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    _emit(reconcile_frame(args.year, published=args.published), args.format, args.out)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the data page's checks and loads for every web server (Celery on CPIP_REDIS_URL)."""
+    import importlib
+
+    from dashboard import jobs
+
+    if jobs.redis_url() is None:
+        print(
+            "cpip worker: CPIP_REDIS_URL is not set. Set it (redis://host:6379/0) on the worker and on every "
+            "web server; without it the web servers run their own jobs and need no worker.",
+            file=sys.stderr,
+        )
+        return 2
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)  # app.py sits beside the packages, in the checkout
+    importlib.import_module("app")  # builds every page, so each background callback is a task this worker knows
+    jobs.run_worker(concurrency=args.concurrency)
     return 0
 
 
@@ -437,6 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = notes_sub.add_parser("export", help="write every version to one file that `cpip load` brings back")
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_notes)
+    q = notes_sub.add_parser(
+        "import-sqlite",
+        help="on PostgreSQL: bring an earlier release's SQLite notes file into the database (once; twice adds nothing)",
+    )
+    q.add_argument("file", metavar="FILE", nargs="?", help="the notes file (default: the one beside this warehouse)")
+    q.set_defaults(func=cmd_notes_import)
 
     p = sub.add_parser("plans", help="the Practice Action Plans' actions, with overdue worked out")
     p.add_argument("--overdue", action="store_true", help="only overdue actions")
@@ -453,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("worker", help="run the data page's checks and loads for every web server (CPIP_REDIS_URL)")
+    p.add_argument("--concurrency", type=int, default=2, metavar="N", help="jobs run at once (default 2)")
+    p.set_defaults(func=cmd_worker)
 
     # Every command works for one authority: metrics.yml's unless --authority names another (etl/store/authority.py).
     for command in [*sub.choices.values(), *notes_sub.choices.values()]:
@@ -493,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ValueError, KeyError, LookupError, OSError) as exc:
         message = exc.args[0] if exc.args else exc.__class__.__name__
+        if isinstance(exc, OSError) and exc.strerror:  # the system's words, not its number (`28`)
+            message = exc.strerror + (f": {exc.filename}" if exc.filename else "")
         print(f"cpip {args.command}: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -156,7 +156,8 @@ def test_scorecard_banner_says_the_month_may_be_incomplete(pages):
     banner = text_of(by_id(pages["scorecard"].build("2023-07"), "sc-freshness"))
     assert "July 2023 may be incomplete" in banner
     assert (
-        "No data yet for July 2023 from: assessments, case_audits, kpi_values, missing_episodes, referrals." in banner
+        "No data yet for July 2023 from: assessments, case_audits, cp_plans, kpi_values, missing_episodes, referrals."
+        in banner
     )
     assert "17 KPIs show No data" in banner
     assert "case_audits (taken 20 July 2023)" in banner

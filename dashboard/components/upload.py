@@ -4,7 +4,8 @@ The browser sends each file as a base64 data URL (dcc.Upload). Before the
 loader sees it we check what we can cheaply and say so plainly: only the suffixes a reader
 takes (etl/readers/registry.py), under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
 a spreadsheet saved under a .csv name, UTF-8 text. The bytes are then written
-to a private staging folder under a random token; the uploaded file name is
+to the app's own staging folder (mode 0700, files 0600; CPIP_UPLOAD_DIR, else
+beside the warehouse, never the shared system temp folder) under a random token; the uploaded file name is
 only ever used after `safe_file_name`, and the browser only ever names a
 staged file by its token, which must be 32 hex digits, so nothing the browser
 sends can point the server at another path.
@@ -19,7 +20,7 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
+import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from etl.ingest.inbox import safe_file_name
 from etl.readers import registry
 
 DEFAULT_MAX_MB = 50
-STALE_SECONDS = 24 * 3600  # staged files nobody loaded or cancelled are swept after a day
+STALE_SECONDS = 3600  # staged files nobody loaded or cancelled are swept after an hour: they hold personal data
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -55,8 +56,23 @@ def format_size(size: int) -> str:
 
 
 def staging_root() -> Path:
-    """Where uploads wait between "check" and "load" (env CPIP_UPLOAD_DIR, else the system temp folder)."""
-    return Path(os.environ.get("CPIP_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "cpip-uploads")
+    """Where uploads wait between "check" and "load": env CPIP_UPLOAD_DIR, else `uploads` beside the
+    warehouse (its state folder on PostgreSQL). Not the system temp folder, which every user shares."""
+    named = os.environ.get("CPIP_UPLOAD_DIR", "").strip()
+    if named:
+        return Path(named)
+    from etl.store.warehouse import warehouse_path
+
+    return warehouse_path().parent / "uploads"
+
+
+def private_root(root: Path | None = None) -> Path:
+    """The staging folder, made if need be and kept at mode 0700 (only the app's user may list or read it)."""
+    base = root or staging_root()
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if stat.S_IMODE(base.stat().st_mode) != 0o700:
+        base.chmod(0o700)  # made before, or by mkdir under a umask: tightened
+    return base
 
 
 @dataclass
@@ -138,9 +154,11 @@ def stage_upload(name: str, contents: str | None, *, root: Path | None = None, l
     reason = precheck(name or "", data, limit=limit)
     if reason:
         return StagedFile(token, safe, len(data), refused=reason)
-    path = staged_path(token, safe, root=root)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_bytes(data)
+    path = staged_path(token, safe, root=private_root(root))
+    path.parent.mkdir(mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
     return StagedFile(token, safe, len(data))
 
 

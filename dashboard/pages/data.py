@@ -4,7 +4,8 @@ load history with undo; how fresh each extract and KPI is.
 Nothing is stored until "Load": a dropped file is written to a private
 staging folder and checked with `etl.ingest.load.preview_file`, which commits
 nothing. The check and the load run as Dash background callbacks (a separate
-process, results in a disk cache shared by every gunicorn worker), so a large
+process with results in a disk cache every gunicorn worker shares, or a Celery
+worker on any machine with CPIP_REDIS_URL: dashboard/jobs.py), so a large
 file shows its progress and no web worker is held while it is read. Pages
 never write the warehouse themselves: `etl.ingest.load` does, through
 `etl.store.warehouse.writer()`, which swaps a new file in atomically, so every
@@ -14,9 +15,7 @@ other page keeps serving during a load and shows the new data after it.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from datetime import date
@@ -27,8 +26,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
+from dashboard.components.controls import labelled_select
+from dashboard.components.tables import scroll_region
+from dashboard.gate import in_job
 from dashboard.identity import current_user
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · CPIP scorecard", order=90)
@@ -40,19 +43,9 @@ TICK = 0.5  # seconds between progress updates while a file is read
 _PERCENT = re.compile(r"\((\d{1,3})%\)\s*$")
 
 
-def cache_dir() -> Path:
-    """The background callbacks' disk cache: one folder every worker shares (env CPIP_CACHE_DIR)."""
-    default = Path(tempfile.gettempdir()) / f"cpip-dash-cache-{os.getuid()}"
-    return Path(os.environ.get("CPIP_CACHE_DIR") or default)
-
-
-def _manager() -> dash.DiskcacheManager:
-    import diskcache
-
-    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir())))
-
-
-MANAGER = _manager()
+# On this machine, or through Celery on Redis with CPIP_REDIS_URL (dashboard/jobs.py): then any
+# server can poll a check or load that another started, and any worker can run it.
+MANAGER = jobs.manager()
 
 
 def _parse_as_of(text: str | None) -> date:
@@ -189,6 +182,30 @@ def layout(**_kwargs: Any) -> html.Div:
                                 className="text-muted small",
                             ),
                             html.Div(id="data-freshness"),
+                        ]
+                    ),
+                ],
+                className="mb-4",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Reconciliation with DfE's published figures", className="h5 mb-0")),
+                    dbc.CardBody(
+                        [
+                            html.P(
+                                "The authority's figures for a collection year computed from its loaded returns "
+                                "(the CIN census: load the year before too, for re-referrals), beside the figures "
+                                "DfE published from its returns for the same year.",
+                                className="text-muted small",
+                            ),
+                            labelled_select(
+                                "data-reconcile-year",
+                                "Collection year",
+                                [(y, y) for y in reversed(RECONCILE_YEARS)],
+                                _default_reconcile_year(),
+                                width="sm",
+                            ),
+                            html.Div(id="data-reconcile", className="mt-2"),
                         ]
                     ),
                 ],
@@ -392,6 +409,13 @@ def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[di
     return kept + new, dropped
 
 
+def nothing_to_load(previews: list[dict]) -> list[str]:
+    """The tokens of uploads none of whose lists can be loaded (refused or skipped): once the check
+    has said so, nothing needs them, and they may hold personal data."""
+    needed = {p["token"] for p in previews if p.get("token") and report.file_status(p) in ("ready", "errors")}
+    return list(dict.fromkeys(p["token"] for p in previews if p.get("token") and p["token"] not in needed))
+
+
 def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
@@ -431,13 +455,24 @@ def _background_job(also_running: list | None = None) -> dict:
     State("data-as-of", "value"),
     **_background_job(),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | None, as_of: str | None) -> tuple:
     """3. Check the staged files with the loader's preview; nothing is stored."""
     if not staged:
         return no_update, no_update
-    new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress)
+    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress)
+
+
+def check_and_keep(
+    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None
+) -> tuple[list[dict], html.Div]:
+    """Check the staged files, join them to those waiting, and keep only the uploads a Load may
+    still need: a replaced or refused file's upload is deleted once its verdict is read, and
+    anything older than an hour is swept. (previews, status)"""
+    new = check_staged(staged, as_of=as_of, set_progress=set_progress)
     previews, dropped = merge_previews(waiting, new)
-    upload.discard(dropped)
+    upload.discard(dropped + nothing_to_load(new))
+    upload.sweep()
     return previews, _status_after_check(previews)
 
 
@@ -458,7 +493,13 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
     if not previews:
         return [], [], [], HIDE, True, "Load"
     cards = [report.file_report(p, index=i) for i, p in enumerate(previews)]
-    with_errors = [p for p in previews if report.file_status(p) == "errors"]
+    # A workbook with a bad list: its good lists too wait for the choice (a workbook loads whole or not at all).
+    spoiled = report.spoiled_tokens(previews)
+    with_errors = [
+        p
+        for p in previews
+        if report.file_status(p) == "errors" or (report.file_status(p) == "ready" and p.get("token") in spoiled)
+    ]
     # A workbook's lists share a token: one choice loads the valid rows of each of its lists.
     options = list({p["token"]: {"label": valid_only_label(p), "value": p["token"]} for p in with_errors}.values())
     value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
@@ -478,6 +519,12 @@ def valid_only_label(preview: dict) -> str:
     """The explicit choice offered for a file with errors."""
     rejected = preview.get("rejected") or 0
     valid = (preview.get("rows_read") or 0) - rejected
+    source = preview.get("source_name")
+    if source and source != preview.get("file_name"):  # a list of a workbook: the choice is the workbook's
+        return (
+            f"Load the good lists and valid rows only of {source}: the lists and rows with errors are left out"
+            " (kept in the load log with their reasons)"
+        )
     return (
         f"Load the valid rows only of {preview.get('file_name')}: {_rows(valid)} loaded, "
         f"{_rows(rejected)} rejected (kept in the load log with their reasons)"
@@ -566,6 +613,7 @@ def load_checked(
     State("data-as-of", "value"),
     **_background_job(also_running=[(Output("data-upload", "disabled"), True, False)]),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def load_clicked(
     set_progress, n_clicks: int | None, previews: list[dict] | None, chosen: list[str] | None, as_of: str | None
 ) -> tuple:
@@ -599,6 +647,7 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
     if not n_clicks:
         return no_update, no_update, no_update
     upload.discard([p["token"] for p in previews or [] if p.get("token")])
+    upload.sweep()
     return [], "Cancelled: the files were discarded and nothing was stored.", ""
 
 
@@ -635,6 +684,78 @@ def show_access_log(_refresh: Any) -> Any:
     from etl.privacy.access_log import entries
 
     return access_log_table(entries(limit=200))
+
+
+# The collection years DfE's published files cover that a return can be set beside.
+RECONCILE_YEARS = ("2020/21", "2021/22", "2022/23", "2023/24", "2024/25")
+
+
+def _default_reconcile_year() -> str:
+    """The latest collection year whose census referrals are loaded (re-referrals need the year before), else the
+    latest year published."""
+    try:
+        from etl.store.warehouse import reading
+
+        with reading() as con:
+            [(latest,)] = con.execute("SELECT max(referral_date) FROM referrals").fetchall()
+    except Exception:  # the validation layout is built before any warehouse is asked for
+        return RECONCILE_YEARS[-1]
+    if latest is None:
+        return RECONCILE_YEARS[-1]
+    first = latest.year if latest.month >= 4 else latest.year - 1
+    year = f"{first}/{(first + 1) % 100:02d}"
+    return year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
+
+
+def _figure_text(numerator: Any, denominator: Any, percent: Any) -> str:
+    if numerator is None and denominator is None and percent is None:
+        return "–"
+    counts = f"{numerator:,} of {denominator:,}" if numerator is not None and denominator is not None else "–"
+    return counts + (f" ({percent:g}%)" if percent is not None else "")
+
+
+def reconcile_table(rows: list[dict], year: str) -> Any:
+    """The reconciliation as a table: one row per published indicator, ours beside DfE's, and why they differ."""
+    if not rows:
+        return html.P("No indicator is reconciled.", className="text-muted")
+    head = ["Indicator", "Ours", "Published", "Difference (points)", "Matches", "Why"]
+    body = [
+        html.Tr(
+            [
+                html.Th(r["indicator"], scope="row"),
+                html.Td(_figure_text(r["ours_numerator"], r["ours_denominator"], r["ours_percent"])),
+                html.Td(_figure_text(r["published_numerator"], r["published_denominator"], r["published_percent"])),
+                html.Td("–" if r["difference"] is None else f"{r['difference']:+.1f}"),
+                html.Td("Yes" if r["matches"] else "No"),
+                html.Td(r["reason"]),
+            ],
+            id=f"data-reconcile-{r['metric_id']}",
+        )
+        for r in rows
+    ]
+    return scroll_region(
+        dbc.Table(
+            [html.Thead(html.Tr([html.Th(h, scope="col") for h in head])), html.Tbody(body)],
+            striped=True,
+            size="sm",
+            id="data-reconcile-table",
+        ),
+        label=f"Our figures beside DfE's published figures, {year}",
+        plain=True,
+    )
+
+
+@callback(Output("data-reconcile", "children"), Input("data-reconcile-year", "value"), Input("data-refresh", "data"))
+def show_reconciliation(year: str | None, _refresh: Any) -> Any:
+    """Our figures for the year from the loaded returns beside DfE's published ones (etl.serve.reconcile)."""
+    year = year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
+    try:
+        from etl.serve.reconcile import reconcile
+
+        return reconcile_table(reconcile(year), year)
+    except Exception:
+        log.exception("reconciliation failed")
+        return dbc.Alert("The reconciliation cannot be shown just now; please reload the page.", color="warning")
 
 
 def _triggered_index(values: list[int | None]) -> int | None:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from dashboard import gate
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
 from dashboard.components.chart_block import chart_block
@@ -25,7 +26,7 @@ from dashboard.components.comparators import (
     england_by_period,
     year_label,
 )
-from dashboard.components.controls import Selection, resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.controls import Selection, refusal, resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.glossary import glossary_link
@@ -604,8 +605,12 @@ def download_csv(n_clicks: int | None, params: dict | None):
     (etl.serve.safe_csv): an org unit named `=HYPERLINK(...)` arrives as text."""
     if not n_clicks or not params:
         return no_update
-    frame = csv_frame(params["metric_id"], params["level"], params["unit"], params.get("period"))
-    safe_unit = "".join(c if c.isalnum() else "-" for c in params["unit"]).strip("-").lower()
+    params = gate.callback_params(params, "metric_id", "level", "unit")
+    try:
+        frame = csv_frame(params["metric_id"], params["level"], params["unit"], params.get("period"))
+    except (ValueError, LookupError) as exc:  # a hand-made request naming no real KPI, level or unit
+        raise gate.MalformedRequest(f"The CSV could not be made: {exc}") from None
+    safe_unit = "".join(c if c.isalnum() else "-" for c in params["unit"] or "").strip("-").lower()
     return {
         "content": to_csv_text(frame),
         "filename": f"{params['metric_id']}_{safe_unit}.csv",
@@ -626,6 +631,7 @@ def save_note(n_clicks: int | None, text: str | None, params: dict | None):
     this far, and etl.people.notes checks the unit against the viewer's."""
     if not n_clicks or not params:
         return no_update, no_update
+    params = gate.callback_params(params, "metric_id", "period", "level", "unit")
     try:
         note = notes.write_note(
             params["metric_id"], params["period"], params["level"], params["unit"], text or "",
@@ -650,8 +656,10 @@ def add_event(n_clicks: int | None, day: str | None, label: str | None, metric_i
     """Add a KPI's event (the gate lets only analysts and the board this far; etl.people.notes checks again)."""
     if not n_clicks or not metric_id:
         return no_update
-    if not day:
-        return "Not added: choose the date it happened."
+    if not day:  # the date box is marked invalid and takes focus (controls.refusal)
+        return refusal("Not added: choose the date it happened.", "plan-edit-event-date")
+    if not isinstance(metric_id, str) or not isinstance(day, str) or not isinstance(label, str | None):
+        raise gate.MalformedRequest(gate.MALFORMED_CALLBACK)
     try:
         notes.add_event(metric_id, day, label or "", author=notes.current_author())
     except (ValueError, access.AccessDenied) as exc:

@@ -221,6 +221,12 @@ ASSESSMENTS = ExtractType(
             counted=True,
         ),
         Column("child_seen", "flag", False, notes="Yes/No where the list says whether, not when, the child was seen"),
+        Column(
+            "seen_not_recorded",
+            "flag",
+            False,
+            notes="Yes where the source records nothing about seeing the child (the CIN census): it cannot be timed",
+        ),
     ),
     key=("child_id", "assessment_start_date"),
     period_column="assessment_start_date",
@@ -364,6 +370,31 @@ S47_ENQUIRIES = ExtractType(
     kpi_source=True,
     window_date="strategy_discussion_date",
     order=(Order("icpc_date", "strategy_discussion_date", "conference before the strategy discussion"),),
+)
+
+CP_PLANS = ExtractType(
+    name="cp_plans",
+    description="Child protection plans",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("cpp_start_date", "date", True, ("child protection plan start date", "plan start date")),
+        Column("cpp_end_date", "date", False, ("child protection plan end date", "plan end date")),
+        Column(
+            "previous_plans",
+            "number",
+            False,
+            ("number of previous child protection plans", "previous plans"),
+            notes="how many plans the child had before this one (0: a first plan)",
+            counted=True,
+        ),
+    ),
+    key=("child_id", "cpp_start_date"),
+    period_column="cpp_start_date",
+    words="child protection plans extract",
+    kpi_source=True,
+    window_date="cpp_start_date",
+    order=(Order("cpp_end_date", "cpp_start_date", "plan ended before it started"),),
 )
 
 CHILDREN_IN_CARE = ExtractType(
@@ -532,6 +563,7 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
         CASE_AUDITS,
         REFERRALS,
         S47_ENQUIRIES,
+        CP_PLANS,
         CHILDREN_IN_CARE,
         CARE_LEAVERS,
         KPI_VALUES,

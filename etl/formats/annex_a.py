@@ -85,7 +85,19 @@ LISTS: tuple[AnnexList, ...] = (
         },
     ),
     AnnexList(6, "children in need", None, ("CIN Start Date", "CIN Closure Date")),
-    AnnexList(7, "child protection plans", None, ("Child Protection Plan Start Date",)),
+    AnnexList(
+        7,
+        "child protection plans",
+        "cp_plans",
+        ("Child Protection Plan Start Date",),
+        {
+            "child_id": _CHILD,
+            "cpp_start_date": ("Child Protection Plan Start Date",),
+            "cpp_end_date": ("Child Protection Plan End Date",),
+            "previous_plans": ("Number of Previous Child Protection Plans",),
+            "team": _TEAM,
+        },
+    ),
     AnnexList(
         8,
         "children in care",

@@ -119,6 +119,10 @@ class Year:
         """The year it ends in: DfE's `time_period`, and the key of the code lists."""
         return self.first + 1
 
+    @property
+    def time_period(self) -> int:
+        return self.ends
+
     def __str__(self) -> str:
         return f"{self.first}/{(self.first + 1) % 100:02d}"
 

@@ -156,11 +156,10 @@ def zip_tables(path: Path) -> bool:
 
 
 def claims(path: Path) -> bool:
+    """A 903 table's CSV or a zip of the return (its XML is the XML reader's, by root: etl/readers/xml.py)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return csv_table(path) is not None
-    if suffix == ".xml":
-        return is_903_xml(path)
     if suffix == ".zip":
         return zip_tables(path)
     return False
@@ -710,8 +709,18 @@ class ReadNotes:
 _NOTES: dict[str, ReadNotes] = {}
 
 
+def holds(bundle: str) -> bool:
+    """The bundle is an SSDA903 return read and not yet loaded (a census's lists share a bundle too)."""
+    return bundle in _NOTES
+
+
 def notes_for(bundle: str) -> ReadNotes | None:
     return _NOTES.pop(bundle, None)
+
+
+def xml_parts(path: Path, name: str) -> Iterator[Part]:
+    """The return's XML, as the XML reader hands it over (etl/readers/xml.py's ROOTS): one file, one return."""
+    yield from parts([path], [name])
 
 
 def parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:

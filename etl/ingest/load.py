@@ -6,9 +6,11 @@ record key, write the log and its findings, rebuild the KPIs, then swap the
 copy in. A failure anywhere leaves the live file as it was.
 
 A file with any error loads nothing unless the caller asks for the valid rows
-alone. A record whose key is already in the warehouse replaces it only when it
-differs (the old version moves to `<table>_replaced`, so the load can be
-undone); an identical record is left untouched, so loading a file twice
+alone; a file of several lists (a workbook) is one file: one list refused, none
+loaded, unless the caller asks for its good lists and valid rows alone
+(`valid_rows_only`). A record whose key is already in the warehouse replaces it
+only when it differs (the old version moves to `<table>_replaced`, so the load
+can be undone); an identical record is left untouched, so loading a file twice
 changes nothing.
 
 The seams: `prepare` (read, recognise, stage), `etl.ingest.validate`, `write`
@@ -25,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etl.formats import ssda903_reader
 from etl.formats.ssda903 import Year
 from etl.formats.ssda903_reader import reading_year
 from etl.ingest import bundle, write
@@ -122,7 +125,15 @@ def _run_staged(
         step(f"reading {prepared.file.size / 1e6:.1f} MB as {extract.name}")
     try:
         if prepared.rows is not None:
-            stage_rows(stage_con, prepared.rows, prepared.first_line, recognised)
+            stage_rows(
+                stage_con,
+                prepared.rows,
+                prepared.first_line,
+                recognised,
+                lines=prepared.lines,
+                empty_ok=prepared.window is not None,  # a return's module with no records that year
+                text_cells=prepared.text_cells,
+            )
         else:
             stage(stage_con, prepared.file, recognised)
     except ExtractFileError as exc:
@@ -139,23 +150,35 @@ def _run_staged(
         from etl.rules.kpis import coverage
 
         covered = coverage(con)
+    layout = recognised.layout
     result = validate(
         stage_con,
         extract,
         as_of=as_of,
-        blank_team=recognised.layout is not None and recognised.layout.blank_team is not None,
+        blank_team=layout is not None and layout.blank_team is not None,
+        team_given=layout is None or layout.team_given,
         covered=covered,
     )
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
+    if prepared.reader_findings:
+        _reader_findings(stage_con, prepared, report)
+    if layout is not None and not layout.team_given:
+        report.notes.append(
+            f"{layout.name} names no team: each record counts for the team the allocation history gives its child"
+            f" on the record's counted date, else as {layout.blank_team}"
+        )
     report.findings = staged_findings(stage_con)
     report.first_period, report.last_period = periods(stage_con, extract)
-    good = result.rows - result.rejected
-    if result.rejected and (not valid_rows_only or good == 0):
+    good = report.rows_read - report.rejected
+    if report.rejected and (not valid_rows_only or good == 0):
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
     if stage_con is not con:
         push_good(stage_con, con, extract)
+    if layout is not None and not layout.team_given and recognised.annex is not None:
+        # A return says nothing about what it does not carry: a record held already keeps it (its team).
+        write.keep_unsaid(con, extract, {"child_id", *getattr(recognised.annex, "fields", {})})
     if extract.snapshot:
         report.added, report.replaced, report.unchanged, note = write.compare_snapshot(con, extract, as_of)
         report.notes += [note] if note else []
@@ -176,13 +199,101 @@ def _run_staged(
         before = write.superseded(con, extract)
         write.write_records(con, extract, load_id, as_of, report.added, report.replaced)
         write.report_superseded(con, stage_con, report, extract, before)
-    if result.rejected:
+    if prepared.window is not None and not extract.snapshot:
+        report.retired = write.retire_window(con, extract, load_id, prepared.window)
+        first, last = prepared.window
+        report.notes.append(
+            f"taken as every {extract.name} record dated {first:%-d %b %Y} to {last:%-d %b %Y}"
+            f" by {extract.window_date}"
+            + (f": {report.retired:,} held from earlier loads are not in it and are retired" if report.retired else "")
+        )
+    if report.rejected:
         report.outcome = "loaded valid rows only"
-    elif report.added or report.replaced:
+    elif report.added or report.replaced or report.retired:
         report.outcome = "loaded"
     else:
         report.outcome = "re-dated" if report.redated else "no change"
     return report
+
+
+def _reader_findings(stage_con, prepared: Prepared, report: LoadReport) -> None:
+    """The reader's own findings (a return's national rules) beside the validator's, in `findings`; the
+    records it refused are rows read and rejected."""
+    stage_con.executemany(
+        "INSERT INTO findings (line, ord, severity, column_name, value, reason) VALUES (?, 500, ?, ?, ?, ?)",
+        [[line, severity, column, value, reason] for severity, line, column, value, reason in prepared.reader_findings],
+    )
+    report.rows_read += prepared.reader_errors
+    report.rejected += prepared.reader_errors
+    report.warnings += sum(1 for f in prepared.reader_findings if f[0] == "warning")
+
+
+class _ReturnRefused(Exception):
+    """A list of a return was refused: the return's write is abandoned (all or nothing)."""
+
+
+def _load_return(items: list[Prepared], *, as_of: date, who: str, db, step_for) -> list[LoadReport]:
+    """The lists of one return (a CIN census's referrals, assessments, section 47 enquiries and plans) in
+    one write: each is a load of its own in the log, but if any is refused none is loaded, and the log says
+    so for each."""
+    reports: list[LoadReport] = []
+    try:
+        with warehouse.writer(db) as con:
+            changed: set[str] = set()
+            for item in items:
+                dated = _return_as_of(item, as_of)
+                report = _load_one(con, item, as_of=dated, who=who, valid_rows_only=False, step=step_for(item))
+                if dated != as_of:
+                    report.notes.append(f"as of {dated:%-d %b %Y}, the end of its year (what it can know)")
+                reports.append(report)
+                if report.added or report.replaced or report.redated or report.retired:
+                    changed.add(report.extract_type)
+            if not all(r.ok for r in reports):
+                raise _ReturnRefused  # every list was checked, so every error is listed; none is written
+            if changed:
+                moved = [write.sources_for(source) for source in changed]
+                write.rebuild_kpis(con, None if None in moved else set().union(*moved))
+    except _ReturnRefused:
+        return _refuse_return(items, reports, as_of=as_of, who=who, db=db)
+    return reports
+
+
+def _return_as_of(item: Prepared, as_of: date) -> date:
+    """A return knows its records as they were at the end of its year at the latest: last year's census loaded
+    today is as of 31 March (its open records are judged then, and it is older than an extract taken since);
+    an in-year census, taken before its year ends, is as of the day given."""
+    return min(as_of, item.window[1]) if item.window is not None else as_of
+
+
+def _refuse_return(items: list[Prepared], reports: list[LoadReport], *, as_of: date, who: str, db) -> list[LoadReport]:
+    """Log every list of a refused return as refused, with its own findings and why it was not loaded."""
+    refused = [r.file_name for r in reports if not r.ok]
+    failed = "; ".join(refused) or "another list"
+    verb = "have" if len(refused) > 1 else "has"
+    out: list[LoadReport] = []
+    with warehouse.writer(db) as con:
+        for index, item in enumerate(items):
+            report = (
+                reports[index]
+                if index < len(reports)
+                else LoadReport(item.name, item.recognised.extract.name if item.recognised else item.extract_type)
+            )
+            if report.ok or index >= len(reports):
+                report.findings.append(
+                    Finding(
+                        "error",
+                        None,
+                        None,
+                        None,
+                        f"not loaded: {failed} {verb} errors, and a return loads whole or not at all",
+                    )
+                )
+                report.added = report.replaced = report.unchanged = report.redated = report.retired = 0
+            report.outcome, report.whole = "refused", True
+            report.load_id = write.next_load_id(con)
+            write.log_load(con, None, report, item, as_of=_return_as_of(item, as_of), who=who)
+            out.append(report)
+    return out
 
 
 def _load_one(con, item: Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress) -> LoadReport:
@@ -202,11 +313,33 @@ def _load_one(con, item: Prepared, *, as_of: date, who: str, valid_rows_only: bo
     return report
 
 
-def _finish_shared(shared: tuple | None) -> None:
-    """Rebuild the KPIs of a workbook's changed lists once, then commit its write."""
+class _WorkbookRefused(Exception):
+    """Thrown into a workbook's shared write to discard it: one of its lists was refused."""
+
+
+def _finish_shared(shared: tuple | None, *, whole: bool = False, as_of: date, who: str, db) -> None:
+    """Rebuild the KPIs of a workbook's changed lists once, then commit its write; when `whole` and one of
+    its lists was refused, discard the write and log every list as refused (a workbook is all or nothing)."""
     if shared is None:
         return
-    _, con, context, sources = shared
+    _, con, context, sources, group = shared
+    refused = [r.file_name for _, r in group if r.outcome == "refused"]
+    if whole and refused and any(r.outcome != "refused" for _, r in group):
+        context.__exit__(_WorkbookRefused, _WorkbookRefused(), None)  # the copy (or transaction) is discarded
+        because = (
+            f"not loaded: {', '.join(refused)} of the same workbook {'is' if len(refused) == 1 else 'are'} refused,"
+            " and a workbook loads whole or not at all (or load its good lists alone: --valid-rows-only, or the"
+            " data page's choice)"
+        )
+        with warehouse.writer(db) as con:
+            for item, report in group:
+                report.load_id = write.next_load_id(con)
+                if report.outcome != "refused":
+                    report.outcome, report.notes = "refused", []
+                    report.added = report.replaced = report.unchanged = report.redated = 0
+                    report.findings = [Finding("error", None, None, None, because), *report.findings]
+                write.log_load(con, None, report, item, as_of=as_of, who=who)
+        return
     try:
         if sources:
             moved = [write.sources_for(source) for source in sources]
@@ -243,8 +376,6 @@ def load_files(
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    from etl.people import notes
-
     with reading_year(year):
         prepared = [
             item
@@ -257,7 +388,10 @@ def load_files(
     )
     reports: dict[int, LoadReport] = {}
     stages = 6
-    shared = None  # (workbook path, connection, writer context, changed sources) while a workbook is written
+    # (workbook path, connection, writer context, changed sources, [(list, report)]) while a workbook is written
+    shared = None
+    bundled: set[str] = set()  # the SSDA903 returns loaded (one report each)
+    ends = {"whole": not valid_rows_only, "as_of": as_of, "who": who, "db": db}
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
@@ -268,37 +402,58 @@ def load_files(
                 percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
                 progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
 
-        if item.rows is None and notes.is_export(item.path):
+        if item.bundle is not None:
+            # The lists of one return load together, all or nothing, once (at the first of them).
+            if index in reports or item.bundle in bundled:
+                continue
+            _finish_shared(shared, **ends)
+            shared = None
+            members = [i for i in order if prepared[i].bundle == item.bundle]
+            if ssda903_reader.holds(item.bundle):
+                # An SSDA903 return (etl/ingest/bundle.py): one load with one report; its other lists have none.
+                bundled.add(item.bundle)
+                step(f"loading the return's {len(members)} lists as one load")
+                reports[index] = bundle.load_return([prepared[i] for i in members], as_of=as_of, who=who, db=db)
+                if progress is not None:
+                    progress(f"[{done + 1}/{len(order)}] {item.name}: {reports[index].outcome}")
+                continue
+
+            def step_for(member: Prepared, done: int = done) -> Progress:
+                def member_step(message: str) -> None:
+                    if progress is not None:
+                        progress(f"[{done + 1}/{len(order)}] {member.name}: {message}")
+
+                return member_step
+
+            loaded_return = _load_return([prepared[i] for i in members], as_of=as_of, who=who, db=db, step_for=step_for)
+            for i, report in zip(members, loaded_return, strict=True):
+                reports[i] = report
+                if progress is not None:
+                    progress(f"[{done + 1}/{len(order)}] {prepared[i].name}: {report.outcome}")
+            continue
+
+        if item.rows is None and _may_be_notes_export(item.path):
             # A `cpip notes export` file goes back into the notes store, not the warehouse.
             reports[index] = _restore_notes(item.path, item.name, db)
             continue
         if item.skipped:
             reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
             continue
-        if item.bundle is not None:
-            # The lists of one return: one load, loaded with its first list; its others have no report of their own.
-            together = [p for p in prepared if p.bundle == item.bundle]
-            if item is together[0]:
-                _finish_shared(shared)
-                shared = None
-                step(f"loading the return's {len(together)} lists as one load")
-                reports[index] = bundle.load_return(together, as_of=as_of, who=who, db=db)
-            continue
         # The lists of one workbook share one write (one copy of the warehouse, one KPI rebuild); each list is
-        # still a load of its own, loaded or refused on its own.
+        # still a load of its own in the log, and the workbook loads whole or not at all (`_finish_shared`).
         if shared is not None and shared[0] == item.path:
             con = shared[1]
         else:
-            _finish_shared(shared)
+            _finish_shared(shared, **ends)
             shared = None
-            if item.rows is not None:
+            if item.of_several:  # a list of a workbook, readable or not: the workbook is one write
                 context = warehouse.writer(db)
-                shared = (item.path, context.__enter__(), context, set())
+                shared = (item.path, context.__enter__(), context, set(), [])
                 con = shared[1]
         if shared is None:
             with warehouse.writer(db) as con:
                 report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
-                if report.added or report.replaced or report.redated:
+                if report.added or report.replaced or report.redated or report.retired:
                     # After the log: the KPI rules judge each record against its own as-of date.
                     step("rebuilding the KPIs")
                     write.rebuild_kpis(con, write.sources_for(report.extract_type))
@@ -311,13 +466,28 @@ def load_files(
                 if not context.__exit__(*sys.exc_info()):
                     raise
                 raise
-            if report.added or report.replaced or report.redated:
+            shared[4].append((item, report))
+            if report.added or report.replaced or report.redated or report.retired:
                 shared[3].add(report.extract_type)
         if progress is not None:
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
-    _finish_shared(shared)
+    _finish_shared(shared, **ends)
     return [reports[i] for i in range(len(prepared)) if i in reports]
+
+
+def _may_be_notes_export(path) -> bool:
+    """A `cpip notes export` file (JSON): asked of the notes module only for a file that starts like one, so
+    loading an extract never imports it (nor pandas with it)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(64).lstrip().startswith(b"{"):
+                return False
+    except OSError:
+        return False
+    from etl.people import notes
+
+    return notes.is_export(path)
 
 
 def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:
@@ -384,8 +554,9 @@ def preview_group(
             for reader, group in registry.gather(paths)
             for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
         ]
+    returns = {i.bundle for i in items if i.bundle is not None and ssda903_reader.holds(i.bundle)}
     for prepared in items:
-        if prepared.bundle is not None:
+        if prepared.bundle in returns:  # an SSDA903 return: one report (a census's lists are each previewed)
             together = [p for p in items if p.bundle == prepared.bundle]
             if prepared is together[0]:
                 reports.append(bundle.preview_return(together, as_of=as_of, db=db))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,11 +40,21 @@ class Prepared:
 
     extract_type: str | None = None  # the type a refused header was recognised as, if any
     bundle: str | None = None  # the return it is part of (etl.readers.read.Part.bundle)
+    # One list of a file of several (a workbook's sheet): the file's lists share one write, all or nothing.
+    of_several: bool = False
+    # A return's list (etl.readers.read.Part): each row's line, the reader's findings and refused records,
+    # and the window (collection year) it is the whole truth for.
+    lines: list[int] | None = None
+    reader_findings: list[tuple] = field(default_factory=list)
+    reader_errors: int = 0
+    window: tuple[date, date] | None = None
+    text_cells: bool = False
 
 
 def prepare_group(reader: Reader, paths: Sequence[str | os.PathLike], names: Sequence[str | None]) -> list[Prepared]:
-    """One item per list of the files (a CSV is one, a workbook one per sheet), each loaded or refused on
-    its own; a file the reader cannot open is one refused item."""
+    """One item per list of the files (a CSV is one, a workbook one per sheet); a file the reader cannot
+    open, or a list in it the reader cannot read (a sheet calamine fails on), makes the whole file one
+    refused item with the reason."""
     paths = [Path(p) for p in paths]
     shown = [n or p.name for p, n in zip(paths, names, strict=True)]
     items: list[Prepared] = []
@@ -52,7 +62,7 @@ def prepare_group(reader: Reader, paths: Sequence[str | os.PathLike], names: Seq
         for part in reader.read(paths, shown):
             items.append(_prepare_part(paths[0], part, several=reader.several))
     except ExtractFileError as exc:
-        items.append(Prepared(paths[0], " + ".join(shown), problem=str(exc), extract_type=exc.extract_type))
+        return [Prepared(paths[0], " + ".join(shown), problem=str(exc), extract_type=exc.extract_type)]
     return items
 
 
@@ -62,7 +72,19 @@ def prepare_all(path: str | os.PathLike, name: str | None) -> list[Prepared]:
 
 
 def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
-    item = Prepared(path, part.name, file=part.file, content_hash=part.content_hash, bundle=part.bundle)
+    item = Prepared(
+        path,
+        part.name,
+        file=part.file,
+        content_hash=part.content_hash,
+        bundle=part.bundle,
+        of_several=several,
+        lines=part.lines,
+        reader_findings=part.findings,
+        reader_errors=part.errors,
+        window=part.window,
+        text_cells=part.text_cells,
+    )
     try:
         index, item.recognised = find_header(part.top, part.sheet)
     except SkippedList as exc:
@@ -79,6 +101,8 @@ def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
     if part.file is not None:
         part.file.header = part.top[index]
         part.file.header_line = part.top_line + index
+    elif part.lines is not None:
+        _, item.rows = part.rows()  # a return's records, each with its own line: no header among them
     else:
         first_line, rows = part.rows()
         skip = index + 1 + (part.top_line - first_line)

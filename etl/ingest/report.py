@@ -42,7 +42,8 @@ class LoadReport:
     unchanged: int = 0
     # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
     redated: int = 0
-    # Records an earlier return held for the collection year that this return no longer holds (etl/ingest/bundle.py).
+    # Records held from earlier loads that a return's window (the census) or collection year (the SSDA903,
+    # etl/ingest/bundle.py) covers but the return lacks: they count nowhere.
     retired: int = 0
     # Records of a return that a return taken later already holds: that one's versions are kept.
     kept_newer: int = 0
@@ -57,6 +58,8 @@ class LoadReport:
     dropped_columns: list[str] = field(default_factory=list)
     # How the file was read, for the analyst (an Annex A list recognised, a Yes/No column, a sheet skipped).
     notes: list[str] = field(default_factory=list)
+    # A list of a return (the CIN census): it loads with the return's other lists or not at all.
+    whole: bool = False
 
     @property
     def ok(self) -> bool:
@@ -69,7 +72,8 @@ class LoadReport:
             return f"{self.file_name}: skipped: {'; '.join(self.notes)}"
         head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
         where = f" (load {self.load_id})" if self.load_id is not None else ""
-        if self.outcome == "refused" and self.rows_read == 0:
+        # No rows with errors (unreadable, or a good list of a workbook refused with its bad one): nothing to count.
+        if self.outcome == "refused" and (self.rows_read == 0 or not self.rejected):
             return f"{head}: refused, nothing loaded{where}"
         if self.outcome == "refused":
             good = self.rows_read - self.rejected
@@ -77,7 +81,7 @@ class LoadReport:
                 f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {counted(self.rows_read, 'row')} "
                 f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
             )
-            if good and self.extract_type not in RETURNS:  # a return is all or nothing
+            if good and not self.whole and self.extract_type not in RETURNS:  # a return is all or nothing
                 text += f", or load the {counted(good, 'valid row')} only"
             return text
         counts = (
@@ -86,6 +90,8 @@ class LoadReport:
         )
         if self.redated:
             counts += f" ({self.redated:,} re-dated to the as-of date)"
+        if self.retired:
+            counts += f", {self.retired:,} retired"
         counts += f", {self.rejected:,} rejected, {counted(self.warnings, 'warning')}"
         text = f"{head}: {self.outcome}{where}: {counts}"
         if self.first_period:

@@ -415,6 +415,7 @@ def validate(
     as_of: date,
     stage: str = "stage",
     blank_team: bool = False,
+    team_given: bool = True,
     covered: dict[str, tuple] | None = None,
 ) -> Validation:
     """Cast the staged file and find its errors and warnings.
@@ -441,7 +442,8 @@ def validate(
             for i, rule in enumerate(extract.open_for)
         )
         source = f"(SELECT t.*, {opened} FROM {source} t {joins})"
-    warnings = _warning_checks(extract, as_of, blank_team)
+    # A layout that never names a team (a statutory return) warns of no blank team: every record has one.
+    warnings = _warning_checks(extract, as_of, blank_team and team_given)
     before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
     if warnings:
         con.execute(f"INSERT INTO findings {_union(warnings, 'warning', source)}")

@@ -294,3 +294,56 @@ def log_load(
 
 def next_load_id(con) -> int:
     return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+
+
+def keep_unsaid(con, extract: ExtractType, said: set[str]) -> None:
+    """A return's record keeps what the return does not say: for a record the warehouse holds already,
+    each column outside `said` (the census names no team and no seen date) takes the stored value, so a
+    census over an extract changes only what the census gives. Works on `good` before it is compared."""
+    unsaid = [c for c in extract.column_names if c not in said and c not in extract.key]
+    if not unsaid:
+        return
+    table = extract.table
+    if dialect_of(con).postgres:  # `good` is a temp table there (prepare.push_good)
+        sets = ", ".join(f'"{c}" = t."{c}"' for c in unsaid)
+        con.execute(f'UPDATE good SET {sets} FROM "{table}" t WHERE {keys_on(extract, "good", "t")}')
+        return
+    # DuckDB: `good` is the validator's view; the kept values go into a table it then reads.
+    held = " AND ".join(f't."{k}" IS NOT NULL' for k in extract.key[:1])
+    picked = ", ".join(
+        f'CASE WHEN {held} THEN t."{c}" ELSE g."{c}" END AS "{c}"' if c in unsaid else f'g."{c}"'
+        for c in extract.column_names
+    )
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _good_kept AS SELECT g.line, {picked} FROM good g LEFT JOIN "{table}" t '
+        f"ON {keys_on(extract, 'g', 't')}"
+    )
+    con.execute("DROP VIEW good")
+    con.execute("CREATE TEMP VIEW good AS SELECT * FROM _good_kept")
+
+
+def retire_window(con, extract: ExtractType, load_id: int, window: tuple[date, date]) -> int:
+    """A return is the whole truth for its window (its collection year, by the type's window date): the
+    records held from earlier loads in it that the return lacks are retired, moved to `<table>_replaced`
+    as replaced by this load (so undo brings them back). Returns how many."""
+    table = extract.table
+    column = extract.window_date
+    if column is None:
+        return 0
+    touch(con, table, f"{table}_replaced")
+    outside = (
+        f'"{column}" BETWEEN $first AND $last AND NOT EXISTS (SELECT 1 FROM good g WHERE {keys_on(extract, "g", "t")})'
+    )
+    params = {"first": window[0], "last": window[1]}
+    [(retired,)] = con.execute(f'SELECT count(*) FROM "{table}" t WHERE {outside}', params).fetchall()
+    if not retired:
+        return 0
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    dated = ", as_of" if extract.record_level else ""
+    con.execute(
+        f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by{dated}) '
+        f'SELECT {columns}, load_id, $load{dated} FROM "{table}" t WHERE {outside}',
+        {**params, "load": load_id},
+    )
+    con.execute(f'DELETE FROM "{table}" t WHERE {outside}', params)
+    return retired

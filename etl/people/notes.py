@@ -8,15 +8,20 @@ version of each note, action or event. Earlier versions stay readable.
     current_notes(period="2023-07")          # the latest version of each note
     note_history("seen_5wd", "2023-07", "team", "Coastal FS 1")
 
-Why a SQLite file beside the warehouse, not a table in it (as the access log,
-etl/privacy/access_log.py): every load and undo writes a private copy of the DuckDB
-file and swaps it over the live one, so a row written to the live file while a
-load runs would be lost with the old file, and the web workers open DuckDB
-read-only. SQLite in WAL mode takes short appends from many processes at once
-and is untouched by loads, failed loads and undo. The file is
-`<warehouse>.notes.sqlite` (env CPIP_NOTES names another); back it up with the
-warehouse, or write everything to one file with `cpip notes export FILE`,
-which `cpip load FILE` brings back (rows already held are skipped).
+Where they are kept (etl/store/side.py, one interface over two stores): on
+PostgreSQL, in the warehouse's own database (tables note_versions,
+action_versions, event_versions, under the authority row-level security; the
+app may add rows, never change or remove them), so every web server shares
+them. Beside a DuckDB warehouse, in a SQLite file, not a table in it: every load
+and undo writes a private copy of the DuckDB file and swaps it over the live
+one, so a row written to the live file while a load runs would be lost with the
+old file, and the web workers open DuckDB read-only. SQLite in WAL mode takes
+short appends from many processes at once and is untouched by loads, failed
+loads and undo. The file is `<warehouse>.notes.sqlite` (env CPIP_NOTES names
+another); back it up with the warehouse. Either way, `cpip notes export FILE`
+writes everything to one file which `cpip load FILE` brings back, into either
+engine (rows already held are skipped); `cpip notes import-sqlite` brings an
+earlier release's SQLite notes into PostgreSQL.
 
 Who may write is the access policy's decision (`etl.privacy.access.check_note`,
 `check_plans`), asked here, so a page never tests a role.
@@ -26,10 +31,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,85 +41,28 @@ from pathlib import Path
 import pandas as pd
 
 from etl.catalogue.levels import LEVELS
+from etl.people import authored
 from etl.privacy import access
-from etl.rules.calendar import parse_period
 from etl.store import authority, side
 from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
 EXPORT_FORMAT = "cpip-notes-export"
-MAX_TEXT = 4000  # characters in a note: a paragraph or two for the Board, not a report
+MAX_TEXT = authored.MAX_TEXT  # characters in a note
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS note_versions (
-        version_id TEXT PRIMARY KEY,      -- one save; a uuid, so an export can be brought back twice safely
-        metric_id TEXT NOT NULL,
-        period TEXT NOT NULL,             -- YYYY-MM
-        level TEXT NOT NULL,              -- la | area | service | team
-        org_unit TEXT NOT NULL,           -- the authority's name for la
-        text TEXT NOT NULL,
-        author TEXT NOT NULL,
-        written_at TEXT NOT NULL          -- ISO 8601, UTC
-    )""",
-    "CREATE INDEX IF NOT EXISTS note_key ON note_versions (metric_id, period, level, org_unit)",
-    """CREATE TABLE IF NOT EXISTS action_versions (
-        version_id TEXT PRIMARY KEY,
-        action_id TEXT NOT NULL,
-        area TEXT NOT NULL,
-        action TEXT NOT NULL,
-        sponsor TEXT NOT NULL,
-        lead TEXT NOT NULL,
-        due_date TEXT,                    -- YYYY-MM-DD
-        status TEXT NOT NULL,
-        notes TEXT NOT NULL,
-        metrics TEXT NOT NULL,            -- metric_ids separated by semicolons
-        author TEXT NOT NULL,
-        written_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS action_key ON action_versions (action_id)",
-    """CREATE TABLE IF NOT EXISTS event_versions (
-        version_id TEXT PRIMARY KEY,
-        event_id TEXT NOT NULL,
-        event_date TEXT NOT NULL,         -- YYYY-MM-DD
-        label TEXT NOT NULL,
-        metric_id TEXT NOT NULL,          -- the KPI it belongs to
-        removed INTEGER NOT NULL,         -- 1: this version takes the event off the charts
-        author TEXT NOT NULL,
-        written_at TEXT NOT NULL
-    )""",
-)
+# Each kind of version and its table (etl/store/side.py declares the tables once, for both stores).
+# An export holds every column but who restored a version and when (side.RESTORED_COLUMNS, kept in the store).
+_SIDE_TABLES = {"note": side.NOTE_VERSIONS, "action": side.ACTION_VERSIONS, "event": side.EVENT_VERSIONS}
 TABLES = {
-    "note": (
-        "note_versions",
-        ["version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"],
-    ),
-    "action": (
-        "action_versions",
-        [
-            "version_id",
-            "action_id",
-            "area",
-            "action",
-            "sponsor",
-            "lead",
-            "due_date",
-            "status",
-            "notes",
-            "metrics",
-            "author",
-            "written_at",
-        ],
-    ),
-    "event": (
-        "event_versions",
-        ["version_id", "event_id", "event_date", "label", "metric_id", "removed", "author", "written_at"],
-    ),
+    kind: (table.name, [c for c in table.column_names if c not in side.RESTORED_COLUMNS])
+    for kind, table in _SIDE_TABLES.items()
 }
 
 
 def store_path(db: Db = None) -> Path:
-    """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
-    else beside the authority's warehouse."""
+    """The SQLite notes file of the authority in hand (a DuckDB warehouse's notes; on PostgreSQL, where
+    an earlier release kept them, for `import_sqlite`): $CPIP_NOTES (another authority's beside it,
+    `.<code>`), else beside the authority's warehouse."""
     named = os.environ.get("CPIP_NOTES", "").strip()
     if named and db is None:
         return authority.own_file(Path(named))  # each authority's notes are its own
@@ -123,34 +70,26 @@ def store_path(db: Db = None) -> Path:
     return live.with_name(live.name + ".notes.sqlite")
 
 
-@contextmanager
-def _store(db: Db) -> Iterator[sqlite3.Connection]:
-    with side.opened(store_path(db), _SCHEMA) as con:
-        yield con
+def _store(db: Db) -> side.SideStore:
+    """The warehouse's PostgreSQL tables, or the SQLite file beside a DuckDB warehouse."""
+    return side.store(db, store_path(db), side.PEOPLE_TABLES)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
-    table, columns = TABLES[kind]
-    cursor = con.execute(
-        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [row[c] for c in columns],
-    )
-    return cursor.rowcount == 1
+def _insert(db: Db, kind: str, row: dict) -> bool:
+    (added,) = _store(db).add(_SIDE_TABLES[kind], [row])
+    return added is not None
 
 
-def _rows(db: Db, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
-    table, columns = TABLES[kind]
-    if not store_path(db).exists():
-        return []
-    with _store(db) as con:
-        found = con.execute(
-            f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid", params
-        ).fetchall()
-    return [dict(zip(columns, r, strict=True)) for r in found]
+def _rows(db: Db, kind: str, where: dict | None = None) -> list[dict]:
+    """Every version of `kind` whose columns equal `where`'s values, oldest first (the export's columns)."""
+    columns = TABLES[kind][1]
+    found = _store(db).select(_SIDE_TABLES[kind], where)
+    # Rows stored before the checks (or by hand) may hold control characters: never passed on.
+    return [{c: authored.printable(r[c]) if isinstance(r[c], str) else r[c] for c in columns} for r in found]
 
 
 # --- notes -----------------------------------------------------------------------
@@ -183,21 +122,17 @@ class Note:
 def _unit_for(level: str, unit: str | None) -> str:
     from etl.catalogue.metrics import catalogue
 
-    if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    authored.check_level(level)
     authority = catalogue().authority.name
     if level == "la":
         return authority
-    if not unit or not unit.strip():
+    if not isinstance(unit, str) or not unit.strip():
         raise ValueError(f"name the {level} (--unit) the note is about")
-    return unit.strip()
+    return authored.clean_text(unit, what=f"the {level}", limit=authored.MAX_TITLE)
 
 
 def _check_metric(metric_id: str) -> None:
-    from etl.catalogue.metrics import catalogue
-
-    if metric_id not in catalogue().ids:
-        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
+    authored.check_metric(metric_id)
 
 
 def _known_unit(level: str, unit: str, db: Db) -> str:
@@ -225,13 +160,10 @@ def write_note(
     from etl.serve import queries
 
     _check_metric(metric_id)
-    parse_period(period)
+    authored.check_period(period, db)
     unit = _known_unit(level, _unit_for(level, unit), db)
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("a note needs some text")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"a note is at most {MAX_TEXT} characters ({len(text)} given)")
+    text = authored.clean_text(text, what="a note")
+    author = authored.check_author(author)
     org = queries.org_units(db)
     access.check_note(access.current_viewer(), level, unit, org[["team", "service", "area"]].itertuples(index=False))
     row = {
@@ -244,8 +176,7 @@ def write_note(
         "author": author,
         "written_at": _now(),
     }
-    with _store(db) as con:
-        _insert(con, "note", row)
+    _insert(db, "note", row)
     return note_history(metric_id, period, level, unit, db=db)[-1]
 
 
@@ -267,12 +198,7 @@ def _numbered(rows: list[dict]) -> dict[tuple, list[Note]]:
 def note_history(metric_id: str, period: str, level: str, unit: str | None, *, db: Db = None) -> list[Note]:
     """Every version of one note, oldest first (empty when there is none)."""
     unit = _unit_for(level, unit)
-    rows = _rows(
-        db,
-        "note",
-        "WHERE metric_id = ? AND period = ? AND level = ? AND org_unit = ?",
-        (metric_id, period, level, unit),
-    )
+    rows = _rows(db, "note", {"metric_id": metric_id, "period": period, "level": level, "org_unit": unit})
     return next(iter(_numbered(rows).values()), [])
 
 
@@ -287,15 +213,10 @@ def current_notes(
     """The latest version of each note, filtered; in KPI-catalogue order, then month and unit."""
     from etl.catalogue.metrics import catalogue
 
-    clauses, params = [], []
-    for column, value in (("period", period), ("level", level), ("metric_id", metric_id)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
+    where = {c: v for c, v in (("period", period), ("level", level), ("metric_id", metric_id)) if v is not None}
     if unit is not None and level is not None:
-        clauses.append("org_unit = ?")
-        params.append(_unit_for(level, unit))
-    rows = _rows(db, "note", ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params))
+        where["org_unit"] = _unit_for(level, unit)
+    rows = _rows(db, "note", where)
     order = {m: i for i, m in enumerate(catalogue().ids)}
     latest = [versions[-1] for versions in _numbered(rows).values()]
     return sorted(
@@ -352,12 +273,11 @@ def add_event(
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
 
     _check_metric(metric_id)
-    day = date.fromisoformat(str(event_date)[:10])
-    label = (label or "").strip()
-    if not label:
+    day = authored.check_day(event_date, db, what="the event's date")
+    if not (label or "").strip():
         raise ValueError("an event needs a label (what happened)")
-    if len(label) > 120:
-        raise ValueError("an event's label is at most 120 characters")
+    label = authored.clean_text(label, what="an event's label", limit=authored.MAX_LABEL)
+    author = authored.check_author(author)
     access.check_plans(access.current_viewer())
     event_id = event_id or uuid.uuid4().hex[:12]
     row = {
@@ -370,8 +290,7 @@ def add_event(
         "author": author,
         "written_at": _now(),
     }
-    with _store(db) as con:
-        _insert(con, "event", row)
+    _insert(db, "event", row)
     return event_id
 
 
@@ -383,7 +302,7 @@ def events_for(metric_id: str | None, *, db: Db = None) -> list[Event]:
     found = [Event(e.date, e.label, None, f"yml-{i}") for i, e in enumerate(catalogue().events)]
     if metric_id is not None:
         latest: dict[str, dict] = {}
-        for r in _rows(db, "event", "WHERE metric_id = ?", (metric_id,)):
+        for r in _rows(db, "event", {"metric_id": metric_id}):
             latest[r["event_id"]] = r
         found += [
             Event(date.fromisoformat(r["event_date"]), r["label"], r["metric_id"], r["event_id"], r["author"])
@@ -403,8 +322,7 @@ def action_rows(db: Db = None) -> list[dict]:
 
 def save_action_version(row: dict, *, db: Db = None) -> None:
     """Append one version of an action (etl.people.plans.save_action checks it first)."""
-    with _store(db) as con:
-        _insert(con, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
+    _insert(db, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
 
 
 # --- export and restore ----------------------------------------------------------
@@ -432,32 +350,124 @@ def is_export(path: str | os.PathLike) -> bool:
     return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
 
 
+def _checked_note(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    authored.check_period(row["period"], db)
+    unit = _unit_for(row["level"], row["org_unit"])
+    if row["level"] == "la" and row["org_unit"] != unit:
+        raise ValueError(f"the authority is named {row['org_unit']!r}, not {unit!r}")
+    return {
+        **row,
+        "org_unit": _known_unit(row["level"], unit, db),
+        "text": authored.clean_text(row["text"], what="a note"),
+    }
+
+
+def _checked_event(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    day = authored.check_day(row["event_date"], db, what="the event's date")
+    label = authored.clean_text(row["label"], what="an event's label", limit=authored.MAX_LABEL)
+    if row["removed"] not in (0, 1, True, False):
+        raise ValueError(f"removed is {row['removed']!r}, not 0 or 1")
+    event_id = authored.clean_text(row["event_id"], what="the event's id", limit=authored.MAX_TITLE)
+    return {**row, "event_id": event_id, "event_date": day.isoformat(), "label": label, "removed": int(row["removed"])}
+
+
+def _checked_row(kind: str, row: object, db: Db) -> dict:
+    """One row of an export as it may be stored (the checks every save meets), or ValueError."""
+    columns = TABLES[kind][1]
+    if not isinstance(row, dict):
+        raise ValueError("not a record")
+    missing = [c for c in columns if c not in row]
+    if missing:
+        raise ValueError(f"has no {', '.join(missing)}")
+    row = {c: row[c] for c in columns}  # anything else in the file is left behind
+    version_id = row["version_id"]
+    if not isinstance(version_id, str) or not re.fullmatch(r"[0-9a-f]{1,64}", version_id):
+        raise ValueError(f"version_id {version_id!r} is not a version's id")
+    history = {
+        "author": authored.check_author(row["author"]),
+        "written_at": authored.check_written_at(row["written_at"]),
+    }
+    if kind == "note":
+        checked = _checked_note(row, db)
+    elif kind == "event":
+        checked = _checked_event(row, db)
+    else:
+        checked = authored.checked_action(row)
+    return {**checked, "version_id": version_id, **history}
+
+
 def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
-    """Bring an export back: (versions added, versions already held). Nothing held is changed."""
+    """Bring an export back: (versions added, versions already held). Nothing held is changed.
+    Every row meets the checks a save does, or nothing of the file is restored (ValueError naming
+    the row). A restored version keeps its author and time as history, marked with who restored it
+    and when; its time is never in the future, so a later save here is always the current one."""
+    name = Path(path).name
     try:
         body = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{Path(path).name}: not a notes export ({exc})") from None
+        raise ValueError(f"{name}: not a notes export ({exc})") from None
     if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{Path(path).name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
-    added = held = 0
-    with _store(db) as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            for kind, (_table, columns) in TABLES.items():
-                for i, row in enumerate(body.get(kind + "s") or []):
-                    missing = [c for c in columns if c not in row]
-                    if missing:
-                        raise ValueError(f"{Path(path).name}: {kind} {i + 1} has no {', '.join(missing)}")
-                    if _insert(con, kind, row):
-                        added += 1
-                    else:
-                        held += 1
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return added, held
+        raise ValueError(f"{name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+    restored = {"restored_by": authored.check_author(current_author()), "restored_at": _now()}
+    rows: list[tuple[str, dict]] = []
+    for kind in TABLES:
+        found = body.get(kind + "s") or []
+        if not isinstance(found, list):
+            raise ValueError(f"{name}: '{kind}s' is not a list; nothing was restored")
+        for i, row in enumerate(found):
+            try:
+                rows.append((kind, {**_checked_row(kind, row, db), **restored}))
+            except (ValueError, KeyError, TypeError) as exc:
+                why = str(exc)
+                joint = " " if why.startswith("has no") else ": "  # "note 3 has no period", "note 3: the month ..."
+                raise ValueError(f"{name}: {kind} {i + 1}{joint}{why}; nothing was restored") from None
+    return _add_all(rows, db)
+
+
+def _add_all(rows: list[tuple[str, dict]], db: Db) -> tuple[int, int]:
+    """Add versions of every kind in one transaction, all or nothing: (versions added, versions already held)."""
+    found = _store(db).add_each([(_SIDE_TABLES[kind], row) for kind, row in rows])
+    added = sum(1 for f in found if f is not None)
+    return added, len(found) - added
+
+
+def import_sqlite(path: str | os.PathLike | None = None, *, db: Db = None) -> tuple[Path, int, int]:
+    """Bring the notes, actions and events of an earlier release's SQLite notes file (default: the one
+    the authority in hand had beside this PostgreSQL warehouse, `store_path`) into the warehouse's
+    tables: (the file, versions added, versions already held). Versions already held, by their id, are
+    skipped, so running it twice adds nothing. Rows come across as they were written."""
+    from etl.store.warehouse import is_postgres
+
+    if not is_postgres(db):
+        raise ValueError(
+            "the notes are already in SQLite on a DuckDB warehouse: import-sqlite is for a PostgreSQL one (CPIP_DB)"
+        )
+    source = Path(path) if path else store_path(db)
+    if not source.is_file():
+        raise ValueError(f"{source}: no such notes file")
+    try:
+        # Read only, and never made: a wrong name is reported, not created empty.
+        con = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise ValueError(f"{source}: cannot be opened ({exc})") from None
+    rows: list[tuple[str, dict]] = []
+    try:
+        for kind, table in _SIDE_TABLES.items():
+            # A file of an earlier release may lack a kind of version, or who restored one (read as NULL).
+            have = {row[1] for row in con.execute(f"PRAGMA table_info({table.name})")}
+            columns = [c for c in table.column_names if c in have]
+            if not columns:
+                continue
+            found = con.execute(f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY rowid").fetchall()
+            rows += [(kind, dict(zip(columns, r, strict=True))) for r in found]
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{source}: not a notes file ({exc})") from None
+    finally:
+        con.close()
+    added, held = _add_all(rows, db)
+    return source, added, held
 
 
 # --- what the viewer may do (for pages deciding whether to offer a form; the writes check again) ---

@@ -20,6 +20,7 @@ from pathlib import Path
 from etl.formats import ssda903_reader
 from etl.readers.read import Part, csv_parts
 from etl.readers.workbook import workbook_parts
+from etl.readers.xml import xml_parts
 
 __all__ = [
     "READERS",
@@ -69,16 +70,19 @@ class Reader:
 CSV = Reader("csv", (".csv",), "a CSV file", csv_parts)
 
 READERS: list[Reader] = [
-    # An SSDA903 return: its CSV tables given together (one return), its XML, or a zip of either.
+    Reader("workbook", (".xlsx", ".xlsm"), "an Excel workbook", workbook_parts, b"PK\x03\x04", several=True),
+    # A statutory return's XML, read by its root element (etl/readers/xml.py's ROOTS).
+    Reader("xml", (".xml",), "a return's XML file (CIN census or SSDA903)", xml_parts),
+    # An SSDA903 return's CSV tables given together (one return, told apart by their headers) or a zip of them
+    # or of its XML.
     Reader(
         "ssda903",
-        (".xml", ".zip"),
-        "an SSDA903 return (XML or a zip)",
+        (".zip",),
+        "a zipped SSDA903 return",
         ssda903_reader.parts,
         gather=ssda903_reader.gather,
         recognises=ssda903_reader.claims,
     ),
-    Reader("workbook", (".xlsx", ".xlsm"), "an Excel workbook", workbook_parts, b"PK\x03\x04", several=True),
     CSV,
 ]
 

@@ -2,8 +2,9 @@
 year (docs/spec/returns.md, "Reconciliation with what DfE publishes").
 
 A registry of reconciled indicators (`RECONCILED`): each names the KPI whose records give our figure, how
-our figure for a collection year is taken from them (`ours`: by default the KPI's authority-level
-numerator and denominator pooled over the year's twelve months), and where DfE publishes its own (the
+our figure for a collection year is taken from them (`ours`: by default the rows of the KPI's one
+record-level rule counted in the year's twelve months, whatever their team: met over counted; figures given
+upstream as kpi_values are no return and count for nothing here), and where DfE publishes its own (the
 file, the rows and the numerator, denominator and percentage columns, and the precision DfE rounds the
 percentage to). A return adds its indicators with `register` (the CIN census: C1 and D3; the SSDA903:
 placement stability, OC2 and care leavers).
@@ -16,7 +17,6 @@ never as a number. Percentages are compared after rounding ours half up to DfE's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from etl.catalogue.reference import MARKERS, ReferenceError, _need, _read
+from etl.formats.ssda903 import Year
 from etl.paths import REFERENCE_DIR
 from etl.store import authority
 from etl.store.db import Connection, Db
@@ -51,36 +52,9 @@ MARKER_WORDS = {
     "": "left blank by DfE",
 }
 
-_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
-
-
-@dataclass(frozen=True)
-class CollectionYear:
-    """A collection year, 1 April to 31 March: `2024/25`; DfE's `time_period` is the year it ends in."""
-
-    first: int
-
-    @classmethod
-    def parse(cls, text: str) -> CollectionYear:
-        found = _YEAR.match((text or "").strip())
-        if not found or (int(found[1]) + 1) % 100 != int(found[2]):
-            raise ValueError(f"{text!r} is not a collection year like 2024/25")
-        return cls(int(found[1]))
-
-    @property
-    def start(self) -> date:
-        return date(self.first, 4, 1)
-
-    @property
-    def end(self) -> date:
-        return date(self.first + 1, 3, 31)
-
-    @property
-    def time_period(self) -> int:
-        return self.first + 1
-
-    def __str__(self) -> str:
-        return f"{self.first}/{(self.first + 1) % 100:02d}"
+# One collection year type for the returns and their reconciliation (the SSDA903's, which also knows the year
+# of an as-of date).
+CollectionYear = Year
 
 
 # Our figure for a year: (numerator, denominator), or None when the loaded returns give none.
@@ -88,16 +62,24 @@ Ours = Callable[[Connection, "Reconciled", CollectionYear], "tuple[int, int] | N
 
 
 def pooled_year(con: Connection, indicator: Reconciled, year: CollectionYear) -> tuple[int, int] | None:
-    """The KPI's authority figure pooled over the year's months (numerators and denominators summed):
-    the records counted in the year, judged by the KPI's one rule."""
-    row = con.execute(
-        "SELECT sum(numerator), sum(denominator), count(*) FROM kpi_monthly WHERE metric_id = ? AND level = 'la'"
-        " AND period BETWEEN ? AND ?",
-        [indicator.metric_id, year.start, date(year.first + 1, 3, 1)],
-    ).fetchone()
-    if not row or not row[2] or row[1] is None:
+    """The KPI's authority figure over the year's twelve months, from its records alone (figures given upstream
+    as kpi_values are not a return): the rows of its one record-level rule counted in those months, met over
+    counted. None when no record is counted in the year."""
+    from etl.catalogue.contract import RECORD_SOURCES
+    from etl.catalogue.metrics import catalogue
+    from etl.rules.kpis import COUNTED, record_params, record_sql
+
+    source = catalogue().metric(indicator.metric_id).source
+    if source not in RECORD_SOURCES:
         return None
-    return int(row[0]), int(row[1])
+    sql = record_sql(source)
+    counted = ", ".join(f"'{o}'" for o in COUNTED)
+    [(met, total)] = con.execute(
+        f"SELECT count(*) FILTER (WHERE outcome = 'met'), count(*) FILTER (WHERE outcome IN ({counted}))"
+        f" FROM ({sql}\n) AS r WHERE metric_id = $metric AND period BETWEEN $first AND $last",
+        {**record_params(sql), "metric": indicator.metric_id, "first": year.start, "last": year.end},
+    ).fetchall()
+    return (int(met), int(total)) if total else None
 
 
 def year_end(con: Connection, indicator: Reconciled, year: CollectionYear) -> tuple[int, int] | None:
@@ -464,6 +446,12 @@ def reconcile(year: str, *, published: str | Path | None = None, db: Db = None) 
     with reading(db) as con:
         for indicator in RECONCILED.values():
             ours = indicator.ours(con, indicator, wanted)
+            if not (folder / indicator.file).is_file():
+                # A folder of one return's files (the census's, say) reconciles that return: the others say so.
+                row = compare(indicator, ours, None, wanted)
+                row["reason"] = f"DfE's {indicator.file} is not in {folder}: nothing to compare with"
+                rows.append(row)
+                continue
             theirs = published_row(folder, indicator, code, wanted)
             rows.append(compare(indicator, ours, theirs, wanted))
     return rows

@@ -24,6 +24,7 @@ an earlier release is brought up to date the first time anything opens it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -44,7 +45,7 @@ from etl.store.db import Db
 
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
 # The Alembic revision this release's code expects (etl/store/migrations/versions/).
-HEAD = "0003"
+HEAD = "0005"
 # Kept for tools that read it: the release before migrations wrote 3.
 SCHEMA_VERSION = 4
 
@@ -181,6 +182,41 @@ def _duckdb_schema(con: duckdb.DuckDBPyConnection, code: str) -> None:
     _refresh_reference(con)
 
 
+class DiskFull(OSError):
+    """Not enough room on the warehouse's disk for a load's copy: one sentence, the sizes in it."""
+
+
+# Room a load needs beyond the copy of the live file: what it writes into the copy (the records, their log,
+# the KPI mart) and DuckDB's write-ahead log before its checkpoint.
+_HEADROOM = 16 * 1024 * 1024
+
+
+def _disk_full(live: Path, needed: int | None = None) -> DiskFull:
+    size = live.stat().st_size if live.exists() else 0
+    needed = needed or size + max(size // 4, _HEADROOM)
+    free = shutil.disk_usage(live.parent).free
+    mb = 1024 * 1024
+    return DiskFull(
+        f"not enough disk space for the load: about {-(-needed // mb):,} MB needed, {free // mb:,} MB free"
+        f" on {live.parent}; the warehouse is unchanged"
+    )
+
+
+def _check_room(live: Path) -> None:
+    """Before copying: a full disk stops here, not half way through the copy."""
+    size = live.stat().st_size if live.exists() else 0
+    needed = size + max(size // 4, _HEADROOM)
+    if shutil.disk_usage(live.parent).free < needed:
+        raise _disk_full(live, needed)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    # DuckDB reports a full disk as its own IOException, with the system's words in it.
+    return isinstance(exc, duckdb.Error) and "no space left on device" in str(exc).lower()
+
+
 @contextmanager
 def _duckdb_writer(path: Db) -> Iterator[duckdb.DuckDBPyConnection]:
     code = authority.current_code()
@@ -189,22 +225,31 @@ def _duckdb_writer(path: Db) -> Iterator[duckdb.DuckDBPyConnection]:
     with _lock(live):
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
             stale.unlink(missing_ok=True)
-        if live.exists():
-            shutil.copyfile(live, tmp)
-        con = duckdb.connect(str(tmp))
+        _check_room(live)
+        con = None
         try:
+            # Inside the try: a copy cut short by a full disk is removed like any other failed write.
+            if live.exists():
+                shutil.copyfile(live, tmp)
+            con = duckdb.connect(str(tmp))
             _duckdb_schema(con, code)
             con.execute("BEGIN TRANSACTION")
             yield con
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.close()
-        except BaseException:
-            con.close()
+            os.replace(tmp, live)
+        except BaseException as exc:
+            if con is not None:
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass  # a connection the full disk already broke: the copy goes below all the same
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            if _is_disk_full(exc):
+                raise _disk_full(live) from None
             raise
-        os.replace(tmp, live)
         stat = live.stat()
         _CURRENT.add((str(live), stat.st_ino, stat.st_mtime_ns))  # this process just wrote it at this schema
         _link_for_readers(live, stat.st_ino)

@@ -10,7 +10,7 @@
 WITH a AS (
     SELECT a.child_id, {assessments_45wd.team:a} AS team_45, {seen_5wd.team:a} AS team_5,
            a.assessment_start_date AS started, a.child_seen_date AS seen,
-           a.assessment_completed_date AS completed, a.child_seen AS seen_flag,
+           a.assessment_completed_date AS completed, a.child_seen AS seen_flag, a.seen_not_recorded,
            {assessments_45wd.counted_on} AS counted_45, {seen_5wd.counted_on} AS counted_5,
            cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
            cc.working_day_number AS wd_completed, co.working_day_number AS wd_on
@@ -39,7 +39,8 @@ UNION ALL
 -- judged: overdue (counted, not met). Not seen and still inside it: not yet due (listed, left out
 -- of the figure). working_days runs to the visit, or to the day judged while there is none. A
 -- record that says only Yes/No (child_seen, from a list without seen dates) cannot be timed: it is
--- in no row of seen_5wd, so in no figure, child list or due list.
+-- in no row of seen_5wd, so in no figure, child list or due list; nor is one whose source records
+-- nothing about seeing the child (seen_not_recorded: the CIN census).
 SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team_5, a.child_id,
        CAST(a.started AS VARCHAR), CAST(d.day AS VARCHAR), CAST(a.seen AS VARCHAR),
        coalesce(a.wd_seen, a.wd_on) - a.wd_start,
@@ -49,4 +50,4 @@ SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team_5, a.c
             ELSE 'not yet due' END,
        d.working_day_number, CAST(d.day AS TIMESTAMP)
 FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + {seen_5wd.working_days}
-WHERE a.seen_flag IS NULL
+WHERE a.seen_flag IS NULL AND a.seen_not_recorded IS NOT TRUE
