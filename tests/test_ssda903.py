@@ -456,3 +456,34 @@ def test_last_years_return_gives_the_12_month_look_back(db, tmp_path):
     placements = mart(db, "placements_3plus", "la", AUTHORITY)
     assert placements["2024-08"] == (1, 1)
     assert placements["2024-03"] == (1, 1) and placements["2023-10"] == (0, 1)
+
+
+def test_a_census_and_a_903_given_together_load_each_as_its_return(db, tmp_path):
+    from cin_census_files import Episode, write_census
+
+    from etl.ingest.load import preview_group
+
+    # One census child B1 (a referral on 18 April 2024 with one assessment) and the 903's five tables.
+    census = write_census(
+        tmp_path,
+        "cin.xml",
+        date(2025, 3, 31),
+        {"B1": [Episode(date(2024, 4, 18), assessments=[(date(2024, 4, 20), date(2024, 6, 27))])]},
+    )
+    given = [census, *write_csvs(tmp_path / "903", the_return())]
+    previews = preview_group(given, as_of=AS_OF, db=db, collection_year=YEAR)
+    # The census previewed list by list (its four modules), the 903 as one return; nothing committed.
+    assert [p.extract_type for p in previews] == ["referrals", "assessments", "s47_enquiries", "cp_plans", "ssda903"]
+    assert list(load_log(db)["extract_type"]) == ["organisation"]
+    reports = load_files(given, as_of=AS_OF, who="test", db=db, collection_year=YEAR)
+    assert [r.outcome for r in reports] == ["loaded", "loaded", "no change", "no change", "loaded"]
+    assert list(load_log(db)["extract_type"]) == [
+        "organisation",
+        "referrals",
+        "assessments",
+        "s47_enquiries",
+        "cp_plans",
+        "ssda903",
+    ]
+    # The 903's figures as when it is loaded alone (test_the_return_loads_as_one_load_and_counts_by_each_rule).
+    assert mart(db, "placements_3plus", "la", AUTHORITY)["2025-03"] == (3, 5)
