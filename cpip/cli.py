@@ -77,6 +77,15 @@ def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         write_csv(frame, out or sys.stdout)
 
 
+def _collection_year(text: str) -> str:
+    from etl.formats.ssda903 import Year
+
+    try:
+        return str(Year.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from etl.ingest.load import load_files
 
@@ -87,6 +96,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         who=os_user(),
         valid_rows_only=args.valid_rows_only,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if show_progress else None,
+        collection_year=args.collection_year,
     )
     from etl.ingest.findings import group_findings
 
@@ -211,9 +221,19 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from etl.demo.extracts import load_demo
+    from etl.demo.extracts import DEFAULT_FOLDER, load_demo
 
-    return load_demo(if_empty=args.if_empty, who=os_user())
+    code = load_demo(if_empty=args.if_empty, who=os_user())
+    if not args.if_empty:
+        from etl.demo.ssda903 import write_ssda903
+
+        written = write_ssda903(DEFAULT_FOLDER)
+        print(
+            f"The same authority's SSDA903 returns for 2022/23 and 2023/24 are in {written[0].parent}: load its"
+            " child_teams.csv, then each year's tables with --collection-year (they replace the demo's figures for"
+            " the KPIs they feed, for the months they cover)"
+        )
+    return code
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
@@ -403,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, help="the date the extract was taken (default: today)")
     p.add_argument(
         "--valid-rows-only", action="store_true", help="load the rows that passed; rejected rows go to the load log"
+    )
+    p.add_argument(
+        "--collection-year",
+        type=_collection_year,
+        metavar="YYYY/YY",
+        help="the collection year of a statutory return (SSDA903), e.g. 2024/25 (default: the as-of date's)",
     )
     p.set_defaults(func=cmd_load)
 

@@ -184,7 +184,8 @@ def test_cli_inbox_exit_code_and_lines(tmp_path: Path, db: Path, capsys: pytest.
     out = capsys.readouterr().out.splitlines()
     moved = _only(tmp_path / "rejected", "_notes.txt")
     assert out == [
-        "notes.txt: refused: not a CSV file, an Excel workbook or a CIN census XML file"
+        "notes.txt: refused: not a CSV file, an Excel workbook, a return's XML file (CIN census or SSDA903)"
+        " or a zipped SSDA903 return"
         f" (save the extract as CSV UTF-8) -> {moved}"
     ]
 

@@ -292,11 +292,36 @@ def save_uploads(incoming: list[dict] | None) -> tuple:
     return staged, None, f"Received {len(staged)} {'file' if len(staged) == 1 else 'files'}; checking…"
 
 
-def _preview(path: Path, *, as_of: date, display_name: str, on_progress) -> list[Any]:
-    """etl.ingest.load.preview_files (one report per list: a workbook has several), its stages shown in the label."""
-    from etl.ingest.load import preview_files
+def _preview(paths: list[Path], *, as_of: date, names: list[str], on_progress) -> list[Any]:
+    """etl.ingest.load.preview_group (one report per list: a workbook has several; one per return given as
+    several files), its stages shown in the label."""
+    from etl.ingest.load import preview_group
 
-    return preview_files(path, as_of=as_of, display_name=display_name, progress=on_progress)
+    return preview_group(paths, as_of=as_of, display_names=names, progress=on_progress)
+
+
+def _returns_together(staged: list[dict]) -> list[dict]:
+    """Files uploaded together that are one return (an SSDA903's CSV tables) become one item to check and load,
+    carrying every file's token and name."""
+    from etl.readers import registry
+
+    ready = [i for i, item in enumerate(staged) if not item.get("refused") and item.get("token")]
+    paths = [upload.staged_path(staged[i]["token"], staged[i].get("name") or "file") for i in ready]
+    merged: dict[int, dict] = {}
+    absorbed: set[int] = set()
+    for _, group in registry.gather(paths) if paths else []:
+        if len(group) < 2:
+            continue
+        items = [staged[ready[g]] for g in group]
+        merged[ready[group[0]]] = {
+            "name": " + ".join(item.get("name") or "file" for item in items),
+            "size": sum(item.get("size") or 0 for item in items),
+            "token": items[0]["token"],
+            "tokens": [item["token"] for item in items],
+            "names": [item.get("name") or "file" for item in items],
+        }
+        absorbed.update(ready[g] for g in group[1:])
+    return [merged.get(i, item) for i, item in enumerate(staged) if i not in absorbed]
 
 
 def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[dict]:
@@ -306,6 +331,7 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[
     the label names the loader's stage (reading, validating, comparing).
     """
     out = []
+    staged = _returns_together(staged)
     total = len(staged)
     for i, item in enumerate(staged):
         name, size, token = item.get("name") or "file", item.get("size") or 0, item.get("token") or None
@@ -327,8 +353,9 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[
 
         def work(result: dict = result, token: str = token, name: str = name) -> None:
             try:
-                path = upload.staged_path(token, name)
-                result["report"] = _preview(path, as_of=as_of, display_name=name, on_progress=on_progress)
+                tokens, names = item.get("tokens") or [token], item.get("names") or [name]  # noqa: B023
+                paths = [upload.staged_path(t, n) for t, n in zip(tokens, names, strict=True)]
+                result["report"] = _preview(paths, as_of=as_of, names=names, on_progress=on_progress)
             except Exception as exc:  # never a traceback for the person: a refusal with the reason
                 log.exception("checking %s failed", name)
                 result["error"] = exc  # noqa: B023 - read before the next file starts
@@ -348,7 +375,8 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[
                 tick(min(0.9, elapsed / expected), latest["note"] or f": {elapsed:.0f} s")
         if "report" in result:
             for one in result["report"]:
-                out.append(report.report_to_dict(one, token=token, size=size) | {"source_name": name})
+                together = {"tokens": item["tokens"], "names": item["names"]} if item.get("tokens") else {}
+                out.append(report.report_to_dict(one, token=token, size=size) | {"source_name": name} | together)
         else:
             exc = result.get("error")
             out.append(report.refused_dict(name, f"it could not be read: {_plain(exc)}", token=token, size=size))
@@ -523,7 +551,18 @@ def load_checked(
         if not batch:
             continue
         # A workbook's lists share one staged file (token): it is loaded once, all its lists together.
-        files = list({p["token"]: p.get("source_name") or p["file_name"] for p in batch}.items())
+        # A return uploaded as several files (its tokens and names) is loaded with all of them.
+        files = list(
+            {
+                t: n
+                for p in batch
+                for t, n in zip(
+                    p.get("tokens") or [p["token"]],
+                    p.get("names") or [p.get("source_name") or p["file_name"]],
+                    strict=True,
+                )
+            }.items()
+        )
         paths = [upload.staged_path(token, name) for token, name in files]
 
         def progress(message: Any, count: int = count, size: int = len(batch)) -> None:
@@ -553,11 +592,14 @@ def load_checked(
             left.extend(batch)
             continue
         for r in reports:
-            token = next(t for t, name in files if r.file_name == name or r.file_name.startswith(f"{name}, sheet "))
+            token = next(
+                (t for t, name in files if r.file_name == name or r.file_name.startswith(f"{name}, sheet ")),
+                next((p["token"] for p in batch if p.get("file_name") == r.file_name), None),  # a return
+            )
             done.append(report.report_to_dict(r, token=token))
             lines.append(r.summary())
         count += len(batch)
-        upload.discard([p["token"] for p in batch if p.get("token")])
+        upload.discard([t for p in batch for t in (p.get("tokens") or [p.get("token")]) if t])
     return done, lines, left
 
 

@@ -168,6 +168,9 @@ class ExtractType:
     # Its records say which team each child is allocated to, from when to when (child_teams): records
     # counted as Unallocated take the team allocated on their counted date, so a change moves every KPI.
     allocates: bool = False
+    # Other types its KPI SQL reads (care_episodes.sql reads List 8's children_in_care for the months no
+    # SSDA903 speaks for): a change to any of them rebuilds its KPIs too.
+    reads: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -419,6 +422,8 @@ CHILDREN_IN_CARE = ExtractType(
     kpi_source=True,
     window_date="care_start_date",
     order=(Order("care_end_date", "care_start_date", "ceased to be looked after before the care started"),),
+    # dental_up_to_date's 31 March from the SSDA903's OC2 where a return speaks for the month (children_in_care.sql).
+    reads=("health_outcomes",),
 )
 
 CARE_LEAVERS = ExtractType(
@@ -457,6 +462,78 @@ CHILD_TEAMS = ExtractType(
     allocates=True,
     order=(Order("to_date", "from_date", "allocation ends before it starts"),),
 )
+
+# The SSDA903 return's types (docs/spec/returns.md; etl/formats/ssda903.py reads the return into them). A
+# return carries no team: every record is Unallocated, and takes its child's team from child_teams on its
+# counted date.
+CARE_EPISODES = ExtractType(
+    name="care_episodes",
+    description="Episodes of care (SSDA903 Episodes): one row each time a child's legal status or placement changes",
+    columns=(
+        Column("child_id", "text", True, ("CHILD",)),
+        Column("team", "text", True),
+        Column("decom", "date", True, ("date episode commenced",)),
+        Column("rne", "text", True, ("reason for new episode",)),
+        Column("legal_status", "text", True, ("LS",)),
+        Column("place", "text", True, ("placement type",)),
+        Column("dec", "date", False, ("date episode ceased",)),
+        Column("rec", "text", False, ("reason episode ceased",)),
+        Column("year_end", "date", True, notes="31 March of the latest collection year whose return held it"),
+    ),
+    key=("child_id", "decom"),
+    period_column="decom",
+    words="SSDA903 episodes",
+    kpi_source=True,
+    window_date="decom",
+    order=(Order("dec", "decom", "903 rule 141: the episode ends before it began"),),
+    needs=(
+        Needs("dec", "rec", "903 rule 148: the episode has an end date but no reason it ceased"),
+        Needs("rec", "dec", "903 rule 148: the episode has a reason it ceased but no end date"),
+    ),
+    reads=("children_in_care",),
+)
+
+HEALTH_OUTCOMES = ExtractType(
+    name="health_outcomes",
+    description="Health of children looked after for 12 months at 31 March (SSDA903 OC2), one row a child a year",
+    columns=(
+        Column("child_id", "text", True, ("CHILD",)),
+        Column("team", "text", True),
+        Column("year_end", "date", True, notes="31 March of the collection year"),
+        Column("age_at_31_march", "number", False, notes="the age at 31 March (the date of birth is not kept)"),
+        Column("teeth_check", "flag", False, counted=True),
+        Column("health_assessment", "flag", False, counted=True),
+        Column("immunisations", "flag", False),
+        Column("sdq_score", "number", False, counted=True),
+    ),
+    key=("child_id", "year_end"),
+    words="SSDA903 health outcomes (OC2)",
+    kpi_source=True,
+    window_date="year_end",
+)
+
+CARE_LEAVER_OUTCOMES = ExtractType(
+    name="care_leaver_outcomes",
+    description="Care leavers around their 17th to 21st birthdays (SSDA903 OC3), one row a young person a year",
+    columns=(
+        Column("child_id", "text", True, ("CHILD",)),
+        Column("team", "text", True),
+        Column("year_end", "date", True, notes="31 March of the collection year"),
+        Column("age_at_birthday", "number", False, notes="the age reached at the birthday in the collection year"),
+        Column("in_touch", "text", False),
+        Column("accom", "text", False, counted=True),
+    ),
+    key=("child_id", "year_end"),
+    words="SSDA903 care leavers (OC3)",
+    kpi_source=True,
+    window_date="year_end",
+)
+
+# A statutory return given as several tables is one load of several types: one row in the load log (its
+# extract_type is the return's name), one undo of every type.
+RETURNS: dict[str, tuple[str, ...]] = {
+    "ssda903": ("care_episodes", "health_outcomes", "care_leaver_outcomes", "missing_episodes"),
+}
 
 ACTIONS = ExtractType(
     name="actions",
@@ -508,6 +585,9 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
         ORGANISATION,
         CHILD_TEAMS,
         TEAM_ALIASES,
+        CARE_EPISODES,
+        HEALTH_OUTCOMES,
+        CARE_LEAVER_OUTCOMES,
         ACTIONS,
     )
 }

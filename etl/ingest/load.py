@@ -27,12 +27,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etl.ingest import write
+from etl.formats import ssda903_reader
+from etl.formats.ssda903 import Year
+from etl.formats.ssda903_reader import reading_year
+from etl.ingest import bundle, write
 from etl.ingest.prepare import (
     Prepared,
     as_date,
     periods,
-    prepare_all,
     prepare_group,
     push_good,
     stage_for,
@@ -58,6 +60,7 @@ __all__ = [
     "load_log",
     "preview_file",
     "preview_files",
+    "preview_group",
     "undo_load",
 ]
 
@@ -358,22 +361,27 @@ def load_files(
     db: str | os.PathLike | None = None,
     progress: Progress | None = None,
     display_names: Sequence[str] | None = None,
+    collection_year: str | None = None,
 ) -> list[LoadReport]:
-    """Load each file as its own all-or-nothing load; reports in the order given.
+    """Load each file as its own all-or-nothing load; reports in the order given. The files of one return
+    given together (an SSDA903's CSV tables) are one load, with one report.
 
     Organisation files load first, so the teams they add are known to the
-    other files of the same call. `progress(message)` hears each stage."""
+    other files of the same call. `progress(message)` hears each stage. `collection_year` (`2024/25`) is the
+    year a statutory return is read for; without it, the year of the as-of date."""
     as_of = as_date(as_of)
+    year = Year.parse(collection_year) if collection_year else Year.of(as_of)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one file given on its own
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    prepared = [
-        item
-        for reader, group in registry.gather(paths)
-        for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
-    ]
+    with reading_year(year):
+        prepared = [
+            item
+            for reader, group in registry.gather(paths)
+            for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+        ]
     order = sorted(
         range(len(prepared)),
         key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.declares_teams else 1,
@@ -382,6 +390,7 @@ def load_files(
     stages = 6
     # (workbook path, connection, writer context, changed sources, [(list, report)]) while a workbook is written
     shared = None
+    bundled: set[str] = set()  # the SSDA903 returns loaded (one report each)
     ends = {"whole": not valid_rows_only, "as_of": as_of, "who": who, "db": db}
     for done, index in enumerate(order):
         item = prepared[index]
@@ -395,11 +404,19 @@ def load_files(
 
         if item.bundle is not None:
             # The lists of one return load together, all or nothing, once (at the first of them).
-            if index in reports:
+            if index in reports or item.bundle in bundled:
                 continue
             _finish_shared(shared, **ends)
             shared = None
             members = [i for i in order if prepared[i].bundle == item.bundle]
+            if ssda903_reader.holds(item.bundle):
+                # An SSDA903 return (etl/ingest/bundle.py): one load with one report; its other lists have none.
+                bundled.add(item.bundle)
+                step(f"loading the return's {len(members)} lists as one load")
+                reports[index] = bundle.load_return([prepared[i] for i in members], as_of=as_of, who=who, db=db)
+                if progress is not None:
+                    progress(f"[{done + 1}/{len(order)}] {item.name}: {reports[index].outcome}")
+                continue
 
             def step_for(member: Prepared, done: int = done) -> Progress:
                 def member_step(message: str) -> None:
@@ -456,8 +473,9 @@ def load_files(
             progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
         reports[index] = report
     _finish_shared(shared, **ends)
-    _check_access_file([reports[i] for i in range(len(prepared))], db)
-    return [reports[i] for i in range(len(prepared))]
+    done_reports = [reports[i] for i in range(len(prepared)) if i in reports]
+    _check_access_file(done_reports, db)
+    return done_reports
 
 
 def _check_access_file(reports: list[LoadReport], db: str | os.PathLike | None) -> None:
@@ -527,9 +545,37 @@ def preview_files(
     progress: Progress | None = None,
 ) -> list[LoadReport]:
     """What loading the file would do, one report per list (a CSV is one list; a workbook one per sheet)."""
+    return preview_group([path], as_of=as_of, db=db, display_names=[display_name], progress=progress)
+
+
+@authority.scoped
+def preview_group(
+    paths: Sequence[str | os.PathLike],
+    *,
+    as_of: date | str,
+    db: str | os.PathLike | None = None,
+    display_names: Sequence[str | None] | None = None,
+    progress: Progress | None = None,
+    collection_year: str | None = None,
+) -> list[LoadReport]:
+    """What loading files given together would do: one report per list of each file, and one per return
+    whose files are given together (an SSDA903's CSV tables, its XML or a zip). Commits nothing."""
     as_of = as_date(as_of)
+    names = list(display_names) if display_names is not None else [None] * len(paths)
     reports, stages = [], 3
-    for prepared in prepare_all(path, display_name):
+    with reading_year(Year.parse(collection_year) if collection_year else Year.of(as_of)):
+        items = [
+            item
+            for reader, group in registry.gather(paths)
+            for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+        ]
+    returns = {i.bundle for i in items if i.bundle is not None and ssda903_reader.holds(i.bundle)}
+    for prepared in items:
+        if prepared.bundle in returns:  # an SSDA903 return: one report (a census's lists are each previewed)
+            together = [p for p in items if p.bundle == prepared.bundle]
+            if prepared is together[0]:
+                reports.append(bundle.preview_return(together, as_of=as_of, db=db))
+            continue
         count = [0]
 
         def step(message: str, prepared: Prepared = prepared, count: list[int] = count) -> None:

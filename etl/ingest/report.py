@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from etl.catalogue.contract import RETURNS
+
 OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone", "skipped")
 
 
@@ -40,8 +42,11 @@ class LoadReport:
     unchanged: int = 0
     # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
     redated: int = 0
-    # Records held from earlier loads that a return's window covers but the return lacks: they count nowhere.
+    # Records held from earlier loads that a return's window (the census) or collection year (the SSDA903,
+    # etl/ingest/bundle.py) covers but the return lacks: they count nowhere.
     retired: int = 0
+    # Records of a return that a return taken later already holds: that one's versions are kept.
+    kept_newer: int = 0
     rejected: int = 0
     warnings: int = 0
     findings: list[Finding] = field(default_factory=list)
@@ -76,7 +81,7 @@ class LoadReport:
                 f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {counted(self.rows_read, 'row')} "
                 f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
             )
-            if good and not self.whole:
+            if good and not self.whole and self.extract_type not in RETURNS:  # a return is all or nothing
                 text += f", or load the {counted(good, 'valid row')} only"
             return text
         counts = (

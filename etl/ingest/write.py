@@ -33,7 +33,9 @@ def sources_for(extract_type: str) -> set[str] | None:
     extract = EXTRACT_TYPES.get(extract_type)
     if extract is not None and (extract.declares_teams or extract.allocates):
         return None
-    return {extract_type} if extract_type in KPI_SOURCES else set()
+    own = {extract_type} if extract_type in KPI_SOURCES else set()
+    # The sources whose KPI SQL also reads this type (care_episodes.sql reads List 8's children in care).
+    return own | {t.name for t in EXTRACT_TYPES.values() if extract_type in t.reads and t.name in KPI_SOURCES}
 
 
 def keys_on(extract: ExtractType, left: str, right: str) -> str:

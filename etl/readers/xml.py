@@ -6,7 +6,8 @@ entities and fetches nothing (`resolve_entities=False, no_network=True`, no DTD 
 declares a document type at all is refused before parsing: a return never has one, and it is how an
 entity bomb (billion laughs) or an external entity would arrive.
 
-Which return a file is comes from its root element (`ROOTS`: the CIN census's `Message`); its layout
+Which return a file is comes from its root element (`ROOTS`: the CIN census's `Message`, the SSDA903's
+`EXPSSDA903`); its layout
 (etl/formats/) says what to take. Element order within a parent, boolean spellings and stray text between
 elements are tolerated; stray text is reported as a query.
 """
@@ -21,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from etl.catalogue.contract import EXTRACT_TYPES
-from etl.formats import cin_census
+from etl.formats import cin_census, ssda903, ssda903_reader
 from etl.formats.cin_census import MODULES, YEARS, Issue, Module, Record
 from etl.readers.read import ExtractFileError, Part
 
@@ -304,8 +305,13 @@ def _working_days() -> Callable[[date, date], int]:
     return working_days_between
 
 
-# The returns read from XML, by root element: (path, name to show) -> its lists.
-ROOTS: dict[str, Callable[[Path, str], Iterator[Part]]] = {cin_census.ROOT: census_parts}
+# The returns read from XML, by root element: (path, name to show) -> its lists. The SSDA903's XML is read by
+# its own reader (etl/formats/ssda903_reader.py), which reads the same return's CSV tables and zips alike.
+ROOTS: dict[str, Callable[[Path, str], Iterator[Part]]] = {
+    cin_census.ROOT: census_parts,
+    ssda903.XML_ROOT: ssda903_reader.xml_parts,
+}
+_RETURNS = {cin_census.ROOT: "CIN census", ssda903.XML_ROOT: "SSDA903"}
 
 
 def xml_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
@@ -314,6 +320,6 @@ def xml_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
         root = root_of(path)
         read = ROOTS.get(root)
         if read is None:
-            known = " or ".join(f"<{r}>" for r in ROOTS)
-            raise ExtractFileError(f"an XML file whose root is <{root}>: the returns read are {known} (CIN census)")
+            known = " or ".join(f"<{r}> ({_RETURNS.get(r, 'a return')})" for r in ROOTS)
+            raise ExtractFileError(f"an XML file whose root is <{root}>: the returns read are {known}")
         yield from read(path, name)

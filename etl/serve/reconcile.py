@@ -17,7 +17,6 @@ never as a number. Percentages are compared after rounding ours half up to DfE's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from etl.catalogue.reference import MARKERS, ReferenceError, _need, _read
+from etl.formats.ssda903 import Year
 from etl.paths import REFERENCE_DIR
 from etl.store import authority
 from etl.store.db import Connection, Db
@@ -52,36 +52,9 @@ MARKER_WORDS = {
     "": "left blank by DfE",
 }
 
-_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
-
-
-@dataclass(frozen=True)
-class CollectionYear:
-    """A collection year, 1 April to 31 March: `2024/25`; DfE's `time_period` is the year it ends in."""
-
-    first: int
-
-    @classmethod
-    def parse(cls, text: str) -> CollectionYear:
-        found = _YEAR.match((text or "").strip())
-        if not found or (int(found[1]) + 1) % 100 != int(found[2]):
-            raise ValueError(f"{text!r} is not a collection year like 2024/25")
-        return cls(int(found[1]))
-
-    @property
-    def start(self) -> date:
-        return date(self.first, 4, 1)
-
-    @property
-    def end(self) -> date:
-        return date(self.first + 1, 3, 31)
-
-    @property
-    def time_period(self) -> int:
-        return self.first + 1
-
-    def __str__(self) -> str:
-        return f"{self.first}/{(self.first + 1) % 100:02d}"
+# One collection year type for the returns and their reconciliation (the SSDA903's, which also knows the year
+# of an as-of date).
+CollectionYear = Year
 
 
 # Our figure for a year: (numerator, denominator), or None when the loaded returns give none.
@@ -109,6 +82,18 @@ def pooled_year(con: Connection, indicator: Reconciled, year: CollectionYear) ->
     return (int(met), int(total)) if total else None
 
 
+def year_end(con: Connection, indicator: Reconciled, year: CollectionYear) -> tuple[int, int] | None:
+    """The KPI's authority figure at the year end (March of the year): the SSDA903's measures, worked out on
+    31 March (placements at the month end; OC2 and OC3 counted in March)."""
+    row = con.execute(
+        "SELECT numerator, denominator FROM kpi_monthly WHERE metric_id = ? AND level = 'la' AND period = ?",
+        [indicator.metric_id, date(year.first + 1, 3, 1)],
+    ).fetchone()
+    if not row or row[1] is None:
+        return None
+    return int(row[0]), int(row[1])
+
+
 @dataclass(frozen=True)
 class Reconciled:
     """One published figure set beside ours: DfE's table (`indicator`, e.g. `C1 re-referrals within 12
@@ -127,6 +112,11 @@ class Reconciled:
     suppressed: tuple[int, int] = (1, 5)
     ours: Ours = pooled_year
     returns: str = ""  # the return it is computed from, in words: "CIN census"
+    # DfE's CLA files are long: one row per measure, named in this column (`breakdown`); `numerator` and
+    # `denominator` are then the names of the two rows, their counts in `count` and the percentage in the
+    # numerator row's `percent`.
+    breakdown: str | None = None
+    count: str = ""
 
 
 RECONCILED: dict[str, Reconciled] = {
@@ -156,6 +146,83 @@ RECONCILED: dict[str, Reconciled] = {
         ),
     )
 }
+
+
+# SSDA903: DfE's CLA tables, percentages to whole numbers, the figures at 31 March.
+_903 = "SSDA903 return for the year (and the year before, for the placements of the 12 months)"
+for _indicator in (
+    Reconciled(
+        "Placement stability: 3 or more placements",
+        "placements_3plus",
+        "la_cla_placement_stability.csv",
+        "With 3 or more placements during the year",
+        "Total children",
+        "children_percent",
+        where={"cla_group": "CLA on 31 March"},
+        decimals=0,
+        ours=year_end,
+        returns=_903,
+        breakdown="placement_stability",
+        count="children_count",
+    ),
+    Reconciled(
+        "OC2 dental checks",
+        "dental_up_to_date",
+        "la_conviction_health_outcome_cla.csv",
+        "Had their teeth checked by a dentist",
+        "Total all ages",
+        "children_percent",
+        where={"characteristic": "Health assessments: Children looked after all ages"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC2)",
+        breakdown="breakdown",
+        count="children_count",
+    ),
+    Reconciled(
+        "OC2 annual health assessments",
+        "cla_health_assessments",
+        "la_conviction_health_outcome_cla.csv",
+        "Had their annual health assessment",
+        "Total all ages",
+        "children_percent",
+        where={"characteristic": "Health assessments: Children looked after all ages"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC2)",
+        breakdown="breakdown",
+        count="children_count",
+    ),
+    Reconciled(
+        "OC2 SDQ scores (ages 5 to 16)",
+        "sdq_completed",
+        "la_conviction_health_outcome_cla.csv",
+        "SDQ score was received",
+        "Total ages 5 to 16 years",
+        "children_percent",
+        where={"characteristic": "Ages 5 to 16 years with SDQ score"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC2)",
+        breakdown="breakdown",
+        count="children_count",
+    ),
+    Reconciled(
+        "Care leavers aged 19 to 21 in suitable accommodation",
+        "care_leavers_accommodation",
+        "la_care_leavers_accommodation_suitability.csv",
+        "Accommodation considered suitable",
+        "Suitability total",
+        "care_leaver_percent",
+        where={"care_leaver_age": "19 to 21 years"},
+        decimals=0,
+        ours=year_end,
+        returns="SSDA903 return (OC3)",
+        breakdown="breakdown",
+        count="care_leaver_count",
+    ),
+):
+    RECONCILED[_indicator.indicator] = _indicator
 
 
 def register(indicator: Reconciled) -> None:
@@ -206,6 +273,8 @@ def _cell(text: str | None) -> Cell:
 
 def published_row(folder: Path, indicator: Reconciled, la_code: str, year: CollectionYear) -> dict[str, Cell] | None:
     """The authority's published numerator, denominator and percentage for the year, or None (no row)."""
+    if indicator.breakdown:
+        return _published_long(folder, indicator, la_code, year)
     path = folder / indicator.file
     con = duckdb.connect()
     try:
@@ -234,6 +303,56 @@ def published_row(folder: Path, indicator: Reconciled, la_code: str, year: Colle
         raise ReferenceError(f"{path.name}: {len(rows)} rows for authority {la_code} in {year.time_period}")
     try:
         return {"numerator": _cell(rows[0][0]), "denominator": _cell(rows[0][1]), "percent": _cell(rows[0][2])}
+    except ReferenceError as exc:
+        raise ReferenceError(f"{path.name}: {exc}") from None
+
+
+def _published_long(folder: Path, indicator: Reconciled, la_code: str, year: CollectionYear) -> dict[str, Cell] | None:
+    """A long file's two rows (numerator and denominator measures) as one published figure."""
+    path = folder / indicator.file
+    con = duckdb.connect()
+    try:
+        header = _read(con, path, "published")
+        measure = indicator.breakdown or ""
+        _need(
+            path,
+            header,
+            [
+                "time_period",
+                "geographic_level",
+                "old_la_code",
+                measure,
+                indicator.count,
+                indicator.percent,
+                *indicator.where,
+            ],
+        )
+        conditions = [
+            f"trim({_q(header['time_period'])}) = ?",
+            f"trim({_q(header['geographic_level'])}) = 'Local authority'",
+            f"trim({_q(header['old_la_code'])}) = ?",
+        ]
+        params: list[object] = [str(year.time_period), la_code]
+        for column, value in indicator.where.items():
+            conditions.append(f"trim({_q(header[column.lower()])}) = ?")
+            params.append(value)
+        rows = con.execute(
+            f"SELECT trim({_q(header[measure.lower()])}), {_q(header[indicator.count.lower()])}, "
+            f"{_q(header[indicator.percent.lower()])} FROM published WHERE {' AND '.join(conditions)}",
+            params,
+        ).fetchall()
+    finally:
+        con.close()
+    found = {name: (count, pct) for name, count, pct in rows}
+    if indicator.numerator not in found and indicator.denominator not in found:
+        return None
+    try:
+        top = found.get(indicator.numerator, (None, None))
+        return {
+            "numerator": _cell(top[0]),
+            "denominator": _cell(found.get(indicator.denominator, (None, None))[0]),
+            "percent": _cell(top[1]),
+        }
     except ReferenceError as exc:
         raise ReferenceError(f"{path.name}: {exc}") from None
 
@@ -327,6 +446,12 @@ def reconcile(year: str, *, published: str | Path | None = None, db: Db = None) 
     with reading(db) as con:
         for indicator in RECONCILED.values():
             ours = indicator.ours(con, indicator, wanted)
+            if not (folder / indicator.file).is_file():
+                # A folder of one return's files (the census's, say) reconciles that return: the others say so.
+                row = compare(indicator, ours, None, wanted)
+                row["reason"] = f"DfE's {indicator.file} is not in {folder}: nothing to compare with"
+                rows.append(row)
+                continue
             theirs = published_row(folder, indicator, code, wanted)
             rows.append(compare(indicator, ours, theirs, wanted))
     return rows

@@ -62,7 +62,7 @@ SELECT r.metric_id, r.period, 'team', r.team,
        CASE WHEN m.unit = 'count' THEN NULL
             ELSE CAST(count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) AS DOUBLE PRECISION) END
 FROM ({{sql}}
-) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id
+) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id AND m.source = '{{source}}'
 WHERE r.period IS NOT NULL
 GROUP BY r.metric_id, r.period, r.team, m.unit
 HAVING m.unit = 'count' OR count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) > 0
@@ -167,14 +167,28 @@ def _coverage_table(con) -> None:
     con.execute("DROP TABLE IF EXISTS _kpi_coverage")
     con.execute("CREATE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
     rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
-    # A snapshot covers the month of each as-of date it was taken on, and no month between.
+    # A snapshot covers the month of each as-of date it was taken on, and no month between; a year-end type
+    # (the SSDA903's OC2 and OC3: no period column) the month of each year end it holds.
     for source in SOURCES:
         extract = EXTRACT_TYPES.get(source)
-        if extract is not None and extract.snapshot:
-            months = con.execute(
-                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
-            ).fetchall()
-            rows += [(source, month, month) for (month,) in months]
+        if extract is None or not extract.record_level:
+            continue
+        if extract.snapshot:
+            day = "as_of"
+        elif extract.period_column is None and extract.window_date:
+            day = f'"{extract.window_date}"'
+        else:
+            continue
+        months = con.execute(
+            f"SELECT DISTINCT CAST(date_trunc('month', {day}) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
+        ).fetchall()
+        rows += [(source, month, month) for (month,) in months]
+    # A source whose rule also reads another type's records (care_episodes reads List 8) covers what they cover.
+    own = list(rows)
+    for source in SOURCES:
+        extract = EXTRACT_TYPES.get(source)
+        for other in extract.reads if extract is not None else ():
+            rows += [(source, first, last) for name, first, last in own if name == other]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
@@ -228,11 +242,16 @@ def _value(metric, field: str) -> str | int | None:
 # (metrics.yml counted_on; while it has none, the day it is judged on), else stays Unallocated. Of two
 # allocations open that day the later-starting one wins: child_teams is keyed by (child_id, from_date),
 # so the latest from_date is one row, picked by an aggregate both engines decorrelate into a join.
-_TEAM = re.compile(r"\{([a-z][a-z0-9_]*)\.team:([a-z_][a-z0-9_]*)\}")
+# {metric_id.team:alias:column}: the same, counted on `column` of the alias (a date the rule derives, such as
+# the month end S placements_3plus counts on, rather than a column of the source).
+_TEAM = re.compile(r"\{([a-z][a-z0-9_]*)\.team:([a-z_][a-z0-9_]*)(?::([a-z_][a-z0-9_]*))?\}")
+# {rows_of:source} in a record-level SQL file: that source's record-level rows, where its rule feeds another
+# source's KPI in the months no newer record of this source speaks for (List 8 beside the SSDA903).
+_ROWS_OF = re.compile(r"\{rows_of:([a-z][a-z0-9_]*)\}")
 
 
-def _team_sql(cat: Catalogue, source: str, name: str, alias: str) -> str:
-    counted = _field(cat, source, name, "counted_on")
+def _team_sql(cat: Catalogue, source: str, name: str, alias: str, column: str | None = None) -> str:
+    counted = f'"{column}"' if column else _field(cat, source, name, "counted_on")
     on = f"coalesce(CAST({alias}.{counted} AS DATE), CAST($on AS DATE), {alias}.as_of)"
     if counted == "CAST(NULL AS DATE)":
         on = f"coalesce(CAST($on AS DATE), {alias}.as_of)"
@@ -263,7 +282,8 @@ def record_sql(source: str, cat: Catalogue | None = None) -> str:
         raise ValueError(f"{source!r} has no record-level rules (one of {', '.join(RECORD_SOURCES)})")
     cat = cat or catalogue()
     sql = _sql_file(source).replace("{audit_metrics}", _audit_metrics(cat))
-    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2)), sql)
+    sql = _ROWS_OF.sub(lambda m: record_sql(m.group(1), cat), sql)
+    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2), m.group(3)), sql)
     return _FIELD.sub(lambda m: _field(cat, source, m.group(1), m.group(2)), sql)
 
 
@@ -315,7 +335,8 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
 
         for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
             sql = record_sql(source, cat)
-            con.execute(_FIGURES.format(sql=sql), record_params(sql))
+            # A source's rows count for the metrics whose source it is (a rule may include another's rows).
+            con.execute(_FIGURES.format(sql=sql, source=source), record_params(sql))
         # A count counted from records is 0, not "no data", for a team in a month its
         # extract covers but no record falls in.
         con.execute(
