@@ -19,15 +19,15 @@ public functions.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etl.ingest import write
+from etl.ingest import windows, write
 from etl.ingest.prepare import Prepared, as_date, periods, prepare_all, push_good, stage_for, staged_findings
-from etl.ingest.report import OUTCOMES, Finding, LoadReport
+from etl.ingest.report import OUTCOMES, FigureChange, Finding, LoadReport
 from etl.ingest.undo import undo_load
 from etl.ingest.validate import validate
 from etl.readers.read import ExtractFileError, stage, stage_rows
@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pandas only for the log's frames: loading a file never need
 
 __all__ = [
     "OUTCOMES",
+    "FigureChange",
     "Finding",
     "LoadReport",
     "load_files",
@@ -52,46 +53,23 @@ __all__ = [
 Progress = Callable[[str], None]
 
 
-def _run(
-    con,
-    prepared: Prepared,
-    *,
-    as_of: date,
-    valid_rows_only: bool,
-    commit: bool,
-    load_id: int | None,
-    step: Progress,
-) -> LoadReport:
-    """Read, validate and (when `commit`) apply one file on `con`. File-level
+@dataclass(frozen=True)
+class Options:
+    as_of: date
+    who: str = ""
+    valid_rows_only: bool = False
+    window: tuple[date, date] | None = None  # the analyst's window for a CSV (docs/spec/windows.md)
+    window_months: int | None = None  # the analyst's months for an Annex A list
+
+
+class _Discard(Exception):
+    """Raised inside the writer to discard a check's writes (DuckDB: the copy; PostgreSQL: rolled back)."""
+
+
+def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: int, step: Progress) -> LoadReport:
+    """Read, validate and apply one file (or list) on `con`, whose `loads` row is open. File-level
     problems become a refused report, never an exception."""
-    stage_con = stage_for(con)
-    try:
-        return _run_staged(
-            con,
-            stage_con,
-            prepared,
-            as_of=as_of,
-            valid_rows_only=valid_rows_only,
-            commit=commit,
-            load_id=load_id,
-            step=step,
-        )
-    finally:
-        if stage_con is not con:
-            stage_con.close()
-
-
-def _run_staged(
-    con,
-    stage_con,
-    prepared: Prepared,
-    *,
-    as_of: date,
-    valid_rows_only: bool,
-    commit: bool,
-    load_id: int | None,
-    step: Progress,
-) -> LoadReport:
+    as_of = opts.as_of
     recognised = prepared.recognised
     report = LoadReport(
         prepared.name, recognised.extract.name if recognised else prepared.extract_type, load_id=load_id
@@ -115,10 +93,11 @@ def _run_staged(
             stage(stage_con, prepared.file, recognised)
     except ExtractFileError as exc:
         report.findings = [Finding("error", None, None, None, str(exc))]
-        if commit and prepared.rows is None and stage_con is con:
-            # A parser error aborts DuckDB's transaction; nothing was written yet, so start afresh to log the refusal.
+        if prepared.rows is None and stage_con is con:
+            # A parser error aborts DuckDB's transaction: start afresh (the load's row again) to log the refusal.
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
+            write.open_load(con, load_id, prepared, as_of=as_of, who=opts.who)
         return report
     report.notes = list(recognised.notes)
     step("validating")
@@ -132,7 +111,7 @@ def _run_staged(
     report.findings = staged_findings(stage_con)
     report.first_period, report.last_period = periods(stage_con, extract)
     good = result.rows - result.rejected
-    if result.rejected and (not valid_rows_only or good == 0):
+    if result.rejected and (not opts.valid_rows_only or good == 0):
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
@@ -141,63 +120,169 @@ def _run_staged(
     if extract.snapshot:
         report.added, report.replaced, report.unchanged, note = write.compare_snapshot(con, extract, as_of)
         report.notes += [note] if note else []
-    else:
-        report.added, report.replaced, report.unchanged, report.redated = write.compare_records(con, extract, as_of)
-    if not commit:
-        report.outcome = "preview"
-        return report
-    if extract.snapshot:
         # A snapshot replaces its month's earlier snapshot whole: its own write, never the record-by-key one.
         if report.added or report.replaced:
             step(f"writing {report.added:,} records")
             before = write.superseded(con, extract)
             write.write_snapshot(con, extract, load_id, as_of)
             write.report_superseded(con, stage_con, report, extract, before)
-    elif report.added or report.replaced or report.unchanged:
-        step(f"writing {report.added + report.replaced:,} records")
-        before = write.superseded(con, extract)
-        write.write_records(con, extract, load_id, as_of, report.added, report.replaced)
-        write.report_superseded(con, stage_con, report, extract, before)
+    elif extract.record_level:
+        _write_record_level(con, stage_con, report, extract, recognised.annex, opts=opts, load_id=load_id, step=step)
+    else:
+        report.added, report.replaced, report.unchanged, report.redated = write.compare_records(con, extract, as_of)
+        if report.added or report.replaced or report.unchanged:
+            step(f"writing {report.added + report.replaced:,} records")
+            before = write.superseded(con, extract)
+            write.write_records(con, extract, load_id, as_of, report.added, report.replaced)
+            write.report_superseded(con, stage_con, report, extract, before)
     if result.rejected:
         report.outcome = "loaded valid rows only"
-    elif report.added or report.replaced:
+    elif report.added or report.replaced or report.retired or report.held:
         report.outcome = "loaded"
     else:
         report.outcome = "re-dated" if report.redated else "no change"
     return report
 
 
-def _load_one(con, item: Prepared, *, as_of: date, who: str, valid_rows_only: bool, step: Progress) -> LoadReport:
-    """One file or list as one load on `con`: run it and write its log."""
+def _write_record_level(
+    con, stage_con, report: LoadReport, extract, annex, *, opts: Options, load_id: int, step: Progress
+) -> None:
+    """A record-level list by the version that counts (etl/ingest/windows.py): its window, the dates a
+    newer file may not erase, what it retires."""
+    window = windows.window_for(extract, annex, opts.as_of, window=opts.window, window_months=opts.window_months)
+    report.uncounted = windows.uncounted(con, extract)
+    if window is not None:
+        report.window_from, report.window_to = window.first, window.last
+        noun = extract.words.removesuffix(" extract").removesuffix(" list")
+        report.notes.append(f"taken as every {noun} record from {window.words()}")
+    if report.uncounted:
+        report.notes.append(
+            f"cannot count {', '.join(report.uncounted)} (Yes/No, not dates): those figures are left as they were"
+        )
+    report.kept_dates = windows.keep_dates(con, extract, opts.as_of)
+    before = write.superseded(con, extract)
+    write.set_window(con, load_id, window, report.uncounted)
+    step("writing the records")
+    written = windows.write_versions(con, extract, load_id, opts.as_of, window)
+    report.added, report.replaced, report.unchanged = written.added, written.replaced, written.unchanged
+    report.redated, report.retired, report.held, report.held_by = (
+        written.redated,
+        written.retired,
+        written.held,
+        written.held_by,
+    )
+    report.retired_keys = written.retired_keys or []
+    write.report_superseded(con, stage_con, report, extract, before)
+    write.report_retired(stage_con, report, extract)
+
+
+def _load_one(con, item: Prepared, *, opts: Options, batch: int | None, step: Progress) -> LoadReport:
+    """One file or list as one load on `con`: open its log row, run it, close the row."""
     stage_con = stage_for(con)
     try:
         stage_con.execute("DROP TABLE IF EXISTS findings")  # the previous list's, when a workbook's lists share a write
         load_id = write.next_load_id(con)
-        report = _run_staged(
-            con, stage_con, item, as_of=as_of, valid_rows_only=valid_rows_only, commit=True, load_id=load_id, step=step
-        )
+        write.open_load(con, load_id, item, as_of=opts.as_of, who=opts.who, batch=batch)
+        report = _run_staged(con, stage_con, item, opts=opts, load_id=load_id, step=step)
         step("writing the load log")
-        write.log_load(con, stage_con, report, item, as_of=as_of, who=who)
+        write.close_load(con, stage_con, report, item, batch=batch or load_id)
     finally:
         if stage_con is not con:
             stage_con.close()
     return report
 
 
-def _finish_shared(shared: tuple | None) -> None:
-    """Rebuild the KPIs of a workbook's changed lists once, then commit its write."""
-    if shared is None:
-        return
-    _, con, context, sources = shared
+def _groups(prepared: list[Prepared]) -> list[list[int]]:
+    """The items of each file, in order (a workbook's lists are one file: one write, one undo);
+    organisation files first, so the teams they add are known to the other files."""
+    groups: list[list[int]] = []
+    for index, item in enumerate(prepared):
+        if groups and item.rows is not None and prepared[groups[-1][-1]].path == item.path:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+
+    def first(group: list[int]) -> int:
+        return 0 if any(prepared[i].recognised and prepared[i].recognised.extract.declares_teams for i in group) else 1
+
+    return sorted(groups, key=first)
+
+
+def _figures(con) -> dict[tuple[str, str], tuple[float, float | None]]:
+    """The authority's figures: {(metric, month): (numerator, denominator)}."""
+    rows = con.execute(
+        "SELECT metric_id, substr(CAST(period AS VARCHAR), 1, 7), numerator, denominator FROM kpi_monthly "
+        "WHERE level = 'la'"
+    ).fetchall()
+    return {(m, p): (n, d) for m, p, n, d in rows}
+
+
+def figure_changes(before: dict, after: dict) -> list[FigureChange]:
+    """Every KPI month whose authority figure differs, in metric and month order."""
+    changed = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changed.append(FigureChange(key[0], key[1], old, new))
+    return changed
+
+
+def _load_group(
+    db, prepared: list[Prepared], group: list[int], *, opts: Options, dry_run: bool, steps: dict
+) -> dict[int, LoadReport]:
+    reports: dict[int, LoadReport] = {}
     try:
-        if sources:
-            moved = [write.sources_for(source) for source in sources]
-            write.rebuild_kpis(con, None if None in moved else set().union(*moved))
-    except BaseException:
-        if not context.__exit__(*sys.exc_info()):
-            raise
-        raise
-    context.__exit__(None, None, None)
+        with warehouse.writer(db) as con:
+            before = _figures(con) if dry_run else None
+            batch, sources = None, set()
+            for index in group:
+                report = _load_one(con, prepared[index], opts=opts, batch=batch, step=steps[index])
+                batch = batch or report.load_id
+                reports[index] = report
+                if report.added or report.replaced or report.redated or report.retired:
+                    sources.add(report.extract_type)
+            if sources:
+                # After the log: the KPI rules judge each record against its own as-of date.
+                steps[group[-1]]("rebuilding the KPIs")
+                moved = [write.sources_for(source) for source in sources]
+                write.rebuild_kpis(con, None if None in moved else set().union(*moved))
+            if dry_run:
+                changes = figure_changes(before, _figures(con))
+                for report in reports.values():
+                    report.changes = changes
+                raise _Discard
+    except _Discard:
+        for report in reports.values():
+            if report.outcome not in ("refused", "skipped"):
+                report.outcome = "preview"
+            report.load_id = None
+    except windows.DuplicateKeys as exc:
+        reports = _refuse_group(db, prepared, group, opts=opts, reason=str(exc), dry_run=dry_run)
+    return reports
+
+
+def _refuse_group(db, prepared, group, *, opts: Options, reason: str, dry_run: bool) -> dict[int, LoadReport]:
+    """A file the loader refused after writing (nothing of it committed): each list's refusal logged."""
+    reports: dict[int, LoadReport] = {}
+    for index in group:
+        item = prepared[index]
+        recognised = item.recognised
+        reports[index] = LoadReport(
+            item.name,
+            recognised.extract.name if recognised else item.extract_type,
+            findings=[Finding("error", None, None, None, reason)],
+        )
+    if dry_run:
+        return reports
+    with warehouse.writer(db) as con:
+        batch = None
+        for index in group:
+            report = reports[index]
+            report.load_id = write.next_load_id(con)
+            write.open_load(con, report.load_id, prepared[index], as_of=opts.as_of, who=opts.who, batch=batch)
+            batch = batch or report.load_id
+            write.close_load(con, None, report, prepared[index], batch=batch)
+    return reports
 
 
 @authority.scoped
@@ -210,12 +295,19 @@ def load_files(
     db: str | os.PathLike | None = None,
     progress: Progress | None = None,
     display_names: Sequence[str] | None = None,
+    window: tuple[date, date] | None = None,
+    window_months: int | None = None,
+    dry_run: bool = False,
 ) -> list[LoadReport]:
-    """Load each file as its own all-or-nothing load; reports in the order given.
+    """Load each file as its own all-or-nothing load (a workbook: each list its own load, the lists
+    written together); reports in the order given.
 
     Organisation files load first, so the teams they add are known to the
-    other files of the same call. `progress(message)` hears each stage."""
-    as_of = as_date(as_of)
+    other files of the same call. `progress(message)` hears each stage.
+    `window`: the span a CSV is the whole truth for; `window_months`: an Annex A list's months
+    (docs/spec/windows.md). `dry_run`: do it all on the writer's copy (PostgreSQL: a transaction) and
+    discard it: the reports say what it would do, with the authority's figures it would change."""
+    opts = Options(as_date(as_of), who, valid_rows_only, window, window_months)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one file given on its own
     names = list(display_names) if display_names is not None else [None] * len(paths)
@@ -224,63 +316,50 @@ def load_files(
     from etl.people import notes
 
     prepared = [item for p, n in zip(paths, names, strict=True) for item in prepare_all(p, n)]
-    order = sorted(
-        range(len(prepared)),
-        key=lambda i: 0 if prepared[i].recognised and prepared[i].recognised.extract.declares_teams else 1,
-    )
+    groups = _groups(prepared)
+    order = [i for group in groups for i in group]
     reports: dict[int, LoadReport] = {}
     stages = 6
-    shared = None  # (workbook path, connection, writer context, changed sources) while a workbook is written
+    steps: dict[int, Progress] = {}
     for done, index in enumerate(order):
         item = prepared[index]
         count = [0]
 
         def step(message: str, item: Prepared = item, done: int = done, count: list[int] = count) -> None:
             count[0] += 1
-            if progress is not None:
-                percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
-                progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
+            if progress is None:
+                return
+            if dry_run:
+                # A check says reading, validating, comparing; the writes it discards are not its stages.
+                if count[0] <= 3:
+                    progress(f"{item.name}: {message} ({round(100 * (count[0] - 1) / 3)}%)")
+                return
+            percent = round(100 * (done + min(count[0], stages) / stages) / len(order))
+            progress(f"[{done + 1}/{len(order)}] {item.name}: {message} ({percent}%)")
 
-        if item.rows is None and notes.is_export(item.path):
-            # A `cpip notes export` file goes back into the notes store, not the warehouse.
-            reports[index] = _restore_notes(item.path, item.name, db)
-            continue
-        if item.skipped:
-            reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
-            continue
-        # The lists of one workbook share one write (one copy of the warehouse, one KPI rebuild); each list is
-        # still a load of its own, loaded or refused on its own.
-        if shared is not None and shared[0] == item.path:
-            con = shared[1]
-        else:
-            _finish_shared(shared)
-            shared = None
-            if item.rows is not None:
-                context = warehouse.writer(db)
-                shared = (item.path, context.__enter__(), context, set())
-                con = shared[1]
-        if shared is None:
-            with warehouse.writer(db) as con:
-                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
-                if report.added or report.replaced or report.redated:
-                    # After the log: the KPI rules judge each record against its own as-of date.
-                    step("rebuilding the KPIs")
-                    write.rebuild_kpis(con, write.sources_for(report.extract_type))
-        else:
-            try:
-                report = _load_one(con, item, as_of=as_of, who=who, valid_rows_only=valid_rows_only, step=step)
-            except BaseException:
-                context = shared[2]
-                shared = None
-                if not context.__exit__(*sys.exc_info()):
-                    raise
-                raise
-            if report.added or report.replaced or report.redated:
-                shared[3].add(report.extract_type)
-        if progress is not None:
-            progress(f"[{done + 1}/{len(order)}] {item.name}: {report.outcome}")
-        reports[index] = report
-    _finish_shared(shared)
+        steps[index] = step
+    for group in groups:
+        loadable = []
+        for index in group:
+            item = prepared[index]
+            if item.rows is None and notes.is_export(item.path):
+                # A `cpip notes export` file goes back into the notes store, not the warehouse.
+                reports[index] = (
+                    _restore_notes(item.path, item.name, db)
+                    if not dry_run
+                    else LoadReport(item.name, "notes", outcome="preview")
+                )
+            elif item.skipped:
+                reports[index] = LoadReport(item.name, None, outcome="skipped", notes=[item.skipped])
+            else:
+                loadable.append(index)
+        if loadable:
+            reports |= _load_group(db, prepared, loadable, opts=opts, dry_run=dry_run, steps=steps)
+        for index in group if progress is not None else ():
+            if dry_run:
+                progress(f"{prepared[index].name}: checked (100%)")
+            else:
+                progress(f"[{order.index(index) + 1}/{len(order)}] {prepared[index].name}: {reports[index].outcome}")
     return [reports[i] for i in range(len(prepared))]
 
 
@@ -307,11 +386,20 @@ def preview_file(
     db: str | os.PathLike | None = None,
     display_name: str | None = None,
     progress: Progress | None = None,
+    window: tuple[date, date] | None = None,
+    window_months: int | None = None,
 ) -> LoadReport:
-    """What loading the file would do (counts, findings), committing nothing.
-    `progress(message)` hears each stage (reading, validating, comparing).
-    A workbook gives one report per sheet: see `preview_files`; this returns the first."""
-    return preview_files(path, as_of=as_of, db=db, display_name=display_name, progress=progress)[0]
+    """What loading the file would do (counts, findings, the figures it would change), committing
+    nothing. A workbook gives one report per sheet: see `preview_files`; this returns the first."""
+    return preview_files(
+        path,
+        as_of=as_of,
+        db=db,
+        display_name=display_name,
+        progress=progress,
+        window=window,
+        window_months=window_months,
+    )[0]
 
 
 @authority.scoped
@@ -322,24 +410,24 @@ def preview_files(
     db: str | os.PathLike | None = None,
     display_name: str | None = None,
     progress: Progress | None = None,
+    window: tuple[date, date] | None = None,
+    window_months: int | None = None,
 ) -> list[LoadReport]:
-    """What loading the file would do, one report per list (a CSV is one list; a workbook one per sheet)."""
-    as_of = as_date(as_of)
-    reports, stages = [], 3
-    for prepared in prepare_all(path, display_name):
-        count = [0]
-
-        def step(message: str, prepared: Prepared = prepared, count: list[int] = count) -> None:
-            count[0] += 1
-            if progress is not None:
-                progress(f"{prepared.name}: {message} ({round(100 * (count[0] - 1) / stages)}%)")
-
-        with warehouse.reading(db) as con:
-            reports.append(
-                _run(con, prepared, as_of=as_of, valid_rows_only=True, commit=False, load_id=None, step=step)
-            )
-        if progress is not None:
-            progress(f"{prepared.name}: checked (100%)")
+    """What loading the file would do, one report per list (a CSV is one list; a workbook one per
+    sheet): the load itself, on the writer's copy (PostgreSQL: a transaction), then discarded. Each
+    report's `changes` lists the authority's figures the whole file would change."""
+    reports = load_files(
+        [path],
+        as_of=as_of,
+        who="check",
+        valid_rows_only=True,
+        db=db,
+        progress=progress,
+        display_names=[display_name] if display_name else None,
+        window=window,
+        window_months=window_months,
+        dry_run=True,
+    )
     return reports
 
 

@@ -43,7 +43,7 @@ from etl.store import authority, db
 
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
 # The Alembic revision this release's code expects (etl/store/migrations/versions/).
-HEAD = "0003"
+HEAD = "0004"
 # Kept for tools that read it: the release before migrations wrote 3.
 SCHEMA_VERSION = 4
 

@@ -15,6 +15,7 @@ rebuild to the load's authority: it reads and replaces that authority's rows onl
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -96,43 +97,113 @@ UNION ALL
 SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
 """
 
-# The months an extract type covers: from its earliest record's month to the month of
-# the latest as-of date of the loads its records came in (or its latest record, if
-# later). kpi_values rows for a metric counted from that type fill only the months
-# outside; inside, the records win and a count with no record is 0.
-_COVERAGE = """
-SELECT CAST(date_trunc('month', min("{column}")) AS DATE) AS first_month,
-       CAST(date_trunc('month', greatest(max(as_of), max(CAST("{column}" AS DATE)))) AS DATE) AS last_month
-FROM "{table}"
-"""
+# The date that places a record of each KPI in a month (its "counted date"), where it is not the
+# source's period column, and the column a KPI cannot be counted without (docs/spec/windows.md).
+COUNTED_DATE = {
+    "assessments_45wd": "assessment_completed_date",
+    "icpc_15wd": "icpc_date",
+    "rhi_72h": "returned_at",
+}
+NEEDS = {"seen_5wd": "child_seen_date"}
+# The loads that speak for their records (etl/ingest/resolve.py says the same).
+_IN_FORCE = "('loaded', 'loaded valid rows only', 're-dated', 'no change')"
 
 
-def coverage(con) -> dict[str, tuple]:
-    """{record-level KPI source: (first month, last month)} for each source holding records."""
-    out = {}
-    for source in SOURCES:
-        extract = EXTRACT_TYPES.get(source)
-        if extract is None or not extract.record_level or not extract.period_column:
+def counted_date(metric_id: str, source: str) -> str | None:
+    extract = EXTRACT_TYPES.get(source)
+    return COUNTED_DATE.get(metric_id, extract.period_column if extract else None)
+
+
+def _whole_months(first, last) -> tuple | None:
+    """The months wholly inside [first, last], as (first month, last month), or None."""
+    import calendar as _cal
+    from datetime import timedelta
+
+    start = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end_month = last.replace(day=1)
+    if last.day != _cal.monthrange(last.year, last.month)[1]:
+        end_month = (end_month - timedelta(days=1)).replace(day=1)
+    return (start, end_month) if start <= end_month else None
+
+
+def _merge(spans: list[tuple]) -> list[tuple]:
+    out: list[list] = []
+    for first, last in sorted(spans):
+        if out and first <= _next_month(out[-1][1]):
+            out[-1][1] = max(out[-1][1], last)
+        else:
+            out.append([first, last])
+    return [(a, b) for a, b in out]
+
+
+def _next_month(month):
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def coverage(con) -> dict[str, list[tuple]]:
+    """{record-level metric: [(first month, last month), ...]}: the months its records cover, where a
+    kpi_values row gives way to them (docs/spec/windows.md). A load in force with a window covers each
+    month wholly inside it; a load without one the months from its earliest to its latest counted
+    date of the metric; a load that cannot count the metric (a Yes/No seen column) covers nothing of
+    it. A snapshot covers the month of each as-of date it was taken on."""
+    from etl.store.db import dialect_of
+
+    out: dict[str, list[tuple]] = {}
+    if not dialect_of(con).has_table(con, "loads"):
+        return out
+    columns = set(dialect_of(con).columns(con, "loads"))
+    windowed = "window_from" in columns
+    for metric in catalogue().metrics:
+        extract = EXTRACT_TYPES.get(metric.source)
+        if extract is None or not extract.record_level or metric.source not in SOURCES:
             continue
-        first, last = con.execute(_COVERAGE.format(column=extract.period_column, table=extract.table)).fetchall()[0]
-        if first is not None:
-            out[source] = (first, last)
+        spans: list[tuple] = []
+        if extract.snapshot:
+            months = con.execute(
+                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\""
+            ).fetchall()
+            out[metric.metric_id] = [(m, m) for (m,) in months if m is not None]
+            continue
+        column = counted_date(metric.metric_id, metric.source)
+        if column is None:
+            continue
+        able = (
+            "(l.uncounted IS NULL OR NOT ((',' || l.uncounted || ',') LIKE ('%,' || $metric || ',%')))"
+            if "uncounted" in columns
+            else "TRUE"
+        )
+        if windowed:
+            spans += [
+                span
+                for first, last in con.execute(
+                    f"SELECT l.window_from, l.window_to FROM loads l WHERE l.extract_type = $type "
+                    f"AND l.outcome IN {_IN_FORCE} AND l.window_from IS NOT NULL AND {able}",
+                    {"type": extract.name, "metric": metric.metric_id},
+                ).fetchall()
+                if (span := _whole_months(first, last)) is not None
+            ]
+        no_window = "AND l.window_from IS NULL" if windowed else ""
+        spans += [
+            (first, last)
+            for first, last in con.execute(
+                f"SELECT CAST(date_trunc('month', min(CAST(t.\"{column}\" AS DATE))) AS DATE), "
+                f"CAST(date_trunc('month', max(CAST(t.\"{column}\" AS DATE))) AS DATE) "
+                f'FROM "{extract.table}" t JOIN loads l ON l.load_id = t.load_id '
+                f"WHERE l.outcome IN {_IN_FORCE} {no_window} AND {able} GROUP BY t.load_id",
+                {"metric": metric.metric_id},
+            ).fetchall()
+            if first is not None
+        ]
+        if spans:
+            out[metric.metric_id] = _merge(spans)
     return out
 
 
 def _coverage_table(con) -> None:
-    """Temp table `_kpi_coverage(source, first_month, last_month)`."""
+    """Temp table `_kpi_coverage(metric_id, first_month, last_month)`."""
     con.execute("DROP TABLE IF EXISTS _kpi_coverage")
-    con.execute("CREATE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
-    rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
-    # A snapshot covers the month of each as-of date it was taken on, and no month between.
-    for source in SOURCES:
-        extract = EXTRACT_TYPES.get(source)
-        if extract is not None and extract.snapshot:
-            months = con.execute(
-                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
-            ).fetchall()
-            rows += [(source, month, month) for (month,) in months]
+    con.execute("CREATE TEMP TABLE _kpi_coverage (metric_id VARCHAR, first_month DATE, last_month DATE)")
+    rows = [(metric, first, last) for metric, spans in coverage(con).items() for first, last in spans]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
@@ -206,7 +277,7 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             """
             INSERT INTO _kpi_rows
             SELECT m.metric_id, CAST(g.month AS DATE), 'team', o.team, 0, NULL
-            FROM _kpi_metrics m JOIN _kpi_coverage c ON c.source = m.source
+            FROM _kpi_metrics m JOIN _kpi_coverage c ON c.metric_id = m.metric_id
             CROSS JOIN LATERAL generate_series(CAST(c.first_month AS TIMESTAMP), CAST(c.last_month AS TIMESTAMP),
                                                INTERVAL '1 month') AS g(month)
             CROSS JOIN (SELECT DISTINCT team FROM organisation) AS o
@@ -215,12 +286,23 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
                               AND r.org_unit = o.team AND r.period = CAST(g.month AS DATE))
             """
         )
+        con.execute(
+            "DELETE FROM _kpi_rows WHERE level = 'team'"
+            " AND EXISTS (SELECT 1 FROM _kpi_metrics m WHERE m.metric_id = _kpi_rows.metric_id"
+            "             AND m.source <> 'kpi_values')"
+            " AND EXISTS (SELECT 1 FROM kpi_values v WHERE v.metric_id = _kpi_rows.metric_id"
+            "             AND CAST(date_trunc('month', v.period) AS DATE) = _kpi_rows.period)"
+            " AND NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.metric_id = _kpi_rows.metric_id"
+            "                 AND _kpi_rows.period BETWEEN c.first_month AND c.last_month)"
+        )
         # kpi_values, one rule whatever the metric's source: rows fill the months its
-        # records do not cover; where they cover a month, the records win.
+        # records do not cover; where they cover a month, the records win. Where a row is given
+        # for a month the records do not cover (a stray old record, a list's edge), the given
+        # figure stands and the records' part-count gives way to it.
         con.execute(
             f"INSERT INTO _kpi_rows SELECT rows.* FROM ({source_sql('kpi_values')}\n) AS rows"
             " JOIN _kpi_metrics m USING (metric_id)"
-            " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.source = m.source"
+            " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.metric_id = m.metric_id"
             "                   AND rows.period BETWEEN c.first_month AND c.last_month)",
             {"authority": name},
         )
