@@ -143,8 +143,9 @@ def _next_month(month):
 def coverage(con) -> dict[str, list[tuple]]:
     """{record-level metric: [(first month, last month), ...]}: the months its records cover, where a
     kpi_values row gives way to them (docs/spec/windows.md). A load in force with a window covers each
-    month wholly inside it; a load without one the months from its earliest to its latest counted
-    date of the metric; a load that cannot count the metric (a Yes/No seen column) covers nothing of
+    month wholly inside it; a load without one the months from its earliest counted date of the
+    metric to its latest, or its as-of date if later (an extract taken on 30 September that holds no
+    episode in August says August had none; a stray old record never stretches it backwards); a load that cannot count the metric (a Yes/No seen column) covers nothing of
     it. A snapshot covers the month of each as-of date it was taken on."""
     from etl.store.db import dialect_of
 
@@ -187,7 +188,7 @@ def coverage(con) -> dict[str, list[tuple]]:
             (first, last)
             for first, last in con.execute(
                 f"SELECT CAST(date_trunc('month', min(CAST(t.\"{column}\" AS DATE))) AS DATE), "
-                f"CAST(date_trunc('month', max(CAST(t.\"{column}\" AS DATE))) AS DATE) "
+                f"CAST(date_trunc('month', greatest(max(CAST(t.\"{column}\" AS DATE)), max(l.as_of))) AS DATE) "
                 f'FROM "{extract.table}" t JOIN loads l ON l.load_id = t.load_id '
                 f"WHERE l.outcome IN {_IN_FORCE} {no_window} AND {able} GROUP BY t.load_id",
                 {"metric": metric.metric_id},
