@@ -69,8 +69,8 @@ def list4(*rows: tuple[str, str, object, str | None]) -> list[list[object]]:
     header += ["Was the child assessed as requiring LA children's social care support?", "Allocated Team"]
     header += ["Allocated Worker"]
     return [header] + [
-        [c, *PERSON, "b) No", d(s), d(seen) if isinstance(seen, str) and seen[:1].isdigit() else seen, d(e)]
-        + ["a) Yes", "Team A", "W"]
+        [c, *PERSON, "b) No", d(s), d(seen) if isinstance(seen, str) and seen[:1].isdigit() else seen]
+        + [d(e), "a) Yes", "Team A", "W"]
         for c, s, seen, e in rows
     ]
 

@@ -143,10 +143,11 @@ def _next_month(month):
 def coverage(con) -> dict[str, list[tuple]]:
     """{record-level metric: [(first month, last month), ...]}: the months its records cover, where a
     kpi_values row gives way to them (docs/spec/windows.md). A load in force with a window covers each
-    month wholly inside it; a load without one the months from its earliest counted date of the
-    metric to its latest, or its as-of date if later (an extract taken on 30 September that holds no
-    episode in August says August had none; a stray old record never stretches it backwards); a load that cannot count the metric (a Yes/No seen column) covers nothing of
-    it. A snapshot covers the month of each as-of date it was taken on."""
+    month wholly inside it; a load without one the months from its earliest counted date of the metric
+    (the KPI's own date, never a stray old record's start) to its latest, or to its as-of date if later
+    (an extract taken on 30 September that holds no episode in August says August had none). A load that
+    cannot count the metric (a Yes/No seen column) covers nothing of it. A snapshot covers the month of
+    each as-of date it was taken on."""
     from etl.store.db import dialect_of
 
     out: dict[str, list[tuple]] = {}
