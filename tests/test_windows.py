@@ -69,10 +69,13 @@ def list4(*rows: tuple[str, str, object, str | None]) -> list[list[object]]:
     header += ["Was the child assessed as requiring LA children's social care support?", "Allocated Team"]
     header += ["Allocated Worker"]
     return [header] + [
-        [c, *PERSON, "b) No", d(s), d(seen) if isinstance(seen, str) and seen[:1].isdigit() else seen]
-        + [d(e), "a) Yes", "Team A", "W"]
-        for c, s, seen, e in rows
+        [c, *PERSON, "b) No", d(s), _seen(seen), d(e), "a) Yes", "Team A", "W"] for c, s, seen, e in rows
     ]
+
+
+def _seen(value: object) -> object:
+    """A date written as a date; "a) Yes" as the text it is."""
+    return d(value) if isinstance(value, str) and value[:1].isdigit() else value
 
 
 def list5(*rows: tuple[str, str, str | None]) -> list[list[object]]:
