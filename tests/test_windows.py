@@ -184,7 +184,7 @@ def test_monthly_workbooks_in_order_then_undone_one_by_one(db, months: dict[str,
         assert figures(db) == expected
         loaded[name] = report
     assert loaded["october"].window_words() == "1 May 2023 to 31 Oct 2023"
-    assert "taken as every assessments record from 1 May 2023 to 31 Oct 2023" in loaded["october"].summary()
+    assert "taken as every assessment from 1 May 2023 to 31 Oct 2023" in loaded["october"].summary()
     undo_load(loaded["october"].load_id, who="test", db=db)
     assert figures(db) == AFTER_SEPTEMBER
     undo_load(loaded["september"].load_id, who="test", db=db)

@@ -153,8 +153,7 @@ def _write_record_level(
     report.uncounted = windows.uncounted(con, extract)
     if window is not None:
         report.window_from, report.window_to = window.first, window.last
-        noun = extract.words.removesuffix(" extract").removesuffix(" list")
-        report.notes.append(f"taken as every {noun} record from {window.words()}")
+        report.notes.append(f"taken as every {windows.record_noun(extract)} from {window.words()}")
     if report.uncounted:
         report.notes.append(
             f"cannot count {', '.join(report.uncounted)} (Yes/No, not dates): those figures are left as they were"

@@ -38,6 +38,12 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
+def record_noun(extract: ExtractType) -> str:
+    """`referral`, `section 47 enquiry`: one record of the type, in the type's own words."""
+    words = extract.words.removesuffix(" extract").removesuffix(" list")
+    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+
+
 def months_before(as_of: date, months: int) -> date:
     """The first day of a window of `months` months ending on `as_of`: 31 Jul 2023, 6 -> 1 Feb 2023."""
     index = as_of.year * 12 + as_of.month - 1 - months

@@ -329,10 +329,12 @@ def report_retired(stage: duckdb.DuckDBPyConnection, report: LoadReport, extract
     """Say how many records held from earlier loads this list retired, and name each (the load's findings)."""
     if not report.retired:
         return
-    noun = extract.words.removesuffix(" extract").removesuffix(" list")
+    from etl.ingest.windows import record_noun
+
     reason = (
-        f"{counted(report.retired, noun + ' record')} held from earlier loads {'is' if report.retired == 1 else 'are'}"
-        f" not in this list, which covers {report.window_words()}: retired (in no figure and no child list)"
+        f"{counted(report.retired, record_noun(extract))} held from earlier loads "
+        f"{'is' if report.retired == 1 else 'are'} not in this list, which covers {report.window_words()}: "
+        "retired (in no figure and no child list)"
     )
     rows = [(None, 2001, "warning", None, None, reason)]
     label = " + ".join(extract.key)
