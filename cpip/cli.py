@@ -136,9 +136,13 @@ def _months(text: str) -> int:
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
+    from etl.rules.kpis import caveats_at
     from etl.serve.queries import scorecard_table
 
     frame = scorecard_table(args.period, args.level)
+    # Figures that may be incomplete (docs/spec/windows.md): the same words as the pages and the pack.
+    found = caveats_at(args.period)
+    frame["caveat"] = [found.get(m, "") for m in frame["metric_id"]] if "metric_id" in frame.columns else ""
     _emit(frame, args.format, args.out)
     return 0
 

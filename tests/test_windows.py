@@ -415,3 +415,43 @@ def test_duplicate_keys_are_refused_after_writing_whatever_the_engine_made_of_th
     with reading(db) as con:
         assert con.execute("SELECT count(*) FROM assessments").fetchall() == [(0,)]
         assert con.execute("SELECT outcome FROM loads WHERE load_id = ?", [report.load_id]).fetchall() == [("refused",)]
+
+
+# --- caveats --------------------------------------------------------------------------------------------------------
+
+
+def test_re_referral_months_that_look_back_before_the_referrals_loaded_say_possibly_undercounted(
+    db, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from cpip.cli import main
+    from etl.rules.kpis import caveats_at
+
+    # Every referral from 1 Feb to 31 Jul 2023: R1 on 3 Jul, nobody referred before. July's look-back runs
+    # from 1 Jul 2022, before anything loaded: 0 of 1 re-referrals may be too few.
+    path = write_csv(tmp_path, "r.csv", ["child_id", "team", "referral_date"], [["R1", "Team A", "2023-07-03"]])
+    load(db, path, "2023-07-31", window=(date(2023, 2, 1), date(2023, 7, 31)))
+    assert figure(db, "rereferrals_12m", "2023-07") == (0, 1)
+    words = "possibly undercounted: no referrals loaded before 1 Feb 2023"
+    assert caveats_at("2023-07", db=db) == {"rereferrals_12m": words}
+    monkeypatch.setenv("CPIP_DB", str(db))
+    assert main(["scorecard", "--period", "2023-07", "--level", "la", "--format", "json"]) == 0
+    rows = {r["metric_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["rereferrals_12m"]["caveat"] == words
+    assert rows["seen_5wd"]["caveat"] == ""
+
+
+def test_a_month_the_windows_cover_in_part_says_partly_covered(db, tmp_path: Path) -> None:
+    from etl.rules.kpis import caveat_lines
+
+    # A List 4 as of Sat 15 Jul 2023 holds every assessment from 16 Jan to 15 Jul 2023. A0 started Mon 3 Jul,
+    # seen Wed 5 Jul (day 2: met): July 1/1, but only its first half is covered.
+    path = workbook(tmp_path / "mid.xlsx", {"List 4": list4(("A0", "2023-07-03", "2023-07-05", None))})
+    load(db, path, "2023-07-15")
+    assert figure(db, "seen_5wd", "2023-07") == (1, 1)
+    assert caveat_lines("2023-07", db=db) == [
+        "Assessments within 45 working days: partly covered: the loaded lists cover 1-15 July.",
+        "Children seen within 5 working days: partly covered: the loaded lists cover 1-15 July.",
+    ]
+    assert caveat_lines("2023-03", db=db) == []

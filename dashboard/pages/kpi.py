@@ -45,6 +45,7 @@ from etl.catalogue.reference import INDICATORS
 from etl.people import notes, plans
 from etl.privacy import access, children
 from etl.rules.calendar import add_months, financial_year_of, parse_period
+from etl.rules.kpis import caveats_at
 from etl.rules.spc import SPCResult
 from etl.serve import queries
 from etl.serve.safe_csv import to_csv_text
@@ -420,6 +421,12 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             **{"aria-label": "Choose the month and org unit"},
         ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
+        notice(
+            [w for m, w in per_load(caveats_at, sel.period).items() if m == metric.metric_id],
+            title="This figure may be incomplete",
+            kind="info",
+            banner_id="kpi-caveat",
+        ),
         headline(metric, row, sel.period),
         html.Div(
             [

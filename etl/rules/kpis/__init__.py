@@ -15,7 +15,7 @@ rebuild to the load's authority: it reads and replaces that authority's rows onl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -314,3 +314,89 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
     finally:
         for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics", "_kpi_coverage"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# --- caveats: figures that may be incomplete (docs/spec/windows.md) ---------------------------------------
+
+
+def _day_words(day) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def caveats(con, period: str) -> dict[str, str]:
+    """{metric_id: words} for month `period` (YYYY-MM): "possibly undercounted" for re-referrals whose
+    12-month look-back reaches before the referrals loaded; "partly covered" for a record-level KPI in a
+    month the windows in force cover only in part (and nothing else covers whole)."""
+    import calendar as _cal
+
+    from etl.store.db import dialect_of
+
+    if not dialect_of(con).has_table(con, "loads"):
+        return {}
+    year, month = (int(x) for x in period.split("-"))
+    first = date(year, month, 1)
+    last = date(year, month, _cal.monthrange(year, month)[1])
+    covered = coverage(con)
+    windowed = "window_from" in set(dialect_of(con).columns(con, "loads"))
+    out: dict[str, str] = {}
+    for metric in catalogue().metrics:
+        extract = EXTRACT_TYPES.get(metric.source)
+        if extract is None or not extract.record_level or extract.snapshot or metric.source not in SOURCES:
+            continue
+        spans = covered.get(metric.metric_id, [])
+        whole = any(a <= first <= b for a, b in spans)
+        if metric.metric_id == "rereferrals_12m" and whole:
+            earliest = _earliest_referral(con, windowed)
+            look_back = date(year - 1, month, 1)
+            if earliest is not None and earliest > look_back:
+                out[metric.metric_id] = f"possibly undercounted: no referrals loaded before {_day_words(earliest)}"
+                continue
+        if whole or not windowed:
+            continue
+        rows = con.execute(
+            "SELECT greatest(window_from, $first), least(window_to, $last) FROM loads "
+            f"WHERE extract_type = $type AND outcome IN {_IN_FORCE} AND window_from IS NOT NULL "
+            "AND window_from <= $last AND window_to >= $first ORDER BY 1",
+            {"type": extract.name, "first": first, "last": last},
+        ).fetchall()
+        merged: list[list] = []
+        for a, b in rows:  # overlapping windows read as one span
+            if merged and a <= merged[-1][1] + timedelta(days=1):
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        if merged and not (merged[0][0] == first and merged[0][1] == last):
+            parts = "; ".join(f"{a.day}-{b.day} {b:%B}" if a != b else f"{a.day} {a:%B}" for a, b in merged)
+            out[metric.metric_id] = f"partly covered: the loaded lists cover {parts}"
+    return out
+
+
+def _earliest_referral(con, windowed: bool):
+    """The earliest referral date the loads in force speak for: a window's start, or a record's date."""
+    found = []
+    if windowed:
+        found.append(
+            con.execute(
+                f"SELECT min(window_from) FROM loads WHERE extract_type = 'referrals' AND outcome IN {_IN_FORCE}"
+            ).fetchall()[0][0]
+        )
+    found.append(con.execute("SELECT min(referral_date) FROM referrals").fetchall()[0][0])
+    found = [d for d in found if d is not None]
+    return min(found) if found else None
+
+
+def caveats_at(period: str, db=None) -> dict[str, str]:
+    """`caveats` of the warehouse in hand, for the pages, the board pack and `cpip scorecard`."""
+    from etl.store import warehouse
+
+    try:
+        with warehouse.reading(db) as con:
+            return caveats(con, period)
+    except ValueError:  # a period that is not a month (a quarter, a year): no caveat by month
+        return {}
+
+
+def caveat_lines(period: str, db=None) -> list[str]:
+    """The month's figures that may be incomplete, one line per KPI in its own words."""
+    labels = {m.metric_id: m.label for m in catalogue().metrics}
+    return [f"{labels.get(m, m)}: {words}." for m, words in sorted(caveats_at(period, db).items())]
