@@ -523,7 +523,8 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
         return [], [], [], HIDE, True, "Load"
     firsts = {}
     for i, p in enumerate(previews):
-        firsts.setdefault(p.get("token") or i, i)  # a workbook's lists share one list of changed figures
+        if report.file_status(p) in ("ready", "errors"):
+            firsts.setdefault(p.get("token") or i, i)  # a workbook's lists share one list of changed figures
     cards = [report.file_report(p, index=i, show_changes=i in firsts.values()) for i, p in enumerate(previews)]
     with_errors = [p for p in previews if report.file_status(p) == "errors"]
     # A workbook's lists share a token: one choice loads the valid rows of each of its lists.
