@@ -455,3 +455,30 @@ def test_a_month_the_windows_cover_in_part_says_partly_covered(db, tmp_path: Pat
         "Children seen within 5 working days: partly covered: the loaded lists cover 1-15 July.",
     ]
     assert caveat_lines("2023-03", db=db) == []
+
+
+# --- records with no team -------------------------------------------------------------------------------------------
+
+
+def test_unallocated_is_a_team_wherever_teams_are_listed_and_the_teams_add_up(
+    db, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpip.cli import main
+    from etl.serve import queries
+
+    # R1 (no team) and R2 (Team A) referred in July, neither before: Unallocated 0 of 1, Team A 0 of 1,
+    # Team B nothing; the authority 0 of 2.
+    path = workbook(tmp_path / "a.xlsx", {"List 3": list3(("R1", "2023-07-03", None), ("R2", "2023-07-04", "Team A"))})
+    load(db, path, "2023-07-31")
+    assert queries.units_at("team", db=db) == ["Team A", "Team B", "Unallocated"]
+    teams = queries.scorecard("2023-07", "team", db=db)
+    rows = teams[teams["metric_id"] == "rereferrals_12m"].set_index("org_unit")
+    assert rows.loc["Unallocated", "denominator"] == 1
+    assert rows["denominator"].fillna(0).sum() == figure(db, "rereferrals_12m", "2023-07")[1] == 2
+    monkeypatch.setenv("CPIP_DB", str(db))
+    code = main(
+        ["children", "--metric", "rereferrals_12m", "--period", "2023-07", "--level", "team", "--unit", "Unallocated"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "scorecard 0 of 1" in out and "this list: 0 met of 1 counted" in out and "R1" in out
