@@ -377,6 +377,11 @@ def test_a_yes_no_list_4_covers_nothing_for_seen_5wd_and_keeps_dates_a_csv_gave(
         assert con.execute("SELECT child_seen_date FROM assessments WHERE child_id = 'A0'").fetchall() == [
             (date(2023, 7, 5),)
         ]
+    # A1's visit cannot be timed: it is in no figure, and never overdue on the due list either.
+    from etl.privacy.children import due_list
+
+    due = due_list(db=db).rows
+    assert due[(due["child_id"] == "A1") & (due["metric_id"] == "seen_5wd")].empty
 
 
 # --- undo ----------------------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ WITH now_of AS (
 open_records AS (
     SELECT 'seen_5wd' AS metric_id, 'assessments' AS source, child_id, team, assessment_start_date AS started,
            5 AS allowed
-    FROM assessments WHERE child_seen_date IS NULL
+    -- A visit given only as Yes/No (child_seen) cannot be timed: never due, as seen_5wd leaves it out.
+    FROM assessments WHERE child_seen_date IS NULL AND child_seen IS NULL
     UNION ALL
     SELECT 'assessments_45wd', 'assessments', child_id, team, assessment_start_date, 45
     FROM assessments WHERE assessment_completed_date IS NULL
