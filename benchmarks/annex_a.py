@@ -152,7 +152,7 @@ import sys, time
 from etl.ingest.load import preview_files
 started = time.perf_counter()
 reports = preview_files(sys.argv[1], as_of=sys.argv[2])
-changes = getattr(reports[0], "changes", None)
+changes = next((r.changes for r in reports if getattr(r, "changes", None) is not None), None)
 print(len(reports), "lists;", "no list of changes" if changes is None else f"{len(changes)} figures would change")
 """
 
