@@ -151,7 +151,14 @@ def superseded(con, extract: ExtractType) -> set[tuple[str, str, str]]:
         )
     from etl.rules.kpis import coverage
 
-    covered = coverage(con)
+    metrics = [m.metric_id for m in catalogue().metrics if m.source == extract.name]
+    [(given,)] = con.execute(
+        "SELECT count(*) FROM kpi_values WHERE metric_id IN (SELECT unnest(CAST($metrics AS VARCHAR[])))",
+        {"metrics": metrics},
+    ).fetchall()
+    if not given:  # nothing given upstream for these KPIs: nothing to supersede
+        return set()
+    covered = coverage(con, metrics)
     found: set[tuple[str, str, str]] = set()
     for metric in catalogue().metrics:
         if metric.source != extract.name:

@@ -252,9 +252,9 @@ def _figure(
 def _given_upstream(con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str]) -> list[str]:
     """The months whose figure kpi_values gives: those outside the months the
     metric's extract covers (etl.rules.kpis.coverage), where the mart takes them instead."""
-    cover = kpis.coverage(con).get(metric.source)
+    cover = kpis.coverage(con).get(metric.metric_id, [])  # per metric (docs/spec/windows.md)
     outside = [parse_period(m) for m in months]
-    outside = [d for d in outside if cover is None or not cover[0] <= d <= cover[1]]
+    outside = [d for d in outside if not any(first <= d <= last for first, last in cover)]
     if not outside:
         return []
     found = con.execute(

@@ -140,7 +140,7 @@ def _next_month(month):
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def coverage(con) -> dict[str, list[tuple]]:
+def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]]:
     """{record-level metric: [(first month, last month), ...]}: the months its records cover, where a
     kpi_values row gives way to them (docs/spec/windows.md). A load in force with a window covers each
     month wholly inside it; a load without one the months from its earliest counted date of the metric
@@ -155,7 +155,18 @@ def coverage(con) -> dict[str, list[tuple]]:
         return out
     columns = set(dialect_of(con).columns(con, "loads"))
     windowed = "window_from" in columns
+    wanted = None if metrics is None else set(metrics)
+    # Which types have loads in force without a window (their records' dates say what they cover).
+    plain = {
+        t
+        for (t,) in con.execute(
+            f"SELECT DISTINCT extract_type FROM loads WHERE outcome IN {_IN_FORCE}"
+            + (" AND window_from IS NULL" if windowed else "")
+        ).fetchall()
+    }
     for metric in catalogue().metrics:
+        if wanted is not None and metric.metric_id not in wanted:
+            continue
         extract = EXTRACT_TYPES.get(metric.source)
         if extract is None or not extract.record_level or metric.source not in SOURCES:
             continue
@@ -185,7 +196,7 @@ def coverage(con) -> dict[str, list[tuple]]:
                 if (span := _whole_months(first, last)) is not None
             ]
         no_window = "AND l.window_from IS NULL" if windowed else ""
-        spans += [
+        spans += [] if extract.name not in plain else [
             (first, last)
             for first, last in con.execute(
                 f"SELECT CAST(date_trunc('month', min(CAST(t.\"{column}\" AS DATE))) AS DATE), "
