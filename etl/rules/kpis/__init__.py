@@ -196,17 +196,21 @@ def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]
                 if (span := _whole_months(first, last)) is not None
             ]
         no_window = "AND l.window_from IS NULL" if windowed else ""
-        spans += [] if extract.name not in plain else [
-            (first, last)
-            for first, last in con.execute(
-                f"SELECT CAST(date_trunc('month', min(CAST(t.\"{column}\" AS DATE))) AS DATE), "
-                f"CAST(date_trunc('month', greatest(max(CAST(t.\"{column}\" AS DATE)), max(l.as_of))) AS DATE) "
-                f'FROM "{extract.table}" t JOIN loads l ON l.load_id = t.load_id '
-                f"WHERE l.outcome IN {_IN_FORCE} {no_window} AND {able} GROUP BY t.load_id",
-                {"metric": metric.metric_id},
-            ).fetchall()
-            if first is not None
-        ]
+        spans += (
+            []
+            if extract.name not in plain
+            else [
+                (first, last)
+                for first, last in con.execute(
+                    f"SELECT CAST(date_trunc('month', min(CAST(t.\"{column}\" AS DATE))) AS DATE), "
+                    f"CAST(date_trunc('month', greatest(max(CAST(t.\"{column}\" AS DATE)), max(l.as_of))) AS DATE) "
+                    f'FROM "{extract.table}" t JOIN loads l ON l.load_id = t.load_id '
+                    f"WHERE l.outcome IN {_IN_FORCE} {no_window} AND {able} GROUP BY t.load_id",
+                    {"metric": metric.metric_id},
+                ).fetchall()
+                if first is not None
+            ]
+        )
         if spans:
             out[metric.metric_id] = _merge(spans)
     return out
