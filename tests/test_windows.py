@@ -90,6 +90,16 @@ def list5(*rows: tuple[str, str, str | None]) -> list[list[object]]:
     return [header] + [[c, *PERSON, "b) No", d(s), "b) No", d(i), "a) Yes", 1, 1, "Team A", "W"] for c, s, i in rows]
 
 
+@pytest.fixture(autouse=True)
+def command_line():
+    """Child lists read as the command line does (no viewer), even when another test module has put the
+    web app's gate up in this process."""
+    from etl.privacy import access
+
+    with access.viewing(None):
+        yield
+
+
 @pytest.fixture
 def db(tmp_path: Path, new_target):
     """Each test on both engines (conftest's `engine`)."""
