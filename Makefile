@@ -25,7 +25,7 @@ install: $(STAMP)
 
 install-test: $(TEST_STAMP) system-deps
 
-# Chromium for the browser tests and board-pack charts, poppler for pdftoppm,
+# Chromium for the browser tests, poppler for pdftoppm,
 # and the libraries WeasyPrint loads. Installed only when missing.
 system-deps:
 	@./scripts/system-deps.sh

@@ -19,7 +19,7 @@ import dash  # noqa: E402
 from dashboard import child_routes, gate, inbox_schedule  # noqa: E402
 from dashboard.components.upload import max_upload_bytes  # noqa: E402
 from dashboard.export import routes as boardpack_routes  # noqa: E402
-from dashboard.shell import APP_TITLE, build_shell, index_string  # noqa: E402
+from dashboard.shell import APP_TITLE, build_shell, index_string, install_skeleton  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,6 +40,7 @@ server = app.server
 # Refuse an oversized upload before it is read (base64 makes a file about 4/3 larger).
 server.config["MAX_CONTENT_LENGTH"] = int(max_upload_bytes() * 1.4) + 2**20
 gate.install(app)  # who may see what: every route and callback, before anything else runs
+install_skeleton(app)  # the validation layout in every page: ids alone, built as nobody, before the gate
 boardpack_routes.register(server)  # /boardpack.pdf and /boardpack.xlsx
 child_routes.register(server)  # /kpi/<metric_id>/children.csv and /due.csv
 inbox_schedule.start(server)  # only when CPIP_INBOX_INTERVAL is set; one worker wins the lock

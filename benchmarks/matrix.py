@@ -36,7 +36,8 @@ import requests  # noqa: E402
 
 from etl.catalogue.metrics import catalogue  # noqa: E402
 from etl.rules.calendar import parse_period  # noqa: E402
-from etl.serve import queries  # noqa: E402
+from etl.serve import common, queries  # noqa: E402
+from etl.serve import scorecard as scorecard_module  # noqa: E402
 from etl.store.warehouse import writer  # noqa: E402
 
 GOAL_MS = 300.0
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(4 * args.workers):  # warm every worker
                 post(months[-1])
             cases = [rng.choice(months) for _ in range(args.requests)]
-            sql = queries._HISTORY_SQL.format(metrics=queries._metrics_values_sql())
+            sql = scorecard_module._HISTORY_SQL.format(metrics=common._metrics_values_sql())
             teams = queries.units_at("team", db=db)
             con = duckdb.connect(str(db), read_only=True)
             took_http, took_query, took_sql, sizes = [], [], [], []

@@ -26,7 +26,7 @@ database on tests/pg_server.py's throwaway server, or on `--pg-url`'s, created a
    over repeated calls; goal under 50 ms. Baseline: a plain SELECT of that authority's team rows of the 12
    months from kpi_monthly through the same `etl.store.warehouse.reading()` (a connection opened per call on DuckDB,
    one from the pool on PostgreSQL). And where a call's time goes: opening and closing `reading()` alone, and
-   the published-figures comparison (`etl.serve.queries._comparators`) on an open connection.
+   the published-figures comparison (`etl.serve.comparators._comparators`) on an open connection.
 3. The regional view (`etl.serve.regional.regional(metric, codes)`) for the South East's 19 authorities when all are
    loaded, else the first 19 loaded (with 10 loaded: those 10); baseline: a plain SELECT of their
    authority-level rows of the metric through `reading()` (one transaction for all on PostgreSQL, each file in
@@ -429,6 +429,7 @@ def fire(
 
 def run_one(engine: Engine, data: Path, manifest: dict, authorities: list, args, tmp: Path) -> dict:
     from etl.rules.calendar import add_months, parse_period
+    from etl.serve import comparators as serve_comparators
     from etl.serve import queries, regional
     from etl.store import authority, warehouse
 
@@ -508,7 +509,7 @@ def run_one(engine: Engine, data: Path, manifest: dict, authorities: list, args,
             base = repeat(plain, args.repeats)
             opened = repeat(just_open, args.repeats)
             with warehouse.reading(db) as con:
-                compared = repeat(lambda: queries._comparators(con, period), args.repeats)
+                compared = repeat(lambda: serve_comparators._comparators(con, period), args.repeats)
         print(f"  {largest.name} ({largest.code}), {len(teams)} teams, {period}; {args.repeats} calls each (ms):")
         result["scorecard_table"] = line("scorecard_table(period, 'team'): every team", table)
         result["scorecard_team"] = line("scorecard(period, 'team', unit): one team", one)

@@ -30,7 +30,8 @@ import duckdb  # noqa: E402
 from etl.catalogue.metrics import catalogue  # noqa: E402
 from etl.rules import kpis  # noqa: E402
 from etl.rules.calendar import add_months  # noqa: E402
-from etl.serve import queries  # noqa: E402
+from etl.serve import common, queries, units  # noqa: E402
+from etl.serve import scorecard as scorecard_module  # noqa: E402
 from etl.store.warehouse import reading, writer  # noqa: E402
 
 TEAMS = 100
@@ -106,10 +107,10 @@ def _raw_sql(period: str, level: str) -> tuple[str, dict]:
     }
     if level == "la":
         params["authority"] = catalogue().authority.name
-    sql = queries._SCORECARD_SQL.format(
-        metrics=queries._metrics_values_sql(),
-        units=queries._UNITS_SQL[level],
-        months=queries._months_sql("$first", "$last"),
+    sql = scorecard_module._SCORECARD_SQL.format(
+        metrics=common._metrics_values_sql(),
+        units=units._UNITS_SQL[level],
+        months=common._months_sql("$first", "$last"),
     )
     return sql, params
 

@@ -37,12 +37,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etl.catalogue.levels import LEVELS
 from etl.privacy.access import os_user
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made: `cpip load` never needs it
     import pandas as pd
-
-LEVELS = ("la", "area", "service", "team")
 
 
 def _iso_date(text: str) -> date:
@@ -374,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scorecard", help="the CPIP scorecard for one month")
     p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
-    p.add_argument("--level", choices=LEVELS, required=True)
+    p.add_argument("--level", choices=LEVELS, default="la", help="the rows' level (default: la, the authority)")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_scorecard)
@@ -514,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ValueError, KeyError, LookupError, OSError) as exc:
         message = exc.args[0] if exc.args else exc.__class__.__name__
+        if isinstance(exc, OSError) and exc.strerror:  # the system's words, not its number (`28`)
+            message = exc.strerror + (f": {exc.filename}" if exc.filename else "")
         print(f"cpip {args.command}: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from datetime import date
 from flask import Flask, Response, current_app, request
 
 from etl.privacy import children
+from etl.privacy.access_log import AccessLogUnavailable
 from etl.serve.safe_csv import to_csv_text
 
 
@@ -60,6 +61,8 @@ def children_csv(metric_id: str) -> Response:
         found = children.child_list(metric_id, period, args.get("level") or "la", args.get("unit"), fmt="csv", db=db)
     except ValueError as exc:
         return _plain(str(exc), 400)
+    except AccessLogUnavailable as exc:
+        return _plain(str(exc), 503)
     name = f"children-{metric_id}-{found.period}-{found.level}-{found.unit if found.level != 'la' else ''}"
     return _csv(to_csv_text(found.rows), name)
 
@@ -74,6 +77,8 @@ def due_csv() -> Response:
         )  # fmt: skip
     except ValueError as exc:
         return _plain(str(exc), 400)
+    except AccessLogUnavailable as exc:
+        return _plain(str(exc), 503)
     return _csv(to_csv_text(found.rows), f"due-{found.team or 'all-teams'}-{found.days}-days")
 
 

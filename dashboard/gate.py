@@ -32,9 +32,10 @@ PostgreSQL row-level security holds the transaction to it as well.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask, Response, g, redirect, request
 
@@ -160,6 +161,10 @@ def refused(sentence: str) -> Response:
     return plain_page("Not allowed", sentence, 403)
 
 
+def bad_request(sentence: str) -> Response:
+    return plain_page("Not understood", sentence, 400)
+
+
 def not_signed_in() -> Response:
     return plain_page(
         "Not signed in",
@@ -226,6 +231,116 @@ def _teardown(_exc: BaseException | None) -> None:
                 pass
 
 
+# --- the callback Dash will run --------------------------------------------------------------
+
+MALFORMED_CALLBACK = (
+    "This request does not match any part of the dashboard (its inputs are not the ones the page sends). "
+    "Reload the page and try again."
+)
+
+
+def _spec_entries(outputs: object) -> list[dict]:
+    """A registered callback's outputs as [{"id": ..., "property": ...}] (ids as Dash spells them)."""
+    items = outputs if isinstance(outputs, list | tuple) else [outputs]
+    return [{"id": o.component_id_str(), "property": o.component_property} for o in items]
+
+
+def _id_fits(pattern: dict, sent: object) -> bool:
+    """A pattern-matching id (wildcards as ["ALL"], ["MATCH"], ["ALLSMALLER"]) against a sent id."""
+    if not isinstance(sent, dict) or set(sent) != set(pattern):
+        return False
+    return all(isinstance(want, list) or sent[key] == want for key, want in pattern.items())
+
+
+def _sent_fits(spec: dict, sent: object) -> bool:
+    """Whether one sent input, state or output is the registered one: same id, same property."""
+    spec_id, prop = spec["id"], spec["property"]
+
+    def same_property(item: dict) -> bool:  # an output that may be shared is sent as `children@<hash>`
+        return isinstance(item.get("property"), str) and item["property"].split("@")[0] == prop
+
+    if spec_id.startswith("{"):  # a pattern-matching id: one item, or a list of them for ALL
+        pattern = json.loads(spec_id)
+        items = sent if isinstance(sent, list) else [sent]
+        return all(isinstance(i, dict) and same_property(i) and _id_fits(pattern, i.get("id")) for i in items)
+    return isinstance(sent, dict) and sent.get("id") == spec_id and same_property(sent)
+
+
+def _all_fit(specs: list[dict], sent: object) -> bool:
+    return isinstance(sent, list) and len(sent) == len(specs) and all(map(_sent_fits, specs, sent))
+
+
+def callback_mismatch(body: object, callback_map: dict) -> str | None:
+    """Why a callback POST is not the callback Dash will run (a sentence), or None when it is.
+    Dash picks the function by `output` and hands it the inputs by position, so the gate's
+    reading of the inputs by id and property holds only when they are exactly the registered ones."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        return MALFORMED_CALLBACK
+    registered = callback_map.get(body["output"])
+    if registered is None:
+        return MALFORMED_CALLBACK
+    if not _all_fit(registered["inputs"], body.get("inputs")) or not _all_fit(
+        registered["state"], body.get("state", [])
+    ):
+        return MALFORMED_CALLBACK
+    if not registered.get("no_output"):
+        outputs = registered.get("output")
+        specs = _spec_entries(outputs)
+        sent = body.get("outputs")
+        if not isinstance(outputs, list | tuple):
+            sent = [sent]  # a single output is sent bare
+        if not _all_fit(specs, sent):
+            return MALFORMED_CALLBACK
+    return None
+
+
+class MalformedRequest(ValueError):
+    """A callback's or download's parameters are not of the shape the page sends: 400 and the sentence."""
+
+
+def callback_params(params: object, *keys: str) -> dict:
+    """A page's stored parameters (a dcc.Store's data) as a dict whose `keys` are text (or None),
+    else MalformedRequest: a hand-made POST gets 400 and a sentence, never a 500."""
+    if not isinstance(params, dict) or any(k not in params for k in keys):
+        raise MalformedRequest(MALFORMED_CALLBACK)
+    if any(params[k] is not None and not isinstance(params[k], str) for k in keys):
+        raise MalformedRequest(MALFORMED_CALLBACK)
+    return params
+
+
+# --- what every response carries ----------------------------------------------------------------
+
+
+# Dash 4 puts its config in a JSON <script> tag and loads its scripts from /_dash-component-suites;
+# its inline scripts (the renderer's start, the clientside callbacks) are allowed by their hashes
+# (Dash's own `csp_hashes`). plotly.js builds functions at run time ('unsafe-eval'), and Dash's
+# components set style attributes ('unsafe-inline' for styles). Frames only from this dashboard.
+def content_security_policy(script_hashes: list[str]) -> str:
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-eval' " + " ".join(script_hashes),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        )
+    )
+
+
+def security_headers(script_hashes: list[str]) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(script_hashes),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "SAMEORIGIN",
+    }
+
+
 AUTHORITY_COOKIE = "cpip_authority"
 
 
@@ -242,16 +357,28 @@ def chosen_authority(viewer: access.Viewer) -> str:
     return wanted if wanted in choices else choices[0]
 
 
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f\\]")  # controls, space, backslash
+
+
+def inside_app(target: str) -> str:
+    """`target` when it is a path inside this dashboard, else "/". Browsers drop tabs and line
+    breaks from an address and read a backslash as a slash, so `/<tab>/x.example` or `/<backslash>x.example`
+    would leave the site: any of those, a scheme, a host or a leading `//` gives "/"."""
+    if _UNSAFE_IN_PATH.search(target) or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
 def choose_authority(code: str) -> Response:
     """`/authority/<code>?next=/teams`: work on that authority from now on (a cookie), then go back."""
     viewer = access.current_viewer()
     if viewer is None or code not in authority_choices(viewer):
         name = authority.authority(code).name if authority.CODE.match(code) else code
         return refused(f"You have not been given access to {name}. Ask the performance team if you need it.")
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # only ever back into this dashboard
-    response = redirect(target, code=303)
+    response = redirect(inside_app(request.args.get("next", "/")), code=303)
     response.set_cookie(AUTHORITY_COOKIE, code, samesite="Lax", httponly=True, secure=request.is_secure)
     return response
 
@@ -305,15 +432,6 @@ def authority_switch() -> list[tuple[str, str]]:
     return [(authority.authority(c).name, f"/authority/{c}?next=/") for c in choices if c != current]
 
 
-def may_open(capability: str) -> bool:
-    """Whether the current viewer's role may use `capability` (for links only; the gate decides)."""
-    try:
-        viewer = access.current_viewer()
-    except AccessDenied:
-        return False
-    return viewer is None or viewer.may(capability)
-
-
 def install(app) -> None:
     """Put the gate in front of every route and callback of a Dash app, and the
     who-line at the top of every page."""
@@ -323,8 +441,26 @@ def install(app) -> None:
     server.before_request_funcs.setdefault(None, []).insert(0, _before)
     server.teardown_request(_teardown)
     server.register_error_handler(AccessDenied, _denied)
+    server.register_error_handler(MalformedRequest, lambda exc: bad_request(str(exc)))
     server.register_error_handler(authority.NotPermitted, _denied)
     server.add_url_rule("/authority/<code>", "choose_authority", choose_authority)
+
+    @server.after_request
+    def _security_headers(response: Response) -> Response:
+        # Worked out per response: the page router adds a clientside callback on the first request.
+        for name, value in security_headers(app.csp_hashes()).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def _callback_is_registered() -> Response | None:
+        # After Dash's own hooks (its page router registers itself on the first request), so the
+        # callback map is complete: a POST must be exactly a registered callback, or it is refused.
+        if request.method != "POST" or request.path != CALLBACK_PATH:
+            return None
+        why = callback_mismatch(request.get_json(silent=True), app.callback_map)
+        return bad_request(why) if why else None
+
+    server.before_request(_callback_is_registered)
     interpolate = app.interpolate_index
 
     def with_who_line(**parts: str) -> str:

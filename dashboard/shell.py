@@ -6,11 +6,17 @@ defined once (dashboard/theme.py) and the stylesheet only refers to it.
 
 from __future__ import annotations
 
+import copy
+import json
+from collections.abc import Iterator
+
 import dash
 from dash import Input, Output, clientside_callback, dcc, html
+from dash.development.base_component import Component
 
 from dashboard import theme
 from etl.catalogue.metrics import catalogue
+from etl.privacy import access
 from etl.store import authority as authorities
 
 DEFAULT_LOGO = "logo.svg"
@@ -175,3 +181,94 @@ clientside_callback(
     Input("_pages_location", "search"),
     dash.State({"type": "nav-link", "path": dash.ALL}, "id"),
 )
+
+
+# --- the validation layout ---------------------------------------------------------------------
+# Dash embeds a "validation layout" in every page it serves (its `_dash-config`), so the browser can
+# check each callback's ids. With pages, Dash builds it once per worker by calling every page's
+# layout in the first request's context: that viewer's name, authority, notes and figures would
+# then go to everyone the worker serves. The renderer needs only each callback's components (type
+# and id), so that is all the skeleton keeps.
+
+
+def _callback_ids(callback_map: dict) -> tuple[set[str], set[str]]:
+    """(plain ids, pattern-matching `type`s) of every component a registered callback names."""
+    plain: set[str] = set()
+    types: set[str] = set()
+    for spec in callback_map.values():
+        outputs = spec.get("output")
+        items = outputs if isinstance(outputs, list | tuple) else [outputs]
+        named = [o.component_id_str() for o in items if hasattr(o, "component_id_str")]
+        named += [d["id"] for d in [*spec.get("inputs", []), *spec.get("state", [])]]
+        for cid in named:
+            if cid.startswith("{"):
+                types.add(str(json.loads(cid).get("type", "")))
+            else:
+                plain.add(cid)
+    return plain, types
+
+
+def _bare(component: Component, cid: object) -> Component:
+    """The component with its id alone: no text, no data, no children."""
+    bare = copy.copy(component)  # keeps the type and what it needs to be sent; its props go below
+    props = set(component._prop_names) | {k for k in vars(component) if k.startswith(("data-", "aria-"))}
+    for name in props & set(vars(bare)):
+        del bare.__dict__[name]
+    bare.__dict__["id"] = cid
+    return bare
+
+
+def _components(node: object) -> Iterator[Component]:
+    """Every component in a tree, wherever it sits: children, or any other property holding components
+    (Dash's own walk follows `children` only)."""
+    if isinstance(node, Component):
+        yield node
+        for name, value in vars(node).items():
+            if not name.startswith("_"):
+                yield from _components(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _components(item)
+    elif isinstance(node, dict):
+        for item in node.values():
+            yield from _components(item)
+
+
+def skeleton(layout: Component, callback_map: dict) -> html.Div:
+    """`layout` cut down to the components callbacks name, each with its id alone (the values
+    of a pattern-matching id other than its `type` blanked: they can carry a unit's name)."""
+    plain, types = _callback_ids(callback_map)
+    kept: dict[str, Component] = {}
+    for component in _components(layout):
+        cid = getattr(component, "id", None)
+        if isinstance(cid, str) and cid in plain:
+            kept.setdefault(cid, _bare(component, cid))
+        elif isinstance(cid, dict) and str(cid.get("type", "")) in types:
+            blank = {k: v if k == "type" else ("" if isinstance(v, str) else 0) for k, v in cid.items()}
+            kept.setdefault(json.dumps(blank, sort_keys=True), _bare(component, blank))
+    return html.Div(list(kept.values()))
+
+
+def install_skeleton(app: dash.Dash) -> None:
+    """Have Dash build its validation layout as nobody in particular (the command line's view of
+    metrics.yml's authority, before the gate names this request's viewer), then cut it down to its
+    skeleton, whenever Dash (re)builds it."""
+    server = app.server
+    funcs = server.before_request_funcs.setdefault(None, [])
+    router = next((f for f in funcs if getattr(f, "__name__", "") == "router_sync"), None)
+    done: dict[str, object] = {}
+
+    def _build_as_nobody() -> None:
+        if router is None or app._got_first_request.get("pages"):
+            return
+        with access.viewing(None):  # Dash's router builds it on a worker's first request: not as its user
+            router()
+        # Cut down by `_replace` below, once Dash has gathered every page's callbacks (its `_setup_server`).
+
+    def _replace() -> None:
+        current = app.validation_layout
+        if current is not None and current is not done.get("skeleton"):
+            done["skeleton"] = app.validation_layout = skeleton(current, app.callback_map)
+
+    funcs.insert(0, _build_as_nobody)  # before the gate names the request's viewer and authority
+    server.before_request(_replace)  # after Dash's own hooks: the page is rendered only after this

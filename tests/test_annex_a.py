@@ -529,7 +529,7 @@ def test_loading_a_workbook_twice_changes_nothing_and_undo_restores_the_state_be
     assert mart(db, "pathway_plans", "la", AUTHORITY) == {"2023-07": (1, 1)}
 
 
-def test_a_workbook_with_one_bad_list_refuses_that_list_naming_sheet_and_line(db: Path, tmp_path: Path) -> None:
+def test_a_workbook_with_one_bad_list_loads_nothing_naming_sheet_and_line(db: Path, tmp_path: Path) -> None:
     path = workbook(
         tmp_path / "a.xlsx",
         {
@@ -538,7 +538,9 @@ def test_a_workbook_with_one_bad_list_refuses_that_list_naming_sheet_and_line(db
         },
     )
     bad, good = load(db, path)
-    assert bad.outcome == "refused" and good.outcome == "loaded"
+    # A workbook is all or nothing (README): the good List 9 is refused with the bad List 3.
+    assert bad.outcome == "refused" and good.outcome == "refused"
+    assert query(db, "SELECT count(*) FROM care_leavers") == [(0,)]
     assert [f.describe(bad.file_name) for f in bad.findings] == [
         "a.xlsx, sheet 'List 3': line 3: referral_date: impossible date: no such day (dates are day first: 31/07/2023)"
         " (value '31/02/2023')"

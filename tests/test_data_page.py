@@ -249,7 +249,12 @@ def test_a_workbook_is_checked_and_loaded_list_by_list(env: Path) -> None:
     assert "Read as" in text and "Annex A List 9 (care leavers)" in text and "Date of Birth" in text
     assert "Skipped, not an error" in text
     assert "line 2" in text or "31/02/2023" in text
-    done, _lines, _left = page.load_checked(previews, [], as_of=date(2023, 7, 31), who="k.jones")
+    # A workbook loads whole or not at all: with List 3 refused, List 9 waits for the explicit choice.
+    _, options, _, _, disabled, label = page.show_previews(previews, [])
+    [option] = options
+    assert option["label"].startswith("Load the good lists and valid rows only of Annex_A.xlsx")
+    assert (disabled, label) == (True, "Load")
+    done, _lines, _left = page.load_checked(previews, [option["value"]], as_of=date(2023, 7, 31), who="k.jones")
     assert {d["file_name"]: d["outcome"] for d in done} == {
         "Annex_A.xlsx, sheet 'Front_Sheet'": "skipped",
         "Annex_A.xlsx, sheet 'List 9'": "loaded",

@@ -22,8 +22,8 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 
 from dashboard.components.format import long_month_label, month_label
 from etl.catalogue.contract import match_name
+from etl.catalogue.levels import LEVELS
 
-LEVELS = ("la", "area", "service", "team")
 LEVEL_LABELS = {"la": "Authority", "area": "Area", "service": "Service", "team": "Team"}
 
 

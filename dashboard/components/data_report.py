@@ -318,15 +318,22 @@ def file_report(preview: dict, *, index: int = 0, show_changes: bool = True) -> 
     return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3 data-file-report")
 
 
+def spoiled_tokens(previews: list[dict] | None) -> set[str]:
+    """The uploads (a workbook's lists share one) holding a list with errors or refused: a workbook loads whole
+    or not at all, so its good lists load only when the analyst chooses its good lists and valid rows alone."""
+    return {p["token"] for p in previews or [] if p.get("token") and file_status(p) in ("errors", "refused")}
+
+
 def loadable(previews: list[dict], valid_only_tokens: list[str] | None) -> tuple[list[dict], list[dict], list[dict]]:
     """Split checked files into (load as they are, load valid rows only, not loaded)."""
     chosen = set(valid_only_tokens or [])
+    spoiled = spoiled_tokens(previews)
     clean, partial, left = [], [], []
     for p in previews or []:
         status = file_status(p)
-        if status == "ready":
+        if status == "ready" and p.get("token") not in spoiled:
             clean.append(p)
-        elif status == "errors" and p.get("token") in chosen:
+        elif status in ("ready", "errors") and p.get("token") in chosen:
             partial.append(p)
         elif status != "skipped":
             left.append(p)

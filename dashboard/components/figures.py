@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from dashboard import theme
 from dashboard.components.format import NO_DATA, format_fraction, format_value, month_label
+from dashboard.components.trend_model import trend_model
 from etl.catalogue.metrics import Metric, Polarity
 from etl.rules.calendar import add_months, financial_year_of
 
@@ -185,27 +186,11 @@ def trend_figure(
         for v, n, d, r in zip(values, numerators, denominators, rags, strict=True)
     ]
 
-    targets = []
-    for p in periods:
-        t = metric.thresholds_for(p)
-        targets.append(t.target if t is not None else None)
-
     bench = {k: v for k, v in (benchmarks or {}).items() if _num(v) is not None}
     lines = {k: [_num(v) for v in vs] for k, vs in (references or {}).items()}
     lines = {k: vs for k, vs in lines.items() if any(v is not None for v in vs)}
-    known = [v for v in values if v is not None]
-    known += [v for vs in lines.values() for v in vs if v is not None]
-    known += [t for t in targets if t is not None] + list(bench.values())
-    for p in periods if metric.rated else []:
-        t = metric.thresholds_for(p)
-        known += [t.green, t.amber]
-    lo, hi = min(known), max(known)
-    pad = max((hi - lo) * 0.12, 2.0 if metric.unit == "percent" else 1.0)
-    y_low, y_high = lo - pad, hi + pad
-    if metric.unit == "percent":
-        y_low, y_high = max(0.0, y_low), min(100.0, y_high)
-    else:
-        y_low = max(0.0, y_low)
+    model = trend_model(metric, periods, values, also=[*bench.values(), *(v for vs in lines.values() for v in vs)])
+    targets, y_low, y_high = model.targets, model.y_low, model.y_high
 
     traces: list[go.BaseTraceType] = [
         go.Scatter(

@@ -1,10 +1,11 @@
 """Uploaded extracts, from the browser to a staged file the loader can read.
 
 The browser sends each file as a base64 data URL (dcc.Upload). Before the
-loader sees it we check what we can cheaply and say so plainly: CSV or an .xlsx workbook only,
-under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
+loader sees it we check what we can cheaply and say so plainly: only the suffixes a reader
+takes (etl/readers/registry.py), under the size cap (CPIP_UPLOAD_MAX_MB, 50 MB by default), not a binary or
 a spreadsheet saved under a .csv name, UTF-8 text. The bytes are then written
-to a private staging folder under a random token; the uploaded file name is
+to the app's own staging folder (mode 0700, files 0600; CPIP_UPLOAD_DIR, else
+beside the warehouse, never the shared system temp folder) under a random token; the uploaded file name is
 only ever used after `safe_file_name`, and the browser only ever names a
 staged file by its token, which must be 32 hex digits, so nothing the browser
 sends can point the server at another path.
@@ -14,19 +15,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import re
 import secrets
 import shutil
-import tempfile
+import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from etl.ingest.inbox import safe_file_name
+from etl.readers import registry
 
 DEFAULT_MAX_MB = 50
-STALE_SECONDS = 24 * 3600  # staged files nobody loaded or cancelled are swept after a day
+STALE_SECONDS = 3600  # staged files nobody loaded or cancelled are swept after an hour: they hold personal data
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -53,8 +56,23 @@ def format_size(size: int) -> str:
 
 
 def staging_root() -> Path:
-    """Where uploads wait between "check" and "load" (env CPIP_UPLOAD_DIR, else the system temp folder)."""
-    return Path(os.environ.get("CPIP_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "cpip-uploads")
+    """Where uploads wait between "check" and "load": env CPIP_UPLOAD_DIR, else `uploads` beside the
+    warehouse (its state folder on PostgreSQL). Not the system temp folder, which every user shares."""
+    named = os.environ.get("CPIP_UPLOAD_DIR", "").strip()
+    if named:
+        return Path(named)
+    from etl.store.warehouse import warehouse_path
+
+    return warehouse_path().parent / "uploads"
+
+
+def private_root(root: Path | None = None) -> Path:
+    """The staging folder, made if need be and kept at mode 0700 (only the app's user may list or read it)."""
+    base = root or staging_root()
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if stat.S_IMODE(base.stat().st_mode) != 0o700:
+        base.chmod(0o700)  # made before, or by mkdir under a umask: tightened
+    return base
 
 
 @dataclass
@@ -70,6 +88,12 @@ class StagedFile:
         return asdict(self)
 
 
+_SAVE_AS = (
+    'Save the extract as "CSV UTF-8 (comma delimited)" and upload the .csv file, or upload the .xlsx workbook'
+    " (an Annex A workbook loads as it is)."
+)
+
+
 def decode_data_url(contents: str) -> bytes:
     """The bytes of a `data:<type>;base64,<data>` URL, as dcc.Upload gives them."""
     _, _, data = contents.partition(",") if contents.startswith("data:") else ("", "", contents)
@@ -82,19 +106,19 @@ def decode_data_url(contents: str) -> bytes:
 def precheck(name: str, data: bytes, *, limit: int | None = None) -> str | None:
     """Why this file cannot even be offered to the loader, or None if it can."""
     limit = max_upload_bytes() if limit is None else limit
-    workbook = name.lower().endswith(".xlsx")
-    if not name.lower().endswith(".csv") and not workbook:
-        return (
-            'it is not a CSV file or an Excel workbook. Save the extract as "CSV UTF-8 (comma delimited)" and upload'
-            " the .csv file, or upload the .xlsx workbook (an Annex A workbook loads as it is)."
-        )
+    reader = registry.by_suffix(name)
+    if reader is None:
+        return f"it is not {registry.accepted_words()}. {_SAVE_AS}"
     if len(data) > limit:
         return f"it is {format_size(len(data))}, over the {format_size(limit)} limit for one file."
     if not data.strip():
         return "it is empty."
     head = data[:4096]
-    if workbook:
-        return None if head.startswith(b"PK\x03\x04") else "it is not an Excel workbook (.xlsx), whatever its name."
+    if reader.magic:
+        suffix = Path(name).suffix.lower()
+        return None if head.startswith(reader.magic) else f"it is not {reader.words} ({suffix}), whatever its name."
+    if reader is not registry.CSV:
+        return None  # the reader's own checks say what is wrong with it
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         return 'it is an Excel workbook renamed to .csv. Open it in Excel and save as "CSV UTF-8".'
     if b"\x00" in head:
@@ -130,9 +154,11 @@ def stage_upload(name: str, contents: str | None, *, root: Path | None = None, l
     reason = precheck(name or "", data, limit=limit)
     if reason:
         return StagedFile(token, safe, len(data), refused=reason)
-    path = staged_path(token, safe, root=root)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_bytes(data)
+    path = staged_path(token, safe, root=private_root(root))
+    path.parent.mkdir(mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
     return StagedFile(token, safe, len(data))
 
 
@@ -161,7 +187,7 @@ def sweep(*, root: Path | None = None, older_than: float = STALE_SECONDS) -> int
 # Runs in the browser when files are dropped: refuses what is not a CSV or is
 # over the cap before anything is sent (a 500 MB file never leaves the
 # browser), and says at once what is happening. The server checks again.
-FILTER_UPLOADS_JS = """
+_FILTER_UPLOADS_JS = """
 function(contents, names, limit) {
     const nu = window.dash_clientside.no_update;
     if (!contents) { return [nu, nu, nu]; }
@@ -174,10 +200,8 @@ function(contents, names, limit) {
         const comma = c.indexOf(",");
         const size = Math.floor((comma >= 0 ? c.length - comma - 1 : c.length) * 3 / 4);
         let refused = null;
-        if (!/\\.(csv|xlsx)$/i.test(name)) {
-            refused = "it is not a CSV file or an Excel workbook. Save the extract as \\"CSV UTF-8 (comma "
-                + "delimited)\\" and upload the .csv file, or upload the .xlsx workbook (an Annex A workbook "
-                + "loads as it is).";
+        if (!/\\.(__SUFFIXES__)$/i.test(name)) {
+            refused = __REFUSAL__;
         } else if (size > limit) {
             refused = "it is " + (size / 1048576).toFixed(1) + " MB, over the " + (limit / 1048576).toFixed(1)
                 + " MB limit for one file.";
@@ -192,6 +216,16 @@ function(contents, names, limit) {
     return [files, status, null];
 }
 """
+
+
+def filter_uploads_js() -> str:
+    """The browser's filter, taking exactly the suffixes the readers take (etl/readers/registry.py)."""
+    suffixes = "|".join(re.escape(s.lstrip(".")) for s in registry.suffixes())
+    refusal = json.dumps(f"it is not {registry.accepted_words()}. {_SAVE_AS}")
+    return _FILTER_UPLOADS_JS.replace("__SUFFIXES__", suffixes).replace("__REFUSAL__", refusal)
+
+
+FILTER_UPLOADS_JS = filter_uploads_js()
 
 # Gives dcc.Upload's hidden file input an accessible name (WCAG 4.1.2).
 LABEL_INPUT_JS = """

@@ -4,5 +4,5 @@
   (`cpip boardpack`); `boardpack.check_request` validates a request.
 - `routes.register(server)`: /boardpack.pdf and /boardpack.xlsx on the Flask server.
 - `model` (what a pack holds), `pdf` (template + WeasyPrint), `excel` (openpyxl),
-  `charts` (the dashboard's figures drawn by kaleido), `look` (theme and formats).
+  `svg` (the charts, drawn as SVG without a browser), `look` (theme and formats).
 """

@@ -34,6 +34,7 @@ from dashboard.export.model import (
     ScoreRow,
 )
 from etl.catalogue.contract import match_name
+from etl.catalogue.levels import LEVELS
 from etl.catalogue.metrics import catalogue
 from etl.people import notes as notes_store
 from etl.people import plans as action_plans
@@ -44,7 +45,6 @@ from etl.store import authority as authorities
 
 log = logging.getLogger(__name__)
 
-LEVELS = queries.LEVELS
 LEVEL_NAMES = {"la": "authority", "area": "area", "service": "service", "team": "team"}
 SUFFIXES = (".pdf", ".xlsx")
 TREND_MONTHS = 24  # months of history on an exception page's trend chart

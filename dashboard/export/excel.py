@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -46,7 +46,9 @@ def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | N
     if _blank(value):
         return cell
     if isinstance(value, str):
-        cell.value = neutralise(value)
+        # A control character (a note stored before the checks, a team's name) would make openpyxl
+        # refuse the whole workbook: it is left out.
+        cell.value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
         cell.data_type = "s"  # belt and braces: openpyxl types any "=..." string as a formula
     elif isinstance(value, bool):
         cell.value = value
@@ -55,7 +57,7 @@ def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | N
         if number_format:
             cell.number_format = number_format
     else:
-        cell.value = neutralise(str(value))
+        cell.value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
         cell.data_type = "s"
     return cell
 

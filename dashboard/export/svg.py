@@ -20,6 +20,7 @@ from html import escape
 import pandas as pd
 
 from dashboard import theme
+from dashboard.components.trend_model import trend_model
 from dashboard.export import look
 from dashboard.export.look import format_fraction, format_value
 from etl.catalogue.metrics import Metric, Polarity
@@ -90,19 +91,10 @@ def trend_svg(
     if not periods or all(v is None for v in values):
         return _svg(width, 120, [_t(width / 2, 60, "No data for this KPI yet", anchor="middle")], "No data")
     unit = metric.unit
-    targets = [(t.target if (t := metric.thresholds_for(p)) else None) for p in periods]
     bench = {k: v for k, v in (benchmarks or {}).items() if v is not None}
-    known = [v for v in values if v is not None] + [t for t in targets if t is not None] + list(bench.values())
     thresholds = metric.thresholds_for(period) if metric.rated else None
-    for p in periods if metric.rated else []:
-        t = metric.thresholds_for(p)
-        known += [t.green, t.amber] if t else []
-    lo, hi = min(known), max(known)
-    pad = max((hi - lo) * 0.12, 2.0 if unit == "percent" else 1.0)
-    y_low, y_high = lo - pad, hi + pad
-    y_low = max(0.0, y_low)
-    if unit == "percent":
-        y_high = min(100.0, y_high)
+    model = trend_model(metric, periods, values, also=bench.values())
+    targets, y_low, y_high = model.targets, model.y_low, model.y_high
     legend_rows = 1 + (len(bench) + 2) // 3
     left, right, top, bottom = 62, 16, 16, 46 + 18 * legend_rows
     plot_w, plot_h = width - left - right, height - top - bottom

@@ -441,6 +441,13 @@ def merge_previews(waiting: list[dict] | None, new: list[dict]) -> tuple[list[di
     return kept + new, dropped
 
 
+def nothing_to_load(previews: list[dict]) -> list[str]:
+    """The tokens of uploads none of whose lists can be loaded (refused or skipped): once the check
+    has said so, nothing needs them, and they may hold personal data."""
+    needed = {p["token"] for p in previews if p.get("token") and report.file_status(p) in ("ready", "errors")}
+    return list(dict.fromkeys(p["token"] for p in previews if p.get("token") and p["token"] not in needed))
+
+
 def _status_after_check(previews: list[dict]) -> html.Div:
     clean, _partial, left = report.loadable(previews, [])
     errors = [p for p in left if report.file_status(p) == "errors"]
@@ -499,9 +506,19 @@ def check_files(
         options = window_options(months, first, last)
     except ValueError as exc:
         return no_update, f"Not checked: {exc}."
-    new = check_staged(staged, as_of=_parse_as_of(as_of), set_progress=set_progress, options=options)
+    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress, options=options)
+
+
+def check_and_keep(
+    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None, options: dict | None = None
+) -> tuple[list[dict], html.Div]:
+    """Check the staged files, join them to those waiting, and keep only the uploads a Load may
+    still need: a replaced or refused file's upload is deleted once its verdict is read, and
+    anything older than an hour is swept. (previews, status)"""
+    new = check_staged(staged, as_of=as_of, set_progress=set_progress, options=options)
     previews, dropped = merge_previews(waiting, new)
-    upload.discard(dropped)
+    upload.discard(dropped + nothing_to_load(new))
+    upload.sweep()
     return previews, _status_after_check(previews)
 
 
@@ -526,7 +543,13 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
         if report.file_status(p) in ("ready", "errors"):
             firsts.setdefault(p.get("token") or i, i)  # a workbook's lists share one list of changed figures
     cards = [report.file_report(p, index=i, show_changes=i in firsts.values()) for i, p in enumerate(previews)]
-    with_errors = [p for p in previews if report.file_status(p) == "errors"]
+    # A workbook with a bad list: its good lists too wait for the choice (a workbook loads whole or not at all).
+    spoiled = report.spoiled_tokens(previews)
+    with_errors = [
+        p
+        for p in previews
+        if report.file_status(p) == "errors" or (report.file_status(p) == "ready" and p.get("token") in spoiled)
+    ]
     # A workbook's lists share a token: one choice loads the valid rows of each of its lists.
     options = list({p["token"]: {"label": valid_only_label(p), "value": p["token"]} for p in with_errors}.values())
     value = [t for t in (chosen or []) if t in {o["value"] for o in options}]
@@ -546,6 +569,12 @@ def valid_only_label(preview: dict) -> str:
     """The explicit choice offered for a file with errors."""
     rejected = preview.get("rejected") or 0
     valid = (preview.get("rows_read") or 0) - rejected
+    source = preview.get("source_name")
+    if source and source != preview.get("file_name"):  # a list of a workbook: the choice is the workbook's
+        return (
+            f"Load the good lists and valid rows only of {source}: the lists and rows with errors are left out"
+            " (kept in the load log with their reasons)"
+        )
     return (
         f"Load the valid rows only of {preview.get('file_name')}: {_rows(valid)} loaded, "
         f"{_rows(rejected)} rejected (kept in the load log with their reasons)"
@@ -724,6 +753,7 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
     if not n_clicks:
         return no_update, no_update, no_update
     upload.discard([p["token"] for p in previews or [] if p.get("token")])
+    upload.sweep()
     return [], "Cancelled: the files were discarded and nothing was stored.", ""
 
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from dashboard import gate
 from dashboard.components.badges import direction_badge, rag_chip
 from dashboard.components.banners import notice
 from dashboard.components.chart_block import chart_block
@@ -25,7 +26,7 @@ from dashboard.components.comparators import (
     england_by_period,
     year_label,
 )
-from dashboard.components.controls import resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.controls import Selection, resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.glossary import glossary_link
@@ -355,52 +356,21 @@ def children_link(metric: Metric, period: str, level: str, unit: str) -> list:
     return [html.A("Children behind this figure", href=href, className="btn btn-primary btn-sm", id="kpi-children")]
 
 
-def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
-    cat = catalogue()
-    try:
-        metric = cat.metric(metric_id or "")
-    except KeyError:
-        return [
-            page_header("KPI not found"),
-            notice(
-                [f"There is no KPI called {metric_id!s}. Choose one from the scorecard."],
-                title="Not found",
-                kind="info",
-            ),
-            dcc.Link("Back to the scorecard", href="/"),
-        ]
-    sel = resolve_selection(
-        period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
-    )
-    if sel.period is None or sel.unit is None:
-        return [page_header(metric.label), no_data_message()]
-    # The trend and the breakdown are independent queries, each on its own
-    # read-only connection: run them side by side (DuckDB releases the GIL).
-    below_job = (
-        _POOL.submit(queries.breakdown, metric.metric_id, sel.period, sel.level, sel.unit)
-        if sel.level != "team"
-        else None
-    )
-    series = queries.series(metric.metric_id, sel.level, sel.unit)
-    # The same months the trend shows, judged as the scorecard's icons judge them.
-    spc_result = queries.spc_of_series(metric.metric_id, series, period=sel.period)
-    row = month_row(metric, series, sel.period)
-    # The trend runs from the first month with data to the chosen month.
-    shown = series[series["period"] <= sel.period] if not series.empty else series
-    events = notes.events_for(metric.metric_id)
-    marks = [(e.event_date, e.label) for e in events]
-    trend = trend_figure(
-        shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
-    )
-    months = list(shown["period"]) if not shown.empty else [sel.period]
-    first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
-    shown_events = events_list(
-        events,
-        [(r.period, r.reason) for r in metric.rebase if months[0] <= r.period <= sel.period],
-        first=first_day,
-        last=parse_period(last_day),
-    )
-    parts = [
+def not_found(metric_id: str | None) -> list:
+    return [
+        page_header("KPI not found"),
+        notice(
+            [f"There is no KPI called {metric_id!s}. Choose one from the scorecard."],
+            title="Not found",
+            kind="info",
+        ),
+        dcc.Link("Back to the scorecard", href="/"),
+    ]
+
+
+def header(metric: Metric, sel: Selection) -> list:
+    """The page's heading with its links, the month and unit controls, and what of the address was not understood."""
+    return [
         page_header(
             metric.label,
             f"{sel.unit} · {long_month_label(sel.period)}",
@@ -421,45 +391,167 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             **{"aria-label": "Choose the month and org unit"},
         ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
+        # Figures that may be incomplete (docs/spec/windows.md): possibly undercounted, partly covered.
         notice(
             [w for m, w in per_load(caveats_at, sel.period).items() if m == metric.metric_id],
             title="This figure may be incomplete",
             kind="info",
             banner_id="kpi-caveat",
         ),
-        headline(metric, row, sel.period),
-        html.Div(
-            [
-                html.Div(
-                    [
-                        html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
-                        chart_block(
-                            "kpi-trend",
-                            trend,
-                            label=f"Monthly trend of {metric.label}, {sel.unit}",
-                            min_width=560,
-                            class_name="cpip-graph",
-                            note=html.P(
-                                html.A("The chart's figures are in the Monthly numbers table", href="#kpi-monthly"),
-                                className="cpip-footnote mb-0",
-                            ),
+    ]
+
+
+def trend_card(metric: Metric, sel: Selection, shown, events: list) -> html.Div:
+    """The monthly trend with the events on it and the form to add one, beside the KPI's definition."""
+    marks = [(e.event_date, e.label) for e in events]
+    trend = trend_figure(
+        shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
+    )
+    months = list(shown["period"]) if not shown.empty else [sel.period]
+    first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
+    shown_events = events_list(
+        events,
+        [(r.period, r.reason) for r in metric.rebase if months[0] <= r.period <= sel.period],
+        first=first_day,
+        last=parse_period(last_day),
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2(f"Monthly trend, {sel.unit}", className="cpip-h2 mt-0"),
+                    chart_block(
+                        "kpi-trend",
+                        trend,
+                        label=f"Monthly trend of {metric.label}, {sel.unit}",
+                        min_width=560,
+                        class_name="cpip-graph",
+                        note=html.P(
+                            html.A("The chart's figures are in the Monthly numbers table", href="#kpi-monthly"),
+                            className="cpip-footnote mb-0",
                         ),
-                        html.P(
-                            "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
-                            "the target; the purple dotted line, where the KPI has a published counterpart, is "
-                            "England's figure of each year; dotted vertical lines mark the start of each financial "
-                            "year.",
-                            className="cpip-footnote",
-                        ),
-                        shown_events,
-                        event_form(metric.metric_id, may_edit=notes.may_edit_plans()),
-                    ],
-                    className="cpip-card",
+                    ),
+                    html.P(
+                        "Shaded bands show the RAG thresholds in force each financial year; the dashed line is "
+                        "the target; the purple dotted line, where the KPI has a published counterpart, is "
+                        "England's figure of each year; dotted vertical lines mark the start of each financial "
+                        "year.",
+                        className="cpip-footnote",
+                    ),
+                    shown_events,
+                    event_form(metric.metric_id, may_edit=notes.may_edit_plans()),
+                ],
+                className="cpip-card",
+            ),
+            definition(metric, sel.period),
+        ],
+        className="cpip-two-col",
+    )
+
+
+def breakdown_card(metric: Metric, sel: Selection, below) -> html.Div:
+    """The chosen month across the units one level down, each a link to its own trend."""
+    child = CHILD_WORDS[sel.level]
+    child_level = "team" if child == "teams" else "service"
+    links = []
+    for i, name in enumerate(below["org_unit"]):
+        links += [", "] if i else []
+        links.append(
+            dcc.Link(name, href=view_href(f"/kpi/{metric.metric_id}", sel.period, child_level, name),
+                     className="cpip-unit-link")
+        )  # fmt: skip
+    return html.Div(
+        [
+            html.H2(f"{month_label(sel.period)} across the {child} of {sel.unit}", className="cpip-h2 mt-0"),
+            html.P(
+                "Sorted best first; each bar gives the value, the counts and the RAG. Choose a bar, or a "
+                "name below, to see its trend.",
+                className="cpip-footnote",
+            ),
+            chart_block(
+                "kpi-breakdown",
+                breakdown_figure(below, metric, period=sel.period),
+                label=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
+                table=breakdown_table(
+                    below,
+                    metric,
+                    caption=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
+                    unit_word=child_level,
                 ),
-                definition(metric, sel.period),
-            ],
-            className="cpip-two-col",
-        ),
+                table_label="Show the bars as a table",
+                min_width=560,
+            ),
+            dcc.Store(
+                id="kpi-breakdown-target",
+                data={"metric_id": metric.metric_id, "period": sel.period, "level": child_level},
+            ),
+            html.P(
+                [f"Open a {child_level}'s trend: ", *links],
+                className="cpip-team-links",
+                id="kpi-breakdown-links",
+            ),
+        ],
+        className="cpip-card",
+    )
+
+
+def monthly_card(metric: Metric, sel: Selection, shown) -> html.Div:
+    """The trend's figures as a table, with its CSV download."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Monthly numbers", className="cpip-h2 mt-0"),
+                    html.Button(
+                        "Download CSV",
+                        id="kpi-download-btn",
+                        className="btn btn-outline-primary btn-sm cpip-download",
+                    ),
+                ],
+                className="cpip-page-header",
+            ),
+            dcc.Download(id="kpi-download"),
+            dcc.Store(
+                id="kpi-params",
+                data={"metric_id": metric.metric_id, "level": sel.level, "unit": sel.unit, "period": sel.period},
+            ),
+            scroll_region(
+                monthly_table(shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month", rated=metric.rated),
+                label=f"Monthly numbers of {metric.label}, {sel.unit}",
+                region_id="kpi-monthly",
+            ),
+        ],
+        className="cpip-card",
+    )
+
+
+def build(metric_id: str | None, period: str | None, level: str | None, unit: str | None) -> list:
+    try:
+        metric = catalogue().metric(metric_id or "")
+    except KeyError:
+        return not_found(metric_id)
+    sel = resolve_selection(
+        period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
+    )
+    if sel.period is None or sel.unit is None:
+        return [page_header(metric.label), no_data_message()]
+    # The trend and the breakdown are independent queries, each on its own
+    # read-only connection: run them side by side (DuckDB releases the GIL).
+    below_job = (
+        _POOL.submit(queries.breakdown, metric.metric_id, sel.period, sel.level, sel.unit)
+        if sel.level != "team"
+        else None
+    )
+    series = queries.series(metric.metric_id, sel.level, sel.unit)
+    # The same months the trend shows, judged as the scorecard's icons judge them.
+    spc_result = queries.spc_of_series(metric.metric_id, series, period=sel.period)
+    # The trend runs from the first month with data to the chosen month.
+    shown = series[series["period"] <= sel.period] if not series.empty else series
+    events = notes.events_for(metric.metric_id)
+    parts = [
+        *header(metric, sel),
+        headline(metric, month_row(metric, series, sel.period), sel.period),
+        trend_card(metric, sel, shown, events),
         note_card(
             notes.note_history(metric.metric_id, sel.period, sel.level, sel.unit),
             period=sel.period,
@@ -468,85 +560,12 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             params={"metric_id": metric.metric_id, "period": sel.period, "level": sel.level, "unit": sel.unit},
         ),
         comparator_card(metric, sel.period),
-        spc_card(metric, spc_result, sel.unit, sel.period, marks),
+        spc_card(metric, spc_result, sel.unit, sel.period, [(e.event_date, e.label) for e in events]),
         actions_card(metric),
     ]
     if below_job is not None:
-        below = below_job.result()
-        child = CHILD_WORDS[sel.level]
-        child_level = "team" if child == "teams" else "service"
-        links = []
-        for i, name in enumerate(below["org_unit"]):
-            links += [", "] if i else []
-            links.append(
-                dcc.Link(name, href=view_href(f"/kpi/{metric.metric_id}", sel.period, child_level, name),
-                         className="cpip-unit-link")
-            )  # fmt: skip
-        parts.append(
-            html.Div(
-                [
-                    html.H2(f"{month_label(sel.period)} across the {child} of {sel.unit}", className="cpip-h2 mt-0"),
-                    html.P(
-                        "Sorted best first; each bar gives the value, the counts and the RAG. Choose a bar, or a "
-                        "name below, to see its trend.",
-                        className="cpip-footnote",
-                    ),
-                    chart_block(
-                        "kpi-breakdown",
-                        breakdown_figure(below, metric, period=sel.period),
-                        label=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
-                        table=breakdown_table(
-                            below,
-                            metric,
-                            caption=f"{metric.label}, {month_label(sel.period)}, across the {child} of {sel.unit}",
-                            unit_word=child_level,
-                        ),
-                        table_label="Show the bars as a table",
-                        min_width=560,
-                    ),
-                    dcc.Store(
-                        id="kpi-breakdown-target",
-                        data={"metric_id": metric.metric_id, "period": sel.period, "level": child_level},
-                    ),
-                    html.P(
-                        [f"Open a {child_level}'s trend: ", *links],
-                        className="cpip-team-links",
-                        id="kpi-breakdown-links",
-                    ),
-                ],
-                className="cpip-card",
-            )
-        )
-    parts.append(
-        html.Div(
-            [
-                html.Div(
-                    [
-                        html.H2("Monthly numbers", className="cpip-h2 mt-0"),
-                        html.Button(
-                            "Download CSV",
-                            id="kpi-download-btn",
-                            className="btn btn-outline-primary btn-sm cpip-download",
-                        ),
-                    ],
-                    className="cpip-page-header",
-                ),
-                dcc.Download(id="kpi-download"),
-                dcc.Store(
-                    id="kpi-params",
-                    data={"metric_id": metric.metric_id, "level": sel.level, "unit": sel.unit, "period": sel.period},
-                ),
-                scroll_region(
-                    monthly_table(
-                        shown, metric.unit, caption=f"{metric.label}, {sel.unit}, by month", rated=metric.rated
-                    ),
-                    label=f"Monthly numbers of {metric.label}, {sel.unit}",
-                    region_id="kpi-monthly",
-                ),
-            ],
-            className="cpip-card",
-        )
-    )
+        parts.append(breakdown_card(metric, sel, below_job.result()))
+    parts.append(monthly_card(metric, sel, shown))
     return parts
 
 
@@ -594,8 +613,12 @@ def download_csv(n_clicks: int | None, params: dict | None):
     (etl.serve.safe_csv): an org unit named `=HYPERLINK(...)` arrives as text."""
     if not n_clicks or not params:
         return no_update
-    frame = csv_frame(params["metric_id"], params["level"], params["unit"], params.get("period"))
-    safe_unit = "".join(c if c.isalnum() else "-" for c in params["unit"]).strip("-").lower()
+    params = gate.callback_params(params, "metric_id", "level", "unit")
+    try:
+        frame = csv_frame(params["metric_id"], params["level"], params["unit"], params.get("period"))
+    except (ValueError, LookupError) as exc:  # a hand-made request naming no real KPI, level or unit
+        raise gate.MalformedRequest(f"The CSV could not be made: {exc}") from None
+    safe_unit = "".join(c if c.isalnum() else "-" for c in params["unit"] or "").strip("-").lower()
     return {
         "content": to_csv_text(frame),
         "filename": f"{params['metric_id']}_{safe_unit}.csv",
@@ -616,6 +639,7 @@ def save_note(n_clicks: int | None, text: str | None, params: dict | None):
     this far, and etl.people.notes checks the unit against the viewer's."""
     if not n_clicks or not params:
         return no_update, no_update
+    params = gate.callback_params(params, "metric_id", "period", "level", "unit")
     try:
         note = notes.write_note(
             params["metric_id"], params["period"], params["level"], params["unit"], text or "",
@@ -642,6 +666,8 @@ def add_event(n_clicks: int | None, day: str | None, label: str | None, metric_i
         return no_update
     if not day:
         return "Not added: choose the date it happened."
+    if not isinstance(metric_id, str) or not isinstance(day, str) or not isinstance(label, str | None):
+        raise gate.MalformedRequest(gate.MALFORMED_CALLBACK)
     try:
         notes.add_event(metric_id, day, label or "", author=notes.current_author())
     except (ValueError, access.AccessDenied) as exc:

@@ -443,15 +443,17 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
 class _KpiSources(Sequence[str]):
     """The types a KPI can be counted from (`kpi_source`), in the contract's order: every record-level
     type, then kpi_values (figures given upstream). Read from EXTRACT_TYPES each time, so a type declared
-    later (a test's made-up one) is a source wherever this is used."""
+    later (a test's made-up one) is a source wherever this is used. `records_only`: the record-level
+    ones alone, each with a record-level rule in etl/rules/kpis/<source>.sql."""
+
+    def __init__(self, *, records_only: bool = False) -> None:
+        self._records_only = records_only
 
     def _names(self) -> tuple[str, ...]:
         named = [t.name for t in EXTRACT_TYPES.values() if t.kpi_source]
+        records = tuple(n for n in named if EXTRACT_TYPES[n].record_level)
         # Figures given upstream fill what the records leave: the mart reads them last.
-        return (
-            *(n for n in named if EXTRACT_TYPES[n].record_level),
-            *(n for n in named if not EXTRACT_TYPES[n].record_level),
-        )
+        return records if self._records_only else (*records, *(n for n in named if n not in records))
 
     def __getitem__(self, index):  # type: ignore[override]
         return self._names()[index]
@@ -466,7 +468,8 @@ class _KpiSources(Sequence[str]):
         return name in self._names()
 
     def __repr__(self) -> str:
-        return f"KPI_SOURCES{self._names()!r}"
+        return f"{'RECORD_SOURCES' if self._records_only else 'KPI_SOURCES'}{self._names()!r}"
 
 
 KPI_SOURCES: Sequence[str] = _KpiSources()
+RECORD_SOURCES: Sequence[str] = _KpiSources(records_only=True)

@@ -17,12 +17,12 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from etl.catalogue.contract import KPI_SOURCES, name_key
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, name_key
 from etl.catalogue.reference import INDICATORS
-from etl.paths import ROOT
+from etl.paths import METRICS_FILE
 from etl.rules.calendar import financial_year_of, parse_financial_year
 
-DEFAULT_CATALOGUE = ROOT / "metrics.yml"
+DEFAULT_CATALOGUE = METRICS_FILE
 
 
 class Polarity(StrEnum):
@@ -58,6 +58,20 @@ class Rebase(_Strict):
     reason: str
 
 
+class Clock(_Strict):
+    """A timed KPI's deadline from its start: working days (the start is day 0; the
+    deadline is the Nth working day after it) or wall-clock hours."""
+
+    working_days: Annotated[int, Field(gt=0, le=260)] | None = None
+    hours: Annotated[int, Field(gt=0, le=24 * 366)] | None = None
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Clock:
+        if (self.working_days is None) == (self.hours is None):
+            raise ValueError("give either working_days or hours")
+        return self
+
+
 def _kpi_source(value: str) -> str:
     if value not in KPI_SOURCES:
         raise ValueError(f"{value!r} is not a KPI source (one of {', '.join(KPI_SOURCES)})")
@@ -88,6 +102,11 @@ class Metric(_Strict):
     # dashboard leaves it off that team's scorecard, unless the team has records for it.
     applies_to: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     thresholds: dict[str, Thresholds] = Field(default_factory=dict)
+    # A timed KPI's deadline (read by the record-level SQL, etl/rules/kpis/, and the pages).
+    clock: Clock | None = None
+    # The column of the source whose date places a record in a month (`as_of` for a snapshot:
+    # the day it was taken); substituted into the record-level SQL, so only a plain name.
+    counted_on: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
 
     @field_validator("thresholds")
     @classmethod
@@ -95,6 +114,16 @@ class Metric(_Strict):
         for year in value:
             parse_financial_year(year)  # raises ValueError with a readable message
         return dict(sorted(value.items()))
+
+    @model_validator(mode="after")
+    def _counted_on_is_a_column(self) -> Metric:
+        extract = EXTRACT_TYPES.get(self.source)
+        if self.counted_on is None or extract is None:
+            return self
+        known = [*extract.column_names, *(["as_of"] if extract.record_level else [])]
+        if self.counted_on not in known:
+            raise ValueError(f"counted_on: {self.counted_on!r} is not a column of {self.source} ({', '.join(known)})")
+        return self
 
     @model_validator(mode="after")
     def _thresholds_fit_polarity(self) -> Metric:
@@ -133,6 +162,11 @@ class Metric(_Strict):
     def rated_at(self, level: str | None) -> bool:
         """Whether the metric carries a RAG at this org-unit level (None: any level)."""
         return self.rated and (level is None or level in self.rated_levels)
+
+    @property
+    def timed(self) -> bool:
+        """A KPI with a deadline: its open records fall due (the due list)."""
+        return self.clock is not None
 
     @property
     def label(self) -> str:

@@ -2,7 +2,7 @@
 into the warehouse, and the comparators computed from them.
 
 The files are DfE's official statistics as its CSC Outcomes and Enablers dashboard
-keeps them (see data/reference/README.md). They are read as they are published, by
+keeps them (README.md, "Published figures"). They are read as they are published, by
 these rules, never hand-copied:
 
 - columns are found by name, never by position (between files `la_name` and
@@ -37,9 +37,8 @@ import duckdb
 if TYPE_CHECKING:  # pandas only where a frame is made: `cpip load` never needs it
     import pandas as pd
 
-from etl.paths import ROOT
+from etl.paths import REFERENCE_DIR
 
-REFERENCE_DIR = ROOT / "data" / "reference" / "dfe"
 NEIGHBOUR_FILE = "sn_model_2025_wide.csv"
 NEIGHBOURS = 10
 # DfE's symbols for a figure not given (see the module docstring).

@@ -157,8 +157,10 @@ def _move(source: Path, target_dir: Path, stamp: str) -> Path:
 
 def _load_one(path: Path, display_name: str, who: str, as_of: date, db: str | os.PathLike | None):
     """(outcome, summary, problem lines) for one file (a workbook: all its lists); never raises for a bad file."""
-    if path.suffix.lower() not in (".csv", ".xlsx"):
-        return "refused", "refused: not a CSV file or an Excel workbook (save the extract as CSV UTF-8)", []
+    from etl.readers import registry
+
+    if path.suffix.lower() not in registry.suffixes():
+        return "refused", f"refused: not {registry.accepted_words()} (save the extract as CSV UTF-8)", []
     from etl.ingest.findings import group_findings
     from etl.ingest.load import load_files
 

@@ -6,9 +6,12 @@ record key, write the log and its findings, rebuild the KPIs, then swap the
 copy in. A failure anywhere leaves the live file as it was.
 
 A file with any error loads nothing unless the caller asks for the valid rows
-alone. A record whose key is already in the warehouse replaces it only when it
-differs (the old version moves to `<table>_replaced`, so the load can be
-undone); an identical record is left untouched, so loading a file twice
+alone; a file of several lists (a workbook) is one file: one list refused, none
+loaded, unless the caller asks for its good lists and valid rows alone
+(`valid_rows_only`). Which version of a record counts is worked out from the
+loads in force and their windows (etl/ingest/resolve.py, docs/spec/windows.md):
+a replaced or retired version moves to `<table>_replaced`, so the load can be
+undone; an identical record is left untouched, so loading a file twice
 changes nothing.
 
 The seams: `prepare` (read, recognise, stage), `etl.ingest.validate`, `write`
@@ -26,10 +29,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl.ingest import windows, write
-from etl.ingest.prepare import Prepared, as_date, periods, prepare_all, push_good, stage_for, staged_findings
+from etl.ingest.prepare import (
+    Prepared,
+    as_date,
+    periods,
+    prepare_group,
+    push_good,
+    stage_for,
+    staged_findings,
+)
 from etl.ingest.report import OUTCOMES, FigureChange, Finding, LoadReport
 from etl.ingest.undo import undo_load
 from etl.ingest.validate import validate
+from etl.readers import registry
 from etl.readers.read import ExtractFileError, stage, stage_rows
 from etl.store import authority, warehouse
 from etl.store.db import dialect_of
@@ -106,7 +118,13 @@ def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: i
         from etl.rules.kpis import coverage
 
         covered = coverage(con)
-    result = validate(stage_con, extract, as_of=as_of, blank_team=recognised.annex is not None, covered=covered)
+    result = validate(
+        stage_con,
+        extract,
+        as_of=as_of,
+        blank_team=recognised.layout is not None and recognised.layout.blank_team is not None,
+        covered=covered,
+    )
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
     report.findings = staged_findings(stage_con)
     report.first_period, report.last_period = periods(stage_con, extract)
@@ -196,7 +214,12 @@ def _groups(prepared: list[Prepared]) -> list[list[int]]:
     organisation files first, so the teams they add are known to the other files."""
     groups: list[list[int]] = []
     for index, item in enumerate(prepared):
-        if groups and item.rows is not None and prepared[groups[-1][-1]].path == item.path:
+        if (
+            groups
+            and item.of_several
+            and prepared[groups[-1][-1]].of_several
+            and (prepared[groups[-1][-1]].path == item.path)
+        ):
             groups[-1].append(index)
         else:
             groups.append([index])
@@ -229,6 +252,7 @@ def figure_changes(before: dict, after: dict) -> list[FigureChange]:
 def _load_group(
     db, prepared: list[Prepared], group: list[int], *, opts: Options, dry_run: bool, steps: dict
 ) -> dict[int, LoadReport]:
+    whole = not opts.valid_rows_only and any(prepared[i].of_several for i in group)
     reports: dict[int, LoadReport] = {}
     try:
         with warehouse.writer(db) as con:
@@ -240,6 +264,9 @@ def _load_group(
                 reports[index] = report
                 if report.added or report.replaced or report.redated or report.retired:
                     sources.add(report.extract_type)
+            refused = [r.file_name for r in reports.values() if r.outcome == "refused"]
+            if whole and refused and any(r.outcome != "refused" for r in reports.values()):
+                raise _WorkbookRefused(refused)
             if sources:
                 # After the log: the KPI rules judge each record against its own as-of date.
                 steps[group[-1]]("rebuilding the KPIs")
@@ -257,19 +284,43 @@ def _load_group(
             report.load_id = None
     except windows.DuplicateKeys as exc:
         reports = _refuse_group(db, prepared, group, opts=opts, reason=str(exc), dry_run=dry_run)
+    except _WorkbookRefused as exc:
+        # A workbook loads whole or not at all: its write is discarded and every list logged as refused.
+        refused = exc.args[0]
+        because = (
+            f"not loaded: {', '.join(refused)} of the same workbook {'is' if len(refused) == 1 else 'are'} refused,"
+            " and a workbook loads whole or not at all (or load its good lists alone: --valid-rows-only, or the"
+            " data page's choice)"
+        )
+        reports = _refuse_group(
+            db, prepared, group, opts=opts, reason=because, dry_run=dry_run, kept={i: r for i, r in reports.items()}
+        )
     return reports
 
 
-def _refuse_group(db, prepared, group, *, opts: Options, reason: str, dry_run: bool) -> dict[int, LoadReport]:
-    """A file the loader refused after writing (nothing of it committed): each list's refusal logged."""
+class _WorkbookRefused(Exception):
+    """Raised inside a workbook's shared write to discard it: one of its lists was refused."""
+
+
+def _refuse_group(
+    db, prepared, group, *, opts: Options, reason: str, dry_run: bool, kept: dict[int, LoadReport] | None = None
+) -> dict[int, LoadReport]:
+    """A file the loader refused after writing (nothing of it committed): each list's refusal logged, a list
+    refused on its own keeping its own findings (`kept`), the others the reason."""
     reports: dict[int, LoadReport] = {}
     for index in group:
         item = prepared[index]
         recognised = item.recognised
+        own = (kept or {}).get(index)
+        if own is not None and own.outcome == "refused":
+            own.load_id = None
+            reports[index] = own
+            continue
         reports[index] = LoadReport(
             item.name,
             recognised.extract.name if recognised else item.extract_type,
-            findings=[Finding("error", None, None, None, reason)],
+            rows_read=own.rows_read if own else 0,
+            findings=[Finding("error", None, None, None, reason), *(own.findings if own else [])],
         )
     if dry_run:
         return reports
@@ -314,7 +365,11 @@ def load_files(
         raise ValueError("display_names must give one name per file")
     from etl.people import notes
 
-    prepared = [item for p, n in zip(paths, names, strict=True) for item in prepare_all(p, n)]
+    prepared = [
+        item
+        for reader, group in registry.gather(paths)
+        for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+    ]
     groups = _groups(prepared)
     order = [i for group in groups for i in group]
     reports: dict[int, LoadReport] = {}

@@ -4,6 +4,7 @@ validated (the warehouse's DuckDB connection, or an in-memory DuckDB beside Post
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -11,15 +12,11 @@ from pathlib import Path
 import duckdb
 
 from etl.catalogue.contract import ExtractType
+from etl.formats import layouts
 from etl.ingest.report import Finding
-from etl.readers.read import (
-    ExtractFile,
-    ExtractFileError,
-    Recognised,
-    SkippedList,
-    find_header,
-    inspect_file,
-)
+from etl.readers import registry
+from etl.readers.read import ExtractFile, ExtractFileError, Part, Recognised, SkippedList, find_header
+from etl.readers.registry import Reader
 from etl.store import warehouse
 from etl.store.db import dialect_of
 
@@ -42,73 +39,64 @@ class Prepared:
         return self.content_hash or (self.file.content_hash if self.file else "")
 
     extract_type: str | None = None  # the type a refused header was recognised as, if any
+    bundle: str | None = None  # the return it is part of (etl.readers.read.Part.bundle)
+    # One list of a file of several (a workbook's sheet): the file's lists share one write, all or nothing.
+    of_several: bool = False
 
 
-def prepare(path: str | os.PathLike, name: str | None) -> Prepared:
-    path = Path(path)
-    prepared = Prepared(path, name or path.name)
+def prepare_group(reader: Reader, paths: Sequence[str | os.PathLike], names: Sequence[str | None]) -> list[Prepared]:
+    """One item per list of the files (a CSV is one, a workbook one per sheet); a file the reader cannot
+    open, or a list in it the reader cannot read (a sheet calamine fails on), makes the whole file one
+    refused item with the reason."""
+    paths = [Path(p) for p in paths]
+    shown = [n or p.name for p, n in zip(paths, names, strict=True)]
+    items: list[Prepared] = []
     try:
-        prepared.file = inspect_file(path)
-        index, prepared.recognised = find_header(prepared.file.top_rows)
-        prepared.file.header = prepared.file.top_rows[index]
-        prepared.file.header_line = index + 1
-    except SkippedList as exc:
-        prepared.skipped = str(exc)
+        for part in reader.read(paths, shown):
+            items.append(_prepare_part(paths[0], part, several=reader.several))
     except ExtractFileError as exc:
-        prepared.problem = str(exc)
-        prepared.extract_type = exc.extract_type
-    _note_annex(prepared)
-    return prepared
+        return [Prepared(paths[0], " + ".join(shown), problem=str(exc), extract_type=exc.extract_type)]
+    return items
+
+
+def prepare_all(path: str | os.PathLike, name: str | None) -> list[Prepared]:
+    """One item per list of one file."""
+    return prepare_group(registry.reader_for(path), [path], [name])
+
+
+def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
+    item = Prepared(
+        path, part.name, file=part.file, content_hash=part.content_hash, bundle=part.bundle, of_several=several
+    )
+    try:
+        index, item.recognised = find_header(part.top, part.sheet)
+    except SkippedList as exc:
+        item.skipped = str(exc)
+        return item
+    except ExtractFileError as exc:
+        if several and not any(layouts.identify(row, part.sheet) for row in part.top):
+            # One list of several that is no extract (a cover sheet, a list no KPI reads): not an error.
+            item.skipped = "not an extract or an Annex A list the KPIs read"
+        else:
+            item.problem = str(exc)
+            item.extract_type = exc.extract_type
+        return item
+    if part.file is not None:
+        part.file.header = part.top[index]
+        part.file.header_line = part.top_line + index
+    else:
+        first_line, rows = part.rows()
+        skip = index + 1 + (part.top_line - first_line)
+        item.rows = rows[skip:]
+        item.first_line = first_line + skip
+    _note_annex(item)
+    return item
 
 
 def _note_annex(prepared: Prepared) -> None:
     recognised = prepared.recognised
     if recognised is not None and recognised.annex is not None:
         recognised.notes.insert(0, f"read as {recognised.annex.label}")
-
-
-def prepare_all(path: str | os.PathLike, name: str | None) -> list[Prepared]:
-    """One item per file, or per sheet of a workbook (each list loads, or is refused, on its own)."""
-    from etl.readers.workbook import is_workbook
-
-    if not is_workbook(path):
-        return [prepare(path, name)]
-    from etl.formats.annex_a import HEADER_SEARCH_ROWS, identify
-    from etl.readers.read import cell_text
-    from etl.readers.workbook import Workbook, content_hash
-
-    path = Path(path)
-    book_name = name or path.name
-    try:
-        book = Workbook(path)
-    except ExtractFileError as exc:
-        return [Prepared(path, book_name, problem=str(exc))]
-    digest = content_hash(path)
-    items: list[Prepared] = []
-    try:
-        for sheet in book.sheets(HEADER_SEARCH_ROWS):
-            item = Prepared(path, f"{book_name}, sheet '{sheet.name}'", content_hash=f"{digest}:{sheet.name}")
-            items.append(item)
-            top = [[cell_text(c, "text") or "" for c in row] for row in sheet.top]
-            try:
-                index, item.recognised = find_header(top, sheet.name)
-            except SkippedList as exc:
-                item.skipped = str(exc)
-                continue
-            except ExtractFileError as exc:
-                if any(identify(row, sheet.name) for row in top):
-                    item.problem = str(exc)  # a list the KPIs read, but not readable as one: refused
-                else:
-                    item.skipped = "not an extract or an Annex A list the KPIs read"
-                continue
-            first_row, rows = book.rows(sheet.name)
-            skip = index + 1 + (sheet.first_row - first_row)
-            item.rows = rows[skip:]
-            item.first_line = first_row + skip
-            _note_annex(item)
-    finally:
-        book.close()
-    return items
 
 
 def as_date(as_of: date | str) -> date:

@@ -75,7 +75,8 @@ class LoadReport:
             return f"{self.file_name}: skipped: {'; '.join(self.notes)}"
         head = f"{self.file_name}: {self.extract_type or 'unrecognised file'}"
         where = f" (load {self.load_id})" if self.load_id is not None else ""
-        if self.outcome == "refused" and self.rows_read == 0:
+        # No rows with errors (unreadable, or a good list of a workbook refused with its bad one): nothing to count.
+        if self.outcome == "refused" and (self.rows_read == 0 or not self.rejected):
             return f"{head}: refused, nothing loaded{where}"
         if self.outcome == "refused":
             good = self.rows_read - self.rejected

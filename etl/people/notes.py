@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -36,15 +37,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl.catalogue.levels import LEVELS
+from etl.people import authored
 from etl.privacy import access
-from etl.rules.calendar import parse_period
-from etl.store import authority
+from etl.store import authority, side
+from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
-BUSY_SECONDS = 30
-LEVELS = ("la", "area", "service", "team")
 EXPORT_FORMAT = "cpip-notes-export"
-MAX_TEXT = 4000  # characters in a note: a paragraph or two for the Board, not a report
+MAX_TEXT = authored.MAX_TEXT  # characters in a note
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS note_versions (
@@ -113,7 +114,7 @@ TABLES = {
 }
 
 
-def store_path(db: str | os.PathLike | None = None) -> Path:
+def store_path(db: Db = None) -> Path:
     """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
     else beside the authority's warehouse."""
     named = os.environ.get("CPIP_NOTES", "").strip()
@@ -124,19 +125,27 @@ def store_path(db: str | os.PathLike | None = None) -> Path:
 
 
 @contextmanager
-def _store(db: str | os.PathLike | None) -> Iterator[sqlite3.Connection]:
-    path = store_path(db)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-    try:
-        con.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-        con.execute("PRAGMA journal_mode = WAL")
-        con.execute("PRAGMA synchronous = NORMAL")
-        for statement in _SCHEMA:
-            con.execute(statement)
+def _store(db: Db) -> Iterator[sqlite3.Connection]:
+    with side.opened(store_path(db), _SCHEMA) as con:
+        _add_restored_columns(con)
         yield con
-    finally:
-        con.close()
+
+
+RESTORED_COLUMNS = ("restored_by", "restored_at")
+
+
+def _add_restored_columns(con: sqlite3.Connection) -> None:
+    """A version brought back from an export keeps its author and time as history; who restored
+    it, and when, say so (NULL for a save made here). Added to a store made before they were."""
+    for table, _columns in TABLES.values():
+        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        for column in RESTORED_COLUMNS:
+            if column not in have:
+                try:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+                except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
 
 
 def _now() -> str:
@@ -145,6 +154,7 @@ def _now() -> str:
 
 def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
     table, columns = TABLES[kind]
+    columns = columns + [c for c in RESTORED_COLUMNS if c in row]
     cursor = con.execute(
         f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
         [row[c] for c in columns],
@@ -152,15 +162,27 @@ def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
     return cursor.rowcount == 1
 
 
-def _rows(db: str | os.PathLike | None, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
+def _rows(db: Db, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
     table, columns = TABLES[kind]
-    if not store_path(db).exists():
+    path = store_path(db)
+    if not path.exists():
         return []
-    with _store(db) as con:
-        found = con.execute(
-            f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid", params
-        ).fetchall()
-    return [dict(zip(columns, r, strict=True)) for r in found]
+    sql = f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid"
+    try:
+        with _store(db) as con:
+            found = con.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        # A full disk stops SQLite making its write-ahead files, and a page that only reads must still show:
+        # read the file as last checkpointed.
+        con = side.checkpointed(path)
+        try:
+            found = con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    # Rows stored before the checks (or by hand) may hold control characters: never passed on.
+    return [
+        {c: authored.printable(v) if isinstance(v, str) else v for c, v in zip(columns, r, strict=True)} for r in found
+    ]
 
 
 # --- notes -----------------------------------------------------------------------
@@ -193,24 +215,20 @@ class Note:
 def _unit_for(level: str, unit: str | None) -> str:
     from etl.catalogue.metrics import catalogue
 
-    if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    authored.check_level(level)
     authority = catalogue().authority.name
     if level == "la":
         return authority
-    if not unit or not unit.strip():
+    if not isinstance(unit, str) or not unit.strip():
         raise ValueError(f"name the {level} (--unit) the note is about")
-    return unit.strip()
+    return authored.clean_text(unit, what=f"the {level}", limit=authored.MAX_TITLE)
 
 
 def _check_metric(metric_id: str) -> None:
-    from etl.catalogue.metrics import catalogue
-
-    if metric_id not in catalogue().ids:
-        raise ValueError(f"{metric_id!r} is not a KPI in metrics.yml (known: {', '.join(catalogue().ids)})")
+    authored.check_metric(metric_id)
 
 
-def _known_unit(level: str, unit: str, db: str | os.PathLike | None) -> str:
+def _known_unit(level: str, unit: str, db: Db) -> str:
     """The unit as the organisation reference spells it; ValueError naming the known ones."""
     if level == "la":
         return unit
@@ -227,7 +245,7 @@ def write_note(
     text: str,
     *,
     author: str,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> Note:
     """Save a note (a first version, or a new version of the note already there).
     Raises ValueError for a KPI, month or unit that does not exist or empty text,
@@ -235,13 +253,10 @@ def write_note(
     from etl.serve import queries
 
     _check_metric(metric_id)
-    parse_period(period)
+    authored.check_period(period, db)
     unit = _known_unit(level, _unit_for(level, unit), db)
-    text = (text or "").strip()
-    if not text:
-        raise ValueError("a note needs some text")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"a note is at most {MAX_TEXT} characters ({len(text)} given)")
+    text = authored.clean_text(text, what="a note")
+    author = authored.check_author(author)
     org = queries.org_units(db)
     access.check_note(access.current_viewer(), level, unit, org[["team", "service", "area"]].itertuples(index=False))
     row = {
@@ -274,9 +289,7 @@ def _numbered(rows: list[dict]) -> dict[tuple, list[Note]]:
     return out
 
 
-def note_history(
-    metric_id: str, period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
-) -> list[Note]:
+def note_history(metric_id: str, period: str, level: str, unit: str | None, *, db: Db = None) -> list[Note]:
     """Every version of one note, oldest first (empty when there is none)."""
     unit = _unit_for(level, unit)
     rows = _rows(
@@ -294,7 +307,7 @@ def current_notes(
     level: str | None = None,
     unit: str | None = None,
     metric_id: str | None = None,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> list[Note]:
     """The latest version of each note, filtered; in KPI-catalogue order, then month and unit."""
     from etl.catalogue.metrics import catalogue
@@ -315,9 +328,7 @@ def current_notes(
     )
 
 
-def notes_by_metric(
-    period: str, level: str, unit: str | None, *, db: str | os.PathLike | None = None
-) -> dict[str, Note]:
+def notes_by_metric(period: str, level: str, unit: str | None, *, db: Db = None) -> dict[str, Note]:
     """metric_id -> the latest note for one month and unit (the scorecard and the pack)."""
     return {n.metric_id: n for n in current_notes(period, level=level, unit=unit, db=db)}
 
@@ -325,7 +336,7 @@ def notes_by_metric(
 NOTE_COLUMNS = ["period", "metric_id", "level", "org_unit", "text", "author", "written_at", "version", "versions"]
 
 
-def notes_frame(period: str | None = None, *, db: str | os.PathLike | None = None) -> pd.DataFrame:
+def notes_frame(period: str | None = None, *, db: Db = None) -> pd.DataFrame:
     """The latest version of every note (of one month, or all), for `cpip comments`."""
     found = current_notes(period, db=db)
     return pd.DataFrame([asdict(n) for n in found], columns=NOTE_COLUMNS)[NOTE_COLUMNS]
@@ -361,17 +372,16 @@ def add_event(
     author: str,
     event_id: str | None = None,
     removed: bool = False,
-    db: str | os.PathLike | None = None,
+    db: Db = None,
 ) -> str:
     """Add a KPI's event (or a new version of it; `removed` takes it off the charts). Returns its id."""
 
     _check_metric(metric_id)
-    day = date.fromisoformat(str(event_date)[:10])
-    label = (label or "").strip()
-    if not label:
+    day = authored.check_day(event_date, db, what="the event's date")
+    if not (label or "").strip():
         raise ValueError("an event needs a label (what happened)")
-    if len(label) > 120:
-        raise ValueError("an event's label is at most 120 characters")
+    label = authored.clean_text(label, what="an event's label", limit=authored.MAX_LABEL)
+    author = authored.check_author(author)
     access.check_plans(access.current_viewer())
     event_id = event_id or uuid.uuid4().hex[:12]
     row = {
@@ -389,7 +399,7 @@ def add_event(
     return event_id
 
 
-def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) -> list[Event]:
+def events_for(metric_id: str | None, *, db: Db = None) -> list[Event]:
     """The events to draw on a KPI's charts: the authority's (metrics.yml), then
     the KPI's own (latest version of each, unless removed), by date."""
     from etl.catalogue.metrics import catalogue
@@ -410,12 +420,12 @@ def events_for(metric_id: str | None, *, db: str | os.PathLike | None = None) ->
 # --- actions (the app's versions; etl.people.plans merges them with the loaded tracker) -----
 
 
-def action_rows(db: str | os.PathLike | None = None) -> list[dict]:
+def action_rows(db: Db = None) -> list[dict]:
     """Every version of every action saved in the app, oldest first."""
     return _rows(db, "action")
 
 
-def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> None:
+def save_action_version(row: dict, *, db: Db = None) -> None:
     """Append one version of an action (etl.people.plans.save_action checks it first)."""
     with _store(db) as con:
         _insert(con, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
@@ -424,7 +434,7 @@ def save_action_version(row: dict, *, db: str | os.PathLike | None = None) -> No
 # --- export and restore ----------------------------------------------------------
 
 
-def export(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> dict[str, int]:
+def export(path: str | os.PathLike, *, db: Db = None) -> dict[str, int]:
     """Write every version of every note, action and event to one JSON file."""
     body: dict = {"format": EXPORT_FORMAT, "version": 1, "exported_at": _now()}
     counts = {}
@@ -446,27 +456,88 @@ def is_export(path: str | os.PathLike) -> bool:
     return start.lstrip().startswith(b"{") and EXPORT_FORMAT.encode() in start
 
 
-def restore(path: str | os.PathLike, *, db: str | os.PathLike | None = None) -> tuple[int, int]:
-    """Bring an export back: (versions added, versions already held). Nothing held is changed."""
+def _checked_note(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    authored.check_period(row["period"], db)
+    unit = _unit_for(row["level"], row["org_unit"])
+    if row["level"] == "la" and row["org_unit"] != unit:
+        raise ValueError(f"the authority is named {row['org_unit']!r}, not {unit!r}")
+    return {
+        **row,
+        "org_unit": _known_unit(row["level"], unit, db),
+        "text": authored.clean_text(row["text"], what="a note"),
+    }
+
+
+def _checked_event(row: dict, db: Db) -> dict:
+    authored.check_metric(row["metric_id"])
+    day = authored.check_day(row["event_date"], db, what="the event's date")
+    label = authored.clean_text(row["label"], what="an event's label", limit=authored.MAX_LABEL)
+    if row["removed"] not in (0, 1, True, False):
+        raise ValueError(f"removed is {row['removed']!r}, not 0 or 1")
+    event_id = authored.clean_text(row["event_id"], what="the event's id", limit=authored.MAX_TITLE)
+    return {**row, "event_id": event_id, "event_date": day.isoformat(), "label": label, "removed": int(row["removed"])}
+
+
+def _checked_row(kind: str, row: object, db: Db) -> dict:
+    """One row of an export as it may be stored (the checks every save meets), or ValueError."""
+    columns = TABLES[kind][1]
+    if not isinstance(row, dict):
+        raise ValueError("not a record")
+    missing = [c for c in columns if c not in row]
+    if missing:
+        raise ValueError(f"has no {', '.join(missing)}")
+    row = {c: row[c] for c in columns}  # anything else in the file is left behind
+    version_id = row["version_id"]
+    if not isinstance(version_id, str) or not re.fullmatch(r"[0-9a-f]{1,64}", version_id):
+        raise ValueError(f"version_id {version_id!r} is not a version's id")
+    history = {
+        "author": authored.check_author(row["author"]),
+        "written_at": authored.check_written_at(row["written_at"]),
+    }
+    if kind == "note":
+        checked = _checked_note(row, db)
+    elif kind == "event":
+        checked = _checked_event(row, db)
+    else:
+        checked = authored.checked_action(row)
+    return {**checked, "version_id": version_id, **history}
+
+
+def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
+    """Bring an export back: (versions added, versions already held). Nothing held is changed.
+    Every row meets the checks a save does, or nothing of the file is restored (ValueError naming
+    the row). A restored version keeps its author and time as history, marked with who restored it
+    and when; its time is never in the future, so a later save here is always the current one."""
+    name = Path(path).name
     try:
         body = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{Path(path).name}: not a notes export ({exc})") from None
+        raise ValueError(f"{name}: not a notes export ({exc})") from None
     if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{Path(path).name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+        raise ValueError(f"{name}: not a notes export (no 'format': '{EXPORT_FORMAT}')")
+    restored = {"restored_by": authored.check_author(current_author()), "restored_at": _now()}
+    rows: list[tuple[str, dict]] = []
+    for kind in TABLES:
+        found = body.get(kind + "s") or []
+        if not isinstance(found, list):
+            raise ValueError(f"{name}: '{kind}s' is not a list; nothing was restored")
+        for i, row in enumerate(found):
+            try:
+                rows.append((kind, {**_checked_row(kind, row, db), **restored}))
+            except (ValueError, KeyError, TypeError) as exc:
+                why = str(exc)
+                joint = " " if why.startswith("has no") else ": "  # "note 3 has no period", "note 3: the month ..."
+                raise ValueError(f"{name}: {kind} {i + 1}{joint}{why}; nothing was restored") from None
     added = held = 0
     with _store(db) as con:
         con.execute("BEGIN IMMEDIATE")
         try:
-            for kind, (_table, columns) in TABLES.items():
-                for i, row in enumerate(body.get(kind + "s") or []):
-                    missing = [c for c in columns if c not in row]
-                    if missing:
-                        raise ValueError(f"{Path(path).name}: {kind} {i + 1} has no {', '.join(missing)}")
-                    if _insert(con, kind, row):
-                        added += 1
-                    else:
-                        held += 1
+            for kind, row in rows:
+                if _insert(con, kind, row):
+                    added += 1
+                else:
+                    held += 1
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -490,7 +561,7 @@ def current_author() -> str:
         return os.environ.get("USER", "unknown")
 
 
-def may_write(level: str, unit: str | None, *, db: str | os.PathLike | None = None) -> bool:
+def may_write(level: str, unit: str | None, *, db: Db = None) -> bool:
     """Whether the current viewer may write a note for this unit (the access policy's answer)."""
     from etl.serve import queries
 

@@ -23,7 +23,6 @@ pack and `cpip plans`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 
@@ -31,12 +30,11 @@ import duckdb
 
 from etl.catalogue.contract import ACTION_STATUSES, name_key
 from etl.catalogue.metrics import catalogue
-from etl.people import notes
+from etl.people import authored, notes
 from etl.privacy import access
-from etl.store.db import dialect_of
+from etl.store.db import Db, dialect_of
 from etl.store.warehouse import reading
 
-Db = str | os.PathLike | None
 OVERDUE = "overdue"
 STATES = (OVERDUE, *ACTION_STATUSES)
 
@@ -77,13 +75,8 @@ class Action:
         return self.due_date.strftime("%-d %b %Y") if self.due_date else "no date"
 
 
-def _area(name: str) -> str:
-    wanted = name_key(name)
-    return next((a for a in catalogue().areas if name_key(a) == wanted), name)
-
-
-def _metrics(text: str | None) -> tuple[str, ...]:
-    return tuple(m.strip() for m in (text or "").split(";") if m.strip())
+_area = authored.area_named
+_metrics = authored.metric_ids
 
 
 def _tracker(db: Db) -> list[Action]:
@@ -172,39 +165,30 @@ def save_action(
     """Add an action (action_id None gives the next `APP-n`) or a new version of one.
     ValueError for an unknown area, status or KPI; AccessDenied unless the viewer may edit plans."""
     access.check_plans(access.current_viewer())
-    cat = catalogue()
-    area = _area(area or "")
-    if area not in cat.areas:
-        raise ValueError(f"{area!r} is not an improvement area in metrics.yml")
-    status = " ".join((status or "").lower().replace("_", " ").split())
-    if status not in ACTION_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)} (overdue is worked out)")
-    action = " ".join((action or "").split())
-    if not action:
-        raise ValueError("an action needs its text (what will be done)")
-    ids = _metrics(metrics) if isinstance(metrics, str) else tuple(m.strip() for m in metrics if m and m.strip())
-    unknown = [m for m in ids if m not in cat.ids]
-    if unknown:
-        raise ValueError(f"unknown KPI {', '.join(unknown)}: not in metrics.yml")
-    due = date.fromisoformat(str(due_date)[:10]) if due_date else None
     if not action_id:
         taken = {a.action_id for a in actions(db=db)}
         n = 1
         while f"APP-{n}" in taken:
             n += 1
         action_id = f"APP-{n}"
-    row = {
-        "action_id": action_id.strip(),
-        "area": area,
-        "action": action,
-        "sponsor": (sponsor or "").strip(),
-        "lead": (lead or "").strip(),
-        "due_date": due.isoformat() if due else None,
-        "status": status,
-        "notes": (notes_text or "").strip(),
-        "metrics": ";".join(ids),
-        "author": author,
-    }
+    if not isinstance(metrics, str):
+        if not all(isinstance(m, str) for m in metrics or ()):
+            raise ValueError("an action's KPIs must be KPI ids")
+        metrics = ";".join(metrics)
+    row = authored.checked_action(
+        {
+            "action_id": action_id,
+            "area": area,
+            "action": action,
+            "sponsor": sponsor,
+            "lead": lead,
+            "due_date": due_date,
+            "status": status,
+            "notes": notes_text,
+            "metrics": metrics,
+            "author": author,
+        }
+    )
     notes.save_action_version(row, db=db)
     return next(a for a in actions(db=db) if a.action_id == row["action_id"])
 

@@ -45,6 +45,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from etl.store.db import Db
+
 
 class Role(StrEnum):
     VIEWER = "viewer"
@@ -234,7 +236,7 @@ def _describe(error: ValidationError) -> str:
     return f"{where or 'top level'}: {message}"
 
 
-def load_policy(path: str | os.PathLike | None) -> Policy:
+def load_policy(path: Db) -> Policy:
     """The policy of an access file; None or "" gives single-user mode."""
     if not path:
         return Policy(None)

@@ -11,7 +11,7 @@ writes a private copy of the DuckDB file and swaps it over the live one
 lost with the old file; and the web workers open DuckDB read-only (one writer
 or many readers across processes, never both). SQLite in WAL mode takes short
 appends from many processes at once (each waits its turn on a lock, up to
-`BUSY_SECONDS`), is untouched by loads and undo, and comes with Python. The
+`etl.store.side.BUSY_SECONDS`), is untouched by loads and undo, and comes with Python. The
 file is `<warehouse>.access-log.sqlite` (env CPIP_ACCESS_LOG names another),
 so the web workers need write access to that folder.
 
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.store import authority
+from etl.store import authority, side
+from etl.store.db import Db
 from etl.store.warehouse import warehouse_path
 
-BUSY_SECONDS = 30
 COLUMNS = ["entry_id", "viewed_at", "who", "role", "list", "format", "children"]
 
 _SCHEMA = """
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS access_log (
 """
 
 
-def log_path(db: str | os.PathLike | None = None) -> Path:
+def log_path(db: Db = None) -> Path:
     """The access log file: $CPIP_ACCESS_LOG, else beside the warehouse (`db`, or $CPIP_DB)."""
     named = os.environ.get("CPIP_ACCESS_LOG", "").strip()
     if named:
@@ -57,34 +57,42 @@ def log_path(db: str | os.PathLike | None = None) -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-    con.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-    con.execute("PRAGMA journal_mode = WAL")
-    con.execute("PRAGMA synchronous = NORMAL")  # durable across a process crash, which is what WAL needs here
-    con.execute(_SCHEMA)
-    return con
+    return side.connect(path, [_SCHEMA])
 
 
-def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: str | os.PathLike | None = None) -> int:
-    """Append one entry; returns its id. Raises (sqlite3.Error, OSError) if it cannot be written."""
-    con = _connect(log_path(db))
+class AccessLogUnavailable(RuntimeError):
+    """The access log cannot be written: the list is not shown (every view of a child list is recorded)."""
+
+
+def record(*, who: str, role: str, list_name: str, fmt: str, children: int, db: Db = None) -> int:
+    """Append one entry; returns its id. Raises AccessLogUnavailable (a sentence) if it cannot be written."""
     try:
-        cursor = con.execute(
-            "INSERT INTO access_log (viewed_at, who, role, list, format, children) VALUES (?, ?, ?, ?, ?, ?)",
-            [datetime.now(UTC).isoformat(timespec="seconds"), who, role, list_name, fmt, int(children)],
-        )
-        return int(cursor.lastrowid)
-    finally:
-        con.close()
+        con = _connect(log_path(db))
+        try:
+            cursor = con.execute(
+                "INSERT INTO access_log (viewed_at, who, role, list, format, children) VALUES (?, ?, ?, ?, ?, ?)",
+                [datetime.now(UTC).isoformat(timespec="seconds"), who, role, list_name, fmt, int(children)],
+            )
+            return int(cursor.lastrowid)
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise AccessLogUnavailable(
+            f"this child list cannot be shown just now: the access log, which records every view of a child list,"
+            f" cannot be written ({exc}; is the disk full?). Try again once the administrator has made room."
+        ) from None
 
 
-def entries(db: str | os.PathLike | None = None, *, limit: int | None = None) -> pd.DataFrame:
+def entries(db: Db = None, *, limit: int | None = None) -> pd.DataFrame:
     """The access log, newest first (every entry, or the latest `limit`)."""
     path = log_path(db)
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    con = _connect(path)
+    try:
+        con = _connect(path)
+    except sqlite3.OperationalError:
+        # A full disk stops SQLite making its write-ahead files: read the file as last checkpointed.
+        con = side.checkpointed(path)
     try:
         sql = f"SELECT {', '.join(COLUMNS)} FROM access_log ORDER BY entry_id DESC"
         params: list = []

@@ -1,17 +1,18 @@
 """From a figure to the children behind it: child lists and what falls due.
 
-The record-level rules are SQL files in etl/rules/kpis/records/, one per source, each
-returning, for every record-level KPI of that source, one row per record that
-the KPI's figure counts (or leaves out as not yet due):
+Both are selections from the one record-level query of each KPI source
+(etl/rules/kpis/<source>.sql, `kpis.record_sql`), the same rows the mart
+`kpi_monthly` is grouped from, so a list cannot disagree with its figure:
 
-    metric_id, period (month), team, child_id, start, deadline, event_date, working_days, outcome
+    metric_id, period (month), team, child_id, start, deadline, event_date, working_days, outcome, ...
 
-`outcome` is `met`, `late`, `overdue` (no event, deadline passed by the as-of
-date) or `not yet due` (listed, outside the figure) for a timed KPI; `met` (the
-numerator) or `not met` for a share without a deadline (re-referrals, audit
-grades); empty for a count. They apply the same joins and rules as the mart's
-SQL (etl/rules/kpis/*.sql), and tests/test_children.py proves on hand-made records
-that the met and counted rows add up to `kpi_monthly` for every such KPI.
+`outcome` is `met`, `late`, `overdue` (no event, deadline passed on the day
+judged) or `not yet due` (listed, outside the figure) for a timed KPI; `met`
+(the numerator) or `not met` for a share without a deadline (re-referrals,
+audit grades); empty for a count. A child list is the rows of its months
+judged on each record's own as-of date, as the mart judges them; the due list
+is the open rows of every timed KPI (metrics.yml `clock`) judged on its "now"
+(the `on` argument, or the latest as-of date of the source's records).
 
 Every list leaves this module through `child_list` or `due_list`, which ask
 the access policy (etl/privacy/access.py) whether the current viewer may see those
@@ -21,40 +22,33 @@ child_id is the only thing about a child in any list; nothing new is stored.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
 import duckdb
 import pandas as pd
 
+from etl.catalogue.contract import EXTRACT_TYPES
+from etl.catalogue.levels import LEVELS
 from etl.catalogue.metrics import Metric, catalogue
 from etl.privacy import access, access_log
 from etl.rules import kpis
 from etl.rules.calendar import financial_year_months, parse_period, quarter_months
 from etl.store import authority
+from etl.store.db import Db
 from etl.store.warehouse import reading
 
-Db = str | os.PathLike | None
-
-RECORDS_DIR = kpis.SQL_DIR / "records"
-# Every KPI source but kpi_values has records behind it, with a file of record-level rules here.
-RECORD_SOURCES = tuple(s for s in kpis.SOURCES if s != "kpi_values")
+# Every KPI source but kpi_values has records behind it, judged in etl/rules/kpis/<source>.sql.
+RECORD_SOURCES = kpis.RECORD_SOURCES
 LIST_COLUMNS = ["child_id", "team", "start", "deadline", "event_date", "working_days", "outcome"]
 DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "outcome"]
-COUNTED = ("met", "late", "overdue", "not met")  # the denominator's outcomes; `not yet due` is outside
-TIMED_METRICS = ("seen_5wd", "assessments_45wd", "iha_20wd", "rhi_72h", "icpc_15wd")
-LEVELS = ("la", "area", "service", "team")
+COUNTED = kpis.COUNTED  # the denominator's outcomes; `not yet due` is outside
 
 
-@cache
-def record_sql(source: str) -> str:
-    """The record-level SELECT of one source (trailing `;` dropped)."""
-    if source not in RECORD_SOURCES and source != "due":
-        raise ValueError(f"{source!r} has no record-level rules")
-    return (RECORDS_DIR / f"{source}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+def timed_metrics() -> list[Metric]:
+    """The KPIs with a deadline (metrics.yml `clock`): their open records fall due."""
+    return [m for m in catalogue().metrics if m.timed and is_record_level(m)]
 
 
 def is_record_level(metric: Metric) -> bool:
@@ -87,24 +81,10 @@ def period_months(period: str) -> list[str]:
     return [text]
 
 
-def _audit_metrics_cte() -> str:
-    """The catalogue's audit metrics as a VALUES list (metric ids are validated
-    `^[a-z][a-z0-9_]*$`; audit types are quoted)."""
-    rows = []
-    for m in catalogue().metrics:
-        if m.source == "case_audits":
-            kind = "CAST(NULL AS VARCHAR)" if m.audit_type is None else "'" + m.audit_type.replace("'", "''") + "'"
-            rows.append(f"('{m.metric_id}', {kind})")
-    values = ", ".join(rows) or "(CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))"
-    return f"_kpi_audit_metrics(metric_id, audit_type) AS (VALUES {values})"
-
-
 def records_sql(source: str) -> str:
-    """A source's record-level SELECT, ready to run on a read-only connection."""
-    sql = record_sql(source)
-    if source == "case_audits":
-        return f"WITH {_audit_metrics_cte()} SELECT * FROM ({sql}\n) AS audit_rows"
-    return sql
+    """A source's record-level SELECT (etl/rules/kpis/<source>.sql), ready to run on a read-only
+    connection; it takes `$on` (None: each record judged on its own as-of date)."""
+    return kpis.record_sql(source)
 
 
 def _unit_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
@@ -225,13 +205,14 @@ def _list_rows(
     elif level != "la":
         where = f"AND team IN (SELECT team FROM organisation WHERE {level} = $unit)"  # level: one of LEVELS
         params["unit"] = unit
+    records = records_sql(metric.source)
     sql = f"""
         SELECT child_id, team, start, deadline, event_date, working_days, outcome
-        FROM ({records_sql(metric.source)}) AS r
+        FROM ({records}) AS r
         WHERE metric_id = $metric AND period IN (SELECT unnest(CAST($months AS DATE[]))) {where}
         ORDER BY start, team, child_id
     """
-    frame = con.execute(sql, params).df()
+    frame = con.execute(sql, {**params, **kpis.record_params(records)}).df()
     frame["working_days"] = frame["working_days"].astype("Int64")
     return frame[LIST_COLUMNS]
 
@@ -366,23 +347,44 @@ def due_list(
             teams = sorted(allowed)
         else:
             teams = None
-        where = "" if teams is None else "WHERE team IN (SELECT unnest(CAST($teams AS VARCHAR[])))"
-        params: dict = {"days": days, "on": on}
-        if teams is not None:
-            params["teams"] = teams
-        frame = con.execute(
-            f"SELECT {', '.join(DUE_COLUMNS)} FROM ({record_sql('due')}) AS d {where}"
-            " ORDER BY due_at, metric_id, team, child_id",
-            params,
-        ).df()
-        now = dict(con.execute(_NOW_SQL, {"on": on}).fetchall())
+        now = _now(con, on)
+        frame = _due_rows(con, now, days, teams)
     result = DueList(frame[DUE_COLUMNS], days, team, teams, on, now)
     _record(viewer, due_address(team, days, on, csv=fmt == "csv"), fmt, result.children, db)
     return result
 
 
-# The "now" of each extract type, as due.sql takes it.
-_NOW_SQL = " UNION ALL ".join(
-    f"SELECT '{table}' AS source, coalesce(CAST($on AS DATE), (SELECT max(as_of) FROM {table})) AS today"
-    for table in ("assessments", "health_assessments", "missing_episodes", "s47_enquiries")
-)
+def _now(con: duckdb.DuckDBPyConnection, on: date | None) -> dict[str, date | None]:
+    """The "now" of each source with a timed KPI: `on`, else the latest as-of date of its records
+    (that of the latest load that brought any of them), its table named by the contract."""
+    sources = sorted({m.source for m in timed_metrics()}, key=kpis.SOURCES.index)
+    if on is not None:
+        return dict.fromkeys(sources, on)
+    return {s: con.execute(f'SELECT max(as_of) FROM "{EXTRACT_TYPES[s].table}"').fetchone()[0] for s in sources}
+
+
+def _due_rows(con: duckdb.DuckDBPyConnection, now: dict[str, date | None], days: int, teams: list[str] | None):
+    """The open records of every timed KPI, judged on their source's "now": overdue, or due with a
+    deadline at or before now + `days` working days. The same rows as the figures, so a record the
+    figure leaves out (e.g. a Yes/No seen flag) is never due."""
+    parts, params = [], {"days": days, "metrics": [m.metric_id for m in timed_metrics()]}
+    for i, (source, today) in enumerate(now.items()):
+        # Each source's query judges on its own "now" ($on renamed per source within the one statement).
+        records = re.sub(r"\$on\b", f"$on_{i}", records_sql(source))
+        params[f"on_{i}"] = today
+        parts.append(
+            f"""SELECT metric_id, child_id, team, start, deadline,
+                       CASE WHEN outcome = 'overdue' THEN 'overdue' ELSE 'due' END AS outcome, due_at
+                FROM ({records}) AS r_{i}
+                WHERE outcome IN ('overdue', 'not yet due') AND deadline IS NOT NULL
+                  AND deadline_wd <= (SELECT working_day_number FROM calendar
+                                      WHERE day = CAST($on_{i} AS DATE)) + $days"""
+        )
+    if not parts:
+        return pd.DataFrame(columns=DUE_COLUMNS)
+    where = "WHERE metric_id IN (SELECT unnest(CAST($metrics AS VARCHAR[])))"
+    if teams is not None:
+        where += " AND team IN (SELECT unnest(CAST($teams AS VARCHAR[])))"
+        params["teams"] = teams
+    sql = f"SELECT {', '.join(DUE_COLUMNS)} FROM ({' UNION ALL '.join(parts)}) AS d {where}"
+    return con.execute(sql + " ORDER BY due_at, metric_id, team, child_id", params).df()

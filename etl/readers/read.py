@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,8 +25,8 @@ from pathlib import Path
 import duckdb
 
 from etl.catalogue.contract import EXTRACT_TYPES, FLAG_NO, FLAG_YES, Column, ExtractType, normalise_header
-from etl.formats import annex_a
-from etl.formats.annex_a import AnnexList
+from etl.formats import annex_a, layouts
+from etl.formats.layouts import Layout, LayoutList
 
 _CHUNK = 8 * 1024 * 1024
 _EXCEL_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)'"
@@ -63,8 +64,34 @@ class Recognised:
     extract: ExtractType
     positions: dict[str, int]  # contract column -> position in the file
     dropped: list[str] = field(default_factory=list)  # headers not in the contract, never stored
-    annex: AnnexList | None = None  # the Annex A list the header is, if it is one
+    annex: LayoutList | None = None  # the list of a national layout the header is (Annex A's List 4), if one
+    layout: Layout | None = None  # that layout
     notes: list[str] = field(default_factory=list)  # what the analyst should know about how it was read
+
+
+@dataclass
+class Part:
+    """One list of rows a reader found in a file: a CSV is one, a workbook one per sheet, an XML return one
+    per table. The loader finds its header among `top`, then stages it: from `file` (a CSV, read by DuckDB
+    itself) or from `rows()` (cells, read only for a list the loader takes)."""
+
+    name: str  # as the load log names it: `file.csv`, `file.xlsx, sheet 'List 4'`
+    top: list[list[str]]  # its first rows as text, to find the header in
+    content_hash: str  # the load log's fingerprint of what was loaded
+    sheet: str | None = None  # the sheet or table name, which may tell a layout's lists apart
+    top_line: int = 1  # the line (spreadsheet row) of top[0]
+    file: ExtractFile | None = None
+    # (the line of rows[0], every row of the list as cells); call it before the reader moves on to its next part.
+    rows: Callable[[], tuple[int, list[list[object]]]] | None = None
+    # Files given together that are one return (an SSDA903's tables) share this: loaded as one, all or nothing.
+    bundle: str | None = None
+
+
+def csv_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
+    """The CSV reader: each file is one list, its header and the rows below it read by DuckDB."""
+    for path, name in zip(paths, names, strict=True):
+        file = inspect_file(path)
+        yield Part(name, file.top_rows, file.content_hash, file=file)
 
 
 def inspect_file(path: str | Path) -> ExtractFile:
@@ -112,7 +139,7 @@ def _parse_top_rows(first: bytes) -> list[list[str]]:
     rows = [_parse_header(first)]
     try:
         text = first.decode("utf-8-sig", errors="replace")
-        for index, row in enumerate(csv.reader(text.splitlines()[1 : annex_a.HEADER_SEARCH_ROWS])):
+        for index, row in enumerate(csv.reader(text.splitlines()[1 : layouts.header_rows()])):
             if index + 2 > text.count("\n"):
                 break  # the chunk may end mid-line
             rows.append([h.strip() for h in row])
@@ -139,9 +166,9 @@ def _parse_header(first: bytes) -> list[str]:
 
 
 def _matches(extract: ExtractType, column: Column, header: str) -> bool:
-    """The contract's names for the column, and the headings Annex A lists use for it."""
+    """The contract's names for the column, and the headings the national layouts (Annex A) use for it."""
     return column.matches(header) or normalise_header(header) in {
-        normalise_header(h) for h in annex_a.headings_for(extract.name, column.name)
+        normalise_header(h) for h in layouts.headings_for(extract.name, column.name)
     }
 
 
@@ -177,7 +204,9 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
         why = f" (its KPIs count with {', '.join(counted)})" if counted else ""
         raise ExtractFileError(
             f"not a recognised extract: the closest type is {name}, which lacks {', '.join(missing)}{why}"
-            f" (the header has: {', '.join(h for h in header if h) or 'nothing'})"
+            # Never the cells themselves: a row that is not a header may be a child's name, birthday and address,
+            # and this sentence is stored in the load log and shown; the contract's own names are safe to repeat.
+            f" (the first row has {_count_columns(header)}{_named(header, name)})"
         )
     best = max(present for present, _, _ in fits)
     top = [(extract, found) for present, extract, found in fits if present == best]
@@ -197,25 +226,38 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
             positions[column] = where[0]
     used = set(positions.values())
     dropped = [h for i, h in enumerate(header) if i not in used and h]
-    annex = annex_a.identify(header, sheet_name)
-    if annex is not None and annex.extract != extract.name:
-        annex = None
-    return Recognised(extract, positions, dropped, annex)
+    found = layouts.identify(header, sheet_name)
+    if found is None or found[1].extract != extract.name:
+        return Recognised(extract, positions, dropped)
+    return Recognised(extract, positions, dropped, found[1], found[0])
+
+
+def _count_columns(header: list[str]) -> str:
+    filled = sum(1 for h in header if h)
+    return f"{filled} filled {'column' if filled == 1 else 'columns'}" if filled else "nothing in it"
+
+
+def _named(header: list[str], name: str) -> str:
+    """The header cells that are the closest type's column names or aliases (contract words, nothing personal)."""
+    extract = EXTRACT_TYPES[name]
+    known = [h for h in header if h and any(_matches(extract, c, h) for c in extract.columns)]
+    return f", of which {name} knows {', '.join(known)}" if known else f", none of them a column {name} knows"
 
 
 class SkippedList(ExtractFileError):
-    """An Annex A list no KPI reads: skipped and reported, not refused."""
+    """A list of a national layout (Annex A) that no KPI reads: skipped and reported, not refused."""
 
 
 def find_header(rows: list[list[str]], sheet_name: str | None = None) -> tuple[int, Recognised]:
     """The header among the first rows (it may sit below a title row): (its index, what it is).
     An Annex A list no KPI reads raises SkippedList; nothing recognisable raises the first row's reason."""
     first_problem: ExtractFileError | None = None
-    for index, row in enumerate(rows[: annex_a.HEADER_SEARCH_ROWS]):
+    for index, row in enumerate(rows[: layouts.header_rows()]):
         cells = [str(c).strip() if c is not None else "" for c in row]
         if not any(cells):
             continue
-        annex = annex_a.identify(cells, sheet_name)
+        found = layouts.identify(cells, sheet_name)
+        annex = found[1] if found else None
         if annex is not None and annex.extract is None:
             raise SkippedList(f"{annex.label}: no KPI reads it")
         try:

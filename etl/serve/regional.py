@@ -13,7 +13,6 @@ turn (a file not made yet holds no data).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandas as pd
 
 from etl.catalogue.metrics import catalogue
 from etl.store import authority, warehouse
+from etl.store.db import Db
 
 COLUMNS = ["la_code", "authority", "period", "numerator", "denominator", "value"]
 
@@ -30,7 +30,7 @@ _SQL = (
 )
 
 
-def regional(metric_id: str, authorities: Sequence[str], *, db: str | os.PathLike | None = None) -> pd.DataFrame:
+def regional(metric_id: str, authorities: Sequence[str], *, db: Db = None) -> pd.DataFrame:
     """One row per authority and month: `la_code`, `authority` (its name), `period` ('2023-07'),
     `numerator`, `denominator`, `value` (0-100 for a percentage, the count for a count)."""
     metric = catalogue().metric(metric_id)

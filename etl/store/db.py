@@ -27,7 +27,62 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+# What every function that touches the warehouse takes as `db`: a DuckDB file's path, a `postgresql://` URL,
+# or None for $CPIP_DB (else data/warehouse.duckdb).
+Db: TypeAlias = str | os.PathLike | None
+
+
+@runtime_checkable
+class Result(Protocol):
+    """A statement's rows, as DuckDB's result and `PgResult` both give them."""
+
+    def fetchall(self) -> list[tuple]: ...
+
+    def fetchone(self) -> tuple | None: ...
+
+    def df(self) -> Any: ...
+
+    def fetchnumpy(self) -> dict: ...
+
+
+@runtime_checkable
+class Connection(Protocol):
+    """The connection interface the loader, the KPI SQL and the queries use: DuckDB's own connection
+    satisfies it untouched, `PgConnection` by translating placeholders (see the module's docstring)."""
+
+    def execute(self, sql: str, params: Any = None, /) -> Any: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+
+    def commit(self) -> Any: ...
+
+    def rollback(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+# The roles a PostgreSQL transaction takes (SET LOCAL ROLE): readers see, the writer loads.
+READER_ROLE, WRITER_ROLE = "cpip_reader", "cpip_writer"
+
+# The SQL type of each contract column type, the same on both engines.
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "grade": "VARCHAR",
+    "status": "VARCHAR",
+    "month": "DATE",
+    "number": "DOUBLE PRECISION",
+    "flag": "BOOLEAN",
+}
+
+
+def column_type(kind: str) -> str:
+    """The SQL type of a contract column type (text, date, ...), the same on both engines."""
+    return _SQL_TYPES[kind]
+
 
 # The tables every authority shares (no la_code, no row-level security): the working-day calendar,
 # DfE's published figures for all authorities, and the settings. Every other table is an authority's.
@@ -232,19 +287,34 @@ def close_pool(url: str) -> None:
         found = _POOLS.pop((os.getpid(), url), None)
     if found is not None:
         found.close()
-    from etl.store import warehouse
-
-    warehouse.forget(url)
+    forget(url)
 
 
-def touch(con, *tables: str) -> None:
+# PostgreSQL databases this process found at the current schema (etl.store.warehouse checks once per process).
+_CURRENT: set[tuple[int, str]] = set()
+
+
+def is_current(url: str) -> bool:
+    return (os.getpid(), url) in _CURRENT
+
+
+def mark_current(url: str) -> None:
+    _CURRENT.add((os.getpid(), url))
+
+
+def forget(url: str) -> None:
+    """Check `url`'s schema again next time (its database was dropped or replaced)."""
+    _CURRENT.discard((os.getpid(), url))
+
+
+def touch(con: Connection, *tables: str) -> None:
     """Note that a write changed `tables` (PostgreSQL analyses them once it commits; DuckDB needs nothing)."""
     touched = getattr(con, "touched", None)
     if touched is not None:
         touched.update(tables)
 
 
-def engine_of(con) -> str:
+def engine_of(con: Connection) -> str:
     """`duckdb` or `postgresql` for a connection this module handed out."""
     return getattr(con, "engine", "duckdb")
 
@@ -259,12 +329,12 @@ class Dialect:
     def postgres(self) -> bool:
         return self.engine == "postgresql"
 
-    def temp_table(self, con, name: str, select: str, params=None) -> None:
+    def temp_table(self, con: Connection, name: str, select: str, params=None) -> None:
         """(Re)create temp table `name` as the result of `select`."""
         con.execute(f"DROP TABLE IF EXISTS {name}")
         con.execute(f"CREATE TEMP TABLE {name} AS {select}", params)
 
-    def columns(self, con, table: str) -> list[str]:
+    def columns(self, con: Connection, table: str) -> list[str]:
         """A table's columns, in order."""
         return [
             r[0]
@@ -275,7 +345,7 @@ class Dialect:
             ).fetchall()
         ]
 
-    def has_table(self, con, table: str) -> bool:
+    def has_table(self, con: Connection, table: str) -> bool:
         return bool(
             con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
@@ -285,5 +355,5 @@ class Dialect:
         )
 
 
-def dialect_of(con) -> Dialect:
+def dialect_of(con: Connection) -> Dialect:
     return Dialect(engine_of(con))

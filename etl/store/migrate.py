@@ -66,7 +66,7 @@ class _InTransaction:
         return getattr(self._raw, name)
 
 
-def _engine(con) -> sa.Engine:
+def _engine(con: db.Connection) -> sa.Engine:
     if db.engine_of(con) == "postgresql":
         return sa.create_engine(
             "postgresql+psycopg://",
@@ -79,14 +79,14 @@ def _engine(con) -> sa.Engine:
     return sa.create_engine("duckdb://", creator=lambda: ConnectionWrapper(_InTransaction(con)), poolclass=StaticPool)
 
 
-def current_revision(con) -> str | None:
+def current_revision(con: db.Connection) -> str | None:
     from alembic.migration import MigrationContext
 
     with _engine(con).connect() as sa_con:
         return MigrationContext.configure(sa_con).get_current_revision()
 
 
-def upgrade(con, code: str, revision: str = "head") -> None:
+def upgrade(con: db.Connection, code: str, revision: str = "head") -> None:
     """Every revision up to `revision` (the head), then, at the head, the contract's tables and columns
     (`sync`)."""
     from alembic import command
@@ -132,7 +132,6 @@ def sync(bind: sa.Connection, code: str) -> None:
     """Make what the contract declares where it is missing (idempotent; see the module's docstring)."""
     from etl.catalogue.contract import EXTRACT_TYPES
     from etl.store.schema import AUTHORITY_TABLES
-    from etl.store.warehouse import column_type
 
     postgres = bind.dialect.name == "postgresql"
     create_tables(bind)
@@ -142,7 +141,7 @@ def sync(bind: sa.Connection, code: str) -> None:
             for column in extract.columns:
                 if (table, column.name) not in have:
                     bind.execute(
-                        sa.text(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {column_type(column.type)}')
+                        sa.text(f'ALTER TABLE "{table}" ADD COLUMN "{column.name}" {db.column_type(column.type)}')
                     )
     for table in AUTHORITY_TABLES:
         if (table, "la_code") not in have:
@@ -186,7 +185,8 @@ def _indexes() -> dict[str, list[str]]:
 def secure(bind: sa.Connection) -> None:
     """PostgreSQL: the roles, their grants, the indexes and every authority table's policy."""
     from etl.store.schema import AUTHORITY_TABLES, SHARED_TABLES
-    from etl.store.warehouse import READER_ROLE, WRITER_ROLE
+
+    READER_ROLE, WRITER_ROLE = db.READER_ROLE, db.WRITER_ROLE
 
     for role in (READER_ROLE, WRITER_ROLE):
         bind.execute(

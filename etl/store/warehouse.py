@@ -24,6 +24,7 @@ an earlier release is brought up to date the first time anything opens it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -40,6 +41,7 @@ from etl.catalogue.contract import EXTRACT_TYPES
 from etl.paths import ROOT
 from etl.rules.calendar import CALENDAR_END, CALENDAR_START, bank_holidays
 from etl.store import authority, db
+from etl.store.db import Db
 
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
 # The Alembic revision this release's code expects (etl/store/migrations/versions/).
@@ -47,30 +49,20 @@ HEAD = "0004"
 # Kept for tools that read it: the release before migrations wrote 3.
 SCHEMA_VERSION = 4
 
-READER_ROLE, WRITER_ROLE = "cpip_reader", "cpip_writer"
-
-_SQL_TYPES = {
-    "text": "VARCHAR",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "grade": "VARCHAR",
-    "status": "VARCHAR",
-    "month": "DATE",
-    "number": "DOUBLE PRECISION",
-    "flag": "BOOLEAN",
-}
+# Defined with the engines (etl.store.db), named here too for the loader that asks the warehouse.
+READER_ROLE, WRITER_ROLE, column_type = db.READER_ROLE, db.WRITER_ROLE, db.column_type
 
 
-def target(path: str | os.PathLike | None = None) -> str:
+def target(path: Db = None) -> str:
     """The warehouse named by `path`, else $CPIP_DB, else data/warehouse.duckdb: a path or a URL."""
     return str(path or os.environ.get("CPIP_DB") or DEFAULT_PATH)
 
 
-def is_postgres(path: str | os.PathLike | None = None) -> bool:
+def is_postgres(path: Db = None) -> bool:
     return db.is_postgres(target(path))
 
 
-def warehouse_path(path: str | os.PathLike | None = None, code: str | None = None) -> Path:
+def warehouse_path(path: Db = None, code: str | None = None) -> Path:
     """The DuckDB file of the authority `code` (default: the work in hand's). The default authority's
     is the file named; another's sits beside it, `<name>.<code>.duckdb`. On PostgreSQL, the local
     path the notes and access log are kept beside: $CPIP_STATE_DIR (else data/), named by the database."""
@@ -84,7 +76,7 @@ def warehouse_path(path: str | os.PathLike | None = None, code: str | None = Non
     return authority.own_file(base, code)
 
 
-def warehouse_url(path: str | os.PathLike | None = None, *, read_only: bool = True) -> str:
+def warehouse_url(path: Db = None, *, read_only: bool = True) -> str:
     """SQLAlchemy URL of the warehouse, for tools that speak SQLAlchemy."""
     if is_postgres(path):
         return db.sqlalchemy_url(target(path))
@@ -104,7 +96,7 @@ def _schema_key() -> str:
     return f"{HEAD}:{_contract_digest()}"
 
 
-def _settings_value(con, key: str) -> str | None:
+def _settings_value(con: db.Connection, key: str) -> str | None:
     """A value from `settings`, or None (also when there is no settings table yet)."""
     if not db.dialect_of(con).has_table(con, "settings"):
         return None
@@ -112,14 +104,14 @@ def _settings_value(con, key: str) -> str | None:
     return found[0][0] if found else None
 
 
-def set_setting(con, key: str, value: str) -> None:
+def set_setting(con: db.Connection, key: str, value: str) -> None:
     con.execute(
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
 
 
-def _migrate(con, code: str) -> None:
+def _migrate(con: db.Connection, code: str) -> None:
     """Run the migrations (and the contract's tables and columns) on `con`, then note the schema key."""
     from etl.store import migrate
 
@@ -130,7 +122,7 @@ def _migrate(con, code: str) -> None:
     set_setting(con, "schema_version", str(SCHEMA_VERSION))
 
 
-def _refresh_reference(con) -> None:
+def _refresh_reference(con: db.Connection) -> None:
     """(Re)load data/reference/dfe/ when its files differ from those last loaded."""
     from etl.catalogue import reference
 
@@ -145,7 +137,7 @@ def _refresh_reference(con) -> None:
         con.execute("ANALYZE published, authorities, neighbours")  # planner statistics for the comparators
 
 
-def fill_calendar(con) -> None:
+def fill_calendar(con: db.Connection) -> None:
     """Every day with its running count of working days, built in SQL from
     the `holidays` package's bank holidays."""
     days = ", ".join(f"(DATE '{d.isoformat()}')" for d in bank_holidays())
@@ -166,11 +158,6 @@ def fill_calendar(con) -> None:
         FROM flagged ORDER BY day
         """
     )
-
-
-def column_type(kind: str) -> str:
-    """The SQL type of a contract column type (text, date, ...), the same on both engines."""
-    return _SQL_TYPES[kind]
 
 
 # --- DuckDB ----------------------------------------------------------------------
@@ -195,30 +182,74 @@ def _duckdb_schema(con: duckdb.DuckDBPyConnection, code: str) -> None:
     _refresh_reference(con)
 
 
+class DiskFull(OSError):
+    """Not enough room on the warehouse's disk for a load's copy: one sentence, the sizes in it."""
+
+
+# Room a load needs beyond the copy of the live file: what it writes into the copy (the records, their log,
+# the KPI mart) and DuckDB's write-ahead log before its checkpoint.
+_HEADROOM = 16 * 1024 * 1024
+
+
+def _disk_full(live: Path, needed: int | None = None) -> DiskFull:
+    size = live.stat().st_size if live.exists() else 0
+    needed = needed or size + max(size // 4, _HEADROOM)
+    free = shutil.disk_usage(live.parent).free
+    mb = 1024 * 1024
+    return DiskFull(
+        f"not enough disk space for the load: about {-(-needed // mb):,} MB needed, {free // mb:,} MB free"
+        f" on {live.parent}; the warehouse is unchanged"
+    )
+
+
+def _check_room(live: Path) -> None:
+    """Before copying: a full disk stops here, not half way through the copy."""
+    size = live.stat().st_size if live.exists() else 0
+    needed = size + max(size // 4, _HEADROOM)
+    if shutil.disk_usage(live.parent).free < needed:
+        raise _disk_full(live, needed)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    # DuckDB reports a full disk as its own IOException, with the system's words in it.
+    return isinstance(exc, duckdb.Error) and "no space left on device" in str(exc).lower()
+
+
 @contextmanager
-def _duckdb_writer(path: str | os.PathLike | None) -> Iterator[duckdb.DuckDBPyConnection]:
+def _duckdb_writer(path: Db) -> Iterator[duckdb.DuckDBPyConnection]:
     code = authority.current_code()
     live = warehouse_path(path, code)
     tmp = live.with_name(live.name + ".tmp")
     with _lock(live):
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
             stale.unlink(missing_ok=True)
-        if live.exists():
-            shutil.copyfile(live, tmp)
-        con = duckdb.connect(str(tmp))
+        _check_room(live)
+        con = None
         try:
+            # Inside the try: a copy cut short by a full disk is removed like any other failed write.
+            if live.exists():
+                shutil.copyfile(live, tmp)
+            con = duckdb.connect(str(tmp))
             _duckdb_schema(con, code)
             con.execute("BEGIN TRANSACTION")
             yield con
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.close()
-        except BaseException:
-            con.close()
+            os.replace(tmp, live)
+        except BaseException as exc:
+            if con is not None:
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass  # a connection the full disk already broke: the copy goes below all the same
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            if _is_disk_full(exc):
+                raise _disk_full(live) from None
             raise
-        os.replace(tmp, live)
         stat = live.stat()
         _CURRENT.add((str(live), stat.st_ino, stat.st_mtime_ns))  # this process just wrote it at this schema
         _link_for_readers(live, stat.st_ino)
@@ -229,7 +260,7 @@ def _duckdb_writer(path: str | os.PathLike | None) -> Iterator[duckdb.DuckDBPyCo
 _CURRENT: set[tuple] = set()
 
 
-def _ensure_duckdb(path: str | os.PathLike | None) -> Path:
+def _ensure_duckdb(path: Db) -> Path:
     live = warehouse_path(path)
     if not live.exists():
         with _duckdb_writer(path):
@@ -259,8 +290,7 @@ def _ensure_duckdb(path: str | os.PathLike | None) -> Path:
 def _ensure_postgres(url: str) -> None:
     """Migrate the server's database when it is behind this release, and reload DfE's published
     figures when the shipped files changed (once per process; one process at a time)."""
-    key = (os.getpid(), url)
-    if key in _CURRENT:
+    if db.is_current(url):
         return
     from etl.catalogue import reference
 
@@ -276,12 +306,10 @@ def _ensure_postgres(url: str) -> None:
             raw.commit()
         else:
             raw.rollback()
-    _CURRENT.add(key)
+    db.mark_current(url)
 
 
-def forget(url: str) -> None:
-    """Check `url`'s schema again next time (its database was dropped or replaced)."""
-    _CURRENT.discard((os.getpid(), url))
+forget = db.forget  # tests and tools that drop a database call it here
 
 
 def _scope(con: db.PgConnection, role: str, codes: tuple[str, ...]) -> None:
@@ -353,7 +381,7 @@ def _postgres_reading(url: str) -> Iterator[db.PgConnection]:
 
 
 @contextmanager
-def writer(path: str | os.PathLike | None = None) -> Iterator:
+def writer(path: Db = None) -> Iterator[db.Connection]:
     """A connection for one load of the authority in hand: everything it writes is committed on a
     clean exit, and nothing on an exception (DuckDB: a private copy swapped in; PostgreSQL: one
     transaction)."""
@@ -366,7 +394,7 @@ def writer(path: str | os.PathLike | None = None) -> Iterator:
             yield con
 
 
-def ensure_warehouse(path: str | os.PathLike | None = None) -> Path | str:
+def ensure_warehouse(path: Db = None) -> Path | str:
     """Create an empty warehouse with its schema if there is none yet, and bring one written by an
     earlier release up to this schema (the first time it is read), so readers find the columns they
     expect. Returns the DuckDB file, or the PostgreSQL URL."""
@@ -377,7 +405,7 @@ def ensure_warehouse(path: str | os.PathLike | None = None) -> Path | str:
     return _ensure_duckdb(path)
 
 
-def reader(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+def reader(path: Db = None) -> duckdb.DuckDBPyConnection:
     """A read-only DuckDB connection for one request. Because the ETL swaps a new file in rather than
     writing the live one, a reader opened after a load sees the new data.
 
@@ -444,7 +472,7 @@ def _link_for_readers(live: Path, inode: int | None = None) -> Path | None:
 
 
 @contextmanager
-def reading(path: str | os.PathLike | None = None) -> Iterator:
+def reading(path: Db = None) -> Iterator[db.Connection]:
     """A read-only connection for the authorities in hand (etl.store.authority.codes())."""
     named = target(path)
     if db.is_postgres(named):
@@ -458,7 +486,7 @@ def reading(path: str | os.PathLike | None = None) -> Iterator:
         con.close()
 
 
-def data_version(path: str | os.PathLike | None = None) -> tuple:
+def data_version(path: Db = None) -> tuple:
     """Changes exactly when the data of the authorities in hand does (a load, an undo): the file's
     inode and time on DuckDB (a load swaps a new file in), the load log's latest change on PostgreSQL."""
     named = target(path)

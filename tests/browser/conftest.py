@@ -140,7 +140,7 @@ def axe() -> Callable:
     source = AXE_JS.read_text(encoding="utf-8")
 
     def run(page) -> list[dict]:
-        page.add_script_tag(content=source)
+        page.evaluate(source)  # not a <script> tag: the pages' Content-Security-Policy allows no inline script
         result = page.evaluate(
             "async (tags) => await axe.run(document,"
             " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",

@@ -1,31 +1,73 @@
 """The KPI rules (../shared/spec/kpis.md) as SQL, one file per source, and the
 rebuild of the `kpi_monthly` mart.
 
-Each `<source>.sql` is one SELECT over the warehouse returning
-`(metric_id, period, level, org_unit, numerator, denominator)`: record-level
-sources give team rows only; `kpi_values` also gives rows named directly for a
-service, area or the authority. `rebuild` then rolls team rows up to service,
+One rule per KPI, by construction. Each record-level source's `<source>.sql` is
+one SELECT that judges every record, once, for each of its KPIs:
+
+    metric_id, period, team, child_id, start, deadline, event_date, working_days,
+    outcome, deadline_wd, due_at
+
+`period` is the month whose figure counts the record (metrics.yml `counted_on`;
+NULL when it is in no month's figure yet, e.g. an open assessment for
+assessments_45wd). `outcome` is `met`, `late`, `not met`, `overdue` (no event,
+deadline passed on the day judged: counted, not met), `not yet due` (outside
+the figure) or NULL for a plain count. A record a KPI cannot judge (Annex A's
+Yes/No seen flag for seen_5wd) is in none of its rows. `deadline_wd` (the
+deadline's working-day number) and `due_at` serve the due list. A record is
+judged on `coalesce($on, as_of)`: its own as-of date for the mart and the child
+lists ($on NULL), the due list's "now" for the due list. The clocks and counted
+dates are metrics.yml's, substituted into the SQL when it is loaded
+(`record_sql`), so they are declared once.
+
+`rebuild` groups those rows by metric, month and team (numerator = `met`,
+denominator = met, late, not met and overdue; a count counts rows), adds
+`kpi_values.sql`'s figures given upstream, then rolls team rows up to service,
 area and the authority (`la`) by summing numerators and denominators (never
-averaging percentages), and lets a directly given row override the roll-up for
-its unit. Everything is whole-set SQL, the same on DuckDB and PostgreSQL (etl/store/db.py): no
-Python loop over records. On PostgreSQL, row-level security confines the
-rebuild to the load's authority: it reads and replaces that authority's rows only.
+averaging percentages), letting a directly given row override the roll-up for
+its unit. The child lists and the due list (etl/privacy/children.py) select
+from the same rows. Everything is whole-set SQL, the same on DuckDB and
+PostgreSQL (etl/store/db.py): no Python loop over records. On PostgreSQL,
+row-level security confines the rebuild to the load's authority: it reads and
+replaces that authority's rows only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES
-from etl.catalogue.metrics import catalogue
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, RECORD_SOURCES
+from etl.catalogue.metrics import Catalogue, catalogue
 from etl.store import authority
 from etl.store.db import touch
 
 SQL_DIR = Path(__file__).resolve().parent
 SOURCES = KPI_SOURCES
+# Every KPI source but kpi_values (figures given upstream) has records behind it, judged in its <source>.sql.
+RECORD_COLUMNS = (
+    "metric_id", "period", "team", "child_id", "start", "deadline", "event_date", "working_days", "outcome",
+    "deadline_wd", "due_at",
+)  # fmt: skip
+COUNTED = ("met", "late", "not met", "overdue")  # the denominator's outcomes; `not yet due` is outside
+_COUNTED_SQL = ", ".join(f"'{o}'" for o in COUNTED)
+
+# A team's figures: the record-level rows grouped (the one rule per KPI, rows judged on their own as_of).
+_FIGURES = f"""
+INSERT INTO _kpi_rows
+SELECT r.metric_id, r.period, 'team', r.team,
+       CAST(CASE WHEN m.unit = 'count' THEN count(*)
+                 ELSE count(*) FILTER (WHERE r.outcome = 'met') END AS DOUBLE PRECISION),
+       CASE WHEN m.unit = 'count' THEN NULL
+            ELSE CAST(count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) AS DOUBLE PRECISION) END
+FROM ({{sql}}
+) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id
+WHERE r.period IS NOT NULL
+GROUP BY r.metric_id, r.period, r.team, m.unit
+HAVING m.unit = 'count' OR count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) > 0
+"""
 
 # Every level from the rows the sources give. A unit's figure is its own given row
 # where there is one; otherwise the pool of the units under it: a service pools its
@@ -97,21 +139,21 @@ UNION ALL
 SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
 """
 
-# The date that places a record of each KPI in a month (its "counted date"), where it is not the
-# source's period column, and the column a KPI cannot be counted without (docs/spec/windows.md).
-COUNTED_DATE = {
-    "assessments_45wd": "assessment_completed_date",
-    "icpc_15wd": "icpc_date",
-    "rhi_72h": "returned_at",
-}
+# The column a KPI cannot be counted without, where a list may give it only as Yes/No (docs/spec/windows.md):
+# a load whose records give it so covers none of that KPI's months.
 NEEDS = {"seen_5wd": "child_seen_date"}
 # The loads that speak for their records (etl/ingest/resolve.py says the same).
 _IN_FORCE = "('loaded', 'loaded valid rows only', 're-dated', 'no change')"
 
 
 def counted_date(metric_id: str, source: str) -> str | None:
+    """The date that places a record of the KPI in a month: metrics.yml's `counted_on`, else the
+    source's period column."""
     extract = EXTRACT_TYPES.get(source)
-    return COUNTED_DATE.get(metric_id, extract.period_column if extract else None)
+    metric = next((m for m in catalogue().metrics if m.metric_id == metric_id), None)
+    if metric is not None and metric.counted_on:
+        return metric.counted_on
+    return extract.period_column if extract else None
 
 
 def _whole_months(first, last) -> tuple | None:
@@ -226,11 +268,73 @@ def _coverage_table(con) -> None:
 
 
 @cache
+def _sql_file(source: str) -> str:
+    return (SQL_DIR / f"{source}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
 def source_sql(source: str) -> str:
-    """The SELECT of one source's rules (comments kept, trailing `;` dropped)."""
+    """The SQL of one source as written (comments kept, trailing `;` dropped)."""
     if source not in SOURCES:
         raise ValueError(f"{source!r} is not a KPI source (one of {', '.join(SOURCES)})")
-    return (SQL_DIR / f"{source}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    return _sql_file(source)
+
+
+# {metric_id.field} or {source.field} in a record-level SQL file: a clock or counted date of metrics.yml.
+_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\.(working_days|hours|counted_on)\}")
+_NOT_IN_CATALOGUE = {"working_days": "CAST(NULL AS INTEGER)", "hours": "CAST(NULL AS INTEGER)",
+                     "counted_on": "CAST(NULL AS DATE)"}  # fmt: skip
+
+
+def _field(cat: Catalogue, source: str, name: str, field: str) -> str:
+    """One placeholder's SQL: a validated integer or a quoted column name. A metric the catalogue
+    does not hold gives NULL (its rows are then in no month and never due, and the mart drops them)."""
+    if name in cat.ids:
+        value = _value(cat.metric(name), field)
+    elif name in SOURCES:  # one value for every metric of the source (e.g. every audit metric's date)
+        values = {_value(m, field) for m in cat.metrics if m.source == name}
+        if len(values) > 1:
+            raise ValueError(f"metrics.yml: the {name} metrics must share one {field} ({source}.sql reads one)")
+        if not values:
+            return _NOT_IN_CATALOGUE[field]
+        value = values.pop()
+    else:
+        return _NOT_IN_CATALOGUE[field]
+    if value is None:
+        raise ValueError(f"metrics.yml: metric {name} needs '{field}' (etl/rules/kpis/{source}.sql reads it)")
+    return f'"{value}"' if field == "counted_on" else str(int(value))
+
+
+def _value(metric, field: str) -> str | int | None:
+    if field == "counted_on":
+        return metric.counted_on
+    return None if metric.clock is None else getattr(metric.clock, field)
+
+
+def _audit_metrics(cat: Catalogue) -> str:
+    """The catalogue's audit metrics as VALUES rows (metric ids are validated `^[a-z][a-z0-9_]*$`;
+    audit types are quoted)."""
+    rows = []
+    for m in cat.metrics:
+        if m.source == "case_audits":
+            kind = "CAST(NULL AS VARCHAR)" if m.audit_type is None else "'" + m.audit_type.replace("'", "''") + "'"
+            rows.append(f"(CAST('{m.metric_id}' AS VARCHAR), {kind})")
+    return ", ".join(rows) or "(CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))"
+
+
+def record_sql(source: str, cat: Catalogue | None = None) -> str:
+    """The record-level SELECT of one source (RECORD_COLUMNS, one row per record and KPI), with
+    metrics.yml's clocks and counted dates in place. It takes one parameter, `$on`: the day to judge
+    records on (None: each record's own as-of date). ValueError for a source without records."""
+    if source not in RECORD_SOURCES:
+        raise ValueError(f"{source!r} has no record-level rules (one of {', '.join(RECORD_SOURCES)})")
+    cat = cat or catalogue()
+    sql = _sql_file(source).replace("{audit_metrics}", _audit_metrics(cat))
+    return _FIELD.sub(lambda m: _field(cat, source, m.group(1), m.group(2)), sql)
+
+
+def record_params(sql: str, on=None) -> dict:
+    """The parameters a record-level SELECT takes (DuckDB refuses one the statement does not name)."""
+    return {"on": on} if "$on" in sql else {}
 
 
 def rebuild(con, sources: Iterable[str] | None = None) -> int:
@@ -251,10 +355,9 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             raise ValueError(f"unknown KPI source(s): {', '.join(sorted(unknown))}")
     metrics = [m for m in cat.metrics if wanted is None or m.source in wanted]
 
-    for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics"):
+    for table in ("_kpi_rows", "_kpi_metrics"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR, unit VARCHAR)")
-    con.execute("CREATE TEMP TABLE _kpi_audit_metrics (metric_id VARCHAR, audit_type VARCHAR)")
     con.execute(
         "CREATE TEMP TABLE _kpi_rows (metric_id VARCHAR, period DATE, level VARCHAR, org_unit VARCHAR,"
         " numerator DOUBLE PRECISION, denominator DOUBLE PRECISION)"
@@ -266,9 +369,6 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             con.executemany(
                 "INSERT INTO _kpi_metrics VALUES (?, ?, ?)", [(m.metric_id, m.source, m.unit) for m in metrics]
             )
-        audits = [(m.metric_id, m.audit_type) for m in metrics if m.source == "case_audits"]
-        if audits:
-            con.executemany("INSERT INTO _kpi_audit_metrics VALUES (?, ?)", audits)
         _coverage_table(con)
 
         # Out with the old rows of every metric rebuilt (and, on a full rebuild,
@@ -279,15 +379,8 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             con.execute("DELETE FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)")
 
         for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
-            sql = source_sql(source)
-            params = {"source": source}
-            if "$authority" in sql:
-                params["authority"] = name
-            con.execute(
-                f"INSERT INTO _kpi_rows SELECT * FROM ({sql}\n) AS rows"
-                " WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics WHERE source = $source)",
-                params,
-            )
+            sql = record_sql(source, cat)
+            con.execute(_FIGURES.format(sql=sql), record_params(sql))
         # A count counted from records is 0, not "no data", for a team in a month its
         # extract covers but no record falls in.
         con.execute(
@@ -327,7 +420,7 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
         written = "SELECT count(*) FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)"
         return con.execute(written).fetchone()[0]
     finally:
-        for table in ("_kpi_rows", "_kpi_audit_metrics", "_kpi_metrics", "_kpi_coverage"):
+        for table in ("_kpi_rows", "_kpi_metrics", "_kpi_coverage"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -1,38 +1,50 @@
--- Assessments: team-level rows for assessments_45wd and seen_5wd.
--- Working days after S up to and including E = wd(E) - wd(S) (S is day 0),
--- through the calendar's running count: equi-joins, no per-case counting.
--- Each record is judged at its own as_of: the latest as-of date of any load that contained it.
+-- Assessments, record by record: every assessment judged for assessments_45wd and seen_5wd. The
+-- mart (kpi_monthly), the child lists and the due list are all selections from these rows
+-- (etl/rules/kpis/__init__.py), so they cannot disagree.
+-- Working days after S up to and including E = wd(E) - wd(S) (S is day 0), through the calendar's
+-- running count: equi-joins, no per-case counting. The deadline is the working day N working days
+-- after the start. A record is judged on coalesce($on, as_of): its own as-of date (the latest of any
+-- load that contained it), or the due list's "now". Clocks and counted dates are metrics.yml's
+-- ({metric.field}, substituted when the SQL is loaded).
 WITH a AS (
-    SELECT a.team, a.assessment_start_date AS started, a.child_seen_date AS seen,
+    SELECT a.child_id, a.team, a.assessment_start_date AS started, a.child_seen_date AS seen,
            a.assessment_completed_date AS completed, a.child_seen AS seen_flag,
+           {assessments_45wd.counted_on} AS counted_45, {seen_5wd.counted_on} AS counted_5,
            cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
-           cc.working_day_number AS wd_completed, co.working_day_number AS wd_as_of
+           cc.working_day_number AS wd_completed, co.working_day_number AS wd_on
     FROM assessments a
     JOIN calendar cs ON cs.day = a.assessment_start_date
     LEFT JOIN calendar cv ON cv.day = a.child_seen_date
     LEFT JOIN calendar cc ON cc.day = a.assessment_completed_date
-    LEFT JOIN calendar co ON co.day = a.as_of
+    LEFT JOIN calendar co ON co.day = coalesce(CAST($on AS DATE), a.as_of)
 ),
--- assessments_45wd: completed assessments only, in the month of completion.
-completed AS (
-    SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', completed) AS DATE) AS period, team,
-           count(*) FILTER (WHERE wd_completed - wd_start <= 45) AS numerator,
-           count(*) AS denominator
-    FROM a WHERE completed IS NOT NULL
-    GROUP BY 1, 2, 3
-),
--- seen_5wd: in the month of the start; met if seen within 5 working days; not
--- met if seen later, or not seen and even a visit on the as-of day would be late.
--- Not seen and still within the 5 days: not yet due, left out. A record that says only Yes/No
--- (child_seen, from a list without seen dates) cannot be timed: left out too.
-seen AS (
-    SELECT 'seen_5wd' AS metric_id, CAST(date_trunc('month', started) AS DATE) AS period, team,
-           count(*) FILTER (WHERE seen IS NOT NULL AND wd_seen - wd_start <= 5) AS numerator,
-           count(*) FILTER (WHERE seen IS NOT NULL OR wd_as_of - wd_start > 5) AS denominator
-    FROM a WHERE seen_flag IS NULL
-    GROUP BY 1, 2, 3
+deadlines AS (
+    SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY working_day_number
 )
-SELECT metric_id, period, 'team' AS level, team AS org_unit,
-       CAST(numerator AS DOUBLE PRECISION) AS numerator, CAST(denominator AS DOUBLE PRECISION) AS denominator
-FROM (SELECT * FROM completed UNION ALL SELECT * FROM seen) AS rows
-WHERE denominator > 0
+-- assessments_45wd: counted in the month of completion (an open assessment is in no month's
+-- figure, period NULL, but falls due); met if completed within the clock, late if after it.
+SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', a.counted_45) AS DATE) AS period, a.team,
+       a.child_id, CAST(a.started AS VARCHAR) AS start, CAST(d.day AS VARCHAR) AS deadline,
+       CAST(a.completed AS VARCHAR) AS event_date, coalesce(a.wd_completed, a.wd_on) - a.wd_start AS working_days,
+       CASE WHEN a.completed IS NOT NULL AND a.wd_completed - a.wd_start <= {assessments_45wd.working_days} THEN 'met'
+            WHEN a.completed IS NOT NULL THEN 'late'
+            WHEN a.wd_on - a.wd_start > {assessments_45wd.working_days} THEN 'overdue'
+            ELSE 'not yet due' END AS outcome,
+       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at
+FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + {assessments_45wd.working_days}
+UNION ALL
+-- seen_5wd: counted in the month of the start. Not seen and already past the clock on the day
+-- judged: overdue (counted, not met). Not seen and still inside it: not yet due (listed, left out
+-- of the figure). working_days runs to the visit, or to the day judged while there is none. A
+-- record that says only Yes/No (child_seen, from a list without seen dates) cannot be timed: it is
+-- in no row of seen_5wd, so in no figure, child list or due list.
+SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team, a.child_id,
+       CAST(a.started AS VARCHAR), CAST(d.day AS VARCHAR), CAST(a.seen AS VARCHAR),
+       coalesce(a.wd_seen, a.wd_on) - a.wd_start,
+       CASE WHEN a.seen IS NOT NULL AND a.wd_seen - a.wd_start <= {seen_5wd.working_days} THEN 'met'
+            WHEN a.seen IS NOT NULL THEN 'late'
+            WHEN a.wd_on - a.wd_start > {seen_5wd.working_days} THEN 'overdue'
+            ELSE 'not yet due' END,
+       d.working_day_number, CAST(d.day AS TIMESTAMP)
+FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + {seen_5wd.working_days}
+WHERE a.seen_flag IS NULL

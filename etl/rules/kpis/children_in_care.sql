@@ -1,30 +1,25 @@
--- Children in care (a snapshot): figures count in the month of the snapshot's date S, the record's
--- as_of (the as-of date of the load that brought the snapshot). In care on S: started on or before S, and not ceased on or before S.
--- S - 12 months is calendar-month arithmetic, the same on both engines (31 July 2023 - 12 months = 31 July 2022).
+-- Children in care (a snapshot), record by record: the children in care on the snapshot's date S
+-- (the record's as_of: the as-of date of the load that brought the snapshot), counted in the month of
+-- S (metrics.yml counted_on: as_of). In care on S: started on or before S, and not ceased on or before
+-- S. S - 12 months is calendar-month arithmetic, the same on both engines (31 July 2023 - 12 months =
+-- 31 July 2022). No deadline: `met` is the numerator.
 WITH c AS (
-    SELECT team, care_start_date, last_dental_check_date, placements_last_12m, as_of AS s,
-           CAST(as_of - INTERVAL '12 month' AS DATE) AS s_12m
+    SELECT *, as_of AS s, CAST(as_of - INTERVAL '12 month' AS DATE) AS s_12m
     FROM children_in_care
     WHERE care_start_date <= as_of AND (care_end_date IS NULL OR care_end_date > as_of)
-),
--- dental_up_to_date: DfE's cohort, in care 12 months or more on S; met if the last dental check
--- is within the 12 months up to S.
-dental AS (
-    SELECT 'dental_up_to_date' AS metric_id, CAST(date_trunc('month', s) AS DATE) AS period, team,
-           count(*) FILTER (WHERE last_dental_check_date BETWEEN s_12m AND s) AS numerator,
-           count(*) AS denominator
-    FROM c WHERE care_start_date <= s_12m
-    GROUP BY 1, 2, 3
-),
--- placements_3plus: every child in care on S; met (the numerator) with 3 or more placements in 12 months.
-placements AS (
-    SELECT 'placements_3plus' AS metric_id, CAST(date_trunc('month', s) AS DATE) AS period, team,
-           count(*) FILTER (WHERE placements_last_12m >= 3) AS numerator,
-           count(*) AS denominator
-    FROM c
-    GROUP BY 1, 2, 3
 )
-SELECT metric_id, period, 'team' AS level, team AS org_unit,
-       CAST(numerator AS DOUBLE PRECISION) AS numerator, CAST(denominator AS DOUBLE PRECISION) AS denominator
-FROM (SELECT * FROM dental UNION ALL SELECT * FROM placements) AS rows
-WHERE denominator > 0
+-- dental_up_to_date: DfE's cohort, in care 12 months or more on S; met if the last dental check is
+-- within the 12 months up to S (event_date is that check).
+SELECT 'dental_up_to_date' AS metric_id, CAST(date_trunc('month', {dental_up_to_date.counted_on}) AS DATE) AS period,
+       team, child_id, CAST(care_start_date AS VARCHAR) AS start, CAST(NULL AS VARCHAR) AS deadline,
+       CAST(last_dental_check_date AS VARCHAR) AS event_date, CAST(NULL AS INTEGER) AS working_days,
+       CASE WHEN last_dental_check_date BETWEEN s_12m AND s THEN 'met' ELSE 'not met' END AS outcome,
+       CAST(NULL AS INTEGER) AS deadline_wd, CAST(NULL AS TIMESTAMP) AS due_at
+FROM c WHERE care_start_date <= s_12m
+UNION ALL
+-- placements_3plus: every child in care on S; met (the numerator) with 3 or more placements in 12 months.
+SELECT 'placements_3plus', CAST(date_trunc('month', {placements_3plus.counted_on}) AS DATE), team, child_id,
+       CAST(care_start_date AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER),
+       CASE WHEN placements_last_12m >= 3 THEN 'met' ELSE 'not met' END,
+       CAST(NULL AS INTEGER), CAST(NULL AS TIMESTAMP)
+FROM c
