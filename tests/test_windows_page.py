@@ -34,14 +34,16 @@ def test_the_window_fields_become_the_loaders_options() -> None:
 
 
 def test_figures_older_than_the_last_three_months_ask_for_a_second_yes_naming_them() -> None:
-    # As of 31 Oct 2023 the last three months are August to October: July and March 2023 are older.
+    # The files hold records up to October 2023: their last three months are August to October, so July
+    # and March 2023 are older (whatever the as-of date typed).
     previews = [
-        {"changes": [change("icpc_15wd", "2023-03"), change("icpc_15wd", "2023-08")]},
-        {"changes": [change("icpc_15wd", "2023-03"), change("seen_5wd", "2023-07")]},  # a workbook's other list
+        {"last_period": "2023-10", "changes": [change("icpc_15wd", "2023-03"), change("icpc_15wd", "2023-08")]},
+        # a workbook's other list
+        {"last_period": "2023-09", "changes": [change("icpc_15wd", "2023-03"), change("seen_5wd", "2023-07")]},
     ]
-    old = page.old_changes(previews, date(2023, 10, 31))
+    old = page.old_changes(previews, date(2026, 12, 7))
     assert [(c["metric_id"], c["period"]) for c in old] == [("icpc_15wd", "2023-03"), ("seen_5wd", "2023-07")]
-    options, value = page.ask_about_old_changes(previews, "2023-10-31")
+    options, value = page.ask_about_old_changes(previews, "2026-12-07")
     assert options == [
         {
             "label": "Yes, change 2 figures older than the last three months: icpc_15wd 2023-03, seen_5wd 2023-07",
@@ -49,5 +51,9 @@ def test_figures_older_than_the_last_three_months_ask_for_a_second_yes_naming_th
         }
     ]
     assert value == []
-    # Only recent figures: no second question.
-    assert page.ask_about_old_changes([{"changes": [change("icpc_15wd", "2023-09")]}], "2023-10-31") == ([], [])
+    # Only recent figures: no second question. Without a month in the files, the as-of date's month counts.
+    recent = [{"last_period": "2023-07", "changes": [change("icpc_15wd", "2023-07")]}]
+    assert page.ask_about_old_changes(recent, "2026-12-07") == ([], [])
+    assert page.old_changes([{"changes": [change("icpc_15wd", "2023-07")]}], date(2023, 10, 31))[0]["period"] == (
+        "2023-07"
+    )

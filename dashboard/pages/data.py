@@ -706,10 +706,12 @@ def load_clicked(
 
 
 def old_changes(previews: list[dict] | None, as_of: date) -> list[dict]:
-    """The figure changes of the checked files older than the last three months up to the as-of date."""
+    """The figure changes of the checked files older than their last three months (up to the newest month
+    the files hold; the as-of date's month when they say none)."""
     from etl.rules.calendar import add_months
 
-    first_recent = add_months(f"{as_of:%Y-%m}", 1 - RECENT_MONTHS)
+    latest = max((p["last_period"] for p in previews or [] if p.get("last_period")), default=f"{as_of:%Y-%m}")
+    first_recent = add_months(latest, 1 - RECENT_MONTHS)
     seen, out = set(), []
     for p in previews or []:
         for change in p.get("changes") or []:
