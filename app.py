@@ -2,6 +2,10 @@
 
 For many users, serve the WSGI `server` with gunicorn (the warehouse is only
 ever opened read-only, per request):  gunicorn -w 4 -b 0.0.0.0:8050 app:server
+
+On several machines (README, "On two or more machines"), CPIP_REDIS_URL sends
+the data page's background jobs to Celery (`cpip worker`, dashboard/jobs.py),
+and CPIP_OIDC_* let the app sign people in itself (dashboard/signin.py).
 """
 
 from __future__ import annotations

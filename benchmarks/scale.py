@@ -3,6 +3,7 @@ measured in the same run.
 
     .venv/bin/python benchmarks/scale.py [--engine duckdb|postgresql|both] [--authorities 1,10,152] [--quick]
         [--pg-url URL] [--data DIR] [--years 5] [--repeats 30] [--clients 20] [--workers 2]
+        [--no-two-servers] [--note-saves 5]
 
 `--quick`: two years of extracts, 1, 10 and 19 authorities, 15 calls a timing and 5 page requests a client
 (each still overridable): both engines in about ten minutes on a 2-core machine.
@@ -38,6 +39,13 @@ database on tests/pg_server.py's throwaway server, or on `--pg-url`'s, created a
    baselines: one client alone, which is the service time, then the 20), then while another process loads the
    next month's files of every authority loaded. p50/p95 and the failed requests (an error, a status other
    than 200, or a body without the page): goal zero failed.
+5. Two web servers (PostgreSQL only; `--no-two-servers` to skip): a second gunicorn beside the first, with
+   state and temp folders of its own, on the same database (README, "On two or more machines"). Page updates
+   from the same number of clients spread over both (client i on server i mod 2), against the first server
+   alone; then notes saved by the clients (`--note-saves` each, a new version every time, the KPI page's save
+   POST) through one server and through both: p50/p95, and how many saves the app confirmed are missing from
+   the notes store afterwards (goal: none lost). On one 2-core machine both servers share the cores, so this
+   measures what a second server costs, not what a second machine gains.
 """
 
 from __future__ import annotations
@@ -380,15 +388,24 @@ class Burst:
 
 
 def fire(
-    base: str, code: str, cases: list[tuple[str, str]], clients: int, *, until: Callable[[], bool], least: int
+    base: str | list[str],
+    code: str,
+    cases: list[tuple[str, str]],
+    clients: int,
+    *,
+    until: Callable[[], bool],
+    least: int,
 ) -> Burst:
     """`clients` threads, each with its own session and authority `code`'s cookie, posting page updates (cases
-    drawn in turn) until `until()` and at least `least` each."""
+    drawn in turn) until `until()` and at least `least` each. With several servers, client i uses server i mod n
+    (a load balancer's round robin, by connection)."""
     import requests
 
     burst, lock = Burst(), threading.Lock()
+    bases = [base] if isinstance(base, str) else base
 
     def client(i: int) -> None:
+        base = bases[i % len(bases)]
         session = requests.Session()
         session.headers.update(
             {"Content-Type": "application/json", "Accept-Encoding": "gzip", "Cookie": f"cpip_authority={code}"}
@@ -422,6 +439,146 @@ def fire(
     for t in threads:
         t.join()
     return burst
+
+
+def note_payload(metric_id: str, period: str, text: str) -> dict:
+    """What the browser posts when someone saves a note on a KPI page (the authority-level note)."""
+    params = {"metric_id": metric_id, "period": period, "level": "la", "unit": None}
+    return {
+        "output": "..note-current.children...note-message.children..",
+        "outputs": [{"id": "note-current", "property": "children"}, {"id": "note-message", "property": "children"}],
+        "inputs": [{"id": "note-save", "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": "note-text", "property": "value", "value": text},
+            {"id": "note-params", "property": "data", "value": params},
+        ],
+        "changedPropIds": ["note-save.n_clicks"],
+    }
+
+
+def save_notes(
+    bases: list[str], code: str, metric_ids: list[str], period: str, clients: int, each: int, tag: str
+) -> tuple[Burst, list[tuple[str, str]]]:
+    """`clients` people each saving `each` notes (a new version every time) through server i mod n.
+    Returns the timings and failures, and (metric_id, text) of every save the app said was saved."""
+    import requests
+
+    burst, lock, saved = Burst(), threading.Lock(), []
+
+    def client(i: int) -> None:
+        session = requests.Session()
+        session.headers.update({"Content-Type": "application/json", "Cookie": f"cpip_authority={code}"})
+        base, metric_id = bases[i % len(bases)], metric_ids[i % len(metric_ids)]
+        for n in range(each):
+            text = f"{tag}: client {i}, note {n}"
+            start = time.perf_counter()
+            try:
+                response = session.post(
+                    base + "/_dash-update-component", data=json.dumps(note_payload(metric_id, period, text)), timeout=60
+                )
+                elapsed = (time.perf_counter() - start) * 1000
+                ok = response.status_code == 200 and "Saved" in response.text
+                problem = None if ok else f"{response.status_code} note: {response.text[:200]}"
+            except requests.RequestException as exc:
+                elapsed, ok, problem = (time.perf_counter() - start) * 1000, False, f"{type(exc).__name__} note"
+            with lock:
+                burst.times.append(elapsed)
+                if ok:
+                    saved.append((metric_id, text))
+                else:
+                    burst.failures.append(str(problem))
+        session.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return burst, saved
+
+
+def notes_kept(db: str, code: str, period: str, saved: list[tuple[str, str]], state: Path) -> int:
+    """How many of the saves the app confirmed are in the notes store, read here rather than through a server
+    (where notes are SQLite files, the first server's, in `state`; on PostgreSQL they are in the database)."""
+    from etl.people import notes
+    from etl.store import authority
+
+    found: set[tuple[str, str]] = set()
+    previous = os.environ.get("CPIP_STATE_DIR")
+    os.environ["CPIP_STATE_DIR"] = str(state)
+    try:
+        with authority.using(code):
+            for metric_id in {m for m, _ in saved}:
+                found |= {(metric_id, n.text) for n in notes.note_history(metric_id, period, "la", None, db=db)}
+    finally:
+        if previous is None:
+            os.environ.pop("CPIP_STATE_DIR", None)
+        else:
+            os.environ["CPIP_STATE_DIR"] = previous
+    return sum(1 for item in saved if item in found)
+
+
+def two_servers(db: str, code: str, cases: list, period: str, env: dict, args, tmp: Path, base: str) -> dict:
+    """5. A second web server beside the first (its own state and temp folders, the same database): page updates
+    from the same number of clients spread over both, against the first server alone just before; then notes
+    saved by the clients through one server and through both: p95 and whether any confirmed save is missing."""
+    import requests
+
+    from etl.catalogue.metrics import catalogue
+
+    out: dict = {}
+    folder = tmp / "server-b"
+    for sub in ("state", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    env_b = {**env, "CPIP_STATE_DIR": str(folder / "state"), "TMPDIR": str(folder / "tmp")}
+    log_b = tmp / "gunicorn-b.log"
+    server_b, base_b = http.start_app(env_b, args.workers, log_b)
+    session = requests.Session()
+    session.headers["Cookie"] = f"cpip_authority={code}"
+    try:
+        if not http.wait_until_serving(session, base_b, server_b, log_b):
+            out["two_error"] = "the second server did not start"
+            out["failed"] = out.get("failed", 0) + 1
+            return out
+        fire(base_b, code, cases, args.workers * 2, until=lambda: True, least=4)  # warm the second one too
+        # One server again just before two, so both see the same machine (others' work comes and goes).
+        one = fire(base, code, cases, args.clients, until=lambda: True, least=args.quiet_requests)
+        both = fire([base, base_b], code, cases, args.clients, until=lambda: True, least=args.quiet_requests)
+        metric_ids = catalogue().ids[:5]
+        one_notes, one_saved = save_notes([base], code, metric_ids, period, args.clients, args.note_saves, "one")
+        two_notes, two_saved = save_notes(
+            [base, base_b], code, metric_ids, period, args.clients, args.note_saves, "two"
+        )
+        asked = args.clients * args.note_saves
+        state = Path(env["CPIP_STATE_DIR"])
+        kept_one, kept_two = (notes_kept(db, code, period, saved, state) for saved in (one_saved, two_saved))
+        print(f"  two web servers, {args.workers} workers each, {args.clients} clients spread over both (ms):")
+        out["pages_one"] = line("  baseline: the same clients on one server", one.times, f"{len(one.failures)} failed")
+        out["pages_two"] = line("page updates, two servers", both.times, f"{len(both.failures)} failed")
+        out["notes_one"] = line(
+            "  baseline: notes saved through one server",
+            one_notes.times,
+            f"{len(one_saved)} of {asked} saved, {len(one_saved) - kept_one} lost",
+        )
+        out["notes_two"] = line(
+            "notes saved through two servers",
+            two_notes.times,
+            f"{len(two_saved)} of {asked} saved, {len(two_saved) - kept_two} lost",
+        )
+        out["notes_lost"] = (len(one_saved) - kept_one) + (len(two_saved) - kept_two)
+        failures = one.failures + both.failures + one_notes.failures + two_notes.failures
+        out["failed"] = len(failures)
+        for problem in failures[:5]:
+            print(f"      failed: {problem}")
+        print(f"    goal: no note lost: {'met' if out['notes_lost'] == 0 else 'NOT met'}")
+    finally:
+        session.close()
+        server_b.terminate()
+        try:
+            server_b.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server_b.kill()
+    return out
 
 
 # --- one engine, one number of authorities ---------------------------------------------------------------------
@@ -619,6 +776,12 @@ def pages(db: str, largest, period: str, codes: list[str], data: Path, manifest,
         print(f"    goal: no failed request: {'met' if out['failed'] == 0 else 'NOT met'}")
         print_load("the next month's load, meanwhile", later)
         out["next_load"] = later
+        from etl.store import warehouse
+
+        if args.two_servers and warehouse.is_postgres(db):  # several servers share one database, never a file
+            extra = two_servers(db, code, cases, period, env, args, tmp, base)
+            out["failed"] += extra.pop("failed", 0)
+            out.update(extra)
     finally:
         session.close()
         server.terminate()
@@ -636,13 +799,14 @@ def print_table(results: list[dict], clients: int) -> None:
     print(
         "\nsummary (ms: p50/p95; scorecard = every team of the largest authority, plain = its baseline, open = "
         "reading() alone, pub = the published-figures comparison; regional = regional(), n authorities, and its "
-        "plain baseline; last: the last authority's load after all the others / after one, s)"
+        "plain baseline; last: the last authority's load after all the others / after one, s; two: page updates "
+        "over two servers; notes 1/2: note saves through one server / two; lost: confirmed saves not stored)"
     )
     print(
         f"  {'engine':10s} {'LAs':>4s} {'records':>10s} {'rec/s':>7s} {'RSS MB':>6s} {'db MB':>6s} "
         f"{'scorecard':>9s} {'team':>8s} {'plain':>6s} {'open':>6s} {'pub':>6s} {'regional':>12s} {'r.plain':>7s} "
         f"{'page, 1':>9s} {f'quiet {clients}':>10s} {f'busy {clients}':>11s} {'fail':>4s} {'next rec/s':>10s} "
-        f"{'last':>11s} {'kpi ok':>6s}"
+        f"{'last':>11s} {'kpi ok':>6s} {f'two {clients}':>9s} {'notes 1':>8s} {'notes 2':>8s} {'lost':>4s}"
     )
 
     def pp(row: dict | None) -> str:
@@ -662,7 +826,9 @@ def print_table(results: list[dict], clients: int) -> None:
             f"{pp(r.get('comparators')):>6s} {regional:>12s} {pp(r.get('regional_plain')):>7s} "
             f"{pp(r.get('pages_alone')):>9s} {pp(r.get('pages_quiet')):>10s} {pp(r.get('pages_busy')):>11s} "
             f"{r.get('failed', '-')!s:>4s} {f'{later.per_second:,.0f}' if later else '-':>10s} {last:>11s} "
-            f"{('yes' if r['kpi_scoped'] else 'NO') if 'kpi_scoped' in r else '-':>6s}"
+            f"{('yes' if r['kpi_scoped'] else 'NO') if 'kpi_scoped' in r else '-':>6s} "
+            f"{pp(r.get('pages_two')):>9s} {pp(r.get('notes_one')):>8s} {pp(r.get('notes_two')):>8s} "
+            f"{r.get('notes_lost', '-')!s:>4s}"
         )
 
 
@@ -697,6 +863,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20, help="concurrent page-update clients (default 20)")
     parser.add_argument("--quiet-requests", type=int, help="requests per client, nothing loading (10; --quick 5)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2: this machine's cores)")
+    parser.add_argument(
+        "--two-servers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on PostgreSQL, also a second web server: page updates and note saves over two against one",
+    )
+    parser.add_argument("--note-saves", type=int, default=5, help="notes each client saves (default 5)")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
@@ -736,7 +909,7 @@ def main(argv: list[str] | None = None) -> int:
                 engine.close()
         print_table(results, args.clients)
     print(f"\nwhole run {(time.perf_counter() - started) / 60:.1f} min")
-    failed = any(r.get("failed") for r in results) or any(
+    failed = any(r.get("failed") or r.get("notes_lost") for r in results) or any(
         r.get("load") and (r["load"].returncode or r["load"].refused) for r in results
     )
     return 1 if failed else 0

@@ -16,7 +16,9 @@
     cpip comment --metric M --period P [--level L --unit U] --text TEXT
     cpip comments [--period P] [--format csv]
     cpip notes export FILE
+    cpip notes import-sqlite [FILE]
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
+    cpip worker [--concurrency N]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
 its data, loads and notes are that authority's (default: metrics.yml's). With
@@ -316,6 +318,14 @@ def cmd_notes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notes_import(args: argparse.Namespace) -> int:
+    from etl.people.notes import import_sqlite
+
+    source, added, held = import_sqlite(args.file)
+    print(f"Imported from {source}: {added} versions added, {held} already held.")
+    return 0
+
+
 def cmd_plans(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -337,6 +347,27 @@ def cmd_plans(args: argparse.Namespace) -> int:
         print(f"\n{s.area}: {len(s.actions)} actions shown, {s.overdue} overdue")
         for a in s.actions:
             print(f"  {a.action_id:6} {a.state(on):12} {a.due_text:12} {a.lead}: {a.action}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the data page's checks and loads for every web server (Celery on CPIP_REDIS_URL)."""
+    import importlib
+
+    from dashboard import jobs
+
+    if jobs.redis_url() is None:
+        print(
+            "cpip worker: CPIP_REDIS_URL is not set. Set it (redis://host:6379/0) on the worker and on every "
+            "web server; without it the web servers run their own jobs and need no worker.",
+            file=sys.stderr,
+        )
+        return 2
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)  # app.py sits beside the packages, in the checkout
+    importlib.import_module("app")  # builds every page, so each background callback is a task this worker knows
+    jobs.run_worker(concurrency=args.concurrency)
     return 0
 
 
@@ -464,6 +495,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = notes_sub.add_parser("export", help="write every version to one file that `cpip load` brings back")
     q.add_argument("file", metavar="FILE")
     q.set_defaults(func=cmd_notes)
+    q = notes_sub.add_parser(
+        "import-sqlite",
+        help="on PostgreSQL: bring an earlier release's SQLite notes file into the database (once; twice adds nothing)",
+    )
+    q.add_argument("file", metavar="FILE", nargs="?", help="the notes file (default: the one beside this warehouse)")
+    q.set_defaults(func=cmd_notes_import)
 
     p = sub.add_parser("plans", help="the Practice Action Plans' actions, with overdue worked out")
     p.add_argument("--overdue", action="store_true", help="only overdue actions")
@@ -473,6 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_plans)
+
+    p = sub.add_parser("worker", help="run the data page's checks and loads for every web server (CPIP_REDIS_URL)")
+    p.add_argument("--concurrency", type=int, default=2, metavar="N", help="jobs run at once (default 2)")
+    p.set_defaults(func=cmd_worker)
 
     # Every command works for one authority: metrics.yml's unless --authority names another (etl/store/authority.py).
     for command in [*sub.choices.values(), *notes_sub.choices.values()]:

@@ -1,7 +1,9 @@
 """The web app's one gate for who may see what.
 
 Every request passes `before_request` here first (before Dash's own hooks):
-the signed-in user comes from the sign-on header (dashboard/identity.py), the
+the signed-in user comes from the sign-on header (dashboard/identity.py), or
+from the app's own OpenID Connect session when CPIP_OIDC_ISSUER is set
+(dashboard/signin.py; /signin, its callback and /signout are open to all), the
 access policy (etl/privacy/access.py) gives their role, and the request is refused
 with HTTP 403 and a plain sentence unless the role may use what it asks for.
 Nothing here is hidden buttons: an edited address or a hand-made callback POST
@@ -31,14 +33,19 @@ PostgreSQL row-level security holds the transaction to it as well.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import Flask, Response, g, redirect, request
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, redirect, request
 
+from dashboard import signin
+from dashboard.answers import plain_page
 from dashboard.identity import user_from_headers
 from etl.privacy import access
 from etl.privacy.access import AGGREGATES, CHILDREN, DATA, NOTES, PLANS, AccessDenied, os_user
@@ -138,27 +145,15 @@ def _check_child_scope(path: str, query: dict[str, list[str]]) -> None:
             return
 
 
-def _wants_html() -> bool:
-    return request.method == "GET" and request.accept_mimetypes.accept_html and not request.path.endswith(".csv")
-
-
-def plain_page(title: str, sentence: str, status: int) -> Response:
-    """A plain answer: a small HTML page for a browser, one line of text otherwise."""
-    if _wants_html():
-        body = (
-            '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)} · CPIP scorecard</title>"
-            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-            '<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">'
-            f'<main><h1>{html.escape(title)}</h1><p id="cpip-refusal">{html.escape(sentence)}</p>'
-            '<p><a href="/">Back to the scorecard</a></p></main></body></html>'
-        )
-        return Response(body, status=status, mimetype="text/html")
-    return Response(sentence + "\n", status=status, mimetype="text/plain")
+def _oidc_on() -> bool:
+    """Whether this app signs people in itself (OpenID Connect) rather than trusting a proxy's header."""
+    return has_app_context() and bool(current_app.config.get("CPIP_OIDC"))
 
 
 def refused(sentence: str) -> Response:
-    return plain_page("Not allowed", sentence, 403)
+    # Signed in through the app, the one way on may be to sign in as somebody else.
+    link = ("Sign out", signin.SIGNOUT_PATH) if _oidc_on() else None
+    return plain_page("Not allowed", sentence, 403, link=link)
 
 
 def bad_request(sentence: str) -> Response:
@@ -195,10 +190,27 @@ def refusal_for(viewer: access.Viewer, *, method: str, path: str, query_string: 
     return None
 
 
+def _signed_in_name() -> tuple[str | None, Response | None]:
+    """Who this request is from: the OpenID Connect session's user (dashboard/signin.py) when sign-in is
+    the app's own, else the proxy's header. The second value answers a request that must sign in first."""
+    if not _oidc_on():
+        return user_from_headers(request.headers), None
+    name = signin.signed_in_user()
+    if name is None:
+        return None, signin.needs_signin()
+    signin.act_as_proxy(name)
+    return name, None
+
+
 def _before() -> Response | None:
+    if _oidc_on() and request.path in signin.OWN_PATHS:
+        return None  # the way in and out is open to everyone
+    name, answer = _signed_in_name()
+    if answer is not None:
+        return answer
     policy = access.policy()
     try:
-        viewer = policy.viewer_for(user_from_headers(request.headers), local_user=os_user())
+        viewer = policy.viewer_for(name, local_user=os_user())
     except AccessDenied as exc:
         return refused(str(exc))
     if viewer is None:
@@ -350,10 +362,11 @@ def authority_choices(viewer: access.Viewer) -> tuple[str, ...]:
     return permitted if permitted is not None else authority.served()
 
 
-def chosen_authority(viewer: access.Viewer) -> str:
-    """The authority of this request: the cookie's, when the viewer may see it; else their first."""
+def chosen_authority(viewer: access.Viewer, cookies: Mapping[str, str] | None = None) -> str:
+    """The authority of this request (or of the `cookies` a background job was handed):
+    the cookie's, when the viewer may see it; else their first."""
     choices = authority_choices(viewer)
-    wanted = request.cookies.get(AUTHORITY_COOKIE, "")
+    wanted = (request.cookies if cookies is None else cookies).get(AUTHORITY_COOKIE, "")
     return wanted if wanted in choices else choices[0]
 
 
@@ -370,6 +383,50 @@ def inside_app(target: str) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return target
+
+
+@contextmanager
+def as_requested() -> Iterator[None]:
+    """Inside a background job, the viewer and authority the gate chose for the request that started it.
+
+    A job runs where there is no request: in a Celery worker on any machine (CPIP_REDIS_URL), or in the
+    disk cache's process. Dash hands it that request's headers and cookies, copied after the gate ran (so
+    with OpenID Connect the user header is the one the gate wrote); the same choice is made from them.
+    Within a request (a job run inline) the gate's own choice stands."""
+    if has_request_context():
+        yield
+        return
+    from dash import callback_context
+    from dash.exceptions import MissingCallbackContextException
+
+    try:
+        headers = callback_context.headers or {}
+        cookies = callback_context.cookies or {}
+    except MissingCallbackContextException:  # called as a plain function (a script, a test): no request to follow
+        yield
+        return
+    viewer = access.policy().viewer_for(user_from_headers(headers), local_user=os_user())
+    if viewer is None:
+        raise AccessDenied("You are not signed in.")
+    tokens = (access.set_viewer(viewer), authority.permit(viewer.permitted))
+    entered = authority.enter([chosen_authority(viewer, cookies)])
+    try:
+        yield
+    finally:
+        authority.leave(entered)
+        authority.end_permit(tokens[1])
+        access.reset_viewer(tokens[0])
+
+
+def in_job(fn: Callable) -> Callable:
+    """A background callback runs `as_requested` (put it under `@callback`)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with as_requested():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def choose_authority(code: str) -> Response:
@@ -403,10 +460,11 @@ def who_line() -> str:
         )
     else:
         text = f"Signed in as {viewer.describe()}"
+    signout = f' <a class="cpip-signout" href="{signin.SIGNOUT_PATH}">Sign out</a>' if _oidc_on() else ""
     # An <aside> (a landmark of its own): every piece of a page sits in one, for screen readers.
     return (
         f'<aside class="cpip-who" id="cpip-who" aria-label="Who is signed in">{html.escape(text)}'
-        f"{_authority_links(viewer)}</aside>"
+        f"{_authority_links(viewer)}{signout}</aside>"
     )
 
 
@@ -438,6 +496,7 @@ def install(app) -> None:
     server: Flask = app.server
     access.require_policy()  # a broken access file stops here with one line
     access.gate_installed()
+    server.config["CPIP_OIDC"] = signin.install(server)  # sign-in without a proxy, when its settings are there
     server.before_request_funcs.setdefault(None, []).insert(0, _before)
     server.teardown_request(_teardown)
     server.register_error_handler(AccessDenied, _denied)

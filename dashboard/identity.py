@@ -7,6 +7,11 @@ runs the app is recorded instead. The header is only trusted because the
 proxy strips it from incoming requests; on a bare server anyone could send it.
 With an access file (CPIP_ACCESS) the name also decides what the person may see
 (dashboard/gate.py), so never expose the app without the proxy in front.
+
+With OpenID Connect sign-in (CPIP_OIDC_*, dashboard/signin.py) there is no
+proxy: the gate reads the signed-in name from the session and writes it into
+this same header itself, over anything the browser sent, so everything here
+reads the one trusted name either way.
 """
 
 from __future__ import annotations

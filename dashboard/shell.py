@@ -59,16 +59,26 @@ def index_string() -> str:
 </html>"""
 
 
-NAV_PAGES = ("/", "/teams", "/audits", "/data")
+NAV_PAGES = ("/", "/teams", "/audits", "/plans", "/due", "/data")
 
 
 def nav_items() -> list[tuple[str, str]]:
     """(label, path) for the main navigation, from Dash's page registry, in a
-    fixed order; pages reached only by drill-down (a KPI) are not listed."""
+    fixed order; pages reached only by drill-down (a KPI) are not listed, nor
+    the due list for a role that may not open child lists."""
+    from etl.privacy.access import CHILDREN, AccessDenied, current_viewer
+
+    try:
+        viewer = current_viewer()
+        may_list = viewer is None or viewer.may(CHILDREN)
+    except AccessDenied:  # asked outside a request the gate saw: offer nothing it guards
+        may_list = False
     by_path = {p["path"]: p for p in dash.page_registry.values() if not p.get("path_template")}
     items = []
     for path in NAV_PAGES:
         page = by_path.get(path)
+        if path == "/due" and not may_list:
+            continue
         if page is not None:
             items.append((page.get("name") or page["title"], path))
     return items

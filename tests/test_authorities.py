@@ -203,6 +203,49 @@ def test_row_level_security_confines_the_app_role_whatever_it_asks(pg: str) -> N
         con.rollback()
 
 
+def test_what_people_write_is_each_authoritys_own_and_never_changed(pg: str) -> None:
+    """Notes (and actions, events, the access log) under the same row-level security, append-only by grants:
+    a writer for 846 cannot insert, update or delete 938's notes; nobody can update or delete any."""
+    import psycopg
+
+    from etl.people import notes
+    from etl.privacy import access
+
+    with access.viewing(None):
+        for code, text in (("938", "Ours, 938."), ("846", "Ours, 846.")):
+            with authority.using(code):
+                notes.write_note("assessments_45wd", "2023-07", "team", "Team A", text, author="t", db=pg)
+    people = ("note_versions", "action_versions", "event_versions", "access_log")
+    with psycopg.connect(pg, autocommit=True) as con:
+        con.execute("SET ROLE cpip_writer")
+        con.execute("SELECT set_config('app.la_codes', '846', false)")
+        assert con.execute("SELECT la_code, text FROM note_versions").fetchall() == [("846", "Ours, 846.")]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            con.execute(
+                "INSERT INTO note_versions (la_code, version_id, metric_id, period, level, org_unit, text, author,"
+                " written_at) VALUES ('938', 'forged', 'assessments_45wd', '2023-07', 'la', 'X', 'x', 'x', 'x')"
+            )
+        for table in people:
+            # Not 938's rows, and not its own either: the app's roles may only add and read.
+            for statement in (f"UPDATE {table} SET la_code = '846' WHERE la_code = '938'", f"DELETE FROM {table}"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match=f"permission denied for table {table}"):
+                    con.execute(statement)
+        con.execute("SET ROLE cpip_reader")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("INSERT INTO access_log (viewed_at, who, role, list, format, children) VALUES ('t', 'a', 'b',"
+                        " '/x', 'page', 1)")  # fmt: skip
+        con.execute("RESET ROLE")
+        # The tables' owner (here the server's superuser, whom row-level security does not bind) is refused too.
+        for statement in ("UPDATE note_versions SET text = 'changed'", "DELETE FROM note_versions",
+                          "TRUNCATE note_versions"):  # fmt: skip
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="kept as written"):
+                con.execute(statement)
+    with access.viewing(None):
+        for code, text in (("938", "Ours, 938."), ("846", "Ours, 846.")):
+            with authority.using(code):
+                assert [n.text for n in notes.current_notes(db=pg)] == [text]
+
+
 def test_the_web_apps_connections_are_confined_by_the_role_and_the_request(pg: str) -> None:
     with authority.using("846"), warehouse.reading(pg) as con:
         assert con.execute("SELECT current_user").fetchone() == ("cpip_reader",)

@@ -437,3 +437,65 @@ def test_the_pack_needs_no_browser_for_its_charts(
     assert "not drawn" not in text
     assert "Exception: % assessments completed within 45 working days" in text
     assert "70.0% (70 / 100) · Red" in text and "Green ≥ 90.0%" in text
+
+
+# --- a tagged PDF (issue 24): board papers are published, so the pack must be accessible ---------------
+
+
+def _structure(pdf: Path) -> list[tuple[str, object]]:
+    """Every element of the PDF's structure tree in reading order: (tag, its /Alt)."""
+    root = PdfReader(pdf).trailer["/Root"]
+    found: list[tuple[str, object]] = []
+
+    def walk(node) -> None:
+        kids = node.get("/K")
+        kids = kids.get_object() if hasattr(kids, "get_object") else kids
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            kid = kid.get_object() if hasattr(kid, "get_object") else kid
+            if hasattr(kid, "get") and kid.get("/S"):
+                found.append((str(kid["/S"]), kid.get("/Alt")))
+                walk(kid)
+
+    walk(root["/StructTreeRoot"].get_object())
+    return found
+
+
+def test_the_pdf_is_tagged_with_title_language_headings_and_table_headers(pdf: Path) -> None:
+    root = PdfReader(pdf).trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert root["/Lang"] == "en-GB"
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])  # the title, not the file name, is shown
+    assert PdfReader(pdf).metadata.title == f"{AUTHORITY} – CPIP board pack – July 2023"
+    tags = [tag for tag, _ in _structure(pdf)]
+    # One H1 (the authority), then the pages' H2s in order; tables with header cells.
+    assert tags.count("/H1") == 1 and tags.index("/H1") < tags.index("/H2")
+    assert tags.count("/Table") >= 5 and tags.count("/TH") >= 40
+    assert "/Lbl" in tags and "/LBody" in tags  # the contents list is a list
+
+
+def test_every_chart_says_its_figures_trend_and_target(pdf: Path) -> None:
+    """Worked by hand from the module's warehouse: assessments_45wd was 88.0% in May,
+    80.0% in June, 70.0% in July (target 90.0%, higher is better), so the trend fell;
+    its service Assessment and Intervention 70/100 (Red), Children We Care For none."""
+    alts = [str(alt) for tag, alt in _structure(pdf) if tag == "/Figure"]
+    assert all(alts), alts  # no figure without its words
+    trend = next(a for a in alts if a.startswith("Line chart"))
+    assert "it fell from 88.0% in May 2023 to 70.0% in Jul 2023 (worse)" in trend
+    assert "Target 90.0%, higher is better" in trend
+    assert "May 2023 88.0%; Jun 2023 80.0%; Jul 2023 70.0%" in trend
+    bars = next(a for a in alts if a.startswith("Bar chart"))
+    assert "Assessment and Intervention 70.0% (70 / 100), Red; Children We Care For no data. Target 90.0%." in bars
+    audits = next(a for a in alts if a.startswith("Moderated audit grades"))
+    # April: Good and RI moderated (50% each); May: one unmoderated audit; July: one Inadequate.
+    assert "Apr 2023: Outstanding 0%, Good 50%, Requires Improvement 50%, Inadequate 0%" in audits
+    assert "May 2023: none moderated" in audits and "Jul 2023: Outstanding 0%, Good 0%" in audits
+    spark = next(a for a in alts if a.startswith("Last 12 months"))
+    assert spark == "Last 12 months, oldest first: no data for 9 months, then 88.0%, 80.0%, 70.0%"
+
+
+def test_a_figure_is_read_after_its_label(pdf: Path) -> None:
+    """pdftotext (as a reader that ignores the tags would) reads each of the exception
+    page's figures right after its label; it read the four labels, then the four values."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    page = squash(next(p for p in text.split("\f") if "Exception:" in p))
+    assert "July 2023 70.0% 70 / 100 Target 90.0% Previous month 80.0% Direction of travel ▼ worsening" in page

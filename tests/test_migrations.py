@@ -15,6 +15,9 @@ from etl.serve import queries
 from etl.store import db, migrate, warehouse
 from etl.store.schema import AUTHORITY_TABLES
 
+# What people write and the access log: PostgreSQL tables of their own since 0005.
+PEOPLE = {"note_versions", "action_versions", "event_versions", "access_log"}
+
 
 def _previous_release(con) -> None:
     """What the release before authorities held: its tables (revision 0001), the calendar, one load of one
@@ -42,7 +45,7 @@ def test_duckdb_from_the_previous_release(tmp_path: Path) -> None:
     con.close()
     warehouse.ensure_warehouse(path)  # the first read upgrades it
     with warehouse.reading(path) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
         assert con.execute("SELECT child_id, la_code FROM assessments").fetchall() == [("OLD1", "938")]
         assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
         assert con.execute("SELECT count(*) FROM published").fetchone()[0] > 1000
@@ -57,7 +60,7 @@ def test_postgresql_from_an_empty_database(pg_url: str, tmp_path: Path, monkeypa
     warehouse.ensure_warehouse(pg_url)
     db.close_pool(pg_url)
     with psycopg.connect(pg_url) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
         secured = dict(
             con.execute(
                 "SELECT relname, relrowsecurity FROM pg_class"
@@ -67,13 +70,14 @@ def test_postgresql_from_an_empty_database(pg_url: str, tmp_path: Path, monkeypa
         assert {t for t in AUTHORITY_TABLES if not secured.get(t)} == set()  # every authority table
         assert {t for t in ("calendar", "published", "authorities", "neighbours", "settings") if secured[t]} == set()
         forced = {t for (t,) in con.execute("SELECT relname FROM pg_class WHERE relforcerowsecurity")}
-        assert forced == set(AUTHORITY_TABLES)  # the owner too, unless a transaction names the authority
+        # The owner too, unless a transaction names the authority; what people write (0005) likewise.
+        assert forced == set(AUTHORITY_TABLES) | PEOPLE
         assert {t for (t,) in con.execute("SELECT tablename FROM pg_indexes WHERE indexname LIKE 'ix_%'")} >= {
             "published",
             "neighbours",
         }
         policies = {t for (t,) in con.execute("SELECT tablename FROM pg_policies WHERE policyname = 'authority'")}
-        assert policies == set(AUTHORITY_TABLES)
+        assert policies == set(AUTHORITY_TABLES) | PEOPLE
         # The loader's key lookups are indexed, led by the authority.
         indexed = {t for (t,) in con.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%(la_code, %'")}
         assert {e.table for e in EXTRACT_TYPES.values()} <= indexed
@@ -95,7 +99,7 @@ def test_postgresql_from_the_previous_release(pg_url: str, tmp_path: Path, monke
         raw.commit()
     warehouse.ensure_warehouse(pg_url)
     with psycopg.connect(pg_url) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
         assert con.execute("SELECT child_id, la_code FROM assessments").fetchall() == [("OLD1", "938")]
         assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
     # The old rows read through the app's role, and the KPIs rebuild from them: 5 working days, met.

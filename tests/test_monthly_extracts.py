@@ -623,7 +623,7 @@ def test_a_warehouse_of_the_previous_schema_is_upgraded_when_it_is_first_read(du
     with reading(db) as con:
         assert con.execute("SELECT child_id, as_of FROM assessments").fetchall() == [("N1", date(2023, 10, 20))]
         assert con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall() == [("4",)]
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
         assert con.execute("SELECT DISTINCT la_code FROM assessments").fetchall() == [("938",)]
         assert con.execute("SELECT count(*) FROM authorities").fetchone()[0] == 153  # and the published figures
     assert scorecard_row(db, "seen_5wd", "2023-10")["numerator"] == 0

@@ -4,9 +4,10 @@ gunicorn serves the real app with three workers on a temporary warehouse and an
 access file. One thread loads an extract, undoes it and tries a file with
 errors, again and again, each a full warehouse swap; four people save notes
 through the KPI page's callback (the POST the browser makes) meanwhile, each
-save a new version. Afterwards the notes store (a SQLite file beside the
-warehouse, which the swaps never touch) holds every version that was saved, in
-order, and the saves refused by the policy are not there.
+save a new version. Afterwards the notes store holds every version that was
+saved, in order, and the saves refused by the policy are not there. On both
+engines (conftest's `engine`): beside DuckDB the notes are a SQLite file the
+swaps never touch; on PostgreSQL, tables the loads' transactions never lock.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def save(url: str, user: str, text: str, level: str, unit: str) -> tuple[int, st
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
-def test_no_note_is_lost_while_loads_and_undos_run(tmp_path: Path) -> None:
-    db = new_warehouse(tmp_path)
+def test_no_note_is_lost_while_loads_and_undos_run(tmp_path: Path, new_target) -> None:
+    target = new_target(tmp_path)
+    db = new_warehouse(target if isinstance(target, str) else tmp_path)
     access_file = tmp_path / "access.yml"
     access_file.write_text(ACCESS, encoding="utf-8")
     env = {"CPIP_CACHE_DIR": str(tmp_path / "cache"), "CPIP_ACCESS": str(access_file)}
@@ -83,7 +85,7 @@ def test_no_note_is_lost_while_loads_and_undos_run(tmp_path: Path) -> None:
         ("tm.1", "team", "Team C"),
     ]
     with running_app(
-        db, tmp_path / "gunicorn.log", workers=3, env=env, ready_headers={"X-Remote-User": "board.1"}
+        str(db), tmp_path / "gunicorn.log", workers=3, env=env, ready_headers={"X-Remote-User": "board.1"}
     ) as url:
         writes: list[str] = []
         errors: list[str] = []

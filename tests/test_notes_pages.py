@@ -57,7 +57,11 @@ def test_the_event_callback_adds_a_kpi_event_for_the_board(db):
     from dashboard.pages import kpi
 
     with access.viewing(BOARD):
-        assert kpi.add_event(1, None, "Rota", "seen_5wd") == "Not added: choose the date it happened."
+        refused = kpi.add_event(1, None, "Rota", "seen_5wd")  # the sentence, naming the date box it is about
+        assert (refused.children, refused.to_plotly_json()["props"]["data-field"]) == (
+            "Not added: choose the date it happened.",
+            "plan-edit-event-date",
+        )
         assert kpi.add_event(1, "2023-05-02", "New duty rota", "seen_5wd").startswith("Added 2023-05-02: New duty")
     with access.viewing(TM):
         assert "editing the Practice Action Plans" in kpi.add_event(1, "2023-05-03", "x", "seen_5wd")

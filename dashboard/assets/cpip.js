@@ -121,6 +121,11 @@ function afterRender() {
         cpipAnnounce(cpipPage.title || heading.textContent);
     }
     tameCharts(content);
+    tameGrids(content);
+    markInvalid(content);
+    // plotly measures text in a hidden SVG of its own: no picture for a screen reader.
+    var tester = document.getElementById("js-plotly-tester");
+    if (tester && tester.getAttribute("aria-hidden") !== "true") { tester.setAttribute("aria-hidden", "true"); }
 }
 
 function noticeMove() {
@@ -172,6 +177,10 @@ function tameCharts(root) {
             if (b.getAttribute("tabindex") !== want) { b.setAttribute("tabindex", want); }
         });
         if (!bar.getAttribute("aria-label")) { bar.setAttribute("aria-label", "Chart tools"); }
+        // Each button is named by its title; its icon is decoration, not an unnamed image.
+        bar.querySelectorAll(".modebar-btn svg").forEach(function (icon) {
+            if (icon.getAttribute("aria-hidden") !== "true") { icon.setAttribute("aria-hidden", "true"); }
+        });
         if (!bar.getAttribute("data-cpip-roving")) {
             bar.setAttribute("data-cpip-roving", "1");
             bar.addEventListener("keydown", toolbarKey);
@@ -193,3 +202,108 @@ function toolbarKey(event) {
     buttons.forEach(function (b) { b.setAttribute("tabindex", b === next ? "0" : "-1"); });
     next.focus();
 }
+
+/* The child list and the due list (components/child_tables.py): AG Grid keeps
+   its own keyboard model (one Tab stop, arrow keys inside, Enter on a heading
+   sorts); here the grid is named after its region, and the one filter box
+   filters every column and says how many rows match. */
+function tameGrids(root) {
+    // A table with no caption takes the name of the scrolling region round it (components/tables.py
+    // `scroll_region`), so a screen reader's list of tables says which is which.
+    root.querySelectorAll("[role=region][aria-label] table").forEach(function (table) {
+        if (table.querySelector("caption") || table.getAttribute("aria-label") || table.getAttribute("aria-labelledby")) {
+            return;
+        }
+        table.setAttribute("aria-label", table.closest("[role=region][aria-label]").getAttribute("aria-label"));
+    });
+    root.querySelectorAll(".cpip-child-grid").forEach(function (box) {
+        var name = box.getAttribute("data-grid-label");
+        box.querySelectorAll("[role=grid], [role=treegrid]").forEach(function (g) {
+            if (name && g.getAttribute("aria-label") !== name) { g.setAttribute("aria-label", name); }
+        });
+        var centre = box.querySelector(".ag-center-cols-viewport");
+        var note = box.querySelector(".cpip-grid-wide");
+        if (centre && note) {
+            var wide = centre.scrollWidth > centre.clientWidth + 1;
+            if (note.hidden === wide) { note.hidden = !wide; }
+        }
+    });
+}
+
+document.addEventListener("input", function (event) {
+    var box = event.target;
+    // Dash 4's dcc.Input puts its className on a wrapper round the <input>.
+    if (!box || !box.closest || !box.closest(".cpip-grid-filter") || !box.id) { return; }
+    var gridId = box.id.replace(/-filter$/, "");
+    if (!window.dash_ag_grid || !window.dash_ag_grid.getApi) { return; }
+    var api;
+    try { api = window.dash_ag_grid.getApi(gridId); } catch (e) { return; }
+    api.setGridOption("quickFilterText", box.value);
+    var count = document.getElementById(gridId + "-filter-count");
+    if (count) {
+        var shown = api.getDisplayedRowCount();
+        count.textContent = box.value ? shown.toLocaleString("en-GB") + (shown === 1 ? " row matches." : " rows match.") : "";
+    }
+});
+
+/* An editor's refusal names its field (pages/plans.py `not_saved`: a
+   `.cpip-error[data-field]` in the status line): that field is marked invalid,
+   described by the sentence, and takes focus, once per refusal (WCAG 3.3.1). */
+function markInvalid(root) {
+    var flagged = {};
+    root.querySelectorAll(".cpip-error[data-field]").forEach(function (message) {
+        var field = document.getElementById(message.getAttribute("data-field"));
+        if (!field) { return; }
+        flagged[field.id] = true;
+        if (!message.id) { message.id = field.id + "-error"; }
+        if (field.getAttribute("aria-invalid") !== "true" || field.getAttribute("aria-describedby") !== message.id) {
+            field.setAttribute("aria-invalid", "true");
+            field.setAttribute("aria-describedby", message.id);
+            field.setAttribute("data-cpip-invalid", "1");
+            (field.closest(".dash-input-container") || field).classList.add("is-invalid");
+            field.focus();
+        }
+    });
+    root.querySelectorAll("[data-cpip-invalid]").forEach(function (field) {
+        if (flagged[field.id]) { return; }
+        field.removeAttribute("aria-invalid");
+        field.removeAttribute("aria-describedby");
+        field.removeAttribute("data-cpip-invalid");
+        (field.closest(".dash-input-container") || field).classList.remove("is-invalid");
+    });
+}
+
+/* Where focus goes when the control a person used vanishes or is disabled by
+   what it started (WCAG 2.4.3), instead of falling to the page body: on the
+   data page the file box is disabled while files are sent, Load is hidden
+   while it runs, and Undo's row is redrawn after the dialog. Focus moves to the
+   sentence that says what happened. */
+var cpipLanding = {from: null, at: 0};
+function landingFor(el) {
+    if (!el || !el.closest) { return null; }
+    if (el.closest("#data-upload")) { return "data-status"; }
+    var id = el.id || "";
+    if (id === "data-load") { return "data-load-result"; }
+    if (id === "data-cancel") { return "data-status"; }
+    if (id === "data-undo-confirm" || id.indexOf("data-undo") >= 0) { return "data-undo-result"; }
+    return null;
+}
+document.addEventListener("focusin", function (event) {
+    var target = landingFor(event.target);
+    if (target) { cpipLanding = {from: target, at: Date.now()}; }
+    else if (event.target !== document.body) { cpipLanding = {from: null, at: 0}; }
+}, true);
+function keepFocusLanded() {
+    if (!cpipLanding.from || Date.now() - cpipLanding.at > 60000) { return; }
+    var active = document.activeElement;
+    var gone = !active || active === document.body || active.disabled || !active.isConnected
+        || (active.offsetParent === null && getComputedStyle(active).position !== "fixed");
+    if (!gone) { return; }
+    var landing = document.getElementById(cpipLanding.from);
+    if (!landing) { return; }
+    if (!landing.hasAttribute("tabindex")) { landing.setAttribute("tabindex", "-1"); }
+    landing.focus({preventScroll: false});
+}
+document.addEventListener("focusout", function () { setTimeout(keepFocusLanded, 50); }, true);
+new MutationObserver(function () { if (cpipLanding.from) { setTimeout(keepFocusLanded, 50); } })
+    .observe(document.documentElement, {childList: true, subtree: true, attributes: true, attributeFilter: ["disabled", "class", "style"]});

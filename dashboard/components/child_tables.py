@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import dash_ag_grid as dag
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashboard.components.format import format_fraction, format_value
 from dashboard.components.tables import scroll_region
@@ -41,15 +41,43 @@ def period_words(period: str, months: Sequence[str]) -> str:
     return f"{period} ({span} to {long(months[-1])})"
 
 
+# Each column's narrowest width (CSS px) at which its words wrap whole and its codes
+# and ISO dates stay on one line: the grid scrolls sideways inside itself below
+# that (arrow keys move cell to cell and bring each into view), never cuts a cell.
+COLUMN_WIDTHS = {
+    "metric_id": 190,
+    "child_id": 110,
+    "team": 150,
+    "start": 118,
+    "deadline": 118,
+    "event_date": 118,
+    "due_at": 118,
+    "working_days": 110,
+    "outcome": 120,
+}
+
+
 def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[str, str] | None = None) -> html.Div:
-    """A grid of `frame`'s columns, every column sortable and filterable, 50 rows a page."""
+    """A grid of `frame`'s columns, every column sortable, 50 rows a page, one filter box
+    for every column, as the ARIA grid pattern has it: one Tab stop (the arrow keys move
+    inside, Enter on a column's heading sorts), a link to skip past it, and every cell's
+    whole text shown (words wrap; the grid scrolls in its own box when narrower than its
+    columns)."""
     columns = []
     for name in frame.columns:
         # ISO dates as text: sorted correctly, filtered by typing "2023-07", never a US-format date picker.
-        column = {"field": name, "headerName": COLUMN_LABELS.get(name, name), "cellDataType": "text"}
+        column = {
+            "field": name,
+            "headerName": COLUMN_LABELS.get(name, name),
+            "cellDataType": "text",
+            "minWidth": COLUMN_WIDTHS.get(name, 120),
+            "flex": 2 if name == "metric_id" else 1,
+        }
+        if name == "child_id":
+            # Each row keeps its child in view while the list scrolls sideways; no flex, so it stays narrow.
+            column.update(pinned="left", width=COLUMN_WIDTHS["child_id"], flex=None)
         if name == "working_days":
             column["cellDataType"] = "number"
-            column["filter"] = "agNumberColumnFilter"
             column["type"] = "rightAligned"
         columns.append(column)
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
@@ -57,17 +85,74 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
         for row in rows:
             row["metric_id"] = metric_names.get(row.get("metric_id"), row.get("metric_id"))
     return html.Div(
-        dag.AgGrid(
-            id=grid_id,
-            rowData=rows,
-            columnDefs=columns,
-            defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True},
-            dashGridOptions={"pagination": True, "paginationPageSize": 50, "animateRows": False},
-            columnSize="responsiveSizeToFit",
-            style={"height": "640px"},
-        ),
+        [
+            html.Div(
+                [
+                    # The hint is in the label, so a screen reader says it with the box.
+                    html.Label(
+                        [
+                            "Filter this list",
+                            html.Span(
+                                "Words or digits in any column: a child ID, a team, 2023-07",
+                                className="cpip-grid-filter-hint",
+                            ),
+                        ],
+                        htmlFor=f"{grid_id}-filter",
+                        className="cpip-control-label",
+                    ),
+                    # assets/cpip.js hands what is typed to the grid: no callback, nothing leaves the page.
+                    dcc.Input(
+                        id=f"{grid_id}-filter", type="search", className="form-control form-control-sm cpip-grid-filter"
+                    ),
+                    html.Span(id=f"{grid_id}-filter-count", role="status", className="cpip-footnote mt-0"),
+                ],
+                className="cpip-control cpip-grid-filter-box",
+            ),
+            # Shown by assets/cpip.js only while the list is wider than its box.
+            html.P(
+                "This list is wider than the screen: scroll it sideways (swipe, Shift and the mouse wheel, "
+                "or the arrow keys inside it).",
+                id=f"{grid_id}-wide",
+                className="cpip-footnote cpip-grid-wide mt-0",
+                hidden=True,
+            ),
+            html.A(
+                f"Skip past the list to its pages and what follows ({len(rows):,} rows)",
+                href=f"#{grid_id}-end",
+                className="cpip-skip-grid",
+                id=f"{grid_id}-skip",
+            ),
+            dag.AgGrid(
+                id=grid_id,
+                rowData=rows,
+                columnDefs=columns,
+                defaultColDef={
+                    "sortable": True,
+                    "filter": False,  # the one filter box above does every column (seven menus were seven Tab stops)
+                    "resizable": True,
+                    "wrapText": True,
+                    "autoHeight": True,
+                    "wrapHeaderText": True,
+                    "autoHeaderHeight": True,
+                    "suppressHeaderMenuButton": True,
+                },
+                dashGridOptions={
+                    "pagination": True,
+                    "paginationPageSize": 50,
+                    "paginationPageSizeSelector": False,
+                    "animateRows": False,
+                    "domLayout": "autoHeight",  # the page scrolls, not a box inside it
+                    # Tab leaves the grid (its heading row and its cells are one Tab stop; arrows move inside).
+                    "tabToNextCell": {"function": "false"},
+                    "tabToNextHeader": {"function": "false"},
+                    "ensureDomOrder": True,
+                },
+                className="ag-theme-quartz cpip-ag-grid",
+            ),
+            html.Div(id=f"{grid_id}-end", tabIndex="-1", className="cpip-grid-end"),
+        ],
         role="region",
-        **{"aria-label": label},
+        **{"aria-label": label, "data-grid-label": label},
         className="cpip-child-grid",
     )
 

@@ -162,3 +162,10 @@ def url_parts(prefix: str) -> list:
         dcc.Location(id=f"{prefix}-url", refresh="callback-nav"),
         dcc.Store(id=f"{prefix}-url-spec", data=_SPECS.get(prefix, {"params": [], "resets": {}})),
     ]
+
+
+def refusal(sentence: str, field_id: str | None) -> html.Span:
+    """An editor's refusal for its status line, naming the field it is about:
+    assets/cpip.js marks that field invalid (`aria-invalid`, described by this
+    sentence) and puts focus on it (WCAG 3.3.1), not only the status line."""
+    return html.Span(sentence, className="cpip-error", **({"data-field": field_id} if field_id else {}))

@@ -1,13 +1,19 @@
 """The board pack as PDF: HTML from a Jinja template, printed by WeasyPrint.
 
 WeasyPrint subsets and embeds every font it uses (Liberation Sans, with
-DejaVu Sans for the arrows), so the file prints the same anywhere.
+DejaVu Sans for the arrows), so the file prints the same anywhere. It is
+written as PDF/UA-1 (tagged: a structure tree of headings, tables with their
+header cells, lists and figures in reading order, the title shown and the
+language set), because board papers are published on the council's website and
+a public body's documents must be accessible. Each chart's alternative text is
+the chart in words (its `<desc>`, export/svg.py): figures, trend and target.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +37,18 @@ def _slug(word: str) -> str:
 def _data_uri(image: bytes) -> str:
     kind = "svg+xml" if image.lstrip().startswith(b"<") else "png"
     return f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")
+
+
+def _alt(image: bytes | None) -> str:
+    """A chart's alternative text: its SVG's <desc> (the figures, the trend, the target), else its <title>."""
+    if not image:
+        return ""
+    try:
+        root = ET.fromstring(image)
+    except ET.ParseError:
+        return ""
+    words = [root.findtext(f"{{http://www.w3.org/2000/svg}}{tag}") for tag in ("desc", "title")]
+    return next((w for w in words if w), "")
 
 
 def _css_string(text: str) -> Markup:
@@ -61,10 +79,11 @@ def direction(row: ScoreRow) -> Markup:
     return Markup('<span class="dir">{} {}</span>').format(arrow, row.direction)
 
 
-def sparkline(values: tuple[float | None, ...]) -> Markup:
+def sparkline(values: tuple[float | None, ...], unit: str = "percent") -> Markup:
     """The last 12 months as a small vector line, as the dashboard's scorecard
     shows it: drawn here as SVG (no browser needed), gaps left as gaps, the
-    last point marked."""
+    last point marked. Its alternative text gives the months' figures (a tagged
+    PDF's figure needs one)."""
     known = [(i, v) for i, v in enumerate(values) if v is not None]
     if len(known) < 2:
         return Markup("")
@@ -94,7 +113,12 @@ def sparkline(values: tuple[float | None, ...]) -> Markup:
     dot = f'<circle cx="{x}" cy="{y}" r="2.2" fill="{look.theme.SPARK_POINT}"/>'
     svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}">{lines}{dot}</svg>'
     uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return Markup('<img class="spark" src="{}" alt="">').format(uri)
+    gap = next(i for i, v in enumerate(values) if v is not None)  # months before the first figure
+    said = ", ".join(look.format_value(v, unit) if v is not None else "no data" for v in values[gap:])
+    before = f"no data for {gap} months, then " if gap else ""
+    return Markup('<img class="spark" src="{}" alt="{}">').format(
+        uri, f"Last {len(values)} months, oldest first: {before}{said}"
+    )
 
 
 _VARIATION_WORDS = {
@@ -162,6 +186,7 @@ def _environment() -> Environment:
     env.filters["slug"] = _slug
     env.filters["data_uri"] = _data_uri
     env.filters["css_string"] = _css_string
+    env.filters["alt"] = _alt
     env.globals["chip"] = chip
     env.globals["direction"] = direction
     env.globals["sparkline"] = sparkline
@@ -198,5 +223,5 @@ def write_pdf(pack: BoardPack, out: Path) -> Path:
     from weasyprint import HTML  # imported late: it loads Pango, which the dashboard does not need
 
     html = render_html(pack)
-    HTML(string=html, base_url=str(HERE)).write_pdf(out)
+    HTML(string=html, base_url=str(HERE)).write_pdf(out, pdf_variant="pdf/ua-1")
     return out

@@ -53,10 +53,11 @@ def _t(
             f'font-weight="{weight}" dominant-baseline="{baseline}">{escape(text)}</text>')  # fmt: skip
 
 
-def _svg(width: int, height: int, body: list[str], title: str) -> bytes:
+def _svg(width: int, height: int, body: list[str], title: str, desc: str = "") -> bytes:
+    # <desc> is the chart in words (its figures, trend and target): the PDF's alternative text (export/pdf.py).
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'font-family="{FONT}"><title>{escape(title)}</title>'
+        f'font-family="{FONT}"><title>{escape(title)}</title><desc>{escape(desc or title)}</desc>'
         f'<rect width="{width}" height="{height}" fill="{theme.SURFACE}"/>' + "".join(body) + "</svg>"
     ).encode("utf-8")
 
@@ -197,7 +198,7 @@ def trend_svg(
         lx += w + 20 + 6.2 * len(label)
         if lx > width - 200:
             lx, ly = left, ly + 18
-    return _svg(width, height, body, f"Trend of {metric.label}")
+    return _svg(width, height, body, f"Trend of {metric.label}", trend_words(metric, periods, values, targets))
 
 
 def breakdown_svg(spread: pd.DataFrame, metric: Metric, period: str, *, width: int = 520) -> bytes:
@@ -243,7 +244,10 @@ def breakdown_svg(spread: pd.DataFrame, metric: Metric, period: str, *, width: i
                     f'stroke="{theme.TARGET}" stroke-width="1.5" stroke-dasharray="6,4"/>')  # fmt: skip
         body.append(_t(x(target), height - bottom + 16, f"Target {format_value(target, metric.unit)}",
                        anchor="middle", size=11))  # fmt: skip
-    return _svg(width, height, body, f"{metric.label} by unit")
+    said = [f"{r.org_unit} {_bar_words(r, metric)}" for r in frame.itertuples(index=False)]
+    aim = f" Target {format_value(target, metric.unit)}." if target is not None else ""
+    desc = f"Bar chart of {metric.label}, {_month_label(period)}, best first: {'; '.join(said)}.{aim}"
+    return _svg(width, height, body, f"{metric.label} by unit", desc)
 
 
 def audit_svg(months: pd.DataFrame, *, width: int = 1100, height: int = 330) -> bytes:
@@ -280,4 +284,53 @@ def audit_svg(months: pd.DataFrame, *, width: int = 1100, height: int = 330) -> 
         body.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{theme.GRADE_COLOURS[grade]}"/>')
         body.append(_t(lx + 16, 18, grade, size=11))
         lx += 40 + 6.5 * len(grade)
-    return _svg(width, height, body, "Moderated audit grades by month")
+    said = [
+        parse_period(str(r["period"])[:7]).strftime("%b %Y") + ": "
+        + (", ".join(f"{g} {_num(r.get(columns[g])) or 0:.0f}%" for g in GRADES)
+           if r.get("moderated") else "none moderated")
+        for r in months.to_dict("records")
+    ]  # fmt: skip
+    desc = "Moderated audit grades by month, as shares of the moderated audits: " + "; ".join(said) + "."
+    return _svg(width, height, body, "Moderated audit grades by month", desc)
+
+
+def _bar_words(r: object, metric: Metric) -> str:
+    value = _num(getattr(r, "value", None))
+    if value is None:
+        return "no data"
+    fraction = format_fraction(_num(r.numerator), _num(r.denominator), metric.unit)
+    rag = str(getattr(r, "rag", "") or "")
+    return (
+        format_value(value, metric.unit)
+        + (f" ({fraction})" if fraction and metric.unit == "percent" else "")
+        + (f", {rag}" if metric.rated and rag else "")
+    )
+
+
+def trend_words(
+    metric: Metric, periods: Sequence[str], values: Sequence[float | None], targets: Sequence[float | None]
+) -> str:
+    """The trend chart in words, for a reader who cannot see it: every month's figure,
+    the way it went from first to last, and the target in the latest month."""
+    unit = metric.unit
+    known = [(p, v) for p, v in zip(periods, values, strict=True) if v is not None]
+    if not known:
+        return f"Trend of {metric.label}: no data."
+    (p0, v0), (p1, v1) = known[0], known[-1]
+    if len(known) == 1:
+        way = f"one month of data: {format_value(v1, unit)} in {_month_label(p1)}"
+    else:
+        moved = "rose" if v1 > v0 else "fell" if v1 < v0 else "was unchanged"
+        better = (v1 > v0) == (metric.polarity is Polarity.HIGHER)
+        judged = "" if v1 == v0 else " (better)" if better else " (worse)"
+        way = (
+            f"it {moved} from {format_value(v0, unit)} in {_month_label(p0)} to {format_value(v1, unit)} "
+            f"in {_month_label(p1)}{judged}"
+        )
+    target = targets[-1] if targets else None
+    polarity = metric.polarity.value.replace("_", " ")
+    aim = f" Target {format_value(target, unit)}, {polarity}." if target is not None else " No target."
+    months = "; ".join(f"{_month_label(p)} {format_value(v, unit) if v is not None else 'no data'}"
+                       for p, v in zip(periods, values, strict=True))  # fmt: skip
+    span = f"{_month_label(periods[0])} to {_month_label(periods[-1])}"
+    return f"Line chart of {metric.label}, {span}: {way}.{aim} {months}."

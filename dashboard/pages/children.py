@@ -146,7 +146,8 @@ def build(metric_id: str, period: str | None, level: str | None, unit: str | Non
         html.Div(lines, className="cpip-card", id="children-summary"),
         html.P(
             f"{metric.rule} Outcome: met, late, overdue (no event and the deadline passed by the extract's "
-            "as-of date) or not yet due (listed, not in the figure). Sort or filter by any column. "
+            "as-of date) or not yet due (listed, not in the figure). Sort by any column (Enter on its heading); "
+            "filter with the box above the list. "
             "Every view of this list is recorded.",
             className="cpip-footnote",
         ),

@@ -4,7 +4,8 @@ load history with undo; how fresh each extract and KPI is.
 Nothing is stored until "Load": a dropped file is written to a private
 staging folder and checked with `etl.ingest.load.preview_file`, which commits
 nothing. The check and the load run as Dash background callbacks (a separate
-process, results in a disk cache shared by every gunicorn worker), so a large
+process with results in a disk cache every gunicorn worker shares, or a Celery
+worker on any machine with CPIP_REDIS_URL: dashboard/jobs.py), so a large
 file shows its progress and no web worker is held while it is read. Pages
 never write the warehouse themselves: `etl.ingest.load` does, through
 `etl.store.warehouse.writer()`, which swaps a new file in atomically, so every
@@ -14,9 +15,7 @@ other page keeps serving during a load and shows the new data after it.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from datetime import date
@@ -27,8 +26,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
+from dashboard.gate import in_job
 from dashboard.identity import current_user
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · CPIP scorecard", order=90)
@@ -42,19 +43,9 @@ RECENT_MONTHS = 3  # a change to a figure older than this many months asks for a
 _PERCENT = re.compile(r"\((\d{1,3})%\)\s*$")
 
 
-def cache_dir() -> Path:
-    """The background callbacks' disk cache: one folder every worker shares (env CPIP_CACHE_DIR)."""
-    default = Path(tempfile.gettempdir()) / f"cpip-dash-cache-{os.getuid()}"
-    return Path(os.environ.get("CPIP_CACHE_DIR") or default)
-
-
-def _manager() -> dash.DiskcacheManager:
-    import diskcache
-
-    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir())))
-
-
-MANAGER = _manager()
+# On this machine, or through Celery on Redis with CPIP_REDIS_URL (dashboard/jobs.py): then any
+# server can poll a check or load that another started, and any worker can run it.
+MANAGER = jobs.manager()
 
 
 def _parse_as_of(text: str | None) -> date:
@@ -490,6 +481,7 @@ def _background_job(also_running: list | None = None) -> dict:
     State("data-window-to", "value"),
     **_background_job(),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def check_files(
     set_progress,
     staged: list[dict] | None,
@@ -670,6 +662,7 @@ def load_checked(
     State("data-confirm-old", "value"),
     **_background_job(also_running=[(Output("data-upload", "disabled"), True, False)]),
 )
+@in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def load_clicked(
     set_progress,
     n_clicks: int | None,

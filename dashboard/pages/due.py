@@ -22,7 +22,7 @@ from etl.catalogue.metrics import catalogue
 from etl.privacy import children
 from etl.privacy.access import AccessDenied
 
-dash.register_page(__name__, path="/due", name="Due", title="What falls due · CPIP", order=80)
+dash.register_page(__name__, path="/due", name="What falls due", title="What falls due · CPIP", order=80)
 
 
 def _day(d: Any) -> str:

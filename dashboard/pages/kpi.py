@@ -26,7 +26,7 @@ from dashboard.components.comparators import (
     england_by_period,
     year_label,
 )
-from dashboard.components.controls import Selection, resolve_selection, url_parts, url_sync, view_href
+from dashboard.components.controls import Selection, refusal, resolve_selection, url_parts, url_sync, view_href
 from dashboard.components.figures import breakdown_figure, trend_figure
 from dashboard.components.format import format_fraction, format_target, format_value, long_month_label, month_label
 from dashboard.components.glossary import glossary_link
@@ -664,8 +664,8 @@ def add_event(n_clicks: int | None, day: str | None, label: str | None, metric_i
     """Add a KPI's event (the gate lets only analysts and the board this far; etl.people.notes checks again)."""
     if not n_clicks or not metric_id:
         return no_update
-    if not day:
-        return "Not added: choose the date it happened."
+    if not day:  # the date box is marked invalid and takes focus (controls.refusal)
+        return refusal("Not added: choose the date it happened.", "plan-edit-event-date")
     if not isinstance(metric_id, str) or not isinstance(day, str) or not isinstance(label, str | None):
         raise gate.MalformedRequest(gate.MALFORMED_CALLBACK)
     try:

@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.components.badges import rag_chip
 from dashboard.components.commentary import actions_table
-from dashboard.components.controls import labelled_select
+from dashboard.components.controls import labelled_select, refusal
 from dashboard.components.format import format_value, long_month_label
 from dashboard.components.tables import scroll_region, spc_cell
 from dashboard.pages.common import page_header, per_load, safely
@@ -115,23 +115,28 @@ def editor(*, hidden: bool) -> html.Div:
     cat = catalogue()
     every = plans.actions()
     field = "form-control form-control-sm"
+    choices = [(NEW, "New action"), *((a.action_id, f"{a.action_id}: {a.action[:70]}") for a in every)]
     return html.Div(
         [
             html.H2("Add or edit an action", className="cpip-h2 mt-0"),
             html.P("Saving keeps every earlier version. An action past its date and not done shows as overdue "
                    "whatever its status says.", className="cpip-footnote"),
-            labelled_select("plan-edit-pick", "Action",
-                            [(NEW, "New action"), *((a.action_id, f"{a.action_id}: {a.action[:70]}") for a in every)],
-                            NEW, width="lg"),
+            # Choosing an action fills the form only at the button: arrowing through the closed list
+            # used to overwrite what had been typed at every option passed (WCAG 3.2.2).
+            html.Div([
+                labelled_select("plan-edit-pick", "Action", choices, NEW, width="lg"),
+                html.Button("Open in the form", id="plan-edit-open", type="button",
+                            className="btn btn-outline-primary btn-sm"),
+            ], className="d-flex flex-wrap align-items-end", style={"gap": "12px"}),
             labelled_select("plan-edit-area", "Improvement area", [(a, a) for a in cat.areas], cat.areas[0],
                             width="lg"),
             html.Label("What will be done", htmlFor="plan-edit-action", className="form-label mb-0 mt-2"),
             dcc.Textarea(id="plan-edit-action", className=field),
             html.Div([
                 html.Div([html.Label("Sponsor", htmlFor="plan-edit-sponsor", className="form-label mb-0"),
-                          dcc.Input(id="plan-edit-sponsor", type="text", className=field)]),
+                          dcc.Input(id="plan-edit-sponsor", type="text", className=field)], className="cpip-field"),
                 html.Div([html.Label("Responsible lead(s)", htmlFor="plan-edit-lead", className="form-label mb-0"),
-                          dcc.Input(id="plan-edit-lead", type="text", className=field)]),
+                          dcc.Input(id="plan-edit-lead", type="text", className=field)], className="cpip-field"),
                 html.Div([html.Label("Due date", htmlFor="plan-edit-due", className="form-label mb-0"),
                           dcc.Input(id="plan-edit-due", type="date", className=field)]),
                 labelled_select("plan-edit-status", "Status", [(s, s) for s in ACTION_STATUSES], "not started",
@@ -201,6 +206,21 @@ def layout(show: str | None = None, lead: str | None = None, area: str | None = 
     return [html.Div(safely(lambda: build(show, lead or "", area or ""), what="action plans"), id="plans-page")]
 
 
+# Which field a refusal is about, from its words (etl.people.plans.save_action's sentences).
+INVALID_FIELD = (
+    ("improvement area", "plan-edit-area"),
+    ("status", "plan-edit-status"),
+    ("its text", "plan-edit-action"),
+    ("unknown KPI", "plan-edit-metrics"),
+    ("date", "plan-edit-due"),
+)
+
+
+def not_saved(reason: str) -> html.Span:
+    """The refusal, naming the field it is about (marked invalid in the browser)."""
+    return refusal(f"Not saved: {reason}", next((f for words, f in INVALID_FIELD if words in reason), None))
+
+
 @callback(
     Output("plan-edit-area", "value"),
     Output("plan-edit-action", "value"),
@@ -210,11 +230,14 @@ def layout(show: str | None = None, lead: str | None = None, area: str | None = 
     Output("plan-edit-status", "value"),
     Output("plan-edit-metrics", "value"),
     Output("plan-edit-notes", "value"),
-    Input("plan-edit-pick", "value"),
+    Input("plan-edit-open", "n_clicks"),
+    State("plan-edit-pick", "value"),
     prevent_initial_call=True,
 )
-def pick(action_id: str | None):
-    """Fill the form with the chosen action's current version."""
+def pick(n_clicks: int | None, action_id: str | None):
+    """Fill the form with the chosen action's current version (at the button, never at each option passed)."""
+    if not n_clicks:
+        return (no_update,) * 8
     found = next((a for a in plans.actions() if a.action_id == action_id), None)
     if found is None:
         return no_update, "", "", "", None, "not started", "", ""
@@ -246,5 +269,5 @@ def save(n_clicks, action_id, area, action, sponsor, lead, due, status, metrics,
             notes_text=notes_text or "", metrics=metrics or "", author=notes.current_author(),
         )  # fmt: skip
     except (ValueError, access.AccessDenied) as exc:
-        return f"Not saved: {exc}"
+        return not_saved(str(exc))
     return f"Saved {saved.action_id} (version {saved.versions}). Reload the page to see it in its plan."

@@ -41,7 +41,9 @@ dash.register_page(__name__, path="/", name="Scorecard", title="CPIP scorecard",
 PREFIX = "sc"
 url_sync(PREFIX, ("period", "level", "unit", "view"), resets={"unit": ["level"]})
 # The scorecard itself is the view with no `view` in its address (as before the matrix existed).
-VIEWS = (("", "Scorecard"), ("icons", "Icon matrix of the units below"))
+# "_all" (left out of the URL) rather than "": a select whose value is "" showed a blank
+# option that the arrow keys could not pass.
+VIEWS = (("_all", "Scorecard"), ("icons", "Icon matrix of the units below"))
 
 
 def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
@@ -126,11 +128,16 @@ def children_links(sel: Selection, frame) -> dict[str, str]:
 
 
 def due_link(sel: Selection, children_hrefs: dict[str, str]) -> list:
-    """For a team whose child lists the viewer may open: what falls due for it."""
-    if sel.level != "team" or not children_hrefs:
+    """For a team or service whose child lists the viewer may open: what falls due
+    (a team's own; from a service, every team the viewer may see), and for every team
+    and service the Practice Action Plans."""
+    plans_link = html.A("Action plans", href="/plans", className="btn btn-outline-primary btn-sm", id="sc-plans")
+    if sel.level not in ("team", "service"):
         return []
-    href = children.due_address(sel.unit, 5, None)
-    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due")]
+    if not children_hrefs:
+        return [plans_link]
+    href = children.due_address(sel.unit if sel.level == "team" else None, 5, None)
+    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due"), plans_link]
 
 
 def build(
@@ -141,7 +148,7 @@ def build(
     sel = selection(period, level, unit)
     if sel.period is None or sel.unit is None:
         return [page_header("CPIP scorecard"), no_data_message()]
-    view = view if view in dict(VIEWS) else ""
+    view = view if view in dict(VIEWS) else "_all"
     cat = catalogue()
     frame = queries.scorecard(sel.period, sel.level, sel.unit) if view != "icons" else None
     # A KPI that is not this unit's work (metrics.yml applies_to) is left off, so

@@ -8,15 +8,20 @@ version of each note, action or event. Earlier versions stay readable.
     current_notes(period="2023-07")          # the latest version of each note
     note_history("seen_5wd", "2023-07", "team", "Coastal FS 1")
 
-Why a SQLite file beside the warehouse, not a table in it (as the access log,
-etl/privacy/access_log.py): every load and undo writes a private copy of the DuckDB
-file and swaps it over the live one, so a row written to the live file while a
-load runs would be lost with the old file, and the web workers open DuckDB
-read-only. SQLite in WAL mode takes short appends from many processes at once
-and is untouched by loads, failed loads and undo. The file is
-`<warehouse>.notes.sqlite` (env CPIP_NOTES names another); back it up with the
-warehouse, or write everything to one file with `cpip notes export FILE`,
-which `cpip load FILE` brings back (rows already held are skipped).
+Where they are kept (etl/store/side.py, one interface over two stores): on
+PostgreSQL, in the warehouse's own database (tables note_versions,
+action_versions, event_versions, under the authority row-level security; the
+app may add rows, never change or remove them), so every web server shares
+them. Beside a DuckDB warehouse, in a SQLite file, not a table in it: every load
+and undo writes a private copy of the DuckDB file and swaps it over the live
+one, so a row written to the live file while a load runs would be lost with the
+old file, and the web workers open DuckDB read-only. SQLite in WAL mode takes
+short appends from many processes at once and is untouched by loads, failed
+loads and undo. The file is `<warehouse>.notes.sqlite` (env CPIP_NOTES names
+another); back it up with the warehouse. Either way, `cpip notes export FILE`
+writes everything to one file which `cpip load FILE` brings back, into either
+engine (rows already held are skipped); `cpip notes import-sqlite` brings an
+earlier release's SQLite notes into PostgreSQL.
 
 Who may write is the access policy's decision (`etl.privacy.access.check_note`,
 `check_plans`), asked here, so a page never tests a role.
@@ -29,8 +34,6 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -47,76 +50,19 @@ from etl.store.warehouse import warehouse_path
 EXPORT_FORMAT = "cpip-notes-export"
 MAX_TEXT = authored.MAX_TEXT  # characters in a note
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS note_versions (
-        version_id TEXT PRIMARY KEY,      -- one save; a uuid, so an export can be brought back twice safely
-        metric_id TEXT NOT NULL,
-        period TEXT NOT NULL,             -- YYYY-MM
-        level TEXT NOT NULL,              -- la | area | service | team
-        org_unit TEXT NOT NULL,           -- the authority's name for la
-        text TEXT NOT NULL,
-        author TEXT NOT NULL,
-        written_at TEXT NOT NULL          -- ISO 8601, UTC
-    )""",
-    "CREATE INDEX IF NOT EXISTS note_key ON note_versions (metric_id, period, level, org_unit)",
-    """CREATE TABLE IF NOT EXISTS action_versions (
-        version_id TEXT PRIMARY KEY,
-        action_id TEXT NOT NULL,
-        area TEXT NOT NULL,
-        action TEXT NOT NULL,
-        sponsor TEXT NOT NULL,
-        lead TEXT NOT NULL,
-        due_date TEXT,                    -- YYYY-MM-DD
-        status TEXT NOT NULL,
-        notes TEXT NOT NULL,
-        metrics TEXT NOT NULL,            -- metric_ids separated by semicolons
-        author TEXT NOT NULL,
-        written_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS action_key ON action_versions (action_id)",
-    """CREATE TABLE IF NOT EXISTS event_versions (
-        version_id TEXT PRIMARY KEY,
-        event_id TEXT NOT NULL,
-        event_date TEXT NOT NULL,         -- YYYY-MM-DD
-        label TEXT NOT NULL,
-        metric_id TEXT NOT NULL,          -- the KPI it belongs to
-        removed INTEGER NOT NULL,         -- 1: this version takes the event off the charts
-        author TEXT NOT NULL,
-        written_at TEXT NOT NULL
-    )""",
-)
+# Each kind of version and its table (etl/store/side.py declares the tables once, for both stores).
+# An export holds every column but who restored a version and when (side.RESTORED_COLUMNS, kept in the store).
+_SIDE_TABLES = {"note": side.NOTE_VERSIONS, "action": side.ACTION_VERSIONS, "event": side.EVENT_VERSIONS}
 TABLES = {
-    "note": (
-        "note_versions",
-        ["version_id", "metric_id", "period", "level", "org_unit", "text", "author", "written_at"],
-    ),
-    "action": (
-        "action_versions",
-        [
-            "version_id",
-            "action_id",
-            "area",
-            "action",
-            "sponsor",
-            "lead",
-            "due_date",
-            "status",
-            "notes",
-            "metrics",
-            "author",
-            "written_at",
-        ],
-    ),
-    "event": (
-        "event_versions",
-        ["version_id", "event_id", "event_date", "label", "metric_id", "removed", "author", "written_at"],
-    ),
+    kind: (table.name, [c for c in table.column_names if c not in side.RESTORED_COLUMNS])
+    for kind, table in _SIDE_TABLES.items()
 }
 
 
 def store_path(db: Db = None) -> Path:
-    """The notes file of the authority in hand: $CPIP_NOTES (another authority's beside it, `.<code>`),
-    else beside the authority's warehouse."""
+    """The SQLite notes file of the authority in hand (a DuckDB warehouse's notes; on PostgreSQL, where
+    an earlier release kept them, for `import_sqlite`): $CPIP_NOTES (another authority's beside it,
+    `.<code>`), else beside the authority's warehouse."""
     named = os.environ.get("CPIP_NOTES", "").strip()
     if named and db is None:
         return authority.own_file(Path(named))  # each authority's notes are its own
@@ -124,65 +70,26 @@ def store_path(db: Db = None) -> Path:
     return live.with_name(live.name + ".notes.sqlite")
 
 
-@contextmanager
-def _store(db: Db) -> Iterator[sqlite3.Connection]:
-    with side.opened(store_path(db), _SCHEMA) as con:
-        _add_restored_columns(con)
-        yield con
-
-
-RESTORED_COLUMNS = ("restored_by", "restored_at")
-
-
-def _add_restored_columns(con: sqlite3.Connection) -> None:
-    """A version brought back from an export keeps its author and time as history; who restored
-    it, and when, say so (NULL for a save made here). Added to a store made before they were."""
-    for table, _columns in TABLES.values():
-        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
-        for column in RESTORED_COLUMNS:
-            if column not in have:
-                try:
-                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
-                except sqlite3.OperationalError as exc:  # another process added it a moment ago
-                    if "duplicate column" not in str(exc):
-                        raise
+def _store(db: Db) -> side.SideStore:
+    """The warehouse's PostgreSQL tables, or the SQLite file beside a DuckDB warehouse."""
+    return side.store(db, store_path(db), side.PEOPLE_TABLES)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _insert(con: sqlite3.Connection, kind: str, row: dict) -> bool:
-    table, columns = TABLES[kind]
-    columns = columns + [c for c in RESTORED_COLUMNS if c in row]
-    cursor = con.execute(
-        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [row[c] for c in columns],
-    )
-    return cursor.rowcount == 1
+def _insert(db: Db, kind: str, row: dict) -> bool:
+    (added,) = _store(db).add(_SIDE_TABLES[kind], [row])
+    return added is not None
 
 
-def _rows(db: Db, kind: str, where: str = "", params: tuple = ()) -> list[dict]:
-    table, columns = TABLES[kind]
-    path = store_path(db)
-    if not path.exists():
-        return []
-    sql = f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY written_at, rowid"
-    try:
-        with _store(db) as con:
-            found = con.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:
-        # A full disk stops SQLite making its write-ahead files, and a page that only reads must still show:
-        # read the file as last checkpointed.
-        con = side.checkpointed(path)
-        try:
-            found = con.execute(sql, params).fetchall()
-        finally:
-            con.close()
+def _rows(db: Db, kind: str, where: dict | None = None) -> list[dict]:
+    """Every version of `kind` whose columns equal `where`'s values, oldest first (the export's columns)."""
+    columns = TABLES[kind][1]
+    found = _store(db).select(_SIDE_TABLES[kind], where)
     # Rows stored before the checks (or by hand) may hold control characters: never passed on.
-    return [
-        {c: authored.printable(v) if isinstance(v, str) else v for c, v in zip(columns, r, strict=True)} for r in found
-    ]
+    return [{c: authored.printable(r[c]) if isinstance(r[c], str) else r[c] for c in columns} for r in found]
 
 
 # --- notes -----------------------------------------------------------------------
@@ -269,8 +176,7 @@ def write_note(
         "author": author,
         "written_at": _now(),
     }
-    with _store(db) as con:
-        _insert(con, "note", row)
+    _insert(db, "note", row)
     return note_history(metric_id, period, level, unit, db=db)[-1]
 
 
@@ -292,12 +198,7 @@ def _numbered(rows: list[dict]) -> dict[tuple, list[Note]]:
 def note_history(metric_id: str, period: str, level: str, unit: str | None, *, db: Db = None) -> list[Note]:
     """Every version of one note, oldest first (empty when there is none)."""
     unit = _unit_for(level, unit)
-    rows = _rows(
-        db,
-        "note",
-        "WHERE metric_id = ? AND period = ? AND level = ? AND org_unit = ?",
-        (metric_id, period, level, unit),
-    )
+    rows = _rows(db, "note", {"metric_id": metric_id, "period": period, "level": level, "org_unit": unit})
     return next(iter(_numbered(rows).values()), [])
 
 
@@ -312,15 +213,10 @@ def current_notes(
     """The latest version of each note, filtered; in KPI-catalogue order, then month and unit."""
     from etl.catalogue.metrics import catalogue
 
-    clauses, params = [], []
-    for column, value in (("period", period), ("level", level), ("metric_id", metric_id)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
+    where = {c: v for c, v in (("period", period), ("level", level), ("metric_id", metric_id)) if v is not None}
     if unit is not None and level is not None:
-        clauses.append("org_unit = ?")
-        params.append(_unit_for(level, unit))
-    rows = _rows(db, "note", ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params))
+        where["org_unit"] = _unit_for(level, unit)
+    rows = _rows(db, "note", where)
     order = {m: i for i, m in enumerate(catalogue().ids)}
     latest = [versions[-1] for versions in _numbered(rows).values()]
     return sorted(
@@ -394,8 +290,7 @@ def add_event(
         "author": author,
         "written_at": _now(),
     }
-    with _store(db) as con:
-        _insert(con, "event", row)
+    _insert(db, "event", row)
     return event_id
 
 
@@ -407,7 +302,7 @@ def events_for(metric_id: str | None, *, db: Db = None) -> list[Event]:
     found = [Event(e.date, e.label, None, f"yml-{i}") for i, e in enumerate(catalogue().events)]
     if metric_id is not None:
         latest: dict[str, dict] = {}
-        for r in _rows(db, "event", "WHERE metric_id = ?", (metric_id,)):
+        for r in _rows(db, "event", {"metric_id": metric_id}):
             latest[r["event_id"]] = r
         found += [
             Event(date.fromisoformat(r["event_date"]), r["label"], r["metric_id"], r["event_id"], r["author"])
@@ -427,8 +322,7 @@ def action_rows(db: Db = None) -> list[dict]:
 
 def save_action_version(row: dict, *, db: Db = None) -> None:
     """Append one version of an action (etl.people.plans.save_action checks it first)."""
-    with _store(db) as con:
-        _insert(con, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
+    _insert(db, "action", {**row, "version_id": uuid.uuid4().hex, "written_at": _now()})
 
 
 # --- export and restore ----------------------------------------------------------
@@ -529,20 +423,51 @@ def restore(path: str | os.PathLike, *, db: Db = None) -> tuple[int, int]:
                 why = str(exc)
                 joint = " " if why.startswith("has no") else ": "  # "note 3 has no period", "note 3: the month ..."
                 raise ValueError(f"{name}: {kind} {i + 1}{joint}{why}; nothing was restored") from None
-    added = held = 0
-    with _store(db) as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            for kind, row in rows:
-                if _insert(con, kind, row):
-                    added += 1
-                else:
-                    held += 1
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return added, held
+    return _add_all(rows, db)
+
+
+def _add_all(rows: list[tuple[str, dict]], db: Db) -> tuple[int, int]:
+    """Add versions of every kind in one transaction, all or nothing: (versions added, versions already held)."""
+    found = _store(db).add_each([(_SIDE_TABLES[kind], row) for kind, row in rows])
+    added = sum(1 for f in found if f is not None)
+    return added, len(found) - added
+
+
+def import_sqlite(path: str | os.PathLike | None = None, *, db: Db = None) -> tuple[Path, int, int]:
+    """Bring the notes, actions and events of an earlier release's SQLite notes file (default: the one
+    the authority in hand had beside this PostgreSQL warehouse, `store_path`) into the warehouse's
+    tables: (the file, versions added, versions already held). Versions already held, by their id, are
+    skipped, so running it twice adds nothing. Rows come across as they were written."""
+    from etl.store.warehouse import is_postgres
+
+    if not is_postgres(db):
+        raise ValueError(
+            "the notes are already in SQLite on a DuckDB warehouse: import-sqlite is for a PostgreSQL one (CPIP_DB)"
+        )
+    source = Path(path) if path else store_path(db)
+    if not source.is_file():
+        raise ValueError(f"{source}: no such notes file")
+    try:
+        # Read only, and never made: a wrong name is reported, not created empty.
+        con = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise ValueError(f"{source}: cannot be opened ({exc})") from None
+    rows: list[tuple[str, dict]] = []
+    try:
+        for kind, table in _SIDE_TABLES.items():
+            # A file of an earlier release may lack a kind of version, or who restored one (read as NULL).
+            have = {row[1] for row in con.execute(f"PRAGMA table_info({table.name})")}
+            columns = [c for c in table.column_names if c in have]
+            if not columns:
+                continue
+            found = con.execute(f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY rowid").fetchall()
+            rows += [(kind, dict(zip(columns, r, strict=True))) for r in found]
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{source}: not a notes file ({exc})") from None
+    finally:
+        con.close()
+    added, held = _add_all(rows, db)
+    return source, added, held
 
 
 # --- what the viewer may do (for pages deciding whether to offer a form; the writes check again) ---

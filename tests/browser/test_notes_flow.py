@@ -99,6 +99,7 @@ def test_the_plans_page_filters_and_an_analyst_edits_an_action(page, wait_for_da
     assert "Overdue" in rows.nth(1).inner_text()  # SD-4's tracker says on track; it is past its date
     assert axe(page) == []
     page.select_option("#plan-edit-pick", "SD-3")
+    page.click("#plan-edit-open")  # the form fills at the button, never at each option passed
     page.wait_for_function("() => document.querySelector('#plan-edit-action').value.startsWith('Review strategy')")
     page.select_option("#plan-edit-status", "at risk")
     page.fill("#plan-edit-notes", "Audit capacity moved to the ICPC sample.")

@@ -4,16 +4,16 @@ many records it retired and the KPIs it cannot count (a Yes/No seen column); `<t
 which stored version each load that held a record unchanged held (`version_load`), so the version
 that counts can be worked out again from the loads in force.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
