@@ -342,3 +342,7 @@ def _monthly(folder: Path, org: Path, python: str, cpip: str, repeat: int = 3) -
             seconds, _ = _timed([cpip, "load", "--as-of", as_of.isoformat(), str(path)], env)
             runs[i].append(seconds)
     return [(as_of, statistics.median(times)) for as_of, times in zip(MONTHLY, runs, strict=True)]
+
+
+if __name__ == "__main__":
+    main()
