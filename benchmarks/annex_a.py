@@ -311,8 +311,10 @@ def _check_against_baseline(folder: Path, workbook: Path, org: Path, python: str
         db = folder / f"check-{label.replace(' ', '-')}.duckdb"
         envs[label] = {**os.environ, "CPIP_DB": str(db), "PYTHONPATH": str(root)}
         for path, as_of in ((org, AS_OF), (december, date(2023, 12, 31))):
-            subprocess.run([python, "-m", "cpip.cli", "load", "--as-of", as_of.isoformat(), str(path)],
-                           env=envs[label], check=True, capture_output=True, cwd=root)  # fmt: skip
+            # --valid-rows-only, exit code not checked: a list the code refuses (main refuses List 7 of the
+            # county workbook) must not stop the others loading.
+            load = [python, "-m", "cpip.cli", "load", "--valid-rows-only", "--as-of", as_of.isoformat(), str(path)]
+            subprocess.run(load, env=envs[label], check=False, capture_output=True, cwd=root)
     times: dict[str, list[float]] = {label: [] for label in roots}
     for _ in range(args.repeat):
         for label, root in roots.items():
