@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh Debian machine with Python 3.11:
 #   make run   - install, load the demo data if the warehouse is empty, serve http://127.0.0.1:8050
+#                (make run PORT=8060 HOST=0.0.0.0 for another address)
 #   make test  - install (with test extras and the system browser), run the whole suite
 PYTHON ?= python3
 VENV := .venv
@@ -30,9 +31,12 @@ install-test: $(TEST_STAMP) system-deps
 system-deps:
 	@./scripts/system-deps.sh
 
+HOST ?= 127.0.0.1
+PORT ?= 8050
+
 run: $(STAMP)
 	$(BIN)/cpip demo --if-empty
-	$(BIN)/python app.py
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
 
 test: install-test
 	$(BIN)/python -m pytest

@@ -1,4 +1,5 @@
-"""The CPIP dashboard: `python app.py` serves it on http://127.0.0.1:8050.
+"""The CPIP dashboard: `python app.py` serves it on http://127.0.0.1:8050
+(`HOST` and `PORT` in the environment choose another address: `make run PORT=8060`).
 
 For many users, serve the WSGI `server` with gunicorn (the warehouse is only
 ever opened read-only, per request):  gunicorn -w 4 -b 0.0.0.0:8050 app:server
@@ -10,13 +11,19 @@ and CPIP_OIDC_* let the app sign people in itself (dashboard/signin.py).
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from etl.catalogue.metrics import require_catalogue
-from etl.privacy.access import require_policy
+from etl.privacy.access import check_access_file, require_policy
 
 require_catalogue()  # a broken metrics.yml stops here with one line, before any page is built
 require_policy()  # so does a broken access file (CPIP_ACCESS)
+try:
+    check_access_file()  # a team or service the organisation reference lacks: logged (and on the data page)
+except Exception:  # no warehouse yet, or one being replaced: the data page checks again
+    logging.getLogger("cpip.access").info("the access file was not checked against the organisation at start-up")
 
 import dash  # noqa: E402
 
@@ -49,5 +56,16 @@ boardpack_routes.register(server)  # /boardpack.pdf and /boardpack.xlsx
 child_routes.register(server)  # /kpi/<metric_id>/children.csv and /due.csv
 inbox_schedule.start(server)  # only when CPIP_INBOX_INTERVAL is set; one worker wins the lock
 
+
+def address() -> tuple[str, int]:
+    """Where `python app.py` listens: `HOST` (default 127.0.0.1, this machine only) and `PORT` (default 8050)."""
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    text = os.environ.get("PORT", "").strip() or "8050"
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SystemExit(f"PORT must be a port number from 1 to 65535, not {text!r}")
+    return host, int(text)
+
+
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=8050, debug=False)
+    host, port = address()
+    app.run(host=host, port=port, debug=False)

@@ -5,19 +5,20 @@
     cpip regional --metric M --authorities CODE,CODE,... [--format csv|json] [--out FILE]
     cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
     cpip loads [--findings LOAD_ID]
-    cpip teams --unknown FILE...
+    cpip teams --unknown FILE...  |  cpip teams --map ALIAS=TEAM|FILE [--map ...]
     cpip undo LOAD_ID
     cpip demo [--if-empty]
     cpip inbox [FOLDER]
-    cpip boardpack --period YYYY-MM [--level L --unit U] --out FILE.pdf|FILE.xlsx
+    cpip boardpack [--period YYYY-MM] [--level L --unit U] --out FILE.pdf|FILE.xlsx
     cpip children --metric M --period P --level L [--unit U] [--format csv]
-    cpip due [--team T] [--days N] [--on YYYY-MM-DD] [--format csv]
+    cpip due [--team T | --service S] [--days N] [--on YYYY-MM-DD] [--cutoff MONTHS] [--format csv]
     cpip access-log [--format csv|json]
     cpip comment --metric M --period P [--level L --unit U] --text TEXT
     cpip comments [--period P] [--format csv]
     cpip notes export FILE
     cpip notes import-sqlite [FILE]
     cpip plans [--overdue] [--due-in YYYY-MM] [--lead L] [--format csv]
+    cpip reconcile --year 2024/25 [--published FOLDER] [--format csv|json] [--out FILE]
     cpip worker [--concurrency N]
 
 Every command takes `--authority CODE` (the authority's DfE code, e.g. 938):
@@ -76,6 +77,15 @@ def _emit(frame: pd.DataFrame, fmt: str, out: str | None) -> None:
         write_csv(frame, out or sys.stdout)
 
 
+def _collection_year(text: str) -> str:
+    from etl.formats.ssda903 import Year
+
+    try:
+        return str(Year.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from etl.ingest.load import load_files
 
@@ -89,6 +99,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         window=args.window,
         window_months=args.window_months,
         dry_run=args.dry_run,
+        collection_year=args.collection_year,
     )
     from etl.ingest.findings import group_findings
 
@@ -187,7 +198,10 @@ def cmd_loads(args: argparse.Namespace) -> int:
 
 
 def cmd_teams(args: argparse.Namespace) -> int:
-    """The teams the files name that the organisation reference lacks, as an organisation file to fill in."""
+    """The teams the files name that the organisation reference lacks, as an organisation file to fill in;
+    or (--map) each unknown name mapped to a known team, or added with its service and area."""
+    if args.map:
+        return _map_teams(args.map)
     from etl.ingest.findings import unknown_teams
     from etl.ingest.load import preview_files
 
@@ -204,6 +218,42 @@ def cmd_teams(args: argparse.Namespace) -> int:
     return 0
 
 
+def _map_teams(items: list[str]) -> int:
+    """`ALIAS=TEAM` pairs, and files as `cpip teams --unknown` writes them once filled in: a row with
+    `maps_to` is another name of that team; a row with service and area is a new team."""
+    import csv
+
+    from etl.ingest.team_map import NewTeam, map_teams
+
+    aliases: dict[str, str] = {}
+    new: list[NewTeam] = []
+    for item in items:
+        if "=" in item and not Path(item).exists():
+            alias, _, team = item.partition("=")
+            aliases[alias.strip()] = team.strip()
+            continue
+        with open(item, newline="", encoding="utf-8-sig") as handle:
+            for row in csv.DictReader(handle):
+                row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+                if row.get("maps_to"):
+                    aliases[row["team"]] = row["maps_to"]
+                elif row.get("team"):
+                    new.append(NewTeam(row["team"], row.get("service", ""), row.get("area", "")))
+    reports = map_teams(aliases, new, who=os_user())
+    for report in reports:
+        if not report.ok:
+            print(report.summary())
+            for finding in report.findings[:5]:
+                print(f"  {finding.describe(report.file_name)}")
+    if not all(r.ok for r in reports):
+        return 1
+    for t in new:
+        print(f"{t.team} added to the organisation reference ({t.service}, {t.area})")
+    for alias, team in aliases.items():
+        print(f"{alias} now loads as {team}")
+    return 0
+
+
 def cmd_undo(args: argparse.Namespace) -> int:
     from etl.ingest.load import undo_load
 
@@ -212,9 +262,19 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from etl.demo.extracts import load_demo
+    from etl.demo.extracts import DEFAULT_FOLDER, load_demo
 
-    return load_demo(if_empty=args.if_empty, who=os_user())
+    code = load_demo(if_empty=args.if_empty, who=os_user())
+    if not args.if_empty:
+        from etl.demo.ssda903 import write_ssda903
+
+        written = write_ssda903(DEFAULT_FOLDER)
+        print(
+            f"The same authority's SSDA903 returns for 2022/23 and 2023/24 are in {written[0].parent}: load its"
+            " child_teams.csv, then each year's tables with --collection-year (they replace the demo's figures for"
+            " the KPIs they feed, for the months they cover)"
+        )
+    return code
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
@@ -229,7 +289,16 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 def cmd_boardpack(args: argparse.Namespace) -> int:
     from dashboard.export.boardpack import build_boardpack
 
-    path = build_boardpack(args.period, level=args.level, unit=args.unit, out=Path(args.out))
+    period = args.period
+    if period is None:
+        from etl.serve.queries import latest_complete_period
+
+        period = latest_complete_period()
+        if period is None:
+            print("No data is loaded yet: load the extracts (cpip load) first.", file=sys.stderr)
+            return 1
+        print(f"Board pack for {period}, the latest complete month (--period YYYY-MM for another).")
+    path = build_boardpack(period, level=args.level, unit=args.unit, out=Path(args.out))
     print(f"Board pack written to {path}")
     return 0
 
@@ -260,13 +329,13 @@ def cmd_children(args: argparse.Namespace) -> int:
 def cmd_due(args: argparse.Namespace) -> int:
     from etl.privacy.children import due_list
 
-    found = due_list(team=args.team, days=args.days, on=args.on, fmt="cli")
+    level, unit = ("service", args.service) if args.service else (None, None)
+    found = due_list(team=args.team, days=args.days, on=args.on, level=level, unit=unit, cutoff=args.cutoff, fmt="cli")
     if args.format == "csv":
         _emit(found.rows, "csv", args.out)
         return 0
-    overdue = int((found.rows["outcome"] == "overdue").sum())
-    print(f"{found.team or 'every team'}: {len(found.rows) - overdue} due in the next {found.days} working days, "
-          f"{overdue} overdue")  # fmt: skip
+    older = f" ({found.older} more overdue for longer: --cutoff 0 lists them)" if found.older else ""
+    print(f"{found.scope}: {found.due} due in the next {found.days} working days, {found.overdue} overdue" + older)
     if not found.rows.empty:
         print(found.rows.to_string(index=False))
     return 0
@@ -350,6 +419,24 @@ def cmd_plans(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Our figures from the loaded returns beside DfE's published ones (a report: a difference is not a failure)."""
+    from etl.serve.reconcile import reconcile, reconcile_frame
+
+    if args.format == "json":
+        # Written from the rows themselves, so a percentage reads 24.4, not 24.399999999999999.
+        import json
+
+        text = json.dumps(reconcile(args.year, published=args.published), indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    _emit(reconcile_frame(args.year, published=args.published), args.format, args.out)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the data page's checks and loads for every web server (Celery on CPIP_REDIS_URL)."""
     import importlib
@@ -400,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check only: what would load, the figures that would change, the records that would be retired",
     )
+    p.add_argument(
+        "--collection-year",
+        type=_collection_year,
+        metavar="YYYY/YY",
+        help="the collection year of a statutory return (SSDA903), e.g. 2024/25 (default: the as-of date's)",
+    )
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("scorecard", help="the CPIP scorecard for one month")
@@ -431,8 +524,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--findings", type=int, metavar="LOAD_ID", help="every error and warning of one load")
     p.set_defaults(func=cmd_loads)
 
-    p = sub.add_parser("teams", help="teams the files name that the organisation reference lacks")
-    p.add_argument("--unknown", nargs="+", metavar="FILE", dest="files", required=True)
+    p = sub.add_parser("teams", help="teams the files name that the organisation reference lacks, and mapping them")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--unknown", nargs="+", metavar="FILE", dest="files")
+    group.add_argument(
+        "--map", action="append", metavar="ALIAS=TEAM|FILE",
+        help="another name of a known team (ALIAS=TEAM), or the --unknown file filled in: maps_to for another "
+        "name, service and area for a new team; next month's lists then map themselves",
+    )  # fmt: skip
     p.set_defaults(func=cmd_teams)
 
     p = sub.add_parser("undo", help="undo a load, restoring exactly the state before it")
@@ -448,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inbox)
 
     p = sub.add_parser("boardpack", help="the month's board pack as PDF or Excel")
-    p.add_argument("--period", type=_month, required=True, metavar="YYYY-MM")
+    p.add_argument("--period", type=_month, metavar="YYYY-MM", help="default: the latest complete month")
     p.add_argument("--level", choices=LEVELS, default="la")
     p.add_argument("--unit")
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
@@ -465,8 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("due", help="what falls due in the next N working days, and what is overdue")
     p.add_argument("--team")
+    p.add_argument("--service", help="every team of this service (instead of --team)")
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--on", type=_iso_date, help="as of this date (default: each extract's latest as-of date)")
+    p.add_argument("--cutoff", type=int, default=3, help="list overdue of the last N months only (0: all; default 3)")
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_due)
@@ -510,6 +611,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.add_argument("--out", metavar="FILE")
     p.set_defaults(func=cmd_plans)
+
+    p = sub.add_parser("reconcile", help="figures from the loaded returns beside DfE's published figures")
+    p.add_argument("--year", required=True, metavar="YYYY/YY", help="the collection year, e.g. 2024/25")
+    p.add_argument("--published", metavar="FOLDER", help="DfE's published files (default: data/reference/dfe/)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--out", metavar="FILE")
+    p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("worker", help="run the data page's checks and loads for every web server (CPIP_REDIS_URL)")
     p.add_argument("--concurrency", type=int, default=2, metavar="N", help="jobs run at once (default 2)")

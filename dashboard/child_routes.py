@@ -2,8 +2,8 @@
 
     GET /kpi/<metric_id>/children.csv?period=2023-07&level=team&unit=Coastal%20FS%201
         columns: child_id, team, start, deadline, event_date, working_days, outcome
-    GET /due.csv?team=Coastal%20FS%201&days=5[&on=2023-07-31]
-        columns: metric_id, child_id, team, start, deadline, outcome
+    GET /due.csv?team=Coastal%20FS%201&days=5[&on=2023-07-31][&cutoff=3]   (or level=service&unit=...)
+        columns: metric_id, child_id, team, start, deadline, days_left, days_overdue, outcome
 
 Formula-safe (etl.serve.safe_csv), dates ISO. The gate (dashboard/gate.py) has
 already refused a role that may not see child lists; the query layer
@@ -53,6 +53,14 @@ def parse_on(text: str | None) -> date | None:
         raise ValueError(f"on must be a date like 2023-07-31, not {text!r}") from None
 
 
+def parse_cutoff(text: str | None) -> int:
+    """The due list's cut-off in months (0: every overdue record listed)."""
+    try:
+        return int(text) if text not in (None, "") else children.DUE_CUTOFF_MONTHS
+    except ValueError:
+        raise ValueError(f"cutoff must be a whole number of months (0 for none), not {text!r}") from None
+
+
 def children_csv(metric_id: str) -> Response:
     args = request.args
     db = current_app.config.get("CPIP_DB")
@@ -73,13 +81,14 @@ def due_csv() -> Response:
     try:
         found = children.due_list(
             team=args.get("team") or None, days=parse_days(args.get("days")), on=parse_on(args.get("on")),
+            level=args.get("level") or None, unit=args.get("unit") or None, cutoff=parse_cutoff(args.get("cutoff")),
             fmt="csv", db=db,
         )  # fmt: skip
     except ValueError as exc:
         return _plain(str(exc), 400)
     except AccessLogUnavailable as exc:
         return _plain(str(exc), 503)
-    return _csv(to_csv_text(found.rows), f"due-{found.team or 'all-teams'}-{found.days}-days")
+    return _csv(to_csv_text(found.rows), f"due-{found.unit or 'all-teams'}-{found.days}-days")
 
 
 def register(server: Flask) -> None:

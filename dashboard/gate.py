@@ -140,7 +140,10 @@ def _check_child_scope(path: str, query: dict[str, list[str]]) -> None:
             return  # an address that names no real unit: the page says so in words
     elif _DUE_PAGE.match(path):
         try:
-            check_scope(team=one("team"))
+            if one("level") and one("level") != "team" and not one("team"):
+                check_scope(level=one("level") or "la", unit=one("unit"))  # a service's or area's due list
+            else:
+                check_scope(team=one("team") or one("unit"))
         except ValueError:
             return
 

@@ -62,24 +62,28 @@ def index_string() -> str:
 NAV_PAGES = ("/", "/teams", "/audits", "/plans", "/due", "/data")
 
 
+def _may_open(path: str) -> bool:
+    """Whether the current viewer's role opens this page (the gate's own rule for the path), so the
+    menu never offers a page that would refuse them. Outside a request (no viewer): every page."""
+    from dashboard.gate import capability_of_path
+
+    need = capability_of_path(path)
+    try:
+        viewer = access.current_viewer()
+    except access.AccessDenied:  # no viewer named for this request: what every role may open
+        return need == access.AGGREGATES
+    return viewer is None or viewer.may(need)
+
+
 def nav_items() -> list[tuple[str, str]]:
     """(label, path) for the main navigation, from Dash's page registry, in a
-    fixed order; pages reached only by drill-down (a KPI) are not listed, nor
-    the due list for a role that may not open child lists."""
-    from etl.privacy.access import CHILDREN, AccessDenied, current_viewer
-
-    try:
-        viewer = current_viewer()
-        may_list = viewer is None or viewer.may(CHILDREN)
-    except AccessDenied:  # asked outside a request the gate saw: offer nothing it guards
-        may_list = False
+    fixed order, only the pages the viewer's role may open; pages reached only
+    by drill-down (a KPI) are not listed."""
     by_path = {p["path"]: p for p in dash.page_registry.values() if not p.get("path_template")}
     items = []
     for path in NAV_PAGES:
         page = by_path.get(path)
-        if path == "/due" and not may_list:
-            continue
-        if page is not None:
+        if page is not None and _may_open(path):
             items.append((page.get("name") or page["title"], path))
     return items
 

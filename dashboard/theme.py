@@ -47,6 +47,8 @@ RAG: dict[str, RagStyle] = {
     "Green": RagStyle("Green", "#1e7b34", "#ffffff", "rgba(30, 123, 52, 0.10)", "▲"),
     "No data": RagStyle("No data", "#e4e7eb", "#3b434c", "rgba(0, 0, 0, 0)", "○"),
     "Not rated": RagStyle("Not rated", "#ffffff", "#3b434c", "rgba(0, 0, 0, 0)", "–"),
+    # Too few records to rate (metrics.yml min_denominator): the figure stands, without a colour.
+    "Small numbers": RagStyle("Small numbers", "#ffffff", "#3b434c", "rgba(0, 0, 0, 0)", "◌"),
 }
 RAG_ORDER = ("Red", "Amber", "Green", "No data")
 

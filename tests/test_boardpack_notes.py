@@ -92,9 +92,37 @@ def test_the_pdf_carries_the_note_the_overdue_actions_and_the_events(db: Path, t
     assert "ILACS inspection" not in exception
     # A page for the plan: overdue whatever the tracker says, done stays done, a later action is not listed.
     (plan,) = [p for p in pages if f"Practice Action Plan: {AREA}" in p]
-    assert "3 actions, 1 overdue on 31 August 2023" in plan
+    assert "3 actions, 1 overdue at the end of July 2023" in plan
     overdue = "AS-1 Review assessment guidance AD Safeguarding Head of Service A&I 30 Jun 2023 ⚠ Overdue"
     assert overdue + " (tracker says on track)" in plan
     assert "AS-2 Bite-size training" in plan and "Done" in plan
     assert "AS-3" not in plan
     assert "% assessments completed within 45 working days 70.0% 90.0% ● Red" in plan
+
+
+def test_a_red_kpis_exception_page_says_what_is_being_done_judged_at_the_end_of_its_month(db: Path) -> None:
+    # assessments_45wd is Red in July 2023. AS-1 (due 30 June, "on track") is overdue by 31 July;
+    # AS-2 is done; AS-3 moves no KPI.
+    pack = collect("2023-07", "la", None, db=db, kind="pdf")
+    (page,) = pack.exceptions
+    assert [(a.action_id, page.states[a.action_id]) for a in page.actions] == [("AS-1", "overdue"), ("AS-2", "done")]
+    assert pack.red_without_action == []
+    html = squash(render_html(pack))
+    assert "What we are doing about it" in html and "Overdue judged at the end of July 2023." in html
+    assert "No action in any plan" not in html
+    # The source in words, not the table's name.
+    assert "Source:</strong> Assessments extract (record level)" in html
+    # June's pack judges at 30 June, though the data now reaches 31 August: AS-1 is due that day, not overdue.
+    june = collect("2023-06", "la", None, db=db, kind="none")
+    assert june.plans_judged_on == date(2023, 6, 30)
+    (plan,) = june.plans
+    assert [(a.action_id, plan.states[a.action_id]) for a in plan.actions] == [("AS-1", "on track")]
+
+
+def test_a_red_kpi_with_no_action_in_any_plan_is_flagged_on_its_page_and_the_cover(tmp_path: Path) -> None:
+    db = make_warehouse(tmp_path / "warehouse.duckdb")  # no tracker loaded: no plan has an action
+    pack = collect("2023-07", "la", None, db=db, kind="pdf")
+    assert [r.metric_id for r in pack.red_without_action] == ["assessments_45wd"]
+    html = squash(render_html(pack))
+    assert "Red KPIs with no action in any plan: % assessments completed within 45 working days." in html
+    assert "<strong>No action in any plan</strong> is meant to move this KPI." in html

@@ -116,6 +116,39 @@ def pages(tmp_path_factory):
 # ---------------------------------------------------------------- scorecard
 
 
+def test_a_figure_over_too_few_records_says_small_numbers_instead_of_a_colour(pages):
+    # The team "=SUM(A1)" completed 1 of 2 assessments in time in July 2023: 50%, far below the
+    # Amber threshold, but 2 is below metrics.yml's default min_denominator of 5.
+    content = pages["scorecard"].build(period="2023-07", level="team", unit="=SUM(A1)")
+    row = text_of(by_id(content, "sc-row-assessments_45wd"))
+    assert "50.0% 1 / 2 90.0% Small numbers –" in row  # value, counts, target, the RAG column's word
+    assert text_of(by_id(content, "sc-small-assessments_45wd")) == (
+        "Small numbers: 2 counted, fewer than the 5 a RAG rating needs, so the figure is shown without a colour "
+        "and left out of the Red and Amber counts."
+    )
+    assert text_of(by_id(content, "sc-count-red")) == "0" and text_of(by_id(content, "sc-count-amber")) == "0"
+    # Coastal FS 1's 120 of 130 is rated as before.
+    team = pages["scorecard"].build(period="2023-07", level="team", unit="Coastal FS 1")
+    assert "Small numbers" not in text_of(by_id(team, "sc-row-assessments_45wd"))
+
+
+def test_each_person_lands_on_their_own_scorecard(pages):
+    from etl.privacy.access import Role, Viewer, viewing
+
+    def subtitle(viewer, **address):
+        with viewing(viewer):
+            return text_of(by_id(pages["scorecard"].build(**address), "page-subtitle"))
+
+    manager = Viewer("j.smith", Role.TEAM_MANAGER, teams=("coastal fs 2",))
+    head = Viewer("a.khan", Role.HEAD_OF_SERVICE, services=("Family Safeguarding",))
+    assert subtitle(manager) == "Coastal FS 2 · July 2023 · Team"
+    assert subtitle(head) == "Family Safeguarding · July 2023 · Service"
+    assert subtitle(Viewer("dlt.chair", Role.BOARD)) == f"{AUTHORITY} · July 2023"
+    # An address that names a unit is followed, whoever asks; a team the organisation lacks opens the authority.
+    assert subtitle(manager, level="la") == f"{AUTHORITY} · July 2023"
+    assert subtitle(Viewer("x", Role.TEAM_MANAGER, teams=("Coastal FS 9",))) == f"{AUTHORITY} · July 2023"
+
+
 def test_scorecard_defaults_to_the_latest_month_and_the_authority(pages):
     content = pages["scorecard"].build()
     assert text_of(by_id(content, "page-subtitle")) == f"{AUTHORITY} · July 2023"
@@ -156,7 +189,8 @@ def test_scorecard_banner_says_the_month_may_be_incomplete(pages):
     banner = text_of(by_id(pages["scorecard"].build("2023-07"), "sc-freshness"))
     assert "July 2023 may be incomplete" in banner
     assert (
-        "No data yet for July 2023 from: assessments, case_audits, kpi_values, missing_episodes, referrals." in banner
+        "No data yet for July 2023 from: assessments, case_audits, cp_plans, kpi_values, missing_episodes, referrals."
+        in banner
     )
     assert "17 KPIs show No data" in banner
     assert "case_audits (taken 20 July 2023)" in banner
@@ -241,7 +275,8 @@ def test_csv_download_neutralises_formulas(pages):
         "metric_id", "level", "org_unit", "period", "numerator", "denominator", "value", "target", "rag"
     ]  # fmt: skip
     assert frame["org_unit"].tolist() == ["'=SUM(A1)"]
-    assert frame.iloc[0][["numerator", "denominator", "value", "rag"]].tolist() == [1.0, 2.0, 50.0, "Red"]
+    # 1 of 2 is below the default min_denominator of 5: shown, not rated.
+    assert frame.iloc[0][["numerator", "denominator", "value", "rag"]].tolist() == [1.0, 2.0, 50.0, "Small numbers"]
 
 
 def test_csv_download_for_the_authority(pages):
@@ -291,9 +326,10 @@ def test_scorecard_shows_the_published_comparators_and_says_whose_they_are(pages
     content = pages["scorecard"].build("2023-07", "la", None)
     # West Sussex (938), dental checks, year to 31 March 2024 (tests/test_comparators.py works it by hand).
     dental = text_of(by_id(content, "sc-row-dental_up_to_date"))
-    assert "76.0% 2023/24 79.0% 2023/24 77.0% 2023/24 76.0% 2023/24 C rank 101 of 151" in dental
+    # Folded into one column, a line each, the year once.
+    assert "Ours 76.0% England 79.0% Region 77.0% Neighbours 76.0% C rank 101 of 151 2023/24" in dental
     repeat = text_of(by_id(content, "sc-row-repeat_cp_plans"))
-    assert "25.8% 2023/24 24.7% 2023/24 25.3% 2023/24" in repeat and "rank" not in repeat  # monitored: no band
+    assert "Ours 25.8% England 24.7% Region 25.3%" in repeat and "rank" not in repeat  # monitored: no band
     note = text_of(by_id(content, "sc-comparator-note"))
     assert "those of West Sussex (DfE code 938), not Demo County Council's own" in note
 
@@ -396,3 +432,24 @@ def test_navigation_lists_the_pages_in_order(pages):
     items = nav_items()
     assert items[:3] == [("Scorecard", "/"), ("Teams", "/teams"), ("Audits", "/audits")]
     assert "/kpi/<metric_id>" not in [path for _, path in items]
+
+
+def test_the_menu_offers_only_what_the_role_may_open(pages):
+    from dashboard.shell import nav_items
+    from etl.privacy.access import Role, Viewer, viewing
+
+    def menu(viewer):
+        with viewing(viewer):
+            return [label for label, _ in nav_items()]
+
+    # A viewer sees figures only; a team manager also what falls due; only the analyst the data page.
+    assert menu(Viewer("v", Role.VIEWER)) == ["Scorecard", "Teams", "Audits", "Action plans"]
+    assert menu(Viewer("j", Role.TEAM_MANAGER, teams=("Team A",))) == [
+        "Scorecard",
+        "Teams",
+        "Audits",
+        "Action plans",
+        "What falls due",
+    ]
+    assert menu(Viewer("b", Role.BOARD)) == ["Scorecard", "Teams", "Audits", "Action plans", "What falls due"]
+    assert menu(Viewer("p", Role.ANALYST)) == ["Scorecard", "Teams", "Audits", "Action plans", "What falls due", "Data"]

@@ -287,30 +287,34 @@ def test_a_kpi_counted_upstream_has_no_list(db):
 
 
 def due_rows(found) -> list[tuple]:
-    return [tuple(r) for r in found.rows.itertuples(index=False)]
+    """Each row as a tuple, the days as plain numbers (None where blank)."""
+    return [tuple(None if pd.isna(v) else v for v in r) for r in found.rows.itertuples(index=False)]
 
 
 def test_due_list_on_a_fixed_date(db):
     # On Wed 2 Aug 2023, next 5 working days (to Wed 9 Aug): a3 and a4 must be seen
     # today (day 5); m4's interview by 3 Aug 09:00, m3's by 4 Aug 12:00; a6's
     # assessment by Mon 7 Aug. Nothing is overdue yet. h3's IHA (12 Sep) is too far off.
+    # Days left are calendar days to the deadline's date: 0 (today), 1, 2 and 5.
     found = children.due_list(days=5, on=date(2023, 8, 2), db=db)
     assert due_rows(found) == [
-        ("seen_5wd", "a3", "Team B", "2023-07-26", "2023-08-02", "due"),
-        ("seen_5wd", "a4", "Team C", "2023-07-26", "2023-08-02", "due"),
-        ("rhi_72h", "m4", "Team B", "2023-07-31 09:00", "2023-08-03 09:00", "due"),
-        ("rhi_72h", "m3", "Team B", "2023-08-01 12:00", "2023-08-04 12:00", "due"),
-        ("assessments_45wd", "a6", "Team D", "2023-06-05", "2023-08-07", "due"),
+        ("seen_5wd", "a3", "Team B", "2023-07-26", "2023-08-02", 0, None, "due"),
+        ("seen_5wd", "a4", "Team C", "2023-07-26", "2023-08-02", 0, None, "due"),
+        ("rhi_72h", "m4", "Team B", "2023-07-31 09:00", "2023-08-03 09:00", 1, None, "due"),
+        ("rhi_72h", "m3", "Team B", "2023-08-01 12:00", "2023-08-04 12:00", 2, None, "due"),
+        ("assessments_45wd", "a6", "Team D", "2023-06-05", "2023-08-07", 5, None, "due"),
     ]
     # Two days later, Fri 4 Aug: the visits are late (day 7) and m4's deadline has
-    # passed; m3's is today, still due. Today only (days=0): what is due today or overdue.
+    # passed; m3's is today, still due. Today only (days=0): what is due today first, then
+    # the overdue, most recent first: m4 (3 Aug, 1 day ago) before the visits (2 Aug, 2 days).
     later = children.due_list(days=0, on=date(2023, 8, 4), db=db)
     assert due_rows(later) == [
-        ("seen_5wd", "a3", "Team B", "2023-07-26", "2023-08-02", "overdue"),
-        ("seen_5wd", "a4", "Team C", "2023-07-26", "2023-08-02", "overdue"),
-        ("rhi_72h", "m4", "Team B", "2023-07-31 09:00", "2023-08-03 09:00", "overdue"),
-        ("rhi_72h", "m3", "Team B", "2023-08-01 12:00", "2023-08-04 12:00", "due"),
+        ("rhi_72h", "m3", "Team B", "2023-08-01 12:00", "2023-08-04 12:00", 0, None, "due"),
+        ("rhi_72h", "m4", "Team B", "2023-07-31 09:00", "2023-08-03 09:00", None, 1, "overdue"),
+        ("seen_5wd", "a3", "Team B", "2023-07-26", "2023-08-02", None, 2, "overdue"),
+        ("seen_5wd", "a4", "Team C", "2023-07-26", "2023-08-02", None, 2, "overdue"),
     ]
+    assert (later.due, later.overdue, later.older) == (1, 3, 0)
     team_c = children.due_list(team="Team C", days=5, on=date(2023, 8, 2), db=db)
     assert [r[1] for r in due_rows(team_c)] == ["a4"]
 
@@ -320,7 +324,28 @@ def test_due_list_now_is_each_extracts_latest_as_of(db):
     # missing episodes as of Fri 4 Aug (m4 overdue, m3 due that day).
     found = children.due_list(team="Team B", days=1, db=db)
     assert found.now["assessments"] == date(2023, 8, 3) and found.now["missing_episodes"] == date(2023, 8, 4)
-    assert [(r[1], r[5]) for r in due_rows(found)] == [("a3", "overdue"), ("m4", "overdue"), ("m3", "due")]
+    # Due first (m3, today), then overdue most recent first: m4 (3 Aug) before a3 (2 Aug).
+    assert [(r[1], r[-1]) for r in due_rows(found)] == [("m3", "due"), ("m4", "overdue"), ("a3", "overdue")]
+
+
+def test_overdue_long_ago_is_counted_not_listed_and_a_service_has_its_due_list(db):
+    # On Fri 1 Dec 2023 Team D has two overdue records: h3's initial health assessment (deadline
+    # 12 Sep, 80 days ago) and a6's assessment (deadline 7 Aug, 116 days ago). With the default
+    # cut-off of 3 months (back to 1 Sep) a6 is folded into a count; with none (0) both are listed.
+    found = children.due_list(team="Team D", days=5, on=date(2023, 12, 1), db=db)
+    assert [(r[1], r[6]) for r in due_rows(found)] == [("h3", 80)]
+    assert (found.overdue, found.older, found.older_children, found.cutoff) == (1, 1, 1, 3)
+    every = children.due_list(team="Team D", days=5, on=date(2023, 12, 1), cutoff=0, db=db)
+    assert [(r[1], r[6]) for r in due_rows(every)] == [("h3", 80), ("a6", 116)] and every.older == 0
+    # A service: Children We Care For is Teams C and D. On 2 Aug, a4 (Team C) is seen today and
+    # a6 (Team D) is due on 7 Aug; Team B's a3 is another service's.
+    service = children.due_list(level="service", unit="Children We Care For", days=5, on=date(2023, 8, 2), db=db)
+    assert [(r[1], r[2], r[5]) for r in due_rows(service)] == [("a4", "Team C", 0), ("a6", "Team D", 5)]
+    assert service.scope == "the service Children We Care For"
+    # A head of service of the other service is refused it.
+    head = access.Viewer("a.khan", access.Role.HEAD_OF_SERVICE, services=("Assessment and Intervention",))
+    with access.viewing(head), pytest.raises(access.AccessDenied, match="service Children We Care For"):
+        children.due_list(level="service", unit="Children We Care For", db=db)
 
 
 # --- every list is recorded ----------------------------------------------------------
@@ -395,8 +420,8 @@ def test_the_command_line_prints_lists_and_the_access_log(db, monkeypatch, capsy
     ]
     assert main(["due", "--team", "Team C", "--days", "5", "--on", "2023-08-02", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "metric_id,child_id,team,start,deadline,outcome",
-        "seen_5wd,a4,Team C,2023-07-26,2023-08-02,due",
+        "metric_id,child_id,team,start,deadline,days_left,days_overdue,outcome",
+        "seen_5wd,a4,Team C,2023-07-26,2023-08-02,0,,due",
     ]
     assert main(["access-log"]) == 0
     log = capsys.readouterr().out.splitlines()

@@ -391,3 +391,28 @@ def test_history_and_freshness_callbacks(env: Path) -> None:
     fresh = text_of(page.show_freshness(0))
     # kpi_values: latest month July 2023, from the load taken on 5 August 2023.
     assert "Care leavers with an up-to-date pathway plan Jul 2023 05 Aug 2023 kpi_values" in fresh
+
+
+def test_an_ssda903_returns_tables_uploaded_together_are_checked_and_loaded_as_one(env: Path) -> None:
+    from ssda903_files import write_csvs
+
+    # One child, in care from 1 April 2024 with two moves: at 30 September 2024, 3 placements of 1.
+    tables = {
+        "Header": [{"CHILD": "c1", "DOB": "01/01/2012"}],
+        "Episodes": [
+            {"CHILD": "c1", "DECOM": "01/04/2024", "RNE": "S", "LS": "C2", "PLACE": "U4", "DEC": "01/06/2024",
+             "REC": "X1"},
+            {"CHILD": "c1", "DECOM": "01/06/2024", "RNE": "P", "LS": "C2", "PLACE": "U5", "DEC": "01/09/2024",
+             "REC": "X1"},
+            {"CHILD": "c1", "DECOM": "01/09/2024", "RNE": "P", "LS": "C2", "PLACE": "K2"},
+        ],
+    }  # fmt: skip
+    paths = write_csvs(env / "903", tables)
+    staged, _, _ = page.save_uploads(_incoming(*paths))
+    as_of = date(2024, 10, 15)  # no collection year given on the page: the as-of date's, 2024/25
+    previews = page.check_staged(staged, as_of=as_of)
+    assert [(p["extract_type"], data_report.file_status(p)) for p in previews] == [("ssda903", "ready")]
+    done, _lines, _left = page.load_checked(previews, [], as_of=as_of, who="k.jones")
+    assert [(d["extract_type"], d["outcome"]) for d in done] == [("ssda903", "loaded")]
+    log = load_log()
+    assert list(log["extract_type"])[-1] == "ssda903"

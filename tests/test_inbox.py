@@ -184,7 +184,9 @@ def test_cli_inbox_exit_code_and_lines(tmp_path: Path, db: Path, capsys: pytest.
     out = capsys.readouterr().out.splitlines()
     moved = _only(tmp_path / "rejected", "_notes.txt")
     assert out == [
-        f"notes.txt: refused: not a CSV file or an Excel workbook (save the extract as CSV UTF-8) -> {moved}"
+        "notes.txt: refused: not a CSV file, an Excel workbook, a return's XML file (CIN census or SSDA903)"
+        " or a zipped SSDA903 return"
+        f" (save the extract as CSV UTF-8) -> {moved}"
     ]
 
 

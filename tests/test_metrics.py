@@ -62,7 +62,7 @@ def test_polarity_units_and_benchmarks():
     assert cat.authority.la_code == "938"
     assert {m.metric_id for m in cat.metrics if m.benchmark} == {
         "rereferrals_12m", "repeat_cp_plans", "cla_health_assessments", "sdq_completed", "dental_up_to_date",
-        "placements_3plus", "care_leavers_accommodation",
+        "placements_3plus", "care_leavers_accommodation", "placed_20mi_out",
     }  # fmt: skip
     assert cat.metric("repeat_cp_plans").polarity is Polarity.MONITORED
 

@@ -82,10 +82,11 @@ def test_a_yes_no_seen_flag_is_in_no_figure_list_or_due_list(tmp_path, new_targe
     # Now is the latest as-of date, 31 Jul; 5 working days on is Mon 7 Aug. d2's deadline was
     # Mon 10 Jul (day 5): overdue; d3's is Wed 2 Aug: due. y1 and y2 are not listed for seen_5wd.
     # The 45-day deadlines (5 Sep for Team A, 28 Sep for d3) are further off.
+    # Due first (d3, 2 days left), then the overdue (d2, 21 days since 10 Jul).
     due = children.due_list(days=5, db=db)
-    assert [tuple(r) for r in due.rows.itertuples(index=False)] == [
-        ("seen_5wd", "d2", "Team A", "2023-07-03", "2023-07-10", "overdue"),
-        ("seen_5wd", "d3", "Team B", "2023-07-26", "2023-08-02", "due"),
+    assert [tuple(None if pd.isna(v) else v for v in r) for r in due.rows.itertuples(index=False)] == [
+        ("seen_5wd", "d3", "Team B", "2023-07-26", "2023-08-02", 2, None, "due"),
+        ("seen_5wd", "d2", "Team A", "2023-07-03", "2023-07-10", None, 21, "overdue"),
     ]
     # 30 working days on is Tue 12 Sep (1-4 Aug 4, ... 29 Aug-1 Sep 23, 4-8 Sep 28, 11 Sep 29,
     # 12 Sep 30): Team A's four assessments fall due by 5 Sep for assessments_45wd, y1 and y2 among

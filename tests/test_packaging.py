@@ -63,6 +63,7 @@ def test_the_wheel_carries_sql_migrations_templates_assets_and_the_defaults(whee
     for name in (
         "etl/rules/kpis/s47_enquiries.sql",
         "etl/rules/kpis/assessments.sql",
+        "etl/formats/ssda903_codes.yml",  # the SSDA903's code lists by year
         "etl/store/migrations/env.py",
         "etl/store/migrations/script.py.mako",
         "etl/store/migrations/versions/0001_baseline.py",

@@ -24,14 +24,22 @@ def _js_accepts(js: str, name: str) -> bool:
 
 
 def test_the_upload_box_accepts_exactly_the_registrys_suffixes() -> None:
-    assert registry.suffixes() == (".xlsx", ".xlsm", ".csv")
-    content = {".csv": b"child_id,team\nC1,North\n", ".xlsx": ZIP, ".xlsm": ZIP}
+    # The SSDA903 return's zip (its CSV tables are CSV files, told apart by their headers; its XML is an XML file).
+    assert registry.suffixes() == (".xlsx", ".xlsm", ".xml", ".zip", ".csv")
+    content = {
+        ".csv": b"child_id,team\nC1,North\n",
+        ".xlsx": ZIP,
+        ".xlsm": ZIP,
+        ".zip": ZIP,
+        ".xml": b"<Message></Message>",
+    }
     for suffix in registry.suffixes():
         assert upload.precheck(f"extract{suffix.upper()}", content[suffix], limit=1000) is None, suffix
         assert _js_accepts(upload.filter_uploads_js(), f"extract{suffix}")
-    for name in ("extract.txt", "extract.xls", "extract.json", "extract.csv.zip", "extract"):
+    for name in ("extract.txt", "extract.xls", "extract.json", "extract.csv.gz", "extract"):
         assert upload.precheck(name, b"child_id\n", limit=1000).startswith(
-            "it is not a CSV file or an Excel workbook."
+            "it is not a CSV file, an Excel workbook, a return's XML file (CIN census or SSDA903)"
+            " or a zipped SSDA903 return."
         ), name
         assert not _js_accepts(upload.filter_uploads_js(), name), name
 
@@ -43,11 +51,15 @@ def test_a_registered_reader_is_accepted_by_the_upload_box_and_refused_after() -
         assert upload.precheck("july.hvr", b"HVR1\n", limit=1000) is None
         assert _js_accepts(upload.filter_uploads_js(), "july.HVR")
         assert upload.precheck("july.txt", b"x", limit=1000).startswith(
-            "it is not a CSV file, a home visit return or an Excel workbook."
+            "it is not a CSV file, a home visit return, an Excel workbook, a return's XML file (CIN census or SSDA903)"
+            " or a zipped SSDA903 return."
         )
     finally:
         registry.unregister(reader)
-    assert upload.precheck("july.hvr", b"HVR1\n", limit=1000).startswith("it is not a CSV file or an Excel workbook.")
+    assert upload.precheck("july.hvr", b"HVR1\n", limit=1000).startswith(
+        "it is not a CSV file, an Excel workbook, a return's XML file (CIN census or SSDA903)"
+        " or a zipped SSDA903 return."
+    )
 
 
 def test_a_workbook_is_known_by_its_first_bytes_as_well_as_its_name(tmp_path: Path) -> None:

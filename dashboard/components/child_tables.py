@@ -22,8 +22,11 @@ COLUMN_LABELS = {
     "deadline": "Deadline",
     "event_date": "Event",
     "working_days": "Working days",
+    "days_left": "Days left",
+    "days_overdue": "Days overdue",
     "outcome": "Outcome",
 }
+NUMBER_COLUMNS = ("working_days", "days_left", "days_overdue")
 
 
 def period_words(period: str, months: Sequence[str]) -> str:
@@ -53,6 +56,8 @@ COLUMN_WIDTHS = {
     "event_date": 118,
     "due_at": 118,
     "working_days": 110,
+    "days_left": 100,
+    "days_overdue": 110,
     "outcome": 120,
 }
 
@@ -76,7 +81,7 @@ def grid(frame: pd.DataFrame, *, grid_id: str, label: str, metric_names: dict[st
         if name == "child_id":
             # Each row keeps its child in view while the list scrolls sideways; no flex, so it stays narrow.
             column.update(pinned="left", width=COLUMN_WIDTHS["child_id"], flex=None)
-        if name == "working_days":
+        if name in NUMBER_COLUMNS:
             column["cellDataType"] = "number"
             column["type"] = "rightAligned"
         columns.append(column)

@@ -132,7 +132,7 @@ def state_chip(state: str) -> html.Span:
 def actions_table(actions: Sequence[Action], on: date, *, caption: str, table_id: str) -> html.Table | html.P:
     """Actions with their lead, due date and status (`Overdue` when past its date and not done)."""
     if not actions:
-        return html.P("No actions are linked to this KPI.", className="mb-0", id=table_id)
+        return html.P("No action in any plan is meant to move this KPI.", className="mb-0", id=table_id)
     rows = [
         html.Tr(
             [

@@ -59,43 +59,40 @@ def band_chip(band: object, *, title: str = "") -> html.Span:
 
 
 # The scorecard's comparator columns, after its own: (header, class).
-SCORECARD_COMPARATOR_HEADERS = (
-    ("Published (ours)", "cpip-num-head"),
-    ("England", "cpip-num-head"),
-    ("Region", "cpip-num-head"),
-    ("Stat. neighbours", "cpip-num-head"),
-    ("Band", ""),
-)
+# DfE's published figures folded into one column, so the scorecard fits 1,280 px and an A4 landscape
+# page with every column on it (five columns of their own made the table 1,366 px wide).
+SCORECARD_COMPARATOR_HEADERS = (("Published figures", "cpip-comparators-head"),)
 
 
-def _cell(value: object, unit: str, year: object) -> html.Td:
+def _line(label: str, value: object, unit: str) -> html.Div | None:
     if _num(value) is None:
-        return html.Td("–", className="cpip-num cpip-muted")
-    return html.Td(
-        [format_value(value, unit), html.Span(year_label(year), className="cpip-bench-year")], className="cpip-num"
-    )
+        return None
+    return html.Div([html.Span(label, className="cpip-bench-label"), format_value(value, unit)])
 
 
 def comparator_cells(row: Mapping) -> list[html.Td]:
-    """The authority's own published figure, England, the region, the neighbours'
-    median and the quartile band, each with its financial year."""
+    """One cell: the authority's own published figure, England, the region, the neighbours'
+    median and the quartile band (with its rank), one line each, and their financial year."""
     unit, year = row.get("unit") or "percent", row.get("benchmark_year")
-    band = row.get("quartile")
-    return [
-        _cell(row.get("published"), unit, year),
-        _cell(row.get("england"), unit, year),
-        _cell(row.get("region"), unit, year),
-        _cell(row.get("sn_median"), unit, year),
-        html.Td(
-            [
-                band_chip(band),
-                html.Span(f"rank {int(row['rank'])} of {int(row['ranked'])}", className="cpip-bench-year"),
-            ]
-            if isinstance(band, str) and band and _num(row.get("rank")) is not None
-            else band_chip(band),
-            className="cpip-band-cell",
-        ),
+    lines = [
+        _line("Ours", row.get("published"), unit),
+        _line("England", row.get("england"), unit),
+        _line("Region", row.get("region"), unit),
+        _line("Neighbours", row.get("sn_median"), unit),
     ]
+    lines = [line for line in lines if line is not None]
+    band = row.get("quartile")
+    if isinstance(band, str) and band:
+        rank = (
+            html.Span(f"rank {int(row['rank'])} of {int(row['ranked'])}", className="cpip-bench-year cpip-bench-rank")
+            if _num(row.get("rank")) is not None
+            else None
+        )
+        lines.append(html.Div([band_chip(band), rank]))
+    if not lines:
+        return [html.Td("–", className="cpip-muted cpip-comparators")]
+    lines.append(html.Span(year_label(year), className="cpip-bench-year"))
+    return [html.Td(lines, className="cpip-comparators")]
 
 
 def comparator_note(authority: Mapping | None, authority_name: str) -> str:

@@ -33,7 +33,7 @@ UNIT_WORDS = {"service": ("service", "services"), "team": ("team", "teams")}
 
 
 def counts_text(counts: Mapping[str, tuple[int, int]], child_level: str) -> str:
-    """ "3 KPIs special cause concerning (in 5 teams); 2 consistently failing (in 9 teams)"
+    """ "3 KPIs special cause concerning (in 5 teams); 2 consistently failing (in 9 teams)", each unit once
     from etl.serve.queries.matrix_counts; the concerning and failing counts are always said."""
     one, many = UNIT_WORDS.get(child_level, ("unit", "units"))
     parts = []

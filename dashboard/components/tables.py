@@ -20,9 +20,10 @@ from dashboard.components.glossary import with_abbreviations
 from dashboard.components.sparkline import sparkline_src
 from dashboard.components.spc_figure import POINT_STYLES, icon_data_uri, icon_text, icon_word, reason_words, rule_words
 from etl.catalogue.contract import EXTRACT_TYPES
-from etl.catalogue.metrics import Catalogue, Metric, Polarity
+from etl.catalogue.metrics import Catalogue, Metric, Polarity, catalogue
 from etl.people.notes import Note
 from etl.rules.spc import SPCResult
+from etl.serve.rag import SMALL
 
 
 def scroll_region(table, *, label: str, region_id: str | None = None, plain: bool = False) -> html.Div:
@@ -111,6 +112,17 @@ def _the_extract(source: str) -> str:
     return extract.the_words if extract is not None else "its extract"
 
 
+def small_numbers_words(row: dict) -> str:
+    """Why a figure has no colour: "Small numbers: 3 in the count, fewer than the 5 a rating needs"."""
+    need = catalogue().metric(row["metric_id"]).min_denominator
+    den = _num(row.get("denominator"))
+    many = f"{den:,.0f}" if den is not None else "too few"
+    return (
+        f"Small numbers: {many} counted, fewer than the {need} a RAG rating needs, so the figure is shown "
+        "without a colour and left out of the Red and Amber counts."
+    )
+
+
 def scorecard_row(
     row: Mapping,
     *,
@@ -154,6 +166,9 @@ def scorecard_row(
                         className="cpip-kpi-full cpip-kpi-missing",
                     )
                     if value is None and source
+                    else None,
+                    html.Div(small_numbers_words(row), className="cpip-kpi-note", id=f"sc-small-{row['metric_id']}")
+                    if row.get("rag") == SMALL
                     else None,
                     # How the figure is pooled, where a reader needs telling (an area and a service's own row).
                     html.Div(f"This figure {row['note']}.", className="cpip-kpi-note")

@@ -33,7 +33,7 @@ from dashboard.export.model import (
     PlanPage,
     ScoreRow,
 )
-from etl.catalogue.contract import match_name
+from etl.catalogue.contract import EXTRACT_TYPES, match_name
 from etl.catalogue.levels import LEVELS
 from etl.catalogue.metrics import catalogue
 from etl.people import notes as notes_store
@@ -198,8 +198,9 @@ def _england_line(metric_id: str, periods: list[str], db: queries.Db) -> dict[st
 
 def _plan_pages(rows: list[ScoreRow], period: str, db: queries.Db) -> tuple[date, list[PlanPage]]:
     """A page per improvement area with actions: its KPIs, its actions due in
-    the pack's month or overdue (judged at the data's as-of date, as the dashboard judges)."""
-    on, sections = action_plans.plan_sections(db=db)
+    the pack's month or overdue, judged at the end of the pack's month (July's pack
+    does not call an action due in January overdue because the data now reaches April)."""
+    on, sections = action_plans.plan_sections(on=_month_end(period), db=db)
     by_id = {r.metric_id: r for r in rows}
     pages = []
     for s in sections:
@@ -239,7 +240,7 @@ def _exception(
             )
             for b in spread.itertuples(index=False)
         ],
-        source=metric.source,
+        source=EXTRACT_TYPES[metric.source].source_words if metric.source in EXTRACT_TYPES else metric.source,
         recent=[
             BreakdownRow(
                 unit=look.long_month_label(t.period),
@@ -442,10 +443,13 @@ def collect(
     pack.plans_judged_on, pack.plans = _plan_pages(rows, period, db)
     if kind == "pdf":
         by_id = frame.set_index("metric_id")
+        plan_actions = sorted(action_plans.actions(db=db), key=lambda a: (a.due_date or date.max, a.action_id))
         for row in rows:
             if row.rag == "Red":
                 page = _exception(row, by_id.loc[row.metric_id], period, level, unit, db)
                 page.note = pack.row_notes.get(row.metric_id)
+                page.actions = [a for a in plan_actions if row.metric_id in a.metrics]
+                page.states = {a.action_id: a.state(pack.plans_judged_on) for a in page.actions}
                 pack.exceptions.append(page)
         if not pack.audits.months.empty:
             pack.audits.image = svg.audit_svg(pack.audits.months)

@@ -86,6 +86,10 @@ class ExceptionPage:
     note: Note | None = None  # the month's note; None prints "no commentary yet"
     events: list[Event] = field(default_factory=list)  # drawn on the trend and listed under it
     rebases: list[tuple[str, str]] = field(default_factory=list)  # (period, reason) in the trend's months
+    # The Practice Action Plan actions meant to move this KPI, with the state each is shown in
+    # (overdue judged at the end of the pack's month); none: "No action in any plan".
+    actions: list[Action] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +139,11 @@ class BoardPack:
     row_notes: dict[str, Note] = field(default_factory=dict)  # metric_id -> the month's note for the pack's unit
     plans: list[PlanPage] = field(default_factory=list)
     plans_judged_on: date | None = None
+
+    @property
+    def red_without_action(self) -> list[ScoreRow]:
+        """Red KPIs no action of any plan is meant to move: the Board's "what are we doing about it?"."""
+        return [e.row for e in self.exceptions if not e.actions]
 
     @property
     def red_without_note(self) -> list[ScoreRow]:

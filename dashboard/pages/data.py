@@ -29,6 +29,8 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from dashboard import jobs
 from dashboard.components import data_report as report
 from dashboard.components import upload
+from dashboard.components.controls import labelled_select
+from dashboard.components.tables import scroll_region
 from dashboard.gate import in_job
 from dashboard.identity import current_user
 
@@ -223,6 +225,31 @@ def layout(**_kwargs: Any) -> html.Div:
                 ],
                 className="mb-4",
             ),
+            organisation_card(),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.H2("Reconciliation with DfE's published figures", className="h5 mb-0")),
+                    dbc.CardBody(
+                        [
+                            html.P(
+                                "The authority's figures for a collection year computed from its loaded returns "
+                                "(the CIN census: load the year before too, for re-referrals), beside the figures "
+                                "DfE published from its returns for the same year.",
+                                className="text-muted small",
+                            ),
+                            labelled_select(
+                                "data-reconcile-year",
+                                "Collection year",
+                                [(y, y) for y in reversed(RECONCILE_YEARS)],
+                                _default_reconcile_year(),
+                                width="sm",
+                            ),
+                            html.Div(id="data-reconcile", className="mt-2"),
+                        ]
+                    ),
+                ],
+                className="mb-4",
+            ),
             dbc.Card(
                 [
                     dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
@@ -323,11 +350,38 @@ def window_options(months: Any = None, first: str | None = None, last: str | Non
     return {} if n == DEFAULT_WINDOW_MONTHS else {"window_months": n}
 
 
-def _preview(path: Path, *, as_of: date, display_name: str, on_progress, options: dict | None = None) -> list[Any]:
-    """etl.ingest.load.preview_files (one report per list: a workbook has several), its stages shown in the label."""
-    from etl.ingest.load import preview_files
+def _preview(
+    paths: list[Path], *, as_of: date, names: list[str], on_progress, options: dict | None = None
+) -> list[Any]:
+    """etl.ingest.load.preview_group (one report per list: a workbook has several; one per return given as
+    several files), its stages shown in the label."""
+    from etl.ingest.load import preview_group
 
-    return preview_files(path, as_of=as_of, display_name=display_name, progress=on_progress, **(options or {}))
+    return preview_group(paths, as_of=as_of, display_names=names, progress=on_progress, **(options or {}))
+
+
+def _returns_together(staged: list[dict]) -> list[dict]:
+    """Files uploaded together that are one return (an SSDA903's CSV tables) become one item to check and load,
+    carrying every file's token and name."""
+    from etl.readers import registry
+
+    ready = [i for i, item in enumerate(staged) if not item.get("refused") and item.get("token")]
+    paths = [upload.staged_path(staged[i]["token"], staged[i].get("name") or "file") for i in ready]
+    merged: dict[int, dict] = {}
+    absorbed: set[int] = set()
+    for _, group in registry.gather(paths) if paths else []:
+        if len(group) < 2:
+            continue
+        items = [staged[ready[g]] for g in group]
+        merged[ready[group[0]]] = {
+            "name": " + ".join(item.get("name") or "file" for item in items),
+            "size": sum(item.get("size") or 0 for item in items),
+            "token": items[0]["token"],
+            "tokens": [item["token"] for item in items],
+            "names": [item.get("name") or "file" for item in items],
+        }
+        absorbed.update(ready[g] for g in group[1:])
+    return [merged.get(i, item) for i, item in enumerate(staged) if i not in absorbed]
 
 
 def check_staged(staged: list[dict], *, as_of: date, set_progress=None, options: dict | None = None) -> list[dict]:
@@ -337,6 +391,7 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None, options:
     the label names the loader's stage (reading, validating, comparing).
     """
     out = []
+    staged = _returns_together(staged)
     total = len(staged)
     for i, item in enumerate(staged):
         name, size, token = item.get("name") or "file", item.get("size") or 0, item.get("token") or None
@@ -358,10 +413,9 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None, options:
 
         def work(result: dict = result, token: str = token, name: str = name) -> None:
             try:
-                path = upload.staged_path(token, name)
-                result["report"] = _preview(
-                    path, as_of=as_of, display_name=name, on_progress=on_progress, options=options
-                )
+                tokens, names = item.get("tokens") or [token], item.get("names") or [name]  # noqa: B023
+                paths = [upload.staged_path(t, n) for t, n in zip(tokens, names, strict=True)]
+                result["report"] = _preview(paths, as_of=as_of, names=names, on_progress=on_progress, options=options)
             except Exception as exc:  # never a traceback for the person: a refusal with the reason
                 log.exception("checking %s failed", name)
                 result["error"] = exc  # noqa: B023 - read before the next file starts
@@ -381,7 +435,8 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None, options:
                 tick(min(0.9, elapsed / expected), latest["note"] or f": {elapsed:.0f} s")
         if "report" in result:
             for one in result["report"]:
-                extra = {"source_name": name, "window_options": _jsonable(options)}
+                together = {"tokens": item["tokens"], "names": item["names"]} if item.get("tokens") else {}
+                extra = {"source_name": name, "window_options": _jsonable(options)} | together
                 out.append(report.report_to_dict(one, token=token, size=size) | extra)
         else:
             exc = result.get("error")
@@ -611,7 +666,18 @@ def load_checked(
             count += len(batch)
             continue
         options = _options_of(batch[0])
-        files = list({p["token"]: p.get("source_name") or p["file_name"] for p in batch}.items())
+        # A return uploaded as several files (its tokens and names) is loaded with all of them.
+        files = list(
+            {
+                t: n
+                for p in batch
+                for t, n in zip(
+                    p.get("tokens") or [p["token"]],
+                    p.get("names") or [p.get("source_name") or p["file_name"]],
+                    strict=True,
+                )
+            }.items()
+        )
         paths = [upload.staged_path(token, name) for token, name in files]
 
         def progress(message: Any, count: int = count, size: int = len(batch)) -> None:
@@ -642,11 +708,14 @@ def load_checked(
             left.extend(batch)
             continue
         for r in reports:
-            token = next(t for t, name in files if r.file_name == name or r.file_name.startswith(f"{name}, sheet "))
+            token = next(
+                (t for t, name in files if r.file_name == name or r.file_name.startswith(f"{name}, sheet ")),
+                next((p["token"] for p in batch if p.get("file_name") == r.file_name), None),  # a return
+            )
             done.append(report.report_to_dict(r, token=token))
             lines.append(r.summary())
         count += len(batch)
-        upload.discard([p["token"] for p in batch if p.get("token")])
+        upload.discard([t for p in batch for t in (p.get("tokens") or [p.get("token")]) if t])
     return done, lines, left
 
 
@@ -787,6 +856,78 @@ def show_access_log(_refresh: Any) -> Any:
     return access_log_table(entries(limit=200))
 
 
+# The collection years DfE's published files cover that a return can be set beside.
+RECONCILE_YEARS = ("2020/21", "2021/22", "2022/23", "2023/24", "2024/25")
+
+
+def _default_reconcile_year() -> str:
+    """The latest collection year whose census referrals are loaded (re-referrals need the year before), else the
+    latest year published."""
+    try:
+        from etl.store.warehouse import reading
+
+        with reading() as con:
+            [(latest,)] = con.execute("SELECT max(referral_date) FROM referrals").fetchall()
+    except Exception:  # the validation layout is built before any warehouse is asked for
+        return RECONCILE_YEARS[-1]
+    if latest is None:
+        return RECONCILE_YEARS[-1]
+    first = latest.year if latest.month >= 4 else latest.year - 1
+    year = f"{first}/{(first + 1) % 100:02d}"
+    return year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
+
+
+def _figure_text(numerator: Any, denominator: Any, percent: Any) -> str:
+    if numerator is None and denominator is None and percent is None:
+        return "–"
+    counts = f"{numerator:,} of {denominator:,}" if numerator is not None and denominator is not None else "–"
+    return counts + (f" ({percent:g}%)" if percent is not None else "")
+
+
+def reconcile_table(rows: list[dict], year: str) -> Any:
+    """The reconciliation as a table: one row per published indicator, ours beside DfE's, and why they differ."""
+    if not rows:
+        return html.P("No indicator is reconciled.", className="text-muted")
+    head = ["Indicator", "Ours", "Published", "Difference (points)", "Matches", "Why"]
+    body = [
+        html.Tr(
+            [
+                html.Th(r["indicator"], scope="row"),
+                html.Td(_figure_text(r["ours_numerator"], r["ours_denominator"], r["ours_percent"])),
+                html.Td(_figure_text(r["published_numerator"], r["published_denominator"], r["published_percent"])),
+                html.Td("–" if r["difference"] is None else f"{r['difference']:+.1f}"),
+                html.Td("Yes" if r["matches"] else "No"),
+                html.Td(r["reason"]),
+            ],
+            id=f"data-reconcile-{r['metric_id']}",
+        )
+        for r in rows
+    ]
+    return scroll_region(
+        dbc.Table(
+            [html.Thead(html.Tr([html.Th(h, scope="col") for h in head])), html.Tbody(body)],
+            striped=True,
+            size="sm",
+            id="data-reconcile-table",
+        ),
+        label=f"Our figures beside DfE's published figures, {year}",
+        plain=True,
+    )
+
+
+@callback(Output("data-reconcile", "children"), Input("data-reconcile-year", "value"), Input("data-refresh", "data"))
+def show_reconciliation(year: str | None, _refresh: Any) -> Any:
+    """Our figures for the year from the loaded returns beside DfE's published ones (etl.serve.reconcile)."""
+    year = year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
+    try:
+        from etl.serve.reconcile import reconcile
+
+        return reconcile_table(reconcile(year), year)
+    except Exception:
+        log.exception("reconciliation failed")
+        return dbc.Alert("The reconciliation cannot be shown just now; please reload the page.", color="warning")
+
+
 def _triggered_index(values: list[int | None]) -> int | None:
     """The load id of the pattern-matched button that was really clicked (a
     table redraw fires the callback with n_clicks None)."""
@@ -917,3 +1058,181 @@ def show_findings(clicks: list[int | None]) -> Any:
     except Exception:
         log.exception("findings failed")
         return dbc.Alert("The findings cannot be shown just now.", color="warning")
+
+
+# --- the organisation reference and the access file (issue 25) ---------------------------------
+# Kept apart from the check, load and undo above: what the reference is, how teams are added, and
+# which names of the access file it lacks (checked again after every load: `data-refresh`).
+
+
+def organisation_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2("Organisation reference and access file", className="h5 mb-0")),
+            dbc.CardBody(
+                [
+                    html.P(
+                        "The organisation reference lists every team with its service and area; a list naming a "
+                        "team it lacks is refused. Add teams by loading an organisation file (columns team, "
+                        "service, area) above, or from the command line: cpip teams --unknown FILE lists the "
+                        "teams a file names that the reference lacks.",
+                        className="small",
+                        id="data-org-help",
+                    ),
+                    html.Div(id="data-org-access"),
+                    html.H3("Unknown teams in the files checked", className="h6 mt-3"),
+                    dcc.Store(id="data-map-names", data=[]),
+                    html.Div(id="data-map-form"),
+                    dbc.Button(
+                        "Save the mapping", id="data-map-save", color="primary", className="mt-2", disabled=True
+                    ),
+                    html.Div(id="data-map-result", className="mt-2", role="status"),
+                ]
+            ),
+        ],
+        className="mb-4",
+    )
+
+
+@callback(Output("data-org-access", "children"), Input("data-refresh", "data"))
+def show_access_check(_refresh: Any) -> Any:
+    """The access file's teams and services the organisation reference does not name."""
+    from etl.privacy.access import check_access_file
+
+    try:
+        found = check_access_file()
+    except Exception:
+        log.exception("checking the access file failed")
+        return dbc.Alert("The access file cannot be checked just now; please reload the page.", color="warning")
+    if not found:
+        return html.P(
+            "Every team and service the access file names is in the organisation reference.",
+            className="small text-muted mb-0",
+            id="data-org-access-ok",
+        )
+    return dbc.Alert(
+        [
+            html.Strong("The access file names teams or services the reference lacks:"),
+            html.Ul([html.Li(sentence) for sentence in found]),
+        ],
+        color="warning",
+        id="data-org-access-warning",
+    )
+
+
+NEW_TEAM = "__new__"  # the choice that adds an unknown name as a team of its own
+
+
+def map_form(names: list[str], known: list[str]) -> list:
+    """A row per unknown team: map it to a known team (the closest first) or add it with its
+    service and area. Each control sits inside its label, so it is named for a screen reader."""
+    from etl.ingest.team_map import closest
+
+    rows = []
+    for i, name in enumerate(names):
+        near = closest(name, known)
+        options = [{"label": "Choose…", "value": ""}, {"label": "Add as a new team", "value": NEW_TEAM}]
+        options += [{"label": f"{t} (closest)", "value": t} for t in near]
+        options += [{"label": t, "value": t} for t in known if t not in near]
+        rows.append(
+            html.Fieldset(
+                [
+                    html.Legend(name, className="h6 mb-1"),
+                    html.Label(
+                        [
+                            "Is the team",
+                            dbc.Select(id={"type": "data-map-choice", "index": i}, options=options, value=""),
+                        ],
+                        className="me-3",
+                    ),
+                    html.Label(
+                        ["Service (a new team)", dbc.Input(id={"type": "data-map-service", "index": i})],
+                        className="me-3",
+                    ),
+                    html.Label(["Area (a new team)", dbc.Input(id={"type": "data-map-area", "index": i})]),
+                ],
+                className="cpip-map-row mb-2",
+                id=f"data-map-row-{i}",
+            )
+        )
+    return rows
+
+
+@callback(
+    Output("data-map-form", "children"),
+    Output("data-map-names", "data"),
+    Output("data-map-save", "disabled"),
+    Input("data-previews", "data"),
+)
+def show_unknown_teams(previews: list[dict] | None) -> tuple:
+    """The unknown teams of every file checked, each to map or add (the check's own findings)."""
+    from etl.ingest.team_map import known_teams, unknown_in
+
+    names: dict[str, None] = {}
+    for preview in previews or []:
+        for name in unknown_in(preview.get("findings") or []):
+            names.setdefault(name, None)
+    if not names:
+        return (
+            html.P(
+                "None: every team the checked files name is in the reference.",
+                className="small text-muted mb-0",
+                id="data-map-none",
+            ),
+            [],
+            True,
+        )
+    try:
+        known = known_teams()
+    except Exception:
+        log.exception("reading the organisation reference failed")
+        return dbc.Alert("The organisation reference cannot be read just now.", color="warning"), [], True
+    intro = html.P(
+        f"{len(names)} {'team' if len(names) == 1 else 'teams'} the files name {'is' if len(names) == 1 else 'are'} "
+        "not in the organisation reference. Say which team each is (kept as its other name, so next month's "
+        "lists map themselves) or add it with its service and area, save, then check the files again.",
+        className="small",
+        id="data-map-intro",
+    )
+    return [intro, *map_form(list(names), known)], list(names), False
+
+
+@callback(
+    Output("data-map-result", "children"),
+    Input("data-map-save", "n_clicks"),
+    State("data-map-names", "data"),
+    State({"type": "data-map-choice", "index": ALL}, "value"),
+    State({"type": "data-map-service", "index": ALL}, "value"),
+    State({"type": "data-map-area", "index": ALL}, "value"),
+    prevent_initial_call=True,
+)
+def save_mapping(_clicks: Any, names: list[str] | None, choices: list, services: list, areas: list) -> Any:
+    """Write the mapping through the loader (etl.ingest.team_map): aliases and new teams."""
+    from etl.ingest.team_map import NewTeam, map_teams
+
+    aliases: dict[str, str] = {}
+    new: list[NewTeam] = []
+    for i, name in enumerate(names or []):
+        choice = (choices[i] if i < len(choices) else "") or ""
+        if choice == NEW_TEAM:
+            new.append(NewTeam(name, (services[i] or "").strip(), (areas[i] or "").strip()))
+        elif choice:
+            aliases[name] = choice
+    if not aliases and not new:
+        return dbc.Alert("Choose a team for at least one name first.", color="info", id="data-map-alert")
+    try:
+        reports = map_teams(aliases, new, who=current_user())
+    except ValueError as exc:
+        return dbc.Alert(str(exc), color="warning", id="data-map-alert")
+    except Exception:
+        log.exception("saving the team mapping failed")
+        return dbc.Alert("The mapping could not be saved just now; try again.", color="danger", id="data-map-alert")
+    refused = [r for r in reports if not r.ok]
+    if refused:
+        problems = [f.describe(r.file_name) for r in refused for f in r.findings[:5]]
+        return dbc.Alert([html.Strong("Nothing was saved: "), html.Ul([html.Li(p) for p in problems])],
+                         color="warning", id="data-map-alert")  # fmt: skip
+    said = [f"{t.team} added ({t.service}, {t.area})" for t in new] + [f"{a} is {t}" for a, t in aliases.items()]
+    return dbc.Alert(
+        f"Saved: {'; '.join(said)}. Check the files again to load them.", color="success", id="data-map-alert"
+    )

@@ -106,7 +106,9 @@ def definition(metric: Metric, period: str) -> html.Div:
     ]
     if metric.benchmark:
         indicator = INDICATORS[metric.benchmark]
-        items.append(("Published counterpart", f"{indicator.name} (DfE, {indicator.source})"))
+        counterpart = f"{indicator.name} (DfE, {indicator.source})"
+        # Where DfE counts something other than the KPI does, say what (issue 25).
+        items.append(("Published counterpart", counterpart + (f". {indicator.counts}." if indicator.counts else "")))
     body = []
     for term, text in items:
         body += [html.Dt(term), html.Dd(text)]

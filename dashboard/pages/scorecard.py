@@ -29,9 +29,10 @@ from dashboard.components.glossary import glossary_link, with_abbreviations
 from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import scorecard_table, scroll_region
 from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
+from etl.catalogue.contract import match_name
 from etl.catalogue.metrics import catalogue
 from etl.people import notes, plans
-from etl.privacy import children
+from etl.privacy import access, children
 from etl.rules.kpis import caveat_lines
 from etl.serve import queries
 from etl.store import authority as authorities
@@ -47,8 +48,18 @@ VIEWS = (("_all", "Scorecard"), ("icons", "Icon matrix of the units below"))
 
 
 def selection(period: str | None, level: str | None, unit: str | None) -> Selection:
-    """The month (default: the latest with data), level (default: the authority)
-    and org unit (default: the first at that level) the URL asks for."""
+    """The month (default: the latest with data), level and org unit the URL asks
+    for. With neither, the viewer's own: a team manager's team, a head of service's
+    service, else the authority (the level's default unit: the first at that level)."""
+    if not level and not unit:
+        try:
+            viewer = access.current_viewer()
+        except access.AccessDenied:
+            viewer = None  # no viewer named: the page itself is refused elsewhere, the default serves here
+        home = viewer.home if viewer is not None else None
+        # A name the organisation reference lacks (the access file's check warns of it) opens the authority's.
+        if home is not None and match_name(home[1], per_load(queries.units_at, home[0])) is not None:
+            level, unit = home
     return resolve_selection(
         period, level, unit, periods=per_load(queries.periods), units_at=lambda lv: per_load(queries.units_at, lv)
     )
@@ -128,16 +139,19 @@ def children_links(sel: Selection, frame) -> dict[str, str]:
 
 
 def due_link(sel: Selection, children_hrefs: dict[str, str]) -> list:
-    """For a team or service whose child lists the viewer may open: what falls due
-    (a team's own; from a service, every team the viewer may see), and for every team
-    and service the Practice Action Plans."""
+    """For a unit whose child lists the viewer may open: what falls due for it (the authority's: every team
+    the viewer may see); for every team and service the Practice Action Plans."""
     plans_link = html.A("Action plans", href="/plans", className="btn btn-outline-primary btn-sm", id="sc-plans")
-    if sel.level not in ("team", "service"):
-        return []
+    plans = [plans_link] if sel.level in ("team", "service") else []
     if not children_hrefs:
-        return [plans_link]
-    href = children.due_address(sel.unit if sel.level == "team" else None, 5, None)
-    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due"), plans_link]
+        return plans
+    if sel.level == "team":
+        href = children.due_address(sel.unit, 5, None)
+    elif sel.level == "la":
+        href = children.due_address(None, 5, None)
+    else:
+        href = children.due_address(None, 5, None, level=sel.level, unit=sel.unit)
+    return [html.A("What falls due", href=href, className="btn btn-outline-primary btn-sm", id="sc-due"), *plans]
 
 
 def build(
@@ -181,7 +195,6 @@ def build(
     return [
         *head,
         rag_summary(frame["rag"], id_prefix=PREFIX),
-        left_off_note(left_off, sel.unit),
         left_off_note(left_off, sel.unit),
         scroll_region(
             scorecard_table(

@@ -22,6 +22,10 @@ FLAG_NO = ("no", "n", "false", "0")
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
 GRADE_ALIASES = {"ri": "Requires Improvement"}
+# A record with no team (a blank Annex A team, a statutory return's records, which carry none, when the
+# child's allocation history does not name a team on the record's counted date) counts for the authority
+# as this unit (docs/spec/windows.md, "Records with no team").
+UNALLOCATED = "Unallocated"
 # A Practice Action Plan action's status as the council's tracker gives it. `overdue` is
 # never stored: an action past its due date and not done is overdue whatever this says.
 ACTION_STATUSES = ("not started", "on track", "at risk", "done")
@@ -161,6 +165,12 @@ class ExtractType:
     late: tuple[LateBy, ...] = ()
     open_for: tuple[OpenFor, ...] = ()
     checks: tuple[CatalogueCheck, ...] = ()
+    # Its records say which team each child is allocated to, from when to when (child_teams): records
+    # counted as Unallocated take the team allocated on their counted date, so a change moves every KPI.
+    allocates: bool = False
+    # Other types its KPI SQL reads (care_episodes.sql reads List 8's children_in_care for the months no
+    # SSDA903 speaks for): a change to any of them rebuilds its KPIs too.
+    reads: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -211,6 +221,12 @@ ASSESSMENTS = ExtractType(
             counted=True,
         ),
         Column("child_seen", "flag", False, notes="Yes/No where the list says whether, not when, the child was seen"),
+        Column(
+            "seen_not_recorded",
+            "flag",
+            False,
+            notes="Yes where the source records nothing about seeing the child (the CIN census): it cannot be timed",
+        ),
     ),
     key=("child_id", "assessment_start_date"),
     period_column="assessment_start_date",
@@ -356,6 +372,31 @@ S47_ENQUIRIES = ExtractType(
     order=(Order("icpc_date", "strategy_discussion_date", "conference before the strategy discussion"),),
 )
 
+CP_PLANS = ExtractType(
+    name="cp_plans",
+    description="Child protection plans",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("cpp_start_date", "date", True, ("child protection plan start date", "plan start date")),
+        Column("cpp_end_date", "date", False, ("child protection plan end date", "plan end date")),
+        Column(
+            "previous_plans",
+            "number",
+            False,
+            ("number of previous child protection plans", "previous plans"),
+            notes="how many plans the child had before this one (0: a first plan)",
+            counted=True,
+        ),
+    ),
+    key=("child_id", "cpp_start_date"),
+    period_column="cpp_start_date",
+    words="child protection plans extract",
+    kpi_source=True,
+    window_date="cpp_start_date",
+    order=(Order("cpp_end_date", "cpp_start_date", "plan ended before it started"),),
+)
+
 CHILDREN_IN_CARE = ExtractType(
     name="children_in_care",
     description="Children in care on the day the list was taken (a snapshot)",
@@ -381,6 +422,8 @@ CHILDREN_IN_CARE = ExtractType(
     kpi_source=True,
     window_date="care_start_date",
     order=(Order("care_end_date", "care_start_date", "ceased to be looked after before the care started"),),
+    # dental_up_to_date's 31 March from the SSDA903's OC2 where a return speaks for the month (children_in_care.sql).
+    reads=("health_outcomes",),
 )
 
 CARE_LEAVERS = ExtractType(
@@ -403,6 +446,95 @@ CARE_LEAVERS = ExtractType(
     kpi_source=True,
 )
 
+CHILD_TEAMS = ExtractType(
+    name="child_teams",
+    description="Allocation history: the team each child was allocated to, from when to when",
+    columns=(
+        Column("child_id", "text", True, ("person id", "child unique id", "LAchildID")),
+        Column("team", "text", True, ("allocated team",)),
+        Column("from_date", "date", True, ("allocated from", "allocation start date", "start date")),
+        Column("to_date", "date", False, ("allocated to", "allocation end date", "end date")),
+    ),
+    key=("child_id", "from_date"),
+    period_column="from_date",
+    words="allocation history",
+    window_date="from_date",
+    allocates=True,
+    order=(Order("to_date", "from_date", "allocation ends before it starts"),),
+)
+
+# The SSDA903 return's types (docs/spec/returns.md; etl/formats/ssda903.py reads the return into them). A
+# return carries no team: every record is Unallocated, and takes its child's team from child_teams on its
+# counted date.
+CARE_EPISODES = ExtractType(
+    name="care_episodes",
+    description="Episodes of care (SSDA903 Episodes): one row each time a child's legal status or placement changes",
+    columns=(
+        Column("child_id", "text", True, ("CHILD",)),
+        Column("team", "text", True),
+        Column("decom", "date", True, ("date episode commenced",)),
+        Column("rne", "text", True, ("reason for new episode",)),
+        Column("legal_status", "text", True, ("LS",)),
+        Column("place", "text", True, ("placement type",)),
+        Column("dec", "date", False, ("date episode ceased",)),
+        Column("rec", "text", False, ("reason episode ceased",)),
+        Column("year_end", "date", True, notes="31 March of the latest collection year whose return held it"),
+    ),
+    key=("child_id", "decom"),
+    period_column="decom",
+    words="SSDA903 episodes",
+    kpi_source=True,
+    window_date="decom",
+    order=(Order("dec", "decom", "903 rule 141: the episode ends before it began"),),
+    needs=(
+        Needs("dec", "rec", "903 rule 148: the episode has an end date but no reason it ceased"),
+        Needs("rec", "dec", "903 rule 148: the episode has a reason it ceased but no end date"),
+    ),
+    reads=("children_in_care",),
+)
+
+HEALTH_OUTCOMES = ExtractType(
+    name="health_outcomes",
+    description="Health of children looked after for 12 months at 31 March (SSDA903 OC2), one row a child a year",
+    columns=(
+        Column("child_id", "text", True, ("CHILD",)),
+        Column("team", "text", True),
+        Column("year_end", "date", True, notes="31 March of the collection year"),
+        Column("age_at_31_march", "number", False, notes="the age at 31 March (the date of birth is not kept)"),
+        Column("teeth_check", "flag", False, counted=True),
+        Column("health_assessment", "flag", False, counted=True),
+        Column("immunisations", "flag", False),
+        Column("sdq_score", "number", False, counted=True),
+    ),
+    key=("child_id", "year_end"),
+    words="SSDA903 health outcomes (OC2)",
+    kpi_source=True,
+    window_date="year_end",
+)
+
+CARE_LEAVER_OUTCOMES = ExtractType(
+    name="care_leaver_outcomes",
+    description="Care leavers around their 17th to 21st birthdays (SSDA903 OC3), one row a young person a year",
+    columns=(
+        Column("child_id", "text", True, ("CHILD",)),
+        Column("team", "text", True),
+        Column("year_end", "date", True, notes="31 March of the collection year"),
+        Column("age_at_birthday", "number", False, notes="the age reached at the birthday in the collection year"),
+        Column("in_touch", "text", False),
+        Column("accom", "text", False, counted=True),
+    ),
+    key=("child_id", "year_end"),
+    words="SSDA903 care leavers (OC3)",
+    kpi_source=True,
+    window_date="year_end",
+)
+
+# A statutory return given as several tables is one load of several types: one row in the load log (its
+# extract_type is the return's name), one undo of every type.
+RETURNS: dict[str, tuple[str, ...]] = {
+    "ssda903": ("care_episodes", "health_outcomes", "care_leaver_outcomes", "missing_episodes"),
+}
+
 ACTIONS = ExtractType(
     name="actions",
     description="Practice Action Plan actions (the council's tracker spreadsheet)",
@@ -422,6 +554,21 @@ ACTIONS = ExtractType(
     checks=("plan_actions",),
 )
 
+# The council's other names for its teams (issue 25): a list naming "Locality 4 Duty Team" loads as
+# the team it is mapped to. Kept beside the organisation reference, written by the data page's
+# mapping and `cpip teams --map` through the loader (a load of its own: logged, undone like any).
+TEAM_ALIASES = ExtractType(
+    name="team_aliases",
+    description="Other names a team of the organisation reference goes by in the council's lists",
+    columns=(
+        Column("alias", "text", True, ("other name", "name in the list", "unknown team")),
+        Column("team", "text", True, ("maps to", "maps_to", "team name")),
+    ),
+    key=("alias",),
+    record_level=False,
+    words="team aliases",
+)
+
 EXTRACT_TYPES: dict[str, ExtractType] = {
     t.name: t
     for t in (
@@ -431,10 +578,16 @@ EXTRACT_TYPES: dict[str, ExtractType] = {
         CASE_AUDITS,
         REFERRALS,
         S47_ENQUIRIES,
+        CP_PLANS,
         CHILDREN_IN_CARE,
         CARE_LEAVERS,
         KPI_VALUES,
         ORGANISATION,
+        CHILD_TEAMS,
+        TEAM_ALIASES,
+        CARE_EPISODES,
+        HEALTH_OUTCOMES,
+        CARE_LEAVER_OUTCOMES,
         ACTIONS,
     )
 }

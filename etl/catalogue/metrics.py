@@ -104,6 +104,10 @@ class Metric(_Strict):
     thresholds: dict[str, Thresholds] = Field(default_factory=dict)
     # A timed KPI's deadline (read by the record-level SQL, etl/rules/kpis/, and the pages).
     clock: Clock | None = None
+    # Below this many in the denominator a share is shown without a RAG colour ("Small numbers"):
+    # 1 of 3 is no evidence of practice, and is left out of the Red and Amber counts and the
+    # exception pages. Counts have no denominator, so this never applies to them.
+    min_denominator: Annotated[int, Field(ge=0, le=10_000)] = 5
     # The column of the source whose date places a record in a month (`as_of` for a snapshot:
     # the day it was taken); substituted into the record-level SQL, so only a plain name.
     counted_on: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
@@ -175,6 +179,12 @@ class Metric(_Strict):
     @property
     def rated(self) -> bool:
         return self.polarity is not Polarity.MONITORED
+
+    def small_numbers(self, denominator: float | None) -> bool:
+        """A share counted over fewer records than `min_denominator`: shown, not rated."""
+        if self.unit == "count" or denominator is None or denominator != denominator:  # NaN: no figure
+            return False
+        return denominator < self.min_denominator
 
     def thresholds_for(self, period: str) -> Thresholds | None:
         """The thresholds in force in a month `YYYY-MM`: the latest financial year

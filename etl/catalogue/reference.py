@@ -11,7 +11,8 @@ these rules, never hand-copied:
   the ONS code changes (North Yorkshire E10000023 -> E06000065 in 2024);
 - a cell is a number or one of DfE's symbols, kept as the row's `marker` with no
   value: c (suppressed), k (rounds to 0), u (low reliability), x (not available),
-  z (not applicable), or blank. Anything else refuses the whole load (ReferenceError);
+  z (not applicable), low (the workforce file's: below half a per cent), or blank. Anything else
+  refuses the whole load (ReferenceError);
 - an authority, region or England appears once per indicator and year.
 
 Comparators (`comparator_frame`): for one authority, one indicator and one year,
@@ -42,7 +43,8 @@ from etl.paths import REFERENCE_DIR
 NEIGHBOUR_FILE = "sn_model_2025_wide.csv"
 NEIGHBOURS = 10
 # DfE's symbols for a figure not given (see the module docstring).
-MARKERS = ("c", "k", "u", "x", "z", "")
+# "low" is the workforce file's: an agency rate below half a per cent.
+MARKERS = ("c", "k", "u", "x", "z", "low", "")
 
 
 class ReferenceError(ValueError):
@@ -60,6 +62,8 @@ class Indicator:
     value: str
     where: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    # What the published figure counts, said on screen where it differs from the KPI beside it.
+    counts: str = ""
 
 
 INDICATORS: dict[str, Indicator] = {
@@ -148,6 +152,50 @@ INDICATORS: dict[str, Indicator] = {
             {"care_leaver_age": "19 to 21 years", "breakdown": "Accommodation considered suitable"},
             source="SSDA903, care leavers",
         ),
+        Indicator(
+            "new_placements_out_20mi_pct",
+            "New placements in the year made outside the authority and more than 20 miles from home",
+            "la_cla_during_year_new_placements.csv",
+            "children_percent",
+            {
+                "characteristic": "Location of new placements during the year",
+                "breakdown": "Placed outside LA boundary more than 20 miles from home",
+            },
+            source="SSDA903, new placements during the year",
+            counts="DfE counts the placements made during the year; ours counts the children in care at each month "
+            "end, wherever their placement began",
+        ),
+        # The social work workforce (CSWW, children and family social workers at 30 September), one row an
+        # authority a year: what a workforce KPI fed by kpi_values is compared with.
+        Indicator(
+            "csww_caseload_fte",
+            "Average caseload per children and family social worker (FTE)",
+            "csww_indicators_2017_to_2025.csv",
+            "caseload_fte",
+            source="Children's social work workforce",
+            counts="DfE counts the cases held by case-holding social workers on 30 September",
+        ),
+        Indicator(
+            "csww_agency_rate_fte",
+            "Agency children and family social workers as a share of all (FTE)",
+            "csww_indicators_2017_to_2025.csv",
+            "agency_rate_fte",
+            source="Children's social work workforce",
+        ),
+        Indicator(
+            "csww_turnover_rate_fte",
+            "Turnover of children and family social workers in the year (FTE)",
+            "csww_indicators_2017_to_2025.csv",
+            "turnover_rate_fte",
+            source="Children's social work workforce",
+        ),
+        Indicator(
+            "csww_vacancy_rate_fte",
+            "Vacancy rate of children and family social workers (FTE)",
+            "csww_indicators_2017_to_2025.csv",
+            "vacancy_rate_fte",
+            source="Children's social work workforce",
+        ),
     )
 }
 
@@ -214,7 +262,9 @@ def _indicator_sql(table: str, header: dict[str, str], ind: Indicator) -> str:
                nullif(trim({col["old_la_code"]}), '') AS la_code, nullif(trim({col["la_name"]}), '') AS la_name,
                nullif(trim({col["region_name"]}), '') AS region_name, trim(coalesce({col[ind.value]}, '')) AS raw
         FROM {table}
-        WHERE {filters or "true"}
+        -- Two councils returning jointly ("940 / 941", the Northamptonshires in the workforce file) are
+        -- neither one's figure: left out, as an authority with no figure that year.
+        WHERE {filters or "true"} AND coalesce(strpos({col["old_la_code"]}, '/'), 0) = 0
     """
 
 

@@ -632,7 +632,19 @@ def _assign_assessment_children(
                 if (candidate, a.start) not in used:
                     child = candidate
                     break
-        a.child = child or world.ids.new()
+        if child is None:
+            # No referral of the area in the ten days before: the child's referral came earlier (the census
+            # puts every assessment in a referral's episode). An id is still drawn, so the ids after it
+            # (children in care, missing episodes) stay as they were.
+            earlier = [
+                r.child
+                for back in range(11, 91)
+                for r in referred.get(a.start - timedelta(days=back), ())
+                if r.team.area == a.team.area and (r.child, a.start) not in used
+            ]
+            fresh = world.ids.new()
+            child = earlier[0] if earlier else fresh
+        a.child = child
         used.add((a.child, a.start))
         world.children_of[a.team.name].append((a.start, a.child))
 
@@ -1111,6 +1123,23 @@ def write_demo(folder: Path) -> list[Path]:
     return [writers[name](folder / name) for name in FILES]
 
 
+# --- the CIN census -------------------------------------------------------------------------------
+
+
+def write_census(folder: Path) -> list[Path]:
+    """The demo authority's CIN census for 2022/23 and 2023/24 and its allocation history (etl/demo/census.py),
+    made from the same records as the extracts: loaded over them, as of AS_OF, it changes no figure."""
+    from etl.demo import census
+
+    world = _world()
+    referrals = _referrals(world)
+    assessments = _assessments(world, referrals)
+    given = _kpi_values(world)
+    return census.write_census(
+        folder, referrals=referrals, assessments=assessments, given=given, days=world.days, seed=f"{SEED}-census"
+    )
+
+
 # --- the Annex A workbook -------------------------------------------------------------------------
 
 ANNEX_A_AS_OF = date(2023, 7, 31)  # the July 2023 lists, taken on the month's last day
@@ -1256,6 +1285,11 @@ def load_demo(if_empty: bool, who: str, db: str | Path | None = None, folder: st
     if all(report.ok for report in reports):
         written = write_demo_notes(who=who, db=db)
         print(f"Demo notes: {written} written on the Red KPIs of {DEMO_NOTES_PERIOD}")
+    returns = " ".join(str(p) for p in write_census(folder))
+    print(
+        f"Its CIN census for 2022/23 and 2023/24, with the children's allocation history, is in {folder}: loading"
+        f" them too (cpip load --as-of {AS_OF} {returns}) changes no figure; then try cpip reconcile --year 2023/24"
+    )
     print(
         f"The same authority's Annex A workbook for July 2023 is {workbook}: loading it too"
         f" (cpip load --as-of {ANNEX_A_AS_OF} {workbook}) changes no figure"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from etl.catalogue.contract import UNALLOCATED as UNALLOCATED  # re-exported: the layout's blank team
 from etl.catalogue.contract import normalise_header
 
 
@@ -87,7 +88,19 @@ LISTS: tuple[AnnexList, ...] = (
         },
     ),
     AnnexList(6, "children in need", None, ("CIN Start Date", "CIN Closure Date")),
-    AnnexList(7, "child protection plans", None, ("Child Protection Plan Start Date",)),
+    AnnexList(
+        7,
+        "child protection plans",
+        "cp_plans",
+        ("Child Protection Plan Start Date",),
+        {
+            "child_id": _CHILD,
+            "cpp_start_date": ("Child Protection Plan Start Date",),
+            "cpp_end_date": ("Child Protection Plan End Date",),
+            "previous_plans": ("Number of Previous Child Protection Plans",),
+            "team": _TEAM,
+        },
+    ),
     AnnexList(
         8,
         "children in care",
@@ -125,9 +138,6 @@ CODE_PREFIX = r"^[a-zA-Z]{1,2}\)\s*"
 
 # The header may sit below a title row (Ofsted's template: `List 4: Assessments` in row 1).
 HEADER_SEARCH_ROWS = 6
-
-# A blank allocated team (a referral closed at the front door) counts for the authority as this.
-UNALLOCATED = "Unallocated"
 
 
 def headings_for(extract: str, column: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from etl.formats import annex_a
+from etl.formats import annex_a, cin_census
 
 
 class LayoutList(Protocol):
@@ -36,6 +36,9 @@ class Layout:
     header_rows: int = 1
     # The layout's lists may leave the team blank: such a record counts for the authority as this unit.
     blank_team: str | None = None
+    # False: the layout never names a team (a statutory return), so a blank team is no finding: its records
+    # count for the team the allocation history (child_teams) gives, else as blank_team.
+    team_given: bool = True
 
 
 LAYOUTS: list[Layout] = [
@@ -45,6 +48,13 @@ LAYOUTS: list[Layout] = [
         annex_a.headings_for,
         header_rows=annex_a.HEADER_SEARCH_ROWS,
         blank_team=annex_a.UNALLOCATED,
+    ),
+    Layout(
+        "CIN census",
+        cin_census.identify,
+        cin_census.headings_for,
+        blank_team=cin_census.team_default(),
+        team_given=False,
     ),
 ]
 

@@ -155,17 +155,18 @@ def _move(source: Path, target_dir: Path, stamp: str) -> Path:
     return target
 
 
-def _load_one(path: Path, display_name: str, who: str, as_of: date, db: str | os.PathLike | None):
-    """(outcome, summary, problem lines) for one file (a workbook: all its lists); never raises for a bad file."""
+def _load_group(paths: list[Path], names: list[str], who: str, as_of: date, db: str | os.PathLike | None):
+    """(outcome, summary, problem lines) for files loaded together (one file; or an SSDA903's tables, one
+    return); never raises for a bad file."""
     from etl.readers import registry
 
-    if path.suffix.lower() not in registry.suffixes():
+    if any(path.suffix.lower() not in registry.suffixes() for path in paths):
         return "refused", f"refused: not {registry.accepted_words()} (save the extract as CSV UTF-8)", []
     from etl.ingest.findings import group_findings
     from etl.ingest.load import load_files
 
     try:
-        reports = load_files([path], as_of=as_of, who=who, db=db, display_names=[display_name])
+        reports = load_files(paths, as_of=as_of, who=who, db=db, display_names=names)
     except Exception as exc:  # a file that breaks the reader must not stop the pass
         return "refused", f"refused: the file could not be read ({exc.__class__.__name__}: {exc})", []
     problems = [g.describe(r.file_name, r.load_id) for r in reports for g in group_findings(r.findings)]
@@ -210,13 +211,21 @@ def process_inbox(
         if not mine:
             result.note = f"inbox: another pass is already working on {folder}; nothing done"
             return result
-        for path in waiting_files(folder, db=db):
+        waiting = waiting_files(folder, db=db)
+        # Files that are one return (an SSDA903's CSV tables dropped together) load as one; the rest one by one.
+        from etl.readers import registry
+
+        groups = [[waiting[i] for i in group] for _, group in registry.gather(waiting)] if waiting else []
+        for paths in groups:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            display = safe_file_name(path.name)
-            outcome, summary, problems = _load_one(path, display, who, as_of or date.today(), db)
+            displays = [safe_file_name(path.name) for path in paths]
+            outcome, summary, problems = _load_group(paths, displays, who, as_of or date.today(), db)
             ok = outcome != "refused"
-            target = _move(path, folder / (PROCESSED if ok else REJECTED), stamp)
-            report_path = target.with_name(target.name + REPORT_SUFFIX)
-            _write_report(report_path, original=path.name, who=who, outcome=outcome, summary=summary, problems=problems)
-            result.outcomes.append(InboxOutcome(path.name, outcome, target, report_path, summary, problems))
+            for path in paths:
+                target = _move(path, folder / (PROCESSED if ok else REJECTED), stamp)
+                report_path = target.with_name(target.name + REPORT_SUFFIX)
+                _write_report(
+                    report_path, original=path.name, who=who, outcome=outcome, summary=summary, problems=problems
+                )
+                result.outcomes.append(InboxOutcome(path.name, outcome, target, report_path, summary, problems))
     return result

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etl.ingest import windows, write
+from etl.formats import ssda903_reader
+from etl.formats.ssda903 import Year
+from etl.formats.ssda903_reader import reading_year
+from etl.ingest import bundle, windows, write
 from etl.ingest.prepare import (
     Prepared,
     as_date,
@@ -59,6 +62,7 @@ __all__ = [
     "load_log",
     "preview_file",
     "preview_files",
+    "preview_group",
     "undo_load",
 ]
 
@@ -100,7 +104,15 @@ def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: i
         step(f"reading {prepared.file.size / 1e6:.1f} MB as {extract.name}")
     try:
         if prepared.rows is not None:
-            stage_rows(stage_con, prepared.rows, prepared.first_line, recognised)
+            stage_rows(
+                stage_con,
+                prepared.rows,
+                prepared.first_line,
+                recognised,
+                lines=prepared.lines,
+                empty_ok=prepared.window is not None,  # a return's module with no records that year
+                text_cells=prepared.text_cells,
+            )
         else:
             stage(stage_con, prepared.file, recognised)
     except ExtractFileError as exc:
@@ -118,23 +130,35 @@ def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: i
         from etl.rules.kpis import coverage
 
         covered = coverage(con)
+    layout = recognised.layout
     result = validate(
         stage_con,
         extract,
         as_of=as_of,
-        blank_team=recognised.layout is not None and recognised.layout.blank_team is not None,
+        blank_team=layout is not None and layout.blank_team is not None,
+        team_given=layout is None or layout.team_given,
         covered=covered,
     )
     report.rows_read, report.rejected, report.warnings = result.rows, result.rejected, result.warnings
+    if prepared.reader_findings:
+        _reader_findings(stage_con, prepared, report)
+    if layout is not None and not layout.team_given:
+        report.notes.append(
+            f"{layout.name} names no team: each record counts for the team the allocation history gives its child"
+            f" on the record's counted date, else as {layout.blank_team}"
+        )
     report.findings = staged_findings(stage_con)
     report.first_period, report.last_period = periods(stage_con, extract)
-    good = result.rows - result.rejected
-    if result.rejected and (not opts.valid_rows_only or good == 0):
+    good = report.rows_read - report.rejected
+    if report.rejected and (not opts.valid_rows_only or good == 0):
         report.outcome = "refused"
         return report
     step("comparing with the warehouse")
     if stage_con is not con:
         push_good(stage_con, con, extract)
+    if layout is not None and not layout.team_given and recognised.annex is not None:
+        # A return says nothing about what it does not carry: a record held already keeps it (its team).
+        write.keep_unsaid(con, extract, {"child_id", *getattr(recognised.annex, "fields", {})})
     if extract.snapshot:
         report.added, report.replaced, report.unchanged, note = write.compare_snapshot(con, extract, as_of)
         report.notes += [note] if note else []
@@ -145,7 +169,9 @@ def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: i
             write.write_snapshot(con, extract, load_id, as_of)
             write.report_superseded(con, stage_con, report, extract, before)
     elif extract.record_level:
-        _write_record_level(con, stage_con, report, extract, recognised.annex, opts=opts, load_id=load_id, step=step)
+        _write_record_level(
+            con, stage_con, report, extract, recognised.annex, prepared.window, opts=opts, load_id=load_id, step=step
+        )
     else:
         report.added, report.replaced, report.unchanged, report.redated = write.compare_records(con, extract, as_of)
         if report.added or report.replaced or report.unchanged:
@@ -153,7 +179,7 @@ def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: i
             before = write.superseded(con, extract)
             write.write_records(con, extract, load_id, as_of, report.added, report.replaced)
             write.report_superseded(con, stage_con, report, extract, before)
-    if result.rejected:
+    if report.rejected:
         report.outcome = "loaded valid rows only"
     elif report.added or report.replaced or report.retired or report.held:
         report.outcome = "loaded"
@@ -163,11 +189,13 @@ def _run_staged(con, stage_con, prepared: Prepared, *, opts: Options, load_id: i
 
 
 def _write_record_level(
-    con, stage_con, report: LoadReport, extract, annex, *, opts: Options, load_id: int, step: Progress
+    con, stage_con, report: LoadReport, extract, annex, year, *, opts: Options, load_id: int, step: Progress
 ) -> None:
-    """A record-level list by the version that counts (etl/ingest/windows.py): its window, the dates a
-    newer file may not erase, what it retires."""
-    window = windows.window_for(extract, annex, opts.as_of, window=opts.window, window_months=opts.window_months)
+    """A record-level list by the version that counts (etl/ingest/windows.py): its window (a return's: its
+    collection year, `year`), the dates a newer file may not erase, what it retires."""
+    window = windows.window_for(
+        extract, annex, opts.as_of, window=opts.window or year, window_months=opts.window_months
+    )
     report.uncounted = windows.uncounted(con, extract)
     if window is not None:
         report.window_from, report.window_to = window.first, window.last
@@ -193,6 +221,110 @@ def _write_record_level(
     write.report_retired(stage_con, report, extract)
 
 
+def _reader_findings(stage_con, prepared: Prepared, report: LoadReport) -> None:
+    """The reader's own findings (a return's national rules) beside the validator's, in `findings`; the
+    records it refused are rows read and rejected."""
+    stage_con.executemany(
+        "INSERT INTO findings (line, ord, severity, column_name, value, reason) VALUES (?, 500, ?, ?, ?, ?)",
+        [[line, severity, column, value, reason] for severity, line, column, value, reason in prepared.reader_findings],
+    )
+    report.rows_read += prepared.reader_errors
+    report.rejected += prepared.reader_errors
+    report.warnings += sum(1 for f in prepared.reader_findings if f[0] == "warning")
+
+
+class _ReturnRefused(Exception):
+    """A list of a return was refused: the return's write is abandoned (all or nothing)."""
+
+
+def _load_return(
+    items: list[Prepared], *, opts: Options, db, dry_run: bool, step_for: Callable[[Prepared], Progress]
+) -> list[LoadReport]:
+    """The lists of one return (a CIN census's referrals, assessments, section 47 enquiries and plans) in
+    one write: each is a load of its own in the log, all of one batch (one undo takes them all); if any is
+    refused none is loaded, and the log says so for each."""
+    reports: list[LoadReport] = []
+    try:
+        with warehouse.writer(db) as con:
+            before = _figures(con) if dry_run else None
+            changed: set[str] = set()
+            batch = None
+            for item in items:
+                dated = _return_as_of(item, opts.as_of)
+                own = replace(opts, as_of=dated, valid_rows_only=False)
+                report = _load_one(con, item, opts=own, batch=batch, step=step_for(item))
+                batch = batch or report.load_id
+                if dated != opts.as_of:
+                    report.notes.append(f"as of {dated:%-d %b %Y}, the end of its year (what it can know)")
+                reports.append(report)
+                if report.added or report.replaced or report.redated or report.retired:
+                    changed.add(report.extract_type)
+            if not all(r.ok for r in reports):
+                raise _ReturnRefused  # every list was checked, so every error is listed; none is written
+            if changed:
+                moved = [write.sources_for(source) for source in changed]
+                write.rebuild_kpis(con, None if None in moved else set().union(*moved))
+            if dry_run:
+                changes = figure_changes(before, _figures(con))
+                for report in reports:
+                    report.changes = changes
+                raise _Discard
+    except _Discard:
+        for report in reports:
+            if report.outcome not in ("refused", "skipped"):
+                report.outcome = "preview"
+            report.load_id = None
+    except (_ReturnRefused, windows.DuplicateKeys):
+        return _refuse_return(items, reports, opts=opts, db=db, dry_run=dry_run)
+    return reports
+
+
+def _return_as_of(item: Prepared, as_of: date) -> date:
+    """A return knows its records as they were at the end of its year at the latest: last year's census loaded
+    today is as of 31 March (its open records are judged then, and it is older than an extract taken since);
+    an in-year census, taken before its year ends, is as of the day given."""
+    return min(as_of, item.window[1]) if item.window is not None else as_of
+
+
+def _refuse_return(
+    items: list[Prepared], reports: list[LoadReport], *, opts: Options, db, dry_run: bool = False
+) -> list[LoadReport]:
+    """Log every list of a refused return as refused (one batch), with its own findings and why it was not
+    loaded."""
+    refused = [r.file_name for r in reports if not r.ok]
+    failed = "; ".join(refused) or "another list"
+    verb = "have" if len(refused) > 1 else "has"
+    out: list[LoadReport] = []
+    for index, item in enumerate(items):
+        report = (
+            reports[index]
+            if index < len(reports)
+            else LoadReport(item.name, item.recognised.extract.name if item.recognised else item.extract_type)
+        )
+        if report.ok or index >= len(reports):
+            report.findings.append(
+                Finding(
+                    "error",
+                    None,
+                    None,
+                    None,
+                    f"not loaded: {failed} {verb} errors, and a return loads whole or not at all",
+                )
+            )
+            report.added = report.replaced = report.unchanged = report.redated = report.retired = 0
+        report.outcome, report.whole, report.load_id = "refused", True, None
+        out.append(report)
+    if dry_run:
+        return out
+    with warehouse.writer(db) as con:
+        batch = None
+        for item, report in zip(items, out, strict=True):
+            report.load_id = write.next_load_id(con)
+            write.log_load(con, None, report, item, as_of=_return_as_of(item, opts.as_of), who=opts.who, batch=batch)
+            batch = batch or report.load_id
+    return out
+
+
 def _load_one(con, item: Prepared, *, opts: Options, batch: int | None, step: Progress) -> LoadReport:
     """One file or list as one load on `con`: open its log row, run it, close the row."""
     stage_con = stage_for(con)
@@ -213,8 +345,14 @@ def _groups(prepared: list[Prepared]) -> list[list[int]]:
     """The items of each file, in order (a workbook's lists are one file: one write, one undo);
     organisation files first, so the teams they add are known to the other files."""
     groups: list[list[int]] = []
+    returns: dict[str, list[int]] = {}  # a return's lists, wherever its files were given
     for index, item in enumerate(prepared):
-        if (
+        if item.bundle is not None and item.bundle in returns:
+            returns[item.bundle].append(index)
+        elif item.bundle is not None:
+            returns[item.bundle] = [index]
+            groups.append(returns[item.bundle])
+        elif (
             groups
             and item.of_several
             and prepared[groups[-1][-1]].of_several
@@ -348,28 +486,32 @@ def load_files(
     window: tuple[date, date] | None = None,
     window_months: int | None = None,
     dry_run: bool = False,
+    collection_year: str | None = None,
 ) -> list[LoadReport]:
     """Load each file as its own all-or-nothing load (a workbook: each list its own load, the lists
-    written together); reports in the order given.
+    written together); reports in the order given. The files of one return given together (an SSDA903's
+    CSV tables) are one load, with one report; a CIN census's lists load together, one load each.
 
     Organisation files load first, so the teams they add are known to the
     other files of the same call. `progress(message)` hears each stage.
     `window`: the span a CSV is the whole truth for; `window_months`: an Annex A list's months
     (docs/spec/windows.md). `dry_run`: do it all on the writer's copy (PostgreSQL: a transaction) and
-    discard it: the reports say what it would do, with the authority's figures it would change."""
+    discard it: the reports say what it would do, with the authority's figures it would change.
+    `collection_year` (`2024/25`) is the year a statutory return is read for; without it, the year of the
+    as-of date."""
     opts = Options(as_date(as_of), who, valid_rows_only, window, window_months)
+    year = Year.parse(collection_year) if collection_year else Year.of(opts.as_of)
     if isinstance(paths, str | os.PathLike):
         paths = [paths]  # one file given on its own
     names = list(display_names) if display_names is not None else [None] * len(paths)
     if len(names) != len(paths):
         raise ValueError("display_names must give one name per file")
-    from etl.people import notes
-
-    prepared = [
-        item
-        for reader, group in registry.gather(paths)
-        for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
-    ]
+    with reading_year(year):
+        prepared = [
+            item
+            for reader, group in registry.gather(paths)
+            for item in prepare_group(reader, [paths[i] for i in group], [names[i] for i in group])
+        ]
     groups = _groups(prepared)
     order = [i for group in groups for i in group]
     reports: dict[int, LoadReport] = {}
@@ -393,10 +535,14 @@ def load_files(
 
         steps[index] = step
     for group in groups:
+        first = prepared[group[0]]
+        if first.bundle is not None:
+            _load_bundle(db, prepared, group, reports, opts=opts, dry_run=dry_run, steps=steps, progress=progress)
+            continue
         loadable = []
         for index in group:
             item = prepared[index]
-            if item.rows is None and notes.is_export(item.path):
+            if item.rows is None and _may_be_notes_export(item.path):
                 # A `cpip notes export` file goes back into the notes store, not the warehouse.
                 reports[index] = (
                     _restore_notes(item.path, item.name, db)
@@ -414,7 +560,58 @@ def load_files(
                 progress(f"{prepared[index].name}: checked (100%)")
             else:
                 progress(f"[{order.index(index) + 1}/{len(order)}] {prepared[index].name}: {reports[index].outcome}")
-    return [reports[i] for i in range(len(prepared))]
+    done_reports = [reports[i] for i in range(len(prepared)) if i in reports]
+    if not dry_run:
+        _check_access_file(done_reports, db)
+    return done_reports
+
+
+def _load_bundle(db, prepared, group, reports, *, opts: Options, dry_run: bool, steps, progress) -> None:
+    """The lists of one return: an SSDA903 as one load with one report (etl/ingest/bundle.py; its other
+    lists have none), a CIN census's lists each a load of one batch (`_load_return`)."""
+    members = [prepared[i] for i in group]
+    if ssda903_reader.holds(members[0].bundle):
+        steps[group[0]](f"loading the return's {len(members)} lists as one load")
+        if dry_run:
+            reports[group[0]] = bundle.preview_return(members, as_of=opts.as_of, db=db)
+        else:
+            reports[group[0]] = bundle.load_return(members, as_of=opts.as_of, who=opts.who, db=db)
+        if progress is not None:
+            progress(f"{members[0].name}: {reports[group[0]].outcome}")
+        return
+    by_item = {id(prepared[i]): steps[i] for i in group}
+    loaded = _load_return(members, opts=opts, db=db, dry_run=dry_run, step_for=lambda member: by_item[id(member)])
+    for index, report in zip(group, loaded, strict=True):
+        reports[index] = report
+        if progress is not None:
+            progress(f"{prepared[index].name}: {report.outcome}")
+
+
+def _check_access_file(reports: list[LoadReport], db: str | os.PathLike | None) -> None:
+    """A new organisation reference: say (and log) which teams and services of the access file it lacks."""
+    from etl.privacy import access
+
+    changed = [r for r in reports if r.extract_type == "organisation" and (r.added or r.replaced)]
+    if not changed:
+        return
+    try:
+        changed[-1].notes.extend(access.check_access_file(db))
+    except access.AccessError:
+        return  # a broken access file is reported where it is read (the web app refuses to start)
+
+
+def _may_be_notes_export(path) -> bool:
+    """A `cpip notes export` file (JSON): asked of the notes module only for a file that starts like one, so
+    loading an extract never imports it (nor pandas with it)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(64).lstrip().startswith(b"{"):
+                return False
+    except OSError:
+        return False
+    from etl.people import notes
+
+    return notes.is_export(path)
 
 
 def _restore_notes(path: str | os.PathLike, name: str | None, db: str | os.PathLike | None) -> LoadReport:
@@ -470,19 +667,45 @@ def preview_files(
     """What loading the file would do, one report per list (a CSV is one list; a workbook one per
     sheet): the load itself, on the writer's copy (PostgreSQL: a transaction), then discarded. Each
     report's `changes` lists the authority's figures the whole file would change."""
-    reports = load_files(
+    return preview_group(
         [path],
+        as_of=as_of,
+        db=db,
+        display_names=[display_name] if display_name else None,
+        progress=progress,
+        window=window,
+        window_months=window_months,
+    )
+
+
+@authority.scoped
+def preview_group(
+    paths: Sequence[str | os.PathLike],
+    *,
+    as_of: date | str,
+    db: str | os.PathLike | None = None,
+    display_names: Sequence[str | None] | None = None,
+    progress: Progress | None = None,
+    collection_year: str | None = None,
+    window: tuple[date, date] | None = None,
+    window_months: int | None = None,
+) -> list[LoadReport]:
+    """What loading files given together would do: one report per list of each file, and one per return
+    whose files are given together (an SSDA903's CSV tables, its XML or a zip). Commits nothing."""
+    names = list(display_names) if display_names is not None else None
+    return load_files(
+        list(paths),
         as_of=as_of,
         who="check",
         valid_rows_only=True,
         db=db,
         progress=progress,
-        display_names=[display_name] if display_name else None,
+        display_names=names if names and any(names) else None,
         window=window,
         window_months=window_months,
         dry_run=True,
+        collection_year=collection_year,
     )
-    return reports
 
 
 @authority.scoped

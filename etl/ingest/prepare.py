@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -42,6 +42,13 @@ class Prepared:
     bundle: str | None = None  # the return it is part of (etl.readers.read.Part.bundle)
     # One list of a file of several (a workbook's sheet): the file's lists share one write, all or nothing.
     of_several: bool = False
+    # A return's list (etl.readers.read.Part): each row's line, the reader's findings and refused records,
+    # and the window (collection year) it is the whole truth for.
+    lines: list[int] | None = None
+    reader_findings: list[tuple] = field(default_factory=list)
+    reader_errors: int = 0
+    window: tuple[date, date] | None = None
+    text_cells: bool = False
 
 
 def prepare_group(reader: Reader, paths: Sequence[str | os.PathLike], names: Sequence[str | None]) -> list[Prepared]:
@@ -66,7 +73,17 @@ def prepare_all(path: str | os.PathLike, name: str | None) -> list[Prepared]:
 
 def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
     item = Prepared(
-        path, part.name, file=part.file, content_hash=part.content_hash, bundle=part.bundle, of_several=several
+        path,
+        part.name,
+        file=part.file,
+        content_hash=part.content_hash,
+        bundle=part.bundle,
+        of_several=several,
+        lines=part.lines,
+        reader_findings=part.findings,
+        reader_errors=part.errors,
+        window=part.window,
+        text_cells=part.text_cells,
     )
     try:
         index, item.recognised = find_header(part.top, part.sheet)
@@ -84,6 +101,8 @@ def _prepare_part(path: Path, part: Part, *, several: bool) -> Prepared:
     if part.file is not None:
         part.file.header = part.top[index]
         part.file.header_line = part.top_line + index
+    elif part.lines is not None:
+        _, item.rows = part.rows()  # a return's records, each with its own line: no header among them
     else:
         first_line, rows = part.rows()
         skip = index + 1 + (part.top_line - first_line)
@@ -138,6 +157,10 @@ def stage_for(con) -> duckdb.DuckDBPyConnection:
     teams = con.execute("SELECT team, service, area FROM organisation").fetchall()
     if teams:
         stage.executemany("INSERT INTO organisation VALUES (?, ?, ?)", teams)
+    stage.execute("CREATE TABLE team_aliases (alias VARCHAR, team VARCHAR)")
+    aliases = con.execute("SELECT alias, team FROM team_aliases").fetchall()
+    if aliases:
+        stage.executemany("INSERT INTO team_aliases VALUES (?, ?)", aliases)
     stage.execute("CREATE TABLE calendar (day DATE, is_working_day BOOLEAN, working_day_number INTEGER)")
     warehouse.fill_calendar(stage)
     return stage

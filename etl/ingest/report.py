@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from etl.catalogue.contract import RETURNS
+
 OUTCOMES = ("loaded", "loaded valid rows only", "re-dated", "no change", "refused", "preview", "undone", "skipped")
 
 
@@ -41,6 +43,11 @@ class LoadReport:
     unchanged: int = 0
     # Unchanged records this extract's later as-of date re-dated (their deadlines are judged at it).
     redated: int = 0
+    # Records held from earlier loads that a return's window (the census) or collection year (the SSDA903,
+    # etl/ingest/bundle.py) covers but the return lacks: they count nowhere.
+    retired: int = 0
+    # Records of a return that a return taken later already holds: that one's versions are kept.
+    kept_newer: int = 0
     rejected: int = 0
     warnings: int = 0
     findings: list[Finding] = field(default_factory=list)
@@ -55,7 +62,6 @@ class LoadReport:
     # The window the load is the whole truth for (docs/spec/windows.md), and what it did with it.
     window_from: date | None = None
     window_to: date | None = None
-    retired: int = 0  # records held from earlier loads, in the window, not in this list
     retired_keys: list[tuple] = field(default_factory=list)
     held: int = 0  # versions kept for history: a list with a later as-of date speaks for them
     held_by: date | None = None
@@ -63,6 +69,8 @@ class LoadReport:
     uncounted: list[str] = field(default_factory=list)  # KPIs its records cannot count
     # A check (dry run) of a whole file: the authority's figures it would change (shared by its lists).
     changes: list[FigureChange] | None = None
+    # A list of a return (the CIN census): it loads with the return's other lists or not at all.
+    whole: bool = False
 
     @property
     def ok(self) -> bool:
@@ -84,7 +92,7 @@ class LoadReport:
                 f"{head}: refused, nothing loaded{where}: {self.rejected:,} of {counted(self.rows_read, 'row')} "
                 f"{'has' if self.rejected == 1 else 'have'} errors (listed below). Correct them and load the file again"
             )
-            if good:
+            if good and not self.whole and self.extract_type not in RETURNS:  # a return is all or nothing
                 text += f", or load the {counted(good, 'valid row')} only"
             return text
         counts = (
@@ -93,9 +101,11 @@ class LoadReport:
         )
         if self.redated:
             counts += f" ({self.redated:,} re-dated to the as-of date)"
+        if self.retired and self.window_from is None:  # a return's year (its notes say which); a window: below
+            counts += f", {self.retired:,} retired"
         counts += f", {self.rejected:,} rejected, {counted(self.warnings, 'warning')}"
         text = f"{head}: {self.outcome}{where}: {counts}"
-        if self.retired:
+        if self.retired and self.window_from is not None:
             text += (
                 f"; {counted(self.retired, 'record')} held from earlier loads {'is' if self.retired == 1 else 'are'} "
                 f"not in this list, which covers {self.window_words()}: retired"

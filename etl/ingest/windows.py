@@ -38,10 +38,7 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-def record_noun(extract: ExtractType) -> str:
-    """`referral`, `section 47 enquiry`: one record of the type, in the type's own words."""
-    words = extract.words.removesuffix(" extract").removesuffix(" list")
-    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+record_noun = write.record_noun  # kept here for its callers; write.py names retired records with it
 
 
 def months_before(as_of: date, months: int) -> date:

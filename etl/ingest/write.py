@@ -28,11 +28,14 @@ def rebuild_kpis(con, sources: set[str] | None) -> None:
 
 def sources_for(extract_type: str) -> set[str] | None:
     """The KPI sources a change of this type moves: its own; every one for the organisation reference
-    (team -> service -> area -> authority); none for a type no KPI reads (the Practice Action Plans)."""
+    (team -> service -> area -> authority) and the allocation history (which team an Unallocated record
+    counts for); none for a type no KPI reads (the Practice Action Plans)."""
     extract = EXTRACT_TYPES.get(extract_type)
-    if extract is not None and extract.declares_teams:
+    if extract is not None and (extract.declares_teams or extract.allocates):
         return None
-    return {extract_type} if extract_type in KPI_SOURCES else set()
+    own = {extract_type} if extract_type in KPI_SOURCES else set()
+    # The sources whose KPI SQL also reads this type (care_episodes.sql reads List 8's children in care).
+    return own | {t.name for t in EXTRACT_TYPES.values() if extract_type in t.reads and t.name in KPI_SOURCES}
 
 
 def keys_on(extract: ExtractType, left: str, right: str) -> str:
@@ -336,8 +339,6 @@ def report_retired(stage: duckdb.DuckDBPyConnection, report: LoadReport, extract
     """Say how many records held from earlier loads this list retired, and name each (the load's findings)."""
     if not report.retired:
         return
-    from etl.ingest.windows import record_noun
-
     reason = (
         f"{counted(report.retired, record_noun(extract))} held from earlier loads "
         f"{'is' if report.retired == 1 else 'are'} not in this list, which covers {report.window_words()}: "
@@ -355,3 +356,78 @@ def report_retired(stage: duckdb.DuckDBPyConnection, report: LoadReport, extract
 
 def next_load_id(con) -> int:
     return con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
+
+
+def keep_unsaid(con, extract: ExtractType, said: set[str]) -> None:
+    """A return's record keeps what the return does not say: for a record the warehouse holds already,
+    each column outside `said` (the census names no team and no seen date) takes the stored value, so a
+    census over an extract changes only what the census gives. Works on `good` before it is compared."""
+    unsaid = [c for c in extract.column_names if c not in said and c not in extract.key]
+    if not unsaid:
+        return
+    table = extract.table
+    if dialect_of(con).postgres:  # `good` is a temp table there (prepare.push_good)
+        sets = ", ".join(f'"{c}" = t."{c}"' for c in unsaid)
+        con.execute(f'UPDATE good SET {sets} FROM "{table}" t WHERE {keys_on(extract, "good", "t")}')
+        return
+    # DuckDB: `good` is the validator's view; the kept values go into a table it then reads.
+    held = " AND ".join(f't."{k}" IS NOT NULL' for k in extract.key[:1])
+    picked = ", ".join(
+        f'CASE WHEN {held} THEN t."{c}" ELSE g."{c}" END AS "{c}"' if c in unsaid else f'g."{c}"'
+        for c in extract.column_names
+    )
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE _good_kept AS SELECT g.line, {picked} FROM good g LEFT JOIN "{table}" t '
+        f"ON {keys_on(extract, 'g', 't')}"
+    )
+    con.execute("DROP VIEW good")
+    con.execute("CREATE TEMP VIEW good AS SELECT * FROM _good_kept")
+
+
+def retire_window(con, extract: ExtractType, load_id: int, window: tuple[date, date]) -> int:
+    """A return is the whole truth for its window (its collection year, by the type's window date): the
+    records held from earlier loads in it that the return lacks are retired, moved to `<table>_replaced`
+    as replaced by this load (so undo brings them back). Returns how many."""
+    table = extract.table
+    column = extract.window_date
+    if column is None:
+        return 0
+    touch(con, table, f"{table}_replaced")
+    outside = (
+        f'"{column}" BETWEEN $first AND $last AND NOT EXISTS (SELECT 1 FROM good g WHERE {keys_on(extract, "g", "t")})'
+    )
+    params = {"first": window[0], "last": window[1]}
+    [(retired,)] = con.execute(f'SELECT count(*) FROM "{table}" t WHERE {outside}', params).fetchall()
+    if not retired:
+        return 0
+    columns = ", ".join(f'"{c}"' for c in extract.column_names)
+    dated = ", as_of" if extract.record_level else ""
+    con.execute(
+        f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by{dated}) '
+        f'SELECT {columns}, load_id, $load{dated} FROM "{table}" t WHERE {outside}',
+        {**params, "load": load_id},
+    )
+    con.execute(f'DELETE FROM "{table}" t WHERE {outside}', params)
+    return retired
+
+
+def log_load(
+    con,
+    stage: duckdb.DuckDBPyConnection | None,
+    report: LoadReport,
+    prepared: Prepared,
+    *,
+    as_of: date,
+    who: str,
+    batch: int | None = None,
+) -> None:
+    """A load's row in `loads` and its findings written at once (a return's, a refused list's): `open_load`
+    then `close_load`."""
+    open_load(con, report.load_id, prepared, as_of=as_of, who=who, batch=batch)
+    close_load(con, stage, report, prepared, batch=batch or report.load_id)
+
+
+def record_noun(extract: ExtractType) -> str:
+    """`referral`, `section 47 enquiry`: one record of the type, in the type's own words."""
+    words = extract.words.removesuffix(" extract").removesuffix(" list")
+    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")

@@ -66,9 +66,17 @@ class Action:
 
     @property
     def leads(self) -> list[str]:
-        """The responsible leads as the council writes them ("A and B", "A; B")."""
-        text = self.lead.replace(";", ",").replace(" and ", ",")
-        return [p.strip() for p in text.split(",") if p.strip()]
+        """The responsible leads as the council writes them ("A; B", "Head of X and Head of Y"). A comma
+        or an "and" inside one title stays ("Head of Service, Assessment and Intervention"): a piece
+        split off on "and" must be a title of several words, never a fragment such as "Intervention"."""
+        leads = []
+        for part in (p.strip() for p in self.lead.replace("\n", ";").split(";")):
+            pieces = [p.strip() for p in part.split(" and ")]
+            if len(pieces) > 1 and all(len(p.split()) >= 2 and "," not in p for p in pieces):
+                leads.extend(pieces)
+            elif part:
+                leads.append(part)
+        return leads
 
     @property
     def due_text(self) -> str:

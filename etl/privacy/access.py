@@ -32,7 +32,9 @@ Dash-free and Flask-free: the ETL side may import it.
 from __future__ import annotations
 
 import contextvars
+import difflib
 import getpass
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -177,6 +179,16 @@ class Viewer:
         """ "a.khan, head of service (Family Safeguarding)" for the page header."""
         scope = self.teams or self.services
         return f"{self.name}, {ROLE_WORDS[self.role]}" + (f" ({', '.join(scope)})" if scope else "")
+
+    @property
+    def home(self) -> tuple[str, str] | None:
+        """(level, unit) of the scorecard this viewer opens on: a team manager's (first) team, a head
+        of service's (first) service; None for everyone else (the authority's)."""
+        if self.role is Role.TEAM_MANAGER and self.teams:
+            return "team", self.teams[0]
+        if self.role is Role.HEAD_OF_SERVICE and self.services:
+            return "service", self.services[0]
+        return None
 
     def refusal(self, capability: str) -> str:
         """The plain sentence a refused request gets."""
@@ -395,6 +407,53 @@ def check_plans(viewer: Viewer | None) -> None:
     """Refuse (AccessDenied) unless `viewer` may edit actions and events (analysts, the board, the command line)."""
     if viewer is not None and not viewer.may(PLANS):
         raise AccessDenied(viewer.refusal(PLANS))
+
+
+# --- the access file against the organisation reference ----------------------------
+
+log = logging.getLogger("cpip.access")
+
+
+def unknown_scope(file: AccessFile | None, org: Iterable[tuple[str, str, str]]) -> list[str]:
+    """A sentence for each team or service the access file names that the organisation
+    reference (team, service, area rows) does not, with the closest known names: that
+    user would otherwise see only refusals. Names match as the policy matches them (case aside)."""
+    if file is None:
+        return []
+    rows = list(org)
+    known = {"team": sorted({t for t, _, _ in rows if t}), "service": sorted({s for _, s, _ in rows if s})}
+    found = []
+    for user, entry in file.users.items():
+        for kind, names in (("team", entry.teams), ("service", entry.services)):
+            folded = {k.casefold() for k in known[kind]}
+            for name in names:
+                if name.casefold() in folded:
+                    continue
+                close = difflib.get_close_matches(name, known[kind], n=2, cutoff=0.6)
+                hint = f" (closest: {' or '.join(close)})" if close else ""
+                found.append(
+                    f"The access file gives {user} the {kind} {name!r}, which the organisation reference does not "
+                    f"name{hint}: {user} sees only refusals until the access file or the reference is corrected."
+                )
+    return found
+
+
+def check_access_file(db: Db = None) -> list[str]:
+    """The access file's unknown teams and services against the organisation reference in the
+    warehouse, each logged as a warning; [] in single-user mode or before any organisation is loaded."""
+    current = policy()
+    if current.single_user:
+        return []
+    from etl.store.warehouse import reading
+
+    with reading(db) as con:
+        org = con.execute("SELECT team, service, area FROM organisation").fetchall()
+    if not org:
+        return []
+    found = unknown_scope(current.file, org)
+    for sentence in found:
+        log.warning("%s", sentence)
+    return found
 
 
 def os_user() -> str:

@@ -42,7 +42,7 @@ from etl.store.warehouse import reading
 # Every KPI source but kpi_values has records behind it, judged in etl/rules/kpis/<source>.sql.
 RECORD_SOURCES = kpis.RECORD_SOURCES
 LIST_COLUMNS = ["child_id", "team", "start", "deadline", "event_date", "working_days", "outcome"]
-DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "outcome"]
+DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "days_left", "days_overdue", "outcome"]
 COUNTED = kpis.COUNTED  # the denominator's outcomes; `not yet due` is outside
 
 
@@ -302,46 +302,115 @@ def _record(viewer: access.Viewer | None, address: str, fmt: str, children: int,
     access_log.record(who=who, role=role, list_name=address, fmt=fmt, children=children, db=db)
 
 
+# How far back an overdue record is listed by default: older ones are folded into a count (a team
+# manager's week is what falls due and what went overdue lately, not an interview missed years ago).
+DUE_CUTOFF_MONTHS = 3
+CUTOFF_CHOICES = (1, 3, 6, 12, 0)  # 0: every overdue record listed
+
+
 @dataclass
 class DueList:
-    rows: pd.DataFrame  # DUE_COLUMNS, soonest deadline first
+    rows: pd.DataFrame  # DUE_COLUMNS: due soonest first, then overdue most recent first
     days: int
     team: str | None
     teams: list[str] | None  # the teams covered (None: every team)
     on: date | None
     now: dict[str, date | None]  # the "now" of each extract type
+    level: str = "team"  # the unit asked for: a team, a service, an area, or (with no unit) every team
+    unit: str | None = None
+    cutoff: int = DUE_CUTOFF_MONTHS  # months; overdue longer than this is counted, not listed (0: all listed)
+    older: int = 0  # overdue records left out by the cut-off
+    older_children: int = 0
 
     @property
     def children(self) -> int:
         return int(self.rows["child_id"].nunique())
 
+    @property
+    def overdue(self) -> int:
+        """Overdue records listed (the cut-off's are in `older`)."""
+        return int((self.rows["outcome"] == "overdue").sum())
 
-def due_address(team: str | None, days: int, on: date | None, *, csv: bool = False) -> str:
+    @property
+    def due(self) -> int:
+        return len(self.rows) - self.overdue
+
+    @property
+    def scope(self) -> str:
+        """The unit in words: "Coastal FS 1", "the service Family Safeguarding", "every team"."""
+        if self.level == "team" and self.unit:
+            return self.unit
+        if self.unit:
+            return f"the {self.level} {self.unit}"
+        if self.teams is None:
+            return "every team"
+        return f"{len(self.teams)} {'team' if len(self.teams) == 1 else 'teams'}"
+
+
+def due_address(
+    team: str | None,
+    days: int,
+    on: date | None,
+    *,
+    csv: bool = False,
+    level: str | None = None,
+    unit: str | None = None,
+    cutoff: int = DUE_CUTOFF_MONTHS,
+) -> str:
+    """`/due?team=Coastal%20FS%201&days=5` (a team), `/due?level=service&unit=...&days=5` (a service or area)."""
     from urllib.parse import urlencode
 
     params: dict = {}
     if team:
         params["team"] = team
+    elif level and level not in ("team", "la") and unit:
+        params["level"] = level
+        params["unit"] = unit
     params["days"] = days
     if on:
         params["on"] = on.isoformat()
+    if cutoff != DUE_CUTOFF_MONTHS:
+        params["cutoff"] = cutoff
     return f"/due{'.csv' if csv else ''}?" + urlencode(params, quote_via=_quote)
 
 
 def due_list(
-    *, team: str | None = None, days: int = 5, on: date | None = None, fmt: str = "cli", db: Db = None
+    *,
+    team: str | None = None,
+    days: int = 5,
+    on: date | None = None,
+    fmt: str = "cli",
+    db: Db = None,
+    level: str | None = None,
+    unit: str | None = None,
+    cutoff: int = DUE_CUTOFF_MONTHS,
 ) -> DueList:
     """Open records of every timed KPI whose deadline falls in the next `days`
-    working days, and those overdue, soonest first: for one team, or for every
-    team the viewer may see. "Now" is `on`, else each extract type's latest as-of."""
+    working days, and those overdue: for one team (`team`, or `level="team"`),
+    a service or an area (`level`, `unit`), or every team the viewer may see.
+    Due soonest first, then overdue most recent first, each with the days to its
+    deadline or the days since it passed; overdue for more than `cutoff` months
+    (0: none) is counted in `older`, not listed. "Now" is `on`, else each extract
+    type's latest as-of."""
     if not 0 <= days <= 260:
         raise ValueError(f"days must be between 0 and 260 working days, not {days}")
+    if not 0 <= cutoff <= 120:
+        raise ValueError(f"the cut-off must be between 0 (none) and 120 months, not {cutoff}")
+    if level == "team" and unit and not team:
+        team = unit
+    if team:
+        level, unit = "team", team
+    elif level in (None, "la") or not unit:
+        level, unit = "team", None
     with reading(db) as con:
         viewer, allowed = _scope(con)
         if team:
             _unit_teams(con, "team", team)
             access.check_teams(viewer, [team], allowed, f"the team {team}")
             teams: list[str] | None = [team]
+        elif unit:
+            teams, what = _wanted_teams(con, level, unit)
+            access.check_teams(viewer, teams, allowed, what)
         elif allowed is not None:
             access.check_teams(viewer, [], allowed, "every team")
             teams = sorted(allowed)
@@ -349,9 +418,35 @@ def due_list(
             teams = None
         now = _now(con, on)
         frame = _due_rows(con, now, days, teams)
-    result = DueList(frame[DUE_COLUMNS], days, team, teams, on, now)
-    _record(viewer, due_address(team, days, on, csv=fmt == "csv"), fmt, result.children, db)
+    frame, older = _fold_older(frame, now, cutoff)
+    result = DueList(
+        frame[DUE_COLUMNS].reset_index(drop=True), days, team, teams, on, now, level, unit, cutoff,
+        len(older), int(older["child_id"].nunique()),
+    )  # fmt: skip
+    address = due_address(team, days, on, csv=fmt == "csv", level=level, unit=unit, cutoff=cutoff)
+    _record(viewer, address, fmt, result.children, db)
     return result
+
+
+def _fold_older(frame: pd.DataFrame, now: dict[str, date | None], cutoff: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the rows listed, the overdue rows older than `cutoff` months before their source's "now")."""
+    if not cutoff or frame.empty:
+        return frame, frame.iloc[0:0]
+    sources = {m.metric_id: m.source for m in timed_metrics()}
+    limits = {s: _months_before(d, cutoff) for s, d in now.items() if d is not None}
+    limit = frame["metric_id"].map(lambda m: limits.get(sources.get(m)))
+    deadline = frame["deadline"].astype(str).str.slice(0, 10)
+    older = (frame["outcome"] == "overdue") & limit.notna() & (deadline < limit.fillna(""))
+    return frame[~older], frame[older]
+
+
+def _months_before(day: date, months: int) -> str:
+    """The ISO date `months` calendar months before `day` (the 31st falls back to the month's last day)."""
+    import calendar as _calendar
+
+    index = day.year * 12 + day.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    return date(year, month, min(day.day, _calendar.monthrange(year, month)[1])).isoformat()
 
 
 def _now(con: duckdb.DuckDBPyConnection, on: date | None) -> dict[str, date | None]:
@@ -374,7 +469,8 @@ def _due_rows(con: duckdb.DuckDBPyConnection, now: dict[str, date | None], days:
         params[f"on_{i}"] = today
         parts.append(
             f"""SELECT metric_id, child_id, team, start, deadline,
-                       CASE WHEN outcome = 'overdue' THEN 'overdue' ELSE 'due' END AS outcome, due_at
+                       CASE WHEN outcome = 'overdue' THEN 'overdue' ELSE 'due' END AS outcome, due_at,
+                       CAST(CAST(due_at AS DATE) - CAST($on_{i} AS DATE) AS INTEGER) AS days_to
                 FROM ({records}) AS r_{i}
                 WHERE outcome IN ('overdue', 'not yet due') AND deadline IS NOT NULL
                   AND deadline_wd <= (SELECT working_day_number FROM calendar
@@ -386,5 +482,14 @@ def _due_rows(con: duckdb.DuckDBPyConnection, now: dict[str, date | None], days:
     if teams is not None:
         where += " AND team IN (SELECT unnest(CAST($teams AS VARCHAR[])))"
         params["teams"] = teams
-    sql = f"SELECT {', '.join(DUE_COLUMNS)} FROM ({' UNION ALL '.join(parts)}) AS d {where}"
-    return con.execute(sql + " ORDER BY due_at, metric_id, team, child_id", params).df()
+    # Calendar days either side of the deadline's date: what a person counts on a wall calendar.
+    sql = f"""SELECT metric_id, child_id, team, start, deadline,
+                     CASE WHEN outcome = 'due' THEN days_to END AS days_left,
+                     CASE WHEN outcome = 'overdue' THEN -days_to END AS days_overdue, outcome
+              FROM ({" UNION ALL ".join(parts)}) AS d {where}
+              ORDER BY CASE WHEN outcome = 'overdue' THEN 1 ELSE 0 END,
+                       CASE WHEN outcome = 'due' THEN due_at END, due_at DESC, metric_id, team, child_id"""
+    frame = con.execute(sql, params).df()
+    for name in ("days_left", "days_overdue"):
+        frame[name] = frame[name].astype("Int64")
+    return frame

@@ -85,6 +85,15 @@ class Part:
     rows: Callable[[], tuple[int, list[list[object]]]] | None = None
     # Files given together that are one return (an SSDA903's tables) share this: loaded as one, all or nothing.
     bundle: str | None = None
+    # A return's lists (the CIN census's): the line each row of rows() starts on in the file, the reader's
+    # own findings (severity, line, column, value, reason), how many of its records it refused (they are not
+    # in rows()), and the window the return is the whole truth for (its collection year, judged by the
+    # type's window date).
+    lines: list[int] | None = None
+    findings: list[tuple[str, int | None, str | None, str | None, str]] = field(default_factory=list)
+    errors: int = 0
+    window: tuple[date, date] | None = None
+    text_cells: bool = False  # rows() gives each cell as the text (or None) to stage, nothing to convert
 
 
 def csv_parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
@@ -342,18 +351,28 @@ def stage_rows(
     first_line: int,
     recognised: Recognised,
     table: str = "stage",
+    *,
+    lines: list[int] | None = None,
+    empty_ok: bool = False,
+    text_cells: bool = False,
 ) -> int:
     """Stage a worksheet's data rows (cells as the workbook reader gives them) like `stage` does a CSV:
-    record n (from 0) is on spreadsheet row `first_line + n`. Only the contract's columns are taken."""
+    record n (from 0) is on spreadsheet row `first_line + n`, or on `lines[n]` where the reader says
+    (an XML return's records). Only the contract's columns are taken. `empty_ok`: no rows is a list of
+    none (a return's module with no records that year), not a refusal. `text_cells`: the cells are text
+    already."""
     extract = recognised.extract
     data: dict[str, list[object]] = {
-        "line": list(range(first_line, first_line + len(rows))),
+        "line": list(lines) if lines is not None else list(range(first_line, first_line + len(rows))),
         "_blank": [all(cell is None or cell == "" for cell in row) for row in rows],
     }
     taken = [(c, recognised.positions.get(c.name)) for c in extract.columns]
     for column, position in taken:
         if position is None:
             data[column.name] = [None] * len(rows)
+            continue
+        if text_cells:  # a reader that gives text already (an XML return's values): taken as they are
+            data[column.name] = [row[position] for row in rows]
             continue
         convert = _CELL_TEXT.get(column.type, cell_text)
         # Column by column: one converter call per cell, short rows (trailing blanks cut) read as blank.
@@ -376,7 +395,7 @@ def stage_rows(
         )
     finally:
         os.unlink(handle.name)
-    return _stage_view(con, recognised, table, "line", f'"{table}_raw"', "the list")
+    return _stage_view(con, recognised, table, "line", f'"{table}_raw"', "the list", empty_ok=empty_ok)
 
 
 def cell_text(cell: object, kind: str) -> str | None:
@@ -423,7 +442,14 @@ def _flag_words(value: str) -> str:
 
 
 def _stage_view(
-    con: duckdb.DuckDBPyConnection, recognised: Recognised, table: str, line_sql: str, source: str, what: str
+    con: duckdb.DuckDBPyConnection,
+    recognised: Recognised,
+    table: str,
+    line_sql: str,
+    source: str,
+    what: str,
+    *,
+    empty_ok: bool = False,
 ) -> int:
     """The view `table(line, <contract columns>)` over the raw rows, without blank ones. A column that may
     hold Yes/No instead of dates (`or_flag`) is read as that flag when every value given is Yes/No."""
@@ -459,7 +485,7 @@ def _stage_view(
         """
     )
     rows = con.execute(f'SELECT count(*) FROM "{table}_raw" WHERE NOT _blank').fetchall()[0][0]
-    if rows == 0:
+    if rows == 0 and not empty_ok:
         raise ExtractFileError(f"{what} has a header but no data rows")
     return rows
 

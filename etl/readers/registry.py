@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.formats import ssda903_reader
 from etl.readers.read import Part, csv_parts
 from etl.readers.workbook import workbook_parts
+from etl.readers.xml import xml_parts
 
 __all__ = [
     "READERS",
@@ -46,9 +48,14 @@ class Reader:
     several: bool = False
     # Files given together -> the groups read together (one return of several files). None: each alone.
     gather: Callable[[Sequence[Path]], list[list[Path]]] | None = None
+    # A format told by its content, not its suffix (an SSDA903 table is a CSV whose header is one of the
+    # return's tables; its XML has the root EXPSSDA903): it claims the files this says are its own.
+    recognises: Callable[[Path], bool] | None = None
 
     def claims(self, path: Path) -> bool:
         """The file is this reader's: its suffix, and its first bytes where the format has them."""
+        if self.recognises is not None:
+            return self.recognises(path)
         if path.suffix.lower() not in self.suffixes:
             return False
         if not self.magic:
@@ -64,6 +71,18 @@ CSV = Reader("csv", (".csv",), "a CSV file", csv_parts)
 
 READERS: list[Reader] = [
     Reader("workbook", (".xlsx", ".xlsm"), "an Excel workbook", workbook_parts, b"PK\x03\x04", several=True),
+    # A statutory return's XML, read by its root element (etl/readers/xml.py's ROOTS).
+    Reader("xml", (".xml",), "a return's XML file (CIN census or SSDA903)", xml_parts),
+    # An SSDA903 return's CSV tables given together (one return, told apart by their headers) or a zip of them
+    # or of its XML.
+    Reader(
+        "ssda903",
+        (".zip",),
+        "a zipped SSDA903 return",
+        ssda903_reader.parts,
+        gather=ssda903_reader.gather,
+        recognises=ssda903_reader.claims,
+    ),
     CSV,
 ]
 

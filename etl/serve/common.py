@@ -17,7 +17,9 @@ from etl.store import authority
 
 # Record sources of metrics that councils counted upstream (kpi_values) before these extracts existed: while a
 # source holds no record, freshness names kpi_values as the metric's source.
-_COUNTED_UPSTREAM_UNTIL_NOW = ("s47_enquiries", "children_in_care", "care_leavers")
+_COUNTED_UPSTREAM_UNTIL_NOW = (
+    "s47_enquiries", "children_in_care", "care_leavers", "care_episodes", "health_outcomes", "care_leaver_outcomes",
+)  # fmt: skip
 # The units one level below, for drill-down (la -> services; area, service -> teams).
 CHILD_LEVEL = {"la": "service", "area": "team", "service": "team"}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from etl.catalogue.contract import EXTRACT_TYPES
@@ -64,3 +66,27 @@ def freshness(db: Db = None) -> pd.DataFrame:
     frame["latest_period"] = pd.Series([None if pd.isna(v) else v for v in frame["latest_period"]], dtype=object)
     frame["as_of"] = pd.Series([None if pd.isna(v) else pd.Timestamp(v).date() for v in frame["as_of"]], dtype=object)
     return frame
+
+
+def latest_complete_period(db: Db = None) -> str | None:
+    """The latest month with KPI data that had ended before the latest load's as-of date (a
+    list taken on 5 April holds March whole, April in part): the board pack's default month.
+    The latest month with data when none has; None when nothing is loaded."""
+    from etl.rules.calendar import parse_period
+    from etl.serve.units import periods
+
+    months = periods(db)
+    if not months:
+        return None
+    fresh = freshness(db)
+    loaded = fresh[(fresh["kind"] == "extract") & ~fresh["name"].isin(["organisation", "actions"])]["as_of"]
+    dates = [d for d in loaded if d is not None]
+    if not dates:
+        return months[-1]
+    latest = max(dates)
+    for month in reversed(months):
+        first = parse_period(month)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        if latest >= following:  # the month's last day is before the as-of date
+            return month
+    return months[-1]

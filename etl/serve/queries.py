@@ -30,7 +30,7 @@ from etl.serve.comparators import (
     published_year_for,
     reference_authority,
 )
-from etl.serve.freshness import freshness
+from etl.serve.freshness import freshness, latest_complete_period
 from etl.serve.rag import AMBER, GREEN, NO_DATA, RED, direction_array, direction_for, exact, rag_array, rag_for
 from etl.serve.scorecard import (
     MATRIX_COLUMNS,
@@ -68,6 +68,7 @@ __all__ = [
     "exact",
     "freshness",
     "icon_matrix",
+    "latest_complete_period",
     "latest_period",
     "matrix_counts",
     "org_units",

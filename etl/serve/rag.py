@@ -6,11 +6,13 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
 
-from etl.catalogue.metrics import Metric, Polarity
+from etl.catalogue.metrics import Metric, Polarity, catalogue
 from etl.serve.common import _thresholds
 
 GREEN, AMBER, RED, NO_DATA = "Green", "Amber", "Red", "No data"
+SMALL = "Small numbers"  # a share over fewer records than metrics.yml's min_denominator: shown, not rated
 
 # --- RAG and direction, vectorised and scalar ---------------------------------
 
@@ -49,6 +51,24 @@ def rag_array(
     return out
 
 
+def small_numbers_array(rag: np.ndarray, denominators: Iterable[float], minimums: Iterable[float]) -> np.ndarray:
+    """`rag` with Green, Amber and Red turned to "Small numbers" where the denominator is below
+    the KPI's min_denominator (counts: give a minimum of 0, or NaN denominators)."""
+    out = np.asarray(rag, dtype=object).copy()
+    den = np.asarray(pd.to_numeric(pd.Series(list(denominators)), errors="coerce"), dtype=float)
+    low = np.asarray(list(minimums), dtype=float)
+    with np.errstate(invalid="ignore"):
+        small = (den < low) & np.isin(out, [GREEN, AMBER, RED])
+    out[small] = SMALL
+    return out
+
+
+def minimums_of(metric_ids: Iterable[str]) -> list[float]:
+    """Each KPI's min_denominator (0 for a count: never small)."""
+    metrics = {m.metric_id: m for m in catalogue().metrics}
+    return [0.0 if metrics[m].unit == "count" else float(metrics[m].min_denominator) for m in metric_ids]
+
+
 def direction_array(values: Iterable[float], previous: Iterable[float], polarity: Iterable[str]) -> np.ndarray:
     """Direction of travel against the previous month, in each metric's polarity:
     improving / worsening / no change; up / down / no change for monitored metrics;
@@ -74,14 +94,18 @@ def _is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def rag_for(metric: Metric, value: float | None, period: str, level: str | None = None) -> str:
-    """RAG of one value with the thresholds in force in `period` (at `level`)."""
+def rag_for(
+    metric: Metric, value: float | None, period: str, level: str | None = None, denominator: float | None = None
+) -> str:
+    """RAG of one value with the thresholds in force in `period` (at `level`); "Small numbers"
+    for a share whose `denominator` is below the KPI's min_denominator."""
     if not metric.rated_at(level):
         return ""
     if _is_missing(value):
         return NO_DATA
     _, green, amber = _thresholds(metric, period, level)
-    return str(rag_array([value], [green], [amber], [str(metric.polarity)])[0])
+    rag = str(rag_array([value], [green], [amber], [str(metric.polarity)])[0])
+    return SMALL if rag in (GREEN, AMBER, RED) and metric.small_numbers(denominator) else rag
 
 
 def direction_for(metric: Metric, value: float | None, previous: float | None) -> str:

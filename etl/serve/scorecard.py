@@ -22,7 +22,7 @@ from etl.serve.common import (
     _unit_or_authority,
 )
 from etl.serve.comparators import _comparators
-from etl.serve.rag import direction_array, exact, rag_array
+from etl.serve.rag import direction_array, exact, minimums_of, rag_array, small_numbers_array
 from etl.serve.units import _UNITS_SQL, _children, _resolve_unit, _units_at
 from etl.store import authority
 from etl.store.db import Connection, Db
@@ -97,6 +97,7 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     frame["period"] = period
     frame["level"] = level
     frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
+    frame["rag"] = small_numbers_array(frame["rag"], frame["denominator"], minimums_of(frame["metric_id"]))
     frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
     # DuckDB hands lists over as masked arrays (tolist() turns masked gaps into None), PostgreSQL as lists.
     frame["sparkline"] = [s.tolist() if hasattr(s, "tolist") else list(s) for s in frame["sparkline"]]
@@ -247,12 +248,13 @@ def icon_matrix(period: str, level: str = "la", unit: str | None = None, *, db: 
 
 
 def matrix_counts(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    """How many KPIs (and cells) of an icon matrix show each variation and assurance:
-    {"special cause concerning": (KPIs, cells), ...}."""
+    """How many KPIs, and in how many units, of an icon matrix show each variation and assurance:
+    {"special cause concerning": (KPIs, units), ...} (12 KPIs hit and miss in 5 services, not in
+    the 24 cells they fill)."""
     out: dict[str, tuple[int, int]] = {}
     for column in ("variation", "assurance"):
         for value, rows in frame[frame[column].astype(bool)].groupby(column):
-            out[str(value)] = (rows["metric_id"].nunique(), len(rows))
+            out[str(value)] = (rows["metric_id"].nunique(), rows["org_unit"].nunique())
     return out
 
 

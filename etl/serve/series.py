@@ -23,7 +23,7 @@ from etl.serve.common import (
     _thresholds,
     _unit_or_authority,
 )
-from etl.serve.rag import rag_array
+from etl.serve.rag import minimums_of, rag_array, small_numbers_array
 from etl.serve.units import _REPORTED, _children, _resolve_unit, _teams_under
 from etl.store.db import Db
 from etl.store.warehouse import reading
@@ -31,14 +31,20 @@ from etl.store.warehouse import reading
 # --- one metric: series, breakdown, matrices -------------------------------------
 
 
-def _rag_by_period(metric: Metric, values: pd.Series, period_labels: pd.Series, level: str) -> pd.DataFrame:
-    """target, green, amber and rag per row, with the thresholds of each row's period at `level`."""
+def _rag_by_period(
+    metric: Metric, values: pd.Series, period_labels: pd.Series, level: str, denominators: pd.Series | None = None
+) -> pd.DataFrame:
+    """target, green, amber and rag per row, with the thresholds of each row's period at `level`
+    ("Small numbers" where a share's denominator is below the KPI's min_denominator)."""
     years = period_labels.map(financial_year_of)
     by_year = {y: _thresholds(metric, p, level) for y, p in zip(years, period_labels, strict=True)}
     limits = np.array([by_year[y] for y in years], dtype=float).reshape(-1, 3)
     out = pd.DataFrame({"target": limits[:, 0], "green": limits[:, 1], "amber": limits[:, 2]}, index=values.index)
     rated = [metric.rated_at(level)] * len(values)
     out["rag"] = rag_array(values, out["green"], out["amber"], [str(metric.polarity)] * len(values), rated)
+    if denominators is not None:
+        low = [0.0 if metric.unit == "count" else float(metric.min_denominator)] * len(values)
+        out["rag"] = small_numbers_array(out["rag"].to_numpy(), denominators, low)
     return out
 
 
@@ -71,7 +77,8 @@ def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
     if frame.empty:
         return pd.DataFrame(columns=["period", "numerator", "denominator", "value", "target", "green", "amber", "rag"])
-    return pd.concat([frame, _rag_by_period(metric, frame["value"], frame["period"], level)], axis=1)
+    rags = _rag_by_period(metric, frame["value"], frame["period"], level, frame["denominator"])
+    return pd.concat([frame, rags], axis=1)
 
 
 def spc_of_series(metric_id: str, frame: pd.DataFrame, *, period: str | None = None) -> spc.SPCResult:
@@ -142,7 +149,7 @@ def breakdown(metric_id: str, period: str, level: str, unit: str | None, *, db: 
         ).df()
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
     labels = pd.Series([period_of(month)] * len(frame))
-    frame["rag"] = _rag_by_period(metric, frame["value"], labels, child)["rag"].values
+    frame["rag"] = _rag_by_period(metric, frame["value"], labels, child, frame["denominator"])["rag"].values
     return _sort_best_first(frame, metric)[columns].reset_index(drop=True)
 
 
@@ -173,7 +180,7 @@ def team_matrix(
             {"teams": teams, "first": first, "last": last, "metric": metric_id},
         ).df()
     frame = frame.astype({"numerator": float, "denominator": float, "value": float})
-    frame["rag"] = _rag_by_period(metric, frame["value"], frame["period"], "team")["rag"].values
+    frame["rag"] = _rag_by_period(metric, frame["value"], frame["period"], "team", frame["denominator"])["rag"].values
     return frame
 
 
@@ -205,6 +212,7 @@ def team_grid(period: str, level: str, unit: str | None, *, db: Db = None) -> pd
         meta[["ord", "short_name", "green", "amber", "polarity", "rated"]], on="ord", how="left", sort=False
     )
     frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
+    frame["rag"] = small_numbers_array(frame["rag"], frame["denominator"], minimums_of(frame["metric_id"]))
     return frame[["team", "metric_id", "short_name", "numerator", "denominator", "value", "rag"]]
 
 

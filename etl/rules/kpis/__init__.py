@@ -39,7 +39,7 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, RECORD_SOURCES
+from etl.catalogue.contract import EXTRACT_TYPES, KPI_SOURCES, RECORD_SOURCES, UNALLOCATED
 from etl.catalogue.metrics import Catalogue, catalogue
 from etl.store import authority
 from etl.store.db import touch
@@ -63,7 +63,7 @@ SELECT r.metric_id, r.period, 'team', r.team,
        CASE WHEN m.unit = 'count' THEN NULL
             ELSE CAST(count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) AS DOUBLE PRECISION) END
 FROM ({{sql}}
-) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id
+) AS r JOIN _kpi_metrics m ON m.metric_id = r.metric_id AND m.source = '{{source}}'
 WHERE r.period IS NOT NULL
 GROUP BY r.metric_id, r.period, r.team, m.unit
 HAVING m.unit = 'count' OR count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL})) > 0
@@ -219,6 +219,15 @@ def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]
             ).fetchall()
             out[metric.metric_id] = [(m, m) for (m,) in months if m is not None]
             continue
+        if extract.period_column is None and extract.window_date:
+            # A year-end type (the SSDA903's OC2 and OC3: no period column) covers the month of each year end
+            # it holds.
+            months = con.execute(
+                f'SELECT DISTINCT CAST(date_trunc(\'month\', "{extract.window_date}") AS DATE) FROM "{extract.table}"'
+            ).fetchall()
+            if months := [(m, m) for (m,) in months if m is not None]:
+                out[metric.metric_id] = months
+            continue
         column = counted_date(metric.metric_id, metric.source)
         if column is None:
             continue
@@ -255,6 +264,15 @@ def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]
         )
         if spans:
             out[metric.metric_id] = _merge(spans)
+    # A source whose rule also reads another type's records (care_episodes reads List 8) covers what they cover.
+    for metric in catalogue().metrics:
+        extract = EXTRACT_TYPES.get(metric.source)
+        if extract is None or not extract.reads or (wanted is not None and metric.metric_id not in wanted):
+            continue
+        others = [m.metric_id for m in catalogue().metrics if m.source in extract.reads]
+        spans = [span for other in coverage(con, others).values() for span in other]
+        if spans:
+            out[metric.metric_id] = _merge([*out.get(metric.metric_id, []), *spans])
     return out
 
 
@@ -310,6 +328,33 @@ def _value(metric, field: str) -> str | int | None:
     return None if metric.clock is None else getattr(metric.clock, field)
 
 
+# {metric_id.team:alias} in a record-level SQL file: the team a record counts for. A record with a team
+# counts for it; one counted as Unallocated (a statutory return's records carry no team; a blank Annex A
+# team) takes the team the allocation history (child_teams) gives its child on the record's counted date
+# (metrics.yml counted_on; while it has none, the day it is judged on), else stays Unallocated. Of two
+# allocations open that day the later-starting one wins: child_teams is keyed by (child_id, from_date),
+# so the latest from_date is one row, picked by an aggregate both engines decorrelate into a join.
+# {metric_id.team:alias:column}: the same, counted on `column` of the alias (a date the rule derives, such as
+# the month end S placements_3plus counts on, rather than a column of the source).
+_TEAM = re.compile(r"\{([a-z][a-z0-9_]*)\.team:([a-z_][a-z0-9_]*)(?::([a-z_][a-z0-9_]*))?\}")
+# {rows_of:source} in a record-level SQL file: that source's record-level rows, where its rule feeds another
+# source's KPI in the months no newer record of this source speaks for (List 8 beside the SSDA903).
+_ROWS_OF = re.compile(r"\{rows_of:([a-z][a-z0-9_]*)\}")
+
+
+def _team_sql(cat: Catalogue, source: str, name: str, alias: str, column: str | None = None) -> str:
+    counted = f'"{column}"' if column else _field(cat, source, name, "counted_on")
+    on = f"coalesce(CAST({alias}.{counted} AS DATE), CAST($on AS DATE), {alias}.as_of)"
+    if counted == "CAST(NULL AS DATE)":
+        on = f"coalesce(CAST($on AS DATE), {alias}.as_of)"
+    allocated = (
+        "(SELECT substr(max(CAST(ct.from_date AS VARCHAR) || ct.team), 11) FROM child_teams ct"
+        f" WHERE ct.child_id = {alias}.child_id AND ct.from_date <= {on}"
+        f" AND (ct.to_date IS NULL OR ct.to_date >= {on}))"
+    )
+    return f"CASE WHEN {alias}.team = '{UNALLOCATED}' THEN coalesce({allocated}, '{UNALLOCATED}') ELSE {alias}.team END"
+
+
 def _audit_metrics(cat: Catalogue) -> str:
     """The catalogue's audit metrics as VALUES rows (metric ids are validated `^[a-z][a-z0-9_]*$`;
     audit types are quoted)."""
@@ -329,6 +374,8 @@ def record_sql(source: str, cat: Catalogue | None = None) -> str:
         raise ValueError(f"{source!r} has no record-level rules (one of {', '.join(RECORD_SOURCES)})")
     cat = cat or catalogue()
     sql = _sql_file(source).replace("{audit_metrics}", _audit_metrics(cat))
+    sql = _ROWS_OF.sub(lambda m: record_sql(m.group(1), cat), sql)
+    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2), m.group(3)), sql)
     return _FIELD.sub(lambda m: _field(cat, source, m.group(1), m.group(2)), sql)
 
 
@@ -380,7 +427,8 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
 
         for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
             sql = record_sql(source, cat)
-            con.execute(_FIGURES.format(sql=sql), record_params(sql))
+            # A source's rows count for the metrics whose source it is (a rule may include another's rows).
+            con.execute(_FIGURES.format(sql=sql, source=source), record_params(sql))
         # A count counted from records is 0, not "no data", for a team in a month its
         # extract covers but no record falls in.
         con.execute(

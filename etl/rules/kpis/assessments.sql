@@ -5,10 +5,12 @@
 -- running count: equi-joins, no per-case counting. The deadline is the working day N working days
 -- after the start. A record is judged on coalesce($on, as_of): its own as-of date (the latest of any
 -- load that contained it), or the due list's "now". Clocks and counted dates are metrics.yml's
--- ({metric.field}, substituted when the SQL is loaded).
+-- ({metric.field}, substituted when the SQL is loaded). {metric.team:alias}: the team a record counts
+-- for in that KPI (an Unallocated one takes its child's allocation on the counted date, child_teams).
 WITH a AS (
-    SELECT a.child_id, a.team, a.assessment_start_date AS started, a.child_seen_date AS seen,
-           a.assessment_completed_date AS completed, a.child_seen AS seen_flag,
+    SELECT a.child_id, {assessments_45wd.team:a} AS team_45, {seen_5wd.team:a} AS team_5,
+           a.assessment_start_date AS started, a.child_seen_date AS seen,
+           a.assessment_completed_date AS completed, a.child_seen AS seen_flag, a.seen_not_recorded,
            {assessments_45wd.counted_on} AS counted_45, {seen_5wd.counted_on} AS counted_5,
            cs.working_day_number AS wd_start, cv.working_day_number AS wd_seen,
            cc.working_day_number AS wd_completed, co.working_day_number AS wd_on
@@ -23,7 +25,7 @@ deadlines AS (
 )
 -- assessments_45wd: counted in the month of completion (an open assessment is in no month's
 -- figure, period NULL, but falls due); met if completed within the clock, late if after it.
-SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', a.counted_45) AS DATE) AS period, a.team,
+SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', a.counted_45) AS DATE) AS period, a.team_45 AS team,
        a.child_id, CAST(a.started AS VARCHAR) AS start, CAST(d.day AS VARCHAR) AS deadline,
        CAST(a.completed AS VARCHAR) AS event_date, coalesce(a.wd_completed, a.wd_on) - a.wd_start AS working_days,
        CASE WHEN a.completed IS NOT NULL AND a.wd_completed - a.wd_start <= {assessments_45wd.working_days} THEN 'met'
@@ -37,8 +39,9 @@ UNION ALL
 -- judged: overdue (counted, not met). Not seen and still inside it: not yet due (listed, left out
 -- of the figure). working_days runs to the visit, or to the day judged while there is none. A
 -- record that says only Yes/No (child_seen, from a list without seen dates) cannot be timed: it is
--- in no row of seen_5wd, so in no figure, child list or due list.
-SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team, a.child_id,
+-- in no row of seen_5wd, so in no figure, child list or due list; nor is one whose source records
+-- nothing about seeing the child (seen_not_recorded: the CIN census).
+SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team_5, a.child_id,
        CAST(a.started AS VARCHAR), CAST(d.day AS VARCHAR), CAST(a.seen AS VARCHAR),
        coalesce(a.wd_seen, a.wd_on) - a.wd_start,
        CASE WHEN a.seen IS NOT NULL AND a.wd_seen - a.wd_start <= {seen_5wd.working_days} THEN 'met'
@@ -47,4 +50,4 @@ SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team, a.chi
             ELSE 'not yet due' END,
        d.working_day_number, CAST(d.day AS TIMESTAMP)
 FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + {seen_5wd.working_days}
-WHERE a.seen_flag IS NULL
+WHERE a.seen_flag IS NULL AND a.seen_not_recorded IS NOT TRUE

@@ -18,7 +18,8 @@ WITH s AS (
 deadlines AS (
     SELECT working_day_number, min(day) AS day FROM calendar WHERE is_working_day GROUP BY working_day_number
 )
-SELECT 'icpc_15wd' AS metric_id, CAST(date_trunc('month', {icpc_15wd.counted_on}) AS DATE) AS period, s.team,
+SELECT 'icpc_15wd' AS metric_id, CAST(date_trunc('month', {icpc_15wd.counted_on}) AS DATE) AS period,
+       {icpc_15wd.team:s} AS team,
        s.child_id, CAST(s.strategy_discussion_date AS VARCHAR) AS start, CAST(d.day AS VARCHAR) AS deadline,
        CAST(s.icpc_date AS VARCHAR) AS event_date, coalesce(s.wd_held, s.wd_on) - s.wd_start AS working_days,
        CASE WHEN s.icpc_date IS NOT NULL AND s.wd_held - s.wd_start <= {icpc_15wd.working_days} THEN 'met'
