@@ -384,33 +384,6 @@ def keep_unsaid(con, extract: ExtractType, said: set[str]) -> None:
     con.execute("CREATE TEMP VIEW good AS SELECT * FROM _good_kept")
 
 
-def retire_window(con, extract: ExtractType, load_id: int, window: tuple[date, date]) -> int:
-    """A return is the whole truth for its window (its collection year, by the type's window date): the
-    records held from earlier loads in it that the return lacks are retired, moved to `<table>_replaced`
-    as replaced by this load (so undo brings them back). Returns how many."""
-    table = extract.table
-    column = extract.window_date
-    if column is None:
-        return 0
-    touch(con, table, f"{table}_replaced")
-    outside = (
-        f'"{column}" BETWEEN $first AND $last AND NOT EXISTS (SELECT 1 FROM good g WHERE {keys_on(extract, "g", "t")})'
-    )
-    params = {"first": window[0], "last": window[1]}
-    [(retired,)] = con.execute(f'SELECT count(*) FROM "{table}" t WHERE {outside}', params).fetchall()
-    if not retired:
-        return 0
-    columns = ", ".join(f'"{c}"' for c in extract.column_names)
-    dated = ", as_of" if extract.record_level else ""
-    con.execute(
-        f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by{dated}) '
-        f'SELECT {columns}, load_id, $load{dated} FROM "{table}" t WHERE {outside}',
-        {**params, "load": load_id},
-    )
-    con.execute(f'DELETE FROM "{table}" t WHERE {outside}', params)
-    return retired
-
-
 def log_load(
     con,
     stage: duckdb.DuckDBPyConnection | None,
