@@ -11,6 +11,18 @@ filled as councils' lists have them, with its organisation reference. Then, each
 - `cpip load --as-of 2024-01-31` of the workbook into a warehouse holding the organisation reference.
 
 Goal: the load within 2x of the fastest plain read, peak memory (the load process's maximum RSS) under 1 GiB.
+
+Windows (docs/spec/windows.md, issue 20), in the same run:
+
+- the check (`preview_files`: now the load itself on the writer's copy, discarded, with the list of the
+  authority's figures it would change) against the check of the code before windows, read from
+  `--baseline-root` (default /work/main, the checkout before this branch), each on its own warehouse
+  holding the organisation reference and the workbook's month before (as of 31 Dec 2023);
+  goal: within 1.5x;
+- twelve monthly county workbooks (as of the end of each month, February 2023 to January 2024, each list
+  holding the six months before its as-of date, so consecutive workbooks overlap by five months) loaded in
+  turn, each a whole `cpip load` process; goal: each within 2x of the first (the windows must not make
+  later loads slower as history grows).
 """
 
 from __future__ import annotations
@@ -85,6 +97,66 @@ def _cell(rng: random.Random, heading: str, day: date) -> object:
     return rng.choice(["a) Code one", "b) Code two", "c) Code three"])
 
 
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+MONTHLY = [_month_end(2023, m) for m in range(2, 14)]  # 28 Feb 2023 ... 31 Jan 2024
+MONTHLY_LISTS = ("List 1", "List 3", "List 4", "List 5", "List 8", "List 9")
+
+
+def write_monthly(folder: Path) -> list[Path]:
+    """Twelve monthly workbooks: one universe of records (18 months of a county's lists), each month's
+    workbook holding those dated in the six months before its as-of date, as they stood then (a date after
+    the as-of date is not known yet: blank). Snapshots (Lists 8 and 9) are the same children each month."""
+    import openpyxl
+
+    first = MONTHLY[0] - timedelta(days=183)
+    span = (MONTHLY[-1] - first).days
+    universe: dict[str, list[tuple[date, list[object]]]] = {}
+    for name in MONTHLY_LISTS:
+        rows, headings = LISTS[name]
+        rng = random.Random(hash(name) % 1000)
+        records = []
+        count = rows * 18 // 12 if name not in ("List 8", "List 9") else rows
+        for i in range(count):
+            day = first + timedelta(days=rng.randrange(span))
+            if name == "List 8":
+                day = first - timedelta(days=rng.randrange(2000))
+            person = [f"{name[-1]}{i:06d}", "a) Male", "a) WBRI", date(2010, 1, 1), 13.2, "b) No"]
+            records.append((day, person + [_cell(rng, h, day) for h in headings]))
+        universe[name] = records
+    paths = []
+    for as_of in MONTHLY:
+        since = as_of - timedelta(days=182)
+        book = openpyxl.Workbook(write_only=True)
+        book.create_sheet("Front_Sheet").append(["Ofsted Annex A"])
+        for name in MONTHLY_LISTS:
+            _, headings = LISTS[name]
+            sheet = book.create_sheet(name)
+            sheet.append([*PERSON, *headings])
+            snapshot = name in ("List 8", "List 9")
+            for day, row in universe[name]:
+                if not snapshot and not since < day <= as_of:
+                    continue
+                # A date after the as-of date is not known yet.
+                sheet.append([None if isinstance(v, date) and v > as_of else v for v in row])
+        path = folder / f"Annex_A_{as_of:%Y_%m}.xlsx"
+        book.save(path)
+        paths.append(path)
+    return paths
+
+
+CHECK = """
+import sys, time
+from etl.ingest.load import preview_files
+started = time.perf_counter()
+reports = preview_files(sys.argv[1], as_of=sys.argv[2])
+changes = next((r.changes for r in reports if getattr(r, "changes", None) is not None), None)
+print(len(reports), "lists;", "no list of changes" if changes is None else f"{len(changes)} figures would change")
+"""
+
+
 def write_workbook(folder: Path) -> tuple[Path, Path]:
     import openpyxl
 
@@ -146,9 +218,15 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--baseline-root", default="/work/main", help="a checkout of the code before windows, for the check's baseline"
+    )
+    parser.add_argument("--windows-only", action="store_true", help="only the check and the twelve monthly loads")
     args = parser.parse_args()
     python = sys.executable
     cpip = str(Path(python).with_name("cpip"))
+    # The installed `cpip` imports whichever checkout is first on the path: this one's.
+    os.environ["PYTHONPATH"] = str(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
@@ -158,30 +236,42 @@ def main() -> None:
         env = {**os.environ, "CPIP_DB": str(template)}
         subprocess.run([cpip, "load", "--as-of", AS_OF.isoformat(), str(org)], env=env, check=True, capture_output=True)
 
-        calamine = [_timed([python, "-c", CALAMINE, str(workbook)])[0] for _ in range(args.repeat)]
-        openpyxl = [_timed([python, "-c", OPENPYXL, str(workbook)])[0] for _ in range(max(1, args.repeat - 1))]
-        loads, peaks = [], []
-        for i in range(args.repeat):
-            db = folder / f"w{i}.duckdb"
+        calamine = openpyxl = loads = peaks = []
+        if not args.windows_only:
+            calamine = [_timed([python, "-c", CALAMINE, str(workbook)])[0] for _ in range(args.repeat)]
+            openpyxl = [_timed([python, "-c", OPENPYXL, str(workbook)])[0] for _ in range(max(1, args.repeat - 1))]
+            loads, peaks = [], []
+            for i in range(args.repeat):
+                db = folder / f"w{i}.duckdb"
+                shutil.copyfile(template, db)
+                seconds, _ = _timed(
+                    [cpip, "load", "--as-of", AS_OF.isoformat(), str(workbook)], {**env, "CPIP_DB": str(db)}
+                )
+                loads.append(seconds)
+            # Peak memory of one load measured on its own (ru_maxrss of the children is the largest so far).
+            db = folder / "peak.duckdb"
             shutil.copyfile(template, db)
-            seconds, _ = _timed(
-                [cpip, "load", "--as-of", AS_OF.isoformat(), str(workbook)], {**env, "CPIP_DB": str(db)}
+            measure = "import resource, sys; from cpip.cli import main; code = main(sys.argv[1:]); "
+            measure += (
+                "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)"
             )
-            loads.append(seconds)
-        # Peak memory of one load measured on its own (ru_maxrss of the children is the largest so far).
-        db = folder / "peak.duckdb"
-        shutil.copyfile(template, db)
-        measure = "import resource, sys; from cpip.cli import main; code = main(sys.argv[1:]); "
-        measure += "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)"
-        result = subprocess.run(
-            [python, "-c", measure, "load", "--as-of", AS_OF.isoformat(), str(workbook)],
-            env={**env, "CPIP_DB": str(db)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        peaks.append(int(result.stderr.split("PEAK")[1].split()[0]) / 1024)
-        print(result.stdout.strip().splitlines()[0][:160])
+            result = subprocess.run(
+                [python, "-c", measure, "load", "--as-of", AS_OF.isoformat(), str(workbook)],
+                env={**env, "CPIP_DB": str(db)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            peaks.append(int(result.stderr.split("PEAK")[1].split()[0]) / 1024)
+            print(result.stdout.strip().splitlines()[0][:160])
+        checks = _check_against_baseline(folder, workbook, org, python, cpip, args)
+        monthly = _monthly(folder, org, python, cpip, args.repeat)
+    if not args.windows_only:
+        _report_load(calamine, openpyxl, loads, peaks)
+    _report_windows(checks, monthly, args)
+
+
+def _report_load(calamine: list, openpyxl: list, loads: list, peaks: list) -> None:
     base, load = statistics.median(calamine), statistics.median(loads)
     print(f"plain read, python-calamine (whole process): {base:.2f} s (median of {len(calamine)})")
     print(f"plain read, openpyxl read-only (whole process): {statistics.median(openpyxl):.2f} s")
@@ -189,6 +279,71 @@ def main() -> None:
     print(f"ratio: {load / base:.2f}x (goal within {GOAL:g}x); peak memory of the load: {max(peaks):.0f} MB")
     ok = load / base <= GOAL and max(peaks) < MEMORY_GOAL_MB
     print("goal met" if ok else "goal NOT met")
+
+
+def _report_windows(checks: tuple, monthly: list, args) -> None:
+    before, now = checks
+    print(f"the check before windows ({args.baseline_root}): {before:.2f} s (median)")
+    print(f"the check with its list of changed figures: {now:.2f} s (median)")
+    verdict = "met" if now / before <= CHECK_GOAL else "NOT met"
+    print(f"ratio: {now / before:.2f}x (goal within {CHECK_GOAL:g}x): {verdict}")
+    print("twelve monthly workbooks loaded in turn (whole cpip load processes, median of each month's load):")
+    for as_of, seconds in monthly:
+        print(f"  as of {as_of}: {seconds:.2f} s ({seconds / monthly[0][1]:.2f}x the first)")
+    worst = max(seconds for _, seconds in monthly) / monthly[0][1]
+    print(f"slowest: {worst:.2f}x the first (goal within {GOAL:g}x): {'met' if worst <= GOAL else 'NOT met'}")
+
+
+CHECK_GOAL = 1.5
+
+
+def _check_against_baseline(folder: Path, workbook: Path, org: Path, python: str, cpip: str, args) -> tuple:
+    """The check of the county workbook over a warehouse holding December's workbook, before windows (the
+    baseline checkout's code) and now, alternated (the machine is shared); medians of whole processes."""
+    import os
+    import shutil
+
+    december = folder / "december.xlsx"
+    shutil.copyfile(workbook, december)
+    roots = {"before windows": Path(args.baseline_root), "now": ROOT}
+    envs = {}
+    for label, root in roots.items():
+        db = folder / f"check-{label.replace(' ', '-')}.duckdb"
+        envs[label] = {**os.environ, "CPIP_DB": str(db), "PYTHONPATH": str(root)}
+        for path, as_of in ((org, AS_OF), (december, date(2023, 12, 31))):
+            # --valid-rows-only, exit code not checked: a list the code refuses (main refuses List 7 of the
+            # county workbook) must not stop the others loading.
+            load = [python, "-m", "cpip.cli", "load", "--valid-rows-only", "--as-of", as_of.isoformat(), str(path)]
+            subprocess.run(load, env=envs[label], check=False, capture_output=True, cwd=root)
+    times: dict[str, list[float]] = {label: [] for label in roots}
+    for _ in range(args.repeat):
+        for label, root in roots.items():
+            started = time.perf_counter()
+            done = subprocess.run([python, "-c", CHECK, str(workbook), AS_OF.isoformat()], env=envs[label],
+                                  cwd=root, capture_output=True, text=True, check=True)  # fmt: skip
+            times[label].append(time.perf_counter() - started)
+            if len(times[label]) == 1:
+                print(f"check ({label}): {done.stdout.strip()}")
+    return statistics.median(times["before windows"]), statistics.median(times["now"])
+
+
+def _monthly(folder: Path, org: Path, python: str, cpip: str, repeat: int = 3) -> list[tuple[date, float]]:
+    """The twelve monthly loads in turn, `repeat` times on fresh warehouses (the machine is shared: the
+    median of each month's load is reported)."""
+    import os
+
+    started = time.perf_counter()
+    paths = write_monthly(folder)
+    print(f"twelve monthly workbooks written in {time.perf_counter() - started:.1f} s")
+    runs: list[list[float]] = [[] for _ in MONTHLY]
+    for r in range(repeat):
+        env = {**os.environ, "CPIP_DB": str(folder / f"monthly{r}.duckdb")}
+        subprocess.run([cpip, "load", "--as-of", MONTHLY[0].isoformat(), str(org)], env=env, check=True,
+                       capture_output=True)  # fmt: skip
+        for i, (as_of, path) in enumerate(zip(MONTHLY, paths, strict=True)):
+            seconds, _ = _timed([cpip, "load", "--as-of", as_of.isoformat(), str(path)], env)
+            runs[i].append(seconds)
+    return [(as_of, statistics.median(times)) for as_of, times in zip(MONTHLY, runs, strict=True)]
 
 
 if __name__ == "__main__":

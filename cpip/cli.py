@@ -1,6 +1,6 @@
 """The `cpip` command. Its contract is fixed: scripts depend on it.
 
-    cpip load [--as-of YYYY-MM-DD] [--valid-rows-only] FILE...
+    cpip load [--as-of YYYY-MM-DD] [--valid-rows-only] [--window FROM:TO | --window-months N] [--dry-run] FILE...
     cpip scorecard --period YYYY-MM --level la|area|service|team [--format csv|json] [--out FILE]
     cpip regional --metric M --authorities CODE,CODE,... [--format csv|json] [--out FILE]
     cpip audits --by month|quarter [--team T | --service S] [--audit-type X] [--format csv|json]
@@ -96,24 +96,65 @@ def cmd_load(args: argparse.Namespace) -> int:
         who=os_user(),
         valid_rows_only=args.valid_rows_only,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if show_progress else None,
+        window=args.window,
+        window_months=args.window_months,
+        dry_run=args.dry_run,
         collection_year=args.collection_year,
     )
     from etl.ingest.findings import group_findings
 
     ok = True
+    shown: set[int] = set()
     for report in reports:
         print(report.summary())
         # One line per kind of finding, with its first lines; every finding stays in the load log.
         for group in group_findings(report.findings):
             print(group.describe(report.file_name, report.load_id))
         ok = ok and report.ok
+        if report.changes is not None and id(report.changes) not in shown:
+            shown.add(id(report.changes))  # a workbook's lists share one list of changes
+            _print_changes(report.changes)
+    if args.dry_run:
+        print("dry run: nothing was loaded")
     return 0 if ok else 1
 
 
+def _print_changes(changes) -> None:
+    """The authority's figures a checked file would change, before and after."""
+    from etl.catalogue.metrics import catalogue
+
+    units = {m.metric_id: m.unit for m in catalogue().metrics}
+    if not changes:
+        print("no figure would change")
+        return
+    print(f"{len(changes):,} {'figure' if len(changes) == 1 else 'figures'} would change (authority):")
+    for change in changes:
+        print(f"  {change.words(units.get(change.metric_id, 'percent'))}")
+
+
+def _window(text: str) -> tuple[date, date]:
+    from etl.ingest.windows import parse_window
+
+    try:
+        return parse_window(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _months(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 120:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of months from 1 to 120")
+    return int(text)
+
+
 def cmd_scorecard(args: argparse.Namespace) -> int:
+    from etl.rules.kpis import caveats_at
     from etl.serve.queries import scorecard_table
 
     frame = scorecard_table(args.period, args.level)
+    # Figures that may be incomplete (docs/spec/windows.md): the same words as the pages and the pack.
+    found = caveats_at(args.period)
+    frame["caveat"] = [found.get(m, "") for m in frame["metric_id"]] if "metric_id" in frame.columns else ""
     _emit(frame, args.format, args.out)
     return 0
 
@@ -280,7 +321,8 @@ def cmd_children(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(f"this list: {counts}" + ("" if found.ties else " (does not match the scorecard: tell the data team)"))
     if not found.rows.empty:
-        print(found.rows.fillna("").to_string(index=False))
+        # Blanks as blanks, whatever the column's type (a list with no working days has an empty Int64 column).
+        print(found.rows.astype(object).where(found.rows.notna(), "").to_string(index=False))
     return 0
 
 
@@ -354,6 +396,8 @@ def cmd_notes_import(args: argparse.Namespace) -> int:
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from etl.people.plans import plan_sections
 
     on, sections = plan_sections(on=args.on, overdue_only=args.overdue, due_in=args.due_in, lead=args.lead)
@@ -423,6 +467,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, help="the date the extract was taken (default: today)")
     p.add_argument(
         "--valid-rows-only", action="store_true", help="load the rows that passed; rejected rows go to the load log"
+    )
+    windows = p.add_mutually_exclusive_group()
+    windows.add_argument(
+        "--window",
+        type=_window,
+        metavar="FROM:TO",
+        help="the dates a CSV holds every record of (e.g. 2023-04-01:2023-07-31); records held from earlier loads "
+        "in it that the file lacks are retired",
+    )
+    windows.add_argument(
+        "--window-months",
+        type=_months,
+        metavar="N",
+        help="an Annex A list holds every record of the N months before the as-of date (default: the list's, 6)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check only: what would load, the figures that would change, the records that would be retired",
     )
     p.add_argument(
         "--collection-year",

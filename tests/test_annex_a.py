@@ -409,10 +409,11 @@ def test_overlapping_monthly_lists_never_count_a_record_twice(db: Path, tmp_path
         (datetime(2023, 7, 3), "Team A"),
     )
     june_list = workbook(tmp_path / "june.xlsx", {"List 3": list3(("R1", *may), ("R1", *june))})
-    july_list = workbook(tmp_path / "july.xlsx", {"List 3": list3(("R1", *june), ("R2", *july))})
+    # July's list holds its six months again (a list is the whole truth for its window: docs/spec/windows.md).
+    july_list = workbook(tmp_path / "july.xlsx", {"List 3": list3(("R1", *may), ("R1", *june), ("R2", *july))})
     load(db, june_list, as_of=date(2023, 6, 30))
     [report] = load(db, july_list)
-    assert (report.added, report.unchanged) == (1, 1)
+    assert (report.added, report.unchanged) == (1, 2)
     assert query(db, "SELECT count(*) FROM referrals") == [(3,)]
     # R1's June referral is a re-referral (the May one is within 12 months), counted once.
     assert mart(db, "rereferrals_12m", "team", "Team A") == {"2023-05": (0, 1), "2023-06": (1, 1), "2023-07": (0, 1)}
@@ -514,8 +515,8 @@ def test_loading_a_workbook_twice_changes_nothing_and_undo_restores_the_state_be
     )
     empty = query(db, "SELECT * FROM kpi_monthly ORDER BY ALL")
     first = load(db, path)
-    for report in first:
-        undo_load(report.load_id, who="tester", db=db)
+    # One undo takes the whole workbook: both its lists (docs/spec/windows.md).
+    assert undo_load(first[0].load_id, who="tester", db=db).count("undone") == 2
     assert query(db, "SELECT count(*) FROM referrals UNION ALL SELECT count(*) FROM care_leavers") == [(0,), (0,)]
     assert query(db, "SELECT * FROM kpi_monthly ORDER BY ALL") == empty
     # Loaded again, then again: the second time changes nothing.

@@ -170,6 +170,20 @@ def test_an_amended_census_replaces_its_year_and_undo_brings_the_first_back(db, 
     assert held == [("H9", date(2023, 3, 1)), ("H1", date(2023, 5, 1)), ("H2", date(2023, 6, 1))]
 
 
+def test_undoing_one_list_of_a_census_undoes_the_whole_return(db, tmp_path):
+    # One child, referred 1 May 2023 with an assessment started 2 May: the census's referrals and assessments
+    # lists are two loads of one batch. Undoing the referrals' load takes the assessment too, and the log
+    # says both loads were undone: a return comes out as it went in, whole.
+    census = {"U1": [Episode(date(2023, 5, 1), assessments=[(date(2023, 5, 2), None)])]}
+    reports = loaded(load(db, write_census(tmp_path, "cin.xml", Y2024, census)))
+    assert rows(db, "SELECT child_id FROM assessments") == [("U1",)]
+    undo_load(reports["referrals"].load_id, who="test", db=db)
+    assert rows(db, "SELECT child_id FROM referrals") == []
+    assert rows(db, "SELECT child_id FROM assessments") == []
+    undone = rows(db, "SELECT extract_type FROM loads WHERE outcome = 'undone' ORDER BY extract_type")
+    assert ("assessments",) in undone and ("referrals",) in undone
+
+
 def test_a_census_over_an_extract_keeps_the_team_and_seen_date_it_does_not_carry(db, tmp_path):
     # The assessments extract gave J1's assessment Team B and a seen date; the census holds the same
     # assessment (same child and start) and adds J2's, which no extract has: Unallocated.

@@ -16,6 +16,7 @@ from cpip.cli import main
 from etl.store import warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extracts"
+REBUILD = etl.ingest.write.rebuild_kpis  # the real one, for the tests that read figures
 
 
 @pytest.fixture(scope="session")
@@ -154,3 +155,65 @@ def test_the_cpip_command_in_its_own_process(tmp_path: Path, db: Path) -> None:
         "binary.csv: this is a binary file, not a CSV text file",
     ]
     assert result.stderr == ""
+
+
+def _referrals(folder: Path, name: str, *rows: tuple[str, str]) -> Path:
+    path = folder / name
+    path.write_text("child_id,team,referral_date\n" + "".join(f"{c},North Assessment,{d}\n" for c, d in rows))
+    return path
+
+
+def test_a_dry_run_names_the_figures_it_would_change_and_loads_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(etl.ingest.write, "rebuild_kpis", REBUILD)
+    assert run(capsys, "load", "--as-of", "2023-04-01", str(FIXTURES / "organisation.csv"))[0] == 0
+    # R1 referred 3 and 10 July: the second is a re-referral. July: 1 of 2.
+    first = _referrals(tmp_path, "july.csv", ("R1", "2023-07-03"), ("R1", "2023-07-10"))
+    assert run(capsys, "load", "--as-of", "2023-07-31", str(first))[0] == 0
+    # The corrected list, the whole truth for July, no longer holds the 10 July referral: July 0 of 1.
+    corrected = _referrals(tmp_path, "corrected.csv", ("R1", "2023-07-03"))
+    code, out, _ = run(
+        capsys, "load", "--as-of", "2023-08-01", "--window", "2023-07-01:2023-07-31", "--dry-run", str(corrected)
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "corrected.csv: referrals: preview: 1 row read: 0 added, 0 replaced, 1 unchanged (1 re-dated to the as-of"
+        " date), 0 rejected, 1 warning; 1 record held from earlier loads is not in this list, which covers"
+        " 1 Jul 2023 to 31 Jul 2023: retired; periods 2023-07 to 2023-07; taken as every referral from 1 Jul 2023"
+        " to 31 Jul 2023"
+    )
+    assert "1 figure would change (authority):" in lines
+    assert "  rereferrals_12m 2023-07: 1/2 (50.0%) -> 0/1 (0.0%)" in lines
+    assert lines[-1] == "dry run: nothing was loaded"
+    code, out, _ = run(capsys, "loads")
+    assert "corrected.csv" not in out
+    # Loaded for real, then undone: July is 1 of 2 again.
+    assert run(capsys, "load", "--as-of", "2023-08-01", "--window", "2023-07-01:2023-07-31", str(corrected))[0] == 0
+    code, out, _ = run(capsys, "undo", "3")
+    assert out.startswith("load 3 (corrected.csv, referrals) undone: 0 records removed, 1 earlier record restored")
+
+
+def test_a_window_that_is_not_two_dates_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["load", "--window", "2023-07-31", str(FIXTURES / "organisation.csv")])
+    assert "is not two dates like 2023-04-01:2023-07-31" in capsys.readouterr().err
+
+
+def test_children_of_a_list_with_no_working_days_and_plans_print(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.privacy import access
+
+    monkeypatch.setattr(etl.ingest.write, "rebuild_kpis", REBUILD)
+    # The command line has no viewer, even when another test module has put the web app's gate up.
+    monkeypatch.setitem(access._web, "gated", False)
+    run(capsys, "load", "--as-of", "2023-04-01", str(FIXTURES / "organisation.csv"))
+    run(capsys, "load", "--as-of", "2023-07-31", str(_referrals(tmp_path, "r.csv", ("R1", "2023-07-03"))))
+    code, out, err = run(capsys, "children", "--metric", "rereferrals_12m", "--period", "2023-07", "--level", "la")
+    assert (code, err) == (0, "")
+    assert "R1" in out
+    code, out, err = run(capsys, "plans")
+    assert (code, err) == (0, "")
+    assert out.startswith("Practice Action Plans, judged on")

@@ -35,6 +35,9 @@ REPORT_FIELDS = (
     "last_period",
     "outcome",
     "load_id",
+    "retired",
+    "held",
+    "kept_dates",
 )
 
 
@@ -52,6 +55,22 @@ def report_to_dict(report: Any, *, token: str | None = None, size: int | None = 
         for f in getattr(report, "findings", [])
     ]
     out["notes"] = list(getattr(report, "notes", []) or [])
+    window = getattr(report, "window_words", None)
+    out["window"] = window() if callable(window) else None
+    changes = getattr(report, "changes", None)
+    out["changes"] = (
+        None
+        if changes is None
+        else [
+            {
+                "metric_id": c.metric_id,
+                "period": c.period,
+                "before": list(c.before) if c.before is not None else None,
+                "after": list(c.after) if c.after is not None else None,
+            }
+            for c in changes
+        ]
+    )
     out["dropped_columns"] = list(getattr(report, "dropped_columns", []) or [])
     out["token"] = token
     out["size"] = size
@@ -159,7 +178,58 @@ STATUS_TEXT = {
 }
 
 
-def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
+def _figure_text(value: list | None, unit: str) -> str:
+    if value is None:
+        return "No data"
+    numerator, denominator = value
+    if unit != "percent":
+        return f"{numerator:,.0f}"
+    if not denominator:
+        return "No data"
+    return f"{numerator:,.0f} of {denominator:,.0f} ({100 * numerator / denominator:.1f}%)"
+
+
+def changes_table(changes: list[dict], *, index: int = 0) -> html.Div:
+    """The authority's figures a checked file would change: KPI, month, before, after."""
+    from etl.catalogue.metrics import catalogue
+
+    metrics = {m.metric_id: m for m in catalogue().metrics}
+    if not changes:
+        return html.P("No figure at the authority would change.", className="mt-3 mb-0 data-changes-none")
+    head = html.Thead(html.Tr([html.Th(h, scope="col") for h in ("KPI", "Month", "Now", "After loading")]))
+    rows = []
+    for c in changes[:MAX_FINDINGS_SHOWN]:
+        metric = metrics.get(c["metric_id"])
+        unit = metric.unit if metric else "percent"
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(metric.label if metric else c["metric_id"]),
+                    html.Td(month_label(c["period"])),
+                    html.Td(_figure_text(c["before"], unit)),
+                    html.Td(_figure_text(c["after"], unit)),
+                ]
+            )
+        )
+    more = len(changes) - MAX_FINDINGS_SHOWN
+    return html.Div(
+        [
+            html.H4(
+                f"{len(changes):,} {'figure' if len(changes) == 1 else 'figures'} at the authority would change",
+                className="h6 mt-3",
+            ),
+            scroll_region(
+                dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, id=f"data-changes-{index}"),
+                label="Figures this file would change",
+                plain=True,
+            ),
+            html.P(f"and {more:,} more", className="small text-muted") if more > 0 else None,
+        ],
+        className="data-changes",
+    )
+
+
+def file_report(preview: dict, *, index: int = 0, show_changes: bool = True) -> dbc.Card:
     """The report for one checked file, before anything is stored."""
     status = file_status(preview)
     label, colour = STATUS_TEXT[status]
@@ -198,6 +268,15 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
             ("Rows with errors", _count(preview.get("rejected"))),
             ("Warnings", _count(len(warnings))),
         ]
+        if preview.get("window"):
+            facts.insert(3, ("Holds every record from", preview["window"]))
+        if preview.get("retired"):
+            # Records held from earlier loads that this list's window covers and it lacks.
+            facts.insert(6, ("Would retire (not in this list)", _count(preview.get("retired"))))
+        if preview.get("held"):
+            facts.insert(6, ("Kept for history only (a newer list speaks for them)", _count(preview.get("held"))))
+        if preview.get("kept_dates"):
+            facts.append(("Dates kept that this file gives blank or as Yes/No", _count(preview.get("kept_dates"))))
         if notes:
             facts.insert(1, ("Read as", "; ".join(notes)))
         if preview.get("dropped_columns"):
@@ -230,6 +309,8 @@ def file_report(preview: dict, *, index: int = 0) -> dbc.Card:
                     className="mt-3 mb-0",
                 )
             )
+        if show_changes and preview.get("changes") is not None and status in ("ready", "errors"):
+            body.append(changes_table(preview["changes"], index=index))
         if errors:
             body.append(findings_table(errors, kind="errors", table_id=f"data-errors-{index}"))
         if warnings:
@@ -306,12 +387,17 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
         )
     )
     rows = []
+    offered: set[Any] = set()  # one Undo per file: a workbook's lists undo together
     for _, row in frame.iterrows():
         load_id = int(_get(row, "load_id"))
         outcome = str(_get(row, "outcome") or "")
         content_hash = str(_get(row, "content_hash") or "")
         actions: list[Any] = []
-        if outcome in UNDOABLE:
+        batch = _get(row, "batch_id")
+        batch = load_id if batch is None or (isinstance(batch, float) and math.isnan(batch)) else int(batch)
+        if outcome in UNDOABLE and batch not in offered:
+            offered.add(batch)
+            file_name = str(_get(row, "file_name") or "file").split(", sheet ")[0]
             # html.Button, not dbc.Button, which takes no aria-label: "Undo" alone does
             # not say which load, in a list of a hundred.
             actions.append(
@@ -320,7 +406,7 @@ def history_table(log: pd.DataFrame, *, limit: int = 100) -> html.Div:
                     id={"type": "data-undo", "index": load_id},
                     className="btn btn-sm btn-outline-secondary me-1",
                     type="button",
-                    **{"aria-label": f"Undo load {load_id} ({_get(row, 'file_name') or 'file'})"},
+                    **{"aria-label": f"Undo load {load_id} ({file_name})"},
                 )
             )
         rejected = _get(row, "rows_rejected", "rejected")

@@ -39,6 +39,7 @@ from etl.catalogue.metrics import catalogue
 from etl.people import notes as notes_store
 from etl.people import plans as action_plans
 from etl.rules.calendar import add_months, months_between, parse_period
+from etl.rules.kpis import caveat_lines
 from etl.serve import queries
 from etl.store import authority as authorities
 
@@ -414,6 +415,7 @@ def collect(
     rows = _score_rows(frame)
     audits = _audits(period, level, unit, db)
     as_of, notes = _as_of(db)
+    notes = notes + caveat_lines(period, db)  # figures that may be incomplete (docs/spec/windows.md)
     pack = BoardPack(
         authority=authorities.current().name,
         period=period,

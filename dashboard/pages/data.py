@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 SHOW: dict = {}
 HIDE = {"display": "none"}
 TICK = 0.5  # seconds between progress updates while a file is read
+DEFAULT_WINDOW_MONTHS = 6  # Ofsted's Annex A lists: the six months before the extract (docs/spec/windows.md)
+RECENT_MONTHS = 3  # a change to a figure older than this many months asks for a second confirmation
 _PERCENT = re.compile(r"\((\d{1,3})%\)\s*$")
 
 
@@ -116,11 +118,45 @@ def layout(**_kwargs: Any) -> html.Div:
                                         [
                                             dbc.Label("Extract taken on (as-of date)", html_for="data-as-of"),
                                             dbc.Input(id="data-as-of", type="date", value=date.today().isoformat()),
+                                            dbc.Label(
+                                                "Annex A lists hold every record of the last (months)",
+                                                html_for="data-window-months",
+                                                className="mt-2",
+                                            ),
+                                            dbc.Input(
+                                                id="data-window-months",
+                                                type="number",
+                                                min=1,
+                                                max=120,
+                                                step=1,
+                                                value=DEFAULT_WINDOW_MONTHS,
+                                            ),
                                         ],
                                         md=4,
                                     ),
                                 ],
                                 className="g-3",
+                            ),
+                            dbc.Row(
+                                [
+                                    dbc.Col(
+                                        [
+                                            dbc.Label(
+                                                "A CSV holds every record from (optional)", html_for="data-window-from"
+                                            ),
+                                            dbc.Input(id="data-window-from", type="date"),
+                                        ],
+                                        md=4,
+                                    ),
+                                    dbc.Col(
+                                        [
+                                            dbc.Label("to", html_for="data-window-to"),
+                                            dbc.Input(id="data-window-to", type="date"),
+                                        ],
+                                        md=4,
+                                    ),
+                                ],
+                                className="g-3 mt-1",
                             ),
                             html.P(
                                 f'CSV files ("CSV UTF-8" from Excel) or .xlsx workbooks (an Ofsted Annex A workbook'
@@ -144,6 +180,8 @@ def layout(**_kwargs: Any) -> html.Div:
                             html.Div(
                                 [
                                     dbc.Checklist(id="data-valid-only", options=[], value=[], className="mb-3"),
+                                    # Figures older than the last three months would change: a second yes.
+                                    dbc.Checklist(id="data-confirm-old", options=[], value=[], className="mb-3"),
                                     dbc.Button(
                                         "Load", id="data-load", color="primary", className="me-2", disabled=True
                                     ),
@@ -292,12 +330,34 @@ def save_uploads(incoming: list[dict] | None) -> tuple:
     return staged, None, f"Received {len(staged)} {'file' if len(staged) == 1 else 'files'}; checking…"
 
 
-def _preview(paths: list[Path], *, as_of: date, names: list[str], on_progress) -> list[Any]:
+def window_options(months: Any = None, first: str | None = None, last: str | None = None) -> dict:
+    """The analyst's window fields as the loader's options (docs/spec/windows.md): a CSV's span when both
+    dates are given, else an Annex A list's months. ValueError with a sentence when they do not make sense."""
+    if first or last:
+        if not (first and last):
+            raise ValueError("give both dates of a CSV's window, or neither")
+        from etl.ingest.windows import parse_window
+
+        return {"window": parse_window(f"{first}:{last}")}
+    if months in (None, ""):
+        return {}
+    try:
+        n = int(months)
+    except (TypeError, ValueError):
+        raise ValueError(f"{months!r} is not a number of months") from None
+    if not 1 <= n <= 120:
+        raise ValueError("an Annex A list's window is 1 to 120 months")
+    return {} if n == DEFAULT_WINDOW_MONTHS else {"window_months": n}
+
+
+def _preview(
+    paths: list[Path], *, as_of: date, names: list[str], on_progress, options: dict | None = None
+) -> list[Any]:
     """etl.ingest.load.preview_group (one report per list: a workbook has several; one per return given as
     several files), its stages shown in the label."""
     from etl.ingest.load import preview_group
 
-    return preview_group(paths, as_of=as_of, display_names=names, progress=on_progress)
+    return preview_group(paths, as_of=as_of, display_names=names, progress=on_progress, **(options or {}))
 
 
 def _returns_together(staged: list[dict]) -> list[dict]:
@@ -324,7 +384,7 @@ def _returns_together(staged: list[dict]) -> list[dict]:
     return [merged.get(i, item) for i, item in enumerate(staged) if i not in absorbed]
 
 
-def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[dict]:
+def check_staged(staged: list[dict], *, as_of: date, set_progress=None, options: dict | None = None) -> list[dict]:
     """Check each staged file (nothing is committed) and return its report as a dict.
 
     While one file is read the bar moves against an estimate from its size and
@@ -355,7 +415,7 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[
             try:
                 tokens, names = item.get("tokens") or [token], item.get("names") or [name]  # noqa: B023
                 paths = [upload.staged_path(t, n) for t, n in zip(tokens, names, strict=True)]
-                result["report"] = _preview(paths, as_of=as_of, names=names, on_progress=on_progress)
+                result["report"] = _preview(paths, as_of=as_of, names=names, on_progress=on_progress, options=options)
             except Exception as exc:  # never a traceback for the person: a refusal with the reason
                 log.exception("checking %s failed", name)
                 result["error"] = exc  # noqa: B023 - read before the next file starts
@@ -376,11 +436,28 @@ def check_staged(staged: list[dict], *, as_of: date, set_progress=None) -> list[
         if "report" in result:
             for one in result["report"]:
                 together = {"tokens": item["tokens"], "names": item["names"]} if item.get("tokens") else {}
-                out.append(report.report_to_dict(one, token=token, size=size) | {"source_name": name} | together)
+                extra = {"source_name": name, "window_options": _jsonable(options)} | together
+                out.append(report.report_to_dict(one, token=token, size=size) | extra)
         else:
             exc = result.get("error")
             out.append(report.refused_dict(name, f"it could not be read: {_plain(exc)}", token=token, size=size))
         tick(1)
+    return out
+
+
+def _jsonable(options: dict | None) -> dict:
+    """Window options for a dcc.Store (dates as text)."""
+    out = dict(options or {})
+    if "window" in out:
+        out["window"] = [d.isoformat() for d in out["window"]]
+    return out
+
+
+def _options_of(preview: dict) -> dict:
+    """The window options a file was checked with, for its load (the same window it was checked with)."""
+    out = dict(preview.get("window_options") or {})
+    if "window" in out:
+        out["window"] = tuple(date.fromisoformat(d) for d in out["window"])
     return out
 
 
@@ -454,23 +531,38 @@ def _background_job(also_running: list | None = None) -> dict:
     Input("data-staged", "data"),
     State("data-previews", "data"),
     State("data-as-of", "value"),
+    State("data-window-months", "value"),
+    State("data-window-from", "value"),
+    State("data-window-to", "value"),
     **_background_job(),
 )
 @in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
-def check_files(set_progress, staged: list[dict] | None, waiting: list[dict] | None, as_of: str | None) -> tuple:
-    """3. Check the staged files with the loader's preview; nothing is stored."""
+def check_files(
+    set_progress,
+    staged: list[dict] | None,
+    waiting: list[dict] | None,
+    as_of: str | None,
+    months: Any = None,
+    first: str | None = None,
+    last: str | None = None,
+) -> tuple:
+    """3. Check the staged files with the loader's preview (the load itself, discarded); nothing is stored."""
     if not staged:
         return no_update, no_update
-    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress)
+    try:
+        options = window_options(months, first, last)
+    except ValueError as exc:
+        return no_update, f"Not checked: {exc}."
+    return check_and_keep(staged, waiting, as_of=_parse_as_of(as_of), set_progress=set_progress, options=options)
 
 
 def check_and_keep(
-    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None
+    staged: list[dict], waiting: list[dict] | None, *, as_of: date, set_progress=None, options: dict | None = None
 ) -> tuple[list[dict], html.Div]:
     """Check the staged files, join them to those waiting, and keep only the uploads a Load may
     still need: a replaced or refused file's upload is deleted once its verdict is read, and
     anything older than an hour is swept. (previews, status)"""
-    new = check_staged(staged, as_of=as_of, set_progress=set_progress)
+    new = check_staged(staged, as_of=as_of, set_progress=set_progress, options=options)
     previews, dropped = merge_previews(waiting, new)
     upload.discard(dropped + nothing_to_load(new))
     upload.sweep()
@@ -493,7 +585,11 @@ def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tupl
     previews = previews or []
     if not previews:
         return [], [], [], HIDE, True, "Load"
-    cards = [report.file_report(p, index=i) for i, p in enumerate(previews)]
+    firsts = {}
+    for i, p in enumerate(previews):
+        if report.file_status(p) in ("ready", "errors"):
+            firsts.setdefault(p.get("token") or i, i)  # a workbook's lists share one list of changed figures
+    cards = [report.file_report(p, index=i, show_changes=i in firsts.values()) for i, p in enumerate(previews)]
     # A workbook with a bad list: its good lists too wait for the choice (a workbook loads whole or not at all).
     spoiled = report.spoiled_tokens(previews)
     with_errors = [
@@ -551,6 +647,25 @@ def load_checked(
         if not batch:
             continue
         # A workbook's lists share one staged file (token): it is loaded once, all its lists together.
+        # Files checked with different windows load in separate calls, each with the window it was checked with.
+        by_options: dict[str, list[dict]] = {}
+        for p in batch:
+            by_options.setdefault(repr(sorted((p.get("window_options") or {}).items())), []).append(p)
+        if len(by_options) > 1:
+            for group in by_options.values():
+                d, ln, lf = load_checked(
+                    group,
+                    [p["token"] for p in group] if valid_only else [],
+                    as_of=as_of,
+                    who=who,
+                    set_progress=set_progress,
+                )
+                done += d
+                lines += ln
+                left += [p for p in lf if p not in left]
+            count += len(batch)
+            continue
+        options = _options_of(batch[0])
         # A return uploaded as several files (its tokens and names) is loaded with all of them.
         files = list(
             {
@@ -582,6 +697,7 @@ def load_checked(
                 valid_rows_only=valid_only,
                 progress=progress,
                 display_names=[name for _, name in files],
+                **options,
             )
         except Exception as exc:  # the warehouse is unchanged (atomic swap); say so plainly
             log.exception("load failed")
@@ -612,15 +728,31 @@ def load_checked(
     State("data-previews", "data"),
     State("data-valid-only", "value"),
     State("data-as-of", "value"),
+    State("data-confirm-old", "value"),
     **_background_job(also_running=[(Output("data-upload", "disabled"), True, False)]),
 )
 @in_job  # the request's viewer and authority, wherever the job runs (dashboard/gate.py)
 def load_clicked(
-    set_progress, n_clicks: int | None, previews: list[dict] | None, chosen: list[str] | None, as_of: str | None
+    set_progress,
+    n_clicks: int | None,
+    previews: list[dict] | None,
+    chosen: list[str] | None,
+    as_of: str | None,
+    confirmed: list[str] | None = None,
 ) -> tuple:
     """5. Commit the files that passed (and the valid rows of those chosen)."""
     if not n_clicks or not previews:
         return no_update, no_update, no_update, no_update
+    old = old_changes(previews, _parse_as_of(as_of))
+    if old and "yes" not in (confirmed or []):
+        alert = dbc.Alert(
+            "Nothing was loaded: these files change figures older than the last three months. Tick the box that "
+            "names them above Load if that is what you mean, then press Load again.",
+            color="warning",
+            dismissable=True,
+            id="data-load-alert",
+        )
+        return no_update, alert, no_update, no_update
     done, lines, left = load_checked(
         previews, chosen, as_of=_parse_as_of(as_of), who=current_user(), set_progress=set_progress
     )
@@ -633,6 +765,43 @@ def load_clicked(
     )
     left_note = f"{len(left)} {'file is' if len(left) == 1 else 'files are'} still waiting." if left else ""
     return left, result, time.time(), left_note
+
+
+def old_changes(previews: list[dict] | None, as_of: date) -> list[dict]:
+    """The figure changes of the checked files older than their last three months (up to the newest month
+    the files hold; the as-of date's month when they say none)."""
+    from etl.rules.calendar import add_months
+
+    latest = max((p["last_period"] for p in previews or [] if p.get("last_period")), default=f"{as_of:%Y-%m}")
+    first_recent = add_months(latest, 1 - RECENT_MONTHS)
+    seen, out = set(), []
+    for p in previews or []:
+        for change in p.get("changes") or []:
+            key = (change["metric_id"], change["period"])
+            if change["period"] < first_recent and key not in seen:
+                seen.add(key)
+                out.append(change)
+    return out
+
+
+@callback(
+    Output("data-confirm-old", "options"),
+    Output("data-confirm-old", "value"),
+    Input("data-previews", "data"),
+    State("data-as-of", "value"),
+)
+def ask_about_old_changes(previews: list[dict] | None, as_of: str | None) -> tuple:
+    """A second confirmation, naming them, when figures older than the last three months would change."""
+    old = old_changes(previews, _parse_as_of(as_of))
+    if not old:
+        return [], []
+    named = ", ".join(f"{c['metric_id']} {c['period']}" for c in old[:12])
+    more = f" and {len(old) - 12} more" if len(old) > 12 else ""
+    label = (
+        f"Yes, change {len(old)} {'figure' if len(old) == 1 else 'figures'} older than the last three months: "
+        f"{named}{more}"
+    )
+    return [{"label": label, "value": "yes"}], []
 
 
 @callback(
@@ -786,6 +955,12 @@ def ask_undo(clicks: list[int | None]) -> tuple:
     return True, load_id, undo_question(load_id)
 
 
+def pd_isna(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
 def _records(n: Any) -> str:
     n = int(n or 0)
     return f"{n:,} record" if n == 1 else f"{n:,} records"
@@ -802,6 +977,23 @@ def undo_question(load_id: int) -> Any:
     if row is None or row.empty:
         return f"Undo load {load_id}?"
     r = row.iloc[0]
+    batch = r.get("batch_id") if "batch_id" in row.columns else None
+    if batch is not None and not pd_isna(batch):
+        together = frame[(frame["batch_id"] == batch) & (frame["load_id"] != load_id)]
+        together = together[together["outcome"].isin(report.UNDOABLE)]
+        if not together.empty:
+            file_name = str(r.get("file_name")).split(", sheet ")[0]
+            lists = ", ".join(f"load {int(i)}" for i in sorted([load_id, *together["load_id"].tolist()]))
+            return html.Div(
+                [
+                    html.P(f"Undo {file_name}, loaded by {r.get('loaded_by')}: every list of it ({lists})?"),
+                    html.P(
+                        "Its records will be removed, and which version of each record counts is worked out "
+                        "again from the loads left: records it replaced or retired come back. The KPIs are "
+                        "recalculated."
+                    ),
+                ]
+            )
     return html.Div(
         [
             html.P(

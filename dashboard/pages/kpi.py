@@ -46,6 +46,7 @@ from etl.catalogue.reference import INDICATORS
 from etl.people import notes, plans
 from etl.privacy import access, children
 from etl.rules.calendar import add_months, financial_year_of, parse_period
+from etl.rules.kpis import caveats_at
 from etl.rules.spc import SPCResult
 from etl.serve import queries
 from etl.serve.safe_csv import to_csv_text
@@ -392,6 +393,13 @@ def header(metric: Metric, sel: Selection) -> list:
             **{"aria-label": "Choose the month and org unit"},
         ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
+        # Figures that may be incomplete (docs/spec/windows.md): possibly undercounted, partly covered.
+        notice(
+            [w for m, w in per_load(caveats_at, sel.period).items() if m == metric.metric_id],
+            title="This figure may be incomplete",
+            kind="info",
+            banner_id="kpi-caveat",
+        ),
     ]
 
 

@@ -33,6 +33,7 @@ from etl.catalogue.contract import match_name
 from etl.catalogue.metrics import catalogue
 from etl.people import notes, plans
 from etl.privacy import access, children
+from etl.rules.kpis import caveat_lines
 from etl.serve import queries
 from etl.store import authority as authorities
 
@@ -182,6 +183,12 @@ def build(
         ),
         notice(sel.notes, title="Some of the address was not understood", kind="info"),
         notice(fresh_notes, title=f"{long_month_label(sel.period)} may be incomplete", banner_id="sc-freshness"),
+        notice(
+            per_load(caveat_lines, sel.period),
+            title="Figures that may be incomplete",
+            kind="info",
+            banner_id="sc-caveats",
+        ),
     ]
     if frame is None:
         return head + matrix_view(sel)

@@ -33,7 +33,7 @@ from itertools import accumulate, pairwise
 from pathlib import Path
 
 from etl.paths import ROOT
-from etl.rules.calendar import is_working_day, months_between, parse_period, period_of
+from etl.rules.calendar import add_working_days, is_working_day, months_between, parse_period, period_of
 
 DEFAULT_FOLDER = ROOT / "data" / "demo"
 
@@ -1157,12 +1157,17 @@ def _annex_rows(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list
 def annex_a_lists(world: _World | None = None) -> dict[str, list[list[object]]]:
     """The demo authority's Annex A lists for July 2023, sheet name -> rows (header first), consistent with the
     demo extracts: Lists 3 and 4 hold exactly their records for the twelve months to July 2023 (as a July list
-    would show them: nothing dated after 31 July); Lists 5, 8 and 9 give, team by team, the July 2023 figures
-    that kpi_values.csv gives for icpc_15wd, dental_up_to_date, placements_3plus and pathway_plans."""
+    would show them: nothing dated after 31 July); List 5 gives, team by team, the figures kpi_values.csv gives
+    for icpc_15wd in each of its six months (February to July 2023); Lists 8 and 9 the July 2023 figures it
+    gives for dental_up_to_date, placements_3plus and pathway_plans."""
     world = world or _world()
     referrals = _referrals(world)
     assessments = _assessments(world, referrals)
-    july = {(metric, team): (n, d) for period, metric, team, n, d in _kpi_values(world) if period == FOCUS}
+    given = _kpi_values(world)
+    july = {(metric, team): (n, d) for period, metric, team, n, d in given if period == FOCUS}
+    # List 5 holds every enquiry of its six months (docs/spec/windows.md): Feb to Jul 2023, as kpi_values gives them.
+    icpc = {(period, team): (n, d) for period, metric, team, n, d in given if metric == "icpc_15wd"}
+    icpc_months = [f"2023-{m:02d}" for m in range(2, 8)]
     first, last = date(2022, 8, 1), ANNEX_A_AS_OF
 
     def within(*days: date | None) -> bool:
@@ -1188,14 +1193,18 @@ def annex_a_lists(world: _World | None = None) -> dict[str, list[list[object]]]:
     serial = iter(range(1, 100_000))
     enquiries, in_care, leavers = [], [], []
     for team in world.teams:
-        n, d = july.get(("icpc_15wd", team.name), (0, 0))
-        for k in range(int(d or 0)):
-            # 3-7 July; on time two weeks later (10 working days), late 24 days later (18 working days).
-            start = date(2023, 7, 3) + timedelta(days=k % 5)
-            held = start + timedelta(days=14 if k < n else 24)
-            enquiries.append((f"S{next(serial):06d}", start, "b) No", held, team.name))
-        if ("icpc_15wd", team.name) in july:
-            enquiries.append((f"S{next(serial):06d}", date(2023, 7, 12), "a) Yes", None, team.name))
+        for month in icpc_months:
+            n, d = icpc.get((month, team.name), (0, 0))
+            opening = add_working_days(date(2023, int(month[5:]), 1) - timedelta(days=1), 1)
+            for k in range(int(d or 0)):
+                # On time: started in the month's first three working days, held 10 working days later. Late:
+                # started on its first working day, held 16 later (the limit is 15). Both held in the month,
+                # whatever its bank holidays (April 2023: 3 Apr to 27 Apr).
+                start = add_working_days(opening, k % 3 if k < n else 0)
+                held = add_working_days(start, 10 if k < n else 16)
+                enquiries.append((f"S{next(serial):06d}", start, "b) No", held, team.name))
+            if (month, team.name) in icpc:
+                enquiries.append((f"S{next(serial):06d}", add_working_days(opening, 7), "a) Yes", None, team.name))
         dental, cohort = july.get(("dental_up_to_date", team.name), (0, 0))
         placements, _ = july.get(("placements_3plus", team.name), (0, 0))
         for k in range(int(cohort or 0)):

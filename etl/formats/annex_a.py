@@ -24,6 +24,9 @@ class AnnexList:
     extract: str | None  # the extract type it feeds; None = no KPI reads it (skipped, reported)
     signature: tuple[str, ...]  # a heading found only in this list identifies it
     headings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # contract column -> headings
+    # The months before the extract's as-of date the list holds every record of (docs/spec/windows.md):
+    # Ofsted asks for six unless the list itself says otherwise.
+    window_months: int = 6
 
     @property
     def label(self) -> str:

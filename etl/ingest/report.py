@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from etl.catalogue.contract import RETURNS
 
@@ -58,6 +59,16 @@ class LoadReport:
     dropped_columns: list[str] = field(default_factory=list)
     # How the file was read, for the analyst (an Annex A list recognised, a Yes/No column, a sheet skipped).
     notes: list[str] = field(default_factory=list)
+    # The window the load is the whole truth for (docs/spec/windows.md), and what it did with it.
+    window_from: date | None = None
+    window_to: date | None = None
+    retired_keys: list[tuple] = field(default_factory=list)
+    held: int = 0  # versions kept for history: a list with a later as-of date speaks for them
+    held_by: date | None = None
+    kept_dates: int = 0  # dates this file gave blank or as Yes/No, kept from the version in force
+    uncounted: list[str] = field(default_factory=list)  # KPIs its records cannot count
+    # A check (dry run) of a whole file: the authority's figures it would change (shared by its lists).
+    changes: list[FigureChange] | None = None
     # A list of a return (the CIN census): it loads with the return's other lists or not at all.
     whole: bool = False
 
@@ -90,10 +101,25 @@ class LoadReport:
         )
         if self.redated:
             counts += f" ({self.redated:,} re-dated to the as-of date)"
-        if self.retired:
+        if self.retired and self.window_from is None:  # a return's year (its notes say which); a window: below
             counts += f", {self.retired:,} retired"
         counts += f", {self.rejected:,} rejected, {counted(self.warnings, 'warning')}"
         text = f"{head}: {self.outcome}{where}: {counts}"
+        if self.retired and self.window_from is not None:
+            text += (
+                f"; {counted(self.retired, 'record')} held from earlier loads {'is' if self.retired == 1 else 'are'} "
+                f"not in this list, which covers {self.window_words()}: retired"
+            )
+        if self.held:
+            text += (
+                f"; {counted(self.held, 'record')} kept for history only: a list as of {self.held_by} "
+                f"already speaks for {'it' if self.held == 1 else 'them'}"
+            )
+        if self.kept_dates:
+            text += (
+                f"; {counted(self.kept_dates, 'date')} this file gives blank or only as Yes/No kept from the "
+                "earlier load"
+            )
         if self.first_period:
             text += f"; periods {self.first_period} to {self.last_period}"
         if self.dropped_columns:
@@ -101,6 +127,40 @@ class LoadReport:
         for note in self.notes:
             text += f"; {note}"
         return text
+
+    def window_words(self) -> str:
+        """`1 Feb 2023 to 31 Jul 2023`, or "" without a window."""
+        if self.window_from is None:
+            return ""
+        return f"{_day(self.window_from)} to {_day(self.window_to)}"
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """One KPI month whose authority figure a load would change."""
+
+    metric_id: str
+    period: str  # 2023-07
+    before: tuple[float, float | None] | None  # (numerator, denominator), None: no figure
+    after: tuple[float, float | None] | None
+
+    def words(self, unit: str = "percent") -> str:
+        return f"{self.metric_id} {self.period}: {_figure(self.before, unit)} -> {_figure(self.after, unit)}"
+
+
+def _figure(value: tuple[float, float | None] | None, unit: str) -> str:
+    if value is None:
+        return "No data"
+    numerator, denominator = value
+    if unit == "percent" and denominator:
+        return f"{numerator:,.0f}/{denominator:,.0f} ({100 * numerator / denominator:.1f}%)"
+    if unit == "percent":
+        return "No data"
+    return f"{numerator:,.0f}"
 
 
 def counted(n: int, noun: str) -> str:

@@ -167,23 +167,21 @@ def _units_table(con: duckdb.DuckDBPyConnection, extract: ExtractType) -> bool:
     return has_teams
 
 
-def _metrics_table(con: duckdb.DuckDBPyConnection, covered: dict[str, tuple] | None = None) -> None:
-    """`_metrics(metric_id, unit, covered_from, covered_to, source)`: each metric, and the months
-    its record-level source covers (a kpi_values row there is superseded by the records). `covered`:
+def _metrics_table(con: duckdb.DuckDBPyConnection, covered: dict[str, list[tuple]] | None = None) -> None:
+    """`_metrics(metric_id, unit, source)`: each metric; `_covered(metric_id, first_month, last_month)`:
+    the months its records cover (a kpi_values row there is superseded by the records). `covered`:
     etl.rules.kpis.coverage() of the warehouse, when it is not `con` (PostgreSQL's, staged in DuckDB)."""
     from etl.rules.kpis import coverage
 
     if covered is None:
         covered = coverage(con)
     metrics = catalogue().metrics
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR, covered_from DATE,"
-        " covered_to DATE, source VARCHAR)"
-    )
-    con.executemany(
-        "INSERT INTO _metrics VALUES (?, ?, ?, ?, ?)",
-        [[m.metric_id, m.unit, *covered.get(m.source, (None, None)), m.source] for m in metrics],
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _metrics (metric_id VARCHAR, unit VARCHAR, source VARCHAR)")
+    con.executemany("INSERT INTO _metrics VALUES (?, ?, ?)", [[m.metric_id, m.unit, m.source] for m in metrics])
+    con.execute("CREATE OR REPLACE TEMP TABLE _covered (metric_id VARCHAR, first_month DATE, last_month DATE)")
+    spans = [[metric, first, last] for metric, found in covered.items() for first, last in found]
+    if spans:
+        con.executemany("INSERT INTO _covered VALUES (?, ?, ?)", spans)
 
 
 def build_typed(
@@ -192,7 +190,7 @@ def build_typed(
     stage: str = "stage",
     *,
     blank_team: bool = False,
-    covered: dict[str, tuple] | None = None,
+    covered: dict[str, list[tuple]] | None = None,
 ) -> bool:
     """`typed(line, <raw columns>, <column>__v typed values>)` from the staged text.
     Returns False when teams are checked but no organisation reference is loaded.
@@ -214,11 +212,7 @@ def build_typed(
             values.append(f"CASE WHEN r.team IS NULL THEN '{UNALLOCATED}' ELSE u.name END AS {_q('team__v')}")
         else:
             values.append(f"{_parse_sql(column)} AS {_q(column.name + '__v')}")
-    extra = (
-        ", m.unit AS _unit, m.covered_from AS _covered_from, m.covered_to AS _covered_to, m.source AS _source"
-        if "given_figures" in extract.checks
-        else ""
-    )
+    extra = ", m.unit AS _unit, m.source AS _source" if "given_figures" in extract.checks else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE typed AS SELECT r.*, {', '.join(values)}{extra} FROM {_q(stage)} r{joins}"
     )
@@ -380,7 +374,8 @@ def _warning_checks(
         checks.append(
             (
                 "period",
-                "period__v BETWEEN _covered_from AND _covered_to",
+                "EXISTS (SELECT 1 FROM _covered c WHERE c.metric_id = metric_id__v"
+                " AND period__v BETWEEN c.first_month AND c.last_month)",
                 "period",
                 "'superseded: the ' || _source || ' records cover ' || strftime(period__v, '%Y-%m') || ', so '"
                 " || metric_id || ' is counted from them there (the row is kept for a month they do not cover)'",
@@ -419,7 +414,7 @@ def validate(
     stage: str = "stage",
     blank_team: bool = False,
     team_given: bool = True,
-    covered: dict[str, tuple] | None = None,
+    covered: dict[str, list[tuple]] | None = None,
 ) -> Validation:
     """Cast the staged file and find its errors and warnings.
 

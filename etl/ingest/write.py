@@ -55,7 +55,7 @@ def compare_records(con, extract: ExtractType, as_of: date) -> tuple[int, int, i
     dialect_of(con).temp_table(
         con,
         "matched",
-        f"SELECT {keys}, ({same}) AS same, {old_as_of} AS old_as_of{rid} "
+        f"SELECT {keys}, ({same}) AS same, {old_as_of} AS old_as_of, t.load_id AS old_load{rid} "
         f'FROM good i JOIN "{table}" t ON {keys_on(extract, "i", "t")}',
     )
     total = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
@@ -110,7 +110,10 @@ def write_records(con, extract: ExtractType, load_id: int, as_of: date, added: i
             {"load": load_id, "as_of": as_of},
         )
     keys = ", ".join(f'"{k}"' for k in extract.key)
-    con.execute(f'INSERT INTO "{table}_seen" ({keys}, load_id) SELECT {keys}, ? FROM {unchanged}', [load_id])
+    con.execute(
+        f'INSERT INTO "{table}_seen" ({keys}, load_id, version_load) SELECT {keys}, ?, old_load FROM {unchanged}',
+        [load_id],
+    )
 
 
 def _redate(con, extract: ExtractType, as_of: date) -> None:
@@ -151,16 +154,27 @@ def superseded(con, extract: ExtractType) -> set[tuple[str, str, str]]:
         )
     from etl.rules.kpis import coverage
 
-    span = coverage(con).get(extract.name)
     metrics = [m.metric_id for m in catalogue().metrics if m.source == extract.name]
-    if span is None or not metrics:
-        return set()
-    rows = con.execute(
-        f"SELECT metric_id, {_MONTH_TEXT}, team FROM kpi_values"
-        " WHERE metric_id IN (SELECT unnest(CAST($metrics AS VARCHAR[]))) AND period BETWEEN $first AND $last",
-        {"metrics": metrics, "first": span[0], "last": span[1]},
+    [(given,)] = con.execute(
+        "SELECT count(*) FROM kpi_values WHERE metric_id IN (SELECT unnest(CAST($metrics AS VARCHAR[])))",
+        {"metrics": metrics},
     ).fetchall()
-    return set(rows)
+    if not given:  # nothing given upstream for these KPIs: nothing to supersede
+        return set()
+    covered = coverage(con, metrics)
+    found: set[tuple[str, str, str]] = set()
+    for metric in catalogue().metrics:
+        if metric.source != extract.name:
+            continue
+        for first, last in covered.get(metric.metric_id, []):
+            found |= set(
+                con.execute(
+                    f"SELECT metric_id, {_MONTH_TEXT}, team FROM kpi_values"
+                    " WHERE metric_id = $metric AND period BETWEEN $first AND $last",
+                    {"metric": metric.metric_id, "first": first, "last": last},
+                ).fetchall()
+            )
+    return found
 
 
 def report_superseded(
@@ -241,24 +255,50 @@ def write_snapshot(con, extract: ExtractType, load_id: int, as_of: date) -> None
     con.execute(f'INSERT INTO "{table}" ({columns}, load_id, as_of) SELECT {columns}, ?, ? FROM good', [load_id, as_of])
 
 
-def log_load(
-    con, stage: duckdb.DuckDBPyConnection | None, report: LoadReport, prepared: Prepared, *, as_of: date, who: str
-) -> None:
-    """The load's row in `loads` and its findings (staged in `stage`, or the report's own)."""
+def open_load(con, load_id: int, prepared: Prepared, *, as_of: date, who: str, batch: int | None = None) -> None:
+    """The load's row in `loads`, before its records are written: a load in force speaks for its
+    records while they are worked out (etl/ingest/resolve.py). `close_load` writes what it did."""
     touch(con, "loads", "load_findings")
     con.execute(
         "INSERT INTO loads (load_id, loaded_at, loaded_by, file_name, content_hash, extract_type, as_of, rows_read,"
-        " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, first_period, last_period, outcome,"
-        " rows_redated)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " rows_added, rows_replaced, rows_unchanged, rows_rejected, warnings, outcome, rows_redated, batch_id,"
+        " rows_retired) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 'loaded', 0, ?, 0)",
         [
-            report.load_id,
+            load_id,
             datetime.now().replace(microsecond=0),
             who,
-            report.file_name,
+            prepared.name,
             prepared.hash,
-            report.extract_type,
+            prepared.recognised.extract.name if prepared.recognised else prepared.extract_type,
             as_of,
+            batch or load_id,
+        ],
+    )
+
+
+def set_window(con, load_id: int, window, uncounted: list[str]) -> None:
+    """The window the load is the whole truth for, and the KPIs its records cannot count."""
+    con.execute(
+        "UPDATE loads SET window_from = ?, window_to = ?, uncounted = ? WHERE load_id = ?",
+        [
+            window.first if window else None,
+            window.last if window else None,
+            ",".join(uncounted) or None,
+            load_id,
+        ],
+    )
+
+
+def close_load(
+    con, stage: duckdb.DuckDBPyConnection | None, report: LoadReport, prepared: Prepared, *, batch: int
+) -> None:
+    """What the load did, on its row in `loads`, and its findings (staged in `stage`, or the report's own)."""
+    con.execute(
+        "UPDATE loads SET extract_type = ?, rows_read = ?, rows_added = ?, rows_replaced = ?, rows_unchanged = ?,"
+        " rows_rejected = ?, warnings = ?, first_period = ?, last_period = ?, outcome = ?, rows_redated = ?,"
+        " rows_retired = ?, batch_id = ? WHERE load_id = ?",
+        [
+            report.extract_type,
             report.rows_read,
             report.added,
             report.replaced,
@@ -269,6 +309,9 @@ def log_load(
             report.last_period,
             report.outcome,
             report.redated,
+            report.retired,
+            batch,
+            report.load_id,
         ],
     )
     staged = stage is not None and dialect_of(stage).has_table(stage, "findings")
@@ -290,6 +333,25 @@ def log_load(
             "INSERT INTO load_findings (load_id, severity, line, column_name, value, reason) VALUES (?, ?, ?, ?, ?, ?)",
             [[report.load_id, f.severity, f.line, f.column, f.value, f.reason] for f in report.findings],
         )
+
+
+def report_retired(stage: duckdb.DuckDBPyConnection, report: LoadReport, extract: ExtractType) -> None:
+    """Say how many records held from earlier loads this list retired, and name each (the load's findings)."""
+    if not report.retired:
+        return
+    reason = (
+        f"{counted(report.retired, record_noun(extract))} held from earlier loads "
+        f"{'is' if report.retired == 1 else 'are'} not in this list, which covers {report.window_words()}: "
+        "retired (in no figure and no child list)"
+    )
+    rows = [(None, 2001, "warning", None, None, reason)]
+    label = " + ".join(extract.key)
+    for key in report.retired_keys:
+        value = " + ".join("" if v is None else str(v) for v in key)
+        rows.append((None, 2002, "warning", label, value, "retired: not in this list, which covers its date"))
+    stage.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?)", rows)
+    report.findings += [Finding("warning", None, r[3], r[4], r[5]) for r in rows]
+    report.warnings += 1
 
 
 def next_load_id(con) -> int:
@@ -322,28 +384,23 @@ def keep_unsaid(con, extract: ExtractType, said: set[str]) -> None:
     con.execute("CREATE TEMP VIEW good AS SELECT * FROM _good_kept")
 
 
-def retire_window(con, extract: ExtractType, load_id: int, window: tuple[date, date]) -> int:
-    """A return is the whole truth for its window (its collection year, by the type's window date): the
-    records held from earlier loads in it that the return lacks are retired, moved to `<table>_replaced`
-    as replaced by this load (so undo brings them back). Returns how many."""
-    table = extract.table
-    column = extract.window_date
-    if column is None:
-        return 0
-    touch(con, table, f"{table}_replaced")
-    outside = (
-        f'"{column}" BETWEEN $first AND $last AND NOT EXISTS (SELECT 1 FROM good g WHERE {keys_on(extract, "g", "t")})'
-    )
-    params = {"first": window[0], "last": window[1]}
-    [(retired,)] = con.execute(f'SELECT count(*) FROM "{table}" t WHERE {outside}', params).fetchall()
-    if not retired:
-        return 0
-    columns = ", ".join(f'"{c}"' for c in extract.column_names)
-    dated = ", as_of" if extract.record_level else ""
-    con.execute(
-        f'INSERT INTO "{table}_replaced" ({columns}, load_id, replaced_by{dated}) '
-        f'SELECT {columns}, load_id, $load{dated} FROM "{table}" t WHERE {outside}',
-        {**params, "load": load_id},
-    )
-    con.execute(f'DELETE FROM "{table}" t WHERE {outside}', params)
-    return retired
+def log_load(
+    con,
+    stage: duckdb.DuckDBPyConnection | None,
+    report: LoadReport,
+    prepared: Prepared,
+    *,
+    as_of: date,
+    who: str,
+    batch: int | None = None,
+) -> None:
+    """A load's row in `loads` and its findings written at once (a return's, a refused list's): `open_load`
+    then `close_load`."""
+    open_load(con, report.load_id, prepared, as_of=as_of, who=who, batch=batch)
+    close_load(con, stage, report, prepared, batch=batch or report.load_id)
+
+
+def record_noun(extract: ExtractType) -> str:
+    """`referral`, `section 47 enquiry`: one record of the type, in the type's own words."""
+    words = extract.words.removesuffix(" extract").removesuffix(" list")
+    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")

@@ -89,7 +89,11 @@ def records_sql(source: str) -> str:
 
 def _unit_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str) -> list[str]:
     if level == "team":
-        found = con.execute("SELECT team FROM organisation WHERE team = ?", [unit]).fetchall()
+        # Unallocated: the records with no team (docs/spec/windows.md), a team wherever teams are listed.
+        found = con.execute(
+            "SELECT team FROM organisation WHERE team = $unit UNION SELECT 'Unallocated' WHERE $unit = 'Unallocated'",
+            {"unit": unit},
+        ).fetchall()
     else:
         sql = f"SELECT DISTINCT team FROM organisation WHERE {level} = ? ORDER BY team"  # level: one of LEVELS
         found = con.execute(sql, [unit]).fetchall()
@@ -112,7 +116,8 @@ def _wanted_teams(con: duckdb.DuckDBPyConnection, level: str, unit: str | None) 
     if level not in LEVELS:
         raise ValueError(f"{level!r} is not a level (one of {', '.join(LEVELS)})")
     if level == "la":
-        return [t for (t,) in con.execute("SELECT team FROM organisation").fetchall()], "the whole authority"
+        teams = [t for (t,) in con.execute("SELECT team FROM organisation").fetchall()]
+        return [*teams, "Unallocated"], "the whole authority"
     if not unit:
         raise ValueError(f"name the {level} (a unit is needed below the authority as a whole)")
     return _unit_teams(con, level, unit), f"the {level} {unit}"
@@ -194,7 +199,10 @@ def _list_rows(
     firsts = [parse_period(m) for m in months]
     params: dict = {"metric": metric.metric_id, "months": firsts}
     where = ""
-    if level != "la":
+    if level == "team":
+        where = "AND team = $unit"  # Unallocated too: a team with no row in the organisation reference
+        params["unit"] = unit
+    elif level != "la":
         where = f"AND team IN (SELECT team FROM organisation WHERE {level} = $unit)"  # level: one of LEVELS
         params["unit"] = unit
     records = records_sql(metric.source)
@@ -225,9 +233,9 @@ def _figure(
 def _given_upstream(con: duckdb.DuckDBPyConnection, metric: Metric, months: list[str]) -> list[str]:
     """The months whose figure kpi_values gives: those outside the months the
     metric's extract covers (etl.rules.kpis.coverage), where the mart takes them instead."""
-    cover = kpis.coverage(con).get(metric.source)
+    cover = kpis.coverage(con).get(metric.metric_id, [])  # per metric (docs/spec/windows.md)
     outside = [parse_period(m) for m in months]
-    outside = [d for d in outside if cover is None or not cover[0] <= d <= cover[1]]
+    outside = [d for d in outside if not any(first <= d <= last for first, last in cover)]
     if not outside:
         return []
     found = con.execute(

@@ -39,8 +39,13 @@ def org_units(db: Db = None) -> pd.DataFrame:
         return con.execute("SELECT team, service, area FROM organisation ORDER BY area, service, team").df()
 
 
+# Records with no team count as the team Unallocated (docs/spec/windows.md): listed wherever teams are,
+# once there are any, so the teams add up to the authority.
+_UNALLOCATED = (
+    "SELECT 'Unallocated' WHERE EXISTS (SELECT 1 FROM kpi_monthly WHERE level = 'team' AND org_unit = 'Unallocated')"
+)
 _UNITS_SQL = {
-    "team": "SELECT DISTINCT team AS org_unit FROM organisation",
+    "team": f"SELECT DISTINCT team AS org_unit FROM organisation UNION {_UNALLOCATED}",
     "service": "SELECT DISTINCT service AS org_unit FROM organisation",
     "area": "SELECT DISTINCT area AS org_unit FROM organisation",
     "la": "SELECT CAST($authority AS VARCHAR) AS org_unit",
@@ -67,7 +72,10 @@ def _teams_under(con: Connection, level: str, unit: str) -> list[str]:
     where = {"la": "true", "area": "area = $unit", "service": "service = $unit"}[level]
     params = {"unit": unit} if level != "la" else {}
     rows = con.execute(f"SELECT DISTINCT team FROM organisation WHERE {where} ORDER BY team", params).fetchall()
-    return [t for (t,) in rows]
+    teams = [t for (t,) in rows]
+    if level == "la" and con.execute(_UNALLOCATED).fetchall():
+        teams.append("Unallocated")
+    return teams
 
 
 def _children(con: Connection, level: str, unit: str) -> list[str]:

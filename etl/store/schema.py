@@ -65,6 +65,8 @@ for _extract in EXTRACT_TYPES.values():
             metadata,
             *[c for c in _extract_columns(_extract) if c.name in _extract.key],
             sa.Column("load_id", sa.Integer, nullable=False),
+            # The load whose stored version (in the table or `_replaced`) this load held unchanged.
+            sa.Column("version_load", sa.Integer),
         )
 
 loads = sa.Table(
@@ -91,6 +93,16 @@ loads = sa.Table(
     sa.Column("undone_by", sa.Text),
     # Unchanged records whose as-of date this load moved later.
     sa.Column("rows_redated", sa.Integer, nullable=False, server_default="0"),
+    # The span of window dates the load is the whole truth for (docs/spec/windows.md); NULL: no window.
+    sa.Column("window_from", sa.Date),
+    sa.Column("window_to", sa.Date),
+    # The file the load came in (its first load's id): a workbook's lists undo together.
+    sa.Column("batch_id", sa.Integer),
+    # Records held from earlier loads that this load's window covers and it does not contain.
+    sa.Column("rows_retired", sa.Integer, server_default="0"),
+    # The KPIs (comma-separated) its records cannot count, so it covers none of their months (a List 4
+    # whose seen column says only Yes/No cannot time a visit).
+    sa.Column("uncounted", sa.Text),
 )
 
 load_findings = sa.Table(

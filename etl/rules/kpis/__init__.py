@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -138,57 +139,148 @@ UNION ALL
 SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
 """
 
-# The months an extract type covers: from its earliest record's month to the month of
-# the latest as-of date of the loads its records came in (or its latest record, if
-# later). kpi_values rows for a metric counted from that type fill only the months
-# outside; inside, the records win and a count with no record is 0.
-_COVERAGE = """
-SELECT CAST(date_trunc('month', min("{column}")) AS DATE) AS first_month,
-       CAST(date_trunc('month', greatest(max(as_of), max(CAST("{column}" AS DATE)))) AS DATE) AS last_month
-FROM "{table}"
-"""
+# The column a KPI cannot be counted without, where a list may give it only as Yes/No (docs/spec/windows.md):
+# a load whose records give it so covers none of that KPI's months.
+NEEDS = {"seen_5wd": "child_seen_date"}
+# The loads that speak for their records (etl/ingest/resolve.py says the same).
+_IN_FORCE = "('loaded', 'loaded valid rows only', 're-dated', 'no change')"
 
 
-def coverage(con) -> dict[str, tuple]:
-    """{record-level KPI source: (first month, last month)} for each source holding records."""
-    out = {}
-    for source in SOURCES:
-        extract = EXTRACT_TYPES.get(source)
-        if extract is None or not extract.record_level or not extract.period_column:
+def counted_date(metric_id: str, source: str) -> str | None:
+    """The date that places a record of the KPI in a month: metrics.yml's `counted_on`, else the
+    source's period column."""
+    extract = EXTRACT_TYPES.get(source)
+    metric = next((m for m in catalogue().metrics if m.metric_id == metric_id), None)
+    if metric is not None and metric.counted_on:
+        return metric.counted_on
+    return extract.period_column if extract else None
+
+
+def _whole_months(first, last) -> tuple | None:
+    """The months wholly inside [first, last], as (first month, last month), or None."""
+    import calendar as _cal
+    from datetime import timedelta
+
+    start = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end_month = last.replace(day=1)
+    if last.day != _cal.monthrange(last.year, last.month)[1]:
+        end_month = (end_month - timedelta(days=1)).replace(day=1)
+    return (start, end_month) if start <= end_month else None
+
+
+def _merge(spans: list[tuple]) -> list[tuple]:
+    out: list[list] = []
+    for first, last in sorted(spans):
+        if out and first <= _next_month(out[-1][1]):
+            out[-1][1] = max(out[-1][1], last)
+        else:
+            out.append([first, last])
+    return [(a, b) for a, b in out]
+
+
+def _next_month(month):
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]]:
+    """{record-level metric: [(first month, last month), ...]}: the months its records cover, where a
+    kpi_values row gives way to them (docs/spec/windows.md). A load in force with a window covers each
+    month wholly inside it; a load without one the months from its earliest counted date of the metric
+    (the KPI's own date, never a stray old record's start) to its latest, or to its as-of date if later
+    (an extract taken on 30 September that holds no episode in August says August had none). A load that
+    cannot count the metric (a Yes/No seen column) covers nothing of it. A snapshot covers the month of
+    each as-of date it was taken on."""
+    from etl.store.db import dialect_of
+
+    out: dict[str, list[tuple]] = {}
+    if not dialect_of(con).has_table(con, "loads"):
+        return out
+    columns = set(dialect_of(con).columns(con, "loads"))
+    windowed = "window_from" in columns
+    wanted = None if metrics is None else set(metrics)
+    # Which types have loads in force without a window (their records' dates say what they cover).
+    plain = {
+        t
+        for (t,) in con.execute(
+            f"SELECT DISTINCT extract_type FROM loads WHERE outcome IN {_IN_FORCE}"
+            + (" AND window_from IS NULL" if windowed else "")
+        ).fetchall()
+    }
+    for metric in catalogue().metrics:
+        if wanted is not None and metric.metric_id not in wanted:
             continue
-        first, last = con.execute(_COVERAGE.format(column=extract.period_column, table=extract.table)).fetchall()[0]
-        if first is not None:
-            out[source] = (first, last)
+        extract = EXTRACT_TYPES.get(metric.source)
+        if extract is None or not extract.record_level or metric.source not in SOURCES:
+            continue
+        spans: list[tuple] = []
+        if extract.snapshot:
+            months = con.execute(
+                f"SELECT DISTINCT CAST(date_trunc('month', as_of) AS DATE) FROM \"{extract.table}\""
+            ).fetchall()
+            out[metric.metric_id] = [(m, m) for (m,) in months if m is not None]
+            continue
+        if extract.period_column is None and extract.window_date:
+            # A year-end type (the SSDA903's OC2 and OC3: no period column) covers the month of each year end
+            # it holds.
+            months = con.execute(
+                f'SELECT DISTINCT CAST(date_trunc(\'month\', "{extract.window_date}") AS DATE) FROM "{extract.table}"'
+            ).fetchall()
+            if months := [(m, m) for (m,) in months if m is not None]:
+                out[metric.metric_id] = months
+            continue
+        column = counted_date(metric.metric_id, metric.source)
+        if column is None:
+            continue
+        able = (
+            "(l.uncounted IS NULL OR NOT ((',' || l.uncounted || ',') LIKE ('%,' || $metric || ',%')))"
+            if "uncounted" in columns
+            else "TRUE"
+        )
+        if windowed:
+            spans += [
+                span
+                for first, last in con.execute(
+                    f"SELECT l.window_from, l.window_to FROM loads l WHERE l.extract_type = $type "
+                    f"AND l.outcome IN {_IN_FORCE} AND l.window_from IS NOT NULL AND {able}",
+                    {"type": extract.name, "metric": metric.metric_id},
+                ).fetchall()
+                if (span := _whole_months(first, last)) is not None
+            ]
+        no_window = "AND l.window_from IS NULL" if windowed else ""
+        spans += (
+            []
+            if extract.name not in plain
+            else [
+                (first, last)
+                for first, last in con.execute(
+                    f"SELECT CAST(date_trunc('month', min(CAST(t.\"{column}\" AS DATE))) AS DATE), "
+                    f"CAST(date_trunc('month', greatest(max(CAST(t.\"{column}\" AS DATE)), max(l.as_of))) AS DATE) "
+                    f'FROM "{extract.table}" t JOIN loads l ON l.load_id = t.load_id '
+                    f"WHERE l.outcome IN {_IN_FORCE} {no_window} AND {able} GROUP BY t.load_id",
+                    {"metric": metric.metric_id},
+                ).fetchall()
+                if first is not None
+            ]
+        )
+        if spans:
+            out[metric.metric_id] = _merge(spans)
+    # A source whose rule also reads another type's records (care_episodes reads List 8) covers what they cover.
+    for metric in catalogue().metrics:
+        extract = EXTRACT_TYPES.get(metric.source)
+        if extract is None or not extract.reads or (wanted is not None and metric.metric_id not in wanted):
+            continue
+        others = [m.metric_id for m in catalogue().metrics if m.source in extract.reads]
+        spans = [span for other in coverage(con, others).values() for span in other]
+        if spans:
+            out[metric.metric_id] = _merge([*out.get(metric.metric_id, []), *spans])
     return out
 
 
 def _coverage_table(con) -> None:
-    """Temp table `_kpi_coverage(source, first_month, last_month)`."""
+    """Temp table `_kpi_coverage(metric_id, first_month, last_month)`."""
     con.execute("DROP TABLE IF EXISTS _kpi_coverage")
-    con.execute("CREATE TEMP TABLE _kpi_coverage (source VARCHAR, first_month DATE, last_month DATE)")
-    rows = [(source, first, last) for source, (first, last) in coverage(con).items()]
-    # A snapshot covers the month of each as-of date it was taken on, and no month between; a year-end type
-    # (the SSDA903's OC2 and OC3: no period column) the month of each year end it holds.
-    for source in SOURCES:
-        extract = EXTRACT_TYPES.get(source)
-        if extract is None or not extract.record_level:
-            continue
-        if extract.snapshot:
-            day = "as_of"
-        elif extract.period_column is None and extract.window_date:
-            day = f'"{extract.window_date}"'
-        else:
-            continue
-        months = con.execute(
-            f"SELECT DISTINCT CAST(date_trunc('month', {day}) AS DATE) FROM \"{extract.table}\" ORDER BY 1"
-        ).fetchall()
-        rows += [(source, month, month) for (month,) in months]
-    # A source whose rule also reads another type's records (care_episodes reads List 8) covers what they cover.
-    own = list(rows)
-    for source in SOURCES:
-        extract = EXTRACT_TYPES.get(source)
-        for other in extract.reads if extract is not None else ():
-            rows += [(source, first, last) for name, first, last in own if name == other]
+    con.execute("CREATE TEMP TABLE _kpi_coverage (metric_id VARCHAR, first_month DATE, last_month DATE)")
+    rows = [(metric, first, last) for metric, spans in coverage(con).items() for first, last in spans]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
@@ -343,7 +435,7 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             """
             INSERT INTO _kpi_rows
             SELECT m.metric_id, CAST(g.month AS DATE), 'team', o.team, 0, NULL
-            FROM _kpi_metrics m JOIN _kpi_coverage c ON c.source = m.source
+            FROM _kpi_metrics m JOIN _kpi_coverage c ON c.metric_id = m.metric_id
             CROSS JOIN LATERAL generate_series(CAST(c.first_month AS TIMESTAMP), CAST(c.last_month AS TIMESTAMP),
                                                INTERVAL '1 month') AS g(month)
             CROSS JOIN (SELECT DISTINCT team FROM organisation) AS o
@@ -352,12 +444,23 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
                               AND r.org_unit = o.team AND r.period = CAST(g.month AS DATE))
             """
         )
+        con.execute(
+            "DELETE FROM _kpi_rows WHERE level = 'team'"
+            " AND EXISTS (SELECT 1 FROM _kpi_metrics m WHERE m.metric_id = _kpi_rows.metric_id"
+            "             AND m.source <> 'kpi_values')"
+            " AND EXISTS (SELECT 1 FROM kpi_values v WHERE v.metric_id = _kpi_rows.metric_id"
+            "             AND CAST(date_trunc('month', v.period) AS DATE) = _kpi_rows.period)"
+            " AND NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.metric_id = _kpi_rows.metric_id"
+            "                 AND _kpi_rows.period BETWEEN c.first_month AND c.last_month)"
+        )
         # kpi_values, one rule whatever the metric's source: rows fill the months its
-        # records do not cover; where they cover a month, the records win.
+        # records do not cover; where they cover a month, the records win. Where a row is given
+        # for a month the records do not cover (a stray old record, a list's edge), the given
+        # figure stands and the records' part-count gives way to it.
         con.execute(
             f"INSERT INTO _kpi_rows SELECT rows.* FROM ({source_sql('kpi_values')}\n) AS rows"
             " JOIN _kpi_metrics m USING (metric_id)"
-            " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.source = m.source"
+            " WHERE NOT EXISTS (SELECT 1 FROM _kpi_coverage c WHERE c.metric_id = m.metric_id"
             "                   AND rows.period BETWEEN c.first_month AND c.last_month)",
             {"authority": name},
         )
@@ -367,3 +470,89 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
     finally:
         for table in ("_kpi_rows", "_kpi_metrics", "_kpi_coverage"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# --- caveats: figures that may be incomplete (docs/spec/windows.md) ---------------------------------------
+
+
+def _day_words(day) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def caveats(con, period: str) -> dict[str, str]:
+    """{metric_id: words} for month `period` (YYYY-MM): "possibly undercounted" for re-referrals whose
+    12-month look-back reaches before the referrals loaded; "partly covered" for a record-level KPI in a
+    month the windows in force cover only in part (and nothing else covers whole)."""
+    import calendar as _cal
+
+    from etl.store.db import dialect_of
+
+    if not dialect_of(con).has_table(con, "loads"):
+        return {}
+    year, month = (int(x) for x in period.split("-"))
+    first = date(year, month, 1)
+    last = date(year, month, _cal.monthrange(year, month)[1])
+    covered = coverage(con)
+    windowed = "window_from" in set(dialect_of(con).columns(con, "loads"))
+    out: dict[str, str] = {}
+    for metric in catalogue().metrics:
+        extract = EXTRACT_TYPES.get(metric.source)
+        if extract is None or not extract.record_level or extract.snapshot or metric.source not in SOURCES:
+            continue
+        spans = covered.get(metric.metric_id, [])
+        whole = any(a <= first <= b for a, b in spans)
+        if metric.metric_id == "rereferrals_12m" and whole:
+            earliest = _earliest_referral(con, windowed)
+            look_back = date(year - 1, month, 1)
+            if earliest is not None and earliest > look_back:
+                out[metric.metric_id] = f"possibly undercounted: no referrals loaded before {_day_words(earliest)}"
+                continue
+        if whole or not windowed:
+            continue
+        rows = con.execute(
+            "SELECT greatest(window_from, $first), least(window_to, $last) FROM loads "
+            f"WHERE extract_type = $type AND outcome IN {_IN_FORCE} AND window_from IS NOT NULL "
+            "AND window_from <= $last AND window_to >= $first ORDER BY 1",
+            {"type": extract.name, "first": first, "last": last},
+        ).fetchall()
+        merged: list[list] = []
+        for a, b in rows:  # overlapping windows read as one span
+            if merged and a <= merged[-1][1] + timedelta(days=1):
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        if merged and not (merged[0][0] == first and merged[0][1] == last):
+            parts = "; ".join(f"{a.day}-{b.day} {b:%B}" if a != b else f"{a.day} {a:%B}" for a, b in merged)
+            out[metric.metric_id] = f"partly covered: the loaded lists cover {parts}"
+    return out
+
+
+def _earliest_referral(con, windowed: bool):
+    """The earliest referral date the loads in force speak for: a window's start, or a record's date."""
+    found = []
+    if windowed:
+        found.append(
+            con.execute(
+                f"SELECT min(window_from) FROM loads WHERE extract_type = 'referrals' AND outcome IN {_IN_FORCE}"
+            ).fetchall()[0][0]
+        )
+    found.append(con.execute("SELECT min(referral_date) FROM referrals").fetchall()[0][0])
+    found = [d for d in found if d is not None]
+    return min(found) if found else None
+
+
+def caveats_at(period: str, db=None) -> dict[str, str]:
+    """`caveats` of the warehouse in hand, for the pages, the board pack and `cpip scorecard`."""
+    from etl.store import warehouse
+
+    try:
+        with warehouse.reading(db) as con:
+            return caveats(con, period)
+    except ValueError:  # a period that is not a month (a quarter, a year): no caveat by month
+        return {}
+
+
+def caveat_lines(period: str, db=None) -> list[str]:
+    """The month's figures that may be incomplete, one line per KPI in its own words."""
+    labels = {m.metric_id: m.label for m in catalogue().metrics}
+    return [f"{labels.get(m, m)}: {words}." for m, words in sorted(caveats_at(period, db).items())]
