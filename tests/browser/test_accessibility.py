@@ -147,6 +147,8 @@ def test_focus_is_visible_on_every_control_type(page, wait_for_dash, path):
         # The box that shows the focus: the upload box, for its invisible file input.
         shown = page.locator("#data-upload") if "input[type=file]" in selector else target
         shown.scroll_into_view_if_needed()
+        # Wholly on screen (a tall table scrolled only "if needed" can keep its lower edge, and its ring, below).
+        shown.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
         page.wait_for_timeout(400)  # a toolbar fades out when it loses focus
         box = shown.bounding_box()
         x, y = max(box["x"] - 8, 0), max(box["y"] - 8, 0)
