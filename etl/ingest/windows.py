@@ -66,8 +66,10 @@ def window_for(
         return None
     if window is not None:
         return Window(*window)
-    if annex is not None:
-        months = window_months or annex.window_months
+    # A layout's list declares the months it covers (Annex A's: 6 unless the list says otherwise); a layout
+    # that declares none is read as a CSV is, whole truth for nothing unless the analyst says so.
+    months = window_months or getattr(annex, "window_months", None)
+    if annex is not None and months:
         return Window(months_before(as_of, months), as_of)
     return None
 
