@@ -109,6 +109,7 @@ BOOLEANS = frozenset({"ICPCnotRequired", "ReferralNFA"})
 COUNTS = frozenset({"NumberOfPreviousCPP"})
 # xs:boolean's words, and upper case, as DfE's sample and the validator's fakes spell them.
 TRUE, FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+_BOOLEAN_WORDS = TRUE | FALSE  # as most censuses spell them: read without lower-casing
 
 # The elements read from each CINdetails besides its modules' (closure, for rule 8630).
 EPISODE_EXTRA = ("CINclosureDate", "ReferralNFA")
@@ -242,11 +243,21 @@ _DATES: dict[str, date | None] = {}
 
 def parse_boolean(text: str | None) -> str | None:
     """`true`/`false`/`1`/`0`, any case, as `true` or `false`; anything else None."""
+    if text in TRUE:  # as most censuses spell them
+        return "true"
+    if text in FALSE:
+        return "false"
     word = (text or "").strip().lower()
     return "true" if word in TRUE else "false" if word in FALSE else None
 
 
 _OUTSIDE = f"a date outside the years this dashboard counts ({CALENDAR_START.year} to {CALENDAR_END.year})"
+
+
+# What kind of value each element read gives: checked as each is read.
+_DATE, _BOOLEAN, _COUNT = 1, 2, 3
+_KINDS: dict[str, int] = {e: _DATE for e in DATES} | {e: _BOOLEAN for e in BOOLEANS} | {e: _COUNT for e in COUNTS}
+_UNSEEN = object()
 
 
 def check(record: Record, child: str, year_end: date, working_days_before) -> list[Issue]:
@@ -267,8 +278,11 @@ def check(record: Record, child: str, year_end: date, working_days_before) -> li
             values[element] = text
             if text is None:
                 continue
-        if element in DATES:
-            day = parse_date(text)
+        kind = _KINDS.get(element)
+        if kind == _DATE:
+            day = _DATES.get(text, _UNSEEN)
+            if day is _UNSEEN:
+                day = parse_date(text)
             if day is None:
                 issues.append(Issue("not a date written yyyy-mm-dd", child, name, element, text, line))
             elif not CALENDAR_START <= day <= CALENDAR_END:
@@ -276,9 +290,10 @@ def check(record: Record, child: str, year_end: date, working_days_before) -> li
                 issues.append(Issue(_OUTSIDE, child, name, element, text, line))
             else:
                 dates[element] = day
-        elif element in BOOLEANS and parse_boolean(text) is None:
-            issues.append(Issue("not true, false, 1 or 0", child, name, element, text, line))
-        elif element in COUNTS and not text.isdigit():
+        elif kind == _BOOLEAN:
+            if text not in _BOOLEAN_WORDS and parse_boolean(text) is None:
+                issues.append(Issue("not true, false, 1 or 0", child, name, element, text, line))
+        elif kind == _COUNT and not text.isdigit():
             issues.append(Issue("not a whole number of 0 or more", child, name, element, text, line))
     if issues:
         return issues

@@ -16,8 +16,6 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from etl.catalogue.contract import normalise_header
 
 # Every table of the return and its columns, as DfE's CSV loading format and the national validator name them
@@ -132,7 +130,10 @@ CODES_FILE = Path(__file__).with_name("ssda903_codes.yml")
 
 @cache
 def _codes() -> dict:
-    return yaml.safe_load(CODES_FILE.read_text(encoding="utf-8"))
+    import yaml  # here, not at import: only a 903 load reads the code lists
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML was built with it
+    return yaml.load(CODES_FILE.read_text(encoding="utf-8"), Loader=loader)  # a safe loader either way
 
 
 @cache

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import operator
 import re
 import zipfile
 from collections import defaultdict
@@ -44,7 +45,7 @@ def reading_year(year: Year):
         READING_YEAR.reset(token)
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     values: dict[str, str | None]
@@ -180,6 +181,8 @@ def _clean(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
+    if "\xa0" in value:  # a non-breaking space inside a value is a space (as a workbook's cell is read)
+        value = value.replace("\xa0", " ")
     return value or None
 
 
@@ -187,10 +190,11 @@ def _clean(value: str | None) -> str | None:
 _CODES = {"RNE", "LS", "PLACE", "REC", "MISSING", "IN_TOUCH", "ACCOM"}
 
 
-def _kept(table: str, raw: dict[str, str | None]) -> dict[str, str | None]:
+def _kept_clean(table: str, raw: dict[str, str | None]) -> dict[str, str | None]:
+    """The kept columns of a row whose values are clean already (stripped, blanks None), codes upper case."""
     out = {}
     for column in KEPT[table]:
-        value = _clean(raw.get(column))
+        value = raw.get(column)
         out[column] = value.upper() if value is not None and column in _CODES else value
     return out
 
@@ -215,17 +219,21 @@ def _read_csv_text(text: io.TextIOBase, name: str, ret: Return) -> None:
     keep = [(c, positions[c]) for c in KEPT[table]]
     rows = ret.tables.setdefault(table, [])
     names = [c for c, _ in keep]
-    upper = [c in _CODES for c in names]
+    upper = frozenset(i for i, c in enumerate(names) if c in _CODES)
     width = max(i for _, i in keep) + 1
+    pick = operator.itemgetter(*(i for _, i in keep))  # every kept table has two columns or more: a tuple
+    clean = _clean
     for cells in reader:
         if len(cells) < width:  # a short row: its missing cells are blank
             if not any(c.strip() for c in cells):
                 continue
             cells = cells + [""] * (width - len(cells))
-        picked = [cells[i].strip() for _, i in keep]
-        if not any(picked) and not any(c.strip() for c in cells):
+        values = [clean(v) for v in pick(cells)]
+        if not any(values) and not any(c.strip() for c in cells):
             continue
-        values = [(v.upper() if up else v) if v else None for v, up in zip(picked, upper, strict=True)]
+        for i in upper:
+            if values[i] is not None:
+                values[i] = values[i].upper()
         rows.append(Row(reader.line_num, dict(zip(names, values, strict=True))))
 
 
@@ -238,67 +246,83 @@ def _open_text(data: bytes, name: str) -> io.TextIOBase:
         raise ExtractFileError(f"{name}: not UTF-8 text: save it as 'CSV UTF-8'") from None
 
 
+_XML_CHILD_TAGS = ("{*}CHILD", "{*}Child", "{*}child")
+
+
 def _read_xml(source, name: str, ret: Return) -> None:
     """DfE's XML, streamed: one CHILD at a time, cleared once read. No entity is resolved and nothing is
-    fetched; element order within a parent and stray whitespace do not matter."""
+    fetched; element order within a parent, the case of a tag, a namespace and stray whitespace do not
+    matter."""
     from lxml import etree
 
     ret.files.update(dict.fromkeys(("Header", "Episodes"), name))
     tables = {t: ret.tables.setdefault(t, []) for t in KEPT}
+    names: dict[object, str] = {}  # each tag as lxml gives it -> the 903's name: worked out once per spelling
 
     def tag(element) -> str:
-        text = element.tag if isinstance(element.tag, str) else ""
-        text = text.rsplit("}", 1)[-1].upper()
-        return ssda903.XML_RENAMES.get(text, text)
+        raw = element.tag
+        known = names.get(raw)
+        if known is None:
+            text = raw if isinstance(raw, str) else ""  # a comment's or instruction's tag is a function
+            text = text.rsplit("}", 1)[-1].upper()
+            known = names[raw] = ssda903.XML_RENAMES.get(text, text)
+        return known
 
     def items(element) -> dict[str, str | None]:
-        return {tag(e): _clean(e.text) for e in element if isinstance(e.tag, str) and len(e) == 0}
+        return {tag(e): _clean(e.text) for e in element.iterchildren(etree.Element) if len(e) == 0}
 
     root_seen = False
+    kept = _kept_clean
     try:
-        for event, element in etree.iterparse(
+        events = etree.iterparse(
             source,
-            events=("start", "end"),
+            events=("end",),
+            # lxml hands over only the CHILD elements (in any namespace, as DfE's schema and its lower-case
+            # spellings write them); their items are read from each.
+            tag=_XML_CHILD_TAGS,
             resolve_entities=False,
             no_network=True,
             huge_tree=True,
             load_dtd=False,
-        ):
-            if event == "start":
-                if not root_seen:
-                    root_seen = True
-                    if tag(element) != ssda903.XML_ROOT:
-                        raise ExtractFileError(
-                            f"{name}: an XML file whose root is {tag(element)}, not an SSDA903 return"
-                        )
+        )
+        for _event, element in events:
+            if not root_seen:
+                root_seen = True
+                root = tag(element.getroottree().getroot())
+                if root != ssda903.XML_ROOT:
+                    raise ExtractFileError(f"{name}: an XML file whose root is {root}, not an SSDA903 return")
+            parent = element.getparent()
+            if parent is None or tag(parent) != ssda903.XML_ROOT:
                 continue
-            if tag(element) != "CHILD" or element.getparent() is None or tag(element.getparent()) != ssda903.XML_ROOT:
-                continue
-            header = next((e for e in element if isinstance(e.tag, str) and tag(e) == "HEADER"), None)
+            header = next((e for e in element.iterchildren(etree.Element) if tag(e) == "HEADER"), None)
             flat = items(header) if header is not None else {}
             child = flat.get("CHILD")
             line = element.sourceline or 0
-            tables["Header"].append(Row(header.sourceline if header is not None else line, _kept("Header", flat)))
+            tables["Header"].append(Row(header.sourceline if header is not None else line, kept("Header", flat)))
             if header is not None:
-                for nested in header:
-                    which = ssda903.XML_NESTED.get(tag(nested)) if isinstance(nested.tag, str) else None
+                for nested in header.iterchildren(etree.Element):
+                    which = ssda903.XML_NESTED.get(tag(nested))
                     if which in KEPT:
                         values = {"CHILD": child, "DOB": flat.get("DOB"), **items(nested)}
-                        tables[which].append(Row(nested.sourceline or line, _kept(which, values)))
+                        tables[which].append(Row(nested.sourceline or line, kept(which, values)))
                 if flat.get("IN_TOUCH") is not None or flat.get("ACCOM") is not None:
-                    tables["OC3"].append(Row(header.sourceline or line, _kept("OC3", flat)))
-            for episode in element:
-                if isinstance(episode.tag, str) and tag(episode) == "EPISODE":
+                    tables["OC3"].append(Row(header.sourceline or line, kept("OC3", flat)))
+            episodes = tables["Episodes"]
+            for episode in element.iterchildren(etree.Element):
+                if tag(episode) == "EPISODE":
                     values = {"CHILD": child, **items(episode)}
-                    tables["Episodes"].append(Row(episode.sourceline or line, _kept("Episodes", values)))
+                    episodes.append(Row(episode.sourceline or line, kept("Episodes", values)))
             element.clear(keep_tail=False)
-            parent = element.getparent()
-            while parent is not None and element.getprevious() is not None:
+            while element.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError as exc:
         raise ExtractFileError(f"{name}: not well-formed XML ({exc.msg}, line {exc.lineno})") from None
-    if not root_seen:
-        raise ExtractFileError(f"{name}: the file is empty")
+    if not root_seen:  # no CHILD: the root is known once the whole file is parsed
+        if events.root is None:
+            raise ExtractFileError(f"{name}: the file is empty")
+        root = tag(events.root)
+        if root != ssda903.XML_ROOT:
+            raise ExtractFileError(f"{name}: an XML file whose root is {root}, not an SSDA903 return")
     for table in ("OC2", "OC3", "Missing"):
         if tables[table]:
             ret.files[table] = name
@@ -674,23 +698,18 @@ def records(ret: Return, year: Year) -> dict[str, list[tuple[int, list[object]]]
     return out
 
 
-def _as_rows(found: list[tuple[int, list[object]]], width: int) -> tuple[int, list[list[object]]]:
-    """Rows numbered by the line each came from: lines between (another table's, an XML element's own
-    lines, an away episode) are blank rows, which the loader skips."""
-    if not found:
-        return 1, []
+def _numbered(found: list[tuple[int, list[object]]]) -> tuple[list[int], list[list[object]]]:
+    """The rows in the order of the lines they came from, and each one's line (two records on one line, an XML
+    written on one line, are numbered on: every row has a line of its own, as the findings name it)."""
     found = sorted(found, key=lambda f: f[0])
-    first = found[0][0]
-    blank: list[object] = [None] * width
-    rows: list[list[object]] = []
-    expected = first
-    for line, cells in found:
-        if line < expected:  # two records on one line (XML written on one line): number them on
+    lines: list[int] = []
+    expected = 0
+    for line, _cells in found:
+        if line < expected:
             line = expected
-        rows.extend([blank] * (line - expected))
-        rows.append(cells)
+        lines.append(line)
         expected = line + 1
-    return first, rows
+    return lines, [cells for _, cells in found]
 
 
 @dataclass
@@ -740,13 +759,16 @@ def parts(paths: Sequence[Path], names: Sequence[str]) -> Iterator[Part]:
         header, table = HEADERS[extract], table_of[extract]
         if not made[extract]:
             continue  # a table with no rows of the type (only away episodes): nothing to stage
-        first_line, numbered = _as_rows(made[extract], len(header))
+        lines, numbered = _numbered(made[extract])
         yield Part(
             f"{ret.files[table]} ({table})",
             [header],
             ret.content_hash,
             sheet=table,
-            top_line=first_line - 1,
-            rows=lambda first_line=first_line, numbered=numbered: (first_line, numbered),
+            top_line=lines[0] - 1,
+            rows=lambda first_line=lines[0], numbered=numbered: (first_line, numbered),
             bundle=ret.name,
+            lines=lines,
+            # Every cell is text already (blanks None, stripped, codes upper case) or an age: staged as it is.
+            text_cells=True,
         )

@@ -123,7 +123,15 @@ def _validate(stage_con, items: list[Prepared], notes, report: LoadReport, as_of
         extract = item.recognised.extract
         table = _stage_name(extract.name)
         try:
-            stage_rows(stage_con, item.rows, item.first_line, item.recognised, table=table)
+            stage_rows(
+                stage_con,
+                item.rows,
+                item.first_line,
+                item.recognised,
+                table=table,
+                lines=item.lines,
+                text_cells=item.text_cells,
+            )
         except ExtractFileError as exc:
             stage_con.execute(
                 "INSERT INTO _return_findings VALUES (NULL, 0, 'error', NULL, NULL, ?)", [f"{item.name}: {exc}"]

@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from etl.catalogue.contract import EXTRACT_TYPES
@@ -98,6 +98,7 @@ class _Census:
     header_line: int | None = None
     children: int = 0
     stray: list[tuple[int | None, str]] = field(default_factory=list)
+    checker: _Checker | None = None  # what checks and makes rows as each child ends, once the year is known
 
 
 _EPISODE = next(m for m in MODULES if not m.below)
@@ -130,34 +131,40 @@ def _stray(element, into: list[tuple[int | None, str]]) -> None:
         into.append((element.sourceline, tail.strip()))
 
 
-def read_census(path: Path) -> _Census:
+def read_census(path: Path, year_end: Callable[[str | None], date | None] | None = None) -> _Census:
     """Stream one census: lxml hands over only the elements read (`_TAGS`), as each ends; a child's
-    records are made when its episode ends, and the child is freed when it ends (memory stays flat)."""
+    records are made when its episode ends, and the child is freed when it ends (memory stays flat).
+    Given `year_end` (the census year's last day from the reference date, which the header gives before
+    any child), each child's records are checked and made rows as the child ends (`_Checker`); else they
+    are kept in `records` for the caller."""
     from lxml import etree
 
     census = _Census()
     records = census.records
     seen_children: set[str] = set()
+    child_issues: list[Issue] = []
     child_id: str | None = None
     episode: dict[str, str | None] = {}  # the CIN episode's own values so far
     fields: dict[str, str | None] = {}  # the current module's values so far
     modules: list[tuple[Module, dict[str, str | None], int | None]] = []  # the episode's modules so far
     episodes: list[tuple[dict[str, str | None], list, int | None]] = []  # the child's episodes so far
     parse_date = cin_census.parse_date
+    checker: _Checker | None = None
+    leaves, episode_leaves, module_of = _LEAVES, _EPISODE_LEAVES, _MODULES
     try:
         for _, element in _iterparse(path, _TAGS):
             tag = element.tag
-            if tag in _LEAVES:
-                if tag == "DateOfInitialCPC" and element.getparent().tag == "CINdetails":
-                    episode[tag] = _strip(element.text)
-                elif tag in _EPISODE_LEAVES:
+            if tag in leaves:
+                if tag in episode_leaves:
                     episode[tag] = _strip(element.text)
                 elif tag == "LAchildID":
                     child_id = _strip(element.text)
+                elif tag == "DateOfInitialCPC" and element.getparent().tag == "CINdetails":
+                    episode[tag] = _strip(element.text)
                 else:
                     fields[tag] = element.text
-            elif tag in _MODULES:
-                modules.append((_MODULES[tag], fields, element.sourceline))
+            elif tag in module_of:
+                modules.append((module_of[tag], fields, element.sourceline))
                 fields = {}
             elif tag == "CINdetails":
                 episodes.append((episode, modules, element.sourceline))
@@ -169,20 +176,27 @@ def read_census(path: Path) -> _Census:
                 census.children += 1
                 line = element.sourceline
                 key = child_id or ""
+                if checker is None and year_end is not None:
+                    checker = census.checker = _Checker(census, year_end(census.reference_date))
+                made = [] if checker is not None else records
                 for values, found, episode_line in episodes:
                     referral = parse_date(values.get("CINreferralDate"))
                     episode_icpc = values.get("DateOfInitialCPC") is not None
-                    records.append((Record(_EPISODE, values, episode_line, referral), key))
+                    made.append((Record(_EPISODE, values, episode_line, referral), key))
                     for module, given, module_line in found:
-                        records.append((Record(module, given, module_line, referral, episode_icpc), key))
-                child_issues = list(cin_census.check_child_id(child_id, line))
+                        made.append((Record(module, given, module_line, referral, episode_icpc), key))
+                if checker is not None:
+                    checker.take(made)
+                issues = list(cin_census.check_child_id(child_id, line)) if child_id is None or not (
+                    len(child_id) <= 20 and child_id.isascii() and child_id.isalnum()
+                ) else []  # fmt: skip
                 if child_id in seen_children:
-                    child_issues.append(Issue("8510", child_id, "ChildIdentifiers", "LAchildID", child_id, line))
+                    issues.append(Issue("8510", child_id, "ChildIdentifiers", "LAchildID", child_id, line))
                 seen_children.add(key)
-                if child_issues:
-                    census.issues["CINdetails"] += child_issues
+                if issues:
+                    child_issues += issues
                     # A child the census cannot name once is refused with its records (counted as one).
-                    census.refused["CINdetails"] += any(i.severity == "error" for i in child_issues)
+                    census.refused["CINdetails"] += any(i.severity == "error" for i in issues)
                 child_id, episodes = None, []
                 element.clear(keep_tail=False)
                 parent = element.getparent()
@@ -193,10 +207,56 @@ def read_census(path: Path) -> _Census:
                 census.header_line = element.sourceline
     except etree.XMLSyntaxError as exc:
         raise ExtractFileError(f"line {exc.lineno}: not well-formed XML ({exc.msg})") from None
+    # The children's own issues come first, as the census lists its children before their records.
+    census.issues["CINdetails"][:0] = child_issues
     return census
 
 
 _EPISODE_LEAVES = frozenset({*_EPISODE.fields.values(), *cin_census.EPISODE_EXTRA})
+
+
+class _Checker:
+    """Each record checked (cin_census.check) and, unless an error refuses it, made its list's row, as its
+    child ends: what the reader keeps is the rows, never the records. Without a census year (no or a bad
+    reference date: the census is refused for that) nothing is checked."""
+
+    def __init__(self, census: _Census, year_end: date | None) -> None:
+        self.census, self.year_end = census, year_end
+        self.working_days = _working_days(year_end) if year_end is not None else None
+        self.builders = {m.element: _row_builder(m) for m in MODULES}
+        self.open_plans: dict[str, list[int | None]] = {}
+
+    def take(self, made: list[tuple[Record, str]]) -> None:
+        if self.year_end is None:  # no census year yet: kept until it is known (or the census is refused)
+            self.census.records += made
+            return
+        census, check, year_end, working_days = self.census, cin_census.check, self.year_end, self.working_days
+        for record, child in made:
+            element = record.module.element
+            # Two records of one module with the same child and start are the validator's duplicate record key.
+            issues = check(record, child, year_end, working_days)
+            if element == "ChildProtectionPlans" and not record.values.get("CPPendDate"):
+                self.open_plans.setdefault(child, []).append(record.line)
+            if issues:
+                census.issues[element] += issues
+                if any(i.severity == "error" for i in issues):
+                    census.refused[element] += 1
+                    continue  # refused anyway; the findings say why
+            census.rows[element].append(self.builders[element](child, record.values))
+            census.lines[element].append(record.line or 0)
+
+    def finish(self) -> None:
+        """CIN rule 8935: a child with more than one open plan (a query)."""
+        for child, lines in self.open_plans.items():
+            if len(lines) > 1:
+                self.census.issues["ChildProtectionPlans"].append(
+                    Issue("8935", child, "ChildProtectionPlans", "CPPendDate", None, lines[1])
+                )
+
+
+def _census_year_end(reference_date: str | None) -> date | None:
+    year_end = cin_census.parse_date(reference_date)
+    return year_end if year_end is not None and (year_end.month, year_end.day) == (3, 31) else None
 
 
 def census_parts(path: Path, name: str) -> Iterator[Part]:
@@ -204,7 +264,7 @@ def census_parts(path: Path, name: str) -> Iterator[Part]:
     protection plans), each with the contract's columns as its header and one row per record, read in one
     pass. Every list carries the census year as its window and the same bundle: the census loads whole or
     not at all."""
-    census = read_census(path)
+    census = read_census(path, year_end=_census_year_end)
     year_end = cin_census.parse_date(census.reference_date)
     if year_end is None or (year_end.month, year_end.day) != (3, 31):
         given = census.reference_date or "none"
@@ -218,21 +278,12 @@ def census_parts(path: Path, name: str) -> Iterator[Part]:
     if census.children == 0:
         raise ExtractFileError("the census holds no Child")
     year_start = date(year_end.year - 1, 4, 1)
-    working_days = _working_days()
-    builders = {m.element: _row_builder(m) for m in MODULES}
-    check = cin_census.check
-    for record, child in census.records:
-        module = record.module
-        # Two records of one module with the same child and start are the validator's duplicate record key.
-        issues = check(record, child, year_end, working_days)
-        if issues:
-            census.issues[module.element] += issues
-            if any(i.severity == "error" for i in issues):
-                census.refused[module.element] += 1
-                continue  # refused anyway; the findings say why
-        census.rows[module.element].append(builders[module.element](child, record.values))
-        census.lines[module.element].append(record.line or 0)
-    _open_plans(census)
+    checker = census.checker
+    if checker is None or checker.year_end is None:  # a reference date given after the children
+        checker = _Checker(census, year_end)
+    records, census.records = census.records, []
+    checker.take(records)
+    checker.finish()
     digest = content_hash(path)
     for module in MODULES:
         extract = EXTRACT_TYPES[module.extract]
@@ -271,13 +322,16 @@ def _row_builder(module: Module) -> Callable[[str, dict[str, str | None]], list[
     """(child, the record's values) -> its row in the contract's column order, as text: booleans spelled
     `true`/`false`, a column the census never gives its default (None: the team, left to child_teams)."""
     columns = EXTRACT_TYPES[module.extract].column_names
-    pairs = [(module.fields.get(c), module.defaults.get(c)) for c in columns]
+    template = [None if c in module.fields else module.defaults.get(c) for c in columns]
+    given = [(i, module.fields[c]) for i, c in enumerate(columns) if c in module.fields]
     child_at = columns.index("child_id")
     booleans = [i for i, c in enumerate(columns) if module.fields.get(c) in cin_census.BOOLEANS]
     boolean = cin_census.parse_boolean
 
     def build(child: str, values: dict[str, str | None]) -> list[object]:
-        row = [values.get(element) if element else default for element, default in pairs]
+        row = template.copy()
+        for i, element in given:
+            row[i] = values.get(element)
         row[child_at] = child
         for i in booleans:
             row[i] = boolean(row[i])
@@ -286,23 +340,27 @@ def _row_builder(module: Module) -> Callable[[str, dict[str, str | None]], list[
     return build
 
 
-def _open_plans(census: _Census) -> None:
-    """CIN rule 8935: a child with more than one open plan (a query)."""
-    open_plans: dict[str, list[Record]] = {}
-    for record, child in census.records:
-        if record.module.element == "ChildProtectionPlans" and not record.values.get("CPPendDate"):
-            open_plans.setdefault(child, []).append(record)
-    for child, records in open_plans.items():
-        if len(records) > 1:
-            census.issues["ChildProtectionPlans"].append(
-                Issue("8935", child, "ChildProtectionPlans", "CPPendDate", None, records[1].line)
-            )
+def _working_days(year_end: date) -> Callable[[date, date], int]:
+    """`working_days_between` for the census's rules 8670Q and 8675Q, which count up to the year end from at
+    most 2n + 10 days before it: there, a running count of working days (two look-ups a record, not a
+    day-by-day count); elsewhere the calendar's own."""
+    from etl.rules.calendar import is_working_day, working_days_between
 
+    first = year_end - timedelta(days=200)
+    running: dict[date, int] = {}
 
-def _working_days() -> Callable[[date, date], int]:
-    from etl.rules.calendar import working_days_between
+    def between(start: date, end: date) -> int:
+        if not first <= start <= end <= year_end:
+            return working_days_between(start, end)
+        if not running:
+            count, day = 0, first
+            while day <= year_end:
+                count += is_working_day(day)
+                running[day] = count
+                day += timedelta(days=1)
+        return running[end] - running[start]
 
-    return working_days_between
+    return between
 
 
 # The returns read from XML, by root element: (path, name to show) -> its lists. The SSDA903's XML is read by
