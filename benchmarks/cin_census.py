@@ -9,7 +9,8 @@ process:
 
 - the baseline: lxml `iterparse` over the file, every element visited and cleared (the plain parse);
 - `cpip load --as-of 2024-04-30` of the census into an empty warehouse (read, check, stage, validate,
-  write, rebuild the KPIs).
+  write, rebuild the KPIs);
+- the command's start-up alone (`import cpip.cli`), to tell the load's own time from it.
 
 Goal: the load within 2x of the plain parse, peak memory (the load process's maximum RSS) under 1 GiB.
 """
@@ -185,14 +186,16 @@ def main() -> None:
         )
         template = folder / "template.duckdb"
         subprocess.run([*command, "loads"], env={**env, "CPIP_DB": str(template)}, check=True, capture_output=True)
-        parses, loads = [], []
-        for i in range(args.repeat):  # alternated, so a busy spell on a shared machine falls on both
+        parses, loads, starts = [], [], []
+        for i in range(args.repeat):  # alternated, so a busy spell on a shared machine falls on all three
             parses.append(_timed([python, "-c", ITERPARSE, str(path)], env))
             db = folder / f"w{i}.duckdb"
             shutil.copyfile(template, db)
             loads.append(
                 _timed([*command, "load", "--as-of", AS_OF.isoformat(), str(path)], {**env, "CPIP_DB": str(db)})
             )
+            # The command's start-up alone (importing it), to tell the load's own time from it.
+            starts.append(_timed([python, "-c", "import cpip.cli"], env))
         # Peak memory of one load on its own.
         db = folder / "peak.duckdb"
         shutil.copyfile(template, db)
@@ -217,6 +220,11 @@ def main() -> None:
         f" (median of {len(parses)})"
     )
     print(f"cpip load of the census (whole process): {load:.2f} s wall, {load_cpu:.2f} s CPU (median of {len(loads)})")
+    start, start_cpu = statistics.median(w for w, _ in starts), statistics.median(c for _, c in starts)
+    print(
+        f"  of which start-up (import cpip.cli): {start:.2f} s wall, {start_cpu:.2f} s CPU; the load less start-up"
+        f" {(load - start) / base:.2f}x wall, {(load_cpu - start_cpu) / base_cpu:.2f}x CPU of the plain parse"
+    )
     print(
         f"ratio: {load / base:.2f}x wall, {load_cpu / base_cpu:.2f}x CPU (goal within {GOAL:g}x);"
         f" peak memory of the load: {peak:.0f} MB (goal under {MEMORY_GOAL_MB} MB)"
