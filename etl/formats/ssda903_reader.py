@@ -269,7 +269,15 @@ def _read_xml(source, name: str, ret: Return) -> None:
         return known
 
     def items(element) -> dict[str, str | None]:
-        return {tag(e): _clean(e.text) for e in element.iterchildren(etree.Element) if len(e) == 0}
+        found = {}
+        for e in element.iterchildren(etree.Element):
+            if len(e):  # a nested table, read on its own
+                continue
+            text = e.text
+            if text is not None and (not text or text[0].isspace() or text[-1].isspace() or "\xa0" in text):
+                text = _clean(text)
+            found[names.get(e.tag) or tag(e)] = text
+        return found
 
     root_seen = False
     kept = _kept_clean
@@ -284,6 +292,7 @@ def _read_xml(source, name: str, ret: Return) -> None:
             no_network=True,
             huge_tree=True,
             load_dtd=False,
+            remove_blank_text=True,  # the indentation between elements is never read: not kept
         )
         for _event, element in events:
             if not root_seen:

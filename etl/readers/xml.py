@@ -82,6 +82,9 @@ def _iterparse(path: Path, tags: Sequence[str]):
         huge_tree=False,
         remove_comments=True,
         remove_pis=True,
+        # The indentation between elements is never read: not kept (a sixth less to parse). Text beside an
+        # element that is not only whitespace stays, and is reported as stray.
+        remove_blank_text=True,
     )
 
 
