@@ -609,61 +609,162 @@ def scorecard_icons_many(
     """scorecard_icons for many series at once: (values, denominators, polarity, target,
     chart, periods, rebase) in, (variation, icon kind, assurance, reason) out, in order.
 
-    The series of one chart type are concatenated with their own segment numbers and
-    judged in one vectorised pass; a whole team-level scorecard (1,800 series) costs a
-    few numpy calls instead of 1,800 sets of them."""
-    out: list[tuple[str, str, str, str]] = [("", "", "", "no data")] * len(rows)
-    for chart in CHARTS:
-        chosen = [i for i, row in enumerate(rows) if row[4] == chart]
-        if not chosen:
+    The series are laid on one grid of months (the union of their periods, each series'
+    periods in order) and judged by scorecard_icons_grid."""
+    if not rows:
+        return []
+    months = sorted({str(p) for row in rows for p in row[5]})
+    column = {m: i for i, m in enumerate(months)}
+    shape = (len(rows), max(len(months), 1))
+    values, denominators = np.full(shape, np.nan), np.full(shape, np.nan)
+    has_row = np.zeros(shape, dtype=bool)
+    for i, (v, d, polarity, _target, chart, periods, _rebase) in enumerate(rows):
+        y, den = _prepare(v, d, polarity, chart)
+        if len(periods) != y.size:
+            raise ValueError(f"{y.size} values but {len(periods)} periods")
+        at = [column[str(p)] for p in periods]
+        values[i, at] = y
+        if den is not None:
+            denominators[i, at] = den
+        has_row[i, at] = True
+    icons = scorecard_icons_grid(
+        values,
+        denominators,
+        has_row,
+        polarity=[row[2] for row in rows],
+        target=[row[3] for row in rows],
+        chart=[row[4] for row in rows],
+        periods=months,
+        rebase=[row[6] for row in rows],
+    )
+    return list(zip(icons["variation"], icons["variation_icon"], icons["assurance"], icons["spc_note"], strict=True))
+
+
+# Variation icon kinds by point code (0 common, 1 improving, 2 concerning, 3 neutral) and side (low, high).
+_ICON_BY_CODE = (
+    ("common_cause", "common_cause"),
+    ("improvement_low", "improvement_high"),
+    ("concern_low", "concern_high"),
+    ("neither_low", "neither_high"),
+)
+
+
+def scorecard_icons_grid(
+    values: np.ndarray,
+    denominators: np.ndarray | None,
+    has_row: np.ndarray,
+    *,
+    polarity: Sequence[str],
+    target: Sequence[float | None] | np.ndarray,
+    chart: Sequence[str],
+    periods: Sequence[str],
+    rebase: Sequence[Sequence[str]],
+) -> dict[str, np.ndarray]:
+    """The scorecard's icons for many series on one grid of months, judged in one pass.
+
+    values, denominators, has_row: (series, months) arrays, months oldest first and
+    labelled by ``periods`` ("2023-07", in order); NaN where a month has no value, and
+    has_row False where the series has no row at all (a month without a row is no month
+    of the series: a rebase counts only between two of its rows, as in ``spc``). Per
+    series: polarity, target (None or NaN for none), chart and rebase periods.
+
+    Returns the columns ``variation``, ``variation_icon``, ``assurance``,
+    ``assurance_icon`` and ``spc_note`` (why there is no icon), one object array each,
+    exactly what ``scorecard_icons`` gives each series alone: every series is concatenated
+    with its own segment numbers and the rules run once over all of them (_core_segments),
+    so a 100-team scorecard (2,100 series) costs a few numpy calls, not 2,100 sets of them."""
+    y = np.asarray(values, dtype=float)
+    if y.ndim != 2:
+        raise ValueError("values must be a (series, months) grid")
+    n_series, n_months = y.shape
+    den = np.full(y.shape, np.nan) if denominators is None else np.asarray(denominators, dtype=float)
+    rows = np.asarray(has_row, dtype=bool) | ~np.isnan(y)
+    polarities = [str(p) for p in polarity]
+    charts = np.asarray([str(c) for c in chart], dtype=object)
+    for p, c in {(p, c) for p, c in zip(polarities, charts, strict=True)}:
+        _check(p, c)
+    sign = np.asarray([_POLARITY_SIGN[p] for p in polarities], dtype=int)
+    targets = np.asarray([np.nan if t is None else t for t in target], dtype=float)
+    if not (len(polarities) == len(charts) == targets.size == len(rebase) == n_series == den.shape[0]):
+        raise ValueError("one polarity, target, chart and rebase list per series")
+
+    # Segments: a rebase starts one where the series has a row before it and one on or after it.
+    seen = rows.any(axis=1)
+    first_row = np.where(seen, np.argmax(rows, axis=1), n_months)
+    last_row = np.where(seen, n_months - 1 - np.argmax(rows[:, ::-1], axis=1), -1)
+    local = np.zeros(y.shape, dtype=np.int64)
+    by_rebase: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(rebase):
+        if r:
+            by_rebase.setdefault(tuple(str(p) for p in r), []).append(i)
+    for changes, chosen in by_rebase.items():
+        idx = np.asarray(chosen)
+        for at in sorted({bisect.bisect_left(periods, p) for p in changes}):
+            starts = (first_row[idx] < at) & (last_row[idx] >= at)
+            local[idx, at:] += starts[:, None]
+    per_series = int(local.max()) + 1 if local.size else 1
+
+    variation = np.full(n_series, "", dtype=object)
+    icon = np.full(n_series, "", dtype=object)
+    assurance = np.full(n_series, "", dtype=object)
+    note = np.full(n_series, "no data", dtype=object)
+    for kind in CHARTS:
+        chosen = np.flatnonzero(charts == kind)
+        if chosen.size == 0:
             continue
-        ys, dens, segs, signs, spans = [], [], [], [], []
-        next_seg = position = 0
-        for i in chosen:
-            values, denominators, polarity, _target, _chart, periods, rebase = rows[i]
-            y, den = _prepare(values, denominators, polarity, chart)
-            breaks = rebase_positions_for(list(rebase) or None, periods, y.size)
-            local = np.searchsorted(np.asarray(breaks, dtype=int), np.arange(y.size), side="right")
-            spans.append((position, y.size, next_seg))
-            position += y.size
-            ys.append(y)
-            dens.append(den if den is not None else np.full(y.size, np.nan))
-            segs.append(local + next_seg)
-            signs.append(np.full(y.size, _POLARITY_SIGN[str(polarity)]))
-            next_seg += len(breaks) + 1
-        y_all = np.concatenate(ys)
-        den_all = np.concatenate(dens)
-        core = _core_segments(
-            y_all, den_all if chart == "p" else None, np.concatenate(signs), chart, np.concatenate(segs), next_seg, True
-        )
-        if chart == "p":
-            valid = np.isfinite(den_all) & (den_all > 0)
-            seg_all = np.concatenate(segs)
-            mean_den = np.bincount(seg_all[valid], weights=den_all[valid], minlength=next_seg) / np.maximum(
-                np.bincount(seg_all[valid], minlength=next_seg), 1
+        k = chosen.size
+        seg_full = (np.arange(k)[:, None] * per_series + local[chosen]).ravel()
+        n_seg = k * per_series
+        y_k, den_k = y[chosen].ravel(), den[chosen].ravel()
+        sign_k = np.repeat(sign[chosen], n_months)
+        core = _core_segments(y_k, den_k if kind == "p" else None, sign_k, kind, seg_full, n_seg, True)
+
+        # The latest observed point of each series, if any.
+        ends = np.arange(1, k + 1) * n_months
+        hi = np.searchsorted(core.obs, ends) - 1
+        has_point = (hi >= 0) & (core.obs[np.maximum(hi, 0)] >= ends - n_months) if core.obs.size else hi >= 0
+        rows_k, hi = chosen[has_point], hi[has_point]
+        last_seg = core.seg[hi]
+        has = core.counts[last_seg]
+        enough = has >= MIN_POINTS_FOR_ICONS
+        short = ~enough
+        for i, count, seg in zip(rows_k[short].tolist(), has[short].tolist(), last_seg[short].tolist(), strict=True):
+            since = " since the last rebase" if seg % per_series else ""
+            note[i] = f"needs at least {MIN_POINTS_FOR_ICONS} points{since}; has {count}"
+        rows_k, hi, last_seg = rows_k[enough], hi[enough], last_seg[enough]
+        note[rows_k] = ""
+        code, direction = core.code[hi], core.direction[hi]
+        variation[rows_k] = np.asarray(_CLASS_BY_CODE, dtype=object)[code]
+        icon[rows_k] = np.asarray(_ICON_BY_CODE, dtype=object)[code, (direction > 0).astype(int)]
+
+        latest = core.obs[hi]
+        assured = (sign[rows_k] != 0) & np.isfinite(targets[rows_k])
+        if kind == "p":
+            # As _icons: the process judged at the segment's average denominator.
+            valid = np.isfinite(den_k) & (den_k > 0)
+            mean_den = np.bincount(seg_full[valid], weights=den_k[valid], minlength=n_seg) / np.maximum(
+                np.bincount(seg_full[valid], minlength=n_seg), 1
             )
-        for i, (start, size, _first_seg) in zip(chosen, spans, strict=True):
-            _values, _dens, polarity, target, _chart, _periods, _rebase = rows[i]
-            polarity = str(polarity)
-            hi = np.searchsorted(core.obs, start + size) - 1
-            if hi < 0 or core.obs[hi] < start:
-                continue  # no observed point in this series
-            last_seg = int(core.seg[hi])
-            has = int(core.counts[last_seg])
-            if has < MIN_POINTS_FOR_ICONS:
-                since = " since the last rebase" if last_seg > _first_seg else ""
-                out[i] = ("", "", "", f"needs at least {MIN_POINTS_FOR_ICONS} points{since}; has {has}")
-                continue
-            code, direction = int(core.code[hi]), int(core.direction[hi])
-            variation = _CLASS_BY_CODE[code]
-            side = None if code == 0 else ("high" if direction > 0 else "low")
-            assurance = ""
-            if polarity != "monitored" and target is not None and math.isfinite(target):
-                latest = int(core.obs[hi])
-                if chart == "p":
-                    upper, lower = _p_limits_at(float(core.mean_full[latest]), float(mean_den[last_seg]))
-                else:
-                    upper, lower = float(core.upper_full[latest]), float(core.lower_full[latest])
-                assurance = _assurance(polarity, target, upper, lower)
-            out[i] = (variation, variation_icon_kind(variation, side), assurance, "")
-    return out
+            mean_pct = core.mean_full[latest]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = mean_pct / 100.0
+                sigma = np.sqrt(p * (1 - p) / mean_den[last_seg]) * 100.0
+            upper, lower = np.minimum(mean_pct + 3 * sigma, 100.0), np.maximum(mean_pct - 3 * sigma, 0.0)
+        else:
+            upper, lower = core.upper_full[latest], core.lower_full[latest]
+        t = targets[rows_k]
+        higher = sign[rows_k] > 0
+        with np.errstate(invalid="ignore"):
+            judged = np.where(
+                t > upper,
+                np.where(higher, FAILING, PASSING),
+                np.where(t < lower, np.where(higher, PASSING, FAILING), HIT_AND_MISS),
+            ).astype(object)
+        assurance[rows_k[assured]] = judged[assured]
+    return {
+        "variation": variation,
+        "variation_icon": icon,
+        "assurance": assurance,
+        "assurance_icon": np.asarray([assurance_icon_kind(a) for a in assurance], dtype=object),
+        "spc_note": note,
+    }
