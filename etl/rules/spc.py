@@ -594,9 +594,12 @@ def variation_icon_kind(variation: str, side: str | None) -> str:
     return f"{prefix}_{side}"
 
 
+_ASSURANCE_ICON = {PASSING: "pass", FAILING: "fail", HIT_AND_MISS: "hit_and_miss"}
+
+
 def assurance_icon_kind(assurance: str) -> str:
     """The Making Data Count assurance icon for an assurance string; "" when there is none."""
-    return {PASSING: "pass", FAILING: "fail", HIT_AND_MISS: "hit_and_miss"}.get(assurance, "")
+    return _ASSURANCE_ICON.get(assurance, "")
 
 
 def scorecard_icons_many(
@@ -680,11 +683,18 @@ def scorecard_icons_grid(
     den = np.full(y.shape, np.nan) if denominators is None else np.asarray(denominators, dtype=float)
     rows = np.asarray(has_row, dtype=bool) | ~np.isnan(y)
     polarities = [str(p) for p in polarity]
-    charts = np.asarray([str(c) for c in chart], dtype=object)
-    for p, c in {(p, c) for p, c in zip(polarities, charts, strict=True)}:
-        _check(p, c)
+    chart_names = [str(c) for c in chart]
+    for p in set(polarities):
+        _check(p, "xmr")
+    for c in set(chart_names):
+        _check(POLARITIES[0], c)
+    charts = np.asarray(chart_names, dtype=object)
     sign = np.asarray([_POLARITY_SIGN[p] for p in polarities], dtype=int)
-    targets = np.asarray([np.nan if t is None else t for t in target], dtype=float)
+    targets = (
+        target.astype(float)
+        if isinstance(target, np.ndarray)
+        else np.asarray([np.nan if t is None else t for t in target], dtype=float)
+    )
     if not (len(polarities) == len(charts) == targets.size == len(rebase) == n_series == den.shape[0]):
         raise ValueError("one polarity, target, chart and rebase list per series")
 
@@ -765,6 +775,6 @@ def scorecard_icons_grid(
         "variation": variation,
         "variation_icon": icon,
         "assurance": assurance,
-        "assurance_icon": np.asarray([assurance_icon_kind(a) for a in assurance], dtype=object),
+        "assurance_icon": np.asarray([_ASSURANCE_ICON.get(a, "") for a in assurance.tolist()], dtype=object),
         "spc_note": note,
     }

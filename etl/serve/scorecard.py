@@ -53,41 +53,56 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         bench = _comparators(con, period).drop(columns="indicator")
         org = con.execute("SELECT team, service, area FROM organisation").df()
 
-    # One row per (metric, unit), metric-major: the grid's own row order.
+    # One row per (metric, unit), metric-major: the grid's own row order. The catalogue's and the
+    # comparators' columns are fixed on their 21 rows, then repeated; the rest built as whole columns
+    # and joined once (a column set at a time costs more than the arithmetic).
     meta = _metrics_frame(period, level).merge(bench, on="metric_id", how="left")
-    frame = meta.iloc[np.repeat(np.arange(len(meta)), len(units))].reset_index(drop=True)
-    frame["org_unit"] = pd.array(units * len(meta), dtype="str")
-    frame["period"] = period
-    frame["level"] = level
-    frame["numerator"] = grid.numerator[:, -1]
-    frame["denominator"] = grid.denominator[:, -1]
-    frame["value"] = grid.values[:, -1]
-    frame["previous_value"] = grid.values[:, -2]
-    frame["note"] = pd.Series(
-        [notes.get(key) for key in zip(frame["metric_id"], frame["org_unit"], strict=True)] if notes else None,
-        index=frame.index,
-        dtype=object,
-    )
-    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
-    frame["rag"] = small_numbers_array(frame["rag"], frame["denominator"], minimums_of(frame["metric_id"]))
-    frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
-    recent = grid.values[:, -12:]
-    frame["sparkline"] = np.where(np.isnan(recent), None, recent).tolist()
     for column in ("benchmark_year", "sn_count", "rank", "ranked"):
-        frame[column] = frame[column].astype("Int64")
-    frame["quartile"] = frame["quartile"].astype(object).where(frame["quartile"].notna(), None)
-    _add_spc(frame, grid)
-    with_records = grid.has_row.any(axis=1)
-    frame["applies"] = _applies(frame, org, with_records)
+        meta[column] = meta[column].astype("Int64")
+    meta["quartile"] = meta["quartile"].astype(object).where(meta["quartile"].notna(), None)
+    n_units = len(units)
+    rows = np.repeat(np.arange(len(meta)), n_units)
+    taken = meta.iloc[rows].reset_index(drop=True)
+    metric_ids = [m for m in meta["metric_id"].tolist() for _ in units]
+    row_units = units * len(meta)
+    value, previous = grid.values[:, -1], grid.values[:, -2]
+    polarity = meta["polarity"].to_numpy(dtype=object)[rows]
+    rag = rag_array(value, meta["green"].to_numpy()[rows], meta["amber"].to_numpy()[rows], polarity,
+                    meta["rated"].to_numpy(dtype=bool)[rows])  # fmt: skip
+    recent = grid.values[:, -12:]
+    computed = {
+        "period": period,
+        "level": level,
+        "org_unit": pd.array(row_units, dtype="str"),
+        "numerator": grid.numerator[:, -1],
+        "denominator": grid.denominator[:, -1],
+        "value": value,
+        "previous_value": previous,
+        "rag": small_numbers_array(rag, grid.denominator[:, -1], minimums_of(metric_ids)),
+        "direction": direction_array(value, previous, polarity),
+        "sparkline": np.where(np.isnan(recent), None, recent).tolist(),
+        "note": pd.Series(
+            [notes.get(key) for key in zip(metric_ids, row_units, strict=True)] if notes else None,
+            index=taken.index,
+            dtype=object,
+        ),
+        "applies": _applies(metric_ids, level, row_units, org, grid.has_row.any(axis=1)),
+        **_spc_icons(grid, metric_ids, taken["target"].to_numpy(dtype=float)),
+    }
+    frame = pd.concat([taken, pd.DataFrame(computed, index=taken.index)], axis=1)
     return frame[SCORECARD_COLUMNS]
 
 
-def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: np.ndarray) -> list[bool]:
-    """Per row: does the KPI apply to the row's unit (metrics.yml `applies_to`, by the
-    services the unit is made of)? The authority always does, and so does a unit with
-    records for the KPI (`with_records`, per row); an `applies_to` naming no service of
-    the organisation reference (a misspelling, another authority's names) is not trusted
-    to leave anything off."""
+def _applies(
+    metric_ids: list[str], level: str, units: list[str], org: pd.DataFrame, with_records: np.ndarray
+) -> list[bool]:
+    """Per row (a metric and a unit at `level`): does the KPI apply to the unit (metrics.yml
+    `applies_to`, by the services the unit is made of)? The authority always does, and so
+    does a unit with records for the KPI (`with_records`, per row); an `applies_to` naming
+    no service of the organisation reference (a misspelling, another authority's names) is
+    not trusted to leave anything off."""
+    if level == "la":
+        return [True] * len(metric_ids)
     metrics = {m.metric_id: m for m in catalogue().metrics}
     services: dict[str, dict[str, list[str]]] = {
         "team": {t: [s] for t, s in zip(org["team"], org["service"], strict=True)},
@@ -98,10 +113,8 @@ def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: np.ndarray) -
     trusted = {m_id: not m.applies_to or not m.applies_to_any(everything) for m_id, m in metrics.items()}
     judged: dict[tuple[str, str], bool] = {}  # (metric, unit): the same answer for every row that asks
     out = []
-    for metric_id, level, unit, has_records in zip(
-        frame["metric_id"], frame["level"], frame["org_unit"], with_records.tolist(), strict=True
-    ):
-        if level == "la" or has_records or trusted[metric_id]:
+    for metric_id, unit, has_records in zip(metric_ids, units, with_records.tolist(), strict=True):
+        if has_records or trusted[metric_id]:
             out.append(True)
             continue
         key = (metric_id, unit)
@@ -185,25 +198,22 @@ def _notes(con: Connection, level: str, last: date) -> dict[tuple[str, str], str
     return {(metric_id, unit): note for metric_id, unit, note in rows}
 
 
-def _add_spc(frame: pd.DataFrame, grid: _Grid) -> None:
-    """Variation and assurance (Making Data Count) for each row's own monthly series up to
-    and including the period, from its latest rebase; the reason when there is no icon.
-    `frame` has the grid's rows, in its order (metric-major), with `target` per row."""
+def _spc_icons(grid: _Grid, metric_ids: list[str], targets: np.ndarray) -> dict[str, np.ndarray]:
+    """Variation and assurance (Making Data Count) for each of the grid's series (metric-major:
+    `metric_ids`, with their `targets`) up to and including its last month, from its latest
+    rebase; the reason when there is no icon: spc.scorecard_icons_grid's columns."""
     metrics = {m.metric_id: m for m in catalogue().metrics}
-    chosen = [metrics[m] for m in frame["metric_id"]]
-    charts = ["xmr" if m.unit == "count" else m.spc_chart for m in chosen]
-    icons = spc.scorecard_icons_grid(
+    chosen = [metrics[m] for m in metric_ids]
+    return spc.scorecard_icons_grid(
         grid.values,
         grid.denominator,
         grid.has_row,
         polarity=[m.polarity.value for m in chosen],
-        target=np.asarray(frame["target"], dtype=float),
-        chart=charts,
+        target=targets,
+        chart=["xmr" if m.unit == "count" else m.spc_chart for m in chosen],
         periods=grid.periods,
         rebase=[[r.period for r in m.rebase] for m in chosen],
     )
-    for column, found in icons.items():
-        frame[column] = found
 
 
 MATRIX_COLUMNS = [
@@ -231,7 +241,9 @@ def icon_matrix(period: str, level: str = "la", unit: str | None = None, *, db: 
     frame = meta.iloc[np.repeat(np.arange(len(meta)), len(children))].reset_index(drop=True)
     frame["org_unit"] = pd.array(children * len(meta), dtype="str")
     frame["level"] = child
-    _add_spc(frame, grid)
+    icons = _spc_icons(grid, [m for m in meta["metric_id"].tolist() for _ in children], frame["target"].to_numpy(float))
+    for column, found in icons.items():
+        frame[column] = found
     return frame[MATRIX_COLUMNS]
 
 
