@@ -856,7 +856,7 @@ def _latest_point(y: np.ndarray, den: np.ndarray, local: np.ndarray, sign: np.nd
     # Rule 2: the run on one side of the mean that the latest point ends.
     starts = first.copy()
     starts[1:] |= side[1:] != side[:-1]
-    shift = (side[e] != 0) & (_run_length(starts)[e] >= SHIFT_RUN)
+    shift = (side[e] != 0) & (_run_ending_at(starts, e) >= SHIFT_RUN)
     # Rule 3: the run of equal-signed differences ending at the latest point (the difference
     # into a segment's first point counts as 0).
     trend = np.zeros(e.size, dtype=bool)
@@ -866,10 +866,9 @@ def _latest_point(y: np.ndarray, den: np.ndarray, local: np.ndarray, sign: np.nd
         d[first[1:]] = 0
         d_starts = np.ones(d.size, dtype=bool)
         d_starts[1:] = d[1:] != d[:-1]
-        d_run = _run_length(d_starts)
         has_d = count[judged] >= 2
         de = e[has_d] - 1  # the difference ending at the latest point
-        trend[has_d] = (d[de] != 0) & (d_run[de] >= TREND_RUN - 1)
+        trend[has_d] = (d[de] != 0) & (_run_ending_at(d_starts, de) >= TREND_RUN - 1)
         trend_dir[has_d] = d[de]
     # Rule 4: the window of the last three points, all on one side, two or more close to a limit.
     two_in_three = np.zeros(e.size, dtype=bool)
@@ -895,3 +894,10 @@ def _latest_point(y: np.ndarray, den: np.ndarray, local: np.ndarray, sign: np.nd
     )
     direction[judged] = dir_judged
     return _Latest(count, last_seg, code, direction, assured_upper, assured_lower)
+
+
+def _run_ending_at(starts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """_run_length(starts)[at] for the last element of each run asked about (the elements
+    from the run's start up to `at`; `at` ascending)."""
+    first = np.flatnonzero(starts)
+    return at - first[np.searchsorted(first, at, side="right") - 1] + 1

@@ -105,11 +105,13 @@ def _applies(
         return [True] * len(metric_ids)
     metrics = {m.metric_id: m for m in catalogue().metrics}
     services: dict[str, dict[str, list[str]]] = {
-        "team": {t: [s] for t, s in zip(org["team"], org["service"], strict=True)},
-        "service": {s: [s] for s in org["service"]},
-        "area": {a: list(g["service"]) for a, g in org.groupby("area")},
+        "team": {t: [s] for t, s in zip(org["team"].tolist(), org["service"].tolist(), strict=True)},
+        "service": {s: [s] for s in org["service"].tolist()},
+        "area": {},
     }
-    everything = list(org["service"])
+    for area, service in zip(org["area"].tolist(), org["service"].tolist(), strict=True):
+        services["area"].setdefault(area, []).append(service)
+    everything = org["service"].tolist()
     trusted = {m_id: not m.applies_to or not m.applies_to_any(everything) for m_id, m in metrics.items()}
     judged: dict[tuple[str, str], bool] = {}  # (metric, unit): the same answer for every row that asks
     out = []
@@ -127,14 +129,16 @@ def _applies(
 
 # Every (metric, unit) row of kpi_monthly up to a month, as integer codes and numbers (text and
 # nested lists cost many times the query): the metric's catalogue position, the unit's position in
-# the list asked for, and the month as days since 1970-01-01 (date minus date is days on both engines).
+# the list asked for, and the month as year x 12 + month - 1.
 _SERIES_SQL = """
 WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
 units AS (
     SELECT org_unit, CAST(n - 1 AS INTEGER) AS ui
     FROM unnest(CAST($units AS VARCHAR[])) WITH ORDINALITY AS u(org_unit, n)
 )
-SELECT m.ord, u.ui, CAST(k.period - DATE '1970-01-01' AS INTEGER) AS day, k.numerator, k.denominator
+SELECT m.ord, u.ui,
+       CAST(extract(year FROM k.period) * 12 + extract(month FROM k.period) - 1 AS INTEGER) AS month_number,
+       k.numerator, k.denominator
 FROM kpi_monthly k JOIN metrics m ON m.metric_id = k.metric_id JOIN units u ON u.org_unit = k.org_unit
 WHERE k.level = $level AND k.period <= $last
 """
@@ -165,10 +169,9 @@ def _series(con: Connection, level: str, last: date, units: list[str]) -> _Grid:
             _SERIES_SQL.format(metrics=_metrics_values_sql()), {"level": level, "last": last, "units": units}
         ).fetchnumpy()
         if units
-        else {"ord": [], "ui": [], "day": [], "numerator": [], "denominator": []}
+        else {"ord": [], "ui": [], "month_number": [], "numerator": [], "denominator": []}
     )
-    days = np.asarray(data["day"], dtype=np.int64)
-    months = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    months = np.asarray(data["month_number"], dtype=np.int64)
     first_month = min(int(months.min()) if months.size else last_month, last_month - 11)
     n_months = last_month - first_month + 1
     cell = (np.asarray(data["ord"], dtype=np.int64) * n_units + np.asarray(data["ui"], dtype=np.int64)) * n_months + (
@@ -203,16 +206,21 @@ def _spc_icons(grid: _Grid, metric_ids: list[str], targets: np.ndarray) -> dict[
     `metric_ids`, with their `targets`) up to and including its last month, from its latest
     rebase; the reason when there is no icon: spc.scorecard_icons_grid's columns."""
     metrics = {m.metric_id: m for m in catalogue().metrics}
-    chosen = [metrics[m] for m in metric_ids]
+    # Each metric's settings worked out once, then one per row.
+    settings = {
+        m_id: (str(m.polarity), "xmr" if m.unit == "count" else m.spc_chart, [r.period for r in m.rebase])
+        for m_id, m in metrics.items()
+    }
+    chosen = [settings[m] for m in metric_ids]
     return spc.scorecard_icons_grid(
         grid.values,
         grid.denominator,
         grid.has_row,
-        polarity=[m.polarity.value for m in chosen],
+        polarity=[c[0] for c in chosen],
         target=targets,
-        chart=["xmr" if m.unit == "count" else m.spc_chart for m in chosen],
+        chart=[c[1] for c in chosen],
         periods=grid.periods,
-        rebase=[[r.period for r in m.rebase] for m in chosen],
+        rebase=[c[2] for c in chosen],
     )
 
 
