@@ -148,7 +148,8 @@ def run() -> dict[str, dict[str, float]]:
                 median, raw_median = statistics.median(full), statistics.median(raw)
                 results[level] = {"rows": n, "best_ms": min(full), "median_ms": median, "duckdb_best_ms": min(raw),
                                   "duckdb_median_ms": raw_median, "ratio": median / raw_median}  # fmt: skip
-                goal = f" | goal < {GOAL_MS:.0f} ms: {'met' if median < GOAL_MS else 'NOT met'}" if level == "team" else ""
+                met = "met" if median < GOAL_MS else "NOT met"
+                goal = f" | goal < {GOAL_MS:.0f} ms: {met}" if level == "team" else ""
                 print(
                     f"  {level:<7} {n:>5} rows: scorecard() best {min(full):6.1f} ms, median {median:6.1f} ms | "
                     f"its SQL in DuckDB (open connection) best {min(raw):6.1f} ms, median {raw_median:6.1f} ms | "
