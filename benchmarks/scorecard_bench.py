@@ -111,14 +111,18 @@ def _alternate(first: Callable[[], object], second: Callable[[], object]) -> tup
     return a, b
 
 
-def _series_sql(con: duckdb.DuckDBPyConnection, period: str, level: str) -> Callable[[], object]:
-    """The scorecard's own SQL and parameters, as queries.scorecard runs it: every series of the
-    level's units up to the month."""
+def _raw_sql(con: duckdb.DuckDBPyConnection, period: str, level: str) -> tuple[str, dict]:
+    """The scorecard's own SQL and parameters, as queries.scorecard runs it for a whole level:
+    every series of the level's units up to the month."""
     from etl.rules.calendar import parse_period
 
-    unit_list = units._units_at(con, level)
     sql = scorecard_module._SERIES_SQL.format(metrics=common._metrics_values_sql())
-    params = {"level": level, "last": parse_period(period), "units": unit_list}
+    return sql, {"level": level, "last": parse_period(period), "units": units._units_at(con, level)}
+
+
+def _series_sql(con: duckdb.DuckDBPyConnection, period: str, level: str) -> Callable[[], object]:
+    """_raw_sql run on the open connection and fetched as arrays, as queries.scorecard fetches it."""
+    sql, params = _raw_sql(con, period, level)
     return lambda: con.execute(sql, params).fetchnumpy()
 
 
