@@ -51,7 +51,7 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         grid = _series(con, level, last, units)
         notes = _notes(con, level, last)
         bench = _comparators(con, period).drop(columns="indicator")
-        org = con.execute("SELECT team, service, area FROM organisation").df()
+        org = con.execute("SELECT team, service, area FROM organisation").fetchall()
 
     # One row per (metric, unit), metric-major: the grid's own row order. The catalogue's and the
     # comparators' columns are fixed on their 21 rows, then repeated; the rest built as whole columns
@@ -89,29 +89,28 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
         "applies": _applies(metric_ids, level, row_units, org, grid.has_row.any(axis=1)),
         **_spc_icons(grid, metric_ids, taken["target"].to_numpy(dtype=float)),
     }
-    frame = pd.concat([taken, pd.DataFrame(computed, index=taken.index)], axis=1)
-    return frame[SCORECARD_COLUMNS]
+    return pd.DataFrame({c: computed[c] if c in computed else taken[c] for c in SCORECARD_COLUMNS})
 
 
 def _applies(
-    metric_ids: list[str], level: str, units: list[str], org: pd.DataFrame, with_records: np.ndarray
+    metric_ids: list[str], level: str, units: list[str], org: list[tuple[str, str, str]], with_records: np.ndarray
 ) -> list[bool]:
     """Per row (a metric and a unit at `level`): does the KPI apply to the unit (metrics.yml
     `applies_to`, by the services the unit is made of)? The authority always does, and so
     does a unit with records for the KPI (`with_records`, per row); an `applies_to` naming
-    no service of the organisation reference (a misspelling, another authority's names) is
-    not trusted to leave anything off."""
+    no service of the organisation reference (`org`: its (team, service, area) rows; a
+    misspelling, another authority's names) is not trusted to leave anything off."""
     if level == "la":
         return [True] * len(metric_ids)
     metrics = {m.metric_id: m for m in catalogue().metrics}
     services: dict[str, dict[str, list[str]]] = {
-        "team": {t: [s] for t, s in zip(org["team"].tolist(), org["service"].tolist(), strict=True)},
-        "service": {s: [s] for s in org["service"].tolist()},
+        "team": {t: [s] for t, s, _a in org},
+        "service": {s: [s] for _t, s, _a in org},
         "area": {},
     }
-    for area, service in zip(org["area"].tolist(), org["service"].tolist(), strict=True):
+    for _team, service, area in org:
         services["area"].setdefault(area, []).append(service)
-    everything = org["service"].tolist()
+    everything = [s for _t, s, _a in org]
     trusted = {m_id: not m.applies_to or not m.applies_to_any(everything) for m_id, m in metrics.items()}
     judged: dict[tuple[str, str], bool] = {}  # (metric, unit): the same answer for every row that asks
     out = []
