@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     sc_http.append(elapsed)
                     sizes["sc"].append(size)
                     sc_query.append(timed(lambda p=p, lv=lv, u=u: queries.scorecard(p, lv, u, db=db)))
-                    sql, params = bench._raw_sql(p, lv)
+                    sql, params = bench._raw_sql(con, p, lv)
                     sc_sql.append(timed(lambda sql=sql, params=params: con.execute(sql, params).fetchall()))
                 for m, p, lv, u in kpi_cases:
                     elapsed, size = post(f"/kpi/{m}", search(p, lv, u))

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(4 * args.workers):  # warm every worker
                 post(months[-1])
             cases = [rng.choice(months) for _ in range(args.requests)]
-            sql = scorecard_module._HISTORY_SQL.format(metrics=common._metrics_values_sql())
+            sql = scorecard_module._SERIES_SQL.format(metrics=common._metrics_values_sql())
             teams = queries.units_at("team", db=db)
             con = duckdb.connect(str(db), read_only=True)
             took_http, took_query, took_sql, sizes = [], [], [], []

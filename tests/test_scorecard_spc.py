@@ -1,4 +1,4 @@
-"""The scorecard's Making Data Count columns, on a hand-made series."""
+"""The scorecard's Making Data Count columns, on a hand-made series, on both engines (conftest's `engine`)."""
 
 from datetime import date
 
@@ -17,8 +17,8 @@ VALUES = [50, 52, 50, 52, 50, 52, 50, 56, 58, 56, 58, 56, 58, 56]
 MONTHS = [date(2022 + (9 + i) // 12, (9 + i) % 12 + 1, 1) for i in range(14)]
 
 
-def _db(tmp_path, values, months):
-    db = new_warehouse(tmp_path)
+def _db(new_target, tmp_path, values, months):
+    db = new_warehouse(new_target(tmp_path))
     rows = [
         {"period": m, "metric_id": "mo_up_to_date", "team": "Team A", "numerator": v, "denominator": 100}
         for m, v in zip(months, values, strict=True)
@@ -33,9 +33,9 @@ def _row(frame, metric_id, unit):
     return found.iloc[0]
 
 
-def test_shift_of_seven_is_special_cause_improving_and_target_out_of_reach_fails(tmp_path):
+def test_shift_of_seven_is_special_cause_improving_and_target_out_of_reach_fails(new_target, tmp_path):
     assert MONTHS[0] == date(2022, 10, 1) and MONTHS[-1] == date(2023, 11, 1)
-    db = _db(tmp_path, VALUES, MONTHS)
+    db = _db(new_target, tmp_path, VALUES, MONTHS)
     row = _row(queries.scorecard("2023-11", "team", db=db), "mo_up_to_date", "Team A")
     assert row["variation"] == "special cause improving"
     assert row["variation_icon"] == "improvement_high"
@@ -45,15 +45,15 @@ def test_shift_of_seven_is_special_cause_improving_and_target_out_of_reach_fails
     assert (cli_row["variation"], cli_row["assurance"]) == ("special cause improving", "consistently failing")
 
 
-def test_the_icons_speak_for_the_series_up_to_the_period(tmp_path):
-    db = _db(tmp_path, VALUES, MONTHS)
+def test_the_icons_speak_for_the_series_up_to_the_period(new_target, tmp_path):
+    db = _db(new_target, tmp_path, VALUES, MONTHS)
     # Up to May 2023 the series has 8 points: too few for icons, and the reason says so.
     row = _row(queries.scorecard("2023-05", "team", db=db), "mo_up_to_date", "Team A")
     assert row["variation"] == "" and row["assurance"] == ""
     assert "12" in row["spc_note"]
 
 
-def test_a_row_without_data_has_no_icons(tmp_path):
-    db = _db(tmp_path, VALUES, MONTHS)
+def test_a_row_without_data_has_no_icons(new_target, tmp_path):
+    db = _db(new_target, tmp_path, VALUES, MONTHS)
     row = _row(queries.scorecard("2023-11", "team", db=db), "mo_up_to_date", "Team B")
     assert (row["variation"], row["assurance"]) == ("", "")

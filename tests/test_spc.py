@@ -457,3 +457,90 @@ def test_many_series_at_once_agree_with_one_at_a_time() -> None:
     variations = {m[0] for m in many}
     assert {"common cause", ""} <= variations and any(v.startswith("special cause") for v in variations)
     assert {m[2] for m in many} >= {"hit and miss", ""}
+
+
+# Worked by hand, beside SHIFT_7 and TREND_7 above (which end on the 7th point of a run):
+# SHIFT_6: 10 points alternating 12, 8, then 12, 11, 12, 11, 12, 11. Sum 100 + 69 = 169 over 16:
+# mean 10.5625; the last 6 are above it and the 8 before them below: a run of 6, no shift. Moving
+# ranges 9 x 4 + 4 (8 -> 12) + 5 x 1 = 45 over 15: mrbar 3; limits 10.5625 +/- 7.98 (2.58 .. 18.54),
+# two sigma +/- 5.32 (5.24 .. 15.88): nothing beyond. Common cause.
+SHIFT_6 = [12, 8] * 5 + [12, 11, 12, 11, 12, 11]
+# TREND_6: 10 points alternating 8, 12, then 8, 9, 10, 11, 12, 13: five rises (6 points). Sum
+# 100 + 63 = 163 over 16: mean 10.1875 (8, 9, 10 below, 11-13 above: a run of 3). Moving ranges
+# 36 + 4 + 5 = 45 over 15: mrbar 3; limits 2.21 .. 18.17, two sigma 4.87 .. 15.51. Common cause.
+TREND_6 = [8, 12] * 5 + [8, 9, 10, 11, 12, 13]
+# ON_UPPER (p-chart, 20 a month): 80, 90 six times, then 100 (20 of 20). p = 224 / 260 = 0.8615,
+# sigma = sqrt(0.8615 x 0.1385 / 20) = 7.72%: the upper limit 86.15 + 23.17 is clipped to 100 and
+# so is the two-sigma line (86.15 + 15.45): the last point lies exactly on both, beyond neither.
+# Its run above the mean is 2 (90, 100) and its rise 2 (80, 90, 100). Common cause; the lower limit
+# is 86.15 - 23.17 = 62.98, so a target of 95 is inside: hit and miss.
+ON_UPPER = [80, 90] * 6 + [100]
+# ON_LOWER: the mirror, 20, 10 six times then 0 (0 of 20): p = 36 / 260 = 0.1385, the same sigma;
+# the lower limit and two-sigma line are clipped to 0, where the last point lies. Common cause;
+# upper limit 13.85 + 23.17 = 37.02, so a target of 5 (lower is better) is inside: hit and miss.
+ON_LOWER = [20, 10] * 6 + [0]
+
+
+def _months(n: int, start: int = 0) -> list[str]:
+    return [f"{2020 + (start + i) // 12}-{(start + i) % 12 + 1:02d}" for i in range(n)]
+
+
+def test_a_grid_of_series_gives_each_series_own_icons_edge_cases_included() -> None:
+    """The scorecard judges every series on one grid at once (scorecard_icons_grid): each row must
+    get what the per-series spc gives it alone, and what the comments above work out by hand."""
+    from etl.rules.spc import scorecard_icons, scorecard_icons_grid
+
+    gap = [*SHIFT_7[:12], None, *SHIFT_7[12:]]  # a month with a row but no value, inside the run
+    cases = [
+        # (values, denominators, polarity, target, chart, months, rebase, expected (variation, icon, assurance, note))
+        (SHIFT_7, None, HIGHER, 30, "xmr", _months(17), [], (IMPROVING, "improvement_high", FAILING, "")),
+        (SHIFT_7, None, LOWER, None, "xmr", _months(17), [], (CONCERNING, "concern_high", "", "")),
+        (SHIFT_7, None, MONITORED, 10, "xmr", _months(17), [], (NEUTRAL, "neither_high", "", "")),
+        (SHIFT_6, None, HIGHER, 10, "xmr", _months(16), [], (COMMON_CAUSE, "common_cause", HIT_AND_MISS, "")),
+        (TREND_7, None, HIGHER, 1, "xmr", _months(17), [], (IMPROVING, "improvement_high", PASSING, "")),
+        (TREND_7, None, LOWER, 1, "xmr", _months(17), [], (CONCERNING, "concern_high", FAILING, "")),
+        (TREND_6, None, HIGHER, 10, "xmr", _months(16), [], (COMMON_CAUSE, "common_cause", HIT_AND_MISS, "")),
+        (ON_UPPER, [20] * 13, HIGHER, 95, "p", _months(13), [], (COMMON_CAUSE, "common_cause", HIT_AND_MISS, "")),
+        (ON_LOWER, [20] * 13, LOWER, 5, "p", _months(13), [], (COMMON_CAUSE, "common_cause", HIT_AND_MISS, "")),
+        # Missing months: two months with no row (every other month from the 13th) and one row
+        # without a value; the rules run over the months that have one, so the shift still ends there.
+        (gap, None, HIGHER, None, "xmr", _months(12) + [f"2021-{m:02d}" for m in (1, 3, 5, 6, 7, 8)], [],
+         (IMPROVING, "improvement_high", "", "")),
+        (SHIFT_7[:11], None, HIGHER, 10, "xmr", _months(11), [], ("", "", "", "needs at least 12 points; has 11")),
+        (SHIFT_7[:12], None, HIGHER, 10, "xmr", _months(12), [], (COMMON_CAUSE, "common_cause", HIT_AND_MISS, "")),
+        (SHIFT_7, None, HIGHER, 10, "xmr", _months(17), ["2021-01"],
+         ("", "", "", "needs at least 12 points since the last rebase; has 5")),
+        # A rebase before the series' first row, or after its last, changes nothing.
+        (SHIFT_7, None, HIGHER, 30, "xmr", _months(17, 5), ["2020-03", "2022-01"],
+         (IMPROVING, "improvement_high", FAILING, "")),
+        ([], None, HIGHER, 10, "xmr", [], [], ("", "", "", "no data")),
+    ]  # fmt: skip
+    assert len(cases[9][5]) == len(gap) == 18  # 2021-02 and 2021-04 have no row
+
+    # One grid of every month any series has; a month without a row is no month of that series.
+    months = sorted({m for case in cases for m in case[5]})
+    at = {m: i for i, m in enumerate(months)}
+    values = np.full((len(cases), len(months)), np.nan)
+    dens = np.full_like(values, np.nan)
+    has_row = np.zeros(values.shape, dtype=bool)
+    for i, (v, d, *_rest) in enumerate(cases):
+        cols = [at[m] for m in cases[i][5]]
+        values[i, cols] = [np.nan if x is None else x for x in v]
+        if d is not None:
+            dens[i, cols] = d
+        has_row[i, cols] = True
+    got = scorecard_icons_grid(
+        values,
+        dens,
+        has_row,
+        polarity=[c[2] for c in cases],
+        target=[c[3] for c in cases],
+        chart=[c[4] for c in cases],
+        periods=months,
+        rebase=[c[6] for c in cases],
+    )
+    rows = list(zip(got["variation"], got["variation_icon"], got["assurance"], got["spc_note"], strict=True))
+    assert rows == [c[7] for c in cases]
+    assert list(got["assurance_icon"]) == [assurance_icon_kind(c[7][2]) for c in cases]
+    alone = [scorecard_icons(v, d, p, t, c, m, r) if v else ("", "", "", "no data") for v, d, p, t, c, m, r, _ in cases]
+    assert rows == alone

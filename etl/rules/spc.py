@@ -201,9 +201,11 @@ def _segment_sums(seg: np.ndarray, weights: np.ndarray, n_seg: int) -> np.ndarra
 
 
 def _run_length(starts: np.ndarray) -> np.ndarray:
-    """Length of the run each element belongs to; ``starts`` marks the first of each run."""
-    run_id = np.cumsum(starts) - 1
-    return np.bincount(run_id)[run_id]
+    """Length of the run each element belongs to; ``starts`` marks the first of each run (and
+    the first element starts one). From the runs' starting positions: a running count costs more."""
+    first = np.flatnonzero(starts)
+    lengths = np.diff(first, append=starts.size)
+    return np.repeat(lengths, lengths)
 
 
 def _core(
@@ -322,16 +324,14 @@ def _core_segments(
         two_in_three = np.zeros(m, dtype=bool)
 
     # Direction: first rule that fired, in NHSRplotthedots's order.
-    direction = np.where(outside, side, np.where(trend, trend_dir, np.where(two_in_three | shift, side, 0.0))).astype(
-        int
-    )
+    # (Whole-array arithmetic on exclusive masks: nested np.where costs several times as much.)
+    by_side = outside | (~trend & (two_in_three | shift))
+    by_trend = ~outside & trend
+    direction = np.where(by_side, side, 0.0).astype(int) + by_trend * trend_dir.astype(int)
     point_sign = sign_full[obs]
     oriented = direction * point_sign
-    code = np.where(
-        point_sign == 0,
-        np.where(direction != 0, 3, 0),
-        np.where(oriented > 0, 1, np.where(oriented < 0, 2, 0)),
-    )
+    # 0 common cause, 1 improving, 2 concerning; 3 neutral (a monitored metric's special cause).
+    code = (oriented > 0) + 2 * (oriented < 0) + 3 * ((point_sign == 0) & (direction != 0))
 
     return _Core(
         obs=obs, y=y, seg=seg, seg_full=seg_full, n_seg=n_seg, counts=counts,
@@ -594,9 +594,12 @@ def variation_icon_kind(variation: str, side: str | None) -> str:
     return f"{prefix}_{side}"
 
 
+_ASSURANCE_ICON = {PASSING: "pass", FAILING: "fail", HIT_AND_MISS: "hit_and_miss"}
+
+
 def assurance_icon_kind(assurance: str) -> str:
     """The Making Data Count assurance icon for an assurance string; "" when there is none."""
-    return {PASSING: "pass", FAILING: "fail", HIT_AND_MISS: "hit_and_miss"}.get(assurance, "")
+    return _ASSURANCE_ICON.get(assurance, "")
 
 
 def scorecard_icons_many(
@@ -609,61 +612,292 @@ def scorecard_icons_many(
     """scorecard_icons for many series at once: (values, denominators, polarity, target,
     chart, periods, rebase) in, (variation, icon kind, assurance, reason) out, in order.
 
-    The series of one chart type are concatenated with their own segment numbers and
-    judged in one vectorised pass; a whole team-level scorecard (1,800 series) costs a
-    few numpy calls instead of 1,800 sets of them."""
-    out: list[tuple[str, str, str, str]] = [("", "", "", "no data")] * len(rows)
-    for chart in CHARTS:
-        chosen = [i for i, row in enumerate(rows) if row[4] == chart]
-        if not chosen:
+    The series are laid on one grid of months (the union of their periods, each series'
+    periods in order) and judged by scorecard_icons_grid."""
+    if not rows:
+        return []
+    months = sorted({str(p) for row in rows for p in row[5]})
+    column = {m: i for i, m in enumerate(months)}
+    shape = (len(rows), max(len(months), 1))
+    values, denominators = np.full(shape, np.nan), np.full(shape, np.nan)
+    has_row = np.zeros(shape, dtype=bool)
+    for i, (v, d, polarity, _target, chart, periods, _rebase) in enumerate(rows):
+        y, den = _prepare(v, d, polarity, chart)
+        if len(periods) != y.size:
+            raise ValueError(f"{y.size} values but {len(periods)} periods")
+        at = [column[str(p)] for p in periods]
+        values[i, at] = y
+        if den is not None:
+            denominators[i, at] = den
+        has_row[i, at] = True
+    icons = scorecard_icons_grid(
+        values,
+        denominators,
+        has_row,
+        polarity=[row[2] for row in rows],
+        target=[row[3] for row in rows],
+        chart=[row[4] for row in rows],
+        periods=months,
+        rebase=[row[6] for row in rows],
+    )
+    return list(zip(icons["variation"], icons["variation_icon"], icons["assurance"], icons["spc_note"], strict=True))
+
+
+# Variation icon kinds by point code (0 common, 1 improving, 2 concerning, 3 neutral) and side (low, high).
+_ICON_BY_CODE = (
+    ("common_cause", "common_cause"),
+    ("improvement_low", "improvement_high"),
+    ("concern_low", "concern_high"),
+    ("neither_low", "neither_high"),
+)
+
+
+def scorecard_icons_grid(
+    values: np.ndarray,
+    denominators: np.ndarray | None,
+    has_row: np.ndarray,
+    *,
+    polarity: Sequence[str],
+    target: Sequence[float | None] | np.ndarray,
+    chart: Sequence[str],
+    periods: Sequence[str],
+    rebase: Sequence[Sequence[str]],
+) -> dict[str, np.ndarray]:
+    """The scorecard's icons for many series on one grid of months, judged in one pass.
+
+    values, denominators, has_row: (series, months) arrays, months oldest first and
+    labelled by ``periods`` ("2023-07", in order); NaN where a month has no value, and
+    has_row False where the series has no row at all (a month without a row is no month
+    of the series: a rebase counts only between two of its rows, as in ``spc``). Per
+    series: polarity, target (None or NaN for none), chart and rebase periods.
+
+    Returns the columns ``variation``, ``variation_icon``, ``assurance``,
+    ``assurance_icon`` and ``spc_note`` (why there is no icon), one object array each,
+    exactly what ``scorecard_icons`` gives each series alone: every series is concatenated
+    with its own segment numbers and the rules run once over all of them (_core_segments),
+    so a 100-team scorecard (2,100 series) costs a few numpy calls, not 2,100 sets of them."""
+    y = np.asarray(values, dtype=float)
+    if y.ndim != 2:
+        raise ValueError("values must be a (series, months) grid")
+    n_series, n_months = y.shape
+    den = np.full(y.shape, np.nan) if denominators is None else np.asarray(denominators, dtype=float)
+    rows = np.asarray(has_row, dtype=bool) | ~np.isnan(y)
+    polarities = [str(p) for p in polarity]
+    chart_names = [str(c) for c in chart]
+    for p in set(polarities):
+        _check(p, "xmr")
+    for c in set(chart_names):
+        _check(POLARITIES[0], c)
+    charts = np.asarray(chart_names, dtype=object)
+    sign = np.asarray([_POLARITY_SIGN[p] for p in polarities], dtype=int)
+    targets = (
+        target.astype(float)
+        if isinstance(target, np.ndarray)
+        else np.asarray([np.nan if t is None else t for t in target], dtype=float)
+    )
+    if not (len(polarities) == len(charts) == targets.size == len(rebase) == n_series == den.shape[0]):
+        raise ValueError("one polarity, target, chart and rebase list per series")
+
+    # Segments: a rebase starts one where the series has a row before it and one on or after it.
+    seen = rows.any(axis=1)
+    first_row = np.where(seen, np.argmax(rows, axis=1), n_months)
+    last_row = np.where(seen, n_months - 1 - np.argmax(rows[:, ::-1], axis=1), -1)
+    local = np.zeros(y.shape, dtype=np.int64)
+    by_rebase: dict[tuple[str, ...], list[int]] = {}
+    for i, r in enumerate(rebase):
+        if r:
+            by_rebase.setdefault(tuple(str(p) for p in r), []).append(i)
+    for changes, chosen in by_rebase.items():
+        idx = np.asarray(chosen)
+        for at in sorted({bisect.bisect_left(periods, p) for p in changes}):
+            starts = (first_row[idx] < at) & (last_row[idx] >= at)
+            local[idx, at:] += starts[:, None]
+
+    variation = np.full(n_series, "", dtype=object)
+    icon = np.full(n_series, "", dtype=object)
+    assurance = np.full(n_series, "", dtype=object)
+    note = np.full(n_series, "no data", dtype=object)
+    for kind in CHARTS:
+        chosen = np.flatnonzero(charts == kind)
+        if chosen.size == 0:
             continue
-        ys, dens, segs, signs, spans = [], [], [], [], []
-        next_seg = position = 0
-        for i in chosen:
-            values, denominators, polarity, _target, _chart, periods, rebase = rows[i]
-            y, den = _prepare(values, denominators, polarity, chart)
-            breaks = rebase_positions_for(list(rebase) or None, periods, y.size)
-            local = np.searchsorted(np.asarray(breaks, dtype=int), np.arange(y.size), side="right")
-            spans.append((position, y.size, next_seg))
-            position += y.size
-            ys.append(y)
-            dens.append(den if den is not None else np.full(y.size, np.nan))
-            segs.append(local + next_seg)
-            signs.append(np.full(y.size, _POLARITY_SIGN[str(polarity)]))
-            next_seg += len(breaks) + 1
-        y_all = np.concatenate(ys)
-        den_all = np.concatenate(dens)
-        core = _core_segments(
-            y_all, den_all if chart == "p" else None, np.concatenate(signs), chart, np.concatenate(segs), next_seg, True
-        )
-        if chart == "p":
-            valid = np.isfinite(den_all) & (den_all > 0)
-            seg_all = np.concatenate(segs)
-            mean_den = np.bincount(seg_all[valid], weights=den_all[valid], minlength=next_seg) / np.maximum(
-                np.bincount(seg_all[valid], minlength=next_seg), 1
+        latest = _latest_point(y[chosen], den[chosen], local[chosen], sign[chosen], kind)
+        rows_k = chosen[latest.count > 0]
+        count, last_seg = latest.count[latest.count > 0], latest.segment[latest.count > 0]
+        enough = count >= MIN_POINTS_FOR_ICONS
+        short = ~enough
+        for i, n, seg in zip(rows_k[short].tolist(), count[short].tolist(), last_seg[short].tolist(), strict=True):
+            since = " since the last rebase" if seg else ""
+            note[i] = f"needs at least {MIN_POINTS_FOR_ICONS} points{since}; has {n}"
+        judged_rows = latest.count >= MIN_POINTS_FOR_ICONS
+        rows_k = chosen[judged_rows]
+        note[rows_k] = ""
+        code, direction = latest.code[judged_rows], latest.direction[judged_rows]
+        variation[rows_k] = np.asarray(_CLASS_BY_CODE, dtype=object)[code]
+        icon[rows_k] = np.asarray(_ICON_BY_CODE, dtype=object)[code, (direction > 0).astype(int)]
+        upper, lower = latest.upper[judged_rows], latest.lower[judged_rows]
+        assured = (sign[rows_k] != 0) & np.isfinite(targets[rows_k])
+        t = targets[rows_k]
+        higher = sign[rows_k] > 0
+        with np.errstate(invalid="ignore"):
+            judged = np.where(
+                t > upper,
+                np.where(higher, FAILING, PASSING),
+                np.where(t < lower, np.where(higher, PASSING, FAILING), HIT_AND_MISS),
+            ).astype(object)
+        assurance[rows_k[assured]] = judged[assured]
+    return {
+        "variation": variation,
+        "variation_icon": icon,
+        "assurance": assurance,
+        "assurance_icon": np.asarray([_ASSURANCE_ICON.get(a, "") for a in assurance.tolist()], dtype=object),
+        "spc_note": note,
+    }
+
+
+@dataclass(frozen=True)
+class _Latest:
+    """Per series of a grid: the latest point's judgement (code and direction as _Core's), the
+    observed points in its segment, that segment's number within the series, and the process
+    limits the assurance icon is judged against (a p-chart's at the segment's average denominator)."""
+
+    count: np.ndarray
+    segment: np.ndarray
+    code: np.ndarray
+    direction: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+
+
+def _latest_point(y: np.ndarray, den: np.ndarray, local: np.ndarray, sign: np.ndarray, chart: str) -> _Latest:
+    """The rules of _core_segments at each series' latest point only, series in rows.
+
+    Only the latest segment of a series bears on its latest point, and of the rules only the
+    runs and the window of three that end there: the segment's points are taken in order (so
+    every sum adds the same numbers in the same order as _core_segments, and the limits are the
+    same to the last bit), and the runs are measured back from the end. Far fewer whole-series
+    arrays than judging every point, which is what a scorecard of 2,100 series pays for."""
+    k, n_months = y.shape
+    present = ~np.isnan(y)
+    if chart == "p":
+        with np.errstate(invalid="ignore"):
+            present &= ~np.isnan(den) & (den > 0)
+    seen = present.any(axis=1)
+    last_col = n_months - 1 - np.argmax(present[:, ::-1], axis=1)
+    last_seg = np.where(seen, local[np.arange(k), last_col], 0)
+    in_last = present & (local == last_seg[:, None])
+    r, c = np.nonzero(in_last)  # row-major: each series' points in month order
+    vals = y[r, c]
+    count = np.bincount(r, minlength=k)
+    ends = np.cumsum(count) - 1  # each series' latest point in r, c, vals (where count > 0)
+    nan = np.full(k, np.nan)
+    same = r[1:] == r[:-1]  # consecutive points of one series
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if chart == "xmr":
+            mean = np.bincount(r, weights=vals, minlength=k) / count
+            mr_r, mr_val = r[1:][same], np.abs(np.diff(vals))[same]
+            amr = np.bincount(mr_r, weights=mr_val, minlength=k) / np.bincount(mr_r, minlength=k)
+            if mr_val.size:
+                keep = mr_val < MR_SCREEN * amr[mr_r]
+                amr = np.bincount(mr_r[keep], weights=mr_val[keep], minlength=k) / np.bincount(mr_r[keep], minlength=k)
+            half, half2 = XMR_LIMIT * amr, XMR_TWO_SIGMA * amr
+            upper, lower = mean + half, mean - half
+
+            def limits(at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                rows = r[at]
+                return upper[rows], lower[rows], (mean + half2)[rows], (mean - half2)[rows]
+
+            assured_upper, assured_lower = upper, lower
+        else:
+            den_pts = den[r, c]
+            pbar = np.bincount(r, weights=vals / 100.0 * den_pts, minlength=k) / np.bincount(
+                r, weights=den_pts, minlength=k
             )
-        for i, (start, size, _first_seg) in zip(chosen, spans, strict=True):
-            _values, _dens, polarity, target, _chart, _periods, _rebase = rows[i]
-            polarity = str(polarity)
-            hi = np.searchsorted(core.obs, start + size) - 1
-            if hi < 0 or core.obs[hi] < start:
-                continue  # no observed point in this series
-            last_seg = int(core.seg[hi])
-            has = int(core.counts[last_seg])
-            if has < MIN_POINTS_FOR_ICONS:
-                since = " since the last rebase" if last_seg > _first_seg else ""
-                out[i] = ("", "", "", f"needs at least {MIN_POINTS_FOR_ICONS} points{since}; has {has}")
-                continue
-            code, direction = int(core.code[hi]), int(core.direction[hi])
-            variation = _CLASS_BY_CODE[code]
-            side = None if code == 0 else ("high" if direction > 0 else "low")
-            assurance = ""
-            if polarity != "monitored" and target is not None and math.isfinite(target):
-                latest = int(core.obs[hi])
-                if chart == "p":
-                    upper, lower = _p_limits_at(float(core.mean_full[latest]), float(mean_den[last_seg]))
-                else:
-                    upper, lower = float(core.upper_full[latest]), float(core.lower_full[latest])
-                assurance = _assurance(polarity, target, upper, lower)
-            out[i] = (variation, variation_icon_kind(variation, side), assurance, "")
-    return out
+            mean = pbar * 100.0
+
+            def limits(at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                p = pbar[r[at]]
+                sigma = np.sqrt(p * (1 - p) / den_pts[at]) * 100.0
+                m = mean[r[at]]
+                return (
+                    np.minimum(m + 3 * sigma, 100.0),
+                    np.maximum(m - 3 * sigma, 0.0),
+                    np.minimum(m + 2 * sigma, 100.0),
+                    np.maximum(m - 2 * sigma, 0.0),
+                )
+
+            # As _icons: the process judged at the segment's average denominator (every month of
+            # the segment with a denominator, a value or not).
+            valid = ~np.isnan(den) & (den > 0) & (local == last_seg[:, None])
+            vr, vc = np.nonzero(valid)
+            mean_den = np.bincount(vr, weights=den[vr, vc], minlength=k) / np.maximum(np.bincount(vr, minlength=k), 1)
+            sigma_at = np.sqrt(pbar * (1 - pbar) / mean_den) * 100.0
+            assured_upper = np.minimum(mean + 3 * sigma_at, 100.0)
+            assured_lower = np.maximum(mean - 3 * sigma_at, 0.0)
+
+    code = np.zeros(k, dtype=np.int64)
+    direction = np.zeros(k, dtype=np.int64)
+    judged = np.flatnonzero(count > 0)
+    if judged.size == 0:
+        return _Latest(count, last_seg, code, direction, nan, nan)
+    side = np.sign(vals - mean[r])
+    first = np.ones(vals.size, dtype=bool)
+    first[1:] = ~same
+    e = ends[judged]
+
+    # Rule 1 at the latest point, and "close" (beyond two sigma, inside the limits) at the last three.
+    def beyond(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        up, lo, up2, lo2 = limits(at)
+        v = vals[at]
+        out = (v > up) | (v < lo)
+        return out, ~out & ((v > up2) | (v < lo2))
+
+    outside, close_0 = beyond(e)
+    # Rule 2: the run on one side of the mean that the latest point ends.
+    starts = first.copy()
+    starts[1:] |= side[1:] != side[:-1]
+    shift = (side[e] != 0) & (_run_ending_at(starts, e) >= SHIFT_RUN)
+    # Rule 3: the run of equal-signed differences ending at the latest point (the difference
+    # into a segment's first point counts as 0).
+    trend = np.zeros(e.size, dtype=bool)
+    trend_dir = np.zeros(e.size)
+    if vals.size >= 2:
+        d = np.sign(np.diff(vals))
+        d[first[1:]] = 0
+        d_starts = np.ones(d.size, dtype=bool)
+        d_starts[1:] = d[1:] != d[:-1]
+        has_d = count[judged] >= 2
+        de = e[has_d] - 1  # the difference ending at the latest point
+        trend[has_d] = (d[de] != 0) & (_run_ending_at(d_starts, de) >= TREND_RUN - 1)
+        trend_dir[has_d] = d[de]
+    # Rule 4: the window of the last three points, all on one side, two or more close to a limit.
+    two_in_three = np.zeros(e.size, dtype=bool)
+    three = count[judged] >= 3
+    if three.any():
+        e3 = e[three]
+        _, close_1 = beyond(e3 - 1)
+        _, close_2 = beyond(e3 - 2)
+        c3 = close_0[three].astype(int) + close_1 + close_2
+        s3 = side[e3] + side[e3 - 1] + side[e3 - 2]
+        two_in_three[three] = close_0[three] & (c3 >= 2) & (np.abs(s3) == 3)
+
+    last_side = side[e]
+    dir_judged = np.where(
+        outside, last_side, np.where(trend, trend_dir, np.where(two_in_three | shift, last_side, 0.0))
+    ).astype(int)
+    point_sign = sign[judged]
+    oriented = dir_judged * point_sign
+    code[judged] = np.where(
+        point_sign == 0,
+        np.where(dir_judged != 0, 3, 0),
+        np.where(oriented > 0, 1, np.where(oriented < 0, 2, 0)),
+    )
+    direction[judged] = dir_judged
+    return _Latest(count, last_seg, code, direction, assured_upper, assured_lower)
+
+
+def _run_ending_at(starts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """_run_length(starts)[at] for the last element of each run asked about (the elements
+    from the run's start up to `at`; `at` ascending)."""
+    first = np.flatnonzero(starts)
+    return at - first[np.searchsorted(first, at, side="right") - 1] + 1

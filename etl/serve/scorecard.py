@@ -3,6 +3,7 @@ each row's own series; the icon matrix judged the same way; the CLI's table of i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 
 from etl.catalogue.metrics import catalogue
 from etl.rules import spc
-from etl.rules.calendar import add_months, period_of
+from etl.rules.calendar import period_of
 from etl.serve.common import (
     CHILD_LEVEL,
     UnknownName,
@@ -18,45 +19,15 @@ from etl.serve.common import (
     _first,
     _metrics_frame,
     _metrics_values_sql,
-    _months_sql,
     _unit_or_authority,
 )
 from etl.serve.comparators import _comparators
 from etl.serve.rag import direction_array, exact, minimums_of, rag_array, small_numbers_array
-from etl.serve.units import _UNITS_SQL, _children, _resolve_unit, _units_at
-from etl.store import authority
+from etl.serve.units import _children, _resolve_unit, _units_at
 from etl.store.db import Connection, Db
 from etl.store.warehouse import reading
 
 # --- the scorecard --------------------------------------------------------------
-
-_SCORECARD_SQL = """
-WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
-units AS ({units}),
-months AS ({months}),
-data AS (
-    SELECT metric_id, org_unit, period, numerator, denominator, note FROM kpi_monthly
-    WHERE level = $level AND period BETWEEN $first AND $last
-),
-valued AS (
-    SELECT m.ord, m.metric_id, u.org_unit, mo.period, d.numerator, d.denominator, d.note,
-           CASE WHEN m.is_count THEN d.numerator
-                WHEN d.denominator > 0 THEN 100.0 * d.numerator / d.denominator END AS value
-    FROM metrics m CROSS JOIN units u CROSS JOIN months mo
-    LEFT JOIN data d ON d.metric_id = m.metric_id AND d.org_unit = u.org_unit AND d.period = mo.period
-)
-SELECT ord, metric_id, org_unit,
-       max(numerator) FILTER (WHERE period = $last) AS numerator,
-       max(denominator) FILTER (WHERE period = $last) AS denominator,
-       max(value) FILTER (WHERE period = $last) AS value,
-       max(value) FILTER (WHERE period = $previous) AS previous_value,
-       max(note) FILTER (WHERE period = $last) AS note,
-       array_agg(value ORDER BY period) AS sparkline
-FROM valued
-GROUP BY ord, metric_id, org_unit
-ORDER BY ord, org_unit
-"""
-
 
 SCORECARD_COLUMNS = [
     "metric_id", "metric_name", "short_name", "area", "period", "level", "org_unit", "numerator", "denominator",
@@ -75,67 +46,90 @@ def scorecard(period: str, level: str = "la", unit: str | None = None, *, db: Db
     _check_level(level)
     last = _first(period)
     period = period_of(last)
-    first = _first(add_months(period, -11))
-    previous = _first(add_months(period, -1))
-    units = "SELECT CAST($unit AS VARCHAR) AS org_unit" if unit else _UNITS_SQL[level]
-    params: dict = {"first": first, "last": last, "previous": previous, "level": level}
-    if unit:
-        params["unit"] = unit
-    elif level == "la":
-        params["authority"] = authority.current().name
-    sql = _SCORECARD_SQL.format(metrics=_metrics_values_sql(), units=units, months=_months_sql("$first", "$last"))
     with reading(db) as con:
-        if unit:
-            params["unit"] = _resolve_unit(con, level, unit)
-        data = con.execute(sql, params).df()
+        units = [_resolve_unit(con, level, unit)] if unit else _units_at(con, level)
+        grid = _series(con, level, last, units)
+        notes = _notes(con, level, last)
         bench = _comparators(con, period).drop(columns="indicator")
-        history = _history(con, level, last, [params["unit"]] if unit else _units_at(con, level))
-        org = con.execute("SELECT team, service, area FROM organisation").df()
+        org = con.execute("SELECT team, service, area FROM organisation").fetchall()
 
+    # One row per (metric, unit), metric-major: the grid's own row order. The catalogue's and the
+    # comparators' columns are fixed on their 21 rows, then repeated; the rest built as whole columns
+    # and joined once (a column set at a time costs more than the arithmetic).
     meta = _metrics_frame(period, level).merge(bench, on="metric_id", how="left")
-    frame = data.merge(meta.drop(columns="metric_id"), on="ord", how="left", sort=False)
-    frame["period"] = period
-    frame["level"] = level
-    frame["rag"] = rag_array(frame["value"], frame["green"], frame["amber"], frame["polarity"], frame["rated"])
-    frame["rag"] = small_numbers_array(frame["rag"], frame["denominator"], minimums_of(frame["metric_id"]))
-    frame["direction"] = direction_array(frame["value"], frame["previous_value"], frame["polarity"])
-    # DuckDB hands lists over as masked arrays (tolist() turns masked gaps into None), PostgreSQL as lists.
-    frame["sparkline"] = [s.tolist() if hasattr(s, "tolist") else list(s) for s in frame["sparkline"]]
     for column in ("benchmark_year", "sn_count", "rank", "ranked"):
-        frame[column] = frame[column].astype("Int64")
-    frame["quartile"] = frame["quartile"].astype(object).where(frame["quartile"].notna(), None)
-    _add_spc(frame, history)
-    frame["applies"] = _applies(frame, org, {(h[0], h[1]) for h in history})
-    return frame[SCORECARD_COLUMNS].reset_index(drop=True)
+        meta[column] = meta[column].astype("Int64")
+    meta["quartile"] = meta["quartile"].astype(object).where(meta["quartile"].notna(), None)
+    n_units = len(units)
+    rows = np.repeat(np.arange(len(meta)), n_units)
+    taken = meta.iloc[rows].reset_index(drop=True)
+    metric_ids = [m for m in meta["metric_id"].tolist() for _ in units]
+    row_units = units * len(meta)
+    value, previous = grid.values[:, -1], grid.values[:, -2]
+    polarity = meta["polarity"].to_numpy(dtype=object)[rows]
+    rag = rag_array(value, meta["green"].to_numpy()[rows], meta["amber"].to_numpy()[rows], polarity,
+                    meta["rated"].to_numpy(dtype=bool)[rows])  # fmt: skip
+    recent = grid.values[:, -12:]
+    computed = {
+        "period": period,
+        "level": level,
+        "org_unit": pd.array(row_units, dtype="str"),
+        "numerator": grid.numerator[:, -1],
+        "denominator": grid.denominator[:, -1],
+        "value": value,
+        "previous_value": previous,
+        "rag": small_numbers_array(rag, grid.denominator[:, -1], minimums_of(metric_ids)),
+        "direction": direction_array(value, previous, polarity),
+        "sparkline": np.where(np.isnan(recent), None, recent).tolist(),
+        "note": pd.Series(
+            [notes.get(key) for key in zip(metric_ids, row_units, strict=True)] if notes else None,
+            index=taken.index,
+            dtype=object,
+        ),
+        "applies": _applies(metric_ids, level, row_units, org, grid.has_row.any(axis=1)),
+        **_spc_icons(grid, metric_ids, taken["target"].to_numpy(dtype=float)),
+    }
+    return pd.DataFrame({c: computed[c] if c in computed else taken[c] for c in SCORECARD_COLUMNS})
 
 
-def _applies(frame: pd.DataFrame, org: pd.DataFrame, with_records: set[tuple[str, str]]) -> list[bool]:
-    """Per row: does the KPI apply to the row's unit (metrics.yml `applies_to`, by the
-    services the unit is made of)? The authority always does, and so does a unit with
-    records for the KPI; an `applies_to` naming no service of the organisation
-    reference (a misspelling, another authority's names) is not trusted to leave anything off."""
+def _applies(
+    metric_ids: list[str], level: str, units: list[str], org: list[tuple[str, str, str]], with_records: np.ndarray
+) -> list[bool]:
+    """Per row (a metric and a unit at `level`): does the KPI apply to the unit (metrics.yml
+    `applies_to`, by the services the unit is made of)? The authority always does, and so
+    does a unit with records for the KPI (`with_records`, per row); an `applies_to` naming
+    no service of the organisation reference (`org`: its (team, service, area) rows; a
+    misspelling, another authority's names) is not trusted to leave anything off."""
+    if level == "la":
+        return [True] * len(metric_ids)
     metrics = {m.metric_id: m for m in catalogue().metrics}
     services: dict[str, dict[str, list[str]]] = {
-        "team": {t: [s] for t, s in zip(org["team"], org["service"], strict=True)},
-        "service": {s: [s] for s in org["service"]},
-        "area": {a: list(g["service"]) for a, g in org.groupby("area")},
+        "team": {t: [s] for t, s, _a in org},
+        "service": {s: [s] for _t, s, _a in org},
+        "area": {},
     }
-    everything = list(org["service"])
+    for _team, service, area in org:
+        services["area"].setdefault(area, []).append(service)
+    everything = [s for _t, s, _a in org]
+    trusted = {m_id: not m.applies_to or not m.applies_to_any(everything) for m_id, m in metrics.items()}
+    judged: dict[tuple[str, str], bool] = {}  # (metric, unit): the same answer for every row that asks
     out = []
-    for metric_id, level, unit in zip(frame["metric_id"], frame["level"], frame["org_unit"], strict=True):
-        metric = metrics[metric_id]
-        made_of = services.get(level, {}).get(unit, [])
-        out.append(
-            level == "la"
-            or (metric_id, unit) in with_records
-            or not made_of
-            or not metric.applies_to_any(everything)
-            or metric.applies_to_any(made_of)
-        )
+    for metric_id, unit, has_records in zip(metric_ids, units, with_records.tolist(), strict=True):
+        if has_records or trusted[metric_id]:
+            out.append(True)
+            continue
+        key = (metric_id, unit)
+        if key not in judged:
+            made_of = services.get(level, {}).get(unit, [])
+            judged[key] = not made_of or metrics[metric_id].applies_to_any(made_of)
+        out.append(judged[key])
     return out
 
 
-_HISTORY_SQL = """
+# Every (metric, unit) row of kpi_monthly up to a month, as integer codes and numbers (text and
+# nested lists cost many times the query): the metric's catalogue position, the unit's position in
+# the list asked for, and the month as year x 12 + month - 1.
+_SERIES_SQL = """
 WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
 units AS (
     SELECT org_unit, CAST(n - 1 AS INTEGER) AS ui
@@ -146,76 +140,87 @@ SELECT m.ord, u.ui,
        k.numerator, k.denominator
 FROM kpi_monthly k JOIN metrics m ON m.metric_id = k.metric_id JOIN units u ON u.org_unit = k.org_unit
 WHERE k.level = $level AND k.period <= $last
-ORDER BY m.ord, u.ui, month_number
 """
 
 
-def _history(
-    con: Connection, level: str, last: date, units: list[str]
-) -> list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
-    """Every (metric, unit) monthly series up to `last`, for the SPC icons: (metric_id,
-    org_unit, periods, numerators, denominators), arrays oldest first. Fetched as
-    integer codes and numbers, then cut into series in numpy: the text and nested lists
-    a GROUP BY would hand over cost ten times the query (2,352 series of 60 months)."""
-    if not units:
-        return []
-    data = con.execute(
-        _HISTORY_SQL.format(metrics=_metrics_values_sql()), {"level": level, "last": last, "units": units}
-    ).fetchnumpy()
-    ords = np.asarray(data["ord"], dtype=np.int64)
-    if ords.size == 0:
-        return []
-    uis = np.asarray(data["ui"], dtype=np.int64)
+@dataclass(frozen=True)
+class _Grid:
+    """Every (metric, unit) monthly series up to a month on one grid: a row per series,
+    metric-major (catalogue order, then the units in the order asked for), a column per
+    month, the last column the month asked for and at least 12 columns. NaN (has_row
+    False) where the series has no row that month."""
+
+    periods: list[str]
+    numerator: np.ndarray
+    denominator: np.ndarray
+    values: np.ndarray  # the scorecard's value: the count, or 100 x numerator / denominator
+    has_row: np.ndarray
+
+
+def _series(con: Connection, level: str, last: date, units: list[str]) -> _Grid:
+    """The grid of every metric's series for `units` at `level`, up to and including `last`.
+    One query; each row is put in its cell by number, so no sort and no per-series Python."""
+    metrics = catalogue().metrics
+    n_units = len(units)
+    last_month = last.year * 12 + last.month - 1
+    data = (
+        con.execute(
+            _SERIES_SQL.format(metrics=_metrics_values_sql()), {"level": level, "last": last, "units": units}
+        ).fetchnumpy()
+        if units
+        else {"ord": [], "ui": [], "month_number": [], "numerator": [], "denominator": []}
+    )
     months = np.asarray(data["month_number"], dtype=np.int64)
-    numerators = np.ma.filled(np.ma.asarray(data["numerator"], dtype=float), np.nan)
-    denominators = np.ma.filled(np.ma.asarray(data["denominator"], dtype=float), np.nan)
-    first = int(months.min())
-    labels = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, int(months.max()) + 1)], dtype=object)[
-        months - first
-    ]
-    key = ords * (len(units) + 1) + uis
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    ends = np.concatenate((starts[1:], [key.size]))
-    ids = catalogue().ids
-    return [
-        (ids[ords[s]], units[uis[s]], labels[s:e], numerators[s:e], denominators[s:e])
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
-    ]
+    first_month = min(int(months.min()) if months.size else last_month, last_month - 11)
+    n_months = last_month - first_month + 1
+    cell = (np.asarray(data["ord"], dtype=np.int64) * n_units + np.asarray(data["ui"], dtype=np.int64)) * n_months + (
+        months - first_month
+    )
+    shape = (len(metrics) * n_units, n_months)
+    numerator, denominator = np.full(shape, np.nan), np.full(shape, np.nan)
+    has_row = np.zeros(shape, dtype=bool)
+    numerator.flat[cell] = np.ma.filled(np.ma.asarray(data["numerator"], dtype=float), np.nan)
+    denominator.flat[cell] = np.ma.filled(np.ma.asarray(data["denominator"], dtype=float), np.nan)
+    has_row.flat[cell] = True
+    is_count = np.repeat([m.unit == "count" for m in metrics], n_units)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+    values = np.where(is_count[:, None], numerator, share)
+    periods = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first_month, last_month + 1)]
+    return _Grid(periods, numerator, denominator, values, has_row)
 
 
-def _add_spc(frame: pd.DataFrame, history: list[tuple]) -> None:
-    """Variation and assurance (Making Data Count) for each row's own monthly series up to
-    and including the period, from its latest rebase; the reason when there is no icon."""
-    cat = catalogue()
-    metrics = {m.metric_id: m for m in cat.metrics}
-    target_of = dict(zip(frame["metric_id"], frame["target"], strict=False))
-    keys, rows = [], []
-    for metric_id, org_unit, months, numerators, denominators in history:
-        metric = metrics.get(metric_id)
-        if metric is None:
-            continue
-        num = np.asarray(numerators, dtype=float)
-        if metric.unit == "count":
-            values, chart_den, chart = num, None, "xmr"
-        else:
-            den = np.asarray(denominators, dtype=float)  # NaN where there is none
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values = np.where(den > 0, 100.0 * num / den, np.nan)
-            chart, chart_den = metric.spc_chart, (den if metric.spc_chart == "p" else None)
-        target = target_of.get(metric_id)
-        target = None if target is None or pd.isna(target) else float(target)
-        keys.append((metric_id, org_unit))
-        rows.append(
-            (values, chart_den, metric.polarity.value, target, chart, months, [r.period for r in metric.rebase])
-        )
-    icons = dict(zip(keys, spc.scorecard_icons_many(rows), strict=True))
-    empty = ("", "", "", "no data")
-    found = [icons.get(key, empty) for key in zip(frame["metric_id"], frame["org_unit"], strict=True)]
-    frame["variation"] = [f[0] for f in found]
-    frame["variation_icon"] = [f[1] for f in found]
-    frame["assurance"] = [f[2] for f in found]
-    frame["assurance_icon"] = [spc.assurance_icon_kind(f[2]) for f in found]
-    frame["spc_note"] = [f[3] for f in found]
+def _notes(con: Connection, level: str, last: date) -> dict[tuple[str, str], str]:
+    """kpi_monthly's notes for the month (why a figure is pooled as it is), by (metric, unit)."""
+    rows = con.execute(
+        "SELECT metric_id, org_unit, note FROM kpi_monthly"
+        " WHERE level = $level AND period = $last AND note IS NOT NULL",
+        {"level": level, "last": last},
+    ).fetchall()
+    return {(metric_id, unit): note for metric_id, unit, note in rows}
+
+
+def _spc_icons(grid: _Grid, metric_ids: list[str], targets: np.ndarray) -> dict[str, np.ndarray]:
+    """Variation and assurance (Making Data Count) for each of the grid's series (metric-major:
+    `metric_ids`, with their `targets`) up to and including its last month, from its latest
+    rebase; the reason when there is no icon: spc.scorecard_icons_grid's columns."""
+    metrics = {m.metric_id: m for m in catalogue().metrics}
+    # Each metric's settings worked out once, then one per row.
+    settings = {
+        m_id: (str(m.polarity), "xmr" if m.unit == "count" else m.spc_chart, [r.period for r in m.rebase])
+        for m_id, m in metrics.items()
+    }
+    chosen = [settings[m] for m in metric_ids]
+    return spc.scorecard_icons_grid(
+        grid.values,
+        grid.denominator,
+        grid.has_row,
+        polarity=[c[0] for c in chosen],
+        target=targets,
+        chart=[c[1] for c in chosen],
+        periods=grid.periods,
+        rebase=[c[2] for c in chosen],
+    )
 
 
 MATRIX_COLUMNS = [
@@ -238,12 +243,14 @@ def icon_matrix(period: str, level: str = "la", unit: str | None = None, *, db: 
     with reading(db) as con:
         unit = _resolve_unit(con, level, unit)
         children = _children(con, level, unit)
-        history = _history(con, child, last, children)
-    meta = _metrics_frame(period, child)[["ord", "metric_id", "short_name", "target"]]
-    frame = meta.merge(pd.DataFrame({"org_unit": children, "_u": range(len(children))}), how="cross")
-    frame = frame.sort_values(["ord", "_u"], kind="stable").reset_index(drop=True)
+        grid = _series(con, child, last, children)
+    meta = _metrics_frame(period, child)[["metric_id", "short_name", "target"]]
+    frame = meta.iloc[np.repeat(np.arange(len(meta)), len(children))].reset_index(drop=True)
+    frame["org_unit"] = pd.array(children * len(meta), dtype="str")
     frame["level"] = child
-    _add_spc(frame, history)
+    icons = _spc_icons(grid, [m for m in meta["metric_id"].tolist() for _ in children], frame["target"].to_numpy(float))
+    for column, found in icons.items():
+        frame[column] = found
     return frame[MATRIX_COLUMNS]
 
 
