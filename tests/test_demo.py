@@ -105,6 +105,31 @@ def test_no_personal_details_and_child_ids_like_C000123(demo):
     assert len({row["episode_id"] for row in demo["missing_episodes"]}) == len(demo["missing_episodes"])
 
 
+def test_open_records_name_an_invented_worker_of_their_team(demo):
+    # The due list's "Worker": an open record (an assessment not completed, no IHA, no return home interview)
+    # names one of its team's six numbered workers; a closed record names none; never a person's name.
+    open_when = {
+        "assessments": lambda r: not r["assessment_completed_date"],
+        "health_assessments": lambda r: not r["iha_date"],
+        "missing_episodes": lambda r: not r["rhi_completed_at"],
+    }
+    for name, is_open in open_when.items():
+        rows = demo[name]
+        assert all(bool(r["worker"]) == is_open(r) for r in rows), name
+        assert all(re.match(r"^Worker \d+$", r["worker"]) for r in rows if r["worker"]), name
+        assert sum(1 for r in rows if r["worker"]) > 0, name
+        by_team: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            if r["worker"]:
+                by_team[r["team"]].add(r["worker"])
+        assert max(len(w) for w in by_team.values()) <= 6, name
+        teams_of = defaultdict(set)
+        for team, workers in by_team.items():
+            for w in workers:
+                teams_of[w].add(team)
+        assert all(len(t) == 1 for t in teams_of.values()), name  # a worker belongs to one team
+
+
 def test_record_keys_are_unique(demo):
     for name in EXTRACTS[1:]:
         key = EXTRACT_TYPES[name].key

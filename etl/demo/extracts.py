@@ -24,6 +24,7 @@ from __future__ import annotations
 import calendar as month_calendar
 import csv
 import random
+import zlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -1073,6 +1074,19 @@ def _dt(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+# Each team's social workers, by number across the authority ("Worker 12"): invented, never a person's name.
+WORKERS_PER_TEAM = 6
+
+
+def _worker(team: Team, child: str, teams: Sequence[Team], open_record: bool) -> str:
+    """The allocated worker of an open record (a closed one's is not needed on the due list): the same child
+    in the same team has the same worker in every run and every load (a checksum, not the random streams,
+    so no figure moves)."""
+    if not open_record:
+        return ""
+    return f"Worker {teams.index(team) * WORKERS_PER_TEAM + zlib.crc32(child.encode()) % WORKERS_PER_TEAM + 1}"
+
+
 def write_demo(folder: Path) -> list[Path]:
     """Write the demo extracts as CSV files into folder (organisation.csv first) and return
     their paths in loading order. Same bytes on every run."""
@@ -1092,18 +1106,27 @@ def write_demo(folder: Path) -> list[Path]:
         ),
         "assessments.csv": lambda p: _write(
             p,
-            ("child_id", "team", "assessment_start_date", "child_seen_date", "assessment_completed_date"),
-            ((a.child, a.team.name, _d(a.start), _d(a.seen), _d(a.completed)) for a in assessments),
+            ("child_id", "team", "assessment_start_date", "child_seen_date", "assessment_completed_date", "worker"),
+            (
+                (a.child, a.team.name, _d(a.start), _d(a.seen), _d(a.completed),
+                 _worker(a.team, a.child, world.teams, a.completed is None))
+                for a in assessments
+            ),  # fmt: skip
         ),
         "health_assessments.csv": lambda p: _write(
             p,
-            ("child_id", "team", "care_start_date", "iha_date"),
-            ((c.child, c.team.name, _d(c.start), _d(c.iha)) for c in care_starts),
+            ("child_id", "team", "care_start_date", "iha_date", "worker"),
+            ((c.child, c.team.name, _d(c.start), _d(c.iha), _worker(c.team, c.child, world.teams, c.iha is None))
+             for c in care_starts),  # fmt: skip
         ),
         "missing_episodes.csv": lambda p: _write(
             p,
-            ("child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at"),
-            ((e.child, e.team.name, e.episode_id, _dt(e.start), _dt(e.returned), _dt(e.rhi)) for e in episodes),
+            ("child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at", "worker"),
+            (
+                (e.child, e.team.name, e.episode_id, _dt(e.start), _dt(e.returned), _dt(e.rhi),
+                 _worker(e.team, e.child, world.teams, e.rhi is None))
+                for e in episodes
+            ),  # fmt: skip
         ),
         "case_audits.csv": lambda p: _write(
             p,
