@@ -92,13 +92,14 @@ def test_a_caseload_is_the_units_own_figure_never_a_sum(db):
     assert team_b["value"] == 14.0 and team_b["rag"] == "Green"
 
 
-# A hand-written file in the CSWW layout (2024: the workforce on 30 September 2023). West Sussex (938) and
-# three of its ten neighbours (Gloucestershire 916, Essex 881, Hampshire 850), and Camden (202), not one.
-CSWW = """time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,new_la_code,la_name,turnover_rate_fte,agency_rate_fte,vacancy_rate_fte,caseload_fte
+# A hand-written file in the CSWW layout, fewer columns (2024: the workforce on 30 September 2023). West Sussex
+# (938) and three of its ten neighbours (Gloucestershire 916, Essex 881, Hampshire 850), and Camden (202), not one.
+CSWW = """\
+time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,new_la_code,la_name,turnover_rate_fte,agency_rate_fte,vacancy_rate_fte,caseload_fte
 2024,Reporting year,National,E92000001,England,,,,,,15.0,17.0,20.0,16.0
 2024,Reporting year,Regional,E92000001,England,E12000008,South East,,,,16.0,20.0,22.0,17.0
 2024,Reporting year,Local authority,E92000001,England,E12000008,South East,938,E10000032,West Sussex,9.3,12.0,5.2,14.5
-2024,Reporting year,Local authority,E92000001,England,E12000009,South West,916,E10000013,Gloucestershire,20.0,25.0,24.0,18.0
+2024,Reporting year,Local authority,E92000001,England,E12000009,South West,916,E10000013,Gloucestershire,20,25,24,18
 2024,Reporting year,Local authority,E92000001,England,E12000006,East of England,881,E10000012,Essex,14.0,10.0,12.0,15.0
 2024,Reporting year,Local authority,E92000001,England,E12000008,South East,850,E10000014,Hampshire,17.0,18.0,x,16.5
 2024,Reporting year,Local authority,E92000001,England,E12000007,London,202,E09000007,Camden,25.0,30.0,30.0,13.0
@@ -112,7 +113,9 @@ def test_comparators_come_from_a_csww_layout_file_worked_by_hand(tmp_path):
     shutil.copytree(reference.REFERENCE_DIR, folder)
     (folder / "csww_indicators_2017_to_2025.csv").write_text(CSWW, encoding="utf-8")
     con = _load(folder)
-    wanted = [(m.metric_id, m.benchmark, str(m.polarity), 2024) for m in catalogue().metrics if m.metric_id in WORKFORCE]
+    wanted = [
+        (m.metric_id, m.benchmark, str(m.polarity), 2024) for m in catalogue().metrics if m.metric_id in WORKFORCE
+    ]
     frame = comparator_frame(con, "938", wanted).set_index("metric_id")
     # Lower is better. Caseload: 13.0 (Camden), 14.5 (West Sussex), 15.0, 16.5, 18.0: rank 2 of 5, 4 x 2 = 8
     # within 2 x 5 = 10: band B; the neighbours 18.0, 15.0 and 16.5: median 16.5.

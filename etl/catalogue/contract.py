@@ -86,6 +86,7 @@ class Column:
         wanted = {normalise_header(self.name), *(normalise_header(a) for a in self.aliases)}
         return normalise_header(header) in wanted
 
+
 # The allocated worker, as the case-management system names them (a staff name or ID), on the extracts
 # whose open records fall due (the due list is the team manager's worklist: whose is each one). Read from
 # our own CSV extracts only: no national layout gives a heading for it, so Annex A's "Allocated Worker"

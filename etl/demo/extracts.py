@@ -1066,8 +1066,8 @@ def _workforce_values(world: _World) -> list[tuple[str, str, str, float, float |
     rng = _rng("workforce")
     caseload = _series(rng, 18.6, 15.9, 0.3, lo=8, hi=40)
     agency = _series(rng, 0.21, 0.15, 0.008)
-    turnover = _series(rng, 0.2, 0.16, 0.008)
-    vacancy = _series(rng, 0.23, 0.17, 0.008)
+    turnover = _series(rng, 0.17, 0.14, 0.008)
+    vacancy = _series(rng, 0.2, 0.15, 0.008)
     base = {t.name: rng.randint(7, 14) for t in world.teams}
     strain = {t.name: (1 / world.performance[t.name]) ** 0.3 for t in world.teams}  # weaker teams: more of each
     units = [("service", lambda t: t.service), ("area", lambda t: t.area), ("la", lambda t: catalogue().authority.name)]
@@ -1152,25 +1152,40 @@ def write_demo(folder: Path) -> list[Path]:
             p,
             ("child_id", "team", "assessment_start_date", "child_seen_date", "assessment_completed_date", "worker"),
             (
-                (a.child, a.team.name, _d(a.start), _d(a.seen), _d(a.completed),
-                 _worker(a.team, a.child, world.teams, a.completed is None))
+                (
+                    a.child,
+                    a.team.name,
+                    _d(a.start),
+                    _d(a.seen),
+                    _d(a.completed),
+                    _worker(a.team, a.child, world.teams, a.completed is None),
+                )
                 for a in assessments
-            ),  # fmt: skip
+            ),
         ),
         "health_assessments.csv": lambda p: _write(
             p,
             ("child_id", "team", "care_start_date", "iha_date", "worker"),
-            ((c.child, c.team.name, _d(c.start), _d(c.iha), _worker(c.team, c.child, world.teams, c.iha is None))
-             for c in care_starts),  # fmt: skip
+            (
+                (c.child, c.team.name, _d(c.start), _d(c.iha), _worker(c.team, c.child, world.teams, c.iha is None))
+                for c in care_starts
+            ),
         ),
         "missing_episodes.csv": lambda p: _write(
             p,
             ("child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at", "worker"),
             (
-                (e.child, e.team.name, e.episode_id, _dt(e.start), _dt(e.returned), _dt(e.rhi),
-                 _worker(e.team, e.child, world.teams, e.rhi is None))
+                (
+                    e.child,
+                    e.team.name,
+                    e.episode_id,
+                    _dt(e.start),
+                    _dt(e.returned),
+                    _dt(e.rhi),
+                    _worker(e.team, e.child, world.teams, e.rhi is None),
+                )
                 for e in episodes
-            ),  # fmt: skip
+            ),
         ),
         "case_audits.csv": lambda p: _write(
             p,
