@@ -576,3 +576,22 @@ def test_the_inbox_loads_a_workbook_list_by_list(db: Path, tmp_path: Path) -> No
     assert outcome.outcome == "loaded" and result.ok
     assert "Annex_A.xlsx, sheet 'List 9': care_leavers: loaded" in outcome.summary
     assert mart(db, "pathway_plans", "la", AUTHORITY) == {"2023-07": (1, 1)}
+
+
+def test_annex_a_allocated_worker_is_never_read_into_the_worker_column(db: Path, tmp_path: Path) -> None:
+    # Our own CSV extracts may give `worker` for the due list; Annex A's "Allocated Worker" stays dropped.
+    path = workbook(
+        tmp_path / "w.xlsx",
+        {
+            "List 4": list4([datetime(2023, 7, 4)]),
+            "List 5": list5(("S9", datetime(2023, 7, 3), "b) No", None, "Team A")),
+        },
+    )
+    reports = load(db, path)
+    assert [r.outcome for r in reports] == ["loaded", "loaded"]
+    assert all("Allocated Worker" in r.dropped_columns for r in reports)
+    with warehouse.reading(db) as con:
+        assert con.execute("SELECT count(*) FROM assessments WHERE child_id = 'A0' AND worker IS NULL").fetchone() == (
+            1,
+        )
+        assert con.execute("SELECT count(*) FROM s47_enquiries WHERE worker IS NOT NULL").fetchone() == (0,)

@@ -134,7 +134,7 @@ def test_cover_names_authority_month_and_as_of(pdf_pages: list[str]) -> None:
 
 def test_summary_counts(pdf_pages: list[str]) -> None:
     summary = squash(pdf_pages[1])
-    for n, word in ((1, "RED"), (1, "AMBER"), (1, "GREEN"), (16, "NO DATA"), (2, "MONITORED, NOT RATED")):
+    for n, word in ((1, "RED"), (1, "AMBER"), (1, "GREEN"), (20, "NO DATA"), (2, "MONITORED, NOT RATED")):
         assert re.search(rf"\b{n}\s*{word}\b", summary), (n, word, summary[:400])
 
 
@@ -189,7 +189,7 @@ def test_pages_are_a4_landscape_numbered_with_fonts_embedded(pdf: Path, pdf_page
     total = len(reader.pages)
     assert (
         total == 6
-    )  # cover, scorecard (21 KPIs with comparators: two pages), the services' matrix, one exception, audits
+    )  # cover, scorecard (25 KPIs with comparators: two pages), the services' matrix, one exception, audits
     assert f"Page 2 of {total}" in pdf_pages[1]
     fonts = []
     for page in reader.pages:
@@ -255,12 +255,12 @@ def test_scorecard_sheet(xlsx: Path) -> None:
     header = [c.value for c in ws[4]]
     assert header[:8] == ["Improvement area", "KPI", "Metric ID", "Value", "Numerator", "Denominator", "Target", "RAG"]
     assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:T25"  # header + 21 KPIs
+    assert ws.auto_filter.ref == "A4:T29"  # header + 25 KPIs
     assert [c.value for c in ws[4]][13:] == [
         "Published year (to 31 March)", "Published (ours)", "England", "Region", "Statistical neighbours (median)",
         "Quartile band", "Note for the Board",
     ]  # fmt: skip
-    dental = next(r for r in range(5, 26) if ws.cell(r, 3).value == "dental_up_to_date")
+    dental = next(r for r in range(5, 30) if ws.cell(r, 3).value == "dental_up_to_date")
     # West Sussex's published figures, year to March 2024 (tests/test_comparators.py works them by hand).
     assert [ws.cell(dental, c).value for c in range(14, 20)] == [2024, 76.0, 79.0, 77.0, 76.0, "C"]
     rows = {ws.cell(r, 3).value: r for r in range(5, 23)}
@@ -289,7 +289,7 @@ def test_data_sheet_every_kpi_by_unit_and_month(xlsx: Path) -> None:
 def test_definitions_sheet(xlsx: Path) -> None:
     ws = load_workbook(xlsx)["Definitions"]
     rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=2)}
-    assert len(rows) == 21
+    assert len(rows) == 25
     assert rows["assessments_45wd"][6] == "Head of Service, Assessment and Intervention"
     assert rows["assessments_45wd"][8:11] == [90, 90, 85]
 

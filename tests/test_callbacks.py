@@ -8,7 +8,7 @@ so every number a reader would see is known by hand:
   175 / 205 = 85.4% (Amber). Coastal FS 1 120 / 130 = 92.3%.
 - missing_episodes (lower is better, green 250, amber 300): July 283 (Amber), June 250.
 - iha_20wd: July 9 / 14 = 64.3% (green 75, amber 60: Amber). homeless_16_17 (monitored): 19.
-- Every other KPI has no data: the catalogue has 21 KPIs, 19 rated, so 3 Amber and 16 No data.
+- Every other KPI has no data: the catalogue has 25 KPIs, 23 rated, so 3 Amber and 20 No data.
 - Audits: April 2023, Coastal FS 1: 5 audits, 4 moderated (Outstanding, Good, 2 x Requires
   Improvement) -> 25%, 25%, 50%, 0%. May 2023, North A&I 1: 1 audit, moderated Inadequate.
   The audits were loaded with as-of 20 July 2023, before July ended.
@@ -159,7 +159,7 @@ def test_scorecard_defaults_to_the_latest_month_and_the_authority(pages):
     homeless = text_of(by_id(content, "sc-row-homeless_16_17"))
     assert "19" in homeless and "Not rated" in homeless
     assert text_of(by_id(content, "sc-count-amber")) == "3"
-    assert text_of(by_id(content, "sc-count-no-data")) == "16"
+    assert text_of(by_id(content, "sc-count-no-data")) == "20"  # the workforce's four among them
     assert text_of(by_id(content, "sc-count-red")) == "0"
 
 
@@ -192,7 +192,7 @@ def test_scorecard_banner_says_the_month_may_be_incomplete(pages):
         "No data yet for July 2023 from: assessments, case_audits, cp_plans, kpi_values, missing_episodes, referrals."
         in banner
     )
-    assert "17 KPIs show No data" in banner
+    assert "21 KPIs show No data" in banner
     assert "case_audits (taken 20 July 2023)" in banner
 
 

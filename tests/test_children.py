@@ -76,7 +76,7 @@ def db(tmp_path_factory, module_target):
         [
             _a("a1", "Team A", date(2023, 5, 3), date(2023, 5, 11), date(2023, 7, 7)),
             _a("a2", "Team A", date(2023, 5, 3), date(2023, 5, 12), date(2023, 7, 10)),
-            _a("a3", "Team B", date(2023, 7, 26)),
+            {**_a("a3", "Team B", date(2023, 7, 26)), "worker": "Worker 12"},
             _a("a5", "Team A", date(2023, 7, 31), date(2023, 8, 7)),
             _a("a6", "Team D", date(2023, 6, 5), date(2023, 6, 6)),
         ],
@@ -102,7 +102,7 @@ def db(tmp_path_factory, module_target):
             _m("e1", "m1", "Team A", datetime(2023, 7, 28, 20), datetime(2023, 7, 31, 10), datetime(2023, 8, 3, 10)),
             _m("e2", "m2", "Team A", datetime(2023, 7, 30, 8), datetime(2023, 7, 31, 23), datetime(2023, 8, 3, 23, 1)),
             _m("e3", "m3", "Team B", datetime(2023, 8, 1, 9), datetime(2023, 8, 1, 12)),
-            _m("e4", "m4", "Team B", datetime(2023, 7, 30, 8), datetime(2023, 7, 31, 9)),
+            {**_m("e4", "m4", "Team B", datetime(2023, 7, 30, 8), datetime(2023, 7, 31, 9)), "worker": "SW0412"},
             _m("e5", "m5", "Team C", datetime(2023, 8, 2, 10)),
         ],
         as_of=date(2023, 8, 4),
@@ -287,8 +287,9 @@ def test_a_kpi_counted_upstream_has_no_list(db):
 
 
 def due_rows(found) -> list[tuple]:
-    """Each row as a tuple, the days as plain numbers (None where blank)."""
-    return [tuple(None if pd.isna(v) else v for v in r) for r in found.rows.itertuples(index=False)]
+    """Each row as a tuple, the days as plain numbers (None where blank); the worker is its own test's."""
+    rows = found.rows.drop(columns="worker")
+    return [tuple(None if pd.isna(v) else v for v in r) for r in rows.itertuples(index=False)]
 
 
 def test_due_list_on_a_fixed_date(db):
@@ -346,6 +347,26 @@ def test_overdue_long_ago_is_counted_not_listed_and_a_service_has_its_due_list(d
     head = access.Viewer("a.khan", access.Role.HEAD_OF_SERVICE, services=("Assessment and Intervention",))
     with access.viewing(head), pytest.raises(access.AccessDenied, match="service Children We Care For"):
         children.due_list(level="service", unit="Children We Care For", db=db)
+
+
+def test_the_due_list_names_the_allocated_worker_where_the_extract_gives_one(db, capsys):
+    # a3 (an assessment) and m4 (a missing episode) were loaded with their workers; the rest without.
+    found = children.due_list(team="Team B", days=5, on=date(2023, 8, 2), db=db)
+    assert list(found.rows.columns) == [
+        "metric_id", "child_id", "team", "worker", "start", "deadline", "days_left", "days_overdue", "outcome",
+    ]  # fmt: skip
+    workers = {(r.metric_id, r.child_id): (None if pd.isna(r.worker) else r.worker) for r in found.rows.itertuples()}
+    assert workers == {("seen_5wd", "a3"): "Worker 12", ("rhi_72h", "m4"): "SW0412", ("rhi_72h", "m3"): None}
+    # `cpip due` prints it too.
+    from cpip.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CPIP_DB", str(db))
+        patch.delenv("CPIP_ACCESS_LOG", raising=False)
+        assert main(["due", "--team", "Team B", "--days", "5", "--on", "2023-08-02", "--format", "csv"]) == 0
+    assert "rhi_72h,m4,Team B,SW0412,2023-07-31 09:00,2023-08-03 09:00,1,,due" in capsys.readouterr().out.splitlines()
+    # Only the due list carries it: a child list is the figure's records, with no worker.
+    assert "worker" not in children.child_list("seen_5wd", "2023-07", "team", "Team B", db=db).rows.columns
 
 
 # --- every list is recorded ----------------------------------------------------------
@@ -420,8 +441,8 @@ def test_the_command_line_prints_lists_and_the_access_log(db, monkeypatch, capsy
     ]
     assert main(["due", "--team", "Team C", "--days", "5", "--on", "2023-08-02", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "metric_id,child_id,team,start,deadline,days_left,days_overdue,outcome",
-        "seen_5wd,a4,Team C,2023-07-26,2023-08-02,0,,due",
+        "metric_id,child_id,team,worker,start,deadline,days_left,days_overdue,outcome",
+        "seen_5wd,a4,Team C,,2023-07-26,2023-08-02,0,,due",  # no worker given for a4
     ]
     assert main(["access-log"]) == 0
     log = capsys.readouterr().out.splitlines()

@@ -105,6 +105,31 @@ def test_no_personal_details_and_child_ids_like_C000123(demo):
     assert len({row["episode_id"] for row in demo["missing_episodes"]}) == len(demo["missing_episodes"])
 
 
+def test_open_records_name_an_invented_worker_of_their_team(demo):
+    # The due list's "Worker": an open record (an assessment not completed, no IHA, no return home interview)
+    # names one of its team's six numbered workers; a closed record names none; never a person's name.
+    open_when = {
+        "assessments": lambda r: not r["assessment_completed_date"],
+        "health_assessments": lambda r: not r["iha_date"],
+        "missing_episodes": lambda r: not r["rhi_completed_at"],
+    }
+    for name, is_open in open_when.items():
+        rows = demo[name]
+        assert all(bool(r["worker"]) == is_open(r) for r in rows), name
+        assert all(re.match(r"^Worker \d+$", r["worker"]) for r in rows if r["worker"]), name
+        assert sum(1 for r in rows if r["worker"]) > 0, name
+        by_team: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            if r["worker"]:
+                by_team[r["team"]].add(r["worker"])
+        assert max(len(w) for w in by_team.values()) <= 6, name
+        teams_of = defaultdict(set)
+        for team, workers in by_team.items():
+            for w in workers:
+                teams_of[w].add(team)
+        assert all(len(t) == 1 for t in teams_of.values()), name  # a worker belongs to one team
+
+
 def test_record_keys_are_unique(demo):
     for name in EXTRACTS[1:]:
         key = EXTRACT_TYPES[name].key
@@ -175,7 +200,8 @@ def test_records_go_to_plausible_teams(demo):
     assert {service[r["team"]] for r in demo["case_audits"]} == {AI, FS, CWCF, LC, CWD}
     kpi_services = defaultdict(set)
     for r in demo["kpi_values"]:
-        kpi_services[r["metric_id"]].add(service[r["team"]])  # every row is at team level
+        if r["team"] in service:  # every row is at team level but the workforce's caseloads (an average)
+            kpi_services[r["metric_id"]].add(service[r["team"]])
     assert kpi_services == {
         "icpc_15wd": {AI, FS},
         "mo_up_to_date": {AI, FS},
@@ -188,6 +214,7 @@ def test_records_go_to_plausible_teams(demo):
         "repeat_cp_plans": {AI, FS},
         "cla_health_assessments": {CWCF},
         "care_leavers_accommodation": {LC},
+        **{m: {AI, FS, CWCF, LC, CWD} for m in ("caseload_per_sw", "agency_rate", "sw_turnover", "sw_vacancy")},
     }
 
 
@@ -311,7 +338,7 @@ def test_aggregate_kpis_july_2023(demo):
     totals = defaultdict(lambda: [0, 0])
     for r in demo["kpi_values"]:
         if r["period"] == "2023-07":
-            totals[r["metric_id"]][0] += int(r["numerator"])
+            totals[r["metric_id"]][0] += float(r["numerator"])  # a caseload is an average: 16.7
             totals[r["metric_id"]][1] += int(r["denominator"] or 0)
     assert totals["mo_up_to_date"] == [1834, 2000]  # 91.7%
     assert totals["homeless_16_17"] == [19, 0]
@@ -324,6 +351,11 @@ def test_aggregate_kpis_july_2023(demo):
     for r in demo["kpi_values"]:
         if r["denominator"]:
             assert 0 <= int(r["numerator"]) <= int(r["denominator"]), r
+    # The workforce (issue 25): July 2023's authority caseload is its own row, the shares pool the teams'.
+    caseload = [r for r in demo["kpi_values"] if r["period"] == "2023-07" and r["metric_id"] == "caseload_per_sw"]
+    assert [float(r["numerator"]) for r in caseload if r["team"] == "Demo County Council"] == [16.7]
+    assert len(caseload) == 30 + 5 + 3 + 1  # every team, service, area and the authority
+    assert 0.1 < totals["agency_rate"][0] / totals["agency_rate"][1] < 0.25
 
 
 # --- the audit table of the report's Q1 2023/24 ---------------------------------------------------

@@ -36,6 +36,10 @@ EXPECTED_IDS = [
     "care_leavers_accommodation",
     "lc_audits_good",
     "audits_good",
+    "caseload_per_sw",  # the workforce (issue 25)
+    "agency_rate",
+    "sw_turnover",
+    "sw_vacancy",
 ]
 
 
@@ -49,7 +53,7 @@ def test_metrics_follow_the_order_of_the_improvement_areas():
     cat = catalogue()
     positions = [cat.areas.index(m.area) for m in cat.metrics]
     assert positions == sorted(positions)
-    assert len(cat.areas) == 8
+    assert len(cat.areas) == 9
 
 
 def test_polarity_units_and_benchmarks():
@@ -63,6 +67,7 @@ def test_polarity_units_and_benchmarks():
     assert {m.metric_id for m in cat.metrics if m.benchmark} == {
         "rereferrals_12m", "repeat_cp_plans", "cla_health_assessments", "sdq_completed", "dental_up_to_date",
         "placements_3plus", "care_leavers_accommodation", "placed_20mi_out",
+        "caseload_per_sw", "agency_rate", "sw_turnover", "sw_vacancy",
     }  # fmt: skip
     assert cat.metric("repeat_cp_plans").polarity is Polarity.MONITORED
 

@@ -45,7 +45,7 @@ def test_duckdb_from_the_previous_release(tmp_path: Path) -> None:
     con.close()
     warehouse.ensure_warehouse(path)  # the first read upgrades it
     with warehouse.reading(path) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(warehouse.HEAD,)]
         assert con.execute("SELECT child_id, la_code FROM assessments").fetchall() == [("OLD1", "938")]
         assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
         assert con.execute("SELECT count(*) FROM published").fetchone()[0] > 1000
@@ -60,7 +60,7 @@ def test_postgresql_from_an_empty_database(pg_url: str, tmp_path: Path, monkeypa
     warehouse.ensure_warehouse(pg_url)
     db.close_pool(pg_url)
     with psycopg.connect(pg_url) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(warehouse.HEAD,)]
         secured = dict(
             con.execute(
                 "SELECT relname, relrowsecurity FROM pg_class"
@@ -99,7 +99,7 @@ def test_postgresql_from_the_previous_release(pg_url: str, tmp_path: Path, monke
         raw.commit()
     warehouse.ensure_warehouse(pg_url)
     with psycopg.connect(pg_url) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(warehouse.HEAD,)]
         assert con.execute("SELECT child_id, la_code FROM assessments").fetchall() == [("OLD1", "938")]
         assert con.execute("SELECT load_id, la_code FROM loads").fetchall() == [(1, "938")]
     # The old rows read through the app's role, and the KPIs rebuild from them: 5 working days, met.
@@ -111,3 +111,55 @@ def test_postgresql_from_the_previous_release(pg_url: str, tmp_path: Path, monke
     row = frame[frame["metric_id"] == "assessments_45wd"].iloc[0]
     assert (row["numerator"], row["denominator"]) == (1, 1)
     db.close_pool(pg_url)
+
+
+def _before_the_worker(con) -> None:
+    """A warehouse at 0006, the revision before the allocated worker, holding one open assessment."""
+    migrate.upgrade(con, "938", revision="0006")
+    warehouse.fill_calendar(con)
+    for table in ("assessments", "health_assessments", "missing_episodes", "s47_enquiries"):
+        for name in (table, f"{table}_replaced"):
+            con.execute(f'ALTER TABLE "{name}" DROP COLUMN worker')  # 0001 made today's tables; 0006 had none
+    if db.engine_of(con) == "postgresql":  # row-level security: the rows are the authority's
+        con.execute("SELECT set_config('app.la_codes', '938', false)")
+    con.execute(
+        "INSERT INTO assessments (child_id, team, assessment_start_date, load_id, as_of, la_code)"
+        " VALUES ('OLD2', 'Team A', ?, 1, ?, '938')",
+        [date(2023, 7, 3), date(2023, 7, 31)],
+    )
+
+
+def test_the_worker_column_comes_with_0007_on_duckdb(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    _before_the_worker(con)
+    assert "worker" not in db.dialect_of(con).columns(con, "assessments")
+    con.close()
+    warehouse.ensure_warehouse(path)
+    with warehouse.reading(path) as con:
+        for table in ("assessments", "health_assessments", "missing_episodes", "s47_enquiries"):
+            assert "worker" in db.dialect_of(con).columns(con, table)
+            assert "worker" in db.dialect_of(con).columns(con, f"{table}_replaced")
+        assert con.execute("SELECT child_id, worker FROM assessments").fetchall() == [("OLD2", None)]
+
+
+def test_the_worker_column_comes_with_0007_on_postgresql(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CPIP_STATE_DIR", str(tmp_path))
+    with psycopg.connect(pg_url) as raw:
+        _before_the_worker(db.PgConnection(raw))
+        raw.commit()
+    warehouse.ensure_warehouse(pg_url)
+    db.close_pool(pg_url)
+    with psycopg.connect(pg_url) as con:
+        found = con.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'worker' ORDER BY 1"
+        ).fetchall()
+        assert [t for (t,) in found] == sorted(
+            [t for name in ("assessments", "health_assessments", "missing_episodes", "s47_enquiries")
+             for t in (name, f"{name}_replaced")]
+        )  # fmt: skip
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(warehouse.HEAD,)]
+        con.execute("SELECT set_config('app.la_codes', '938', false)")
+        assert con.execute("SELECT child_id, worker FROM assessments").fetchall() == [("OLD2", None)]

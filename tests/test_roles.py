@@ -61,8 +61,8 @@ def warehouse(tmp_path_factory) -> Path:
         db,
         "assessments",
         [
-            {"child_id": "CHILD-A1", "team": "Team A", "assessment_start_date": date(2023, 7, 3)},
-            {"child_id": "CHILD-C1", "team": "Team C", "assessment_start_date": date(2023, 7, 3)},
+            {"child_id": "CHILD-A1", "team": "Team A", "assessment_start_date": date(2023, 7, 3), "worker": "SW-A1-3"},
+            {"child_id": "CHILD-C1", "team": "Team C", "assessment_start_date": date(2023, 7, 3), "worker": "SW-C1-7"},
         ],
         as_of=date(2023, 8, 4),
     )
@@ -187,6 +187,31 @@ def test_child_csv_gives_only_what_the_role_may_see(client):
         "You are signed in as j.smith, team manager (Team C): you may see the child lists of Team C only, "
         "and the team Team A is outside them."
     )
+
+
+def test_the_due_lists_worker_only_for_a_role_with_child_lists(client):
+    # The allocated worker is on the due list (issue 25), and the due list is a child list: a team manager
+    # sees their team's workers in the CSV and on the page; a viewer gets neither, refused on the server.
+    import app
+
+    csv_address = "/due.csv?team=Team%20C&days=5&on=2023-08-01"
+    ok = client.get(csv_address, headers=headers("j.smith"))
+    assert ok.status_code == 200
+    assert ok.get_data(as_text=True).splitlines() == [
+        "metric_id,child_id,team,worker,start,deadline,days_left,days_overdue,outcome",
+        "seen_5wd,CHILD-C1,Team C,SW-C1-7,2023-07-03,2023-07-10,,22,overdue",
+    ]
+    key = next(k for k in app.app.callback_map if "_pages_content" in k)
+    body = _body(key, app.app.callback_map[key], pathname="/due", search="?team=Team%20C&days=5&on=2023-08-01")
+    page = client.post(gate.CALLBACK_PATH, json=body, headers=headers("j.smith"))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert '"headerName": "Worker"' in text.replace('":"', '": "') and "SW-C1-7" in text
+    for response in (client.get(csv_address, headers=headers("stranger")),
+                     client.post(gate.CALLBACK_PATH, json=body, headers=headers("stranger"))):  # fmt: skip
+        text = response.get_data(as_text=True)
+        assert response.status_code == 403
+        assert "Worker" not in text and "SW-C1-7" not in text and "CHILD-C1" not in text
 
 
 # --- callbacks --------------------------------------------------------------------

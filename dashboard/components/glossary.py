@@ -23,6 +23,7 @@ ABBREVIATIONS: dict[str, str] = {
     "A&I": "Assessment and Intervention (a service)",
     "FS": "Family Safeguarding (a service)",
     "DfE": "Department for Education",
+    "FTE": "full-time equivalent",
     "XmR": "individuals and moving range (a kind of SPC chart)",
 }
 
@@ -113,6 +114,11 @@ TERMS: list[tuple[str, str]] = [
         "Rebase",
         "A point where the way of working changed (an inspection, a new process), after which the mean and limits "
         "are calculated afresh.",
+    ),
+    (
+        "FTE (full-time equivalent)",
+        "Staff counted by their contracted hours: two half-time social workers are one FTE. The workforce KPIs "
+        "(caseload, agency workers, turnover, vacancies) count FTE, as DfE's workforce figures do.",
     ),
     (
         "Too few points",

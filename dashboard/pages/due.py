@@ -149,7 +149,7 @@ def build(
                 html.P(counts_line(found), id="due-counts", className="mb-1 fw-bold"),
                 html.P(
                     "Due soonest first, then overdue most recent first. Days are calendar days to the deadline, "
-                    "or since it passed.",
+                    "or since it passed. Worker is the allocated worker, where the extract gives one.",
                     className="mb-1",
                 ),
                 html.P(now, className="mb-1"),

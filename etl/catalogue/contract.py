@@ -87,6 +87,13 @@ class Column:
         return normalise_header(header) in wanted
 
 
+# The allocated worker, as the case-management system names them (a staff name or ID), on the extracts
+# whose open records fall due (the due list is the team manager's worklist: whose is each one). Read from
+# our own CSV extracts only: no national layout gives a heading for it, so Annex A's "Allocated Worker"
+# is dropped, never stored (docs/spec/annex-a.md).
+WORKER_NOTES = "The allocated worker (a staff name or ID): shown on the due list to those who may see child lists"
+
+
 @dataclass(frozen=True)
 class Order:
     """An end before its start rejects the row: `later` may not be before `earlier`."""
@@ -227,6 +234,7 @@ ASSESSMENTS = ExtractType(
             False,
             notes="Yes where the source records nothing about seeing the child (the CIN census): it cannot be timed",
         ),
+        Column("worker", "text", False, ("worker id",), notes=WORKER_NOTES),
     ),
     key=("child_id", "assessment_start_date"),
     period_column="assessment_start_date",
@@ -248,6 +256,7 @@ HEALTH_ASSESSMENTS = ExtractType(
         Column("team", "text", True, ("allocated team",)),
         Column("care_start_date", "date", True, ("date started to be looked after", "cla start date", "start of care")),
         Column("iha_date", "date", False, ("initial health assessment date", "date of iha"), counted=True),
+        Column("worker", "text", False, ("worker id",), notes=WORKER_NOTES),
     ),
     key=("child_id", "care_start_date"),
     period_column="care_start_date",
@@ -267,6 +276,7 @@ MISSING_EPISODES = ExtractType(
         Column("missing_start", "datetime", True, ("missing from", "date missing", "missing start date")),
         Column("returned_at", "datetime", False, ("returned", "date returned", "missing end date")),
         Column("rhi_completed_at", "datetime", False, ("return home interview completed", "rhi date", "rhi completed")),
+        Column("worker", "text", False, ("worker id",), notes=WORKER_NOTES),
     ),
     key=("episode_id",),
     period_column="missing_start",
@@ -363,6 +373,7 @@ S47_ENQUIRIES = ExtractType(
         Column("strategy_discussion_date", "date", True, ("strategy discussion date", "s47 start date")),
         Column("icpc_date", "date", False, ("initial child protection conference date", "icpc"), counted=True),
         Column("icpc_not_required", "flag", False, ("icpc deemed unnecessary", "icpc not required")),
+        Column("worker", "text", False, ("worker id",), notes=WORKER_NOTES),
     ),
     key=("child_id", "strategy_discussion_date"),
     period_column="strategy_discussion_date",

@@ -173,7 +173,8 @@ INDICATORS: dict[str, Indicator] = {
             "csww_indicators_2017_to_2025.csv",
             "caseload_fte",
             source="Children's social work workforce",
-            counts="DfE counts the cases held by case-holding social workers on 30 September",
+            counts="DfE counts the cases held by case-holding social workers over their FTE on 30 September, for the "
+            "whole authority; ours is each month end, for each unit",
         ),
         Indicator(
             "csww_agency_rate_fte",
@@ -181,6 +182,8 @@ INDICATORS: dict[str, Indicator] = {
             "csww_indicators_2017_to_2025.csv",
             "agency_rate_fte",
             source="Children's social work workforce",
+            counts="DfE counts agency workers' FTE over all children and family social workers' FTE on 30 September, "
+            "for the whole authority; ours is each month end, for each unit",
         ),
         Indicator(
             "csww_turnover_rate_fte",
@@ -188,6 +191,8 @@ INDICATORS: dict[str, Indicator] = {
             "csww_indicators_2017_to_2025.csv",
             "turnover_rate_fte",
             source="Children's social work workforce",
+            counts="DfE counts the employed social workers who left in the year to 30 September over those in post on "
+            "that day (FTE), for the whole authority; ours is the 12 months to each month end",
         ),
         Indicator(
             "csww_vacancy_rate_fte",
@@ -195,6 +200,8 @@ INDICATORS: dict[str, Indicator] = {
             "csww_indicators_2017_to_2025.csv",
             "vacancy_rate_fte",
             source="Children's social work workforce",
+            counts="DfE counts vacant posts on 30 September over vacant and filled posts (FTE), for the whole "
+            "authority, whether or not an agency worker covers them; ours is each month end, for each unit",
         ),
     )
 }

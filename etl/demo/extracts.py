@@ -24,6 +24,7 @@ from __future__ import annotations
 import calendar as month_calendar
 import csv
 import random
+import zlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -1050,7 +1051,51 @@ def _kpi_values(world: _World) -> list[tuple[str, str, str, int, int | None]]:
                 for t, n, d in zip(unit_teams, numerators, team_denominators, strict=True)
                 if d > 0  # a team with no conferences that month has no value, not 0%
             ]
+    rows += _workforce_values(world)  # its own random stream: no earlier figure moves
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return rows
+
+
+def _workforce_values(world: _World) -> list[tuple[str, str, str, float, float | None]]:
+    """The workforce KPIs (issue 25), month by month: each team's social workers (FTE, whole numbers here), the
+    agency share, the leavers of the last 12 months and the vacant posts, drifting down after the inspection as
+    the service recruits; the caseload given for every unit (an average is never summed), the shares for teams
+    (they pool as any share does)."""
+    from etl.catalogue.metrics import catalogue
+
+    rng = _rng("workforce")
+    caseload = _series(rng, 18.6, 15.9, 0.3, lo=8, hi=40)
+    agency = _series(rng, 0.21, 0.15, 0.008)
+    turnover = _series(rng, 0.17, 0.14, 0.008)
+    vacancy = _series(rng, 0.2, 0.15, 0.008)
+    base = {t.name: rng.randint(7, 14) for t in world.teams}
+    strain = {t.name: (1 / world.performance[t.name]) ** 0.3 for t in world.teams}  # weaker teams: more of each
+    units = [("service", lambda t: t.service), ("area", lambda t: t.area), ("la", lambda t: catalogue().authority.name)]
+    rows: list[tuple[str, str, str, float, float | None]] = []
+    for period in MONTHS:
+        cases: dict[str, float] = {}
+        staff: dict[str, int] = {}
+        for t in world.teams:
+            fte = max(4, base[t.name] + rng.choice((-1, 0, 0, 0, 1)))
+            on_agency = min(fte - 2, max(0, round(fte * agency[period] * strain[t.name] + rng.gauss(0, 0.6))))
+            employed = fte - on_agency
+            left = min(employed, max(0, round(employed * turnover[period] * strain[t.name] + rng.gauss(0, 0.6))))
+            share = min(0.6, vacancy[period] * strain[t.name])
+            vacant = max(0, round(fte * share / (1 - share) + rng.gauss(0, 0.6)))
+            load = round(max(8.0, caseload[period] * strain[t.name] + rng.gauss(0, 1.0)), 1)
+            cases[t.name], staff[t.name] = load * fte, fte
+            rows += [
+                (period, "caseload_per_sw", t.name, load, None),
+                (period, "agency_rate", t.name, on_agency, fte),
+                (period, "sw_turnover", t.name, left, employed),
+                (period, "sw_vacancy", t.name, vacant, fte + vacant),
+            ]
+        for _level, unit_of in units:
+            pooled: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+            for t in world.teams:
+                pooled[unit_of(t)][0] += cases[t.name]
+                pooled[unit_of(t)][1] += staff[t.name]
+            rows += [(period, "caseload_per_sw", u, round(c / f, 1), None) for u, (c, f) in pooled.items()]
     return rows
 
 
@@ -1073,6 +1118,19 @@ def _dt(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+# Each team's social workers, by number across the authority ("Worker 12"): invented, never a person's name.
+WORKERS_PER_TEAM = 6
+
+
+def _worker(team: Team, child: str, teams: Sequence[Team], open_record: bool) -> str:
+    """The allocated worker of an open record (a closed one's is not needed on the due list): the same child
+    in the same team has the same worker in every run and every load (a checksum, not the random streams,
+    so no figure moves)."""
+    if not open_record:
+        return ""
+    return f"Worker {teams.index(team) * WORKERS_PER_TEAM + zlib.crc32(child.encode()) % WORKERS_PER_TEAM + 1}"
+
+
 def write_demo(folder: Path) -> list[Path]:
     """Write the demo extracts as CSV files into folder (organisation.csv first) and return
     their paths in loading order. Same bytes on every run."""
@@ -1092,18 +1150,42 @@ def write_demo(folder: Path) -> list[Path]:
         ),
         "assessments.csv": lambda p: _write(
             p,
-            ("child_id", "team", "assessment_start_date", "child_seen_date", "assessment_completed_date"),
-            ((a.child, a.team.name, _d(a.start), _d(a.seen), _d(a.completed)) for a in assessments),
+            ("child_id", "team", "assessment_start_date", "child_seen_date", "assessment_completed_date", "worker"),
+            (
+                (
+                    a.child,
+                    a.team.name,
+                    _d(a.start),
+                    _d(a.seen),
+                    _d(a.completed),
+                    _worker(a.team, a.child, world.teams, a.completed is None),
+                )
+                for a in assessments
+            ),
         ),
         "health_assessments.csv": lambda p: _write(
             p,
-            ("child_id", "team", "care_start_date", "iha_date"),
-            ((c.child, c.team.name, _d(c.start), _d(c.iha)) for c in care_starts),
+            ("child_id", "team", "care_start_date", "iha_date", "worker"),
+            (
+                (c.child, c.team.name, _d(c.start), _d(c.iha), _worker(c.team, c.child, world.teams, c.iha is None))
+                for c in care_starts
+            ),
         ),
         "missing_episodes.csv": lambda p: _write(
             p,
-            ("child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at"),
-            ((e.child, e.team.name, e.episode_id, _dt(e.start), _dt(e.returned), _dt(e.rhi)) for e in episodes),
+            ("child_id", "team", "episode_id", "missing_start", "returned_at", "rhi_completed_at", "worker"),
+            (
+                (
+                    e.child,
+                    e.team.name,
+                    e.episode_id,
+                    _dt(e.start),
+                    _dt(e.returned),
+                    _dt(e.rhi),
+                    _worker(e.team, e.child, world.teams, e.rhi is None),
+                )
+                for e in episodes
+            ),
         ),
         "case_audits.csv": lambda p: _write(
             p,

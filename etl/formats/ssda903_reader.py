@@ -703,7 +703,7 @@ def records(ret: Return, year: Year) -> dict[str, list[tuple[int, list[object]]]
         # Dates only: a child missing twice in a day has two episodes of one key, numbered in the file's order.
         same_day[(v["CHILD"], start)] += 1
         episode = f"903:{v['CHILD']}:{start}:{same_day[(v['CHILD'], start)]}"
-        out["missing_episodes"].append((row.line, [v["CHILD"], None, episode, moment, None, None]))
+        out["missing_episodes"].append((row.line, [v["CHILD"], None, episode, moment, None, None, None]))
     return out
 
 

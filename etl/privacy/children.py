@@ -42,7 +42,9 @@ from etl.store.warehouse import reading
 # Every KPI source but kpi_values has records behind it, judged in etl/rules/kpis/<source>.sql.
 RECORD_SOURCES = kpis.RECORD_SOURCES
 LIST_COLUMNS = ["child_id", "team", "start", "deadline", "event_date", "working_days", "outcome"]
-DUE_COLUMNS = ["metric_id", "child_id", "team", "start", "deadline", "days_left", "days_overdue", "outcome"]
+# `worker`: the allocated worker, where the extract gives one (etl/catalogue/contract.py), so a team manager
+# sees whose each record is. The due list is a child list (access.CHILDREN), so no other role ever sees it.
+DUE_COLUMNS = ["metric_id", "child_id", "team", "worker", "start", "deadline", "days_left", "days_overdue", "outcome"]
 COUNTED = kpis.COUNTED  # the denominator's outcomes; `not yet due` is outside
 
 
@@ -467,8 +469,9 @@ def _due_rows(con: duckdb.DuckDBPyConnection, now: dict[str, date | None], days:
         # Each source's query judges on its own "now" ($on renamed per source within the one statement).
         records = re.sub(r"\$on\b", f"$on_{i}", records_sql(source))
         params[f"on_{i}"] = today
+        worker = "worker" if "worker" in EXTRACT_TYPES[source].column_names else "CAST(NULL AS VARCHAR)"
         parts.append(
-            f"""SELECT metric_id, child_id, team, start, deadline,
+            f"""SELECT metric_id, child_id, team, {worker} AS worker, start, deadline,
                        CASE WHEN outcome = 'overdue' THEN 'overdue' ELSE 'due' END AS outcome, due_at,
                        CAST(CAST(due_at AS DATE) - CAST($on_{i} AS DATE) AS INTEGER) AS days_to
                 FROM ({records}) AS r_{i}
@@ -483,7 +486,7 @@ def _due_rows(con: duckdb.DuckDBPyConnection, now: dict[str, date | None], days:
         where += " AND team IN (SELECT unnest(CAST($teams AS VARCHAR[])))"
         params["teams"] = teams
     # Calendar days either side of the deadline's date: what a person counts on a wall calendar.
-    sql = f"""SELECT metric_id, child_id, team, start, deadline,
+    sql = f"""SELECT metric_id, child_id, team, worker, start, deadline,
                      CASE WHEN outcome = 'due' THEN days_to END AS days_left,
                      CASE WHEN outcome = 'overdue' THEN -days_to END AS days_overdue, outcome
               FROM ({" UNION ALL ".join(parts)}) AS d {where}

@@ -45,7 +45,7 @@ from etl.store.db import Db
 
 DEFAULT_PATH = ROOT / "data" / "warehouse.duckdb"
 # The Alembic revision this release's code expects (etl/store/migrations/versions/).
-HEAD = "0006"
+HEAD = "0007"
 # Kept for tools that read it: the release before migrations wrote 3.
 SCHEMA_VERSION = 4
 

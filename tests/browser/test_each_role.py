@@ -9,6 +9,8 @@ date, Friday 5 April 2024 (the children's visits are due 5 working days after th
     C3  started Mon 2 Oct 2023, seen next day, never completed: the assessment was due
         Mon 4 Dec 2023 (45 working days), 123 days overdue: older than the 3-month cut-off
 
+C1's allocated worker is "Worker 7", C2's "SW0413"; the others' extract rows name none.
+
 Coastal FS 2's C5 is another team's. March 2024's figure for the children seen in time is
 0 of 2 (C2 and C6): below the 5 a rating needs, so "Small numbers", not Red. One action
 (AS-1, due 31 March, on track) is meant to move the visits KPI; none the 45-day one.
@@ -58,8 +60,8 @@ def role_server(tmp_path_factory) -> Iterator[str]:
         db,
         "assessments",
         [
-            _a("C1", "Coastal FS 1", date(2024, 4, 2)),
-            _a("C2", "Coastal FS 1", date(2024, 3, 20)),
+            {**_a("C1", "Coastal FS 1", date(2024, 4, 2)), "worker": "Worker 7"},
+            {**_a("C2", "Coastal FS 1", date(2024, 3, 20)), "worker": "SW0413"},
             _a("C3", "Coastal FS 1", date(2023, 10, 2), date(2023, 10, 3)),
             _a("C5", "Coastal FS 2", date(2024, 4, 3)),
             _a("C6", "Coastal FS 1", date(2024, 3, 13)),
@@ -146,6 +148,9 @@ def test_a_team_manager_works_from_what_falls_due(as_user, wait_for_dash, screen
     assert [cell(i, "child_id") for i in range(3)] == ["C1", "C2", "C6"]
     assert (cell(0, "days_left"), cell(1, "days_overdue"), cell(2, "days_overdue")) == ("4", "9", "16")
     assert cell(0, "metric_id") == "Children seen within 5 working days"
+    # Whose each one is: the allocated worker where the extract gives one (C6's gives none).
+    assert page.locator("#due-grid .ag-header-cell[col-id='worker']").inner_text() == "Worker"
+    assert [cell(i, "worker") for i in range(3)] == ["Worker 7", "SW0413", ""]
     # Whole on screen: wrapped, never cut off at the column's edge.
     name = page.locator("#due-grid .ag-row[row-index='0'] [col-id='metric_id']")
     assert name.evaluate("cell => cell.scrollWidth <= cell.clientWidth")

@@ -15,7 +15,9 @@ the figure) or NULL for a plain count. A record a KPI cannot judge (Annex A's
 Yes/No seen flag for seen_5wd) is in none of its rows. `deadline_wd` (the
 deadline's working-day number) and `due_at` serve the due list. A record is
 judged on `coalesce($on, as_of)`: its own as-of date for the mart and the child
-lists ($on NULL), the due list's "now" for the due list. The clocks and counted
+lists ($on NULL), the due list's "now" for the due list. A source whose contract
+declares `worker` (the allocated worker) gives it as a last column, for the due
+list only (etl/privacy/children.py). The clocks and counted
 dates are metrics.yml's, substituted into the SQL when it is loaded
 (`record_sql`), so they are declared once.
 

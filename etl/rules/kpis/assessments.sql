@@ -8,7 +8,7 @@
 -- ({metric.field}, substituted when the SQL is loaded). {metric.team:alias}: the team a record counts
 -- for in that KPI (an Unallocated one takes its child's allocation on the counted date, child_teams).
 WITH a AS (
-    SELECT a.child_id, {assessments_45wd.team:a} AS team_45, {seen_5wd.team:a} AS team_5,
+    SELECT a.child_id, a.worker, {assessments_45wd.team:a} AS team_45, {seen_5wd.team:a} AS team_5,
            a.assessment_start_date AS started, a.child_seen_date AS seen,
            a.assessment_completed_date AS completed, a.child_seen AS seen_flag, a.seen_not_recorded,
            {assessments_45wd.counted_on} AS counted_45, {seen_5wd.counted_on} AS counted_5,
@@ -32,7 +32,7 @@ SELECT 'assessments_45wd' AS metric_id, CAST(date_trunc('month', a.counted_45) A
             WHEN a.completed IS NOT NULL THEN 'late'
             WHEN a.wd_on - a.wd_start > {assessments_45wd.working_days} THEN 'overdue'
             ELSE 'not yet due' END AS outcome,
-       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at
+       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at, a.worker
 FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + {assessments_45wd.working_days}
 UNION ALL
 -- seen_5wd: counted in the month of the start. Not seen and already past the clock on the day
@@ -48,6 +48,6 @@ SELECT 'seen_5wd', CAST(date_trunc('month', a.counted_5) AS DATE), a.team_5, a.c
             WHEN a.seen IS NOT NULL THEN 'late'
             WHEN a.wd_on - a.wd_start > {seen_5wd.working_days} THEN 'overdue'
             ELSE 'not yet due' END,
-       d.working_day_number, CAST(d.day AS TIMESTAMP)
+       d.working_day_number, CAST(d.day AS TIMESTAMP), a.worker
 FROM a LEFT JOIN deadlines d ON d.working_day_number = a.wd_start + {seen_5wd.working_days}
 WHERE a.seen_flag IS NULL AND a.seen_not_recorded IS NOT TRUE

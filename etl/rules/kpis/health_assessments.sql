@@ -4,7 +4,7 @@
 -- with no IHA, overdue once the day judged (coalesce($on, as_of): the record's own as-of date, or
 -- the due list's "now") is past it (counted, not met), else not yet due (listed, outside the figure).
 WITH h AS (
-    SELECT h.child_id, h.team, h.care_start_date AS started, h.iha_date AS done,
+    SELECT h.child_id, h.team, h.worker, h.care_start_date AS started, h.iha_date AS done,
            {iha_20wd.counted_on} AS counted,
            cs.working_day_number AS wd_start, cd.working_day_number AS wd_done,
            co.working_day_number AS wd_on
@@ -23,5 +23,5 @@ SELECT 'iha_20wd' AS metric_id, CAST(date_trunc('month', h.counted) AS DATE) AS 
             WHEN h.done IS NOT NULL THEN 'late'
             WHEN h.wd_on - h.wd_start > {iha_20wd.working_days} THEN 'overdue'
             ELSE 'not yet due' END AS outcome,
-       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at
+       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at, h.worker
 FROM h LEFT JOIN deadlines d ON d.working_day_number = h.wd_start + {iha_20wd.working_days}

@@ -18,7 +18,7 @@ SELECT 'rhi_72h' AS metric_id, CAST(date_trunc('month', {rhi_72h.counted_on}) AS
             WHEN m.rhi_completed_at IS NOT NULL THEN 'late'
             WHEN m.due < m.judged THEN 'overdue'
             ELSE 'not yet due' END AS outcome,
-       cd.working_day_number AS deadline_wd, m.due AS due_at
+       cd.working_day_number AS deadline_wd, m.due AS due_at, m.worker
 FROM m LEFT JOIN calendar cd ON cd.day = CAST(m.due AS DATE)
 WHERE m.returned_at IS NOT NULL
 UNION ALL
@@ -26,5 +26,5 @@ UNION ALL
 SELECT 'missing_episodes', CAST(date_trunc('month', {missing_episodes.counted_on}) AS DATE), m.team, m.child_id,
        substr(CAST(m.missing_start AS VARCHAR), 1, 16), CAST(NULL AS VARCHAR),
        substr(CAST(m.returned_at AS VARCHAR), 1, 16), CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR),
-       CAST(NULL AS INTEGER), CAST(NULL AS TIMESTAMP)
+       CAST(NULL AS INTEGER), CAST(NULL AS TIMESTAMP), m.worker
 FROM m

@@ -26,5 +26,5 @@ SELECT 'icpc_15wd' AS metric_id, CAST(date_trunc('month', {icpc_15wd.counted_on}
             WHEN s.icpc_date IS NOT NULL THEN 'late'
             WHEN s.wd_on - s.wd_start > {icpc_15wd.working_days} THEN 'overdue'
             ELSE 'not yet due' END AS outcome,
-       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at
+       d.working_day_number AS deadline_wd, CAST(d.day AS TIMESTAMP) AS due_at, s.worker
 FROM s LEFT JOIN deadlines d ON d.working_day_number = s.wd_start + {icpc_15wd.working_days}
