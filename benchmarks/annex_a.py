@@ -64,6 +64,7 @@ LISTS = {
     "List 6": (9_000, ["CIN Start Date", "Primary Need Code", "Date Child Was Last Seen", "CIN Closure Date",
                        "Reason for Closure", "Case Status", "Allocated Team", "Allocated Worker"]),
     "List 7": (1_000, ["Child Protection Plan Start Date", "Initial Category of Abuse", "Latest Category of Abuse",
+                       "Number of Previous Child Protection Plans",
                        "Date of the Last Statutory Visit", "Allocated Team", "Allocated Worker"]),
     "List 8": (1_000, ["Date Started to be Looked After", "Date of Last Health Assessment", "Date of Last Dental Check",
                        "Number of Placements in the Last 12 months", "Date Ceased to be Looked After",

@@ -176,8 +176,15 @@ def _parse_header(first: bytes) -> list[str]:
 
 def _matches(extract: ExtractType, column: Column, header: str) -> bool:
     """The contract's names for the column, and the headings the national layouts (Annex A) use for it."""
-    return column.matches(header) or normalise_header(header) in {
-        normalise_header(h) for h in layouts.headings_for(extract.name, column.name)
+    return normalise_header(header) in _names(extract, column)
+
+
+def _names(extract: ExtractType, column: Column) -> set[str]:
+    """Every name `_matches` takes for the column, normalised (the layouts in force now: they may change)."""
+    return {
+        normalise_header(column.name),
+        *(normalise_header(a) for a in column.aliases),
+        *(normalise_header(h) for h in layouts.headings_for(extract.name, column.name)),
     }
 
 
@@ -196,10 +203,9 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
     fits: list[tuple[int, ExtractType, dict[str, list[int]]]] = []
     scored = []
     for extract in EXTRACT_TYPES.values():
-        found = {
-            c.name: [i for i, n in enumerate(normalised) if n and _matches(extract, c, header[i])]
-            for c in extract.columns
-        }
+        # Each column's names once, then a set lookup per heading (a workbook has a dozen lists to recognise).
+        names = {c.name: _names(extract, c) for c in extract.columns}
+        found = {c.name: [i for i, n in enumerate(normalised) if n and n in names[c.name]] for c in extract.columns}
         # A column a KPI counts with is needed in the header like a required one (its values may be blank):
         # a file without it would load as if every such event were missing.
         missing = [c.name for c in extract.columns if (c.required or c.counted) and not found[c.name]]
