@@ -42,8 +42,7 @@ def test_the_groups_read_as_a_person_reads_them(staged: StagedFindings) -> None:
     assert [g.describe("a.csv", 4) for g in group_findings(staged)] == [
         "a.csv: team: 4 rows name 3 teams that are not in the organisation reference: Team Q, O'Brien Team,"
         " Team 12 (lines 3, 4, 5, 9)",
-        "a.csv: line 7: assessment_start_date: impossible date: no such day (dates are day first)"
-        " (value '31/02/2023')",
+        "a.csv: line 7: assessment_start_date: impossible date: no such day (dates are day first) (value '31/02/2023')",
         "a.csv: assessment_completed_date: warning: 6 rows: assessment still open 50 working days (more than 45)"
         " (lines 2, 6, 8, 10, 11 and 1 more; all of them: cpip loads --findings 4)",
         "a.csv: line 13: child_seen_date: warning: after the as-of date 2024-01-31 (value '2024-02-03')",
@@ -60,7 +59,9 @@ def test_sql_groups_equal_python_groups(staged: StagedFindings) -> None:
 
 def test_findings_read_one_by_one_in_order(staged: StagedFindings) -> None:
     assert len(staged) == 13
-    assert staged[0] == Finding("error", 3, "team", "Team Q", "unknown team 'Team Q': not in the organisation reference")
+    assert staged[0] == Finding(
+        "error", 3, "team", "Team Q", "unknown team 'Team Q': not in the organisation reference"
+    )
     assert [f.line for f in staged] == [3, 4, 5, 7, 9, 2, 6, 8, 10, 11, 12, 13, None]
     assert staged[-1].reason.startswith("2 kpi_values rows")
 
