@@ -380,9 +380,18 @@ def stage_rows(
         if text_cells:  # a reader that gives text already (an XML return's values): taken as they are
             data[column.name] = [row[position] for row in rows]
             continue
-        convert = _CELL_TEXT.get(column.type, cell_text)
-        # Column by column: one converter call per cell, short rows (trailing blanks cut) read as blank.
-        data[column.name] = [convert(row[position], column.type) if position < len(row) else None for row in rows]
+        # Column by column, short rows (trailing blanks cut) read as blank.
+        cells = [row[position] if position < len(row) else None for row in rows]
+        if column.type == "date":
+            # A date cell goes to the CSV as it is: the writer's str() of a date is its ISO text.
+            data[column.name] = [c if type(c) is date else cell_text(c, "date") for c in cells]
+        elif column.type == "text":
+            data[column.name] = [
+                (c.strip() or None) if type(c) is str and "\xa0" not in c else _text_text(c, "text") for c in cells
+            ]
+        else:
+            convert = _CELL_TEXT.get(column.type, cell_text)
+            data[column.name] = [convert(c, column.type) for c in cells]
     # The taken columns reach DuckDB as a CSV of text in a private temporary file, read with every column given
     # as VARCHAR (no guessing), as an extract CSV is: quicker than building a frame, and no pandas to import.
     names = list(data)
