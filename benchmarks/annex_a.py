@@ -11,6 +11,11 @@ filled as councils' lists have them, with its organisation reference. Then, each
 - `cpip load --as-of 2024-01-31` of the workbook into a warehouse holding the organisation reference.
 
 Goal: the load within 2x of the fastest plain read, peak memory (the load process's maximum RSS) under 1 GiB.
+`--load-only` times just that (the plain reads and the loads alternated); `--before-root DIR` times the load of
+another checkout beside it. Measured 8 December 2026 01:21-01:28 UTC (`--load-only --repeat 3 --before-root
+/work/main`, load average 12-13 on the 2 cores): calamine 9.76 s wall, 1.58 s CPU; the load 18.66 s wall
+(1.91x), 3.75 s CPU (2.38x); main at cee03a2 21.91 s wall (2.25x), 4.11 s CPU (2.60x); peak 165 MB. (List 7
+now carries "Number of Previous Child Protection Plans": without it the county workbook was refused whole.)
 
 Windows (docs/spec/windows.md, issue 20), in the same run:
 
