@@ -41,10 +41,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl.catalogue.levels import LEVELS
-from etl.privacy.access import os_user
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made: `cpip load` never needs it
     import pandas as pd
+
+
+def os_user() -> str:
+    """The operating-system user (etl.privacy.access, imported only by the commands that record one)."""
+    from etl.privacy.access import os_user
+
+    return os_user()
 
 
 def _iso_date(text: str) -> date:

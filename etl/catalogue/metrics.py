@@ -281,7 +281,8 @@ def _describe(error: ValidationError, raw: dict) -> str:
 def load_catalogue(path: str | os.PathLike | None = None) -> Catalogue:
     path = Path(path or os.environ.get("CPIP_METRICS") or DEFAULT_CATALOGUE)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it (ten times quicker: the catalogue is read at every start).
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise CatalogueError(f"{path}: the KPI catalogue is missing") from None
     except yaml.YAMLError as exc:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from etl.formats import ssda903_reader
 from etl.formats.ssda903 import Year
 from etl.formats.ssda903_reader import reading_year
-from etl.ingest import bundle, windows, write
+from etl.ingest import windows, write
 from etl.ingest.prepare import (
     Prepared,
     as_date,
@@ -42,7 +42,6 @@ from etl.ingest.prepare import (
     staged_findings,
 )
 from etl.ingest.report import OUTCOMES, FigureChange, Finding, LoadReport
-from etl.ingest.undo import undo_load
 from etl.ingest.validate import validate
 from etl.readers import registry
 from etl.readers.read import ExtractFileError, stage, stage_rows
@@ -51,6 +50,8 @@ from etl.store.db import dialect_of
 
 if TYPE_CHECKING:  # pandas only for the log's frames: loading a file never needs it
     import pandas as pd
+
+    from etl.ingest.undo import undo_load  # imported when first asked for (`__getattr__`)
 
 __all__ = [
     "OUTCOMES",
@@ -67,6 +68,15 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+
+
+def __getattr__(name: str):
+    """`undo_load` is re-exported here, imported when first asked for: a load never needs it."""
+    if name == "undo_load":
+        from etl.ingest.undo import undo_load
+
+        return undo_load
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -571,6 +581,8 @@ def _load_bundle(db, prepared, group, reports, *, opts: Options, dry_run: bool, 
     lists have none), a CIN census's lists each a load of one batch (`_load_return`)."""
     members = [prepared[i] for i in group]
     if ssda903_reader.holds(members[0].bundle):
+        from etl.ingest import bundle
+
         steps[group[0]](f"loading the return's {len(members)} lists as one load")
         if dry_run:
             reports[group[0]] = bundle.preview_return(members, as_of=opts.as_of, db=db)

@@ -13,7 +13,7 @@ import duckdb
 
 from etl.catalogue.contract import ExtractType
 from etl.formats import layouts
-from etl.ingest.report import Finding
+from etl.ingest.findings import StagedFindings
 from etl.readers import registry
 from etl.readers.read import ExtractFile, ExtractFileError, Part, Recognised, SkippedList, find_header
 from etl.readers.registry import Reader
@@ -138,12 +138,9 @@ def periods(con, extract: ExtractType) -> tuple[str | None, str | None]:
     ).fetchall()[0]
 
 
-def staged_findings(con) -> list[Finding]:
-    rows = con.execute(
-        "SELECT severity, line, column_name, value, reason FROM findings "
-        "ORDER BY severity = 'warning', line, ord, column_name"
-    ).fetchall()
-    return [Finding(*row) for row in rows]
+def staged_findings(con) -> StagedFindings:
+    """The staged file's findings, errors first, by line: grouped by SQL, made objects only when read."""
+    return StagedFindings(con)
 
 
 def stage_for(con) -> duckdb.DuckDBPyConnection:

@@ -48,10 +48,33 @@ def _drop(con, *tables: str) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def resolve(con, extract: ExtractType, keys_table: str, pending: Pending | None = None) -> None:
-    """Put, for each key in `keys_table` (it has the type's key columns), the version that counts in
-    the table at its decider's as-of date, and every other version in `_replaced`."""
+def alone(con, extract: ExtractType, pending: Pending) -> bool:
+    """Whether the load being written is the only one that speaks for any record of its type: the type's
+    tables hold only its rows and no other load in force has a window (a first load, the usual case of a
+    new warehouse). Then each of its versions counts, as written, and there is nothing to resolve."""
     table = extract.table
+    [(others,)] = con.execute(
+        f'SELECT (SELECT count(*) FROM (SELECT 1 FROM "{table}" WHERE load_id <> $pid LIMIT 1) AS a)'
+        f' + (SELECT count(*) FROM (SELECT 1 FROM "{table}_replaced" LIMIT 1) AS b)'
+        f' + (SELECT count(*) FROM (SELECT 1 FROM "{table}_seen" LIMIT 1) AS c)'
+        " + (SELECT count(*) FROM (SELECT 1 FROM loads WHERE extract_type = $type AND load_id <> $pid"
+        f" AND outcome IN {IN_FORCE_SQL} AND window_from IS NOT NULL LIMIT 1) AS d)",
+        {"pid": pending.load_id, "type": extract.name},
+    ).fetchall()
+    return not others
+
+
+def resolve(con, extract: ExtractType, keys_table: str, pending: Pending | None = None) -> bool:
+    """Put, for each key in `keys_table` (it has the type's key columns), the version that counts in
+    the table at its decider's as-of date, and every other version in `_replaced`. Returns True when
+    the pending load speaks alone (`alone`): its versions count, judged at its as-of date."""
+    table = extract.table
+    if pending is not None and alone(con, extract, pending):
+        con.execute(
+            f'UPDATE "{table}" SET as_of = $as_of WHERE load_id = $pid AND as_of IS DISTINCT FROM $as_of',
+            {"as_of": pending.as_of, "pid": pending.load_id},
+        )
+        return True
     keys, k_keys = _keys(extract), _keys(extract, "k")
     temp = dialect_of(con).temp_table
     wd = extract.window_date
@@ -162,3 +185,4 @@ def resolve(con, extract: ExtractType, keys_table: str, pending: Pending | None 
         f"WHERE {keys_on(extract, 't', 'c')} AND t.load_id = c.version_load AND t.as_of IS DISTINCT FROM c.as_of"
     )
     _drop(con, "_rk", "_inforce", "_speak", "_decide", "_current", "_out")
+    return False

@@ -197,9 +197,15 @@ def write_versions(con, extract: ExtractType, load_id: int, as_of: date, window:
     added, replaced, _, _ = write.compare_records(con, extract, as_of)
     write.write_records(con, extract, load_id, as_of, added, replaced)
     _check_one_per_key(con, extract, load_id)
-    resolve(
+    spoke_alone = resolve(
         con, extract, "_wk", Pending(load_id, as_of, window.first if window else None, window.last if window else None)
     )
+    if spoke_alone:
+        # No other version of any record (`resolve.alone`): every row written is added, nothing else moved.
+        out = Written(added=added, retired_keys=[])
+        for temp in ("_wk", "_before", "matched", "changed"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        return out
     out = Written()
     [(out.added, out.replaced, out.redated)] = con.execute(
         f"SELECT count(*) FILTER (WHERE t.load_id = $load AND b.load_id IS NULL), "

@@ -102,6 +102,13 @@ def write_records(con, extract: ExtractType, load_id: int, as_of: date, added: i
         )
         return
     g_columns = ", ".join(f'g."{c}"' for c in extract.column_names)
+    if added and not replaced and not con.execute("SELECT count(*) FROM matched").fetchall()[0][0]:
+        # Every record is new (a first load): no stored version to compare, re-date or remember as seen.
+        con.execute(
+            f'INSERT INTO "{table}" ({columns}, load_id, as_of) SELECT {g_columns}, $load, $as_of FROM good g',
+            {"load": load_id, "as_of": as_of},
+        )
+        return
     if added or replaced:
         con.execute(
             f'INSERT INTO "{table}" ({columns}, load_id, as_of) '
@@ -242,7 +249,8 @@ def write_snapshot(con, extract: ExtractType, load_id: int, as_of: date) -> None
     brings it back), then every record of this one goes in. Snapshots of other months stay."""
     table = extract.table
     touch(con, table, f"{table}_replaced")
-    kept = [c for c in _table_columns(con, table) if c in _table_columns(con, f"{table}_replaced")]
+    replaced = set(_table_columns(con, f"{table}_replaced"))
+    kept = [c for c in _table_columns(con, table) if c in replaced]
     old = ", ".join(f't."{c}"' for c in kept)
     con.execute(
         f'INSERT INTO "{table}_replaced" ({", ".join(chr(34) + c + chr(34) for c in kept)}, replaced_by) '

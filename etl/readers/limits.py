@@ -116,7 +116,8 @@ def _scan(book: zipfile.ZipFile, part: zipfile.ZipInfo, caps: Limits, before: in
                 if before + seen.size > caps.max_bytes:
                     raise ExtractFileError(_too_big(before + seen.size, caps))
                 window = carry + chunk
-                if any(declaration in window for declaration in _DECLARATIONS):
+                # One pass for `<!` (rare in a workbook's XML), then the declarations themselves.
+                if b"<!" in window and any(declaration in window for declaration in _DECLARATIONS):
                     raise ExtractFileError(
                         f"the workbook's part {part.filename} declares XML entities (a document type), which Excel"
                         " never writes and which can make a reader expand it without end or read other files:"
@@ -146,7 +147,9 @@ def _scan(book: zipfile.ZipFile, part: zipfile.ZipInfo, caps: Limits, before: in
 
 def _check_declared(head: bytes, name: str, caps: Limits, *, sheet: bool, shared: bool) -> None:
     """What the part says of itself in its first bytes: a sheet's used range, the shared strings' counts."""
-    if sheet and (found := _DIMENSION.search(head)):
+    # The schema puts `<dimension>` before `<sheetData>`: search no further than that.
+    data = head.find(b"sheetData")
+    if sheet and (found := _DIMENSION.search(head, 0, data if data >= 0 else len(head))):
         first_col, first_row, last_col, last_row = (g.decode() if g else "" for g in found.groups())
         if last_row and last_col:
             rows = int(last_row) - int(first_row or 1) + 1

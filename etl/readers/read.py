@@ -176,8 +176,15 @@ def _parse_header(first: bytes) -> list[str]:
 
 def _matches(extract: ExtractType, column: Column, header: str) -> bool:
     """The contract's names for the column, and the headings the national layouts (Annex A) use for it."""
-    return column.matches(header) or normalise_header(header) in {
-        normalise_header(h) for h in layouts.headings_for(extract.name, column.name)
+    return normalise_header(header) in _names(extract, column)
+
+
+def _names(extract: ExtractType, column: Column) -> set[str]:
+    """Every name `_matches` takes for the column, normalised (the layouts in force now: they may change)."""
+    return {
+        normalise_header(column.name),
+        *(normalise_header(a) for a in column.aliases),
+        *(normalise_header(h) for h in layouts.headings_for(extract.name, column.name)),
     }
 
 
@@ -196,10 +203,9 @@ def recognise(header: list[str], sheet_name: str | None = None) -> Recognised:
     fits: list[tuple[int, ExtractType, dict[str, list[int]]]] = []
     scored = []
     for extract in EXTRACT_TYPES.values():
-        found = {
-            c.name: [i for i, n in enumerate(normalised) if n and _matches(extract, c, header[i])]
-            for c in extract.columns
-        }
+        # Each column's names once, then a set lookup per heading (a workbook has a dozen lists to recognise).
+        names = {c.name: _names(extract, c) for c in extract.columns}
+        found = {c.name: [i for i, n in enumerate(normalised) if n and n in names[c.name]] for c in extract.columns}
         # A column a KPI counts with is needed in the header like a required one (its values may be blank):
         # a file without it would load as if every such event were missing.
         missing = [c.name for c in extract.columns if (c.required or c.counted) and not found[c.name]]
@@ -374,9 +380,18 @@ def stage_rows(
         if text_cells:  # a reader that gives text already (an XML return's values): taken as they are
             data[column.name] = [row[position] for row in rows]
             continue
-        convert = _CELL_TEXT.get(column.type, cell_text)
-        # Column by column: one converter call per cell, short rows (trailing blanks cut) read as blank.
-        data[column.name] = [convert(row[position], column.type) if position < len(row) else None for row in rows]
+        # Column by column, short rows (trailing blanks cut) read as blank.
+        cells = [row[position] if position < len(row) else None for row in rows]
+        if column.type == "date":
+            # A date cell goes to the CSV as it is: the writer's str() of a date is its ISO text.
+            data[column.name] = [c if type(c) is date else cell_text(c, "date") for c in cells]
+        elif column.type == "text":
+            data[column.name] = [
+                (c.strip() or None) if type(c) is str and "\xa0" not in c else _text_text(c, "text") for c in cells
+            ]
+        else:
+            convert = _CELL_TEXT.get(column.type, cell_text)
+            data[column.name] = [convert(c, column.type) for c in cells]
     # The taken columns reach DuckDB as a CSV of text in a private temporary file, read with every column given
     # as VARCHAR (no guessing), as an extract CSV is: quicker than building a frame, and no pandas to import.
     names = list(data)

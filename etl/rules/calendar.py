@@ -10,8 +10,6 @@ import re
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
-
 CALENDAR_START = date(2000, 1, 1)
 CALENDAR_END = date(2040, 12, 31)
 
@@ -84,7 +82,10 @@ def financial_year_months(year: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def bank_holidays() -> dict[date, str]:
-    """England and Wales bank holidays, from the `holidays` package."""
+    """England and Wales bank holidays, from the `holidays` package (imported here: only a new calendar
+    needs it, and it is slow to import)."""
+    import holidays
+
     years = range(CALENDAR_START.year, CALENDAR_END.year + 1)
     return dict(holidays.country_holidays("GB", subdiv="ENG", years=years))
 
