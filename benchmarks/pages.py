@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/pages.py [--warm 5] [--cold 3] [--workers 2]
 
 Builds the demo warehouse (`cpip demo` in a temporary CPIP_HOME), serves the app with gunicorn
-(`app:server`, 2 workers) and, beside it, a bare Dash page (one plotly chart and one 12-row table,
-`bare_app.py` written to the same temporary folder) with gunicorn and 2 workers too. Headless
+(`app:server`, 2 workers, the settings of ./gunicorn.conf.py) and, beside it, a bare Dash page (one plotly chart and one 12-row table,
+`bare_app.py` written to the same temporary folder) with gunicorn, 2 workers and the same settings. Headless
 Chromium (/usr/bin/chromium, through Playwright, as the browser tests drive it) then opens each page:
 
 - warm: the median of `--warm` navigations in one browser context (its cache already filled by one
@@ -122,7 +122,7 @@ def serve(module: str, folder: Path, env: dict[str, str], workers: int, log_path
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", module, "-w", str(workers), "-b", f"127.0.0.1:{port}",
-             "--timeout", "60", "--chdir", str(folder)],
+             "--timeout", "60", "--chdir", str(folder), "-c", str(ROOT / "gunicorn.conf.py")],
             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
