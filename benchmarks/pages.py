@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/pages.py [--warm 5] [--cold 3] [--workers 2]
 
 Builds the demo warehouse (`cpip demo` in a temporary CPIP_HOME), serves the app with gunicorn
-(`app:server`, 2 workers, the settings of ./gunicorn.conf.py) and, beside it, a bare Dash page (one plotly chart and one 12-row table,
-`bare_app.py` written to the same temporary folder) with gunicorn, 2 workers and the same settings. Headless
-Chromium (/usr/bin/chromium, through Playwright, as the browser tests drive it) then opens each page:
+(`app:server`, 2 workers, the settings of ./gunicorn.conf.py) and, beside it, a bare Dash page (one
+plotly chart and one 12-row table, `bare_app.py` written to the same temporary folder) with gunicorn,
+2 workers and the same settings. Headless Chromium (/usr/bin/chromium, through Playwright, as the
+browser tests drive it) then opens each page:
 
 - warm: the median of `--warm` navigations in one browser context (its cache already filled by one
   navigation first), from navigation start to the last response once the network is quiet (Playwright's
