@@ -128,7 +128,8 @@ class Crowd:
 
 
 class Loads:
-    """`cpip load` and `cpip undo` of the demo's case audits, back to back, until stopped."""
+    """`cpip load` and `cpip undo` of the demo's case audits, back to back, until stopped: each a real write
+    (1,230 records added, then taken away) of a copy of the warehouse, swapped in."""
 
     def __init__(self, home: Path) -> None:
         self.env = {**os.environ, "CPIP_HOME": str(home), "PYTHONPATH": str(ROOT)}
@@ -149,10 +150,18 @@ class Loads:
         return done.stdout
 
     def _latest_load(self) -> str | None:
-        lines = [line for line in self._cpip("loads").splitlines() if line[:1].isdigit()]
+        """The id of the newest load of the case audits still in force (the load log as CSV, newest last)."""
+        lines = [
+            line for line in self._cpip("loads").splitlines() if line[:1].isdigit() and f",{self.file.name}," in line
+        ]
         return lines[-1].split(",")[0] if lines else None
 
     def _loop(self) -> None:
+        # The demo's own load of the file first, so that each load after it adds its rows and each undo takes them
+        # away again (loading the same file twice changes nothing, and writes nothing).
+        first = self._latest_load()
+        if first:
+            self._cpip("undo", first)
         while not self.stopping.is_set():
             self._cpip("load", "--as-of", "2024-04-05", str(self.file))
             latest = self._latest_load()
