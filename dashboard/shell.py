@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Iterator
 
 import dash
 from dash import Input, Output, clientside_callback, dcc, html
 from dash.development.base_component import Component
+from flask import g
 
 from dashboard import theme
 from etl.catalogue.metrics import catalogue
@@ -286,3 +288,29 @@ def install_skeleton(app: dash.Dash) -> None:
 
     funcs.insert(0, _build_as_nobody)  # before the gate names the request's viewer and authority
     server.before_request(_replace)  # after Dash's own hooks: the page is rendered only after this
+    _first_requests_alone(app)
+
+
+def _first_requests_alone(app: dash.Dash) -> None:
+    """Until Dash has set itself up (its page registry, callbacks and validation layout, built on a
+    worker's first request), let one request in at a time. Dash marks that work done as it starts it,
+    so with threads in a worker (gunicorn.conf.py) a second request could otherwise be answered from
+    the half-built state (a page whose callbacks name ids "not found in layout")."""
+    server = app.server
+    lock = threading.Lock()
+    ready = threading.Event()
+
+    def _alone() -> None:
+        if ready.is_set():
+            return
+        lock.acquire()
+        g.cpip_alone = True
+
+    def _done(_exc: BaseException | None = None) -> None:
+        if g.pop("cpip_alone", False):
+            if all(app._got_first_request.values()):
+                ready.set()
+            lock.release()
+
+    server.before_request_funcs.setdefault(None, []).insert(0, _alone)
+    server.teardown_request(_done)
