@@ -35,6 +35,16 @@ def logo_src(get_asset_url, logo: str | None) -> str:
     return get_asset_url(logo)
 
 
+# Dash fetches the chart's code only once a page's content has arrived and names a chart: three round
+# trips in a row (the page, the chart's chunk, plotly.js: 1 MB compressed) before a chart can be drawn.
+# Asked for while the page's content is being built instead, it is ready when the content arrives.
+CHART_SCRIPTS = (
+    "/_dash-component-suites/dash/dcc/async-graph.js",
+    "/_dash-component-suites/plotly/package_data/plotly.min.js",
+)
+CHART_PRELOADS = "".join(f'<link rel="preload" href="{href}" as="script">' for href in CHART_SCRIPTS)
+
+
 def index_string() -> str:
     """Dash's page template with the theme's palette inlined as CSS variables
     and the page language set (screen readers need it). Dash's own template
@@ -49,6 +59,7 @@ def index_string() -> str:
         {{%favicon%}}
         <style>:root{{{variables};--cpip-font:{theme.FONT_FAMILY.replace('"', "'")}}}{theme.rag_symbol_css()}</style>
         {{%css%}}
+        {CHART_PRELOADS}
     </head>
     <body>
         {{%app_entry%}}
