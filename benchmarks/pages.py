@@ -111,6 +111,16 @@ MEASURE_JS = """() => {
 }"""
 
 
+# Dash has drawn the page: no "Loading..." placeholder, no callback in flight, and (a multi-page app) the
+# page's own content in place.
+DRAWN_JS = """() => {
+  if (!document.getElementById('react-entry-point') || document.querySelector('._dash-loading')) return false;
+  if (document.querySelector('[data-dash-is-loading="true"]')) return false;
+  const content = document.getElementById('_pages_content');
+  return !content || content.childElementCount > 0;
+}"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -211,6 +221,10 @@ class Browser:
         response = page.goto(url, wait_until="networkidle", timeout=60_000)
         if response is None or response.status != 200:
             raise SystemExit(f"{url} answered {response and response.status}")
+        # On a busy machine the browser can parse scripts for more than the 500 ms "networkidle" waits before
+        # Dash asks for the page's content: wait until Dash has drawn the page, then for quiet again.
+        page.wait_for_function(DRAWN_JS, timeout=60_000)
+        page.wait_for_load_state("networkidle", timeout=60_000)
         return page.evaluate(MEASURE_JS)
 
     def close(self) -> None:
