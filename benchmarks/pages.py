@@ -111,13 +111,11 @@ MEASURE_JS = """() => {
 }"""
 
 
-# Dash has drawn the page: no "Loading..." placeholder, no callback in flight, and (a multi-page app) the
-# page's own content in place.
+# Dash has drawn the page: the app's page content in place (Dash's page router fills `_pages_content`), or
+# the bare page's chart drawn.
 DRAWN_JS = """() => {
-  if (!document.getElementById('react-entry-point') || document.querySelector('._dash-loading')) return false;
-  if (document.querySelector('[data-dash-is-loading="true"]')) return false;
   const content = document.getElementById('_pages_content');
-  return !content || content.childElementCount > 0;
+  return content ? content.childElementCount > 0 : !!document.querySelector('.js-plotly-plot');
 }"""
 
 
