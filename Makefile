@@ -51,6 +51,8 @@ bench: install-test
 	$(BIN)/python benchmarks/spc.py
 	$(BIN)/python benchmarks/children.py
 	$(BIN)/python benchmarks/matrix.py
+	$(BIN)/python benchmarks/pages.py
+	$(BIN)/python benchmarks/concurrency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -27,7 +27,7 @@ except Exception:  # no warehouse yet, or one being replaced: the data page chec
 
 import dash  # noqa: E402
 
-from dashboard import child_routes, gate, inbox_schedule  # noqa: E402
+from dashboard import child_routes, gate, inbox_schedule, timing  # noqa: E402
 from dashboard.components.upload import max_upload_bytes  # noqa: E402
 from dashboard.export import routes as boardpack_routes  # noqa: E402
 from dashboard.shell import APP_TITLE, build_shell, index_string, install_skeleton  # noqa: E402
@@ -51,6 +51,7 @@ server = app.server
 # Refuse an oversized upload before it is read (base64 makes a file about 4/3 larger).
 server.config["MAX_CONTENT_LENGTH"] = int(max_upload_bytes() * 1.4) + 2**20
 gate.install(app)  # who may see what: every route and callback, before anything else runs
+timing.install(server)  # Server-Timing on every response (benchmarks/pages.py reads it)
 install_skeleton(app)  # the validation layout in every page: ids alone, built as nobody, before the gate
 boardpack_routes.register(server)  # /boardpack.pdf and /boardpack.xlsx
 child_routes.register(server)  # /kpi/<metric_id>/children.csv and /due.csv

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Iterator
 
 import dash
 from dash import Input, Output, clientside_callback, dcc, html
 from dash.development.base_component import Component
+from flask import g
 
 from dashboard import theme
 from etl.catalogue.metrics import catalogue
@@ -33,6 +35,16 @@ def logo_src(get_asset_url, logo: str | None) -> str:
     return get_asset_url(logo)
 
 
+# Dash fetches the chart's code only once a page's content has arrived and names a chart: three round
+# trips in a row (the page, the chart's chunk, plotly.js: 1 MB compressed) before a chart can be drawn.
+# Asked for while the page's content is being built instead, it is ready when the content arrives.
+CHART_SCRIPTS = (
+    "/_dash-component-suites/dash/dcc/async-graph.js",
+    "/_dash-component-suites/plotly/package_data/plotly.min.js",
+)
+CHART_PRELOADS = "".join(f'<link rel="preload" href="{href}" as="script">' for href in CHART_SCRIPTS)
+
+
 def index_string() -> str:
     """Dash's page template with the theme's palette inlined as CSS variables
     and the page language set (screen readers need it). Dash's own template
@@ -47,6 +59,7 @@ def index_string() -> str:
         {{%favicon%}}
         <style>:root{{{variables};--cpip-font:{theme.FONT_FAMILY.replace('"', "'")}}}{theme.rag_symbol_css()}</style>
         {{%css%}}
+        {CHART_PRELOADS}
     </head>
     <body>
         {{%app_entry%}}
@@ -286,3 +299,29 @@ def install_skeleton(app: dash.Dash) -> None:
 
     funcs.insert(0, _build_as_nobody)  # before the gate names the request's viewer and authority
     server.before_request(_replace)  # after Dash's own hooks: the page is rendered only after this
+    _first_requests_alone(app)
+
+
+def _first_requests_alone(app: dash.Dash) -> None:
+    """Until Dash has set itself up (its page registry, callbacks and validation layout, built on a
+    worker's first request), let one request in at a time. Dash marks that work done as it starts it,
+    so with threads in a worker (gunicorn.conf.py) a second request could otherwise be answered from
+    the half-built state (a page whose callbacks name ids "not found in layout")."""
+    server = app.server
+    lock = threading.Lock()
+    ready = threading.Event()
+
+    def _alone() -> None:
+        if ready.is_set():
+            return
+        lock.acquire()
+        g.cpip_alone = True
+
+    def _done(_exc: BaseException | None = None) -> None:
+        if g.pop("cpip_alone", False):
+            if all(app._got_first_request.values()):
+                ready.set()
+            lock.release()
+
+    server.before_request_funcs.setdefault(None, []).insert(0, _alone)
+    server.teardown_request(_done)

@@ -12,6 +12,7 @@ as fast as plotly.express for the same figure).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
@@ -396,11 +397,21 @@ def _rgb_hex(colour: str) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+@functools.cache
+def _heatmap_scale() -> tuple:
+    # plotly looks a named scale up by inspecting its colour modules: about 4 ms a call, once is enough
+    return tuple(tuple(step) for step in plotly.colors.get_colorscale(theme.HEATMAP_SCALE))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled_colour(share: float) -> str:
+    return _rgb_hex(plotly.colors.sample_colorscale([list(step) for step in _heatmap_scale()], [share])[0])
+
+
 def heatmap_cell_colour(value: float, zmin: float, zmax: float, *, reverse: bool = False) -> str:
     """The colour (`#rrggbb`) the heatmap paints a value, as plotly samples the scale."""
     share = 0.5 if zmax <= zmin else min(max((value - zmin) / (zmax - zmin), 0.0), 1.0)
-    scale = plotly.colors.get_colorscale(theme.HEATMAP_SCALE)
-    return _rgb_hex(plotly.colors.sample_colorscale(scale, [1 - share if reverse else share])[0])
+    return _sampled_colour(1 - share if reverse else share)
 
 
 def heatmap_text_colour(background: str) -> str:

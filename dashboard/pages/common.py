@@ -57,6 +57,23 @@ def per_load(function: Callable, *args: Any) -> Any:
     return value
 
 
+def remembered(key: tuple, build: Callable[[], Any]) -> Any:
+    """`build()`, remembered under `key` until the next load: for what is built from the warehouse alone
+    and costs a page its time, a chart above all (plotly's figure objects take a KPI page 100-300 ms).
+    `key` must name everything else the answer depends on (the KPI, unit, month, the events drawn on it).
+    The answer is shared between requests: never change it after it is built."""
+    full = (warehouse_version(), "remembered", key)
+    with _cache_lock:
+        if full in _cache:
+            return _cache[full]
+    value = build()
+    with _cache_lock:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[full] = value
+    return value
+
+
 def view_title(title: str, subtitle: str | None = None) -> str:
     """The browser tab's title for a view: the page, then what it shows, then
     the service ("Teams: Family Safeguarding · July 2023 – CPIP"), so two tabs

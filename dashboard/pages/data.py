@@ -33,6 +33,7 @@ from dashboard.components.controls import labelled_select
 from dashboard.components.tables import scroll_region
 from dashboard.gate import in_job
 from dashboard.identity import current_user
+from dashboard.pages.common import per_load
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · CPIP scorecard", order=90)
 
@@ -827,7 +828,7 @@ def show_history(_refresh: Any) -> Any:
     try:
         from etl.ingest.load import load_log
 
-        return report.history_table(load_log())
+        return report.history_table(per_load(load_log))  # a load or an undo is a new warehouse version
     except Exception:
         log.exception("load history failed")
         return dbc.Alert("The load history cannot be shown just now; please reload the page.", color="warning")
@@ -841,7 +842,7 @@ def show_freshness(_refresh: Any) -> Any:
         from etl.serve.queries import freshness
 
         names = {m.metric_id: m.label for m in catalogue().metrics}
-        return report.freshness_table(freshness(), metric_names=names)
+        return report.freshness_table(per_load(freshness), metric_names=names)
     except Exception:
         log.exception("freshness failed")
         return dbc.Alert("Freshness cannot be shown just now; please reload the page.", color="warning")
@@ -922,7 +923,8 @@ def show_reconciliation(year: str | None, _refresh: Any) -> Any:
     try:
         from etl.serve.reconcile import reconcile
 
-        return reconcile_table(reconcile(year), year)
+        # DfE's files are read whole for each indicator (about a second): once per load is enough
+        return reconcile_table(per_load(reconcile, year), year)
     except Exception:
         log.exception("reconciliation failed")
         return dbc.Alert("The reconciliation cannot be shown just now; please reload the page.", color="warning")

@@ -39,7 +39,7 @@ from dashboard.components.spc_figure import (
     special_cause_rows,
 )
 from dashboard.components.tables import breakdown_table, monthly_table, scroll_region, spc_icon, spc_table
-from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
+from dashboard.pages.common import no_data_message, page_header, per_load, remembered, safely, unit_controls
 from etl.catalogue.contract import EXTRACT_TYPES
 from etl.catalogue.metrics import Metric, Polarity, catalogue
 from etl.catalogue.reference import INDICATORS
@@ -278,21 +278,26 @@ def special_points(result: SPCResult, unit: str) -> html.Div:
     )  # fmt: skip
 
 
-def spc_card(metric: Metric, result: SPCResult, unit_name: str, period: str, events: list | tuple = ()) -> html.Div:
+def spc_card(
+    metric: Metric, result: SPCResult, unit_name: str, period: str, events: list | tuple = (), *, level: str = ""
+) -> html.Div:
     """The Making Data Count view: the icons, the chart and what it means in words."""
     reasons = {r.period: r.reason for r in metric.rebase}
     # The title and subtitle are the card's heading and first line, in HTML: inside
     # the chart a narrow screen cut them off ("...statistical process cor").
-    figure = spc_figure(
-        result,
-        title="",
-        unit=metric.unit,
-        polarity=str(metric.polarity),
-        rebase_reasons=reasons,
-        show_icons=False,  # drawn beside the chart as images with alt text instead
-        subtitle="",
-        events=events,
-        references=england_line(metric, list(result.period)),
+    figure = remembered(
+        ("spc", metric.metric_id, level, unit_name, period, tuple(events)),
+        lambda: spc_figure(
+            result,
+            title="",
+            unit=metric.unit,
+            polarity=str(metric.polarity),
+            rebase_reasons=reasons,
+            show_icons=False,  # drawn beside the chart as images with alt text instead
+            subtitle="",
+            events=events,
+            references=england_line(metric, list(result.period)),
+        ),
     )
     label = f"{metric.label}: statistical process control chart, {unit_name}"
     return html.Div(
@@ -406,8 +411,11 @@ def header(metric: Metric, sel: Selection) -> list:
 def trend_card(metric: Metric, sel: Selection, shown, events: list) -> html.Div:
     """The monthly trend with the events on it and the form to add one, beside the KPI's definition."""
     marks = [(e.event_date, e.label) for e in events]
-    trend = trend_figure(
-        shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
+    trend = remembered(
+        ("trend", metric.metric_id, sel.level, sel.unit, sel.period, tuple(marks)),
+        lambda: trend_figure(
+            shown, metric, events=marks, references=england_line(metric, [str(p) for p in shown["period"]])
+        ),
     )
     months = list(shown["period"]) if not shown.empty else [sel.period]
     first_day, last_day = parse_period(str(months[0])[:7]), add_months(sel.period, 1)
@@ -562,7 +570,7 @@ def build(metric_id: str | None, period: str | None, level: str | None, unit: st
             params={"metric_id": metric.metric_id, "period": sel.period, "level": sel.level, "unit": sel.unit},
         ),
         comparator_card(metric, sel.period),
-        spc_card(metric, spc_result, sel.unit, sel.period, [(e.event_date, e.label) for e in events]),
+        spc_card(metric, spc_result, sel.unit, sel.period, [(e.event_date, e.label) for e in events], level=sel.level),
         actions_card(metric),
     ]
     if below_job is not None:

@@ -89,8 +89,9 @@ def kpi_table(metric_ids: list[str], frame, period: str) -> html.Table:
     )
 
 
-def history(action: plans.Action) -> html.Details | None:
-    versions = plans.action_history(action.action_id)
+def history(action: plans.Action, versions: list[plans.Action] | None = None) -> html.Details | None:
+    """The action's versions, when it has more than one (`versions`: as plans.action_histories gives them)."""
+    versions = plans.action_history(action.action_id) if versions is None else versions
     if len(versions) < 2:
         return None
     return html.Details(
@@ -177,6 +178,7 @@ def build(show: str, lead: str, area: str) -> list:
     if not sections:
         parts.append(html.P("No Practice Action Plans yet: load the actions tracker (an actions extract).",
                             id="plans-none"))  # fmt: skip
+    every = plans.action_histories() if sections else {}
     for number, section in enumerate(sections, start=1):
         late = f" · {section.overdue} overdue" if section.overdue else ""
         parts.append(
@@ -189,7 +191,7 @@ def build(show: str, lead: str, area: str) -> list:
                                                 table_id=f"plans-actions-{number}"),
                                   label=f"Actions, {section.area}", plain=True)
                     if section.actions else html.P("No actions match.", className="cpip-footnote"),
-                    *[h for a in section.actions if (h := history(a)) is not None],
+                    *[h for a in section.actions if (h := history(a, every.get(a.action_id, []))) is not None],
                     scroll_region(kpi_table(section.metric_ids, frame, period), label=f"KPIs, {section.area}",
                                   plain=True) if frame is not None else None,
                 ],

@@ -164,7 +164,8 @@ def build(
         return [page_header("CPIP scorecard"), no_data_message()]
     view = view if view in dict(VIEWS) else "_all"
     cat = catalogue()
-    frame = queries.scorecard(sel.period, sel.level, sel.unit) if view != "icons" else None
+    # Read-only and the same for every viewer until the next load (what a viewer may open is worked out below).
+    frame = per_load(queries.scorecard, sel.period, sel.level, sel.unit) if view != "icons" else None
     # A KPI that is not this unit's work (metrics.yml applies_to) is left off, so
     # that "No data" on the scorecard always means data is missing.
     left_off = frame[~frame["applies"].astype(bool)] if frame is not None else None

@@ -24,7 +24,7 @@ from dashboard.components.figures import heatmap_figure
 from dashboard.components.format import long_month_label, month_label
 from dashboard.components.matrix import icon_matrix_block
 from dashboard.components.tables import heatmap_table, scroll_region, team_grid_table
-from dashboard.pages.common import no_data_message, page_header, per_load, safely, unit_controls
+from dashboard.pages.common import no_data_message, page_header, per_load, remembered, safely, unit_controls
 from etl.catalogue.metrics import catalogue
 from etl.rules.calendar import add_months
 from etl.serve import queries
@@ -68,8 +68,9 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
     if kpi and kpi not in cat.ids:
         sel.notes.append(f"There is no KPI called {kpi!s}; showing {cat.metric(metric_id).label}.")
     metric = cat.metric(metric_id)
-    matrix = queries.team_matrix(metric_id, sel.level, sel.unit, sel.period, months=12)
-    grid = queries.team_grid(sel.period, sel.level, sel.unit)
+    # Read-only, the same for every viewer, until the next load.
+    matrix = per_load(queries.team_matrix, metric_id, sel.level, sel.unit, sel.period, 12)
+    grid = per_load(queries.team_grid, sel.period, sel.level, sel.unit)
     icons = per_load(queries.icon_matrix, sel.period, sel.level, sel.unit)
     first = add_months(sel.period, -11)
     kpi_options = [{"label": m.label, "value": m.metric_id} for m in cat.metrics]
@@ -101,7 +102,9 @@ def build(period: str | None, level: str | None, unit: str | None, kpi: str | No
                 ),
                 chart_block(
                     "tm-heatmap",
-                    heatmap_figure(matrix, metric),
+                    remembered(
+                        ("heatmap", metric_id, sel.level, sel.unit, sel.period), lambda: heatmap_figure(matrix, metric)
+                    ),
                     label=f"Heatmap of {metric.label} for the teams of {sel.unit}, {month_label(first)} to "
                     f"{month_label(sel.period)}",
                     table=heatmap_table(

@@ -121,6 +121,15 @@ def action_history(action_id: str, *, db: Db = None) -> list[Action]:
     return sorted(found, key=lambda a: a.written_at)
 
 
+def action_histories(*, db: Db = None) -> dict[str, list[Action]]:
+    """`action_history` of every action at once (one read of the tracker and of the app's versions,
+    where a page listing every action's history would otherwise read both per action)."""
+    found: dict[str, list[Action]] = {}
+    for action in [*_tracker(db), *(_from_app(r) for r in notes.action_rows(db))]:
+        found.setdefault(action.action_id, []).append(action)
+    return {k: sorted(v, key=lambda a: a.written_at) for k, v in found.items()}
+
+
 def actions(*, db: Db = None) -> list[Action]:
     """Every action in its current version, in the catalogue's order of areas, then by due date."""
     current: dict[str, Action] = {a.action_id: a for a in _tracker(db)}
