@@ -278,11 +278,11 @@ def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]
     return out
 
 
-def _coverage_table(con) -> None:
-    """Temp table `_kpi_coverage(metric_id, first_month, last_month)`."""
+def _coverage_table(con, metrics: Iterable[str] | None = None) -> None:
+    """Temp table `_kpi_coverage(metric_id, first_month, last_month)`, of `metrics` (None: every one)."""
     con.execute("DROP TABLE IF EXISTS _kpi_coverage")
     con.execute("CREATE TEMP TABLE _kpi_coverage (metric_id VARCHAR, first_month DATE, last_month DATE)")
-    rows = [(metric, first, last) for metric, spans in coverage(con).items() for first, last in spans]
+    rows = [(metric, first, last) for metric, spans in coverage(con, metrics).items() for first, last in spans]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
@@ -435,7 +435,8 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             con.executemany(
                 "INSERT INTO _kpi_metrics VALUES (?, ?, ?)", [(m.metric_id, m.source, m.unit) for m in metrics]
             )
-        _coverage_table(con)
+        # Only the metrics rebuilt: every use of the coverage below is of a metric in _kpi_metrics.
+        _coverage_table(con, None if wanted is None else [m.metric_id for m in metrics])
 
         # Out with the old rows of every metric rebuilt (and, on a full rebuild,
         # of metrics no longer in the catalogue).
