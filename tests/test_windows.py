@@ -429,7 +429,9 @@ def test_the_same_list_again_re_dates_its_records_and_holds_back_the_versions_wa
         with reading(db) as con:
             return (
                 con.execute("SELECT child_id, team, load_id, as_of FROM referrals ORDER BY 1").fetchall(),
-                con.execute("SELECT child_id, team, load_id, replaced_by FROM referrals_replaced ORDER BY 1").fetchall(),
+                con.execute(
+                    "SELECT child_id, team, load_id, replaced_by FROM referrals_replaced ORDER BY 1"
+                ).fetchall(),
                 con.execute("SELECT child_id, load_id, version_load FROM referrals_seen ORDER BY 2, 1").fetchall(),
             )
 

@@ -384,9 +384,7 @@ def record_sql(source: str, cat: Catalogue | None = None, *, allocations: bool =
     cat = cat or catalogue()
     sql = _sql_file(source).replace("{audit_metrics}", _audit_metrics(cat))
     sql = _ROWS_OF.sub(lambda m: record_sql(m.group(1), cat, allocations=allocations), sql)
-    sql = _TEAM.sub(
-        lambda m: _team_sql(cat, source, m.group(1), m.group(2), m.group(3), allocations=allocations), sql
-    )
+    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2), m.group(3), allocations=allocations), sql)
     return _FIELD.sub(lambda m: _field(cat, source, m.group(1), m.group(2)), sql)
 
 
