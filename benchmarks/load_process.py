@@ -20,9 +20,10 @@ a regular expression per row to match teams (now per distinct team), the join of
 to stored versions, imports a load does not need (the access module, undo, the SSDA903 bundle, holidays)
 and the pure-Python YAML parser. The same file loaded again still took 9.28 s CPU (every version resolved).
 
-Second round, 8 December 2026 01:56-02:02 UTC, the same command, load average 13-17 (wall times meaningless
-at that load; CPU medians): read_csv 2.34 s CPU; this branch's load 5.31 s CPU (2.27x); the code before it
-(main at cf18380) 6.27 s CPU (2.68x). The same file again: 4.36 s CPU. What went: the KPI rebuild's
+Second round, 8 December 2026 02:05-02:12 UTC, the same command, load average 14-15 (wall times meaningless
+at that load: one run said 1.65x "met"; CPU medians): read_csv 2.10 s CPU; this branch's load 5.00 s CPU
+(2.38x); the code before it (main at cf18380) 6.08 s CPU (2.89x). The same file again: 5.03 s CPU against
+8.55 s before. (A run at 01:56-02:02, load average 13-17: 2.27x against 2.68x.) What went: the KPI rebuild's
 allocation lookup per record while no allocation history is loaded (child_teams empty: the lookup could only
 say the record's own team; a million assessments' rebuild 2.5 s to 0.8 s), the coverage of every metric
 (now of the metrics rebuilt), and the resolve of a list with no window whose every record is stored
