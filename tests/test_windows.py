@@ -410,6 +410,46 @@ def test_a_load_whose_records_a_no_change_load_also_held_can_be_undone(db, tmp_p
     assert figure(db, "rereferrals_12m", "2023-07") is None
 
 
+def test_the_same_list_again_re_dates_its_records_and_holds_back_the_versions_waiting(db, tmp_path: Path) -> None:
+    # July's list: R1 (Team A) and R2. August's: R1 moved to Team B, R2 the same. The same August list again,
+    # as of 30 September: every record stored unchanged, so it decides each one it holds (the newest load):
+    # both re-dated to 30 Sep, R1's July version waits in referrals_replaced held back by it, and its own
+    # `_seen` rows name the versions it held. Undone, all of that goes back to how August left it.
+    header = ["child_id", "team", "referral_date"]
+    july = write_csv(tmp_path, "july.csv", header, [["R1", "Team A", "2023-07-03"], ["R2", "Team A", "2023-07-10"]])
+    august = write_csv(tmp_path, "aug.csv", header, [["R1", "Team B", "2023-07-03"], ["R2", "Team A", "2023-07-10"]])
+    [first] = load(db, july, "2023-07-31")
+    [second] = load(db, august, "2023-08-31")
+    assert (second.added, second.replaced, second.unchanged) == (0, 1, 1)
+    [again] = load(db, august, "2023-09-30")
+    assert (again.outcome, again.added, again.replaced, again.unchanged, again.redated) == ("re-dated", 0, 0, 2, 2)
+    assert (again.retired, again.held) == (0, 0)
+
+    def state():
+        with reading(db) as con:
+            return (
+                con.execute("SELECT child_id, team, load_id, as_of FROM referrals ORDER BY 1").fetchall(),
+                con.execute(
+                    "SELECT child_id, team, load_id, replaced_by FROM referrals_replaced ORDER BY 1"
+                ).fetchall(),
+                con.execute("SELECT child_id, load_id, version_load FROM referrals_seen ORDER BY 2, 1").fetchall(),
+            )
+
+    table, waiting, seen = state()
+    sep, aug = date(2023, 9, 30), date(2023, 8, 31)
+    assert table == [("R1", "Team B", second.load_id, sep), ("R2", "Team A", first.load_id, sep)]
+    assert waiting == [("R1", "Team A", first.load_id, again.load_id)]
+    assert seen == [("R2", second.load_id, first.load_id), ("R1", again.load_id, second.load_id),
+                    ("R2", again.load_id, first.load_id)]  # fmt: skip
+    # July's two referrals, each a child's first: none a re-referral, 0 of 2 (unchanged by the same list again).
+    assert figure(db, "rereferrals_12m", "2023-07") == (0, 2)
+    undo_load(again.load_id, who="test", db=db)
+    table, waiting, seen = state()
+    assert table == [("R1", "Team B", second.load_id, aug), ("R2", "Team A", first.load_id, aug)]
+    assert waiting == [("R1", "Team A", first.load_id, second.load_id)]
+    assert seen == [("R2", second.load_id, first.load_id)]
+
+
 # --- duplicate keys at any size -----------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from etl.catalogue.contract import ExtractType
 from etl.ingest import write
-from etl.ingest.resolve import Pending, keys_on, resolve
+from etl.ingest.resolve import IN_FORCE_SQL, Pending, keys_on, resolve
 from etl.store.db import dialect_of, touch
 
 
@@ -187,6 +187,9 @@ def write_versions(con, extract: ExtractType, load_id: int, as_of: date, window:
     table = extract.table
     touch(con, table, f"{table}_replaced", f"{table}_seen")
     keys = ", ".join(f'"{k}"' for k in extract.key)
+    added, replaced, unchanged, redated = write.compare_records(con, extract, as_of)
+    if window is None and not added and not replaced and _latest(con, extract, load_id, as_of):
+        return _write_unchanged(con, extract, load_id, as_of, unchanged, redated)
     _window_keys(con, extract, window)
     dialect_of(con).temp_table(
         con,
@@ -194,7 +197,6 @@ def write_versions(con, extract: ExtractType, load_id: int, as_of: date, window:
         f'SELECT {", ".join(f"t.{chr(34)}{k}{chr(34)}" for k in extract.key)}, t.load_id, t.as_of FROM "{table}" t '
         f"WHERE EXISTS (SELECT 1 FROM _wk k WHERE {keys_on(extract, 't', 'k')})",
     )
-    added, replaced, _, _ = write.compare_records(con, extract, as_of)
     write.write_records(con, extract, load_id, as_of, added, replaced)
     _check_one_per_key(con, extract, load_id)
     spoke_alone = resolve(
@@ -236,6 +238,37 @@ def write_versions(con, extract: ExtractType, load_id: int, as_of: date, window:
     for temp in ("_wk", "_before", "matched", "changed"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return out
+
+
+def _latest(con, extract: ExtractType, load_id: int, as_of: date) -> bool:
+    """Whether no other load in force of the type is dated later than this one (so this one, the newest,
+    decides every record it holds)."""
+    [(later,)] = con.execute(
+        f"SELECT count(*) FROM loads WHERE extract_type = $type AND load_id <> $load AND outcome IN {IN_FORCE_SQL} "
+        "AND as_of > $as_of",
+        {"type": extract.name, "load": load_id, "as_of": as_of},
+    ).fetchall()
+    return not later
+
+
+def _write_unchanged(con, extract: ExtractType, load_id: int, as_of: date, unchanged: int, redated: int) -> Written:
+    """A load without a window whose every record is stored unchanged, dated no earlier than any load in force
+    (the same file again): what `resolve` would work out, without working it out. This load decides each
+    record it holds, and the version that counts is the one in the table already: nothing moves between the
+    table and `_replaced`; each record is re-dated to this load's as-of date where that is later, `_seen`
+    remembers that this load held it (so undo of the load that wrote it leaves it in force), and the versions
+    waiting in `_replaced` are now held back by this load."""
+    table = extract.table
+    write.write_records(con, extract, load_id, as_of, 0, 0)
+    _check_one_per_key(con, extract, load_id)
+    con.execute(
+        f'UPDATE "{table}_replaced" r SET replaced_by = $load WHERE r.replaced_by IS DISTINCT FROM $load '
+        f"AND EXISTS (SELECT 1 FROM good g WHERE {keys_on(extract, 'r', 'g')})",
+        {"load": load_id},
+    )
+    for temp in ("matched", "changed"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return Written(unchanged=unchanged, redated=redated, retired_keys=[])
 
 
 def _check_one_per_key(con, extract: ExtractType, load_id: int) -> None:

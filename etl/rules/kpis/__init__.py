@@ -278,11 +278,11 @@ def coverage(con, metrics: Iterable[str] | None = None) -> dict[str, list[tuple]
     return out
 
 
-def _coverage_table(con) -> None:
-    """Temp table `_kpi_coverage(metric_id, first_month, last_month)`."""
+def _coverage_table(con, metrics: Iterable[str] | None = None) -> None:
+    """Temp table `_kpi_coverage(metric_id, first_month, last_month)`, of `metrics` (None: every one)."""
     con.execute("DROP TABLE IF EXISTS _kpi_coverage")
     con.execute("CREATE TEMP TABLE _kpi_coverage (metric_id VARCHAR, first_month DATE, last_month DATE)")
-    rows = [(metric, first, last) for metric, spans in coverage(con).items() for first, last in spans]
+    rows = [(metric, first, last) for metric, spans in coverage(con, metrics).items() for first, last in spans]
     if rows:
         con.executemany("INSERT INTO _kpi_coverage VALUES (?, ?, ?)", rows)
 
@@ -344,7 +344,11 @@ _TEAM = re.compile(r"\{([a-z][a-z0-9_]*)\.team:([a-z_][a-z0-9_]*)(?::([a-z_][a-z
 _ROWS_OF = re.compile(r"\{rows_of:([a-z][a-z0-9_]*)\}")
 
 
-def _team_sql(cat: Catalogue, source: str, name: str, alias: str, column: str | None = None) -> str:
+def _team_sql(
+    cat: Catalogue, source: str, name: str, alias: str, column: str | None = None, *, allocations: bool = True
+) -> str:
+    if not allocations:  # no allocation history: an Unallocated record stays Unallocated, as the lookup would say
+        return f"{alias}.team"
     counted = f'"{column}"' if column else _field(cat, source, name, "counted_on")
     on = f"coalesce(CAST({alias}.{counted} AS DATE), CAST($on AS DATE), {alias}.as_of)"
     if counted == "CAST(NULL AS DATE)":
@@ -368,22 +372,33 @@ def _audit_metrics(cat: Catalogue) -> str:
     return ", ".join(rows) or "(CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))"
 
 
-def record_sql(source: str, cat: Catalogue | None = None) -> str:
+def record_sql(source: str, cat: Catalogue | None = None, *, allocations: bool = True) -> str:
     """The record-level SELECT of one source (RECORD_COLUMNS, one row per record and KPI), with
     metrics.yml's clocks and counted dates in place. It takes one parameter, `$on`: the day to judge
-    records on (None: each record's own as-of date). ValueError for a source without records."""
+    records on (None: each record's own as-of date). ValueError for a source without records.
+    `allocations=False` (the caller knows child_teams is empty) leaves out the allocation lookup, whose
+    answer would be no team for every record: the same rows, without a correlated lookup per record
+    (most of a million-row rebuild's time)."""
     if source not in RECORD_SOURCES:
         raise ValueError(f"{source!r} has no record-level rules (one of {', '.join(RECORD_SOURCES)})")
     cat = cat or catalogue()
     sql = _sql_file(source).replace("{audit_metrics}", _audit_metrics(cat))
-    sql = _ROWS_OF.sub(lambda m: record_sql(m.group(1), cat), sql)
-    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2), m.group(3)), sql)
+    sql = _ROWS_OF.sub(lambda m: record_sql(m.group(1), cat, allocations=allocations), sql)
+    sql = _TEAM.sub(lambda m: _team_sql(cat, source, m.group(1), m.group(2), m.group(3), allocations=allocations), sql)
     return _FIELD.sub(lambda m: _field(cat, source, m.group(1), m.group(2)), sql)
 
 
 def record_params(sql: str, on=None) -> dict:
     """The parameters a record-level SELECT takes (DuckDB refuses one the statement does not name)."""
     return {"on": on} if "$on" in sql else {}
+
+
+def _has_rows(con, table: str) -> bool:
+    from etl.store.db import dialect_of
+
+    if not dialect_of(con).has_table(con, table):
+        return False
+    return bool(con.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT 1) AS t').fetchall()[0][0])
 
 
 def rebuild(con, sources: Iterable[str] | None = None) -> int:
@@ -418,7 +433,8 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
             con.executemany(
                 "INSERT INTO _kpi_metrics VALUES (?, ?, ?)", [(m.metric_id, m.source, m.unit) for m in metrics]
             )
-        _coverage_table(con)
+        # Only the metrics rebuilt: every use of the coverage below is of a metric in _kpi_metrics.
+        _coverage_table(con, None if wanted is None else [m.metric_id for m in metrics])
 
         # Out with the old rows of every metric rebuilt (and, on a full rebuild,
         # of metrics no longer in the catalogue).
@@ -427,8 +443,9 @@ def rebuild(con, sources: Iterable[str] | None = None) -> int:
         else:
             con.execute("DELETE FROM kpi_monthly WHERE metric_id IN (SELECT metric_id FROM _kpi_metrics)")
 
+        allocations = _has_rows(con, "child_teams")
         for source in sorted({m.source for m in metrics} - {"kpi_values"}, key=SOURCES.index):
-            sql = record_sql(source, cat)
+            sql = record_sql(source, cat, allocations=allocations)
             # A source's rows count for the metrics whose source it is (a rule may include another's rows).
             con.execute(_FIGURES.format(sql=sql, source=source), record_params(sql))
         # A count counted from records is 0, not "no data", for a team in a month its
