@@ -27,7 +27,7 @@ import math
 from datetime import date
 
 import pytest
-from kpi_helpers import AUTHORITY, new_warehouse
+from kpi_helpers import new_warehouse
 from test_comparators import _load
 
 from etl.catalogue import reference
@@ -251,3 +251,28 @@ def test_the_kpi_page_says_what_dfe_counts_for_each_workforce_kpi():
     caseload = str(definition(catalogue().metric("caseload_per_sw"), "2023-07"))
     # A rate, cases per FTE with one decimal, not a percentage, in the thresholds too.
     assert "Green at or below 15.0," in caseload and "15%" not in caseload and "15.0%" not in caseload
+
+
+def test_the_regional_view_divides_a_rate_without_x100(tmp_path):
+    """Two councils' caseloads side by side: 40 cases over 4.5 FTE (8.9) and 30 over 2.0 (15.0)."""
+    import app  # noqa: F401  (the pages register with the app)
+    from dashboard.pages.regional import _table
+    from etl.ingest.load import load_files
+    from etl.serve.regional import regional
+
+    db = tmp_path / "warehouse.duckdb"
+    org = tmp_path / "organisation.csv"
+    org.write_text("team,service,area\nTeam A,Service S,North\n", encoding="utf-8")
+    for code, (cases, fte) in {"938": (40, 4.5), "846": (30, 2.0)}.items():
+        given = tmp_path / f"caseloads-{code}.csv"
+        given.write_text(
+            f"period,metric_id,team,numerator,denominator\n2023-07,caseload_per_sw,Team A,{cases},{fte}\n",
+            encoding="utf-8",
+        )
+        reports = load_files([org, given], as_of=date(2023, 8, 4), who="test", db=db, authority=code)
+        assert [r.outcome for r in reports] == ["loaded", "loaded"]
+    frame = regional("caseload_per_sw", ["938", "846"], db=db)
+    got = {r.la_code: (r.numerator, r.denominator, r.value) for r in frame.itertuples()}
+    assert got == {"938": (40, 4.5, 40 / 4.5), "846": (30, 2.0, 15.0)}
+    table = str(_table(frame, ["938", "846"], catalogue().metric("caseload_per_sw"), "Caseloads"))
+    assert "'8.9 (40 / 4.5)'" in table and "'15.0 (30 / 2.0)'" in table and "%" not in table
