@@ -200,8 +200,8 @@ def test_records_go_to_plausible_teams(demo):
     assert {service[r["team"]] for r in demo["case_audits"]} == {AI, FS, CWCF, LC, CWD}
     kpi_services = defaultdict(set)
     for r in demo["kpi_values"]:
-        if r["team"] in service:  # every row is at team level but the workforce's caseloads (an average)
-            kpi_services[r["metric_id"]].add(service[r["team"]])
+        assert r["team"] in service  # every row is at team level: services, areas and the authority pool them
+        kpi_services[r["metric_id"]].add(service[r["team"]])
     assert kpi_services == {
         "icpc_15wd": {AI, FS},
         "mo_up_to_date": {AI, FS},
@@ -338,7 +338,7 @@ def test_aggregate_kpis_july_2023(demo):
     totals = defaultdict(lambda: [0, 0])
     for r in demo["kpi_values"]:
         if r["period"] == "2023-07":
-            totals[r["metric_id"]][0] += float(r["numerator"])  # a caseload is an average: 16.7
+            totals[r["metric_id"]][0] += int(r["numerator"])
             totals[r["metric_id"]][1] += int(r["denominator"] or 0)
     assert totals["mo_up_to_date"] == [1834, 2000]  # 91.7%
     assert totals["homeless_16_17"] == [19, 0]
@@ -349,12 +349,12 @@ def test_aggregate_kpis_july_2023(demo):
     assert totals["pathway_plans"] == [516, 600]  # 86.0%
     assert totals["icpc_15wd"][1] > 0
     for r in demo["kpi_values"]:
-        if r["denominator"]:
+        if r["denominator"] and r["metric_id"] != "caseload_per_sw":  # a rate: cases over FTE
             assert 0 <= int(r["numerator"]) <= int(r["denominator"]), r
-    # The workforce (issue 25): July 2023's authority caseload is its own row, the shares pool the teams'.
+    # The workforce (issue 25): every team's cases and FTE, pooled like the shares (5,141 / 308 = 16.7).
     caseload = [r for r in demo["kpi_values"] if r["period"] == "2023-07" and r["metric_id"] == "caseload_per_sw"]
-    assert [float(r["numerator"]) for r in caseload if r["team"] == "Demo County Council"] == [16.7]
-    assert len(caseload) == 30 + 5 + 3 + 1  # every team, service, area and the authority
+    assert len(caseload) == 30  # every team, nothing given for a service, an area or the authority
+    assert totals["caseload_per_sw"] == [5141, 308]
     assert 0.1 < totals["agency_rate"][0] / totals["agency_rate"][1] < 0.25
 
 

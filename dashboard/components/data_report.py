@@ -182,10 +182,12 @@ def _figure_text(value: list | None, unit: str) -> str:
     if value is None:
         return "No data"
     numerator, denominator = value
-    if unit != "percent":
+    if unit == "count":
         return f"{numerator:,.0f}"
     if not denominator:
         return "No data"
+    if unit == "rate":  # cases over FTE
+        return f"{numerator:,.0f} / {denominator:,.1f} ({numerator / denominator:.1f})"
     return f"{numerator:,.0f} of {denominator:,.0f} ({100 * numerator / denominator:.1f}%)"
 
 

@@ -182,7 +182,7 @@ def trend_figure(
     denominators = frame["denominator"] if "denominator" in frame else [None] * len(frame)
     hover = [
         f"{format_value(v, metric.unit)}"
-        + (f" ({frac})" if (frac := format_fraction(n, d, metric.unit)) and metric.unit == "percent" else "")
+        + (f" ({frac})" if (frac := format_fraction(n, d, metric.unit)) and metric.unit != "count" else "")
         + (f"<br>RAG: {r}" if metric.rated else "")
         for v, n, d, r in zip(values, numerators, denominators, rags, strict=True)
     ]
@@ -331,7 +331,7 @@ def breakdown_figure(breakdown_df: pd.DataFrame, metric: Metric, *, period: str 
     for v, n, d, r in zip(frame["value"], frame["numerator"], frame["denominator"], rags, strict=True):
         text = format_value(v, metric.unit)
         frac = format_fraction(n, d, metric.unit)
-        if frac and metric.unit == "percent":
+        if frac and metric.unit != "count":  # a share's counts, a rate's cases / FTE
             text += f" ({frac})"
         if metric.rated and _num(v) is not None:
             text += f" · {r}"
@@ -465,7 +465,7 @@ def heatmap_figure(matrix_df: pd.DataFrame, metric: Metric) -> go.Figure:
             )
             hover = (
                 f"<b>{team}</b><br>{month_label(p)}: {shown}"
-                + (f" ({frac})" if frac and metric.unit == "percent" else "")
+                + (f" ({frac})" if frac and metric.unit != "count" else "")
                 + (f"<br>RAG: {rag}" if metric.rated else "")
             )
             owner = None

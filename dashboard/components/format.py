@@ -1,7 +1,8 @@
 """Numbers as a reader sees them, shared by the dashboard and the board pack.
 
-A percentage has one decimal place ("88.2%"), a count none ("283"); a missing
-value is "No data", never 0 or "nan".
+A percentage has one decimal place ("88.2%"), a count none ("283"), a rate one
+decimal place and no % sign ("16.7" cases per FTE); a missing value is "No data",
+never 0 or "nan".
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ def _missing(value: Any) -> bool:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """88.2 with unit "percent" -> "88.2%"; 283 with "count" -> "283"; None -> "No data"."""
+    """88.2 with unit "percent" -> "88.2%"; 283 with "count" -> "283"; 16.7 with "rate" -> "16.7"
+    (15 -> "15.0"); None -> "No data"."""
     if _missing(value):
         return NO_DATA
     number = float(value)
     if unit == "percent":
         return f"{number:.1f}%"
+    if unit == "rate":
+        return f"{number:,.1f}"
     if number == int(number):
         return f"{int(number):,}"
     return f"{number:,.1f}"
@@ -41,14 +45,22 @@ def format_count(value: float | None) -> str:
     return f"{int(number):,}" if number == int(number) else f"{number:,.1f}"
 
 
+def format_denominator(value: float | None, unit: str) -> str:
+    """A denominator as its unit counts it: records for a percentage ("425"), FTE for a rate, with one
+    decimal place ("10.0", "4.5"); missing -> "–"."""
+    if unit == "rate" and not _missing(value):
+        return f"{float(value):,.1f}"
+    return format_count(value)
+
+
 def format_fraction(numerator: float | None, denominator: float | None, unit: str) -> str:
-    """The counts behind a value: "375 / 425" for a percentage, "283" for a count,
-    "" when there is nothing to show."""
+    """The counts behind a value: "375 / 425" for a percentage, "167 / 10.0" (cases / FTE) for a
+    rate, "283" for a count, "" when there is nothing to show."""
     if unit == "count":
         return "" if _missing(numerator) else format_count(numerator)
     if _missing(denominator) or float(denominator) == 0:
         return ""
-    return f"{format_count(numerator)} / {format_count(denominator)}"
+    return f"{format_count(numerator)} / {format_denominator(denominator, unit)}"
 
 
 def format_target(value: float | None, unit: str) -> str:

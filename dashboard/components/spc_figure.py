@@ -244,7 +244,7 @@ def spc_figure(
     """The Making Data Count chart of one series. events: (date, label) pairs drawn as
     labelled vertical lines, as on the trend.
 
-    unit: "percent" or "count" (as in metrics.yml). target: drawn as a red
+    unit: "percent", "count" or "rate" (as in metrics.yml). target: drawn as a red
     dashed line (defaults to the result's). polarity defaults to the result's;
     it only changes the words in the subtitle. rebase_reasons: period -> why
     (from metrics.yml), shown at each rebase. Two-sigma lines are in the legend

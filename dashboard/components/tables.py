@@ -15,7 +15,7 @@ from dashboard.components.badges import direction_badge, rag_chip, rag_word
 from dashboard.components.commentary import note_marker
 from dashboard.components.comparators import SCORECARD_COMPARATOR_HEADERS, comparator_cells
 from dashboard.components.controls import view_href
-from dashboard.components.format import format_fraction, format_target, format_value, month_label
+from dashboard.components.format import format_denominator, format_fraction, format_target, format_value, month_label
 from dashboard.components.glossary import with_abbreviations
 from dashboard.components.sparkline import sparkline_src
 from dashboard.components.spc_figure import POINT_STYLES, icon_data_uri, icon_text, icon_word, reason_words, rule_words
@@ -284,7 +284,7 @@ def monthly_table(series_df: pd.DataFrame, unit: str, *, caption: str, rated: bo
                 className="cpip-num",
             ),
             html.Td(
-                format_value(r.get("denominator"), "count") if _num(r.get("denominator")) is not None else "–",
+                format_denominator(r.get("denominator"), unit) if _num(r.get("denominator")) is not None else "–",
                 className="cpip-num",
             ),
             html.Td(format_target(r.get("target"), unit), className="cpip-num"),

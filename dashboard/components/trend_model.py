@@ -30,7 +30,7 @@ def trend_model(
 ) -> TrendModel:
     """The targets of `periods` and a value axis that holds the values, the targets, each month's RAG
     thresholds and `also` (benchmarks, England's line), with 12% of the span (at least 2 points of a
-    percentage, 1 of a count) to spare either side; never below 0, nor above 100 for a percentage."""
+    percentage, 1 of a count or a rate) to spare either side; never below 0, nor above 100 for a percentage."""
     targets = [t.target if (t := metric.thresholds_for(p)) is not None else None for p in periods]
     known = [v for v in (_num(x) for x in [*values, *also]) if v is not None]
     known += [t for t in targets if t is not None]

@@ -24,6 +24,7 @@ from etl.serve.safe_csv import neutralise
 
 PERCENT_FORMAT = '0.0"%"'  # values are already 0-100
 COUNT_FORMAT = "#,##0"
+RATE_FORMAT = "#,##0.0"  # a rate (cases per FTE) and its denominator (FTE): one decimal, no %
 
 
 def _argb(colour: str) -> str:
@@ -95,7 +96,11 @@ def _rag_cell(cell: Cell, word: str) -> None:
 
 
 def _number_format(unit: str) -> str:
-    return PERCENT_FORMAT if unit == "percent" else COUNT_FORMAT
+    return {"percent": PERCENT_FORMAT, "rate": RATE_FORMAT}.get(unit, COUNT_FORMAT)
+
+
+def _denominator_format(unit: str) -> str:
+    return RATE_FORMAT if unit == "rate" else COUNT_FORMAT
 
 
 SCORECARD_COLUMNS = [
@@ -139,7 +144,7 @@ def _scorecard(ws: Worksheet, pack: BoardPack) -> None:
         put(ws, r, 3, row.metric_id)
         put(ws, r, 4, row.value if row.value is not None else "No data", fmt)
         put(ws, r, 5, row.numerator, COUNT_FORMAT)
-        put(ws, r, 6, row.denominator, COUNT_FORMAT)
+        put(ws, r, 6, row.denominator, _denominator_format(row.unit))
         put(ws, r, 7, row.target, fmt)
         _rag_cell(put(ws, r, 8, row.rag), row.rag)
         put(ws, r, 9, row.previous, fmt)
@@ -189,7 +194,7 @@ def _data(ws: Worksheet, pack: BoardPack) -> None:
         put(ws, r, 4, rec.level)
         put(ws, r, 5, rec.org_unit)
         put(ws, r, 6, rec.numerator, COUNT_FORMAT)
-        put(ws, r, 7, rec.denominator, COUNT_FORMAT)
+        put(ws, r, 7, rec.denominator, _denominator_format(unit))
         put(ws, r, 8, rec.value, _number_format(unit))
         if isinstance(rec.rag, str) and rec.rag:
             _rag_cell(put(ws, r, 9, rec.rag), rec.rag)

@@ -233,7 +233,7 @@ def breakdown_svg(spread: pd.DataFrame, metric: Metric, period: str, *, width: i
                     f'height="{bar_h * 0.7:.1f}" fill="{colour}" stroke="{theme.INK}" '
                     'stroke-width="0.4"/>')  # fmt: skip
         fraction = format_fraction(_num(r.numerator), _num(r.denominator), metric.unit)
-        label = format_value(value, metric.unit) + (f" ({fraction})" if fraction and metric.unit == "percent"
+        label = format_value(value, metric.unit) + (f" ({fraction})" if fraction and metric.unit != "count"
                                                       else "") + (f" · {rag}" if metric.rated else "")  # fmt: skip
         inside = x(value) - left > 6.3 * len(label) + 10
         body.append(_t(x(value) - 4 if inside else x(value) + 4, mid + 4, label, size=10,
@@ -302,7 +302,7 @@ def _bar_words(r: object, metric: Metric) -> str:
     rag = str(getattr(r, "rag", "") or "")
     return (
         format_value(value, metric.unit)
-        + (f" ({fraction})" if fraction and metric.unit == "percent" else "")
+        + (f" ({fraction})" if fraction and metric.unit != "count" else "")
         + (f", {rag}" if metric.rated and rag else "")
     )
 

@@ -78,7 +78,7 @@ def _table(frame, codes, metric, caption: str) -> html.Table:
                 row.append(html.Td("No data", className="cpip-num cpip-muted"))
                 continue
             text = format_value(cell.value, metric.unit)
-            if metric.unit == "percent":
+            if metric.unit != "count":  # a share's counts, a rate's cases / FTE
                 text += f" ({format_fraction(cell.numerator, cell.denominator, metric.unit)})"
             row.append(html.Td(text, className="cpip-num"))
         body.append(html.Tr(row))

@@ -72,6 +72,26 @@ class Clock(_Strict):
         return self
 
 
+# What a value is made of. A percentage is 100 x numerator / denominator; a rate (a caseload: cases over
+# FTE) is numerator / denominator as it divides, neither x 100 nor shown with "%"; a count is its numerator,
+# with no denominator. Pooled figures (months, teams, a service) sum numerators and denominators, then divide:
+# never an average of values.
+Unit = Literal["percent", "count", "rate"]
+SCALE: dict[str, float] = {"percent": 100.0, "rate": 1.0}  # a count has none: its value is its numerator
+
+
+def value_of(unit: str, numerator: float | None, denominator: float | None) -> float | None:
+    """A figure's value in its unit; None where there is none (no numerator, or a share or rate over a
+    denominator that is missing or 0: "No data", never 0)."""
+    if numerator is None or numerator != numerator:  # NaN: no figure
+        return None
+    if unit == "count":
+        return float(numerator)
+    if denominator is None or not denominator > 0:  # NaN compares False
+        return None
+    return SCALE[unit] * numerator / denominator
+
+
 def _kpi_source(value: str) -> str:
     if value not in KPI_SOURCES:
         raise ValueError(f"{value!r} is not a KPI source (one of {', '.join(KPI_SOURCES)})")
@@ -83,7 +103,7 @@ class Metric(_Strict):
     name: str
     short_name: str | None = None
     area: str
-    unit: Literal["percent", "count"]
+    unit: Unit
     polarity: Polarity
     # The extract type it is counted from: one of the contract's KPI sources (`kpi_source`).
     source: Annotated[str, AfterValidator(_kpi_source)]
@@ -106,7 +126,8 @@ class Metric(_Strict):
     clock: Clock | None = None
     # Below this many in the denominator a share is shown without a RAG colour ("Small numbers"):
     # 1 of 3 is no evidence of practice, and is left out of the Red and Amber counts and the
-    # exception pages. Counts have no denominator, so this never applies to them.
+    # exception pages. Counts have no denominator, so this never applies to them; a rate's
+    # denominator is what it is counted over (FTE for a caseload).
     min_denominator: Annotated[int, Field(ge=0, le=10_000)] = 5
     # The column of the source whose date places a record in a month (`as_of` for a snapshot:
     # the day it was taken); substituted into the record-level SQL, so only a plain name.
@@ -127,6 +148,17 @@ class Metric(_Strict):
         known = [*extract.column_names, *(["as_of"] if extract.record_level else [])]
         if self.counted_on not in known:
             raise ValueError(f"counted_on: {self.counted_on!r} is not a column of {self.source} ({', '.join(known)})")
+        return self
+
+    @model_validator(mode="after")
+    def _a_rate_is_given(self) -> Metric:
+        # The record-level rules count shares (met of counted) and counts; a rate's numerator and
+        # denominator (cases, FTE) are counted upstream. Its limits are an XmR chart's, as a count's:
+        # a p-chart's binomial limits hold for a share of records only.
+        if self.unit == "rate" and self.source != "kpi_values":
+            raise ValueError("unit: a rate is given as kpi_values (numerator and denominator), so source: kpi_values")
+        if self.unit == "rate" and self.spc_chart == "p":
+            raise ValueError("spc_chart: a p-chart is for a percentage; a rate is drawn as xmr")
         return self
 
     @model_validator(mode="after")
@@ -180,8 +212,17 @@ class Metric(_Strict):
     def rated(self) -> bool:
         return self.polarity is not Polarity.MONITORED
 
+    @property
+    def chart(self) -> str:
+        """The SPC chart it is judged on: a p-chart only for a percentage that asks for one; XmR otherwise."""
+        return self.spc_chart if self.unit == "percent" else "xmr"
+
+    def value_of(self, numerator: float | None, denominator: float | None) -> float | None:
+        """Its value from a numerator and a denominator (module-level `value_of`)."""
+        return value_of(self.unit, numerator, denominator)
+
     def small_numbers(self, denominator: float | None) -> bool:
-        """A share counted over fewer records than `min_denominator`: shown, not rated."""
+        """A share counted over fewer records (a rate over less FTE) than `min_denominator`: shown, not rated."""
         if self.unit == "count" or denominator is None or denominator != denominator:  # NaN: no figure
             return False
         return denominator < self.min_denominator

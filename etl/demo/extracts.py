@@ -1059,10 +1059,8 @@ def _kpi_values(world: _World) -> list[tuple[str, str, str, int, int | None]]:
 def _workforce_values(world: _World) -> list[tuple[str, str, str, float, float | None]]:
     """The workforce KPIs (issue 25), month by month: each team's social workers (FTE, whole numbers here), the
     agency share, the leavers of the last 12 months and the vacant posts, drifting down after the inspection as
-    the service recruits; the caseload given for every unit (an average is never summed), the shares for teams
-    (they pool as any share does)."""
-    from etl.catalogue.metrics import catalogue
-
+    the service recruits; each team's cases held over its FTE (the caseload, a rate). Every row is a team's: a
+    service, an area and the authority pool their teams' cases and FTE, as the shares pool theirs."""
     rng = _rng("workforce")
     caseload = _series(rng, 18.6, 15.9, 0.3, lo=8, hi=40)
     agency = _series(rng, 0.21, 0.15, 0.008)
@@ -1070,11 +1068,8 @@ def _workforce_values(world: _World) -> list[tuple[str, str, str, float, float |
     vacancy = _series(rng, 0.2, 0.15, 0.008)
     base = {t.name: rng.randint(7, 14) for t in world.teams}
     strain = {t.name: (1 / world.performance[t.name]) ** 0.3 for t in world.teams}  # weaker teams: more of each
-    units = [("service", lambda t: t.service), ("area", lambda t: t.area), ("la", lambda t: catalogue().authority.name)]
     rows: list[tuple[str, str, str, float, float | None]] = []
     for period in MONTHS:
-        cases: dict[str, float] = {}
-        staff: dict[str, int] = {}
         for t in world.teams:
             fte = max(4, base[t.name] + rng.choice((-1, 0, 0, 0, 1)))
             on_agency = min(fte - 2, max(0, round(fte * agency[period] * strain[t.name] + rng.gauss(0, 0.6))))
@@ -1082,20 +1077,13 @@ def _workforce_values(world: _World) -> list[tuple[str, str, str, float, float |
             left = min(employed, max(0, round(employed * turnover[period] * strain[t.name] + rng.gauss(0, 0.6))))
             share = min(0.6, vacancy[period] * strain[t.name])
             vacant = max(0, round(fte * share / (1 - share) + rng.gauss(0, 0.6)))
-            load = round(max(8.0, caseload[period] * strain[t.name] + rng.gauss(0, 1.0)), 1)
-            cases[t.name], staff[t.name] = load * fte, fte
+            load = max(8.0, caseload[period] * strain[t.name] + rng.gauss(0, 1.0))
             rows += [
-                (period, "caseload_per_sw", t.name, load, None),
+                (period, "caseload_per_sw", t.name, round(load * fte), fte),  # cases held, over FTE
                 (period, "agency_rate", t.name, on_agency, fte),
                 (period, "sw_turnover", t.name, left, employed),
                 (period, "sw_vacancy", t.name, vacant, fte + vacant),
             ]
-        for _level, unit_of in units:
-            pooled: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-            for t in world.teams:
-                pooled[unit_of(t)][0] += cases[t.name]
-                pooled[unit_of(t)][1] += staff[t.name]
-            rows += [(period, "caseload_per_sw", u, round(c / f, 1), None) for u, (c, f) in pooled.items()]
     return rows
 
 

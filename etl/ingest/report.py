@@ -158,7 +158,9 @@ def _figure(value: tuple[float, float | None] | None, unit: str) -> str:
     numerator, denominator = value
     if unit == "percent" and denominator:
         return f"{numerator:,.0f}/{denominator:,.0f} ({100 * numerator / denominator:.1f}%)"
-    if unit == "percent":
+    if unit == "rate" and denominator:  # cases over FTE: 167/10.0 (16.7)
+        return f"{numerator:,.0f}/{denominator:,.1f} ({numerator / denominator:.1f})"
+    if unit in ("percent", "rate"):
         return "No data"
     return f"{numerator:,.0f}"
 

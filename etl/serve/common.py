@@ -11,7 +11,7 @@ import pandas as pd
 
 from etl.catalogue.contract import match_name, name_key
 from etl.catalogue.levels import LEVELS
-from etl.catalogue.metrics import Metric, catalogue
+from etl.catalogue.metrics import SCALE, Metric, catalogue
 from etl.rules.calendar import parse_period
 from etl.store import authority
 
@@ -132,8 +132,10 @@ def _metrics_frame(period: str, level: str | None = None) -> pd.DataFrame:
 
 
 def _metrics_values_sql() -> str:
-    """The catalogue as a VALUES list (ord, metric_id, is_count). Metric ids are
-    validated by metrics.yml's model (`^[a-z][a-z0-9_]*$`), so they are safe inline."""
+    """The catalogue as a VALUES list (ord, metric_id, scale): scale 100 for a percentage, 1 for a rate, NULL
+    for a count (its value is its numerator). Metric ids are validated by metrics.yml's model
+    (`^[a-z][a-z0-9_]*$`), so they are safe inline."""
     return ", ".join(
-        f"({i}, '{m.metric_id}', {'true' if m.unit == 'count' else 'false'})" for i, m in enumerate(catalogue().metrics)
+        f"({i}, '{m.metric_id}', CAST({SCALE.get(m.unit, 'NULL')} AS DOUBLE PRECISION))"
+        for i, m in enumerate(catalogue().metrics)
     )

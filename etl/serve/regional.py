@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from etl.catalogue.metrics import catalogue
+from etl.catalogue.metrics import SCALE, catalogue
 from etl.store import authority, warehouse
 from etl.store.db import Db
 
@@ -57,9 +57,10 @@ def regional(metric_id: str, authorities: Sequence[str], *, db: Db = None) -> pd
     data["period"] = pd.to_datetime(data["period"]).dt.strftime("%Y-%m")
     data["numerator"] = data["numerator"].astype(float)
     data["denominator"] = data["denominator"].astype(float)
-    if metric.unit == "percent":
+    if metric.unit != "count":  # a percentage (x 100) or a rate (as it divides)
         with np.errstate(divide="ignore", invalid="ignore"):
-            data["value"] = np.where(data["denominator"] > 0, 100 * data["numerator"] / data["denominator"], np.nan)
+            scale = SCALE[metric.unit]
+            data["value"] = np.where(data["denominator"] > 0, scale * data["numerator"] / data["denominator"], np.nan)
     else:
         data["value"] = data["numerator"]
     data["authority"] = data["la_code"].map(lambda c: authority.authority(c).name)

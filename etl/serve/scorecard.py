@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from etl.catalogue.metrics import catalogue
+from etl.catalogue.metrics import SCALE, catalogue
 from etl.rules import spc
 from etl.rules.calendar import period_of
 from etl.serve.common import (
@@ -130,7 +130,7 @@ def _applies(
 # nested lists cost many times the query): the metric's catalogue position, the unit's position in
 # the list asked for, and the month as year x 12 + month - 1.
 _SERIES_SQL = """
-WITH metrics(ord, metric_id, is_count) AS (VALUES {metrics}),
+WITH metrics(ord, metric_id, scale) AS (VALUES {metrics}),
 units AS (
     SELECT org_unit, CAST(n - 1 AS INTEGER) AS ui
     FROM unnest(CAST($units AS VARCHAR[])) WITH ORDINALITY AS u(org_unit, n)
@@ -153,7 +153,7 @@ class _Grid:
     periods: list[str]
     numerator: np.ndarray
     denominator: np.ndarray
-    values: np.ndarray  # the scorecard's value: the count, or 100 x numerator / denominator
+    values: np.ndarray  # the scorecard's value: the count, 100 x numerator / denominator, or a rate's quotient
     has_row: np.ndarray
 
 
@@ -183,8 +183,9 @@ def _series(con: Connection, level: str, last: date, units: list[str]) -> _Grid:
     denominator.flat[cell] = np.ma.filled(np.ma.asarray(data["denominator"], dtype=float), np.nan)
     has_row.flat[cell] = True
     is_count = np.repeat([m.unit == "count" for m in metrics], n_units)
+    scale = np.repeat([SCALE.get(m.unit, np.nan) for m in metrics], n_units)[:, None]  # 100, or 1 for a rate
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+        share = np.where(denominator > 0, scale * numerator / denominator, np.nan)
     values = np.where(is_count[:, None], numerator, share)
     periods = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first_month, last_month + 1)]
     return _Grid(periods, numerator, denominator, values, has_row)
@@ -206,10 +207,7 @@ def _spc_icons(grid: _Grid, metric_ids: list[str], targets: np.ndarray) -> dict[
     rebase; the reason when there is no icon: spc.scorecard_icons_grid's columns."""
     metrics = {m.metric_id: m for m in catalogue().metrics}
     # Each metric's settings worked out once, then one per row.
-    settings = {
-        m_id: (str(m.polarity), "xmr" if m.unit == "count" else m.spc_chart, [r.period for r in m.rebase])
-        for m_id, m in metrics.items()
-    }
+    settings = {m_id: (str(m.polarity), m.chart, [r.period for r in m.rebase]) for m_id, m in metrics.items()}
     chosen = [settings[m] for m in metric_ids]
     return spc.scorecard_icons_grid(
         grid.values,

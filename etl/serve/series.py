@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from etl.catalogue.metrics import Metric, Polarity
+from etl.catalogue.metrics import SCALE, Metric, Polarity
 from etl.rules import spc
 from etl.rules.calendar import add_months, financial_year_of, period_of
 from etl.serve.common import (
@@ -51,7 +51,8 @@ def _rag_by_period(
 def _value_sql(metric: Metric, alias: str = "d") -> str:
     if metric.unit == "count":
         return f"{alias}.numerator"
-    return f"CASE WHEN {alias}.denominator > 0 THEN 100.0 * {alias}.numerator / {alias}.denominator END"
+    scale = f"{SCALE[metric.unit]:.1f}"  # 100.0 for a percentage, 1.0 for a rate
+    return f"CASE WHEN {alias}.denominator > 0 THEN {scale} * {alias}.numerator / {alias}.denominator END"
 
 
 def series(metric_id: str, level: str, unit: str | None, *, db: Db = None) -> pd.DataFrame:
@@ -91,7 +92,7 @@ def spc_of_series(metric_id: str, frame: pd.DataFrame, *, period: str | None = N
         frame = frame[frame["period"] <= period]
     periods = [str(p) for p in frame["period"]]
     values = frame["value"].to_numpy(dtype=float) if len(frame) else np.array([], dtype=float)
-    chart = "xmr" if metric.unit == "count" else metric.spc_chart
+    chart = metric.chart
     denominators = frame["denominator"].to_numpy(dtype=float) if chart == "p" else None
     target = None
     if periods:
@@ -195,10 +196,10 @@ def team_grid(period: str, level: str, unit: str | None, *, db: Db = None) -> pd
         teams = _teams_under(con, level, unit)
         frame = con.execute(
             f"""
-            WITH metrics(ord, metric_id, is_count) AS (VALUES {_metrics_values_sql()})
+            WITH metrics(ord, metric_id, scale) AS (VALUES {_metrics_values_sql()})
             SELECT t.team, m.ord, m.metric_id, d.numerator, d.denominator,
-                   CASE WHEN m.is_count THEN d.numerator
-                        WHEN d.denominator > 0 THEN 100.0 * d.numerator / d.denominator END AS value
+                   CASE WHEN m.scale IS NULL THEN d.numerator
+                        WHEN d.denominator > 0 THEN m.scale * d.numerator / d.denominator END AS value
             FROM unnest(CAST($teams AS VARCHAR[])) AS t(team) CROSS JOIN metrics m
             LEFT JOIN kpi_monthly d ON d.metric_id = m.metric_id AND d.level = 'team' AND d.org_unit = t.team
                 AND d.period = $period
@@ -235,5 +236,4 @@ def pooled(metric_id: str, months: Iterable[str], level: str, unit: str | None, 
         return {"numerator": None, "denominator": None, "value": None}
     if metric.unit == "count":
         return {"numerator": numerator, "denominator": None, "value": numerator}
-    value = 100.0 * numerator / denominator if denominator else None
-    return {"numerator": numerator, "denominator": denominator, "value": value}
+    return {"numerator": numerator, "denominator": denominator, "value": metric.value_of(numerator, denominator)}
