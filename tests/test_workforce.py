@@ -19,6 +19,8 @@ For; Northern is A and C, Central B and D), loaded through the loader on both en
                   September: Team A 12 cases, no FTE given -> No data.
                   October: Team B 9 cases over 0.5 FTE = 18.0, under 1 FTE -> Small numbers, not Amber.
                   July and October pooled for Team B: (10 + 9) / (2.5 + 0.5) = 6.3.
+                  June: Team A 20 cases over 2.0 FTE = 10.0; Team B 10 cases, no FTE given -> Team B No data,
+                        and the service 20 / 2.0 = 10.0, NOT 30 / 2.0 = 15.0 (Team B's cases over no FTE).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ AI = "Assessment and Intervention"
 
 GIVEN = """\
 period,metric_id,team,numerator,denominator
+2023-06,caseload_per_sw,Team A,20,2.0
+2023-06,caseload_per_sw,Team B,10,
 2023-07,agency_rate,Team A,2,10
 2023-07,agency_rate,Team B,3,12
 2023-07,agency_rate,Team C,1,8
@@ -124,6 +128,15 @@ def test_no_fte_is_no_data_never_0_nor_red(db):
     grid = queries.team_grid("2023-08", "service", AI, db=db)
     cell = grid[(grid["team"] == "Team A") & (grid["metric_id"] == "caseload_per_sw")].iloc[0]
     assert math.isnan(cell["value"]) and cell["rag"] == "No data"
+
+
+def test_a_team_without_fte_pools_none_of_its_cases(db):
+    assert _row(db, "team", "Team A", "caseload_per_sw", "2023-06")["value"] == 10.0
+    assert _row(db, "team", "Team B", "caseload_per_sw", "2023-06")["rag"] == "No data"
+    for level, unit in (("service", AI), ("la", None), ("area", "Northern")):
+        row = _row(db, level, unit, "caseload_per_sw", "2023-06")
+        assert (row["numerator"], row["denominator"], row["value"]) == (20, 2.0, 10.0), level  # not 30 / 2.0
+    assert math.isnan(_row(db, "area", "Central", "caseload_per_sw", "2023-06")["value"])
 
 
 def test_under_one_fte_is_small_numbers(db):

@@ -79,9 +79,19 @@ HAVING m.unit = 'count' OR count(*) FILTER (WHERE r.outcome IN ({_COUNTED_SQL}))
 # service cannot be split across, pools its teams and its note says so.
 _ROLLUP = """
 INSERT INTO kpi_monthly (metric_id, period, level, org_unit, numerator, denominator, note)
-WITH given AS (
+WITH summed AS (
     SELECT metric_id, period, level, org_unit, sum(numerator) AS numerator, sum(denominator) AS denominator
     FROM _kpi_rows GROUP BY metric_id, period, level, org_unit
+),
+-- A rate's row without a positive denominator (cases with no FTE) is no figure (no row: "No data"), and pools
+-- nothing: its numerator left in a service's sum would raise the service's caseload over FTE it never counted.
+given AS (
+    SELECT s.metric_id, s.period, s.level, s.org_unit,
+           CASE WHEN m.unit = 'rate' AND NOT coalesce(s.denominator > 0, false) THEN NULL ELSE s.numerator END
+               AS numerator,
+           CASE WHEN m.unit = 'rate' AND NOT coalesce(s.denominator > 0, false) THEN NULL ELSE s.denominator END
+               AS denominator
+    FROM summed s LEFT JOIN _kpi_metrics m ON m.metric_id = s.metric_id
 ),
 teams AS (
     SELECT g.metric_id, g.period, g.org_unit, g.numerator, g.denominator, o.service, o.area
@@ -132,13 +142,15 @@ la AS (
       AND NOT EXISTS (SELECT 1 FROM la_pooled p WHERE p.metric_id = a.metric_id AND p.period = a.period)
     GROUP BY metric_id, period
 )
-SELECT metric_id, period, 'team', org_unit, numerator, denominator, NULL FROM teams
-UNION ALL
-SELECT metric_id, period, 'service', org_unit, numerator, denominator, NULL FROM services
-UNION ALL
-SELECT metric_id, period, 'area', org_unit, numerator, denominator, note FROM areas
-UNION ALL
-SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
+SELECT * FROM (
+    SELECT metric_id, period, 'team' AS level, org_unit, numerator, denominator, NULL AS note FROM teams
+    UNION ALL
+    SELECT metric_id, period, 'service', org_unit, numerator, denominator, NULL FROM services
+    UNION ALL
+    SELECT metric_id, period, 'area', org_unit, numerator, denominator, note FROM areas
+    UNION ALL
+    SELECT metric_id, period, 'la', $authority, numerator, denominator, NULL FROM la
+) AS figures WHERE numerator IS NOT NULL  -- only a rate without its denominator has none: no figure
 """
 
 # The column a KPI cannot be counted without, where a list may give it only as Yes/No (docs/spec/windows.md):
