@@ -249,9 +249,7 @@ def layout(**_kwargs: Any) -> html.Div:
                                 reconcile_year,
                                 width="sm",
                             ),
-                            html.Div(
-                                show_reconciliation(reconcile_year, None), id="data-reconcile", className="mt-2"
-                            ),
+                            html.Div(show_reconciliation(reconcile_year, None), id="data-reconcile", className="mt-2"),
                         ]
                     ),
                 ],
