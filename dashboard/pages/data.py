@@ -583,8 +583,8 @@ def check_and_keep(
     Output("data-load", "children"),
     Input("data-previews", "data"),
     Input("data-valid-only", "value"),
-    # Not prevent_initial_call: with it, Dash never ran this callback (it feeds its own input, data-valid-only),
-    # and a checked file's report did not appear (tests/browser/test_windows_data_page.py).
+    # Not prevent_initial_call: with it, a checked workbook's report did not appear
+    # (tests/browser/test_windows_data_page.py); this callback also feeds its own input, data-valid-only.
 )
 def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tuple:
     """4. A report per file; the valid-rows-only choice for files with errors;
