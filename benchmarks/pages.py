@@ -1,6 +1,6 @@
 """Speed of every page in a real browser, against a bare Dash page served the same way, in one run.
 
-    .venv/bin/python benchmarks/pages.py [--warm 5] [--cold 3] [--workers 2]
+    .venv/bin/python benchmarks/pages.py [--warm 5] [--cold 3] [--workers 2] [--before-root /work/main]
 
 Builds the demo warehouse (`cpip demo` in a temporary CPIP_HOME), serves the app with gunicorn
 (`app:server`, 2 workers, the settings of ./gunicorn.conf.py) and, beside it, a bare Dash page (one
@@ -18,6 +18,9 @@ of them alike. Where the time goes, per page (warm, medians): the server's own t
 header every response carries, dashboard/timing.py: the page's HTML and each Dash callback), how many
 callback round trips, bytes over the wire, and the browser's time (the page's time with no request in
 flight: parsing, running scripts, rendering).
+
+With `--before-root DIR`, the app of another checkout (the code before a change) is served too, the same
+way and from the same warehouse, and each page is measured there as well, in the same rounds: "(before)".
 
 Goal (issue 27): every page, warm, within 2x the bare page (then 1.5x); cold within 1.5x the bare page's cold.
 """
@@ -239,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold", type=int, default=3, help="fresh-context navigations per page (median; default 3)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for each server (default 2)")
     parser.add_argument("--only", action="append", help="measure only this page (repeatable), beside the bare page")
+    parser.add_argument("--before-root", type=Path, help="also serve this checkout's app and measure its pages")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -255,17 +259,30 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("CPIP_INBOX_INTERVAL", "CPIP_ACCESS", "CPIP_REDIS_URL"):
             env.pop(name, None)
         app, app_url = serve("app:server", ROOT, env, args.workers, folder / "app.log")
+        servers = [app]
         try:
             bare, bare_url = serve("bare_app:server", folder, env, args.workers, folder / "bare.log")
+            servers.append(bare)
+            if args.before_root:
+                before_env = {**env, "PYTHONPATH": str(args.before_root.resolve())}
+                before, before_url = serve(
+                    "app:server", args.before_root, before_env, args.workers, folder / "before.log"
+                )
+                servers.append(before)
         except BaseException:
-            stop(app)
+            for server in servers:
+                stop(server)
             raise
         print(
             f"pages: the demo warehouse (built in {time.perf_counter() - start:.0f} s); gunicorn, {args.workers} "
             f"workers each; headless Chromium; warm = median of {args.warm}, cold = median of {args.cold} fresh "
             f"contexts; load average {os.getloadavg()[0]:.2f}"
         )
-        targets = {"bare Dash page": bare_url + "/", **{k: app_url + v for k, v in addresses.items()}}
+        targets = {"bare Dash page": bare_url + "/"}
+        for k, v in addresses.items():
+            targets[k] = app_url + v
+            if args.before_root:
+                targets[f"{k} (before)"] = before_url + v
         warm: dict[str, list[dict]] = {k: [] for k in targets}
         cold: dict[str, list[dict]] = {k: [] for k in targets}
         try:
@@ -290,26 +307,28 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     browser.close()
         finally:
-            stop(app)
-            stop(bare)
-        if "Traceback" in (folder / "app.log").read_text(encoding="utf-8"):
-            print((folder / "app.log").read_text(encoding="utf-8")[-3000:])
-            return 2
+            for server in servers:
+                stop(server)
+        for log_name in ("app.log", "before.log"):
+            text = (folder / log_name).read_text(encoding="utf-8") if (folder / log_name).exists() else ""
+            if "Traceback" in text:
+                print(f"{log_name}:\n{text[-3000:]}")
+                return 2
 
     bare_warm = med(warm["bare Dash page"], "total")
     bare_cold = med(cold["bare Dash page"], "total")
     print(
-        f"\n{'page':24s} {'warm s':>7s} {'x bare':>6s} {'cold s':>7s} {'x bare':>6s} | warm: {'server ms':>9s} "
+        f"\n{'page':32s} {'warm s':>7s} {'x bare':>6s} {'cold s':>7s} {'x bare':>6s} | warm: {'server ms':>9s} "
         f"{'callbacks':>9s} {'(their ms)':>10s} {'KB sent':>8s} {'browser ms':>10s} | cold KB"
     )
     worst_warm = worst_cold = 0.0
     for name in targets:
         w, c = med(warm[name], "total"), med(cold[name], "total")
         rw, rc = w / bare_warm, c / bare_cold
-        if name != "bare Dash page":
+        if name != "bare Dash page" and not name.endswith("(before)"):
             worst_warm, worst_cold = max(worst_warm, rw), max(worst_cold, rc)
         print(
-            f"{name:24s} {w / 1000:7.3f} {rw:6.2f} {c / 1000:7.3f} {rc:6.2f} | "
+            f"{name:32s} {w / 1000:7.3f} {rw:6.2f} {c / 1000:7.3f} {rc:6.2f} | "
             f"{med(warm[name], 'server'):9.0f} {med(warm[name], 'callbacks'):9.0f} "
             f"{med(warm[name], 'callbackServer'):10.0f} {med(warm[name], 'bytes') / 1024:8.1f} "
             f"{med(warm[name], 'browser'):10.0f} | {med(cold[name], 'bytes') / 1024:7.0f}"

@@ -35,14 +35,10 @@ def logo_src(get_asset_url, logo: str | None) -> str:
     return get_asset_url(logo)
 
 
-# Dash fetches the chart's code only once a page's content has arrived and names a chart: three round
-# trips in a row (the page, the chart's chunk, plotly.js: 1 MB compressed) before a chart can be drawn.
-# Asked for while the page's content is being built instead, it is ready when the content arrives.
-CHART_SCRIPTS = (
-    "/_dash-component-suites/dash/dcc/async-graph.js",
-    "/_dash-component-suites/plotly/package_data/plotly.min.js",
-)
-CHART_PRELOADS = "".join(f'<link rel="preload" href="{href}" as="script">' for href in CHART_SCRIPTS)
+# No <link rel="preload"> of the chart's code (Dash's graph chunk, plotly.js: 1.4 MB compressed): asked for
+# on every page, it made every first visit slower, a chart's page too (fresh headless Chromium, 5 each,
+# alternated, 8 December 2026, load average 15: 1.12-1.58x the time without it). Dash fetches it when a
+# page draws a chart.
 
 
 def index_string() -> str:
@@ -59,7 +55,6 @@ def index_string() -> str:
         {{%favicon%}}
         <style>:root{{{variables};--cpip-font:{theme.FONT_FAMILY.replace('"', "'")}}}{theme.rag_symbol_css()}</style>
         {{%css%}}
-        {CHART_PRELOADS}
     </head>
     <body>
         {{%app_entry%}}

@@ -8,7 +8,9 @@ from typing import Any
 
 
 def _children(component: Any) -> Any:
-    return getattr(component, "children", None)
+    # An empty element with `data-cpip-html` shows that HTML (dashboard/assets/html_blocks.js).
+    children = getattr(component, "children", None)
+    return getattr(component, "data-cpip-html", None) if children is None else children
 
 
 def _is_leaf(component: Any) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dash_tree import ids_in, text_of
+from dash_tree import by_id, ids_in, text_of
 
 from dashboard import identity
 from dashboard.components import data_report, upload
@@ -391,6 +391,16 @@ def test_history_and_freshness_callbacks(env: Path) -> None:
     fresh = text_of(page.show_freshness(0))
     # kpi_values: latest month July 2023, from the load taken on 5 August 2023.
     assert "Care leavers with an up-to-date pathway plan Jul 2023 05 Aug 2023 kpi_values" in fresh
+
+
+def test_the_page_opens_whole_with_no_callback_to_wait_for(env: Path) -> None:
+    # The history, freshness, unknown teams and access log are in the layout itself (one response, not ten).
+    layout = page.layout()
+    assert "kpi_values_base.csv" in text_of(by_id(layout, "data-history"))
+    fresh = text_of(by_id(layout, "data-freshness"))
+    assert "Care leavers with an up-to-date pathway plan Jul 2023 05 Aug 2023 kpi_values" in fresh
+    assert text_of(by_id(layout, "data-map-form")) == "None: every team the checked files name is in the reference."
+    assert text_of(by_id(layout, "data-access-log")) == "No child list has been viewed yet."
 
 
 def test_an_ssda903_returns_tables_uploaded_together_are_checked_and_loaded_as_one(env: Path) -> None:

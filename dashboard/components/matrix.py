@@ -5,6 +5,11 @@ icons with their words, a link to that unit's SPC chart; above it the counts.
 A pure builder of `etl.serve.queries.icon_matrix`'s frame. Icons are <img /> tags pointing
 at the stored SVGs in assets/spc-icons/ (not inline data URIs: a matrix of 112 teams
 holds thousands of them); the words beside them say what they mean.
+
+The table goes to the browser as HTML text in the `data-cpip-html` attribute of an empty
+<div>, and assets/html_blocks.js makes it that <div>'s content. Through dcc.Markdown (its
+330 KB parser fetched first, then every tag run through a JSX parser) the teams page's matrix
+took seconds to draw; set as HTML it takes milliseconds.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Mapping
 from html import escape as _html_escape
 
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from dashboard.components.controls import view_href
 from dashboard.components.format import month_label
@@ -48,8 +53,8 @@ def counts_text(counts: Mapping[str, tuple[int, int]], child_level: str) -> str:
 
 
 def escape(text: object) -> str:
-    """Text safe inside the matrix's HTML: dcc.Markdown hands raw HTML to a JSX parser,
-    so braces (a JSX expression) are escaped as well as <, >, & and quotes."""
+    """Text safe inside the matrix's HTML: <, >, & and quotes escaped, and braces too (the matrix
+    was once read by a JSX parser, where a brace opens an expression; kept, as it costs nothing)."""
     return _html_escape(str(text)).replace("{", "&#123;").replace("}", "&#125;")
 
 
@@ -108,15 +113,13 @@ def icon_matrix_html(frame: pd.DataFrame, *, period: str, unit: str, table_id: s
 def icon_matrix_block(frame: pd.DataFrame, counts: Mapping, *, period: str, unit: str, prefix: str) -> html.Div:
     """The counts line and the matrix, in a box that scrolls sideways (and takes focus)."""
     child = str(frame["level"].iloc[0]) if not frame.empty else "team"
+    table_id = f"{prefix}-matrix"
     return html.Div(
         [
             html.P(counts_text(counts, child), className="cpip-matrix-counts", id=f"{prefix}-matrix-counts"),
             scroll_region(
-                dcc.Markdown(
-                    icon_matrix_html(frame, period=period, unit=unit, table_id=f"{prefix}-matrix"),
-                    # Built above from escaped text only; img tags are closed (<img />), as its JSX parser needs.
-                    dangerously_allow_html=True,
-                ),
+                # Built above from escaped text only (assets/html_blocks.js sets it as the <div>'s content).
+                html.Div(**{"data-cpip-html": icon_matrix_html(frame, period=period, unit=unit, table_id=table_id)}),
                 label=f"Icon matrix by KPI and {child}",
             ),
             html.P(

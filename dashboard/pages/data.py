@@ -59,7 +59,11 @@ def _parse_as_of(text: str | None) -> date:
 
 
 def layout(**_kwargs: Any) -> html.Div:
+    """The page as a person first sees it, whole: the load history, freshness, reconciliation, access
+    check and access log are in this one response (the callbacks below run only when something changes;
+    ten callbacks after the page arrived took longer than the page)."""
     limit_mb = upload.max_upload_mb()
+    reconcile_year = _default_reconcile_year()
     return html.Div(
         [
             html.H1("Data", className="h3 mb-1"),
@@ -203,7 +207,7 @@ def layout(**_kwargs: Any) -> html.Div:
                     dbc.CardBody(
                         [
                             html.Div(id="data-undo-result"),
-                            html.Div(id="data-history"),
+                            html.Div(show_history(None), id="data-history"),
                             html.Div(id="data-findings-panel", className="mt-3"),
                         ]
                     ),
@@ -220,7 +224,7 @@ def layout(**_kwargs: Any) -> html.Div:
                                 "of the load it came from.",
                                 className="text-muted small",
                             ),
-                            html.Div(id="data-freshness"),
+                            html.Div(show_freshness(None), id="data-freshness"),
                         ]
                     ),
                 ],
@@ -242,10 +246,10 @@ def layout(**_kwargs: Any) -> html.Div:
                                 "data-reconcile-year",
                                 "Collection year",
                                 [(y, y) for y in reversed(RECONCILE_YEARS)],
-                                _default_reconcile_year(),
+                                reconcile_year,
                                 width="sm",
                             ),
-                            html.Div(id="data-reconcile", className="mt-2"),
+                            html.Div(show_reconciliation(reconcile_year, None), id="data-reconcile", className="mt-2"),
                         ]
                     ),
                 ],
@@ -254,7 +258,7 @@ def layout(**_kwargs: Any) -> html.Div:
             dbc.Card(
                 [
                     dbc.CardHeader(html.H2("Who looked at child lists", className="h5 mb-0")),
-                    dbc.CardBody(html.Div(id="data-access-log")),
+                    dbc.CardBody(html.Div(show_access_log(None), id="data-access-log")),
                 ],
                 className="mb-4",
             ),
@@ -579,6 +583,8 @@ def check_and_keep(
     Output("data-load", "children"),
     Input("data-previews", "data"),
     Input("data-valid-only", "value"),
+    # Not prevent_initial_call: with it, a checked workbook's report did not appear
+    # (tests/browser/test_windows_data_page.py); this callback also feeds its own input, data-valid-only.
 )
 def show_previews(previews: list[dict] | None, chosen: list[str] | None) -> tuple:
     """4. A report per file; the valid-rows-only choice for files with errors;
@@ -790,6 +796,7 @@ def old_changes(previews: list[dict] | None, as_of: date) -> list[dict]:
     Output("data-confirm-old", "value"),
     Input("data-previews", "data"),
     State("data-as-of", "value"),
+    prevent_initial_call=True,  # no files waiting: nothing to confirm
 )
 def ask_about_old_changes(previews: list[dict] | None, as_of: str | None) -> tuple:
     """A second confirmation, naming them, when figures older than the last three months would change."""
@@ -822,7 +829,8 @@ def cancel_clicked(n_clicks: int | None, previews: list[dict] | None) -> tuple:
     return [], "Cancelled: the files were discarded and nothing was stored.", ""
 
 
-@callback(Output("data-history", "children"), Input("data-refresh", "data"))
+# The next five are in the layout when the page opens: here they redraw after a load or an undo.
+@callback(Output("data-history", "children"), Input("data-refresh", "data"), prevent_initial_call=True)
 def show_history(_refresh: Any) -> Any:
     """The load history (newest first) with an Undo button per load."""
     try:
@@ -834,7 +842,7 @@ def show_history(_refresh: Any) -> Any:
         return dbc.Alert("The load history cannot be shown just now; please reload the page.", color="warning")
 
 
-@callback(Output("data-freshness", "children"), Input("data-refresh", "data"))
+@callback(Output("data-freshness", "children"), Input("data-refresh", "data"), prevent_initial_call=True)
 def show_freshness(_refresh: Any) -> Any:
     """For each extract type and KPI: the latest month loaded and its as-of date."""
     try:
@@ -848,13 +856,17 @@ def show_freshness(_refresh: Any) -> Any:
         return dbc.Alert("Freshness cannot be shown just now; please reload the page.", color="warning")
 
 
-@callback(Output("data-access-log", "children"), Input("data-refresh", "data"))
+@callback(Output("data-access-log", "children"), Input("data-refresh", "data"), prevent_initial_call=True)
 def show_access_log(_refresh: Any) -> Any:
     """Every view or download of a child list: who, when, which list, how many children (latest 200)."""
     from dashboard.components.child_tables import access_log_table
     from etl.privacy.access_log import entries
 
-    return access_log_table(entries(limit=200))
+    try:
+        return access_log_table(entries(limit=200))
+    except Exception:  # in the layout now: one part failing must not take the page with it
+        log.exception("access log failed")
+        return dbc.Alert("The access log cannot be shown just now; please reload the page.", color="warning")
 
 
 # The collection years DfE's published files cover that a return can be set beside.
@@ -916,7 +928,12 @@ def reconcile_table(rows: list[dict], year: str) -> Any:
     )
 
 
-@callback(Output("data-reconcile", "children"), Input("data-reconcile-year", "value"), Input("data-refresh", "data"))
+@callback(
+    Output("data-reconcile", "children"),
+    Input("data-reconcile-year", "value"),
+    Input("data-refresh", "data"),
+    prevent_initial_call=True,
+)
 def show_reconciliation(year: str | None, _refresh: Any) -> Any:
     """Our figures for the year from the loaded returns beside DfE's published ones (etl.serve.reconcile)."""
     year = year if year in RECONCILE_YEARS else RECONCILE_YEARS[-1]
@@ -1081,10 +1098,10 @@ def organisation_card() -> dbc.Card:
                         className="small",
                         id="data-org-help",
                     ),
-                    html.Div(id="data-org-access"),
+                    html.Div(show_access_check(None), id="data-org-access"),
                     html.H3("Unknown teams in the files checked", className="h6 mt-3"),
                     dcc.Store(id="data-map-names", data=[]),
-                    html.Div(id="data-map-form"),
+                    html.Div(show_unknown_teams([])[0], id="data-map-form"),
                     dbc.Button(
                         "Save the mapping", id="data-map-save", color="primary", className="mt-2", disabled=True
                     ),
@@ -1096,7 +1113,7 @@ def organisation_card() -> dbc.Card:
     )
 
 
-@callback(Output("data-org-access", "children"), Input("data-refresh", "data"))
+@callback(Output("data-org-access", "children"), Input("data-refresh", "data"), prevent_initial_call=True)
 def show_access_check(_refresh: Any) -> Any:
     """The access file's teams and services the organisation reference does not name."""
     from etl.privacy.access import check_access_file
@@ -1165,6 +1182,7 @@ def map_form(names: list[str], known: list[str]) -> list:
     Output("data-map-names", "data"),
     Output("data-map-save", "disabled"),
     Input("data-previews", "data"),
+    prevent_initial_call=True,  # no files checked: the layout says "None"
 )
 def show_unknown_teams(previews: list[dict] | None) -> tuple:
     """The unknown teams of every file checked, each to map or add (the check's own findings)."""
