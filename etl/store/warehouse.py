@@ -435,8 +435,9 @@ def reader(path: Db = None) -> duckdb.DuckDBPyConnection:
             root = duckdb.connect(str(link), read_only=True)
         except duckdb.Error:  # the link went with a newer swap: this request opens the file itself
             return duckdb.connect(str(live), read_only=True)
-        if found is not None:
-            found[1].close()  # cursors still reading the old version keep it open until they close
+        # The old version's connection is let go, never closed: closing a DuckDB connection closes every
+        # cursor of it, and refuses while one is running a query in another thread (gunicorn's threads).
+        # Cursors still reading the old version keep it open; it closes with the last of them.
         _ROOTS[key] = (version, root)
         return root.cursor()
 
