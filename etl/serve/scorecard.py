@@ -271,11 +271,15 @@ SCORECARD_TABLE_COLUMNS = [
 
 
 def _whole_numbers(column: pd.Series) -> pd.Series:
-    """Counts print as 3, not 3.0; a column with fractions stays as it is."""
+    """Counts print as 3, not 3.0, each on its own: a rate's FTE (4.5) in the same column keeps its fraction."""
     present = column.dropna()
-    if len(present) and not (present % 1 == 0).all():
-        return column
-    return column.astype("Int64")
+    if not len(present) or (present % 1 == 0).all():
+        return column.astype("Int64")
+    return pd.Series(
+        [None if pd.isna(v) else (int(v) if float(v).is_integer() else float(v)) for v in column],
+        index=column.index,
+        dtype=object,
+    )
 
 
 def scorecard_table(period: str, level: str, db: Db = None) -> pd.DataFrame:
