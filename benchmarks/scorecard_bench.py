@@ -84,8 +84,14 @@ def build(db: Path) -> int:
             FROM cells WHERE (h >> 16) % 33 <> 0
             """
         )
+        # The roll-up reads each metric's unit (a rate's row without a denominator pools nothing).
+        con.execute("CREATE TEMP TABLE _kpi_metrics (metric_id VARCHAR, source VARCHAR, unit VARCHAR)")
+        con.executemany(
+            "INSERT INTO _kpi_metrics VALUES (?, ?, ?)", [(m.metric_id, m.source, m.unit) for m in cat.metrics]
+        )
         con.execute(kpis._ROLLUP, {"authority": cat.authority.name})
         con.execute("DROP TABLE _kpi_rows")
+        con.execute("DROP TABLE _kpi_metrics")
         return con.execute("SELECT count(*) FROM kpi_monthly").fetchone()[0]
 
 

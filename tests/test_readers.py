@@ -65,9 +65,9 @@ def test_a_cursor_of_the_old_version_keeps_reading_after_the_next_version_is_ope
     another opens the version a load swapped in. The old version is let go, not closed under it."""
     db = new_warehouse(tmp_path)
     assert count(db) == 0
+    record = {"child_id": "A1", "team": "Team A", "assessment_start_date": date(2023, 7, 3)}
     with warehouse.reading(db) as old:
-        add_records(db, "assessments", [{"child_id": "A1", "team": "Team A", "assessment_start_date": date(2023, 7, 3)}],
-                    as_of=date(2023, 7, 31))  # fmt: skip
+        add_records(db, "assessments", [record], as_of=date(2023, 7, 31))
         assert count(db) == 1  # the next request opens the new version
         # The first request's next query: its own version, still open.
         assert old.execute("SELECT count(*) FROM assessments").fetchone()[0] == 0
